@@ -1,0 +1,39 @@
+"""symprop: see the math of a neural network, get fast kernels from it, train with them.
+
+``import symprop as sp`` gives the public API of DESIGN.md: ``sp.activation``, ``sp.loss``,
+``sp.output_delta``, the calculus helpers, and (later stages) ``sp.Network`` and friends.
+"""
+
+try:  # TEMPORARY
+    from symprop.derive.calculus import *  # noqa: F403
+except ImportError:
+    pass
+from symprop.derive import (
+    Activation,
+    Derivation,
+    Loss,
+    Step,
+    activation,
+    known_activations,
+    known_losses,
+    loss,
+    output_delta,
+)
+from symprop.errors import (
+    FormulaError,
+    MissingHyperparameterError,
+    NotDifferentiableError,
+    ShapeError,
+    SympropError,
+    UnknownNameError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Activation", "Derivation", "FormulaError", "Loss", "MissingHyperparameterError",
+    "NotDifferentiableError", "ShapeError", "Step", "SympropError", "UnknownNameError",
+    "activation", "computation_graph", "directional_derivative", "gradient",
+    "gradient_descent", "jacobian", "known_activations", "known_losses", "loss",
+    "output_delta",
+]

@@ -1,0 +1,202 @@
+"""Loss functions per sample, their gradients, and their stable logit forms.
+
+A loss is written for one sample in the prediction ``yhat`` and the target ``y``; the
+training loss is the batch mean ``J = (1/m) sum_i L(yhat_i, y_i)``, so every gradient the
+runtime applies carries a factor ``1/m`` (stated in each derivation). Categorical
+cross-entropy is per sample over the classes: ``L = -sum_k y_k log(yhat_k)``.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property, lru_cache
+
+import sympy as sp
+
+from symprop.derive.activations import _check_value
+from symprop.derive.derivation import Derivation, notation, partial
+from symprop.derive.parsing import parse_formula
+from symprop.derive.simplify import (
+    collapse_delta_sums,
+    distribute_sums,
+    numerically_equal,
+    tidy,
+)
+from symprop.derive.symbols import YHAT, Y, Z, K, i, k, m, y, yhat, z
+from symprop.errors import FormulaError, MissingHyperparameterError, UnknownNameError
+
+delta = sp.Symbol("delta", positive=True)
+
+
+def _huber():
+    r = yhat - y
+    return sp.Piecewise((r**2 / 2, sp.Abs(r) <= delta), (delta * (sp.Abs(r) - delta / 2), True))
+
+
+# name -> (builder, defaults, summary)
+BUILTINS = {
+    "mse": (lambda: (yhat - y) ** 2, {}, "squared error (regression)"),
+    "mae": (lambda: sp.Abs(yhat - y), {}, "absolute error (regression, robust to outliers)"),
+    "bce": (lambda: -(y * sp.log(yhat) + (1 - y) * sp.log(1 - yhat)), {},
+            "binary cross-entropy, yhat the probability of class 1"),
+    "ce": (lambda: sp.Sum(-Y[k] * sp.log(YHAT[k]), (k, 1, K)), {},
+           "categorical cross-entropy over K classes, y one-hot"),
+    "huber": (_huber, {"delta": 1.0}, "squared near 0, absolute beyond delta"),
+    "log_cosh": (lambda: sp.log(sp.cosh(yhat - y)), {}, "smooth absolute error"),
+}
+ALIASES = {"l2": "mse", "l1": "mae", "cross_entropy": "ce", "categorical_crossentropy": "ce",
+           "binary_crossentropy": "bce", "logcosh": "log_cosh"}
+
+
+def known_losses() -> list[str]:
+    return sorted([*BUILTINS, *ALIASES])
+
+
+class Loss:
+    """A per-sample loss ``L(yhat, y)`` and everything derived from it."""
+
+    def __init__(self, name: str, expr: sp.Expr, params: dict, summary: str = "",
+                 formula: str | None = None):
+        self.name, self.expr, self.params = name, expr, dict(params)
+        self.summary, self.formula = summary, formula
+        self.kind = "categorical" if expr.has(YHAT) else "elementwise"
+        self.yhat, self.y = (YHAT[k], Y[k]) if self.kind == "categorical" else (yhat, y)
+
+    def __repr__(self) -> str:
+        extra = "".join(f", {s.name}={v!r}" for s, v in self.params.items())
+        return f"loss({self.name!r}{extra})"
+
+    @property
+    def hyperparameters(self) -> dict[str, float]:
+        return {s.name: v for s, v in self.params.items()}
+
+    @cached_property
+    def gradient(self) -> sp.Expr:
+        """``dL/dyhat`` (per class ``dL/dyhat_k`` for categorical losses)."""
+        if self.kind == "categorical":
+            # Differentiate wrt yhat_i, sift the delta, rename i back to k.
+            return tidy(collapse_delta_sums(sp.diff(self.expr, YHAT[i])).subs(i, k))
+        return tidy(sp.diff(self.expr, yhat))
+
+    @cached_property
+    def class_term(self) -> sp.Expr:
+        """The summand of a categorical loss (``-y_k log yhat_k``); the loss itself otherwise."""
+        return self.expr.function if isinstance(self.expr, sp.Sum) else self.expr
+
+    def logit_form(self, activation_name: str) -> sp.Expr | None:
+        """The loss as a function of the logits ``z`` when that is numerically safer."""
+        form = logit_forms().get((self.name, activation_name))
+        return None if form is None else form.result
+
+    def derivation(self) -> Derivation:
+        d = Derivation(f"Loss {self.name}: per-sample value and gradient")
+        L = notation("L", "L")
+        d.add("Per-sample loss", sp.Eq(L, self.expr, evaluate=False), self.summary)
+        J = notation("J", "J")
+        d.add("Training loss: the batch mean", sp.Eq(J, sp.Sum(notation("L_i", "L_{i}"),
+                                                               (i, 1, m)) / m, evaluate=False),
+              "m samples in the batch, so every gradient of J carries a factor 1/m")
+        dl = partial("L", "yhat_k" if self.kind == "categorical" else "yhat", "L",
+                     r"\hat{y}_{k}" if self.kind == "categorical" else r"\hat{y}")
+        raw = (sp.diff(self.expr, YHAT[i]) if self.kind == "categorical"
+               else sp.diff(self.expr, yhat))
+        d.add("Differentiate with respect to the prediction", sp.Eq(dl, raw, evaluate=False),
+              "term by term" + (", the sum sifted by the Kronecker delta"
+                                if self.kind == "categorical" else ""))
+        d.add("Simplify", sp.Eq(dl, self.gradient, evaluate=False), "algebra")
+        d.result = self.gradient
+        return d
+
+
+@lru_cache(maxsize=128)
+def _builtin(name: str, values: tuple) -> Loss:
+    build, _, summary = BUILTINS[name]
+    params = {sp.Symbol(n, positive=True) if n == "delta" else sp.Symbol(n, real=True): v
+              for n, v in values}
+    return Loss(name, build(), params, summary)
+
+
+def loss(spec, name: str | None = None, **hyperparameters) -> Loss:
+    """A built-in loss by name, or one from a formula in ``yhat`` and ``y``."""
+    if isinstance(spec, Loss):
+        return spec
+    if not isinstance(spec, str):
+        raise FormulaError(f"a loss is a name or a formula string, not {spec!r}")
+    key = ALIASES.get(spec.strip().lower(), spec.strip().lower())
+    if key in BUILTINS:
+        defaults = BUILTINS[key][1]
+        unknown = set(hyperparameters) - set(defaults)
+        if unknown:
+            raise FormulaError(f"loss {key!r} has no hyperparameter {', '.join(sorted(unknown))}")
+        values = {**defaults, **{n: _check_value(n, v) for n, v in hyperparameters.items()}}
+        return _builtin(key, tuple(sorted(values.items())))
+    if spec.strip().isidentifier():
+        raise UnknownNameError("loss", spec, known_losses())
+    return custom_loss(spec, name=name, **hyperparameters)
+
+
+def custom_loss(formula: str, name: str | None = None, **hyperparameters) -> Loss:
+    symbols = {"yhat": yhat, "y": y}
+    expr = parse_formula(formula, lambda t: symbols.get(t) or sp.Symbol(t, real=True))
+    label = name or formula
+    if yhat not in expr.free_symbols:
+        raise FormulaError(f"loss {label!r} does not depend on the prediction yhat")
+    hyper = sorted(s.name for s in expr.free_symbols - {yhat, y})
+    missing = [h for h in hyper if h not in hyperparameters]
+    if missing:
+        raise MissingHyperparameterError(
+            f"loss {label!r} uses {', '.join(missing)}: give a value as keyword "
+            f"({', '.join(f'{h}=...' for h in missing)})")
+    extra = sorted(set(hyperparameters) - set(hyper))
+    if extra:
+        raise FormulaError(f"loss {label!r} has no symbol {', '.join(extra)}")
+    params = {sp.Symbol(h, real=True): _check_value(h, hyperparameters[h]) for h in hyper}
+    return Loss(label, expr, params, f"user formula {formula}", formula=formula)
+
+
+@lru_cache(maxsize=1)
+def logit_forms() -> dict[tuple[str, str], Derivation]:
+    return {("bce", "sigmoid"): _bce_from_logits(), ("ce", "softmax"): _ce_from_logits()}
+
+
+def _bce_from_logits() -> Derivation:
+    d = Derivation("Binary cross-entropy from the logit z (yhat = sigmoid(z))")
+    L = notation("L", "L")
+    bce = loss("bce").expr
+    substituted = bce.subs(yhat, 1 / (1 + sp.exp(-z)))
+    d.add("Substitute yhat = 1/(1 + e^{-z})", sp.Eq(L, substituted, evaluate=False),
+          "the output layer is a sigmoid")
+    expanded = sp.expand_log(sp.expand(substituted), force=True)
+    d.add("Expand the logarithms", sp.Eq(L, expanded, evaluate=False), "log(p/q) = log p - log q")
+    smooth = tidy(sp.simplify(expanded))
+    d.add("Simplify", sp.Eq(L, smooth, evaluate=False),
+          "log(1 - sigmoid(z)) = -log(1 + e^z) and log(sigmoid(z)) = z - log(1 + e^z)")
+    stable = sp.Max(z, 0) - y * z + sp.log(1 + sp.exp(-sp.Abs(z)))
+    if not numerically_equal(stable, smooth, {z: (-30, 30), y: (0, 1)}):
+        raise AssertionError("stable softplus rewrite does not match")
+    d.add("Stable form", sp.Eq(L, stable, evaluate=False),
+          "log(1 + e^z) = max(z, 0) + log(1 + e^{-|z|}): no overflow for any z")
+    d.result = stable
+    return d
+
+
+def _ce_from_logits() -> Derivation:
+    d = Derivation("Cross-entropy from the logits z (yhat = softmax(z))")
+    L = notation("L", "L")
+    j = sp.Symbol("j", integer=True, positive=True)
+    total = sp.Sum(sp.exp(Z[j]), (j, 1, K))
+    substituted = sp.Sum(-Y[k] * sp.log(sp.exp(Z[k]) / total), (k, 1, K))
+    d.add("Substitute yhat_k = exp(z_k) / sum_j exp(z_j)", sp.Eq(L, substituted, evaluate=False),
+          "the output layer is a softmax")
+    expanded = distribute_sums(substituted.replace(
+        lambda e: isinstance(e, sp.log), lambda e: sp.expand_log(e, force=True)))
+    d.add("Expand the logarithm and split the sum", sp.Eq(L, expanded, evaluate=False),
+          "log(p/q) = log p - log q; linearity of the sum")
+    result = expanded.subs(sp.Sum(Y[k], (k, 1, K)), 1)
+    d.add("Use sum_k y_k = 1 (one-hot target)", sp.Eq(L, result, evaluate=False),
+          "log-sum-exp of the logits minus the logit of the true class")
+    mx = notation("max_j z_j", r"\max_{j} z_{j}", real=True)
+    stable = mx + sp.log(sp.Sum(sp.exp(Z[j] - mx), (j, 1, K))) - sp.Sum(Y[k] * Z[k], (k, 1, K))
+    d.add("Stable form (log-sum-exp)", sp.Eq(L, stable, evaluate=False),
+          "shifting every logit by its maximum leaves the value unchanged and keeps exp <= 1")
+    d.result = result
+    return d
