@@ -188,7 +188,7 @@ def activation(spec, name: str | None = None, **hyperparameters) -> Activation:
 
     Any other symbol of a formula is a hyperparameter and needs a value as a keyword.
     """
-    if isinstance(spec, Activation):
+    if isinstance(spec, Activation) or getattr(spec, "kind", None) == "softmax":
         return spec
     if isinstance(spec, str) and spec.strip().lower() == "softmax":
         from symprop.derive.softmax import softmax

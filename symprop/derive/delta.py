@@ -67,8 +67,8 @@ def _elementwise_delta(the_loss: Loss, the_act: Activation) -> Derivation:
     if slope is not None:
         slope = slope.subs(a, pred)
         d.add("Derivative of the output activation, in terms of its output",
-              (dyhat_dz, the_act.derivative.subs(z, notation("z" + sub, "z" + sub[1:] and
-                                                            "z_{k}")), slope),
+              (dyhat_dz, the_act.derivative.subs(z, notation("z_k", "z_{k}", real=True))
+               if categorical else the_act.derivative, slope),
               f"{the_act.name}'(z) rewritten with yhat = {the_act.name}(z)")
     else:
         slope = the_act.derivative

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import sympy as sp
+from sympy.printing.str import StrPrinter
 
 # text name -> LaTeX form of every notation symbol made so far
 _LATEX_NAMES: dict[str, str] = {}
@@ -21,6 +22,22 @@ def notation(text: str, latex: str, **assumptions) -> sp.Symbol:
     """A SymPy symbol printed as ``text`` in text and as ``latex`` in LaTeX."""
     _LATEX_NAMES[text] = latex
     return sp.Symbol(text, **assumptions)
+
+
+def matrix_notation(text: str, latex: str, rows, cols) -> sp.MatrixSymbol:
+    """A matrix symbol printed as ``text`` in text and ``latex`` in LaTeX."""
+    _LATEX_NAMES[text] = latex
+    return sp.MatrixSymbol(text, rows, cols)
+
+
+class _TextPrinter(StrPrinter):
+    """SymPy's str printer, with the Hadamard product written as the notes write it."""
+
+    def _print_HadamardProduct(self, expr):
+        return " ∘ ".join(self.parenthesize(arg, 50) for arg in expr.args)
+
+    def _print_KroneckerDelta(self, expr):
+        return f"delta({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
 
 def partial(numerator: str, denominator: str, num_latex: str, den_latex: str) -> sp.Symbol:
@@ -37,7 +54,8 @@ def to_latex(expr) -> str:
         return expr
     if isinstance(expr, tuple):
         return " = ".join(to_latex(e) for e in expr)
-    names = {s: _LATEX_NAMES[s.name] for s in _symbols_in(expr) if s.name in _LATEX_NAMES}
+    names = {s: _LATEX_NAMES[str(s.name)] for s in _symbols_in(expr)
+             if str(getattr(s, "name", "")) in _LATEX_NAMES}
     return sp.latex(expr, symbol_names=names, mul_symbol=None)
 
 
@@ -48,15 +66,17 @@ def to_text(expr) -> str:
         return " = ".join(to_text(e) for e in expr)
     if isinstance(expr, sp.Equality):
         return f"{to_text(expr.lhs)} = {to_text(expr.rhs)}"
-    return sp.sstr(expr)
+    return _TextPrinter().doprint(expr)
 
 
 def _symbols_in(expr) -> set[sp.Symbol]:
     if isinstance(expr, sp.MatrixBase):
         return set().union(*(_symbols_in(e) for e in expr)) if expr.shape[0] else set()
-    return getattr(expr, "free_symbols", set()) | set(getattr(expr, "atoms", lambda *a: [])(
-        sp.Symbol
-    ))
+    atoms = getattr(expr, "atoms", None)
+    found = set(getattr(expr, "free_symbols", set()))
+    if atoms is not None:
+        found |= atoms(sp.Symbol, sp.MatrixSymbol)
+    return found
 
 
 class Step(NamedTuple):

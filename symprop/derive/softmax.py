@@ -39,6 +39,7 @@ class Softmax:
     kind = "softmax"
     name = "softmax"
     trainable = True
+    formula = None
     params: dict = {}
     hyperparameters: dict = {}
     summary = "exp(z_k) / sum_j exp(z_j): a probability vector over the K classes"
