@@ -417,9 +417,9 @@ class ComputationGraph:
                 d.add(f"{output} does not depend on {name}", _eq(d_(output, name), 0))
                 return
             paths = sum(edge(c, name) * (1 if c == output else d_(output, c)) for c in via)
-            why = (f"chain rule: {output} depends on {name} only through {via[0]}"
-                   if len(via) == 1 else f"chain rule: {output} depends on {name} through "
-                   f"{' and '.join(via)}; the contributions of the paths add up")
+            routes = " and ".join("directly" if c == output else f"through {c}" for c in via)
+            why = (f"chain rule: {output} depends on {name} only {routes}" if len(via) == 1 else
+                   f"chain rule: {output} depends on {name} {routes}; the paths add up")
             d.add(f"Total derivative of {output} with respect to {name}", _chain(
                 d_(output, name), paths, adjoint[name], *([final[name]] if name in final else [])
             ), why)

@@ -56,7 +56,8 @@ def to_latex(expr) -> str:
         return " = ".join(to_latex(e) for e in expr)
     names = {s: _LATEX_NAMES[str(s.name)] for s in _symbols_in(expr)
              if str(getattr(s, "name", "")) in _LATEX_NAMES}
-    return sp.latex(expr, symbol_names=names, mul_symbol=None)
+    # order="old" keeps textbook order: yhat - y, 1 - a^2 (not -y + yhat).
+    return sp.latex(expr, symbol_names=names, order="old")
 
 
 def to_text(expr) -> str:
@@ -66,7 +67,7 @@ def to_text(expr) -> str:
         return " = ".join(to_text(e) for e in expr)
     if isinstance(expr, sp.Equality):
         return f"{to_text(expr.lhs)} = {to_text(expr.rhs)}"
-    return _TextPrinter().doprint(expr)
+    return _TextPrinter({"order": "old"}).doprint(expr)
 
 
 def _symbols_in(expr) -> set[sp.Symbol]:

@@ -55,7 +55,9 @@ def tidy(expr: sp.Expr, *, deep: bool = False) -> sp.Expr:
         simplified = sp.simplify(best)
         candidates += [simplified, sp.factor(simplified), sp.expand(simplified)]
     candidates = [orient(positive_sign(c), PREFERRED) for c in candidates]
-    return min(candidates, key=_cost)
+    # On a tie the factored form wins: (yhat - y)/(yhat*(1 - yhat)) over .../(yhat - yhat**2).
+    factored = [c for c in candidates if c == orient(positive_sign(sp.factor(c)), PREFERRED)]
+    return min(candidates, key=lambda c: (*_cost(c)[:3], c not in factored, _cost(c)[3]))
 
 
 def has_radicals(expr: sp.Expr) -> bool:

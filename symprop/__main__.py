@@ -1,0 +1,5 @@
+import sys
+
+from symprop.cli import main
+
+sys.exit(main())

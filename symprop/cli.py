@@ -1,0 +1,138 @@
+"""The ``symprop`` command line (also ``python -m symprop``).
+
+Every error of bad input is one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+
+from symprop.errors import SympropError
+
+FORMATS = ("latex", "markdown", "text")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="symprop",
+        description="Symbolic derivation plus code generation for neural networks.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    derive = commands.add_parser(
+        "derive", help="print a derivation step by step",
+        description="Derive an activation (name or formula in x), a loss, the output delta "
+                    "of a loss after an activation, or a whole network's backpropagation.",
+        epilog="examples: symprop derive sigmoid | symprop derive bce --activation sigmoid | "
+               "symprop derive 'x*tanh(log(1 + exp(x)))' --name mish | "
+               "symprop derive net 4-8:relu-3:softmax --loss ce --standalone")
+    derive.add_argument("what", help="activation name or formula, loss name, or 'net'")
+    derive.add_argument("arch", nargs="?", help="architecture for 'net', e.g. 4-8:relu-3:softmax")
+    derive.add_argument("--activation", help="output activation: derive the output delta")
+    derive.add_argument("--loss", help="loss of the network (with 'net')")
+    derive.add_argument("--name", help="a name for a formula")
+    derive.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="hyperparameter value, e.g. --param alpha=0.1 (repeatable)")
+    derive.add_argument("--format", choices=FORMATS, default="latex")
+    derive.add_argument("--standalone", action="store_true",
+                        help="a whole LaTeX document that compiles with pdflatex")
+    derive.add_argument("-o", "--output", help="write to this file (atomically) instead of "
+                                               "stdout")
+    derive.set_defaults(handler=run_derive)
+    return parser
+
+
+def _parse_params(pairs: list[str]) -> dict[str, float]:
+    params = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise SympropError(f"--param {pair!r}: expected NAME=VALUE, e.g. alpha=0.1")
+        try:
+            params[name.strip()] = float(value)
+        except ValueError:
+            raise SympropError(f"--param {pair!r}: {value!r} is not a number") from None
+    return params
+
+
+def find_derivation(args) -> object:
+    from symprop.derive import activation, loss, output_delta
+    from symprop.derive.architecture import parse_architecture
+    from symprop.derive.losses import BUILTINS as LOSSES
+    from symprop.derive.losses import ALIASES as LOSS_ALIASES
+    from symprop.derive.network import network_derivation
+
+    params = _parse_params(args.param)
+    what = args.what.strip()
+    if what == "net":
+        if not args.arch:
+            raise SympropError("derive net needs an architecture, e.g. 4-8:relu-3:softmax")
+        return network_derivation(parse_architecture(args.arch), args.loss or "mse")
+    if args.arch:
+        raise SympropError(f"unexpected argument {args.arch!r} (only 'net' takes an "
+                           "architecture)")
+    if what.lower() in LOSSES or what.lower() in LOSS_ALIASES:
+        if args.activation:
+            return output_delta(loss(what, **params), args.activation)
+        return loss(what, **params).derivation()
+    if args.activation:
+        # A custom loss formula in yhat and y with an output activation.
+        return output_delta(loss(what, name=args.name, **params), args.activation)
+    return activation(what, name=args.name, **params).derivation()
+
+
+def render(derivation, fmt: str, standalone: bool) -> str:
+    if standalone:
+        return derivation.latex_document()
+    if fmt == "latex":
+        return derivation.latex() + "\n"
+    return derivation.markdown() if fmt == "markdown" else derivation.text()
+
+
+def run_derive(args) -> int:
+    derivation = find_derivation(args)
+    write_output(render(derivation, args.format, args.standalone), args.output)
+    return 0
+
+
+def write_output(text: str, path: str | None) -> None:
+    if path is None:
+        sys.stdout.write(text)
+        return
+    write_atomically(path, text.encode())
+
+
+def write_atomically(path: str, data: bytes) -> None:
+    """Write to a temporary file in the same folder, then rename: never a half-written file."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except SympropError as exc:
+        print(f"symprop: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"symprop: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
