@@ -67,14 +67,14 @@ def _branch_candidates(expr: sp.Expr, derivative: sp.Expr, z: sp.Symbol, a: sp.S
     slope_in_u = sp.powsimp(derivative.rewrite(sp.exp)).subs(sp.exp(z), _U)
     if not in_u.has(z) and not slope_in_u.has(z) and in_u.has(_U):
         try:
-            roots = sp.solve(sp.Eq(a, in_u), _U)
+            roots = sp.solve(sp.Eq(a, in_u), _U, check=False)
         except (NotImplementedError, ValueError):
             roots = []
         for root in roots:
             form = slope_in_u.subs(_U, root)
             yield tidy(form, deep=has_radicals(form))
     try:
-        roots = sp.solve(sp.Eq(a, expr), z)
+        roots = sp.solve(sp.Eq(a, expr), z, check=False)
     except (NotImplementedError, ValueError):
         roots = []
     for root in roots:

@@ -31,9 +31,9 @@ def positive_sign(expr: sp.Expr) -> sp.Expr:
 
 
 def _cost(expr: sp.Expr) -> tuple:
-    # Ties go to products (a*(1 - a) over a - a**2) and to fewer powers (factored forms).
-    return (sp.count_ops(expr), isinstance(expr, sp.Add), len(expr.atoms(sp.Pow)),
-            len(str(expr)))
+    # Ties go to products (a*(1 - a) over a - a**2), then to fewer powers, then fewer nodes.
+    nodes = sum(1 for _ in sp.preorder_traversal(expr))
+    return (sp.count_ops(expr), isinstance(expr, sp.Add), len(expr.atoms(sp.Pow)), nodes)
 
 
 def tidy(expr: sp.Expr, *, deep: bool = False) -> sp.Expr:
@@ -43,11 +43,11 @@ def tidy(expr: sp.Expr, *, deep: bool = False) -> sp.Expr:
     if not isinstance(expr, sp.Expr) or expr.is_number and expr.is_Atom:
         return expr
     candidates = [expr]
-    for rewrite in (sp.cancel, sp.factor, sp.expand, sp.factor_terms):
+    for rewrite in (sp.factor, sp.cancel, sp.expand, sp.factor_terms):
         try:
             candidates.append(rewrite(expr))
         except (sp.PolynomialError, NotImplementedError, TypeError):
-            continue
+            candidates.append(expr)
     best = min(candidates, key=_cost)
     if deep and sp.count_ops(best) > 6:
         # Radicals from solving (tanh's inverse) need the full simplifier; it is slow, so only
@@ -55,9 +55,10 @@ def tidy(expr: sp.Expr, *, deep: bool = False) -> sp.Expr:
         simplified = sp.simplify(best)
         candidates += [simplified, sp.factor(simplified), sp.expand(simplified)]
     candidates = [orient(positive_sign(c), PREFERRED) for c in candidates]
-    # On a tie the factored form wins: (yhat - y)/(yhat*(1 - yhat)) over .../(yhat - yhat**2).
-    factored = [c for c in candidates if c == orient(positive_sign(sp.factor(c)), PREFERRED)]
-    return min(candidates, key=lambda c: (*_cost(c)[:3], c not in factored, _cost(c)[3]))
+    # On a tie the factored form (candidates[1]) wins: (yhat - y)/(yhat*(1 - yhat)) over
+    # (yhat - y)/(yhat - yhat**2).
+    ranked = [(*_cost(c)[:3], index != 1, _cost(c)[3]) for index, c in enumerate(candidates)]
+    return candidates[min(range(len(candidates)), key=ranked.__getitem__)]
 
 
 def has_radicals(expr: sp.Expr) -> bool:

@@ -109,7 +109,10 @@ def _explicit_jacobian(classes: int) -> sp.Matrix:
     jac = sp.Matrix(classes, classes, lambda r, c: sp.diff(s[r], zs[c]))
     vec = sp.Matrix(s)
     expected = sp.diag(*s) - vec * vec.T
-    if (jac - expected).applyfunc(sp.simplify) != sp.zeros(classes, classes):
+    # Exact check at a rational point: exp of rationals stays symbolic, so compare numerically
+    # to high precision (simplifying the difference symbolically costs far more).
+    point = {v: sp.Rational(n + 1, 3 * (n + 2)) for n, v in enumerate(zs)}
+    if any(abs(e) > 1e-30 for e in (jac - expected).evalf(40, subs=point)):
         raise AssertionError("explicit softmax Jacobian differs from diag(s) - s s^T")
     a_syms = sp.symbols(f"a1:{classes + 1}", real=True)
     va = sp.Matrix(a_syms)
