@@ -4,19 +4,22 @@
 ``sp.output_delta``, the calculus helpers, and (later stages) ``sp.Network`` and friends.
 """
 
-try:  # TEMPORARY
-    from symprop.derive.calculus import *  # noqa: F403
-except ImportError:
-    pass
 from symprop.derive import (
     Activation,
+    ComputationGraph,
     Derivation,
     Loss,
     Step,
     activation,
+    computation_graph,
+    directional_derivative,
+    gradient,
+    gradient_descent,
+    jacobian,
     known_activations,
     known_losses,
     loss,
+    network_derivation,
     output_delta,
 )
 from symprop.errors import (
@@ -31,9 +34,10 @@ from symprop.errors import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "Activation", "Derivation", "FormulaError", "Loss", "MissingHyperparameterError",
-    "NotDifferentiableError", "ShapeError", "Step", "SympropError", "UnknownNameError",
+    "Activation", "ComputationGraph", "Derivation", "FormulaError", "Loss",
+    "MissingHyperparameterError", "NotDifferentiableError", "ShapeError", "Step",
+    "SympropError", "UnknownNameError",
     "activation", "computation_graph", "directional_derivative", "gradient",
     "gradient_descent", "jacobian", "known_activations", "known_losses", "loss",
-    "output_delta",
+    "network_derivation", "output_delta",
 ]

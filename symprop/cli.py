@@ -59,8 +59,8 @@ def _parse_params(pairs: list[str]) -> dict[str, float]:
 def find_derivation(args) -> object:
     from symprop.derive import activation, loss, output_delta
     from symprop.derive.architecture import parse_architecture
-    from symprop.derive.losses import BUILTINS as LOSSES
     from symprop.derive.losses import ALIASES as LOSS_ALIASES
+    from symprop.derive.losses import BUILTINS as LOSSES
     from symprop.derive.network import network_derivation
 
     params = _parse_params(args.param)

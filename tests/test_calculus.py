@@ -9,7 +9,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from symprop.derive.calculus import (
-    computation_graph,
     directional_derivative,
     gradient,
     gradient_derivation,
@@ -19,6 +18,7 @@ from symprop.derive.calculus import (
     jacobian_derivation,
     linear_change,
 )
+from symprop.derive.graph import computation_graph
 from symprop.errors import FormulaError, MissingHyperparameterError, SympropError
 
 x, y = sp.symbols("x y", real=True)

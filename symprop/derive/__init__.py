@@ -5,23 +5,28 @@ expressions this package produces.
 """
 
 from symprop.derive.activations import Activation, activation, known_activations
-try:  # TEMPORARY while calculus.py is being written
-    from symprop.derive.calculus import (
-        computation_graph,
-        directional_derivative,
-        gradient,
-        gradient_descent,
-        jacobian,
-    )
-except ImportError:
-    pass
+from symprop.derive.calculus import (
+    LinearChange,
+    directional_derivative,
+    gradient,
+    gradient_derivation,
+    gradient_descent,
+    gradient_descent_derivation,
+    jacobian,
+    jacobian_derivation,
+    linear_change,
+)
 from symprop.derive.delta import output_delta
 from symprop.derive.derivation import Derivation, Step
+from symprop.derive.graph import ComputationGraph, computation_graph
 from symprop.derive.losses import Loss, known_losses, loss
+from symprop.derive.network import network_derivation
 from symprop.derive.softmax import Softmax
 
 __all__ = [
-    "Activation", "Derivation", "Loss", "Softmax", "Step", "activation", "computation_graph",
-    "directional_derivative", "gradient", "gradient_descent", "jacobian", "known_activations",
-    "known_losses", "loss", "output_delta",
+    "Activation", "ComputationGraph", "Derivation", "LinearChange", "Loss", "Softmax", "Step",
+    "activation", "computation_graph", "directional_derivative", "gradient",
+    "gradient_derivation", "gradient_descent", "gradient_descent_derivation", "jacobian",
+    "jacobian_derivation", "known_activations", "known_losses", "linear_change", "loss",
+    "network_derivation", "output_delta",
 ]

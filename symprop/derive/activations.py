@@ -151,6 +151,12 @@ def derive_activation(act: Activation) -> Derivation:
         d.add("Substitute the inverse a = f(z)", sp.Eq(dfz, out, evaluate=False),
               "solve a = f(z) for z and substitute into f'(z); verified on a grid of z")
         d.result = out
+        second = act.higher_derivative_of_output(2)
+        if second is not None and second != 0:
+            d.add("Second derivative, by the chain rule on f'(a)",
+                  (notation("f''(z)", "f''(z)"),
+                   sp.Mul(sp.diff(out, a), notation("f'(z)", "f'(z)"), evaluate=False), second),
+                  "d/dz g(a) = g'(a) * da/dz with da/dz = f'(z) itself in terms of a")
     else:
         d.notes.append("f' cannot be written in terms of a = f(z) alone (f is not "
                        "invertible or the inverse is not elementary); the backward pass "

@@ -18,7 +18,7 @@ from symprop.derive.derivation import Derivation, notation, partial
 from symprop.derive.losses import Loss, loss
 from symprop.derive.simplify import collapse_delta_sums, distribute_sums, tidy
 from symprop.derive.softmax import Softmax
-from symprop.derive.symbols import YHAT, A, Y, K, a, i, j, k, m, y, yhat, z
+from symprop.derive.symbols import YHAT, A, K, Y, a, i, j, k, m, y, yhat, z
 from symprop.errors import NotDifferentiableError
 
 

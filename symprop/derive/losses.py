@@ -21,7 +21,7 @@ from symprop.derive.simplify import (
     numerically_equal,
     tidy,
 )
-from symprop.derive.symbols import YHAT, Y, Z, K, i, k, m, y, yhat, z
+from symprop.derive.symbols import YHAT, K, Y, Z, i, k, m, y, yhat, z
 from symprop.errors import FormulaError, MissingHyperparameterError, UnknownNameError
 
 delta = sp.Symbol("delta", positive=True)

@@ -212,8 +212,8 @@ def _batch_form(d: Derivation, depth: int, widths: list[int]) -> None:
     d.add("Batch form (runtime layout): output delta",
           (Delta[depth], notation("(1/m)[delta rows]", r"\frac{1}{m}\left[\delta_i^{T}\right]"
                                   r"_{i=1}^{m}")),
-          f"one row per sample; the 1/m of the batch mean J = (1/m) sum_i L_i enters here; "
-          f"bold W^(l) = W^(l)^T has shape (n_in, n_out)")
+          "one row per sample; the 1/m of the batch mean J = (1/m) sum_i L_i enters here; "
+          "bold W^(l) = W^(l)^T has shape (n_in, n_out)")
     for l in range(depth, 0, -1):
         if l < depth:
             fprime = matrix_notation(f"F{l}", f"F'^{{({l})}}", m, widths[l])

@@ -220,7 +220,8 @@ def parse_formula(
         # '^' means power in the notes; Python's '^' binds looser than '+', so swap the token.
         tree = ast.parse(text.strip().replace("^", "**"), mode="eval")
     except SyntaxError as exc:
-        raise FormulaError(f"formula {_shorten(text)!r} is not a valid expression: {exc.msg}") from None
+        raise FormulaError(
+            f"formula {_shorten(text)!r} is not a valid expression: {exc.msg}") from None
     except (RecursionError, MemoryError, ValueError):
         raise FormulaError(f"formula {_shorten(text)!r} is nested too deeply") from None
     symbol_for = symbol_for or (lambda name: sp.Symbol(name, real=True))

@@ -15,7 +15,7 @@ import sympy as sp
 
 from symprop.derive.derivation import Derivation, notation
 from symprop.derive.simplify import collapse_delta_sums, distribute_sums
-from symprop.derive.symbols import A, G, Z, K, i, j, k
+from symprop.derive.symbols import A, G, K, Z, i, j, k
 
 
 def _exp_sum():
