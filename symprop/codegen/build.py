@@ -1,0 +1,44 @@
+"""Build (or load from the cache) the generated module of a network."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from symprop.codegen.cache import cache_key, load_module
+from symprop.codegen.plan import make_plan
+from symprop.codegen.render import TEMPLATE_VERSION, render_network
+from symprop.derive.architecture import LayerSpec, format_architecture
+from symprop.derive.optimizers import update_rule
+
+
+def optimizer_structure(name: str, options: dict) -> dict:
+    """The options that change the generated code (values of lr etc. are arguments)."""
+    keep = {}
+    if name == "sgd":
+        keep["momentum"] = bool(options.get("momentum"))
+        keep["nesterov"] = bool(options.get("nesterov"))
+    keep["weight_decay"] = bool(options.get("weight_decay"))
+    return keep
+
+
+def network_source(layers: list[LayerSpec], loss: str, optimizer: str = "sgd",
+                   optimizer_options: dict | None = None, dtype: str = "float32",
+                   matmul: str = "auto", version: str = "0") -> str:
+    """The generated source, without touching the cache (for export and inspection)."""
+    structure = optimizer_structure(optimizer, optimizer_options or {})
+    # Any nonzero value selects the code path; the value itself is a kernel argument.
+    rule = update_rule(optimizer, **{k: (0.5 if v is True else 0.0) if k != "nesterov" else v
+                                     for k, v in structure.items()})
+    return render_network(make_plan(layers, loss, rule, dtype, matmul), version)
+
+
+def build_network_module(layers: list[LayerSpec], loss: str, optimizer: str = "sgd",
+                         optimizer_options: dict | None = None, dtype: str = "float32",
+                         matmul: str = "auto") -> ModuleType:
+    from symprop import __version__
+
+    structure = optimizer_structure(optimizer, optimizer_options or {})
+    key = cache_key("network", TEMPLATE_VERSION, __version__, format_architecture(layers),
+                    loss, optimizer, sorted(structure.items()), dtype, matmul, "cpu")
+    return load_module(key, lambda: network_source(layers, loss, optimizer, optimizer_options,
+                                                   dtype, matmul, __version__))

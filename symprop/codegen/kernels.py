@@ -1,0 +1,195 @@
+"""From derived SymPy expressions to printed kernel bodies (lines of scalar code).
+
+Each ``*Code`` object holds what one template needs: the argument names and the lines that
+compute the outputs, already CSE'd and printed for one float type. Nothing here knows the
+template syntax; nothing in the templates knows SymPy.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from symprop.codegen.printer import NumbaPrinter, print_assignments
+from symprop.codegen.stable import stabilize
+from symprop.derive.activations import activation
+from symprop.derive.delta import output_delta
+from symprop.derive.losses import loss as make_loss
+from symprop.derive.optimizers import UpdateRule, t
+from symprop.derive.simplify import tidy
+from symprop.derive.symbols import YHAT, Y, a, k, y, yhat, z
+from symprop.errors import NotDifferentiableError
+
+
+def hyper_name(symbol: sp.Symbol, suffix: str = "") -> str:
+    """Kernel argument name of a hyperparameter (``lambda`` is a Python keyword); the suffix
+    keeps two layers' ``alpha`` apart."""
+    return "hp_" + re.sub(r"\W", "_", symbol.name) + suffix
+
+
+def _printer(float_type: str, params, suffix: str = "") -> NumbaPrinter:
+    return NumbaPrinter(float_type, {s: hyper_name(s, suffix) for s in params})
+
+
+@dataclass
+class ActivationCode:
+    """Forward ``a = f(z)`` and backward ``slope = f'`` from ``a`` (or from ``z``)."""
+
+    name: str  # identifier used in generated function names
+    label: str  # human name, for the header
+    forward: list[tuple[str, str]]
+    backward: list[tuple[str, str]]
+    backward_from: str  # "a" or "z": what the backward pass reads
+    hyper: list[str] = field(default_factory=list)
+    hyper_values: list[float] = field(default_factory=list)
+    is_softmax: bool = False
+    formula: str = ""
+    derivative_text: str = ""
+
+
+def activation_code(spec, float_type: str, suffix: str = "") -> ActivationCode:
+    act = activation(spec)
+    if act.kind == "softmax":
+        return ActivationCode("softmax", "softmax", [], [], "a", is_softmax=True,
+                              formula="a_k = exp(z_k - max z) / sum_j exp(z_j - max z)",
+                              derivative_text="VJP: a_i (g_i - sum_k g_k a_k)")
+    if not act.trainable:
+        raise NotDifferentiableError(
+            f"activation {act.name!r} has no useful gradient (its derivative is 0 wherever it "
+            "exists); it cannot be trained by gradient descent")
+    params = list(act.params)
+    printer = _printer(float_type, params, suffix)
+    stable = stabilize(act.expr)
+    # Temporaries carry the layer suffix: one generated function holds every layer's lines.
+    forward = print_assignments([("a", stable)], printer, f"tf{suffix}_")
+    if act.derivative_of_output is not None:
+        slope, source = stabilize(act.derivative_of_output), "a"
+    else:
+        # Differentiate the *stable* form: the rules' fdiff keeps the derivative stable too.
+        slope, source = tidy(sp.diff(stable, z)), "z"
+    backward = print_assignments([("slope", slope)], printer, f"tb{suffix}_")
+    ident = re.sub(r"\W", "_", act.name) if act.formula is None else (
+        "custom_" + format(abs(hash(str(act.expr))) % 16**8, "08x"))
+    return ActivationCode(
+        ident, act.name, forward, backward, source, [hyper_name(s, suffix) for s in params],
+        [act.params[s] for s in params], formula=f"a = {sp.sstr(act.expr)}",
+        derivative_text=f"f' = {sp.sstr(slope)}  (from {source})")
+
+
+@dataclass
+class LossCode:
+    """Fused loss value and output delta for the output layer.
+
+    ``mode``: "elementwise" (any loss after an elementwise activation; per unit),
+    "softmax_ce" (log-sum-exp, delta yhat - y), or "softmax_vjp" (an elementwise loss after
+    softmax: per-unit gradient g, then the softmax VJP). ``reads`` lists the per-unit names
+    the lines use among yhat, y, z.
+    """
+
+    name: str
+    mode: str
+    value: list[tuple[str, str]]
+    delta: list[tuple[str, str]]
+    reads: set[str]
+    per_sample_units: bool  # True: the mean runs over samples and units (mse, bce, ...)
+    hyper: list[str] = field(default_factory=list)
+    hyper_values: list[float] = field(default_factory=list)
+    formula: str = ""
+
+
+def loss_code(loss_spec, activation_spec, float_type: str) -> LossCode:
+    the_loss = make_loss(loss_spec)
+    act = activation(activation_spec)
+    params = list(the_loss.params) + list(getattr(act, "params", {}) or {})
+    printer = _printer(float_type, params)
+    hyper = [hyper_name(s) for s in the_loss.params]
+    values = list(the_loss.params.values())
+    if act.kind == "softmax" and the_loss.kind == "categorical":
+        return LossCode(the_loss.name, "softmax_ce", [], [], {"z", "y"}, False,
+                        formula="L = logsumexp(z) - sum_k y_k z_k;  dL/dz_k = yhat_k - y_k")
+    if act.kind == "softmax":
+        grad = the_loss.gradient
+        return LossCode(the_loss.name, "softmax_vjp",
+                        print_assignments([("value", stabilize(the_loss.expr))], printer),
+                        print_assignments([("g", grad)], printer), {"yhat", "y"}, False,
+                        hyper, values, formula=f"L = sum_k {sp.sstr(the_loss.expr)}")
+    # Elementwise activation: per unit. Categorical losses use their per-class term.
+    if the_loss.kind == "categorical":
+        value_expr = the_loss.class_term.subs({YHAT[k]: yhat, Y[k]: y})
+    else:
+        value_expr = the_loss.expr
+    delta_expr = output_delta(the_loss, act).result
+    if the_loss.kind == "categorical":
+        delta_expr = delta_expr.subs({YHAT[k]: yhat, Y[k]: y})
+    logit = the_loss.logit_form(act.name)
+    if logit is not None:  # bce after sigmoid: the loss from the logit z, never log(0)
+        value_expr = logit
+    else:
+        value_expr = _clamped_logs(value_expr)
+    value_expr = stabilize(value_expr)
+    delta_expr = stabilize(delta_expr.subs(a, yhat))
+    reads = {s.name for s in (value_expr.free_symbols | delta_expr.free_symbols)} & {
+        "yhat", "y", "z"}
+    return LossCode(the_loss.name, "elementwise",
+                    print_assignments([("value", value_expr)], printer, "u"),
+                    print_assignments([("delta", delta_expr)], printer, "q"), reads,
+                    the_loss.kind != "categorical", hyper, values,
+                    formula=f"L = {sp.sstr(value_expr)};  dL/dz = {sp.sstr(delta_expr)}")
+
+
+def _clamped_logs(expr: sp.Expr) -> sp.Expr:
+    """log(p) -> max(log(p), -100), as PyTorch's BCELoss does, so p = 0 gives no -inf."""
+    return expr.replace(lambda e: isinstance(e, sp.log),
+                        lambda e: sp.Max(e, sp.Integer(-100)))
+
+
+@dataclass
+class UpdateCode:
+    """One optimizer's fused per-element update."""
+
+    name: str
+    invariant: list[tuple[str, str]]  # scalar lines hoisted out of the element loop
+    lines: list[tuple[str, str]]  # per element: reads w, g, state; writes w_new, state_new
+    state: list[str]
+    hyper: list[str]
+    needs_step: bool
+
+
+def update_code(rule: UpdateRule, float_type: str) -> UpdateCode:
+    printer = _printer(float_type, list(rule.hyperparameters) + [t])
+    printer.names[t] = "step"
+    # Sequential assignments -> one expression per output, with earlier ones substituted.
+    current: dict[sp.Symbol, sp.Expr] = {}
+    for target, expr in rule.assignments:
+        current[target] = expr.xreplace(current)
+    outputs = [s for s in [*rule.state, sp.Symbol("w", real=True)] if s in current]
+    element = {sp.Symbol("w", real=True), sp.Symbol("g", real=True), *rule.state}
+    # Hoist loop-invariant scalars (bias corrections 1 - beta^t) out of the element loop.
+    invariant_subs, invariant = {}, []
+    for index, sub in enumerate(_scalar_subexpressions([current[s] for s in outputs], element)):
+        symbol = sp.Symbol(f"c{index}", real=True)
+        invariant_subs[sub] = symbol
+        invariant.append((str(symbol), printer.doprint(sub)))
+    lines = print_assignments(
+        [(f"{s.name}_new", current[s].xreplace(invariant_subs)) for s in outputs], printer, "e")
+    return UpdateCode(rule.name, invariant, lines, [s.name for s in rule.state],
+                      [hyper_name(h) for h in rule.hyperparameters], rule.needs_step)
+
+
+def _scalar_subexpressions(exprs, element_symbols) -> list[sp.Expr]:
+    """Maximal subexpressions free of per-element symbols that cost something to compute."""
+    found: list[sp.Expr] = []
+
+    def visit(e):
+        if not (e.free_symbols & element_symbols) and not e.is_Atom and e.has(t):
+            if e not in found:
+                found.append(e)
+            return
+        for arg in e.args:
+            visit(arg)
+
+    for e in exprs:
+        visit(e)
+    return found

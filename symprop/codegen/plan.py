@@ -1,0 +1,143 @@
+"""The plan of a network module: everything the templates need, decided in Python.
+
+A plan fixes the architecture, dtype, loss, optimizer and the matrix-product strategy of each
+layer (generated loops for small layers, BLAS through ``np.dot`` where the sizes pay for the
+call), and names every argument of the generated functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from symprop.codegen.kernels import (
+    ActivationCode,
+    LossCode,
+    UpdateCode,
+    activation_code,
+    loss_code,
+    update_code,
+)
+from symprop.derive.architecture import LayerSpec, check_chain, format_architecture
+from symprop.derive.optimizers import UpdateRule
+from symprop.errors import SympropError
+
+# Below this many multiply-adds per sample (n_in * n_out), generated loops beat a BLAS call
+# (whose fixed cost dominates small products); measured in benchmarks/.
+BLAS_THRESHOLD = 64 * 64
+MATMUL_CHOICES = ("auto", "loops", "blas")
+FLOAT_TYPES = ("float32", "float64")
+
+
+@dataclass
+class LayerPlan:
+    index: int  # 1-based, as in the notes
+    n_in: int
+    n_out: int
+    act: ActivationCode
+    matmul: str  # "loops" | "blas"
+    keep_z: bool  # the backward pass (or the loss) reads z, so Z is stored
+    dropout: float = 0.0  # probability of dropping an input of the *next* layer (0: none)
+
+    @property
+    def W(self) -> str:  # noqa: N802 - the notes' name
+        return f"W{self.index}"
+
+    @property
+    def b(self) -> str:
+        return f"b{self.index}"
+
+
+@dataclass
+class NetworkPlan:
+    layers: list[LayerPlan]
+    loss: LossCode
+    update: UpdateCode
+    float_type: str
+    architecture: str
+    loss_name: str
+    optimizer_name: str
+    dropout: list[float] = field(default_factory=list)
+
+    @property
+    def params(self) -> list[str]:
+        return [name for layer in self.layers for name in (layer.W, layer.b)]
+
+    @property
+    def grads(self) -> list[str]:
+        return ["d" + p for p in self.params]
+
+    @property
+    def states(self) -> list[str]:
+        return [f"{s}_{p}" for p in self.params for s in self.update.state]
+
+    @property
+    def activation_hyper(self) -> list[str]:
+        return [h for layer in self.layers for h in layer.act.hyper]
+
+    @property
+    def model_hyper(self) -> list[str]:
+        """Hyperparameters of the forward pass and loss (activations, then loss)."""
+        return self.activation_hyper + self.loss.hyper
+
+    @property
+    def forward_buffers(self) -> list[str]:
+        """Per-layer arrays the forward pass fills: A (and Z where it is kept)."""
+        names = []
+        for layer in self.layers:
+            names.append(f"A{layer.index}")
+            if layer.keep_z:
+                names.append(f"Z{layer.index}")
+        return names
+
+    @property
+    def deltas(self) -> list[str]:
+        return [f"D{layer.index}" for layer in self.layers]
+
+    def buffer_shapes(self, rows: str) -> list[tuple[str, str]]:
+        """(name, shape code) of every per-batch buffer, for ``rows`` rows."""
+        shapes = []
+        for layer in self.layers:
+            shapes.append((f"A{layer.index}", f"({rows}, {layer.n_out})"))
+            if layer.keep_z:
+                shapes.append((f"Z{layer.index}", f"({rows}, {layer.n_out})"))
+            shapes.append((f"D{layer.index}", f"({rows}, {layer.n_out})"))
+        return shapes
+
+    @property
+    def n_in(self) -> int:
+        return self.layers[0].n_in
+
+    @property
+    def n_out(self) -> int:
+        return self.layers[-1].n_out
+
+    @property
+    def units_scale(self) -> int:
+        """Units the loss mean runs over per sample (mse, bce: all outputs; ce: 1)."""
+        return self.n_out if self.loss.per_sample_units else 1
+
+
+def make_plan(layers: list[LayerSpec], loss: str, rule: UpdateRule, float_type: str = "float32",
+              matmul: str = "auto", dropout: list[float] | None = None) -> NetworkPlan:
+    check_chain(layers)
+    if float_type not in FLOAT_TYPES:
+        raise SympropError(f"dtype must be one of {', '.join(FLOAT_TYPES)}, not {float_type!r}")
+    if matmul not in MATMUL_CHOICES:
+        raise SympropError(f"matmul must be one of {', '.join(MATMUL_CHOICES)}, not {matmul!r}")
+    dropout = list(dropout or [0.0] * len(layers))
+    output_act = layers[-1].activation
+    the_loss = loss_code(loss, output_act, float_type)
+    plans = []
+    for number, spec in enumerate(layers, start=1):
+        act = activation_code(spec.activation, float_type, suffix=f"_{number}")
+        is_output = number == len(layers)
+        # Z is stored where the backward pass or the loss reads it, and for softmax (whose
+        # forward pass normalises the exponentials of the stored logits).
+        keep_z = (act.backward_from == "z" or act.is_softmax
+                  or (is_output and "z" in the_loss.reads))
+        choice = matmul if matmul != "auto" else (
+            "blas" if spec.n_in * spec.n_out >= BLAS_THRESHOLD else "loops")
+        plans.append(LayerPlan(number, spec.n_in, spec.n_out, act, choice, keep_z,
+                               dropout[number - 1]))
+    return NetworkPlan(plans, the_loss, update_code(rule, float_type), float_type,
+                       format_architecture(layers), the_loss.name, rule.name, dropout)

@@ -1,0 +1,48 @@
+"""Render plans into Python source with Jinja2 templates."""
+
+from __future__ import annotations
+
+import ast
+from functools import cache
+from pathlib import Path
+
+import jinja2
+
+from symprop.codegen.plan import NetworkPlan
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+# Bump when a template changes what it generates: part of every cache key.
+TEMPLATE_VERSION = "1"
+
+
+def jit_options(float_type: str) -> str:
+    """Numba options: cached, no Python error checks on division, fastmath only where safe.
+
+    'nnan'/'ninf' stay off (training must see a NaN loss to stop on it); float64 kernels also
+    keep exact functions and division so gradients match PyTorch to 1e-9.
+    """
+    flags = ["nsz", "contract", "reassoc"]
+    if float_type == "float32":
+        flags += ["arcp", "afn"]
+    fastmath = "{" + ", ".join(repr(f) for f in flags) + "}"
+    return f'cache=True, nogil=True, error_model="numpy", fastmath={fastmath}'
+
+
+@cache
+def environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,  # noqa: S701 - the output is Python source, not HTML
+    )
+
+
+def render_network(plan: NetworkPlan, version: str) -> str:
+    """The source of the fused network module for ``plan``; checked to parse as Python."""
+    template = environment().get_template("network.py.j2")
+    source = template.render(plan=plan, jit=jit_options(plan.float_type), version=version)
+    ast.parse(source)  # a template bug surfaces here, not as a confusing import error
+    return source

@@ -1,0 +1,73 @@
+"""Numerically stable forms, chosen by rewriting SymPy expressions before printing.
+
+A registry of rewrite rules recognises the unstable shapes that differentiation produces
+(``1/(1 + e^{-u})``, ``e^u/(1 + e^u)^2``, ``log(1 + e^u)``) and replaces them with the
+functions ``sigmoid`` and ``softplus`` below, which the generated modules implement without
+overflow. Rules apply to any expression, built-in or user formula, so no activation needs a
+hand-written stable kernel.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+
+class sigmoid(sp.Function):  # noqa: N801 - printed as the helper's name
+    """1/(1 + e^{-u}), evaluated as e^u/(1 + e^u) for u < 0 so exp never overflows."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return sigmoid(self.args[0]) * (1 - sigmoid(self.args[0]))
+
+    def _eval_rewrite_as_exp(self, u, **kwargs):
+        return 1 / (1 + sp.exp(-u))
+
+
+class softplus(sp.Function):  # noqa: N801
+    """log(1 + e^u), evaluated as max(u, 0) + log1p(e^{-|u|})."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return sigmoid(self.args[0])
+
+    def _eval_rewrite_as_exp(self, u, **kwargs):
+        return sp.log(1 + sp.exp(u))
+
+
+_u = sp.Wild("u")
+_c = sp.Wild("c", exclude=[_u])
+
+
+def _rules():
+    e = sp.exp
+    return [
+        # log(1 + e^u)
+        (sp.log(1 + e(_u)), lambda u: softplus(u)),
+        # e^u / (1 + e^u)^2  =  sigmoid(u) * (1 - sigmoid(u))
+        (e(_u) * (1 + e(_u)) ** -2, lambda u: sigmoid(u) * (1 - sigmoid(u))),
+        # e^u / (1 + e^u)
+        (e(_u) * (1 + e(_u)) ** -1, lambda u: sigmoid(u)),
+        # 1 / (1 + e^u)  =  sigmoid(-u)
+        ((1 + e(_u)) ** -1, lambda u: sigmoid(-u)),
+        # (1 + e^u)^(-2)  =  sigmoid(-u)^2
+        ((1 + e(_u)) ** -2, lambda u: sigmoid(-u) ** 2),
+    ]
+
+
+def stabilize(expr: sp.Expr) -> sp.Expr:
+    """Rewrite the unstable shapes of ``expr`` into stable helper functions."""
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.exp):
+        return expr
+    for pattern, build in _rules():
+        expr = expr.replace(lambda node, p=pattern: _matches(node, p),
+                            lambda node, p=pattern, b=build: b(node.match(p)[_u]))
+    return expr
+
+
+def _matches(node, pattern) -> bool:
+    if not isinstance(node, type(pattern)):
+        return False
+    found = node.match(pattern)
+    return bool(found) and _u in found and found[_u] != 0
