@@ -5,8 +5,9 @@ from __future__ import annotations
 from types import ModuleType
 
 from symprop.codegen.cache import cache_key, load_module
+from symprop.codegen.kernels import activation_code
 from symprop.codegen.plan import make_plan
-from symprop.codegen.render import TEMPLATE_VERSION, render_network
+from symprop.codegen.render import TEMPLATE_VERSION, render_activations, render_network
 from symprop.derive.architecture import LayerSpec, format_architecture
 from symprop.derive.optimizers import update_rule
 
@@ -42,3 +43,21 @@ def build_network_module(layers: list[LayerSpec], loss: str, optimizer: str = "s
                     loss, optimizer, sorted(structure.items()), dtype, matmul, "cpu")
     return load_module(key, lambda: network_source(layers, loss, optimizer, optimizer_options,
                                                    dtype, matmul, __version__))
+
+
+def activations_source(specs: list[str], dtype: str = "float32", version: str = "0") -> str:
+    codes, seen = [], set()
+    for spec in specs:
+        code = activation_code(spec, dtype)
+        if code.name not in seen:
+            seen.add(code.name)
+            codes.append(code)
+    return render_activations(codes, dtype, version)
+
+
+def build_activation_module(specs: list[str], dtype: str = "float32") -> ModuleType:
+    """Elementwise kernels for the given activations (names or formulas), cached."""
+    from symprop import __version__
+
+    key = cache_key("activations", TEMPLATE_VERSION, __version__, tuple(specs), dtype, "cpu")
+    return load_module(key, lambda: activations_source(specs, dtype, __version__))

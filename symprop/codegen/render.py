@@ -46,3 +46,12 @@ def render_network(plan: NetworkPlan, version: str) -> str:
     source = template.render(plan=plan, jit=jit_options(plan.float_type), version=version)
     ast.parse(source)  # a template bug surfaces here, not as a confusing import error
     return source
+
+
+def render_activations(activations, float_type: str, version: str) -> str:
+    """The source of a module of elementwise kernels for ``activations`` (ActivationCode)."""
+    template = environment().get_template("activations.py.j2")
+    source = template.render(activations=activations, float_type=float_type,
+                             jit=jit_options(float_type), version=version)
+    ast.parse(source)
+    return source
