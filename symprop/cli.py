@@ -40,6 +40,22 @@ def build_parser() -> argparse.ArgumentParser:
     derive.add_argument("-o", "--output", help="write to this file (atomically) instead of "
                                                "stdout")
     derive.set_defaults(handler=run_derive)
+
+    kernels = commands.add_parser(
+        "kernels", help="write the generated kernel modules of a network to a folder",
+        description="Generate readable, standalone Numba modules (they import only numpy, "
+                    "numba and math) for a network: the fused training module and the "
+                    "elementwise activation kernels.")
+    kernels.add_argument("arch", help="architecture, e.g. 4-8:relu-3:softmax")
+    kernels.add_argument("--loss", default="mse")
+    kernels.add_argument("--optimizer", default="sgd", help="sgd | adam | rmsprop")
+    kernels.add_argument("--momentum", type=float, default=0.0)
+    kernels.add_argument("--weight-decay", type=float, default=0.0)
+    kernels.add_argument("--dtype", default="float32", choices=("float32", "float64"))
+    kernels.add_argument("--matmul", default="auto", choices=("auto", "loops", "blas"))
+    kernels.add_argument("--target", default="cpu", choices=("cpu", "cuda"))
+    kernels.add_argument("--out", required=True, help="folder to write the modules into")
+    kernels.set_defaults(handler=run_kernels)
     return parser
 
 
@@ -93,6 +109,28 @@ def render(derivation, fmt: str, standalone: bool) -> str:
 def run_derive(args) -> int:
     derivation = find_derivation(args)
     write_output(render(derivation, args.format, args.standalone), args.output)
+    return 0
+
+
+def run_kernels(args) -> int:
+    from symprop import __version__
+    from symprop.codegen.build import activations_source, network_source
+    from symprop.derive.architecture import parse_architecture
+
+    if args.target != "cpu":
+        raise SympropError(f"target {args.target!r}: only the cpu target is available in this "
+                           "version")
+    layers = parse_architecture(args.arch)
+    options = {"momentum": args.momentum, "weight_decay": args.weight_decay}
+    network = network_source(layers, args.loss, args.optimizer, options, args.dtype,
+                             args.matmul, __version__)
+    activations = activations_source(sorted({layer.activation for layer in layers}),
+                                     args.dtype, __version__)
+    os.makedirs(args.out, exist_ok=True)
+    for name, text in (("network.py", network), ("activations.py", activations)):
+        path = os.path.join(args.out, name)
+        write_atomically(path, text.encode())
+        print(path)
     return 0
 
 
