@@ -30,10 +30,26 @@ from symprop.errors import (
     SympropError,
     UnknownNameError,
 )
+from symprop.runtime import (
+    SGD,
+    Adam,
+    Dense,
+    History,
+    Network,
+    RMSprop,
+    Standardizer,
+    load,
+    load_csv,
+    load_dataset,
+    one_hot,
+    train_test_split,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "SGD", "Adam", "Dense", "History", "Network", "RMSprop", "Standardizer", "load",
+    "load_csv", "load_dataset", "one_hot", "train_test_split",
     "Activation", "ComputationGraph", "Derivation", "FormulaError", "Loss",
     "MissingHyperparameterError", "NotDifferentiableError", "ShapeError", "Step",
     "SympropError", "UnknownNameError",

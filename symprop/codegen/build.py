@@ -8,8 +8,20 @@ from symprop.codegen.cache import cache_key, load_module
 from symprop.codegen.kernels import activation_code
 from symprop.codegen.plan import make_plan
 from symprop.codegen.render import TEMPLATE_VERSION, render_activations, render_network
-from symprop.derive.architecture import LayerSpec, format_architecture
+from symprop.derive.architecture import LayerSpec
 from symprop.derive.optimizers import update_rule
+
+
+def layer_key(layer: LayerSpec) -> tuple:
+    """What of a layer shapes its code: widths, activation and its hyperparameter names. A
+    formula's hyperparameter values count too: which derivative form a formula gets (from a
+    or from z) can depend on them. Built-ins validate their ranges, so values do not."""
+    from symprop.derive.activations import ALIASES, BUILTINS
+
+    builtin = ALIASES.get(layer.activation.lower(), layer.activation.lower())
+    hyper = tuple(name for name, _ in sorted(layer.hyper)) if (
+        builtin in BUILTINS or builtin == "softmax") else tuple(sorted(layer.hyper))
+    return (layer.n_in, layer.n_out, layer.activation, hyper, layer.name)
 
 
 def optimizer_structure(name: str, options: dict) -> dict:
@@ -24,25 +36,28 @@ def optimizer_structure(name: str, options: dict) -> dict:
 
 def network_source(layers: list[LayerSpec], loss: str, optimizer: str = "sgd",
                    optimizer_options: dict | None = None, dtype: str = "float32",
-                   matmul: str = "auto", version: str = "0") -> str:
+                   matmul: str = "auto", version: str = "0",
+                   dropout: list[bool] | None = None) -> str:
     """The generated source, without touching the cache (for export and inspection)."""
     structure = optimizer_structure(optimizer, optimizer_options or {})
     # Any nonzero value selects the code path; the value itself is a kernel argument.
     rule = update_rule(optimizer, **{k: (0.5 if v is True else 0.0) if k != "nesterov" else v
                                      for k, v in structure.items()})
-    return render_network(make_plan(layers, loss, rule, dtype, matmul), version)
+    return render_network(make_plan(layers, loss, rule, dtype, matmul, dropout), version)
 
 
 def build_network_module(layers: list[LayerSpec], loss: str, optimizer: str = "sgd",
                          optimizer_options: dict | None = None, dtype: str = "float32",
-                         matmul: str = "auto") -> ModuleType:
+                         matmul: str = "auto", dropout: list[bool] | None = None) -> ModuleType:
+    """The cached module of a network; ``dropout`` flags the layers that have dropout."""
     from symprop import __version__
 
     structure = optimizer_structure(optimizer, optimizer_options or {})
-    key = cache_key("network", TEMPLATE_VERSION, __version__, format_architecture(layers),
-                    loss, optimizer, sorted(structure.items()), dtype, matmul, "cpu")
+    key = cache_key("network", TEMPLATE_VERSION, __version__, [layer_key(x) for x in layers],
+                    loss, optimizer, sorted(structure.items()), dtype, matmul, "cpu",
+                    tuple(bool(d) for d in dropout or ()))
     return load_module(key, lambda: network_source(layers, loss, optimizer, optimizer_options,
-                                                   dtype, matmul, __version__))
+                                                   dtype, matmul, __version__, dropout))
 
 
 def activations_source(specs: list[str], dtype: str = "float32", version: str = "0") -> str:

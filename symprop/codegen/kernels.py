@@ -49,8 +49,9 @@ class ActivationCode:
     derivative_text: str = ""
 
 
-def activation_code(spec, float_type: str, suffix: str = "") -> ActivationCode:
-    act = activation(spec)
+def activation_code(spec, float_type: str, suffix: str = "", hyper: dict | None = None,
+                    name: str | None = None) -> ActivationCode:
+    act = activation(spec, name=name, **(hyper or {}))
     if act.kind == "softmax":
         return ActivationCode("softmax", "softmax", [], [], "a", is_softmax=True,
                               formula="a_k = exp(z_k - max z) / sum_j exp(z_j - max z)",

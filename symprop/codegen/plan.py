@@ -39,6 +39,15 @@ class LayerPlan:
     dropout: float = 0.0  # probability of dropping an input of the *next* layer (0: none)
 
     @property
+    def has_dropout(self) -> bool:
+        return self.dropout > 0
+
+    @property
+    def output(self) -> str:
+        """The array the next layer reads: the dropped-out copy where dropout applies."""
+        return f"AD{self.index}" if self.has_dropout else f"A{self.index}"
+
+    @property
     def W(self) -> str:  # noqa: N802 - the notes' name
         return f"W{self.index}"
 
@@ -81,13 +90,20 @@ class NetworkPlan:
 
     @property
     def forward_buffers(self) -> list[str]:
-        """Per-layer arrays the forward pass fills: A (and Z where it is kept)."""
+        """Per-layer arrays the forward pass fills: A, Z where it is kept, and the dropout
+        mask M and dropped-out output AD where dropout applies."""
         names = []
         for layer in self.layers:
             names.append(f"A{layer.index}")
             if layer.keep_z:
                 names.append(f"Z{layer.index}")
+            if layer.has_dropout:
+                names += [f"M{layer.index}", f"AD{layer.index}"]
         return names
+
+    @property
+    def dropout_args(self) -> list[str]:
+        return [f"p_drop{layer.index}" for layer in self.layers if layer.has_dropout]
 
     @property
     def deltas(self) -> list[str]:
@@ -100,6 +116,9 @@ class NetworkPlan:
             shapes.append((f"A{layer.index}", f"({rows}, {layer.n_out})"))
             if layer.keep_z:
                 shapes.append((f"Z{layer.index}", f"({rows}, {layer.n_out})"))
+            if layer.has_dropout:
+                shapes.append((f"M{layer.index}", f"({rows}, {layer.n_out})"))
+                shapes.append((f"AD{layer.index}", f"({rows}, {layer.n_out})"))
             shapes.append((f"D{layer.index}", f"({rows}, {layer.n_out})"))
         return shapes
 
@@ -124,12 +143,15 @@ def make_plan(layers: list[LayerSpec], loss: str, rule: UpdateRule, float_type: 
         raise SympropError(f"dtype must be one of {', '.join(FLOAT_TYPES)}, not {float_type!r}")
     if matmul not in MATMUL_CHOICES:
         raise SympropError(f"matmul must be one of {', '.join(MATMUL_CHOICES)}, not {matmul!r}")
-    dropout = list(dropout or [0.0] * len(layers))
-    output_act = layers[-1].activation
+    dropout = [1.0 if p else 0.0 for p in (dropout or [0.0] * len(layers))]
+    if dropout[-1]:
+        raise SympropError("dropout on the output layer is not supported: drop hidden outputs")
+    output_act = layers[-1].make_activation()
     the_loss = loss_code(loss, output_act, float_type)
     plans = []
     for number, spec in enumerate(layers, start=1):
-        act = activation_code(spec.activation, float_type, suffix=f"_{number}")
+        act = activation_code(spec.activation, float_type, suffix=f"_{number}",
+                              hyper=dict(spec.hyper), name=spec.name)
         is_output = number == len(layers)
         # Z is stored where the backward pass or the loss reads it, and for softmax (whose
         # forward pass normalises the exponentials of the stored logits).

@@ -36,6 +36,9 @@ class _Builtin:
     defaults: dict = field(default_factory=dict)
     summary: str = ""
     trainable: bool = True
+    # name -> (lowest allowed, whether the lowest is allowed): the ranges where the derived
+    # forms hold (a negative leaky_relu alpha would make f non-monotone)
+    ranges: dict = field(default_factory=dict)
 
 
 def _relu_like(negative_side):
@@ -50,9 +53,9 @@ BUILTINS: dict[str, _Builtin] = {
     "tanh": _Builtin(lambda: sp.tanh(z), summary="zero-centred, outputs in (-1, 1)"),
     "relu": _Builtin(lambda: _relu_like(0), summary="max(0, z); relu'(0) = 0"),
     "leaky_relu": _Builtin(lambda: _relu_like(alpha * z), {"alpha": 0.01},
-                           "z for z > 0, alpha*z otherwise"),
+                           "z for z > 0, alpha*z otherwise", ranges={"alpha": (0.0, True)}),
     "elu": _Builtin(lambda: _relu_like(alpha * (sp.exp(z) - 1)), {"alpha": 1.0},
-                    "z for z > 0, alpha*(e^z - 1) otherwise"),
+                    "z for z > 0, alpha*(e^z - 1) otherwise", ranges={"alpha": (0.0, False)}),
     "selu": _Builtin(lambda: scale * _relu_like(alpha * (sp.exp(z) - 1)),
                      {"alpha": 1.6732632423543772, "lambda": 1.0507009873554805},
                      "scaled elu"),
@@ -64,7 +67,7 @@ BUILTINS: dict[str, _Builtin] = {
         lambda: z / 2 * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (z + sp.Rational(44715, 10**6) * z**3))),
         summary="tanh approximation of gelu"),
     "silu": _Builtin(lambda: z / (1 + sp.exp(-beta * z)), {"beta": 1.0},
-                     "z * sigmoid(beta*z), also called swish"),
+                     "z * sigmoid(beta*z), also called swish", ranges={"beta": (0.0, False)}),
     "mish": _Builtin(lambda: z * sp.tanh(sp.log(1 + sp.exp(z))), summary="z * tanh(softplus(z))"),
 }
 ALIASES = {"linear": "identity", "swish": "silu", "logistic": "sigmoid", "lrelu": "leaky_relu"}
@@ -213,6 +216,11 @@ def activation(spec, name: str | None = None, **hyperparameters) -> Activation:
                                f"{', '.join(sorted(unknown))} (it takes: "
                                f"{', '.join(defaults) or 'none'})")
         values = {**defaults, **{k: _check_value(k, v) for k, v in hyperparameters.items()}}
+        for hp, (low, inclusive) in BUILTINS[key].ranges.items():
+            if values[hp] < low or (values[hp] == low and not inclusive):
+                bound = ">=" if inclusive else ">"
+                raise FormulaError(f"activation {key!r}: {hp} must be {bound} {low:g}, "
+                                   f"not {values[hp]!r}")
         return _builtin(key, tuple(sorted(values.items())))
     if spec.strip().isidentifier() and spec.strip() not in ("x", "z"):
         raise UnknownNameError("activation", spec, known_activations())

@@ -13,12 +13,21 @@ from symprop.errors import ShapeError, SympropError
 
 @dataclass(frozen=True)
 class LayerSpec:
+    """One dense layer: widths, activation (name or formula), its hyperparameters."""
+
     n_in: int
     n_out: int
     activation: str
+    hyper: tuple[tuple[str, float], ...] = ()
+    name: str | None = None  # a label for a formula activation
 
     def __str__(self) -> str:
         return f"{self.n_in}->{self.n_out}:{self.activation}"
+
+    def make_activation(self):
+        from symprop.derive.activations import activation
+
+        return activation(self.activation, name=self.name, **dict(self.hyper))
 
 
 def parse_architecture(text: str) -> list[LayerSpec]:

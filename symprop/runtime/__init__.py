@@ -1,0 +1,17 @@
+"""Stage 3 of symprop: trainable networks assembled from the generated kernels."""
+
+from symprop.runtime.data import (
+    Standardizer,
+    load_csv,
+    load_dataset,
+    one_hot,
+    train_test_split,
+)
+from symprop.runtime.layers import Dense
+from symprop.runtime.model_io import load
+from symprop.runtime.network import Network
+from symprop.runtime.optimizers import SGD, Adam, RMSprop
+from symprop.runtime.training import History
+
+__all__ = ["SGD", "Adam", "Dense", "History", "Network", "RMSprop", "Standardizer", "load",
+           "load_csv", "load_dataset", "one_hot", "train_test_split"]

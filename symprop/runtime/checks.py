@@ -1,0 +1,80 @@
+"""Validation of user arrays: shapes, NaN/inf, dtypes, labels. Every error names the culprit."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from symprop.errors import DataError, ShapeError
+
+
+def as_features(X, n_in: int, dtype, what: str = "X") -> np.ndarray:
+    try:
+        array = np.asarray(X)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{what} cannot be read as an array: {exc}") from None
+    if array.dtype == object or not (np.issubdtype(array.dtype, np.number)
+                                     or array.dtype == bool):
+        raise DataError(f"{what} must be numeric, not of dtype {array.dtype}")
+    if np.issubdtype(array.dtype, np.complexfloating):
+        raise DataError(f"{what} must be real, not complex")
+    if array.ndim == 1 and n_in == 1:
+        array = array[:, None]
+    if array.ndim != 2:
+        raise ShapeError(f"{what} must be 2-D (samples, features), got shape {array.shape}")
+    if array.shape[0] == 0:
+        raise DataError(f"{what} is empty: no samples")
+    if array.shape[1] != n_in:
+        raise ShapeError(f"{what} has {array.shape[1]} features but layer 1 takes {n_in} "
+                         "inputs")
+    array = np.ascontiguousarray(array, dtype=dtype)
+    if not np.isfinite(array).all():
+        row, col = np.argwhere(~np.isfinite(array))[0]
+        raise DataError(f"{what} has a NaN or inf value (row {row}, column {col})")
+    return array
+
+
+def as_targets(y, loss: str, n_out: int, n_rows: int, dtype, what: str = "y") -> np.ndarray:
+    """Targets as a (n, n_out) float array in the loss's convention."""
+    try:
+        array = np.asarray(y)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{what} cannot be read as an array: {exc}") from None
+    if array.dtype == object or not (np.issubdtype(array.dtype, np.number)
+                                     or array.dtype == bool):
+        raise DataError(f"{what} must be numeric, not of dtype {array.dtype}")
+    if array.shape[:1] != (n_rows,):
+        raise ShapeError(f"{what} has {array.shape[0] if array.ndim else 0} rows but X has "
+                         f"{n_rows}")
+    if not np.isfinite(array.astype(np.float64)).all():
+        raise DataError(f"{what} has a NaN or inf value")
+    if loss == "ce":
+        if array.ndim == 1:
+            return np.ascontiguousarray(_one_hot(array, n_out, what), dtype=dtype)
+        if array.shape != (n_rows, n_out):
+            raise ShapeError(f"{what} for ce must be labels (n,) or one-hot (n, {n_out}), got "
+                             f"shape {array.shape}")
+        if (array < 0).any() or (array > 1).any() or not np.allclose(array.sum(axis=1), 1):
+            raise DataError(f"{what} rows must be one-hot (or probabilities summing to 1)")
+        return np.ascontiguousarray(array, dtype=dtype)
+    if array.ndim == 1:
+        array = array[:, None]
+    if array.shape != (n_rows, n_out):
+        raise ShapeError(f"{what} must have shape ({n_rows}, {n_out}) (or ({n_rows},) for one "
+                         f"output), got {array.shape}")
+    if loss == "bce" and ((array < 0).any() or (array > 1).any()):
+        bad = array[(array < 0) | (array > 1)][0]
+        raise DataError(f"{what} for bce must be 0/1 (or probabilities), found {bad!r}")
+    return np.ascontiguousarray(array, dtype=dtype)
+
+
+def _one_hot(labels: np.ndarray, classes: int, what: str) -> np.ndarray:
+    if not np.all(labels == np.round(labels)):
+        raise DataError(f"{what}: class labels must be integers")
+    labels = labels.astype(np.int64)
+    bad = (labels < 0) | (labels >= classes)
+    if bad.any():
+        raise DataError(f"{what}: label {labels[bad][0]} is outside the {classes} classes "
+                        f"0..{classes - 1} of the output layer")
+    out = np.zeros((len(labels), classes))
+    out[np.arange(len(labels)), labels] = 1.0
+    return out

@@ -1,0 +1,221 @@
+"""A trainable network assembled from generated kernels.
+
+Weights live in numpy arrays in the batch-major layout (``Z = X @ W + b``, ``W`` shaped
+``(n_in, n_out)``); the generated module updates them in place. The module is built (or
+loaded from the cache) on first use, once per optimizer structure.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from symprop.derive.architecture import check_chain, format_architecture
+from symprop.derive.losses import loss as make_loss
+from symprop.errors import NotDifferentiableError, ShapeError, SympropError
+from symprop.runtime.checks import as_features, as_targets
+from symprop.runtime.layers import Dense
+from symprop.runtime.optimizers import SGD, Optimizer
+
+TARGETS = ("cpu", "cuda")
+DTYPES = ("float32", "float64")
+CLASSIFICATION = ("ce", "bce")
+
+
+class Network:
+    """``Network([Dense(4, 8, "relu"), Dense(8, 3, "softmax")], loss="ce")``."""
+
+    def __init__(self, layers: list[Dense], loss: str = "mse", dtype: str = "float32",
+                 target: str = "cpu", seed: int | None = 0, matmul: str = "auto"):
+        if not isinstance(layers, list | tuple) or not layers:
+            raise ShapeError("a network needs a non-empty list of layers")
+        for number, layer in enumerate(layers, start=1):
+            if not isinstance(layer, Dense):
+                raise SympropError(f"layer {number} is not a Dense layer: {layer!r}")
+        self.layers = list(layers)
+        check_chain([layer.spec for layer in self.layers])
+        self.loss = make_loss(loss).name if isinstance(loss, str) else make_loss(loss).name
+        self._loss_spec = loss
+        if dtype not in DTYPES:
+            raise SympropError(f"dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
+        if target not in TARGETS:
+            raise SympropError(f"target must be one of {', '.join(TARGETS)}, not {target!r}")
+        if target == "cuda":
+            raise SympropError("target='cuda' is not available in this version of symprop; "
+                               "use target='cpu'")
+        self.dtype, self.target, self.seed, self.matmul = dtype, target, seed, matmul
+        for number, layer in enumerate(self.layers, start=1):
+            act = layer.spec.make_activation()
+            if not act.trainable:
+                raise NotDifferentiableError(
+                    f"layer {number}: activation {act.name!r} has no useful gradient (its "
+                    "derivative is 0 wherever it exists), so the network cannot be trained")
+        if self.layers[-1].dropout:
+            raise SympropError(f"layer {len(self.layers)}: dropout on the output layer is not "
+                               "supported")
+        self._rng = np.random.default_rng(seed)
+        self._weights: list[np.ndarray] = []
+        self._biases: list[np.ndarray] = []
+        for layer in self.layers:
+            scale = layer.init_scale()
+            self._weights.append(np.ascontiguousarray(
+                self._rng.standard_normal((layer.n_in, layer.n_out)) * scale, dtype=dtype))
+            self._biases.append(np.zeros(layer.n_out, dtype=dtype))
+        self._modules: dict = {}
+        self._optimizer: Optimizer | None = None
+        self._state: list[np.ndarray] = []
+        self._step = 0
+
+    # -- description --------------------------------------------------------------------
+    @property
+    def architecture(self) -> str:
+        return format_architecture([layer.spec for layer in self.layers])
+
+    @property
+    def n_in(self) -> int:
+        return self.layers[0].n_in
+
+    @property
+    def n_out(self) -> int:
+        return self.layers[-1].n_out
+
+    @property
+    def is_classifier(self) -> bool:
+        return self.loss in CLASSIFICATION
+
+    def __repr__(self) -> str:
+        return (f"Network({self.architecture!r}, loss={self.loss!r}, dtype={self.dtype!r}, "
+                f"target={self.target!r})")
+
+    def derivation(self):
+        """The layer-by-layer backpropagation derivation of this network."""
+        from symprop.derive.network import network_derivation
+
+        return network_derivation([layer.spec for layer in self.layers], self._loss_spec)
+
+    # -- parameters -----------------------------------------------------------------------
+    @property
+    def params(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Copies of (W, b) per layer, W shaped (n_in, n_out): Z = X @ W + b."""
+        return [(W.copy(), b.copy()) for W, b in zip(self._weights, self._biases, strict=True)]
+
+    def set_params(self, params) -> None:
+        params = list(params)
+        if len(params) != len(self.layers):
+            raise ShapeError(f"set_params got {len(params)} layers, the network has "
+                             f"{len(self.layers)}")
+        new_w, new_b = [], []
+        for number, (pair, layer) in enumerate(zip(params, self.layers, strict=True), 1):
+            W, b = (np.asarray(p) for p in pair)
+            if W.shape != (layer.n_in, layer.n_out) or b.shape != (layer.n_out,):
+                raise ShapeError(f"layer {number}: expected W {(layer.n_in, layer.n_out)} and "
+                                 f"b {(layer.n_out,)}, got {W.shape} and {b.shape}")
+            if not (np.isfinite(W).all() and np.isfinite(b).all()):
+                raise SympropError(f"layer {number}: parameters contain NaN or inf")
+            new_w.append(np.ascontiguousarray(W, dtype=self.dtype))
+            new_b.append(np.ascontiguousarray(b, dtype=self.dtype))
+        self._weights, self._biases = new_w, new_b
+        self._state = []  # optimizer moments belong to the old weights
+        self._optimizer = None
+
+    def _flat_params(self) -> list[np.ndarray]:
+        return [a for pair in zip(self._weights, self._biases, strict=True) for a in pair]
+
+    # -- kernels --------------------------------------------------------------------------
+    def _module(self, optimizer: Optimizer | None = None):
+        from symprop.codegen.build import build_network_module, optimizer_structure
+
+        optimizer = optimizer or self._optimizer or SGD(0.01)
+        structure = tuple(sorted(optimizer_structure(optimizer.rule,
+                                                     optimizer.options).items()))
+        key = (optimizer.rule, structure)
+        if key not in self._modules:
+            self._modules[key] = build_network_module(
+                [layer.spec for layer in self.layers], self._loss_spec, optimizer.rule,
+                optimizer.options, self.dtype, self.matmul,
+                [layer.dropout > 0 for layer in self.layers])
+        return self._modules[key]
+
+    def kernel_source(self, optimizer: Optimizer | None = None) -> str:
+        """The generated Python source of this network's module."""
+        with open(self._module(optimizer).__symprop_path__, encoding="utf-8") as stream:
+            return stream.read()
+
+    def _model_hyper(self) -> list[float]:
+        values = []
+        for layer in self.layers:
+            act = layer.spec.make_activation()
+            values += [float(v) for v in act.params.values()]
+        values += [float(v) for v in make_loss(self._loss_spec).params.values()]
+        return values
+
+    def _dropout_values(self) -> list[float]:
+        return [layer.dropout for layer in self.layers if layer.dropout > 0]
+
+    # -- inference ------------------------------------------------------------------------
+    def _features(self, X, what: str = "X") -> np.ndarray:
+        return as_features(X, self.n_in, self.dtype, what)
+
+    def _targets(self, y, rows: int, what: str = "y") -> np.ndarray:
+        return as_targets(y, self.loss, self.n_out, rows, self.dtype, what)
+
+    def _run(self, X: np.ndarray, Y: np.ndarray | None) -> tuple[np.ndarray, float]:
+        out = np.empty((X.shape[0], self.n_out), dtype=self.dtype)
+        with_loss = Y is not None
+        if Y is None:
+            Y = np.zeros((1, self.n_out), dtype=self.dtype)
+        chunk = min(X.shape[0], 1024)
+        loss = self._module().evaluate(X, Y, out, with_loss, chunk, *self._flat_params(),
+                                       *self._model_hyper(), *self._dropout_values())
+        return out, float(loss)
+
+    def predict(self, X) -> np.ndarray:
+        """The output layer's activations (probabilities for sigmoid/softmax outputs)."""
+        return self._run(self._features(X), None)[0]
+
+    def predict_classes(self, X) -> np.ndarray:
+        probabilities = self.predict(X)
+        if self.n_out == 1:
+            return (probabilities[:, 0] > 0.5).astype(np.int64)
+        return probabilities.argmax(axis=1)
+
+    def evaluate(self, X, y) -> dict[str, float]:
+        """Mean loss (the training reduction) and accuracy, or MAE and R^2 for regression."""
+        X = self._features(X)
+        Y = self._targets(y, X.shape[0])
+        out, loss = self._run(X, Y)
+        return {"loss": loss, **metrics(self.loss, out, Y)}
+
+    def gradients(self, X, y) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(dW, db) per layer: the gradient of the batch-mean loss over all of X."""
+        X = self._features(X)
+        Y = self._targets(y, X.shape[0])
+        grads = [np.empty_like(p) for p in self._flat_params()]
+        self._module().gradients(X, Y, *self._flat_params(), *grads, *self._model_hyper(),
+                                 *self._dropout_values())
+        return [(grads[i], grads[i + 1]) for i in range(0, len(grads), 2)]
+
+    # -- training, saving -----------------------------------------------------------------
+    def fit(self, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None, **options):
+        """Train with mini-batches; see :func:`symprop.runtime.training.fit`."""
+        from symprop.runtime.training import fit
+
+        return fit(self, X, y, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
+                   **options)
+
+    def save(self, path) -> None:
+        from symprop.runtime.model_io import save
+
+        save(self, path)
+
+
+def metrics(loss: str, out: np.ndarray, Y: np.ndarray) -> dict[str, float]:
+    """Accuracy for classification losses; MAE and R^2 for regression."""
+    out, Y = np.asarray(out, dtype=np.float64), np.asarray(Y, dtype=np.float64)
+    if loss == "ce":
+        return {"accuracy": float(np.mean(out.argmax(axis=1) == Y.argmax(axis=1)))}
+    if loss == "bce":
+        return {"accuracy": float(np.mean((out > 0.5) == (Y > 0.5)))}
+    residual = ((Y - out) ** 2).sum()
+    total = ((Y - Y.mean(axis=0)) ** 2).sum()
+    return {"mae": float(np.abs(Y - out).mean()),
+            "r2": float(1 - residual / total) if total > 0 else float("nan")}

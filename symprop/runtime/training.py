@@ -1,0 +1,170 @@
+"""Mini-batch training: epochs run inside the generated ``train_epoch`` (no Python per batch);
+this module validates data, splits off validation data, keeps the history, stops early, and
+shows progress."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from symprop.errors import DataError, SympropError, TrainingError
+from symprop.runtime.optimizers import SGD, make_optimizer
+
+
+class History:
+    """Per-epoch values: ``history["loss"]``, ``"val_loss"``, ``"accuracy"`` ..."""
+
+    def __init__(self):
+        self.history: dict[str, list[float]] = {}
+        self.best_epoch: int | None = None
+        self.stopped_epoch: int | None = None
+
+    def append(self, values: dict[str, float]) -> None:
+        for key, value in values.items():
+            self.history.setdefault(key, []).append(float(value))
+
+    def __getitem__(self, key: str) -> list[float]:
+        return self.history[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.history
+
+    def keys(self):
+        return self.history.keys()
+
+    @property
+    def epochs(self) -> int:
+        return len(self.history.get("loss", []))
+
+    def __repr__(self) -> str:
+        last = {k: round(v[-1], 6) for k, v in self.history.items() if v}
+        return f"History(epochs={self.epochs}, last={last})"
+
+
+def _positive_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise SympropError(f"{name} must be a positive integer, not {value!r}")
+    return int(value)
+
+
+def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
+        validation_split: float = 0.0, validation_data=None, shuffle: bool = True,
+        verbose: bool = True, patience: int | None = None, restore_best: bool = True,
+        clip_norm: float | None = None) -> History:
+    """Train ``net`` on (X, y).
+
+    ``patience``: stop when the monitored loss (validation loss if there is validation data,
+    else training loss) has not improved for that many epochs, restoring the best weights if
+    ``restore_best``. ``clip_norm``: clip the global gradient norm. If the loss becomes NaN or
+    infinite, training stops with a TrainingError naming the epoch and batch; the weights are
+    those from before that batch.
+    """
+    epochs = _positive_int("epochs", epochs)
+    batch_size = _positive_int("batch_size", batch_size)
+    if patience is not None:
+        patience = _positive_int("patience", patience)
+    if clip_norm is not None and not (isinstance(clip_norm, int | float) and clip_norm > 0):
+        raise SympropError(f"clip_norm must be a positive number, not {clip_norm!r}")
+    X = net._features(X)
+    Y = net._targets(y, X.shape[0])
+    X, Y, X_val, Y_val = _validation(net, X, Y, validation_split, validation_data)
+    optimizer = make_optimizer(optimizer) if optimizer is not None else SGD(0.01)
+    module = net._module(optimizer)
+    if optimizer is not net._optimizer or not net._state:
+        net._optimizer = optimizer
+        states_per_param = len(module_states(module))
+        net._state = [np.zeros_like(p) for p in net._flat_params()
+                      for _ in range(states_per_param)]
+        net._step = 0
+        if net.seed is not None:
+            module.seed_rng(int(net._rng.integers(2**31)))
+    n = X.shape[0]
+    batch_losses = np.empty((n + batch_size - 1) // batch_size, dtype=np.float64)
+    hyper = net._model_hyper()
+    opt_hyper = optimizer.hyper_values()
+    dropout = net._dropout_values()
+    history = History()
+    monitor = "val_loss" if X_val is not None else "loss"
+    best, best_params, waited = math.inf, None, 0
+    progress = _progress(epochs, verbose)
+    try:
+        for epoch in range(1, epochs + 1):
+            perm = net._rng.permutation(n) if shuffle else np.arange(n)
+            batches, step, status = module.train_epoch(
+                X, Y, perm, batch_size, net._step, float(clip_norm or 0.0), batch_losses,
+                *net._flat_params(), *net._state, *hyper, *opt_hyper, *dropout)
+            net._step = int(step)
+            if status:
+                raise TrainingError(
+                    f"the loss became {batch_losses[batches]} at epoch {epoch}, batch "
+                    f"{batches + 1} of {len(batch_losses)}; training stopped and the weights "
+                    "are those from before that batch")
+            values = _epoch_values(net, X, Y, X_val, Y_val)
+            history.append(values)
+            if progress is not None:
+                progress.set_postfix({k: f"{v:.4g}" for k, v in values.items()}, refresh=False)
+                progress.update(1)
+            if values[monitor] < best - 1e-12:
+                best, waited, history.best_epoch = values[monitor], 0, epoch
+                if patience is not None and restore_best:
+                    best_params = net.params
+            elif patience is not None:
+                waited += 1
+                if waited >= patience:
+                    history.stopped_epoch = epoch
+                    break
+    finally:
+        if progress is not None:
+            progress.close()
+    if best_params is not None and history.stopped_epoch is not None:
+        net._weights = [np.ascontiguousarray(W) for W, _ in best_params]
+        net._biases = [np.ascontiguousarray(b) for _, b in best_params]
+    return history
+
+
+def module_states(module) -> list[str]:
+    """The optimizer state slots of a generated module (from its update signature)."""
+    return list(getattr(module, "OPTIMIZER_STATE", ()))
+
+
+def _epoch_values(net, X, Y, X_val, Y_val) -> dict[str, float]:
+    from symprop.runtime.network import metrics
+
+    out, loss = net._run(X, Y)
+    values = {"loss": loss, **metrics(net.loss, out, Y)}
+    if X_val is not None:
+        out_val, val_loss = net._run(X_val, Y_val)
+        values["val_loss"] = val_loss
+        values.update({f"val_{k}": v for k, v in metrics(net.loss, out_val, Y_val).items()})
+    return values
+
+
+def _validation(net, X, Y, split, data):
+    if data is not None:
+        if split:
+            raise SympropError("give validation_split or validation_data, not both")
+        if not isinstance(data, tuple | list) or len(data) != 2:
+            raise SympropError("validation_data must be a pair (X_val, y_val)")
+        X_val = net._features(data[0], "X_val")
+        return X, Y, X_val, net._targets(data[1], X_val.shape[0], "y_val")
+    if not split:
+        return X, Y, None, None
+    if not isinstance(split, int | float) or not 0 < split < 1:
+        raise SympropError(f"validation_split must be between 0 and 1, not {split!r}")
+    n_val = int(round(X.shape[0] * split))
+    if n_val < 1 or n_val >= X.shape[0]:
+        raise DataError(f"validation_split={split} leaves no data on one side of "
+                        f"{X.shape[0]} samples")
+    order = net._rng.permutation(X.shape[0])
+    val, train = order[:n_val], order[n_val:]
+    return (np.ascontiguousarray(X[train]), np.ascontiguousarray(Y[train]),
+            np.ascontiguousarray(X[val]), np.ascontiguousarray(Y[val]))
+
+
+def _progress(epochs: int, verbose: bool):
+    if not verbose:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=epochs, unit="epoch", leave=True, dynamic_ncols=True)
