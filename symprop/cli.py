@@ -56,6 +56,33 @@ def build_parser() -> argparse.ArgumentParser:
     kernels.add_argument("--target", default="cpu", choices=("cpu", "cuda"))
     kernels.add_argument("--out", required=True, help="folder to write the modules into")
     kernels.set_defaults(handler=run_kernels)
+
+    train = commands.add_parser(
+        "train", help="train a network on a built-in data set or a CSV file",
+        description="Train a compiled network. Defaults: the iris project of the notes "
+                    "(4-8:relu-3:softmax, cross-entropy, Adam 0.01, 200 epochs, batch 16).")
+    train.add_argument("--dataset", default=None,
+                       help="iris (default), digits, wine, breast_cancer, moons, "
+                            "make_classification")
+    train.add_argument("--csv", help="a CSV file with a header row (instead of --dataset)")
+    train.add_argument("--target", help="the target column of --csv")
+    train.add_argument("--arch", help="architecture (default: the data set's suggestion)")
+    train.add_argument("--loss", help="loss (default: the data set's suggestion)")
+    train.add_argument("--optimizer", default="adam", help="sgd | adam | rmsprop")
+    train.add_argument("--lr", type=float, default=0.01)
+    train.add_argument("--momentum", type=float, default=0.0)
+    train.add_argument("--weight-decay", type=float, default=0.0)
+    train.add_argument("--epochs", type=int, default=200)
+    train.add_argument("--batch-size", type=int, default=16)
+    train.add_argument("--test-size", type=float, default=0.2)
+    train.add_argument("--validation-split", type=float, default=0.0)
+    train.add_argument("--patience", type=int, default=None)
+    train.add_argument("--dtype", default="float32", choices=("float32", "float64"))
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--plot", help="write the loss curve to this PNG")
+    train.add_argument("--save", help="save the trained model to this .npz")
+    train.add_argument("--json", action="store_true", help="print one JSON summary line")
+    train.set_defaults(handler=run_train)
     return parser
 
 
@@ -131,6 +158,27 @@ def run_kernels(args) -> int:
         path = os.path.join(args.out, name)
         write_atomically(path, text.encode())
         print(path)
+    return 0
+
+
+def run_train(args) -> int:
+    from symprop.runtime.cli_train import train_from_args
+
+    summary = train_from_args(args)
+    if args.json:
+        import json
+
+        print(json.dumps(summary))
+    else:
+        print(f"{summary['dataset']}: {summary['architecture']} ({summary['loss']}, "
+              f"{summary['optimizer']}), {summary['epochs']} epochs in "
+              f"{summary['seconds']:.2f} s")
+        for part in ("train", "test"):
+            values = ", ".join(f"{k} {v:.4f}" for k, v in summary[part].items())
+            print(f"  {part:5s} {values}")
+        for key in ("plot", "model"):
+            if summary.get(key):
+                print(f"  {key}: {summary[key]}")
     return 0
 
 

@@ -1,0 +1,40 @@
+"""History plots (matplotlib is an optional extra: ``pip install symprop[plot]``)."""
+
+from __future__ import annotations
+
+import os
+
+from symprop.errors import SympropError
+
+
+def plot_history(history, path, title: str = "") -> None:
+    """Loss (and validation loss) per epoch, plus accuracy where there is one, to a PNG."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise SympropError("plotting needs matplotlib: pip install 'symprop[plot]'") from None
+    metric = next((k for k in ("accuracy", "r2") if k in history), None)
+    columns = 2 if metric else 1
+    figure, axes = plt.subplots(1, columns, figsize=(5 * columns, 3.6), squeeze=False)
+    epochs = range(1, history.epochs + 1)
+    panels = [("loss", "val_loss")] + ([(metric, f"val_{metric}")] if metric else [])
+    for axis, (train_key, val_key) in zip(axes[0], panels, strict=True):
+        axis.plot(epochs, history[train_key], label=f"train {train_key}")
+        if val_key in history:
+            axis.plot(epochs, history[val_key], label=f"validation {train_key}")
+        axis.set_xlabel("epoch")
+        axis.set_ylabel(train_key)
+        axis.grid(alpha=0.3)
+        axis.legend()
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, ".tmp-" + os.path.basename(os.fspath(path)))
+    figure.savefig(tmp, dpi=110, format="png")
+    plt.close(figure)
+    os.replace(tmp, path)
