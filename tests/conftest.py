@@ -3,8 +3,6 @@ differences, PyTorch reference implementations, and the list of built-in activat
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 import sympy as sp
@@ -62,14 +60,6 @@ def assert_close(got, expected, rtol, atol=0.0, what=""):
     assert got.shape == expected.shape, f"{what}: shapes {got.shape} vs {expected.shape}"
     assert np.all(np.isfinite(got)), f"{what}: non-finite values {got}"
     np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol, err_msg=what)
-
-
-def relative_error(got: float, expected: float) -> float:
-    return abs(got - expected) / max(abs(expected), 1e-300)
-
-
-def is_finite(value) -> bool:
-    return math.isfinite(float(value))
 
 
 @pytest.fixture(params=ELEMENTWISE_ACTIVATIONS)

@@ -72,6 +72,9 @@ BUILTINS: dict[str, _Builtin] = {
 }
 ALIASES = {"linear": "identity", "swish": "silu", "logistic": "sigmoid", "lrelu": "leaky_relu"}
 VECTOR_ACTIVATIONS = ("softmax",)
+# Names the derivations use for their own symbols; a formula may not take them as
+# hyperparameters (``a`` would read as the activation's output).
+RESERVED_NAMES = {"a", "y", "yhat", "m", "K", "k", "i", "j", "g", "u"}
 
 
 def known_activations() -> list[str]:
@@ -236,6 +239,11 @@ def custom_activation(formula: str, name: str | None = None, **hyperparameters) 
     if z not in expr.free_symbols:
         raise FormulaError(f"activation {label!r} does not depend on x (or z)")
     hyper = sorted(s.name for s in expr.free_symbols if s != z)
+    reserved = sorted(set(hyper) & RESERVED_NAMES)
+    if reserved:
+        raise FormulaError(f"activation {label!r}: {reserved[0]!r} cannot name a "
+                           "hyperparameter (it is reserved for the output a, the prediction "
+                           "yhat, the target y, or an index)")
     missing = [h for h in hyper if h not in hyperparameters]
     if missing:
         raise MissingHyperparameterError(

@@ -18,7 +18,7 @@ from symprop.derive.derivation import Derivation, notation, partial
 from symprop.derive.losses import Loss, loss
 from symprop.derive.simplify import collapse_delta_sums, distribute_sums, tidy
 from symprop.derive.softmax import Softmax
-from symprop.derive.symbols import YHAT, A, K, Y, a, i, j, k, m, y, yhat, z
+from symprop.derive.symbols import YHAT, A, G, K, Y, a, i, j, k, m, y, yhat, z
 from symprop.errors import NotDifferentiableError
 
 
@@ -107,10 +107,20 @@ def _softmax_delta(the_loss: Loss, the_act: Softmax) -> Derivation:
     chain = sp.Sum(gradient * jacobian, (k, 1, K))
     d.add("Chain rule, summed over the classes", sp.Eq(dl_dz, chain, evaluate=False),
           "dL/dz_i = sum_k dL/dyhat_k * dyhat_k/dz_i")
-    spread = collapse_delta_sums(distribute_sums(sp.Sum(sp.expand(gradient * jacobian),
-                                                        (k, 1, K))))
-    d.add("Split the sum and sift the Kronecker delta", sp.Eq(dl_dz, spread, evaluate=False),
-          "linearity of the sum; sum_k f(k) delta_ki = f(i)")
+    if gradient.has(sp.Piecewise):
+        # A piecewise gradient (huber) hides the delta inside its branches, where it cannot
+        # be sifted: use the softmax vector-Jacobian product derived for softmax itself.
+        spread = the_act.vjp.subs(A, YHAT).replace(
+            lambda e: isinstance(e, sp.Indexed) and e.base == G,
+            lambda e: gradient.subs(k, e.indices[0]))
+        d.add("Apply the softmax vector-Jacobian product", sp.Eq(dl_dz, spread, evaluate=False),
+              "(J^T g)_i = yhat_i (g_i - sum_k g_k yhat_k) with g_k = dL/dyhat_k")
+    else:
+        spread = collapse_delta_sums(distribute_sums(
+            sp.Sum(sp.expand(gradient * jacobian), (k, 1, K))))
+        d.add("Split the sum and sift the Kronecker delta",
+              sp.Eq(dl_dz, spread, evaluate=False),
+              "linearity of the sum; sum_k f(k) delta_ki = f(i)")
     result = spread
     if the_loss.kind == "categorical":
         result = spread.subs(sp.Sum(Y[k], (k, 1, K)), 1)

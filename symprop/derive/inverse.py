@@ -73,6 +73,9 @@ def _branch_candidates(expr: sp.Expr, derivative: sp.Expr, z: sp.Symbol, a: sp.S
         for root in roots:
             form = slope_in_u.subs(_U, root)
             yield tidy(form, deep=has_radicals(form))
+    if expr.is_polynomial(z) and sp.degree(expr, z) > 2:
+        # Cardano's radicals are no cheaper than keeping z, and slow to simplify.
+        return
     try:
         roots = sp.solve(sp.Eq(a, expr), z, check=False)
     except (NotImplementedError, ValueError):

@@ -12,7 +12,7 @@ from functools import cached_property, lru_cache
 
 import sympy as sp
 
-from symprop.derive.activations import _check_value
+from symprop.derive.activations import RESERVED_NAMES, _check_value
 from symprop.derive.derivation import Derivation, notation, partial
 from symprop.derive.parsing import parse_formula
 from symprop.derive.simplify import (
@@ -141,6 +141,10 @@ def custom_loss(formula: str, name: str | None = None, **hyperparameters) -> Los
     if yhat not in expr.free_symbols:
         raise FormulaError(f"loss {label!r} does not depend on the prediction yhat")
     hyper = sorted(s.name for s in expr.free_symbols - {yhat, y})
+    reserved = sorted(set(hyper) & (RESERVED_NAMES | {"z", "x"}))
+    if reserved:
+        raise FormulaError(f"loss {label!r}: {reserved[0]!r} cannot name a hyperparameter (it "
+                           "is reserved for the logit z, the output a, or an index)")
     missing = [h for h in hyper if h not in hyperparameters]
     if missing:
         raise MissingHyperparameterError(
@@ -198,5 +202,7 @@ def _ce_from_logits() -> Derivation:
     stable = mx + sp.log(sp.Sum(sp.exp(Z[j] - mx), (j, 1, K))) - sp.Sum(Y[k] * Z[k], (k, 1, K))
     d.add("Stable form (log-sum-exp)", sp.Eq(L, stable, evaluate=False),
           "shifting every logit by its maximum leaves the value unchanged and keeps exp <= 1")
+    # The result stays the symbolic log-sum-exp: a maximum over K symbolic classes has no
+    # closed form; the stable evaluation is the last step, and what the kernels compute.
     d.result = result
     return d

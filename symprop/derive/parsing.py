@@ -10,6 +10,7 @@ evaluated. ``^`` means power, as in the notes.
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Callable, Iterable
 
 import sympy as sp
@@ -19,6 +20,7 @@ from symprop.errors import FormulaError
 MAX_FORMULA_LENGTH = 2000
 MAX_NUMERIC_EXPONENT = 1000
 MAX_INTEGER_DIGITS = 60
+MAX_RESULT_DIGITS = 300
 
 
 def _is_condition(value) -> bool:
@@ -117,6 +119,8 @@ class _Converter:
             if len(str(abs(value))) > MAX_INTEGER_DIGITS:
                 raise self.refuse(node, "an integer literal this long")
             return sp.Integer(value)
+        if not math.isfinite(value):
+            raise self.refuse(node, f"the literal {value!r} (not a finite number)")
         # Keep decimal literals exact (0.1 stays 1/10) so derivations print cleanly.
         return sp.Rational(repr(value))
 
@@ -146,7 +150,7 @@ class _Converter:
             if _is_condition(side):
                 raise self.refuse(node, "arithmetic on a comparison")
         if isinstance(node.op, ast.Pow | ast.BitXor):
-            if right.is_number and left.is_number and abs(right) > MAX_NUMERIC_EXPONENT:
+            if right.is_number and left.is_number and _too_large(left, right):
                 raise self.refuse(node, "a numeric power this large")
             return left**right
         if type(node.op) in _BINARY:
@@ -180,6 +184,18 @@ class _Converter:
         if len(node.args) not in arities:
             raise self.refuse(node, f"{name}() with {len(node.args)} arguments")
         return build(*(self.convert(arg) for arg in node.args))
+
+
+def _too_large(base: sp.Expr, exponent: sp.Expr) -> bool:
+    """Would ``base**exponent`` have more than MAX_RESULT_DIGITS digits (or a huge exponent)?
+    Checked before SymPy evaluates it, so nested powers cannot hang the parser."""
+    try:
+        e, b = abs(complex(exponent)), abs(complex(base))
+    except (TypeError, ValueError, OverflowError):
+        return True
+    if not math.isfinite(e) or not math.isfinite(b) or e > MAX_NUMERIC_EXPONENT:
+        return True
+    return b > 0 and e * abs(math.log10(b)) > MAX_RESULT_DIGITS
 
 
 def _shorten(text: str, limit: int = 60) -> str:

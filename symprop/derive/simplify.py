@@ -78,10 +78,14 @@ def collapse_delta_sums(expr: sp.Expr) -> sp.Expr:
 
     def sift(term: sp.Sum):
         (index, _low, _high), body = term.limits[0], term.function
-        for delta in body.atoms(sp.KroneckerDelta):
-            if index in delta.free_symbols:
+        # Only a delta that multiplies the whole summand may be sifted; one nested inside a
+        # sum or a piecewise branch would be replaced in the wrong places.
+        factors = body.args if isinstance(body, sp.Mul) else (body,)
+        for delta in factors:
+            if isinstance(delta, sp.KroneckerDelta) and index in delta.free_symbols:
                 other = (set(delta.args) - {index}).pop()
-                return body.subs(delta, 1).subs(index, other)
+                rest = sp.Mul(*[f for f in factors if f is not delta])
+                return rest.subs(index, other)
         return term
 
     return expr.replace(lambda e: isinstance(e, sp.Sum), sift)
