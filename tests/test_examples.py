@@ -1,0 +1,56 @@
+"""Every example runs, and prints the numbers the notes promise."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("example-cache")
+    return {**os.environ, "PYTHONPATH": str(ROOT), "SYMPROP_CACHE_DIR": str(cache)}
+
+
+def run(env, script, *args, cwd=None):
+    result = subprocess.run([sys.executable, str(ROOT / "examples" / script), *args],
+                            capture_output=True, text=True, env=env, timeout=600, cwd=cwd)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+def test_numpy_loop_matches(env):
+    out = run(env, "01_numpy_loop.py")
+    worst = float(out.strip().splitlines()[-1].split(":")[-1])
+    assert worst < 1e-9
+
+
+def test_pytorch_example(env):
+    out = run(env, "02_pytorch_example.py")
+    accuracies = [float(line.split()[3]) for line in out.splitlines() if "test accuracy" in line]
+    assert len(accuracies) == 2 and abs(accuracies[0] - accuracies[1]) <= 0.02
+    assert accuracies[0] > 0.75
+
+
+def test_iris_project(env, tmp_path):
+    out = run(env, "03_iris.py", str(tmp_path / "loss.png"))
+    accuracy = float(out.split("test accuracy")[1].split()[0])
+    assert accuracy > 0.9
+    assert (tmp_path / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_three_layer_network(env):
+    out = run(env, "04_three_layer.py")
+    assert "delta2 = (W3.T*delta3) ∘ relu'(z2)" in out
+    assert "delta3 = yhat - y" in out
+    assert float(out.split("test accuracy")[1].split()[0]) > 0.9
+
+
+def test_backprop_by_hand(env):
+    out = run(env, "05_backprop_by_hand.py")
+    assert "dL/dw = -4   dL/dv = -24" in out
+    assert "w = 3.4   v = 2.9" in out
