@@ -51,12 +51,15 @@ def _positive_int(name: str, value) -> int:
 def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
         validation_split: float = 0.0, validation_data=None, shuffle: bool = True,
         verbose: bool = True, patience: int | None = None, restore_best: bool = True,
-        clip_norm: float | None = None) -> History:
+        clip_norm: float | None = None, metrics_each_epoch: bool = True) -> History:
     """Train ``net`` on (X, y).
 
     ``patience``: stop when the monitored loss (validation loss if there is validation data,
     else training loss) has not improved for that many epochs, restoring the best weights if
-    ``restore_best``. ``clip_norm``: clip the global gradient norm. If the loss becomes NaN or
+    ``restore_best``. ``clip_norm``: clip the global gradient norm. ``metrics_each_epoch``:
+    measure loss and metrics on the training data after each epoch (one extra forward pass);
+    if False, the epoch's loss is the mean of its batch losses, as the batches saw it, and
+    no training metrics are kept (validation data is still evaluated). If the loss becomes NaN or
     infinite, training stops with a TrainingError naming the epoch and batch; the weights are
     those from before that batch.
     """
@@ -100,7 +103,13 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
                     f"the loss became {batch_losses[batches]} at epoch {epoch}, batch "
                     f"{batches + 1} of {len(batch_losses)}; training stopped and the weights "
                     "are those from before that batch")
-            values = _epoch_values(net, X, Y, X_val, Y_val)
+            if metrics_each_epoch:
+                values = _epoch_values(net, X, Y, X_val, Y_val)
+            else:
+                sizes = np.minimum(batch_size, n - batch_size * np.arange(batches))
+                values = {"loss": float(np.dot(batch_losses[:batches], sizes) / n)}
+                if X_val is not None:
+                    values.update(_epoch_values(net, X_val, Y_val, None, None, "val_"))
             history.append(values)
             if progress is not None:
                 progress.set_postfix({k: f"{v:.4g}" for k, v in values.items()}, refresh=False)
@@ -128,11 +137,12 @@ def module_states(module) -> list[str]:
     return list(getattr(module, "OPTIMIZER_STATE", ()))
 
 
-def _epoch_values(net, X, Y, X_val, Y_val) -> dict[str, float]:
+def _epoch_values(net, X, Y, X_val, Y_val, prefix: str = "") -> dict[str, float]:
     from symprop.runtime.network import metrics
 
     out, loss = net._run(X, Y)
-    values = {"loss": loss, **metrics(net.loss, out, Y)}
+    values = {f"{prefix}loss": loss,
+              **{prefix + k: v for k, v in metrics(net.loss, out, Y).items()}}
     if X_val is not None:
         out_val, val_loss = net._run(X_val, Y_val)
         values["val_loss"] = val_loss
