@@ -1,33 +1,21 @@
 """symprop: see the math of a neural network, get fast kernels from it, train with them.
 
-``import symprop as sp`` gives the public API of DESIGN.md: ``sp.activation``, ``sp.loss``,
-``sp.output_delta``, the calculus helpers, and (later stages) ``sp.Network`` and friends.
+``import symprop as sp`` gives the public API of DESIGN.md. The derivation functions
+(``sp.activation``, ``sp.loss``, ``sp.output_delta``, the calculus helpers) import SymPy on
+first use, so a process that only trains cached networks never pays for it.
 """
 
-from symprop.derive import (
-    Activation,
-    ComputationGraph,
-    Derivation,
-    Loss,
-    Step,
-    activation,
-    computation_graph,
-    directional_derivative,
-    gradient,
-    gradient_descent,
-    jacobian,
-    known_activations,
-    known_losses,
-    loss,
-    network_derivation,
-    output_delta,
-)
+from importlib import import_module
+
 from symprop.errors import (
+    CacheError,
+    DataError,
     FormulaError,
     MissingHyperparameterError,
     NotDifferentiableError,
     ShapeError,
     SympropError,
+    TrainingError,
     UnknownNameError,
 )
 from symprop.runtime import (
@@ -47,13 +35,32 @@ from symprop.runtime import (
 
 __version__ = "0.1.0"
 
+# Public names served lazily from the derive stage (SymPy is imported on first use).
+_DERIVE = {
+    "Activation", "ComputationGraph", "Derivation", "Loss", "Step", "activation",
+    "computation_graph", "directional_derivative", "gradient", "gradient_descent", "jacobian",
+    "known_activations", "known_losses", "loss", "network_derivation", "output_delta",
+}
+
+
+def __getattr__(name: str):
+    if name in _DERIVE:
+        value = getattr(import_module("symprop.derive"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'symprop' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | _DERIVE)
+
+
 __all__ = [
-    "SGD", "Adam", "Dense", "History", "Network", "RMSprop", "Standardizer", "load",
-    "load_csv", "load_dataset", "one_hot", "train_test_split",
-    "Activation", "ComputationGraph", "Derivation", "FormulaError", "Loss",
-    "MissingHyperparameterError", "NotDifferentiableError", "ShapeError", "Step",
-    "SympropError", "UnknownNameError",
-    "activation", "computation_graph", "directional_derivative", "gradient",
-    "gradient_descent", "jacobian", "known_activations", "known_losses", "loss",
-    "network_derivation", "output_delta",
+    "SGD", "Activation", "Adam", "CacheError", "ComputationGraph", "DataError", "Dense",
+    "Derivation", "FormulaError", "History", "Loss", "MissingHyperparameterError", "Network",
+    "NotDifferentiableError", "RMSprop", "ShapeError", "Standardizer", "Step", "SympropError",
+    "TrainingError", "UnknownNameError", "activation", "computation_graph",
+    "directional_derivative", "gradient", "gradient_descent", "jacobian", "known_activations",
+    "known_losses", "load", "load_csv", "load_dataset", "loss", "network_derivation",
+    "one_hot", "output_delta", "train_test_split",
 ]

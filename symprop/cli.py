@@ -100,8 +100,8 @@ def _parse_params(pairs: list[str]) -> dict[str, float]:
 
 
 def find_derivation(args) -> object:
+    from symprop.architecture import parse_architecture
     from symprop.derive import activation, loss, output_delta
-    from symprop.derive.architecture import parse_architecture
     from symprop.derive.losses import ALIASES as LOSS_ALIASES
     from symprop.derive.losses import BUILTINS as LOSSES
     from symprop.derive.network import network_derivation
@@ -141,8 +141,8 @@ def run_derive(args) -> int:
 
 def run_kernels(args) -> int:
     from symprop import __version__
+    from symprop.architecture import parse_architecture
     from symprop.codegen.build import activations_source, network_source
-    from symprop.derive.architecture import parse_architecture
 
     if args.target != "cpu":
         raise SympropError(f"target {args.target!r}: only the cpu target is available in this "

@@ -4,23 +4,22 @@ from __future__ import annotations
 
 from types import ModuleType
 
+from symprop.architecture import LayerSpec
+from symprop.catalog import resolve_activation
 from symprop.codegen.cache import cache_key, load_module
-from symprop.codegen.kernels import activation_code
-from symprop.codegen.plan import make_plan
-from symprop.codegen.render import TEMPLATE_VERSION, render_activations, render_network
-from symprop.derive.architecture import LayerSpec
-from symprop.derive.optimizers import update_rule
+
+# Bump when a template changes what it generates: part of every cache key. (Kept here, not
+# in render.py, so a warm start builds its key without importing SymPy and Jinja2.)
+TEMPLATE_VERSION = "1"
 
 
 def layer_key(layer: LayerSpec) -> tuple:
     """What of a layer shapes its code: widths, activation and its hyperparameter names. A
     formula's hyperparameter values count too: which derivative form a formula gets (from a
     or from z) can depend on them. Built-ins validate their ranges, so values do not."""
-    from symprop.derive.activations import ALIASES, BUILTINS
-
-    builtin = ALIASES.get(layer.activation.lower(), layer.activation.lower())
-    hyper = tuple(name for name, _ in sorted(layer.hyper)) if (
-        builtin in BUILTINS or builtin == "softmax") else tuple(sorted(layer.hyper))
+    builtin = resolve_activation(layer.activation, dict(layer.hyper)) is not None
+    hyper = tuple(name for name, _ in sorted(layer.hyper)) if builtin else tuple(
+        sorted(layer.hyper))
     return (layer.n_in, layer.n_out, layer.activation, hyper, layer.name)
 
 
@@ -39,6 +38,10 @@ def network_source(layers: list[LayerSpec], loss: str, optimizer: str = "sgd",
                    matmul: str = "auto", version: str = "0",
                    dropout: list[bool] | None = None) -> str:
     """The generated source, without touching the cache (for export and inspection)."""
+    from symprop.codegen.plan import make_plan
+    from symprop.codegen.render import render_network
+    from symprop.derive.optimizers import update_rule
+
     structure = optimizer_structure(optimizer, optimizer_options or {})
     # Any nonzero value selects the code path; the value itself is a kernel argument.
     rule = update_rule(optimizer, **{k: (0.5 if v is True else 0.0) if k != "nesterov" else v
@@ -61,6 +64,9 @@ def build_network_module(layers: list[LayerSpec], loss: str, optimizer: str = "s
 
 
 def activations_source(specs: list[str], dtype: str = "float32", version: str = "0") -> str:
+    from symprop.codegen.kernels import activation_code
+    from symprop.codegen.render import render_activations
+
     codes, seen = [], set()
     for spec in specs:
         code = activation_code(spec, dtype)

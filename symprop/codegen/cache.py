@@ -43,11 +43,13 @@ def _source_fingerprint() -> str:
     """A hash of the derive and codegen sources and templates: any change to the code that
     produces kernels invalidates every cached module."""
     digest = hashlib.sha256()
+    paths = [_PACKAGE / "catalog.py", _PACKAGE / "architecture.py"]
     for folder in ("derive", "codegen"):
-        for path in sorted((_PACKAGE / folder).rglob("*")):
-            if path.suffix in (".py", ".j2"):
-                digest.update(path.name.encode())
-                digest.update(path.read_bytes())
+        paths += sorted((_PACKAGE / folder).rglob("*"))
+    for path in paths:
+        if path.suffix in (".py", ".j2"):
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from symprop.architecture import LayerSpec, check_chain, format_architecture
 from symprop.codegen.kernels import (
     ActivationCode,
     LossCode,
@@ -17,7 +18,6 @@ from symprop.codegen.kernels import (
     loss_code,
     update_code,
 )
-from symprop.derive.architecture import LayerSpec, check_chain, format_architecture
 from symprop.derive.optimizers import UpdateRule
 from symprop.errors import SympropError
 

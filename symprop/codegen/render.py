@@ -11,8 +11,6 @@ import jinja2
 from symprop.codegen.plan import NetworkPlan
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
-# Bump when a template changes what it generates: part of every cache key.
-TEMPLATE_VERSION = "1"
 
 
 def jit_options(float_type: str) -> str:

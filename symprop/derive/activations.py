@@ -15,6 +15,8 @@ from functools import cached_property, lru_cache
 
 import sympy as sp
 
+from symprop import catalog
+from symprop.catalog import ACTIVATION_ALIASES, ACTIVATIONS, RESERVED_NAMES, Entry
 from symprop.derive.derivation import Derivation, notation
 from symprop.derive.inverse import GRID, derivative_in_output, scalar_function
 from symprop.derive.parsing import parse_formula
@@ -24,7 +26,6 @@ from symprop.errors import (
     FormulaError,
     MissingHyperparameterError,
     NotDifferentiableError,
-    UnknownNameError,
 )
 
 alpha, beta, scale = sp.symbols("alpha beta lambda", real=True)
@@ -32,53 +33,51 @@ alpha, beta, scale = sp.symbols("alpha beta lambda", real=True)
 
 @dataclass(frozen=True)
 class _Builtin:
+    """A built-in activation: its catalog entry (defaults, ranges) and its formula."""
+
     build: object  # () -> SymPy expression in z and the hyperparameter symbols
-    defaults: dict = field(default_factory=dict)
-    summary: str = ""
-    trainable: bool = True
-    # name -> (lowest allowed, whether the lowest is allowed): the ranges where the derived
-    # forms hold (a negative leaky_relu alpha would make f non-monotone)
-    ranges: dict = field(default_factory=dict)
+    entry: Entry = field(default_factory=Entry)
+
+    @property
+    def defaults(self) -> dict:
+        return self.entry.defaults
+
+    @property
+    def summary(self) -> str:
+        return self.entry.summary
+
+    @property
+    def trainable(self) -> bool:
+        return self.entry.trainable
 
 
 def _relu_like(negative_side):
     return sp.Piecewise((z, z > 0), (negative_side, True))
 
 
-BUILTINS: dict[str, _Builtin] = {
-    "identity": _Builtin(lambda: z, summary="linear output, f(z) = z"),
-    "step": _Builtin(lambda: sp.Piecewise((0, z < 0), (1, True)), trainable=False,
-                     summary="Heaviside step: derivative 0 almost everywhere"),
-    "sigmoid": _Builtin(lambda: 1 / (1 + sp.exp(-z)), summary="logistic, outputs in (0, 1)"),
-    "tanh": _Builtin(lambda: sp.tanh(z), summary="zero-centred, outputs in (-1, 1)"),
-    "relu": _Builtin(lambda: _relu_like(0), summary="max(0, z); relu'(0) = 0"),
-    "leaky_relu": _Builtin(lambda: _relu_like(alpha * z), {"alpha": 0.01},
-                           "z for z > 0, alpha*z otherwise", ranges={"alpha": (0.0, True)}),
-    "elu": _Builtin(lambda: _relu_like(alpha * (sp.exp(z) - 1)), {"alpha": 1.0},
-                    "z for z > 0, alpha*(e^z - 1) otherwise", ranges={"alpha": (0.0, False)}),
-    "selu": _Builtin(lambda: scale * _relu_like(alpha * (sp.exp(z) - 1)),
-                     {"alpha": 1.6732632423543772, "lambda": 1.0507009873554805},
-                     "scaled elu"),
-    "softplus": _Builtin(lambda: sp.log(1 + sp.exp(z)), summary="smooth relu, log(1 + e^z)"),
-    "softsign": _Builtin(lambda: z / (1 + sp.Abs(z)), summary="z / (1 + |z|)"),
-    "gelu": _Builtin(lambda: z / 2 * (1 + sp.erf(z / sp.sqrt(2))),
-                     summary="z * Phi(z), Phi the standard normal CDF"),
-    "gelu_tanh": _Builtin(
-        lambda: z / 2 * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (z + sp.Rational(44715, 10**6) * z**3))),
-        summary="tanh approximation of gelu"),
-    "silu": _Builtin(lambda: z / (1 + sp.exp(-beta * z)), {"beta": 1.0},
-                     "z * sigmoid(beta*z), also called swish", ranges={"beta": (0.0, False)}),
-    "mish": _Builtin(lambda: z * sp.tanh(sp.log(1 + sp.exp(z))), summary="z * tanh(softplus(z))"),
+_FORMULAS = {
+    "identity": lambda: z,
+    "step": lambda: sp.Piecewise((0, z < 0), (1, True)),
+    "sigmoid": lambda: 1 / (1 + sp.exp(-z)),
+    "tanh": lambda: sp.tanh(z),
+    "relu": lambda: _relu_like(0),
+    "leaky_relu": lambda: _relu_like(alpha * z),
+    "elu": lambda: _relu_like(alpha * (sp.exp(z) - 1)),
+    "selu": lambda: scale * _relu_like(alpha * (sp.exp(z) - 1)),
+    "softplus": lambda: sp.log(1 + sp.exp(z)),
+    "softsign": lambda: z / (1 + sp.Abs(z)),
+    "gelu": lambda: z / 2 * (1 + sp.erf(z / sp.sqrt(2))),
+    "gelu_tanh": lambda: z / 2 * (1 + sp.tanh(sp.sqrt(2 / sp.pi)
+                                             * (z + sp.Rational(44715, 10**6) * z**3))),
+    "silu": lambda: z / (1 + sp.exp(-beta * z)),
+    "mish": lambda: z * sp.tanh(sp.log(1 + sp.exp(z))),
 }
-ALIASES = {"linear": "identity", "swish": "silu", "logistic": "sigmoid", "lrelu": "leaky_relu"}
-VECTOR_ACTIVATIONS = ("softmax",)
-# Names the derivations use for their own symbols; a formula may not take them as
-# hyperparameters (``a`` would read as the activation's output).
-RESERVED_NAMES = {"a", "y", "yhat", "m", "K", "k", "i", "j", "g", "u"}
+BUILTINS: dict[str, _Builtin] = {name: _Builtin(build, ACTIVATIONS[name])
+                                 for name, build in _FORMULAS.items()}
+ALIASES = ACTIVATION_ALIASES
 
 
-def known_activations() -> list[str]:
-    return sorted([*BUILTINS, *ALIASES, *VECTOR_ACTIVATIONS])
+known_activations = catalog.known_activations
 
 
 class Activation:
@@ -187,12 +186,7 @@ def _builtin(name: str, values: tuple) -> Activation:
     return Activation(name, expr, params, trainable=spec.trainable, summary=spec.summary)
 
 
-def _check_value(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise FormulaError(f"hyperparameter {name} must be a number, not {value!r}")
-    if not math.isfinite(value):
-        raise FormulaError(f"hyperparameter {name} must be finite, not {value!r}")
-    return float(value)
+_check_value = catalog.check_value
 
 
 def activation(spec, name: str | None = None, **hyperparameters) -> Activation:
@@ -210,23 +204,9 @@ def activation(spec, name: str | None = None, **hyperparameters) -> Activation:
         return softmax()
     if not isinstance(spec, str):
         raise FormulaError(f"an activation is a name or a formula string, not {spec!r}")
-    key = ALIASES.get(spec.strip().lower(), spec.strip().lower())
-    if key in BUILTINS:
-        defaults = BUILTINS[key].defaults
-        unknown = set(hyperparameters) - set(defaults)
-        if unknown:
-            raise FormulaError(f"activation {key!r} has no hyperparameter "
-                               f"{', '.join(sorted(unknown))} (it takes: "
-                               f"{', '.join(defaults) or 'none'})")
-        values = {**defaults, **{k: _check_value(k, v) for k, v in hyperparameters.items()}}
-        for hp, (low, inclusive) in BUILTINS[key].ranges.items():
-            if values[hp] < low or (values[hp] == low and not inclusive):
-                bound = ">=" if inclusive else ">"
-                raise FormulaError(f"activation {key!r}: {hp} must be {bound} {low:g}, "
-                                   f"not {values[hp]!r}")
-        return _builtin(key, tuple(sorted(values.items())))
-    if spec.strip().isidentifier() and spec.strip() not in ("x", "z"):
-        raise UnknownNameError("activation", spec, known_activations())
+    found = catalog.resolve_activation(spec, hyperparameters)
+    if found is not None:
+        return _builtin(*found)
     return custom_activation(spec, name=name, **hyperparameters)
 
 

@@ -12,7 +12,9 @@ from functools import cached_property, lru_cache
 
 import sympy as sp
 
-from symprop.derive.activations import RESERVED_NAMES, _check_value
+from symprop import catalog
+from symprop.catalog import LOSS_ALIASES, LOSSES, RESERVED_NAMES
+from symprop.derive.activations import _check_value
 from symprop.derive.derivation import Derivation, notation, partial
 from symprop.derive.parsing import parse_formula
 from symprop.derive.simplify import (
@@ -22,7 +24,7 @@ from symprop.derive.simplify import (
     tidy,
 )
 from symprop.derive.symbols import YHAT, K, Y, Z, i, k, m, y, yhat, z
-from symprop.errors import FormulaError, MissingHyperparameterError, UnknownNameError
+from symprop.errors import FormulaError, MissingHyperparameterError
 
 delta = sp.Symbol("delta", positive=True)
 
@@ -32,23 +34,21 @@ def _huber():
     return sp.Piecewise((r**2 / 2, sp.Abs(r) <= delta), (delta * (sp.Abs(r) - delta / 2), True))
 
 
-# name -> (builder, defaults, summary)
-BUILTINS = {
-    "mse": (lambda: (yhat - y) ** 2, {}, "squared error (regression)"),
-    "mae": (lambda: sp.Abs(yhat - y), {}, "absolute error (regression, robust to outliers)"),
-    "bce": (lambda: -(y * sp.log(yhat) + (1 - y) * sp.log(1 - yhat)), {},
-            "binary cross-entropy, yhat the probability of class 1"),
-    "ce": (lambda: sp.Sum(-Y[k] * sp.log(YHAT[k]), (k, 1, K)), {},
-           "categorical cross-entropy over K classes, y one-hot"),
-    "huber": (_huber, {"delta": 1.0}, "squared near 0, absolute beyond delta"),
-    "log_cosh": (lambda: sp.log(sp.cosh(yhat - y)), {}, "smooth absolute error"),
+_FORMULAS = {
+    "mse": lambda: (yhat - y) ** 2,
+    "mae": lambda: sp.Abs(yhat - y),
+    "bce": lambda: -(y * sp.log(yhat) + (1 - y) * sp.log(1 - yhat)),
+    "ce": lambda: sp.Sum(-Y[k] * sp.log(YHAT[k]), (k, 1, K)),
+    "huber": _huber,
+    "log_cosh": lambda: sp.log(sp.cosh(yhat - y)),
 }
-ALIASES = {"l2": "mse", "l1": "mae", "cross_entropy": "ce", "categorical_crossentropy": "ce",
-           "binary_crossentropy": "bce", "logcosh": "log_cosh"}
+# name -> (builder, defaults, summary), the catalog's entries with their formulas
+BUILTINS = {name: (build, LOSSES[name].defaults, LOSSES[name].summary)
+            for name, build in _FORMULAS.items()}
+ALIASES = LOSS_ALIASES
 
 
-def known_losses() -> list[str]:
-    return sorted([*BUILTINS, *ALIASES])
+known_losses = catalog.known_losses
 
 
 class Loss:
@@ -121,16 +121,9 @@ def loss(spec, name: str | None = None, **hyperparameters) -> Loss:
         return spec
     if not isinstance(spec, str):
         raise FormulaError(f"a loss is a name or a formula string, not {spec!r}")
-    key = ALIASES.get(spec.strip().lower(), spec.strip().lower())
-    if key in BUILTINS:
-        defaults = BUILTINS[key][1]
-        unknown = set(hyperparameters) - set(defaults)
-        if unknown:
-            raise FormulaError(f"loss {key!r} has no hyperparameter {', '.join(sorted(unknown))}")
-        values = {**defaults, **{n: _check_value(n, v) for n, v in hyperparameters.items()}}
-        return _builtin(key, tuple(sorted(values.items())))
-    if spec.strip().isidentifier():
-        raise UnknownNameError("loss", spec, known_losses())
+    found = catalog.resolve_loss(spec, hyperparameters)
+    if found is not None:
+        return _builtin(*found)
     return custom_loss(spec, name=name, **hyperparameters)
 
 

@@ -19,8 +19,8 @@ from functools import cache
 
 import sympy as sp
 
+from symprop.architecture import LayerSpec, check_chain, format_architecture
 from symprop.derive.activations import activation
-from symprop.derive.architecture import LayerSpec, check_chain, format_architecture
 from symprop.derive.delta import output_delta
 from symprop.derive.derivation import Derivation, matrix_notation, notation, partial
 from symprop.derive.losses import loss as make_loss

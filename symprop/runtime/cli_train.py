@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from symprop.derive.architecture import parse_architecture
+from symprop.architecture import parse_architecture
 from symprop.errors import SympropError
 from symprop.runtime.data import (
     SUGGESTED,

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import math
 
-from symprop.derive.architecture import LayerSpec
+from symprop.architecture import LayerSpec
+from symprop.catalog import ACTIVATIONS, check_value, resolve_activation
 from symprop.errors import ShapeError, SympropError
 
 INITS = ("auto", "he", "xavier", "normal")
-# He initialisation suits relu-like activations; the rest get Xavier/Glorot.
-RELU_LIKE = {"relu", "leaky_relu", "lrelu", "elu", "selu", "gelu", "gelu_tanh", "silu",
-             "swish", "mish", "softplus"}
 
 
 class Dense:
@@ -36,21 +34,42 @@ class Dense:
         self.dropout = float(dropout)
         self.init = init
         self.name = name
-        self.hyperparameters = {k: float(v) for k, v in hyperparameters.items()}
-        # Resolve now: an unknown name or a bad formula fails here, naming the layer.
-        self.spec.make_activation()
+        if not isinstance(activation, str):
+            raise SympropError(f"an activation is a name or a formula string, not "
+                               f"{activation!r}")
+        # Resolve now: an unknown name or a bad formula fails here. Built-ins resolve from
+        # the catalog (no SymPy); only a formula needs the derive stage.
+        self.builtin = resolve_activation(activation, hyperparameters)
+        if self.builtin is None:
+            self.spec_hyper = tuple(sorted((k, check_value(k, v))
+                                           for k, v in hyperparameters.items()))
+            self.spec.make_activation()
+        else:
+            self.activation = self.builtin[0]
+            self.spec_hyper = self.builtin[1]
+        self.hyperparameters = dict(self.spec_hyper)
 
     @property
     def spec(self) -> LayerSpec:
-        return LayerSpec(self.n_in, self.n_out, self.activation,
-                         tuple(sorted(self.hyperparameters.items())), self.name)
+        return LayerSpec(self.n_in, self.n_out, self.activation, self.spec_hyper, self.name)
+
+    @property
+    def trainable(self) -> bool:
+        if self.builtin is not None:
+            return ACTIVATIONS[self.builtin[0]].trainable
+        return self.spec.make_activation().trainable
+
+    def hyper_values(self) -> list[float]:
+        """Kernel arguments of the activation, in the generated code's order (by name)."""
+        return [value for _, value in self.spec_hyper]
 
     def init_scale(self) -> float:
         if self.init == "normal":
             return 0.01
         kind = self.init
         if kind == "auto":
-            kind = "he" if str(self.activation).lower() in RELU_LIKE else "xavier"
+            relu_like = self.builtin is not None and ACTIVATIONS[self.builtin[0]].relu_like
+            kind = "he" if relu_like else "xavier"
         return math.sqrt((2.0 if kind == "he" else 1.0) / self.n_in)
 
     def __repr__(self) -> str:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from symprop.derive.architecture import check_chain, format_architecture
-from symprop.derive.losses import loss as make_loss
+from symprop.architecture import check_chain, format_architecture
+from symprop.catalog import resolve_loss
 from symprop.errors import NotDifferentiableError, ShapeError, SympropError
 from symprop.runtime.checks import as_features, as_targets
 from symprop.runtime.layers import Dense
@@ -33,8 +33,11 @@ class Network:
                 raise SympropError(f"layer {number} is not a Dense layer: {layer!r}")
         self.layers = list(layers)
         check_chain([layer.spec for layer in self.layers])
-        self.loss = make_loss(loss).name if isinstance(loss, str) else make_loss(loss).name
-        self._loss_spec = loss
+        if not isinstance(loss, str):
+            raise SympropError(f"loss must be a name or a formula string, not {loss!r}")
+        found = resolve_loss(loss)
+        self.loss = found[0] if found else loss
+        self._loss_spec = self.loss if found else loss
         if dtype not in DTYPES:
             raise SympropError(f"dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
         if target not in TARGETS:
@@ -44,11 +47,11 @@ class Network:
                                "use target='cpu'")
         self.dtype, self.target, self.seed, self.matmul = dtype, target, seed, matmul
         for number, layer in enumerate(self.layers, start=1):
-            act = layer.spec.make_activation()
-            if not act.trainable:
+            if not layer.trainable:
                 raise NotDifferentiableError(
-                    f"layer {number}: activation {act.name!r} has no useful gradient (its "
-                    "derivative is 0 wherever it exists), so the network cannot be trained")
+                    f"layer {number}: activation {layer.activation!r} has no useful gradient "
+                    "(its derivative is 0 wherever it exists), so the network cannot be "
+                    "trained")
         if self.layers[-1].dropout:
             raise SympropError(f"layer {len(self.layers)}: dropout on the output layer is not "
                                "supported")
@@ -141,12 +144,15 @@ class Network:
             return stream.read()
 
     def _model_hyper(self) -> list[float]:
-        values = []
-        for layer in self.layers:
-            act = layer.spec.make_activation()
-            values += [float(v) for v in act.params.values()]
-        values += [float(v) for v in make_loss(self._loss_spec).params.values()]
-        return values
+        """Activation hyperparameters layer by layer, then the loss's (by name, as the
+        generated code orders them)."""
+        values = [v for layer in self.layers for v in layer.hyper_values()]
+        found = resolve_loss(self._loss_spec)
+        if found is not None:
+            return values + [v for _, v in found[1]]
+        from symprop.derive.losses import loss as make_loss
+
+        return values + [float(v) for v in make_loss(self._loss_spec).params.values()]
 
     def _dropout_values(self) -> list[float]:
         return [layer.dropout for layer in self.layers if layer.dropout > 0]

@@ -1,0 +1,120 @@
+"""The built-in names, their hyperparameters and defaults, without SymPy.
+
+The runtime checks names, fills in defaults and builds cache keys from here, so a process
+whose kernels are already cached never imports SymPy (a warm start stays fast). The
+derive stage attaches the formulas to these same entries.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from symprop.errors import FormulaError, UnknownNameError
+
+
+@dataclass(frozen=True)
+class Entry:
+    summary: str = ""
+    defaults: dict = field(default_factory=dict)
+    # name -> (lowest allowed, whether the lowest itself is allowed): where the derived forms
+    # hold (a negative leaky_relu alpha would make f non-monotone)
+    ranges: dict = field(default_factory=dict)
+    trainable: bool = True
+    relu_like: bool = False  # He initialisation suits it
+
+
+ACTIVATIONS = {
+    "identity": Entry("linear output, f(z) = z"),
+    "step": Entry("Heaviside step: derivative 0 almost everywhere", trainable=False),
+    "sigmoid": Entry("logistic, outputs in (0, 1)"),
+    "tanh": Entry("zero-centred, outputs in (-1, 1)"),
+    "relu": Entry("max(0, z); relu'(0) = 0", relu_like=True),
+    "leaky_relu": Entry("z for z > 0, alpha*z otherwise", {"alpha": 0.01},
+                        {"alpha": (0.0, True)}, relu_like=True),
+    "elu": Entry("z for z > 0, alpha*(e^z - 1) otherwise", {"alpha": 1.0},
+                 {"alpha": (0.0, False)}, relu_like=True),
+    "selu": Entry("scaled elu", {"alpha": 1.6732632423543772, "lambda": 1.0507009873554805},
+                  {"alpha": (0.0, False), "lambda": (0.0, False)}, relu_like=True),
+    "softplus": Entry("smooth relu, log(1 + e^z)", relu_like=True),
+    "softsign": Entry("z / (1 + |z|)"),
+    "gelu": Entry("z * Phi(z), Phi the standard normal CDF", relu_like=True),
+    "gelu_tanh": Entry("tanh approximation of gelu", relu_like=True),
+    "silu": Entry("z * sigmoid(beta*z), also called swish", {"beta": 1.0},
+                  {"beta": (0.0, False)}, relu_like=True),
+    "mish": Entry("z * tanh(softplus(z))", relu_like=True),
+    "softmax": Entry("exp(z_k) / sum_j exp(z_j): a probability vector over the K classes"),
+}
+ACTIVATION_ALIASES = {"linear": "identity", "swish": "silu", "logistic": "sigmoid",
+                      "lrelu": "leaky_relu"}
+
+LOSSES = {
+    "mse": Entry("squared error (regression)"),
+    "mae": Entry("absolute error (regression, robust to outliers)"),
+    "bce": Entry("binary cross-entropy, yhat the probability of class 1"),
+    "ce": Entry("categorical cross-entropy over K classes, y one-hot"),
+    "huber": Entry("squared near 0, absolute beyond delta", {"delta": 1.0},
+                   {"delta": (0.0, False)}),
+    "log_cosh": Entry("smooth absolute error"),
+}
+LOSS_ALIASES = {"l2": "mse", "l1": "mae", "cross_entropy": "ce", "categorical_crossentropy": "ce",
+                "binary_crossentropy": "bce", "logcosh": "log_cosh"}
+
+# Names the derivations use for their own symbols; a formula may not take them as
+# hyperparameters (``a`` would read as the activation's output).
+RESERVED_NAMES = {"a", "y", "yhat", "m", "K", "k", "i", "j", "g", "u"}
+
+
+def known_activations() -> list[str]:
+    return sorted([*ACTIVATIONS, *ACTIVATION_ALIASES])
+
+
+def known_losses() -> list[str]:
+    return sorted([*LOSSES, *LOSS_ALIASES])
+
+
+def check_value(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise FormulaError(f"hyperparameter {name} must be a number, not {value!r}")
+    if not math.isfinite(value):
+        raise FormulaError(f"hyperparameter {name} must be finite, not {value!r}")
+    return float(value)
+
+
+def _resolve(kind: str, table: dict, aliases: dict, spec: str, hyper: dict):
+    key = aliases.get(spec.strip().lower(), spec.strip().lower())
+    if key not in table:
+        return None
+    entry = table[key]
+    unknown = set(hyper) - set(entry.defaults)
+    if unknown:
+        raise FormulaError(f"{kind} {key!r} has no hyperparameter {', '.join(sorted(unknown))} "
+                           f"(it takes: {', '.join(entry.defaults) or 'none'})")
+    values = {**entry.defaults, **{k: check_value(k, v) for k, v in hyper.items()}}
+    for name, (low, inclusive) in entry.ranges.items():
+        if values[name] < low or (values[name] == low and not inclusive):
+            raise FormulaError(f"{kind} {key!r}: {name} must be {'>=' if inclusive else '>'} "
+                               f"{low:g}, not {values[name]!r}")
+    return key, tuple(sorted(values.items()))
+
+
+def is_formula(spec: str) -> bool:
+    """A spec that is not a plain name is a formula (``x`` and ``z`` alone are formulas)."""
+    text = spec.strip()
+    return not text.isidentifier() or text in ("x", "z", "yhat")
+
+
+def resolve_activation(spec: str, hyper: dict | None = None):
+    """(canonical name, sorted hyperparameter values) of a built-in; None for a formula.
+    An unknown plain name raises UnknownNameError with the nearest names."""
+    found = _resolve("activation", ACTIVATIONS, ACTIVATION_ALIASES, spec, hyper or {})
+    if found is None and not is_formula(spec):
+        raise UnknownNameError("activation", spec, known_activations())
+    return found
+
+
+def resolve_loss(spec: str, hyper: dict | None = None):
+    found = _resolve("loss", LOSSES, LOSS_ALIASES, spec, hyper or {})
+    if found is None and not is_formula(spec):
+        raise UnknownNameError("loss", spec, known_losses())
+    return found
