@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from symprop.errors import FormulaError, UnknownNameError
+from symprop.errors import FormulaError, MissingHyperparameterError, UnknownNameError
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,26 @@ def check_value(name: str, value) -> float:
     if not math.isfinite(value):
         raise FormulaError(f"hyperparameter {name} must be finite, not {value!r}")
     return float(value)
+
+
+def bind_formula_hyperparameters(kind: str, label: str, names: list[str], given: dict,
+                                 reserved: set[str], reserved_for: str) -> dict[str, float]:
+    """Values for a formula's hyperparameters ``names``: every one given, none extra, none
+    taking a reserved name. The errors say which name is at fault."""
+    clash = sorted(set(names) & reserved)
+    if clash:
+        raise FormulaError(f"{kind} {label!r}: {clash[0]!r} cannot name a hyperparameter (it "
+                           f"is reserved for {reserved_for})")
+    missing = [h for h in names if h not in given]
+    if missing:
+        raise MissingHyperparameterError(
+            f"{kind} {label!r} uses {', '.join(missing)}: give "
+            f"{'a value' if len(missing) == 1 else 'values'} as keyword "
+            f"({', '.join(f'{h}=...' for h in missing)})")
+    extra = sorted(set(given) - set(names))
+    if extra:
+        raise FormulaError(f"{kind} {label!r} has no symbol {', '.join(extra)}")
+    return {h: check_value(h, given[h]) for h in names}
 
 
 def _resolve(kind: str, table: dict, aliases: dict, spec: str, hyper: dict):

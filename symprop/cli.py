@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 
 from symprop.errors import SympropError
+from symprop.io import write_atomically
 
 FORMATS = ("latex", "markdown", "text")
 
@@ -187,23 +187,6 @@ def write_output(text: str, path: str | None) -> None:
         sys.stdout.write(text)
         return
     write_atomically(path, text.encode())
-
-
-def write_atomically(path: str, data: bytes) -> None:
-    """Write to a temporary file in the same folder, then rename: never a half-written file."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,12 +14,12 @@ import hashlib
 import importlib.util
 import os
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
 from symprop.errors import CacheError
+from symprop.io import write_atomically
 
 CHECKSUM_PREFIX = "# symprop-checksum: "
 _PACKAGE = Path(__file__).resolve().parent.parent
@@ -87,28 +87,13 @@ def is_intact(path: Path) -> bool:
     return hashlib.sha256(body).hexdigest() == expected
 
 
-def write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".py")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def load_module(key: str, render: Callable[[], str], folder: Path | None = None) -> ModuleType:
     """The module cached under ``key``, rendering (and writing) it first if it is missing or
     not intact. ``render`` is only called on a miss, so a warm start derives nothing."""
     folder = folder or cache_dir()
     path = folder / f"symprop_{key}.py"
     if not is_intact(path):
-        write_atomically(path, with_checksum(render()))
+        write_atomically(path, with_checksum(render()).encode())
         if not is_intact(path):
             raise CacheError(f"kernel cache file {path} could not be written intact")
     name = f"symprop_generated_{key}"

@@ -24,7 +24,6 @@ from symprop.derive.simplify import tidy
 from symprop.derive.symbols import a, z
 from symprop.errors import (
     FormulaError,
-    MissingHyperparameterError,
     NotDifferentiableError,
 )
 
@@ -219,21 +218,10 @@ def custom_activation(formula: str, name: str | None = None, **hyperparameters) 
     if z not in expr.free_symbols:
         raise FormulaError(f"activation {label!r} does not depend on x (or z)")
     hyper = sorted(s.name for s in expr.free_symbols if s != z)
-    reserved = sorted(set(hyper) & RESERVED_NAMES)
-    if reserved:
-        raise FormulaError(f"activation {label!r}: {reserved[0]!r} cannot name a "
-                           "hyperparameter (it is reserved for the output a, the prediction "
-                           "yhat, the target y, or an index)")
-    missing = [h for h in hyper if h not in hyperparameters]
-    if missing:
-        raise MissingHyperparameterError(
-            f"activation {label!r} uses {', '.join(missing)}: give "
-            f"{'a value' if len(missing) == 1 else 'values'} as keyword "
-            f"({', '.join(f'{h}=...' for h in missing)})")
-    extra = sorted(set(hyperparameters) - set(hyper))
-    if extra:
-        raise FormulaError(f"activation {label!r} has no symbol {', '.join(extra)}")
-    params = {sp.Symbol(h, real=True): _check_value(h, hyperparameters[h]) for h in hyper}
+    values = catalog.bind_formula_hyperparameters(
+        "activation", label, hyper, hyperparameters, RESERVED_NAMES,
+        "the output a, the prediction yhat, the target y, or an index")
+    params = {sp.Symbol(h, real=True): v for h, v in values.items()}
     act = Activation(label, explicit_pieces(expr), params, formula=formula,
                      summary=f"user formula {formula}")
     _check_usable(act, label)

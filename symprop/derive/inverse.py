@@ -66,22 +66,21 @@ def _branch_candidates(expr: sp.Expr, derivative: sp.Expr, z: sp.Symbol, a: sp.S
     in_u = sp.powsimp(expr.rewrite(sp.exp)).subs(sp.exp(z), _U)
     slope_in_u = sp.powsimp(derivative.rewrite(sp.exp)).subs(sp.exp(z), _U)
     if not in_u.has(z) and not slope_in_u.has(z) and in_u.has(_U):
-        try:
-            roots = sp.solve(sp.Eq(a, in_u), _U, check=False)
-        except (NotImplementedError, ValueError):
-            roots = []
-        for root in roots:
-            form = slope_in_u.subs(_U, root)
-            yield tidy(form, deep=has_radicals(form))
+        yield from _substituted_roots(in_u, _U, slope_in_u, a)
     if expr.is_polynomial(z) and sp.degree(expr, z) > 2:
         # Cardano's radicals are no cheaper than keeping z, and slow to simplify.
         return
+    yield from _substituted_roots(expr, z, derivative, a)
+
+
+def _substituted_roots(function, variable, slope, a):
+    """Solve ``a = function(variable)`` and substitute each root into ``slope``."""
     try:
-        roots = sp.solve(sp.Eq(a, expr), z, check=False)
+        roots = sp.solve(sp.Eq(a, function), variable, check=False)
     except (NotImplementedError, ValueError):
         roots = []
     for root in roots:
-        form = derivative.subs(z, root)
+        form = slope.subs(variable, root)
         yield tidy(form, deep=has_radicals(form))
 
 

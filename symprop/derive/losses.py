@@ -14,7 +14,6 @@ import sympy as sp
 
 from symprop import catalog
 from symprop.catalog import LOSS_ALIASES, LOSSES, RESERVED_NAMES
-from symprop.derive.activations import _check_value
 from symprop.derive.derivation import Derivation, notation, partial
 from symprop.derive.parsing import parse_formula
 from symprop.derive.simplify import (
@@ -24,7 +23,7 @@ from symprop.derive.simplify import (
     tidy,
 )
 from symprop.derive.symbols import YHAT, K, Y, Z, i, k, m, y, yhat, z
-from symprop.errors import FormulaError, MissingHyperparameterError
+from symprop.errors import FormulaError
 
 delta = sp.Symbol("delta", positive=True)
 
@@ -134,19 +133,10 @@ def custom_loss(formula: str, name: str | None = None, **hyperparameters) -> Los
     if yhat not in expr.free_symbols:
         raise FormulaError(f"loss {label!r} does not depend on the prediction yhat")
     hyper = sorted(s.name for s in expr.free_symbols - {yhat, y})
-    reserved = sorted(set(hyper) & (RESERVED_NAMES | {"z", "x"}))
-    if reserved:
-        raise FormulaError(f"loss {label!r}: {reserved[0]!r} cannot name a hyperparameter (it "
-                           "is reserved for the logit z, the output a, or an index)")
-    missing = [h for h in hyper if h not in hyperparameters]
-    if missing:
-        raise MissingHyperparameterError(
-            f"loss {label!r} uses {', '.join(missing)}: give a value as keyword "
-            f"({', '.join(f'{h}=...' for h in missing)})")
-    extra = sorted(set(hyperparameters) - set(hyper))
-    if extra:
-        raise FormulaError(f"loss {label!r} has no symbol {', '.join(extra)}")
-    params = {sp.Symbol(h, real=True): _check_value(h, hyperparameters[h]) for h in hyper}
+    values = catalog.bind_formula_hyperparameters(
+        "loss", label, hyper, hyperparameters, RESERVED_NAMES | {"z", "x"},
+        "the logit z, the output a, or an index")
+    params = {sp.Symbol(h, real=True): v for h, v in values.items()}
     return Loss(label, expr, params, f"user formula {formula}", formula=formula)
 
 

@@ -7,9 +7,10 @@ import numpy as np
 from symprop.errors import DataError, ShapeError
 
 
-def as_features(X, n_in: int, dtype, what: str = "X") -> np.ndarray:
+def _numeric(values, what: str) -> np.ndarray:
+    """``values`` as a real numeric array, or a DataError naming ``what``."""
     try:
-        array = np.asarray(X)
+        array = np.asarray(values)
     except (TypeError, ValueError) as exc:
         raise DataError(f"{what} cannot be read as an array: {exc}") from None
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number)
@@ -17,6 +18,11 @@ def as_features(X, n_in: int, dtype, what: str = "X") -> np.ndarray:
         raise DataError(f"{what} must be numeric, not of dtype {array.dtype}")
     if np.issubdtype(array.dtype, np.complexfloating):
         raise DataError(f"{what} must be real, not complex")
+    return array
+
+
+def as_features(X, n_in: int, dtype, what: str = "X") -> np.ndarray:
+    array = _numeric(X, what)
     if array.ndim == 1 and n_in == 1:
         array = array[:, None]
     if array.ndim != 2:
@@ -35,13 +41,7 @@ def as_features(X, n_in: int, dtype, what: str = "X") -> np.ndarray:
 
 def as_targets(y, loss: str, n_out: int, n_rows: int, dtype, what: str = "y") -> np.ndarray:
     """Targets as a (n, n_out) float array in the loss's convention."""
-    try:
-        array = np.asarray(y)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"{what} cannot be read as an array: {exc}") from None
-    if array.dtype == object or not (np.issubdtype(array.dtype, np.number)
-                                     or array.dtype == bool):
-        raise DataError(f"{what} must be numeric, not of dtype {array.dtype}")
+    array = _numeric(y, what)
     if array.shape[:1] != (n_rows,):
         raise ShapeError(f"{what} has {array.shape[0] if array.ndim else 0} rows but X has "
                          f"{n_rows}")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import os
+import io
 
 from symprop.errors import SympropError
+from symprop.io import write_atomically
 
 
 def plot_history(history, path, title: str = "") -> None:
@@ -32,9 +33,7 @@ def plot_history(history, path, title: str = "") -> None:
     if title:
         figure.suptitle(title)
     figure.tight_layout()
-    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, ".tmp-" + os.path.basename(os.fspath(path)))
-    figure.savefig(tmp, dpi=110, format="png")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, dpi=110, format="png")
     plt.close(figure)
-    os.replace(tmp, path)
+    write_atomically(path, buffer.getvalue())
