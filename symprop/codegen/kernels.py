@@ -112,9 +112,10 @@ def loss_code(loss_spec, activation_spec, float_type: str) -> LossCode:
                         formula="L = logsumexp(z) - sum_k y_k z_k;  dL/dz_k = yhat_k - y_k")
     if act.kind == "softmax":
         grad = the_loss.gradient
+        # An elementwise loss after softmax is a mean over samples and units, as PyTorch's.
         return LossCode(the_loss.name, "softmax_vjp",
                         print_assignments([("value", stabilize(the_loss.expr))], printer),
-                        print_assignments([("g", grad)], printer), {"yhat", "y"}, False,
+                        print_assignments([("g", grad)], printer), {"yhat", "y"}, True,
                         hyper, values, formula=f"L = sum_k {sp.sstr(the_loss.expr)}")
     # Elementwise activation: per unit. Categorical losses use their per-class term.
     if the_loss.kind == "categorical":

@@ -25,6 +25,7 @@ from symprop.errors import SympropError
 # (whose fixed cost dominates small products); measured in benchmarks/.
 BLAS_THRESHOLD = 64 * 64
 MATMUL_CHOICES = ("auto", "loops", "blas")
+NARROW_WIDTH = 8  # float32 lanes of an AVX2 register
 FLOAT_TYPES = ("float32", "float64")
 
 
@@ -37,6 +38,12 @@ class LayerPlan:
     matmul: str  # "loops" | "blas"
     keep_z: bool  # the backward pass (or the loss) reads z, so Z is stored
     dropout: float = 0.0  # probability of dropping an input of the *next* layer (0: none)
+
+    @property
+    def narrow(self) -> bool:
+        """Fewer outputs than a SIMD vector holds: the loops use dot products instead of
+        row updates (a runtime trip count of 1 would cost a vector loop's overhead)."""
+        return self.n_out < NARROW_WIDTH
 
     @property
     def has_dropout(self) -> bool:

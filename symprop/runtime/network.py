@@ -114,8 +114,9 @@ class Network:
                                  f"b {(layer.n_out,)}, got {W.shape} and {b.shape}")
             if not (np.isfinite(W).all() and np.isfinite(b).all()):
                 raise SympropError(f"layer {number}: parameters contain NaN or inf")
-            new_w.append(np.ascontiguousarray(W, dtype=self.dtype))
-            new_b.append(np.ascontiguousarray(b, dtype=self.dtype))
+            # Copies: the kernels update weights in place, never the caller's arrays.
+            new_w.append(np.array(W, dtype=self.dtype, order="C", copy=True))
+            new_b.append(np.array(b, dtype=self.dtype, order="C", copy=True))
         self._weights, self._biases = new_w, new_b
         self._state = []  # optimizer moments belong to the old weights
         self._optimizer = None
