@@ -34,10 +34,32 @@ class LayerPlan:
     index: int  # 1-based, as in the notes
     n_in: int
     n_out: int
-    act: ActivationCode
+    act: ActivationCode  # hyperparameter names suffixed with the layer (call arguments)
+    kernel_act: ActivationCode  # the same, unsuffixed (inside the generic kernels)
     matmul: str  # "loops" | "blas"
     keep_z: bool  # the backward pass (or the loss) reads z, so Z is stored
-    dropout: float = 0.0  # probability of dropping an input of the *next* layer (0: none)
+    dropout: float = 0.0  # 1.0 when this layer's output has dropout (the rate is an argument)
+
+    @property
+    def variant(self) -> str:
+        """How the layer's matrix products run: "blas", "narrow" or "wide" loops."""
+        if self.matmul == "blas":
+            return "blas"
+        return "narrow" if self.narrow else "wide"
+
+    @property
+    def forward_kernel(self) -> str:
+        return f"forward_{self.kernel_act.name}_{self.variant}"
+
+    @property
+    def z_buffer(self) -> str:
+        return f"Z{self.index}" if self.keep_z else f"A{self.index}"
+
+    @property
+    def slope_source(self) -> str:
+        """The array the derivative of this layer's activation reads."""
+        reads_z = not self.act.is_softmax and self.act.backward_from == "z"
+        return f"Z{self.index}" if reads_z else f"A{self.index}"
 
     @property
     def narrow(self) -> bool:
@@ -64,6 +86,14 @@ class LayerPlan:
 
 
 @dataclass
+class Kernel:
+    name: str
+    act: ActivationCode | None
+    variant: str
+    dropout: bool = False
+
+
+@dataclass
 class NetworkPlan:
     layers: list[LayerPlan]
     loss: LossCode
@@ -73,6 +103,27 @@ class NetworkPlan:
     loss_name: str
     optimizer_name: str
     dropout: list[float] = field(default_factory=list)
+    jit: str = ""
+
+    @property
+    def forward_kernels(self) -> list[Kernel]:
+        return _unique(Kernel(layer.forward_kernel, layer.kernel_act, layer.variant)
+                       for layer in self.layers)
+
+    def delta_kernel(self, above: LayerPlan) -> str:
+        below = self.layers[above.index - 2]
+        drop = "_dropout" if below.has_dropout else ""
+        return f"delta_{below.kernel_act.name}_{above.variant}{drop}"
+
+    @property
+    def delta_kernels(self) -> list[Kernel]:
+        return _unique(Kernel(self.delta_kernel(above), self.layers[above.index - 2].kernel_act,
+                              above.variant, self.layers[above.index - 2].has_dropout)
+                       for above in self.layers[1:])
+
+    @property
+    def grad_variants(self) -> list[str]:
+        return sorted({layer.variant for layer in self.layers})
 
     @property
     def params(self) -> list[str]:
@@ -159,6 +210,8 @@ def make_plan(layers: list[LayerSpec], loss: str, rule: UpdateRule, float_type: 
     for number, spec in enumerate(layers, start=1):
         act = activation_code(spec.activation, float_type, suffix=f"_{number}",
                               hyper=dict(spec.hyper), name=spec.name)
+        kernel_act = activation_code(spec.activation, float_type, hyper=dict(spec.hyper),
+                                     name=spec.name)
         is_output = number == len(layers)
         # Z is stored where the backward pass or the loss reads it, and for softmax (whose
         # forward pass normalises the exponentials of the stored logits).
@@ -166,7 +219,28 @@ def make_plan(layers: list[LayerSpec], loss: str, rule: UpdateRule, float_type: 
                   or (is_output and "z" in the_loss.reads))
         choice = matmul if matmul != "auto" else (
             "blas" if spec.n_in * spec.n_out >= BLAS_THRESHOLD else "loops")
-        plans.append(LayerPlan(number, spec.n_in, spec.n_out, act, choice, keep_z,
+        plans.append(LayerPlan(number, spec.n_in, spec.n_out, act, kernel_act, choice, keep_z,
                                dropout[number - 1]))
     return NetworkPlan(plans, the_loss, update_code(rule, float_type), float_type,
-                       format_architecture(layers), the_loss.name, rule.name, dropout)
+                       format_architecture(layers), the_loss.name, rule.name, dropout,
+                       jit_options(float_type))
+
+
+def _unique(kernels) -> list[Kernel]:
+    seen: dict[str, Kernel] = {}
+    for kernel in kernels:
+        seen.setdefault(kernel.name, kernel)
+    return list(seen.values())
+
+
+def jit_options(float_type: str) -> str:
+    """Numba options: cached, no Python error checks on division, fastmath only where safe.
+
+    'nnan'/'ninf' stay off (training must see a NaN loss to stop on it); float64 kernels also
+    keep exact functions and division so gradients match PyTorch to 1e-9.
+    """
+    flags = ["nsz", "contract", "reassoc"]
+    if float_type == "float32":
+        flags += ["arcp", "afn"]
+    fastmath = "{" + ", ".join(repr(f) for f in flags) + "}"
+    return f'cache=True, nogil=True, error_model="numpy", fastmath={fastmath}'

@@ -8,22 +8,9 @@ from pathlib import Path
 
 import jinja2
 
-from symprop.codegen.plan import NetworkPlan
+from symprop.codegen.plan import NetworkPlan, jit_options
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
-
-
-def jit_options(float_type: str) -> str:
-    """Numba options: cached, no Python error checks on division, fastmath only where safe.
-
-    'nnan'/'ninf' stay off (training must see a NaN loss to stop on it); float64 kernels also
-    keep exact functions and division so gradients match PyTorch to 1e-9.
-    """
-    flags = ["nsz", "contract", "reassoc"]
-    if float_type == "float32":
-        flags += ["arcp", "afn"]
-    fastmath = "{" + ", ".join(repr(f) for f in flags) + "}"
-    return f'cache=True, nogil=True, error_model="numpy", fastmath={fastmath}'
 
 
 @cache

@@ -1,0 +1,97 @@
+"""What machine the numbers come from, and its measured float32 GEMM rate."""
+
+from __future__ import annotations
+
+import datetime
+import importlib
+import os
+import platform
+import time
+
+import numpy as np
+
+LIBRARIES = ("numpy", "numba", "torch", "sklearn", "symprop", "jax", "threadpoolctl")
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as stream:
+            for line in stream:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for name in LIBRARIES:
+        try:
+            found[name] = getattr(importlib.import_module(name), "__version__", "?")
+        except Exception:  # not installed or broken: say so, do not fail
+            found[name] = "not installed"
+    return found
+
+
+def blas() -> list[dict]:
+    """Thread pools (BLAS, OpenMP) as threadpoolctl sees them, else numpy's build config."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return [{"source": "numpy.show_config", "blas": _numpy_blas()}]
+    keys = ("user_api", "internal_api", "num_threads", "version", "architecture")
+    return [{k: pool.get(k) for k in keys} | {"library": os.path.basename(pool["filepath"])}
+            for pool in threadpool_info()]
+
+
+def _numpy_blas() -> str:
+    try:
+        config = np.show_config(mode="dicts")
+        info = config["Build Dependencies"]["blas"]
+        return f"{info.get('name')} {info.get('version', '')}".strip()
+    except Exception:  # older numpy: no dict mode
+        return "unknown"
+
+
+def torch_threads() -> int | None:
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch.get_num_threads()
+
+
+def machine_info() -> dict:
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count()
+    return {"cpu": cpu_model(), "cores": os.cpu_count(), "usable_cores": usable,
+            "platform": platform.platform(), "load_average": list(os.getloadavg()),
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "versions": versions(), "blas": blas(), "torch_threads": torch_threads()}
+
+
+def gemm_rate(n: int = 2048, repeats: int = 5) -> dict:
+    """Best float32 ``A @ B`` rate for n x n matrices (2 n^3 flops), BLAS at its default
+    thread count: the ceiling the large case is measured against."""
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((n, n), dtype=np.float32)
+    B = rng.standard_normal((n, n), dtype=np.float32)
+    out = np.empty((n, n), dtype=np.float32)
+    np.matmul(A, B, out=out)  # warm-up: threads started, pages touched
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        np.matmul(A, B, out=out)
+        best = min(best, time.perf_counter() - start)
+    return {"n": n, "repeats": repeats, "best_s": best, "gflops": 2.0 * n**3 / best / 1e9}
+
+
+def summary(info: dict) -> str:
+    pools = ", ".join(f"{p.get('internal_api') or p.get('blas')} {p.get('version') or ''}"
+                      f"({p.get('num_threads', '?')} threads)" for p in info["blas"])
+    load = ", ".join(f"{x:.2f}" for x in info["load_average"])
+    return (f"{info['cpu']}, {info['cores']} cores ({info['usable_cores']} usable), "
+            f"load average {load}; BLAS: {pools}; torch threads: {info['torch_threads']}")

@@ -1,0 +1,190 @@
+"""Targets as pass/fail lines, the Markdown report and the JSON file."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from benchmarks.machine import summary
+
+COLUMNS = ("case", "contender", "time / step", "max/min", "samples/s", "GFLOP/s", "% of GEMM",
+           "peer / symprop", "peak RSS MiB", "added MiB", "max abs diff vs numpy")
+STARTUP_COLUMNS = ("run", "interpreter", "import numpy", "import numba", "import symprop",
+                   "build (after imports)", "module + gradients", "first fit",
+                   "import symprop -> fit end", "process wall")
+
+
+def fmt_time(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.1f} us"
+    if seconds < 1:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds:.2f} s"
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def _busy(machine: dict) -> bool:
+    loads = [machine["load_average"][0], *machine.get("load_average_end", [0])[:1]]
+    return max(loads) > 0.5 * (machine["cores"] or 1)
+
+
+def _fixed(seconds: float | None) -> str:
+    if not seconds:
+        return "not measurable (below the noise)"
+    return f"~{fmt_time(seconds)} (1-step fit minus the time per step)"
+
+
+def _entry(results: dict, case: str, contender: str) -> dict:
+    for item in results["cases"]:
+        if item["case"] == case:
+            return item["results"].get(contender, {})
+    return {}
+
+
+def targets(results: dict) -> list[dict]:
+    """DESIGN.md's performance targets, each PASS, FAIL or SKIP (not measured)."""
+    gemm = results["gemm"]["gflops"]
+    startup = results.get("startup") or {}
+
+    def ratio(case, peer):
+        return _entry(results, case, peer).get("ratio_vs_symprop")
+
+    large = _entry(results, "large", "symprop").get("gflops")
+    checks = [
+        ("tiny: PyTorch eager time / symprop time >= 100", ratio("tiny", "pytorch"), 100, "x"),
+        ("tiny: scikit-learn time / symprop time > 1", ratio("tiny", "scikit-learn"), 1, "x"),
+        ("medium: PyTorch eager time / symprop time >= 10", ratio("medium", "pytorch"), 10, "x"),
+        ("large: PyTorch eager time / symprop time > 1", ratio("large", "pytorch"), 1, "x"),
+        ("large: symprop GFLOP/s / GEMM GFLOP/s >= 0.85",
+         large / gemm if large is not None else None, 0.85, ""),
+        ("start-up cold: build after imports <= 3 s",
+         (startup.get("cold") or {}).get("build_s"), 3.0, "s"),
+        ("start-up warm: build after imports <= 0.5 s",
+         (startup.get("warm") or {}).get("build_s"), 0.5, "s"),
+    ]
+    out = []
+    for text, value, threshold, unit in checks:
+        if value is None:
+            status = "SKIP"
+        elif unit == "s":
+            status = "PASS" if value <= threshold else "FAIL"
+        elif text.endswith("> 1"):
+            status = "PASS" if value > threshold else "FAIL"
+        else:
+            status = "PASS" if value >= threshold else "FAIL"
+        shown = "-" if value is None else (fmt_time(value) if unit == "s" else
+                                           f"{value:.2f}{unit}")
+        out.append({"target": text, "value": value, "threshold": threshold, "status": status,
+                    "line": f"[{status}] {text}: {shown}"})
+    return out
+
+
+def _row(cells) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def case_rows(results: dict) -> list[str]:
+    gemm = results["gemm"]["gflops"]
+    lines = [_row(COLUMNS), _row(["---"] * len(COLUMNS))]
+    for item in results["cases"]:
+        for name, entry in item["results"].items():
+            if entry["status"] != "ok":
+                lines.append(_row([item["case"], name, entry["status"]]
+                                  + [""] * (len(COLUMNS) - 3)))
+                continue
+            memory = entry.get("memory") or {}
+            ratio = entry.get("ratio_vs_symprop")
+            diff = entry.get("max_abs_diff_vs_numpy")
+            lines.append(_row([
+                item["case"], name, fmt_time(entry["step_s"]),
+                f"{max(entry['step_s_all']) / min(entry['step_s_all']):.2f}",
+                _num(entry["samples_per_s"], 0),
+                _num(entry["gflops"], 2), f"{100 * entry['gflops'] / gemm:.1f}%",
+                "-" if ratio is None else ("1.00 (ref)" if name == "symprop" else
+                                           f"{ratio:.2f}x"),
+                memory.get("error") or _num(memory.get("peak_mib")),
+                _num(memory.get("added_mib")), "-" if diff is None else f"{diff:.1e}"]))
+    return lines
+
+
+def startup_rows(startup: dict) -> list[str]:
+    lines = [_row(STARTUP_COLUMNS), _row(["---"] * len(STARTUP_COLUMNS))]
+    for run in ("cold", "warm"):
+        entry = startup[run]
+        problem = entry.get("error") or entry.get("skipped")
+        if problem:
+            lines.append(_row([run, problem] + [""] * (len(STARTUP_COLUMNS) - 2)))
+            continue
+        keys = ("interpreter_s", "import_numpy_s", "import_numba_s", "import_symprop_s",
+                "build_s", "module_s", "first_fit_s", "import_symprop_to_fit_end_s",
+                "process_wall_s")
+        lines.append(_row([run] + [fmt_time(entry[k]) for k in keys]))
+    return lines
+
+
+def markdown(results: dict) -> str:
+    machine, gemm, config = results["machine"], results["gemm"], results["config"]
+    versions = ", ".join(f"{k} {v}" for k, v in machine["versions"].items())
+    out = [f"# symprop benchmarks ({machine['date']})", "",
+           f"- machine: {summary(machine)}", f"- versions: {versions}",
+           f"- float32 GEMM ({gemm['n']}x{gemm['n']}, best of {gemm['repeats']}): "
+           f"{gemm['gflops']:.1f} GFLOP/s",
+           f"- load average (1 min) at the start / end: {machine['load_average'][0]:.2f} / "
+           f"{machine.get('load_average_end', [float('nan')])[0]:.2f} on {machine['cores']} "
+           "cores" + (" -- other processes competed for the cores: expect noisy times, "
+                      "multi-threaded PyTorch suffers most" if _busy(machine) else ""),
+           f"- timing: median of {config['repeats']} repeats per contender, contenders "
+           "interleaved within each repeat and their order rotated; GFLOP/s counts "
+           "6 x params x batch per step", ""]
+    out += ["## Training step", ""] + case_rows(results) + [""]
+    out.append("max/min: slowest over fastest repeat (noise). "
+               "peer / symprop > 1: symprop is faster. Peak RSS: a fresh child process per "
+               "contender and case (imports, data, warm-up, one timed run); added: peak minus "
+               "the RSS after Python + numpy + the data. max abs diff: parameters after "
+               f"{results['cases'][0]['check_steps'] if results['cases'] else 0} steps "
+               "from the same weights, against the NumPy loop.")
+    out.append("")
+    for item in results["cases"]:
+        sym = item["results"].get("symprop", {})
+        if sym.get("status") == "ok":
+            out.append(f"- {item['case']} ({item['description']}, {item['steps']} steps): "
+                       f"symprop first fit (build or cache load + compile) "
+                       f"{fmt_time(sym.get('first_fit_s'))}; a 1-step fit() "
+                       f"{fmt_time(sym.get('one_step_fit_s'))}, i.e. fixed cost per call "
+                       f"{_fixed(sym.get('fixed_cost_per_call_s'))}")
+    startup = results.get("startup")
+    if startup:
+        out += ["", f"## Start-up ({startup['network']}, {startup['loss']}; warm: median of "
+                f"{len(startup['warm_runs'])})", ""] + startup_rows(startup)
+        out += ["", "build = after the imports until the first fit returns (network, "
+                "module, first gradients, first fit); the start-up targets use it."]
+    out += ["", "## Targets", ""] + [f"- {t['line']}" for t in results["targets"]]
+    return "\n".join(out) + "\n"
+
+
+def _clean(value):
+    """JSON-safe: non-finite floats become null."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "item"):  # numpy scalars
+        return _clean(value.item())
+    return value
+
+
+def write(results: dict, folder: Path) -> tuple[Path, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    md, js = folder / "latest.md", folder / "latest.json"
+    md.write_text(markdown(results), encoding="utf-8")
+    js.write_text(json.dumps(_clean(results), indent=2, allow_nan=False) + "\n",
+                  encoding="utf-8")
+    return md, js

@@ -1,0 +1,102 @@
+"""Start-up: a network trained for the first time in a fresh process.
+
+cold: an empty ``SYMPROP_CACHE_DIR`` (and ``NUMBA_CACHE_DIR``): derive + generate + compile.
+warm: a second process on the same cache folders: load the generated module and Numba's
+cached machine code.
+
+The child reports each phase: interpreter (process spawn until the first line of the script
+runs, measured with the wall clock across the two processes), imports (numpy, numba,
+symprop, each timed), ``module`` (``net._module(sp.SGD(0.1))`` plus the first
+``net.gradients(X, y)``), ``first_fit`` (the first ``fit``, one small epoch, which compiles
+the fused epoch kernel if it is not cached) and ``build`` = everything after the imports
+until that fit returns (network, module, gradients, fit): the number the targets use.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+NETWORK = {"layers": [[20, 32, "relu"], [32, 16, "relu"], [16, 1, "sigmoid"]], "loss": "bce"}
+QUICK_NETWORK = {"layers": [[20, 32, "relu"], [32, 1, "sigmoid"]], "loss": "bce"}
+
+CHILD = r"""
+import time
+wall0, t0 = time.time(), time.perf_counter()
+import json, sys
+import numpy as np
+t1 = time.perf_counter()
+import numba
+t2 = time.perf_counter()
+import symprop as sp
+t3 = time.perf_counter()
+spec = json.loads(sys.argv[1])
+net = sp.Network([sp.Dense(a, b, act) for a, b, act in spec["layers"]], loss=spec["loss"],
+                 dtype="float32", seed=0)
+rng = np.random.default_rng(0)
+X = rng.standard_normal((256, spec["layers"][0][0]), dtype=np.float32)
+y = (X[:, 0] > 0).astype(np.int64)
+t4 = time.perf_counter()
+net._module(sp.SGD(0.1))
+net.gradients(X[:32], y[:32])
+t5 = time.perf_counter()
+net.fit(X, y, epochs=1, batch_size=32, optimizer=sp.SGD(0.1), shuffle=False, verbose=False,
+        metrics_each_epoch=False)
+t6 = time.perf_counter()
+print(json.dumps({"wall_start": wall0, "import_numpy_s": t1 - t0, "import_numba_s": t2 - t1,
+                  "import_symprop_s": t3 - t2, "imports_s": t3 - t0, "network_s": t4 - t3,
+                  "module_s": t5 - t4, "first_fit_s": t6 - t5, "build_s": t6 - t3,
+                  "import_symprop_to_fit_end_s": t6 - t2}))
+"""
+
+
+def _child(spec: dict, folder: Path | None, timeout: float) -> dict:
+    """One fresh process; ``folder``: its cache folders (None: this process's own)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    if folder is not None:
+        env["SYMPROP_CACHE_DIR"] = str(folder / "symprop")
+        env["NUMBA_CACHE_DIR"] = str(folder / "numba")
+    start = time.time()
+    proc = subprocess.run([sys.executable, "-c", CHILD, json.dumps(spec)], capture_output=True,
+                          text=True, env=env, cwd=ROOT, timeout=timeout)
+    end = time.time()
+    if proc.returncode != 0:
+        tail = " / ".join(proc.stderr.strip().splitlines()[-3:]) or "no output"
+        return {"error": f"child exited {proc.returncode}: {tail}"}
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["interpreter_s"] = result.pop("wall_start") - start
+    result["process_wall_s"] = end - start
+    return result
+
+
+def measure(quick: bool = False, warm_runs: int | None = None, timeout: float = 300,
+            log=print) -> dict:
+    """Cold once in empty cache folders, then warm ``warm_runs`` times on them (the median
+    warm run is reported). ``quick``: a 2-layer network, warm only: a first process fills
+    (or finds) it in this process's cache folders, a second one is measured."""
+    spec = QUICK_NETWORK if quick else NETWORK
+    warm_runs = warm_runs or (1 if quick else 3)
+    arch = "-".join([str(spec["layers"][0][0])] + [f"{b}:{act}" for _, b, act in spec["layers"]])
+    result = {"network": arch, "loss": spec["loss"]}
+    if quick:
+        log(f"[startup] {arch} ({spec['loss']}): warm only (--quick) ...")
+        result["prime"] = _child(spec, None, timeout)
+        result["cold"] = {"skipped": "not measured with --quick"}
+        warm = [_child(spec, None, timeout) for _ in range(warm_runs)]
+    else:
+        log(f"[startup] {arch} ({spec['loss']}): cold, then {warm_runs} warm process(es) ...")
+        with tempfile.TemporaryDirectory(prefix="symprop-bench-") as tmp:
+            result["cold"] = _child(spec, Path(tmp), timeout)
+            warm = [_child(spec, Path(tmp), timeout) for _ in range(warm_runs)]
+    ok = sorted((w for w in warm if "error" not in w), key=lambda w: w["build_s"])
+    result["warm"] = ok[len(ok) // 2] if ok else warm[0]
+    result["warm_runs"] = warm
+    return result

@@ -1,0 +1,121 @@
+"""Run one case: prepare every contender on the same data and weights, check that they agree,
+then time them interleaved (order rotated each repeat, so machine drift hits all alike)."""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+
+import numpy as np
+
+from benchmarks import contenders as registry
+from benchmarks.cases import Case, init_params, make_data
+
+CHECK_STEPS = 3       # steps of the agreement check
+OVERHEAD_CALLS = 15   # 1-step symprop fits to measure the fixed cost of a fit() call
+SETTLE_S = 0.05       # pause before each timed run: the previous library's spinning worker
+                      # threads (OpenMP, OpenBLAS) go idle instead of competing for cores
+
+
+def prepare_all(case: Case, classes, X, y, params) -> tuple[list, dict]:
+    """Prepared contenders (symprop first) and, for the others, why they could not run."""
+    ready, skipped = [], {}
+    for cls in classes:
+        reason = registry.importable(cls)
+        if reason is None:
+            contender = cls()
+            try:
+                contender.prepare(case, X, y, params)
+            except Exception as exc:  # report the failure, keep benchmarking the rest
+                reason = f"failed: {type(exc).__name__}: {exc}"
+            else:
+                ready.append(contender)
+        if reason is not None:
+            skipped[cls.name] = reason
+    return ready, skipped
+
+
+def agreement(ready: list, params, steps: int = CHECK_STEPS) -> dict[str, float]:
+    """Max |param - numpy's param| after ``steps`` steps from the same weights (float32
+    rounding differences only, if every contender computes the same SGD updates)."""
+    final = {}
+    for contender in ready:
+        contender.reset(params)
+        contender.run(steps)
+        final[contender.name] = contender.params()
+    reference = final.get("numpy")
+    if reference is None:
+        return {}
+    return {name: max(float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(r, np.float64))))
+                      for pair, ref in zip(got, reference, strict=True)
+                      for a, r in zip(pair, ref, strict=True))
+            for name, got in final.items()}
+
+
+def interleaved(ready: list, params, steps: int, repeats: int) -> dict[str, list[float]]:
+    """Seconds per step of each contender, one value per repeat."""
+    per_step: dict[str, list[float]] = {c.name: [] for c in ready}
+    for repeat in range(repeats):
+        shift = repeat % len(ready)
+        for contender in ready[shift:] + ready[:shift]:
+            contender.reset(params)
+            gc.collect()
+            time.sleep(SETTLE_S)
+            per_step[contender.name].append(contender.run(steps) / steps)
+    return per_step
+
+
+def fit_overhead(symprop, params, per_step: float) -> dict[str, float]:
+    """What a 1-step ``fit`` costs, and how much of that is fixed cost per call."""
+    times = []
+    for _ in range(OVERHEAD_CALLS):
+        symprop.reset(params)
+        start = time.perf_counter()
+        symprop.run(1)
+        times.append(time.perf_counter() - start)
+    one = statistics.median(times)
+    return {"one_step_fit_s": one, "fixed_cost_per_call_s": max(one - per_step, 0.0)}
+
+
+def run_case(case: Case, steps: int, repeats: int, classes=None, memory: bool = True,
+             log=print) -> dict:
+    """Everything measured for one case, as a JSON-ready dict."""
+    classes = classes or list(registry.ALL)
+    began = time.perf_counter()
+    rows = steps * case.batch
+    X, y = make_data(case, rows)
+    params = init_params(case)
+    log(f"[{case.name}] {case.describe()}: {steps} steps x {repeats} repeats, preparing ...")
+    ready, skipped = prepare_all(case, classes, X, y, params)
+    check = agreement(ready, params)
+    log(f"[{case.name}] timing {', '.join(c.name for c in ready)}")
+    per_step = interleaved(ready, params, steps, repeats)
+    results: dict[str, dict] = {}
+    for contender in ready:
+        median = statistics.median(per_step[contender.name])
+        results[contender.name] = {
+            "status": "ok", "step_s": median, "step_s_all": per_step[contender.name],
+            "samples_per_s": case.batch / median,
+            "gflops": case.flops_per_step / median / 1e9,
+            "max_abs_diff_vs_numpy": check.get(contender.name), **contender.info}
+    for name, reason in skipped.items():
+        results[name] = {"status": reason}
+    symprop = next((c for c in ready if c.name == "symprop"), None)
+    if symprop is not None:
+        results["symprop"].update(fit_overhead(symprop, params, results["symprop"]["step_s"]))
+        base = results["symprop"]["step_s"]
+        for entry in results.values():
+            if entry["status"] == "ok":
+                entry["ratio_vs_symprop"] = entry["step_s"] / base
+    if memory:
+        from benchmarks.memory import peak_memory
+
+        log(f"[{case.name}] peak memory, one child process per contender ...")
+        for contender in ready:
+            results[contender.name]["memory"] = peak_memory(case.name, contender.name, steps)
+    log(f"[{case.name}] done in {time.perf_counter() - began:.1f} s")
+    return {"case": case.name, "description": case.describe(), "architecture": case.architecture,
+            "batch": case.batch, "steps": steps, "repeats": repeats, "params": case.n_params,
+            "flops_per_step": case.flops_per_step, "check_steps": CHECK_STEPS,
+            "results": results}

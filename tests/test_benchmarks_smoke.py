@@ -1,0 +1,75 @@
+"""Smoke test of the benchmark suite (``python -m benchmarks``) on a tiny configuration.
+
+No timing assertions: machines are noisy. It checks the plumbing: a row per contender with
+positive times and a ratio to symprop, every contender computing the same SGD updates,
+a Markdown table and valid JSON, and the pass/fail logic of the targets.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # `pytest` run without PYTHONPATH=. or `python -m`
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import contenders, report  # noqa: E402
+from benchmarks.__main__ import main  # noqa: E402
+
+
+def test_tiny_case_end_to_end(tmp_path):
+    results = main(["--cases", "tiny", "--steps", "5", "--repeats", "1", "--no-memory",
+                    "--no-startup", "--gemm-size", "128", "--out", str(tmp_path)],
+                   log=lambda *args: None)
+    (case,) = results["cases"]
+    rows = case["results"]
+    assert set(rows) == set(contenders.BY_NAME)
+    ran = [name for name, cls in contenders.BY_NAME.items() if contenders.importable(cls) is None]
+    assert "symprop" in ran and "numpy" in ran
+    for name in ran:
+        entry = rows[name]
+        assert entry["status"] == "ok", f"{name}: {entry['status']}"
+        assert entry["step_s"] > 0 and entry["samples_per_s"] > 0 and entry["gflops"] > 0
+        assert entry["ratio_vs_symprop"] > 0
+        # Same data, same initial weights, same SGD steps: float32 rounding apart, equal.
+        assert entry["max_abs_diff_vs_numpy"] < 1e-4, name
+    for name in set(rows) - set(ran):
+        assert rows[name]["status"] != "ok"
+    assert rows["symprop"]["ratio_vs_symprop"] == 1.0
+    assert rows["symprop"]["one_step_fit_s"] > 0
+
+    markdown = (tmp_path / "latest.md").read_text()
+    assert "peer / symprop" in markdown
+    for name in rows:
+        assert f"| tiny | {name} |" in markdown
+    data = json.loads((tmp_path / "latest.json").read_text())
+    assert data["cases"][0]["results"]["symprop"]["ratio_vs_symprop"] == 1.0
+    assert data["machine"]["versions"]["numpy"]
+    assert data["gemm"]["gflops"] > 0
+    assert {t["status"] for t in data["targets"]} <= {"PASS", "FAIL", "SKIP"}
+
+
+def test_targets_pass_fail_skip():
+    def case(name, torch_ratio, sklearn_ratio=None, gflops=None):
+        rows = {"symprop": {"status": "ok", "ratio_vs_symprop": 1.0, "gflops": gflops},
+                "pytorch": {"status": "ok", "ratio_vs_symprop": torch_ratio}}
+        if sklearn_ratio is not None:
+            rows["scikit-learn"] = {"status": "ok", "ratio_vs_symprop": sklearn_ratio}
+        return {"case": name, "results": rows}
+
+    results = {"gemm": {"gflops": 100.0},
+               "cases": [case("tiny", 150.0, 0.5), case("large", 1.2, gflops=90.0)],
+               "startup": {"cold": {"build_s": 2.0}, "warm": {"build_s": 0.7}}}
+    # tiny vs torch, tiny vs sklearn, medium (absent), large vs torch, large GEMM share,
+    # cold start, warm start
+    statuses = [t["status"] for t in report.targets(results)]
+    assert statuses == ["PASS", "FAIL", "SKIP", "PASS", "PASS", "PASS", "FAIL"]
+
+
+def test_time_format():
+    assert report.fmt_time(12.5e-6) == "12.5 us"
+    assert report.fmt_time(0.25) == "250.00 ms"
+    assert report.fmt_time(3.0) == "3.00 s"
+    assert report.fmt_time(None) == "-"
