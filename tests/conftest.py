@@ -1,13 +1,32 @@
-"""Shared helpers for the derive-stage tests: numeric evaluation of SymPy results, finite
-differences, PyTorch reference implementations, and the list of built-in activations."""
+"""Shared test helpers: the session's kernel cache folder, numeric evaluation of SymPy
+results, finite differences, PyTorch reference implementations, the built-in activations."""
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import pytest
 import sympy as sp
 
 from symprop.derive.activations import BUILTINS
+
+
+@pytest.fixture(scope="session", autouse=True)
+def kernel_cache(tmp_path_factory):
+    """One kernel cache folder for the whole test session, empty at its start: tests never
+    touch the user's cache, and each network structure compiles once per session (test
+    subprocesses get the same folder through the environment)."""
+    old = os.environ.get("SYMPROP_CACHE_DIR")
+    folder = tmp_path_factory.getbasetemp() / "symprop-kernel-cache"
+    folder.mkdir(exist_ok=True)
+    os.environ["SYMPROP_CACHE_DIR"] = str(folder)
+    yield folder
+    if old is None:
+        os.environ.pop("SYMPROP_CACHE_DIR", None)
+    else:
+        os.environ["SYMPROP_CACHE_DIR"] = old
+
 
 # Every built-in elementwise activation (softmax is the vector one, tested on its own).
 ELEMENTWISE_ACTIVATIONS = sorted(BUILTINS)

@@ -11,9 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    cache = tmp_path_factory.mktemp("example-cache")
-    return {**os.environ, "PYTHONPATH": str(ROOT), "SYMPROP_CACHE_DIR": str(cache)}
+def env(kernel_cache):
+    return {**os.environ, "PYTHONPATH": str(ROOT), "SYMPROP_CACHE_DIR": str(kernel_cache)}
 
 
 def run(env, script, *args, cwd=None):

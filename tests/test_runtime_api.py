@@ -19,21 +19,6 @@ import pytest
 import symprop as sp
 from symprop.errors import DataError, ShapeError, TrainingError, UnknownNameError
 
-
-@pytest.fixture(scope="session", autouse=True)
-def _symprop_cache_dir(tmp_path_factory):
-    """One kernel cache folder for the whole pytest session (shared by the runtime tests)."""
-    old = os.environ.get("SYMPROP_CACHE_DIR")
-    folder = tmp_path_factory.getbasetemp() / "symprop-kernel-cache"
-    folder.mkdir(exist_ok=True)
-    os.environ["SYMPROP_CACHE_DIR"] = str(folder)
-    yield folder
-    if old is None:
-        os.environ.pop("SYMPROP_CACHE_DIR", None)
-    else:
-        os.environ["SYMPROP_CACHE_DIR"] = old
-
-
 # -- shared data and networks ---------------------------------------------------------------
 
 @functools.cache

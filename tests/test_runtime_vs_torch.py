@@ -10,7 +10,6 @@ gradients only, and two small ones reproduce the notes.
 from __future__ import annotations
 
 import functools
-import os
 
 import numpy as np
 import pytest
@@ -19,21 +18,6 @@ torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 import symprop as sp  # noqa: E402
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _symprop_cache_dir(tmp_path_factory):
-    """One kernel cache folder for the whole pytest session (shared by the runtime tests)."""
-    old = os.environ.get("SYMPROP_CACHE_DIR")
-    folder = tmp_path_factory.getbasetemp() / "symprop-kernel-cache"
-    folder.mkdir(exist_ok=True)
-    os.environ["SYMPROP_CACHE_DIR"] = str(folder)
-    yield folder
-    if old is None:
-        os.environ.pop("SYMPROP_CACHE_DIR", None)
-    else:
-        os.environ["SYMPROP_CACHE_DIR"] = old
-
 
 # -- reference implementation in torch ------------------------------------------------------
 

@@ -7,6 +7,7 @@ template syntax; nothing in the templates knows SymPy.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 
@@ -71,8 +72,9 @@ def activation_code(spec, float_type: str, suffix: str = "", hyper: dict | None 
         # Differentiate the *stable* form: the rules' fdiff keeps the derivative stable too.
         slope, source = tidy(sp.diff(stable, z)), "z"
     backward = print_assignments([("slope", slope)], printer, f"tb{suffix}_")
+    # A formula's kernel name is a digest of its expression: stable across processes.
     ident = re.sub(r"\W", "_", act.name) if act.formula is None else (
-        "custom_" + format(abs(hash(str(act.expr))) % 16**8, "08x"))
+        "custom_" + hashlib.sha256(sp.srepr(act.expr).encode()).hexdigest()[:10])
     return ActivationCode(
         ident, act.name, forward, backward, source, [hyper_name(s, suffix) for s in params],
         [act.params[s] for s in params], formula=f"a = {sp.sstr(act.expr)}",
@@ -100,11 +102,14 @@ class LossCode:
     formula: str = ""
 
 
-def loss_code(loss_spec, activation_spec, float_type: str) -> LossCode:
+def loss_code(loss_spec, activation_spec, float_type: str, act_suffix: str = "") -> LossCode:
+    """``act_suffix`` names the output activation's hyperparameters as the network's
+    arguments do (``hp_alpha_2`` for layer 2); the loss's own keep their plain names."""
     the_loss = make_loss(loss_spec)
     act = activation(activation_spec)
-    params = list(the_loss.params) + list(getattr(act, "params", {}) or {})
-    printer = _printer(float_type, params)
+    printer = _printer(float_type, list(the_loss.params))
+    for symbol in getattr(act, "params", {}) or {}:
+        printer.names[symbol] = hyper_name(symbol, act_suffix)
     hyper = [hyper_name(s) for s in the_loss.params]
     values = list(the_loss.params.values())
     if act.kind == "softmax" and the_loss.kind == "categorical":
@@ -125,6 +130,13 @@ def loss_code(loss_spec, activation_spec, float_type: str) -> LossCode:
     delta_expr = output_delta(the_loss, act).result
     if the_loss.kind == "categorical":
         delta_expr = delta_expr.subs({YHAT[k]: yhat, Y[k]: y})
+    if act.derivative_of_output is None:
+        # The derivative stays in z: take it from the stable form of the activation, so that
+        # its exponentials come out as sigmoids (silu, mish) and never overflow.
+        gradient = the_loss.gradient
+        if the_loss.kind == "categorical":
+            gradient = gradient.subs({YHAT[k]: yhat, Y[k]: y})
+        delta_expr = tidy(gradient * sp.diff(stabilize(act.expr), z))
     logit = the_loss.logit_form(act.name)
     if logit is not None:  # bce after sigmoid: the loss from the logit z, never log(0)
         value_expr = logit

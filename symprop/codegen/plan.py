@@ -205,7 +205,7 @@ def make_plan(layers: list[LayerSpec], loss: str, rule: UpdateRule, float_type: 
     if dropout[-1]:
         raise SympropError("dropout on the output layer is not supported: drop hidden outputs")
     output_act = layers[-1].make_activation()
-    the_loss = loss_code(loss, output_act, float_type)
+    the_loss = loss_code(loss, output_act, float_type, act_suffix=f"_{len(layers)}")
     plans = []
     for number, spec in enumerate(layers, start=1):
         act = activation_code(spec.activation, float_type, suffix=f"_{number}",

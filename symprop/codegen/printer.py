@@ -9,6 +9,8 @@ the SIMD width). The CUDA printer (a later stage) overrides only what differs.
 
 from __future__ import annotations
 
+import math
+
 import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
 
@@ -33,7 +35,13 @@ class NumbaPrinter(PythonCodePrinter):
 
     # -- literals ------------------------------------------------------------------------
     def literal(self, value) -> str:
-        text = repr(float(value))
+        value = float(value)
+        if math.isnan(value):
+            text = "np.nan"
+        elif math.isinf(value):
+            text = "np.inf" if value > 0 else "-np.inf"
+        else:
+            text = repr(value)
         return f"np.{self.float_type}({text})"
 
     def _print_Integer(self, expr):

@@ -63,7 +63,43 @@ def stabilize(expr: sp.Expr) -> sp.Expr:
     for pattern, build in _rules():
         expr = expr.replace(lambda node, p=pattern: _matches(node, p),
                             lambda node, p=pattern, b=build: b(node.match(p)[_u]))
+    if expr.has(sp.exp) and expr.has(sigmoid):
+        expr = _absorb_exponentials(expr)
     return expr
+
+
+def _absorb_exponentials(expr: sp.Expr) -> sp.Expr:
+    """``e^(n u) * sigmoid(-u)^k`` -> ``sigmoid(u)^n * sigmoid(-u)^(k - n)`` for n <= k, in
+    every product term: e^u sigmoid(-u) = sigmoid(u) exactly, and the right side never
+    overflows (e^u alone does, then meets a vanishing sigmoid as inf * 0)."""
+    terms = sp.Add.make_args(sp.expand(expr))
+    return sp.Add(*[_absorb_in_product(term) for term in terms])
+
+
+def _absorb_in_product(term: sp.Expr) -> sp.Expr:
+    factors = list(sp.Mul.make_args(term))
+    for index, factor in enumerate(factors):
+        base, power = _base_power(factor)
+        if not isinstance(base, sp.exp) or not power.is_Integer or power < 1:
+            continue
+        for other, candidate in enumerate(factors):
+            s_base, s_power = _base_power(candidate)
+            if not isinstance(s_base, sigmoid) or not s_power.is_Integer:
+                continue
+            ratio = sp.simplify(base.args[0] * power / -s_base.args[0])
+            if ratio.is_number and float(ratio).is_integer() and 1 <= int(ratio) <= s_power:
+                n, u = int(ratio), -s_base.args[0]
+                factors[index] = sigmoid(u) ** n
+                factors[other] = s_base ** (s_power - n)
+                return _absorb_in_product(sp.Mul(*factors))
+    return term
+
+
+def _base_power(factor: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+    # Not as_base_exp: that splits exp(z) into (E, z).
+    if isinstance(factor, sp.Pow):
+        return factor.base, factor.exp
+    return factor, sp.Integer(1)
 
 
 def _matches(node, pattern) -> bool:
