@@ -57,6 +57,36 @@ print(json.dumps({"wall_start": wall0, "import_numpy_s": t1 - t0, "import_numba_
 """
 
 
+DERIVE_CHILD = r"""
+import json, time
+t0 = time.perf_counter()
+import symprop as sp
+from symprop.catalog import ACTIVATIONS, LOSSES
+t1 = time.perf_counter()
+for name in ACTIVATIONS:
+    act = sp.activation(name)
+    act.derivative, act.derivative_of_output, act.derivation()
+for name in LOSSES:
+    sp.loss(name).gradient, sp.loss(name).derivation()
+for pair in [("bce", "sigmoid"), ("ce", "softmax"), ("mse", "identity"), ("mae", "identity")]:
+    sp.output_delta(*pair)
+t2 = time.perf_counter()
+print(json.dumps({"import_s": t1 - t0, "derive_all_builtins_s": t2 - t1}))
+"""
+
+
+def derive_builtins(timeout: float = 300) -> dict:
+    """Deriving every built-in activation (derivative, form in the output, derivation),
+    loss (gradient, derivation) and canonical output delta, in a fresh process (no cache)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    proc = subprocess.run([sys.executable, "-c", DERIVE_CHILD], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=timeout)
+    if proc.returncode != 0:
+        return {"error": " / ".join(proc.stderr.strip().splitlines()[-3:]) or "no output"}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def _child(spec: dict, folder: Path | None, timeout: float) -> dict:
     """One fresh process; ``folder``: its cache folders (None: this process's own)."""
     env = dict(os.environ)
@@ -99,4 +129,6 @@ def measure(quick: bool = False, warm_runs: int | None = None, timeout: float = 
     ok = sorted((w for w in warm if "error" not in w), key=lambda w: w["build_s"])
     result["warm"] = ok[len(ok) // 2] if ok else warm[0]
     result["warm_runs"] = warm
+    log("[startup] deriving every built-in in a fresh process ...")
+    result["derive"] = derive_builtins(timeout)
     return result
