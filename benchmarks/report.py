@@ -170,7 +170,7 @@ def markdown(results: dict) -> str:
         if "derive_all_builtins_s" in derive:
             out += ["", f"Deriving every built-in (activations, losses, canonical deltas) in a "
                     f"fresh process: {derive['derive_all_builtins_s']:.2f} s after importing "
-                    f"symprop ({derive['import_s']:.2f} s)."]
+                    f"symprop and its derive stage with SymPy ({derive['import_s']:.2f} s)."]
     out += ["", "## Targets", ""] + [f"- {t['line']}" for t in results["targets"]]
     return "\n".join(out) + "\n"
 

@@ -75,13 +75,29 @@ def _branch_candidates(expr: sp.Expr, derivative: sp.Expr, z: sp.Symbol, a: sp.S
 
 def _substituted_roots(function, variable, slope, a):
     """Solve ``a = function(variable)`` and substitute each root into ``slope``."""
-    try:
-        roots = sp.solve(sp.Eq(a, function), variable, check=False)
-    except (NotImplementedError, ValueError):
-        roots = []
+    roots = _rational_roots(function, variable, a)
+    if roots is None:
+        try:
+            roots = sp.solve(sp.Eq(a, function), variable, check=False)
+        except (NotImplementedError, ValueError):
+            roots = []
+    slope = sp.together(slope)
     for root in roots:
-        form = slope.subs(variable, root)
+        form = sp.cancel(slope.subs(variable, root))
         yield tidy(form, deep=has_radicals(form))
+
+
+def _rational_roots(function, variable, a):
+    """Roots of ``a = P(v)/Q(v)`` through the polynomial ``a Q(v) - P(v)`` (far faster than
+    ``solve``); None when ``function`` is not rational in ``variable``."""
+    numerator, denominator = sp.fraction(sp.together(function))
+    try:
+        poly = sp.Poly(sp.expand(a * denominator - numerator), variable)
+    except sp.PolynomialError:
+        return None
+    if poly.degree() < 1 or poly.degree() > 2 or any(c.has(variable) for c in poly.coeffs()):
+        return None
+    return list(sp.roots(poly, variable, multiple=True))
 
 
 def derivative_in_output(expr, derivative, z, a, params, branch_of=None):
