@@ -10,6 +10,7 @@ import numpy as np
 
 from symprop.errors import DataError, SympropError, TrainingError
 from symprop.runtime.optimizers import SGD, make_optimizer
+from symprop.runtime.threads import blas_threads_for
 
 
 class History:
@@ -91,6 +92,8 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
     monitor = "val_loss" if X_val is not None else "loss"
     best, best_params, waited = math.inf, None, 0
     progress = _progress(epochs, verbose)
+    threads = blas_threads_for(net.layers, batch_size)
+    threads.__enter__()
     try:
         for epoch in range(1, epochs + 1):
             perm = net._rng.permutation(n) if shuffle else np.arange(n)
@@ -124,6 +127,7 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
                     history.stopped_epoch = epoch
                     break
     finally:
+        threads.__exit__(None, None, None)
         if progress is not None:
             progress.close()
     if best_params is not None and history.stopped_epoch is not None:
