@@ -9,6 +9,7 @@ products keep every thread.
 from __future__ import annotations
 
 import contextlib
+import functools
 
 # Largest product (rows x n_in x n_out multiply-adds) still run on one BLAS thread.
 SINGLE_THREAD_MACS = 1 << 22
@@ -24,10 +25,19 @@ def blas_threads_for(layers, rows: int):
     if largest_product(layers, rows) > SINGLE_THREAD_MACS:
         yield
         return
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # scikit-learn brings threadpoolctl; without it, leave BLAS alone
+    controller = _controller()
+    if controller is None:  # scikit-learn brings threadpoolctl; without it, leave BLAS alone
         yield
         return
-    with threadpool_limits(limits=1, user_api="blas"):
+    with controller.limit(limits=1, user_api="blas"):
         yield
+
+
+@functools.cache
+def _controller():
+    """One scan of the loaded BLAS libraries per process (a scan costs milliseconds)."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return None
+    return ThreadpoolController()
