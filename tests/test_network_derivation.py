@@ -8,7 +8,7 @@ import pytest
 import sympy as sp
 import torch
 
-from symprop.derive.architecture import LayerSpec, check_chain, parse_architecture
+from symprop.architecture import LayerSpec, check_chain, parse_architecture
 from symprop.derive.network import dense_layer_rules, network_derivation
 from symprop.derive.symbols import y, yhat
 from symprop.errors import ShapeError, SympropError, UnknownNameError

@@ -50,6 +50,19 @@ def _trained_iris():
 
 # -- iris end to end --------------------------------------------------------------------------
 
+def test_kernel_source_and_predict_classes():
+    net, _ = _trained_iris()
+    source = net.kernel_source()
+    assert source.startswith("# symprop-checksum: ")
+    assert "Network   4-8:relu-3:softmax   (float64)" in source
+    assert "def run(mode, X, Y, perm" in source and "def forward_relu_" in source
+    X_train, X_test, y_train, y_test = _iris()
+    classes = net.predict_classes(X_test)
+    assert classes.dtype.kind == "i" and classes.shape == y_test.shape
+    np.testing.assert_array_equal(classes, net.predict(X_test).argmax(axis=1))
+    assert np.mean(classes == y_test) == net.evaluate(X_test, y_test)["accuracy"]
+
+
 def test_stratified_split_and_standardizer():
     X, y = sp.load_dataset("iris")
     X_train, X_test, y_train, y_test = sp.train_test_split(X, y, test_size=0.2, seed=0)

@@ -150,25 +150,8 @@ class NetworkPlan:
         return self.activation_hyper + self.loss.hyper
 
     @property
-    def forward_buffers(self) -> list[str]:
-        """Per-layer arrays the forward pass fills: A, Z where it is kept, and the dropout
-        mask M and dropped-out output AD where dropout applies."""
-        names = []
-        for layer in self.layers:
-            names.append(f"A{layer.index}")
-            if layer.keep_z:
-                names.append(f"Z{layer.index}")
-            if layer.has_dropout:
-                names += [f"M{layer.index}", f"AD{layer.index}"]
-        return names
-
-    @property
     def dropout_args(self) -> list[str]:
         return [f"p_drop{layer.index}" for layer in self.layers if layer.has_dropout]
-
-    @property
-    def deltas(self) -> list[str]:
-        return [f"D{layer.index}" for layer in self.layers]
 
     def buffer_shapes(self, rows: str) -> list[tuple[str, str]]:
         """(name, shape code) of every per-batch buffer, for ``rows`` rows."""

@@ -252,10 +252,6 @@ def parse_formula(
     return result
 
 
-def free_names(expr: sp.Expr) -> list[str]:
-    return sorted(s.name for s in expr.free_symbols)
-
-
 def check_names(names: Iterable[str]) -> None:
     for name in names:
         if not str(name).isidentifier() or str(name).startswith("_"):
