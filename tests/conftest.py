@@ -3,6 +3,7 @@ results, finite differences, PyTorch reference implementations, the built-in act
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import numpy as np
@@ -12,20 +13,29 @@ import sympy as sp
 from symprop.derive.activations import BUILTINS
 
 
+@contextlib.contextmanager
+def cache_dir_env(folder):
+    """SYMPROP_CACHE_DIR set to ``folder`` inside the block, restored after it."""
+    old = os.environ.get("SYMPROP_CACHE_DIR")
+    os.environ["SYMPROP_CACHE_DIR"] = str(folder)
+    try:
+        yield folder
+    finally:
+        if old is None:
+            os.environ.pop("SYMPROP_CACHE_DIR", None)
+        else:
+            os.environ["SYMPROP_CACHE_DIR"] = old
+
+
 @pytest.fixture(scope="session", autouse=True)
 def kernel_cache(tmp_path_factory):
     """One kernel cache folder for the whole test session, empty at its start: tests never
     touch the user's cache, and each network structure compiles once per session (test
     subprocesses get the same folder through the environment)."""
-    old = os.environ.get("SYMPROP_CACHE_DIR")
     folder = tmp_path_factory.getbasetemp() / "symprop-kernel-cache"
     folder.mkdir(exist_ok=True)
-    os.environ["SYMPROP_CACHE_DIR"] = str(folder)
-    yield folder
-    if old is None:
-        os.environ.pop("SYMPROP_CACHE_DIR", None)
-    else:
-        os.environ["SYMPROP_CACHE_DIR"] = old
+    with cache_dir_env(folder):
+        yield folder
 
 
 # Every built-in elementwise activation (softmax is the vector one, tested on its own).

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import cache_dir_env  # noqa: E402
 
 from symprop.architecture import parse_architecture
 from symprop.codegen import cache
@@ -42,14 +43,8 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module", autouse=True)
 def module_cache_dir(tmp_path_factory):
     """The default cache folder of this file's in-process builds."""
-    folder = tmp_path_factory.mktemp("symprop-cache")
-    saved = os.environ.get("SYMPROP_CACHE_DIR")
-    os.environ["SYMPROP_CACHE_DIR"] = str(folder)
-    yield folder
-    if saved is None:
-        os.environ.pop("SYMPROP_CACHE_DIR", None)
-    else:
-        os.environ["SYMPROP_CACHE_DIR"] = saved
+    with cache_dir_env(tmp_path_factory.mktemp("symprop-cache")) as folder:
+        yield folder
 
 
 def child_env(folder: Path, **extra) -> dict[str, str]:

@@ -74,16 +74,9 @@ for name, path, dtype in zip(*[iter(sys.argv[1:])] * 3):
 
 
 @pytest.fixture(scope="module", autouse=True)
-def kernel_cache_dir(tmp_path_factory):
-    """Every module of this file goes to a temporary cache folder."""
-    folder = tmp_path_factory.mktemp("symprop-kernel-cache")
-    saved = os.environ.get("SYMPROP_CACHE_DIR")
-    os.environ["SYMPROP_CACHE_DIR"] = str(folder)
-    yield folder
-    if saved is None:
-        os.environ.pop("SYMPROP_CACHE_DIR", None)
-    else:
-        os.environ["SYMPROP_CACHE_DIR"] = saved
+def kernel_cache_dir(kernel_cache):
+    """Every module of this file goes to the session's temporary cache folder."""
+    return kernel_cache
 
 
 @pytest.fixture(scope="module", autouse=True)
