@@ -166,6 +166,13 @@ def markdown(results: dict) -> str:
                 f"{len(startup['warm_runs'])})", ""] + startup_rows(startup)
         out += ["", "build = after the imports until the first fit returns (network, "
                 "module, first gradients, first fit); the start-up targets use it."]
+        floor = startup.get("numba_floor") or {}
+        if "first_call_s" in floor:
+            out += ["", "Numba's floor under any warm start on this machine: the first call of "
+                    "a cached trivial `@njit` function in a fresh process (after importing "
+                    f"numpy and numba) takes {fmt_time(floor['first_call_s'])} (median of "
+                    f"{len(floor['runs'])}): Numba's one-time target set-up, SciPy's BLAS "
+                    "import among it."]
         derive = startup.get("derive") or {}
         if "derive_all_builtins_s" in derive:
             out += ["", f"Deriving every built-in (activations, losses, canonical deltas) in a "

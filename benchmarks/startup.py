@@ -76,6 +76,42 @@ print(json.dumps({"import_s": t1 - t0, "derive_all_builtins_s": t2 - t1}))
 """
 
 
+# The floor under any warm start: the first call, in a fresh process, of a trivial cached
+# @njit function (Numba's one-time set-up, SciPy's BLAS import among it), after importing
+# numpy and numba, as the start-up child does.
+FLOOR_MODULE = """from numba import njit
+
+
+@njit(cache=True)
+def plus_one(x):
+    return x + 1.0
+"""
+FLOOR_CHILD = r"""
+import json, time
+import numpy, numba
+t0 = time.perf_counter()
+import symprop_floor
+symprop_floor.plus_one(1.0)
+print(json.dumps({"first_call_s": time.perf_counter() - t0}))
+"""
+
+
+def numba_floor(runs: int = 3, timeout: float = 300) -> dict:
+    """Median over ``runs`` fresh processes of the first call of a cached trivial function."""
+    with tempfile.TemporaryDirectory(prefix="symprop-floor-") as tmp:
+        (Path(tmp) / "symprop_floor.py").write_text(FLOOR_MODULE)
+        env = {**os.environ, "PYTHONPATH": tmp, "NUMBA_CACHE_DIR": str(Path(tmp) / "numba")}
+        times = []
+        for _ in range(runs + 1):  # the first run compiles and fills the cache
+            proc = subprocess.run([sys.executable, "-c", FLOOR_CHILD], capture_output=True,
+                                  text=True, env=env, cwd=tmp, timeout=timeout)
+            if proc.returncode != 0:
+                return {"error": proc.stderr.strip().splitlines()[-1:] or "no output"}
+            times.append(json.loads(proc.stdout.strip().splitlines()[-1])["first_call_s"])
+    warm = sorted(times[1:])
+    return {"first_call_s": warm[len(warm) // 2], "runs": warm}
+
+
 def derive_builtins(timeout: float = 300) -> dict:
     """Deriving every built-in activation (derivative, form in the output, derivation),
     loss (gradient, derivation) and canonical output delta, in a fresh process (nothing
@@ -131,6 +167,8 @@ def measure(quick: bool = False, warm_runs: int | None = None, timeout: float = 
     ok = sorted((w for w in warm if "error" not in w), key=lambda w: w["build_s"])
     result["warm"] = ok[len(ok) // 2] if ok else warm[0]
     result["warm_runs"] = warm
+    log("[startup] Numba's floor: a cached trivial function in fresh processes ...")
+    result["numba_floor"] = numba_floor(timeout=timeout)
     log("[startup] deriving every built-in in a fresh process ...")
     result["derive"] = derive_builtins(timeout)
     return result

@@ -10,7 +10,7 @@ from symprop.codegen.cache import cache_key, load_module
 
 # Bump when a template changes what it generates: part of every cache key. (Kept here, not
 # in render.py, so a warm start builds its key without importing SymPy and Jinja2.)
-TEMPLATE_VERSION = "1"
+TEMPLATE_VERSION = "2"
 
 
 def layer_key(layer: LayerSpec) -> tuple:
@@ -36,8 +36,11 @@ def optimizer_structure(name: str, options: dict) -> dict:
 def network_source(layers: list[LayerSpec], loss: str, optimizer: str = "sgd",
                    optimizer_options: dict | None = None, dtype: str = "float32",
                    matmul: str = "auto", version: str = "0",
-                   dropout: list[bool] | None = None) -> str:
-    """The generated source, without touching the cache (for export and inspection)."""
+                   dropout: list[bool] | None = None, direct_blas: bool = False) -> str:
+    """The generated source, without touching the cache (for export and inspection).
+
+    ``direct_blas``: products call numpy's CBLAS through symprop.codegen.blas (what cached
+    modules do where it is found) instead of ``np.dot`` (what standalone modules need)."""
     from symprop.codegen.plan import make_plan
     from symprop.codegen.render import render_network
     from symprop.derive.optimizers import update_rule
@@ -46,7 +49,8 @@ def network_source(layers: list[LayerSpec], loss: str, optimizer: str = "sgd",
     # Any nonzero value selects the code path; the value itself is a kernel argument.
     rule = update_rule(optimizer, **{k: (0.5 if v is True else 0.0) if k != "nesterov" else v
                                      for k, v in structure.items()})
-    return render_network(make_plan(layers, loss, rule, dtype, matmul, dropout), version)
+    return render_network(make_plan(layers, loss, rule, dtype, matmul, dropout, direct_blas),
+                          version)
 
 
 def build_network_module(layers: list[LayerSpec], loss: str, optimizer: str = "sgd",
@@ -54,13 +58,16 @@ def build_network_module(layers: list[LayerSpec], loss: str, optimizer: str = "s
                          matmul: str = "auto", dropout: list[bool] | None = None) -> ModuleType:
     """The cached module of a network; ``dropout`` flags the layers that have dropout."""
     from symprop import __version__
+    from symprop.codegen.blas import binding
 
     structure = optimizer_structure(optimizer, optimizer_options or {})
+    blas = binding()
     key = cache_key("network", TEMPLATE_VERSION, __version__, [layer_key(x) for x in layers],
                     loss, optimizer, sorted(structure.items()), dtype, matmul, "cpu",
-                    tuple(bool(d) for d in dropout or ()))
+                    tuple(bool(d) for d in dropout or ()), blas)
     return load_module(key, lambda: network_source(layers, loss, optimizer, optimizer_options,
-                                                   dtype, matmul, __version__, dropout))
+                                                   dtype, matmul, __version__, dropout,
+                                                   direct_blas=blas is not None))
 
 
 def activations_source(specs: list[str], dtype: str = "float32", version: str = "0") -> str:

@@ -1,8 +1,8 @@
 """The plan of a network module: everything the templates need, decided in Python.
 
 A plan fixes the architecture, dtype, loss, optimizer and the matrix-product strategy of each
-layer (generated loops for small layers, BLAS through ``np.dot`` where the sizes pay for the
-call), and names every argument of the generated functions.
+layer (generated loops for small layers, BLAS where the sizes pay for the call), and names
+every argument of the generated functions.
 """
 
 from __future__ import annotations
@@ -107,6 +107,7 @@ class NetworkPlan:
     optimizer_name: str
     dropout: list[float] = field(default_factory=list)
     jit: str = ""
+    gemm: str = ""  # symprop.codegen.blas function for BLAS products; "" means np.dot
 
     @property
     def forward_kernels(self) -> list[Kernel]:
@@ -181,7 +182,9 @@ class NetworkPlan:
 
 
 def make_plan(layers: list[LayerSpec], loss: str, rule: UpdateRule, float_type: str = "float32",
-              matmul: str = "auto", dropout: list[float] | None = None) -> NetworkPlan:
+              matmul: str = "auto", dropout: list[float] | None = None,
+              direct_blas: bool = False) -> NetworkPlan:
+    """``direct_blas``: call numpy's CBLAS (symprop.codegen.blas) rather than ``np.dot``."""
     check_chain(layers)
     if float_type not in FLOAT_TYPES:
         raise SympropError(f"dtype must be one of {', '.join(FLOAT_TYPES)}, not {float_type!r}")
@@ -210,7 +213,7 @@ def make_plan(layers: list[LayerSpec], loss: str, rule: UpdateRule, float_type: 
                                dropout[number - 1]))
     return NetworkPlan(plans, the_loss, update_code(rule, float_type), float_type,
                        format_architecture(layers), the_loss.name, rule.name, dropout,
-                       jit_options(float_type))
+                       jit_options(float_type), f"gemm_{float_type}" if direct_blas else "")
 
 
 def _unique(kernels) -> list[Kernel]:

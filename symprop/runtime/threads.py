@@ -1,7 +1,7 @@
 """BLAS threads for a network's products.
 
-Numba calls BLAS (OpenBLAS, through SciPy) directly; for the small products of small and
-medium layers, waking a second BLAS thread costs more than it saves (medium case,
+The generated kernels call BLAS directly (symprop/codegen/blas.py); for the small products
+of small and medium layers, waking a second BLAS thread costs more than it saves (medium case,
 64-128-64-10 at batch 64: 160 us a step on one thread against 216 us on two). Large
 products keep every thread.
 """
@@ -35,7 +35,8 @@ def blas_threads_for(layers, rows: int):
 
 @functools.cache
 def _controller():
-    """One scan of the loaded BLAS libraries per process (a scan costs milliseconds)."""
+    """One scan of the loaded BLAS libraries per process (a scan costs milliseconds), taken
+    at the first fit: after Numba has loaded SciPy's BLAS, which the np.dot fallback uses."""
     try:
         from threadpoolctl import ThreadpoolController
     except ImportError:

@@ -1,0 +1,122 @@
+"""Matrix products for the generated kernels: numpy's own OpenBLAS, called directly.
+
+Numba's ``np.dot`` goes through SciPy's copy of BLAS (a second OpenBLAS with its own thread
+pool) and through argument checks compiled into every kernel that uses it (0.6 s of a cold
+start for a 3-layer network). numpy's wheels ship OpenBLAS with the CBLAS interface, so the
+kernels call its ``cblas_?gemm`` themselves: the symbol is registered with LLVM by name, which
+keeps the calling kernels cacheable (a raw address baked into the code would not be).
+
+Where no such library is found (numpy built against MKL or Accelerate, say), ``binding()``
+is None and the templates fall back to ``np.dot``; so do standalone exported modules, which
+must import nothing but numpy, numba and math.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+
+import numpy as np
+from llvmlite import binding as llvm
+from numba import njit, types
+from numba.core import cgutils
+from numba.core.errors import TypingError
+from numba.extending import intrinsic
+
+ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112  # CBLAS enum values
+# (symbol prefix, symbol suffix, 64-bit integers): numpy's scipy-openblas64 first.
+SYMBOL_STYLES = (("scipy_", "64_", True), ("scipy_", "", False), ("", "64_", True),
+                 ("", "", False))
+LLVM_NAMES = {"float32": "symprop_cblas_sgemm", "float64": "symprop_cblas_dgemm"}
+
+
+@functools.cache
+def binding() -> str | None:
+    """Which CBLAS the kernels call ("openblas <symbol>"), or None for the np.dot fallback.
+
+    Registers the gemm symbols with LLVM on first call; part of the cache key, so modules
+    built against one BLAS are never loaded where another one is bound.
+    """
+    for path in _openblas_paths():
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix, suffix, wide in SYMBOL_STYLES:
+            names = {dtype: f"{prefix}cblas_{letter}gemm{suffix}"
+                     for dtype, letter in (("float32", "s"), ("float64", "d"))}
+            if all(hasattr(library, name) for name in names.values()):
+                for dtype, name in names.items():
+                    address = ctypes.cast(getattr(library, name), ctypes.c_void_p).value
+                    llvm.add_symbol(LLVM_NAMES[dtype], address)
+                _LIBRARIES.append(library)  # keep it loaded while the process runs
+                return f"openblas {names['float32']} ({'ilp64' if wide else 'lp64'})"
+    return None
+
+
+_LIBRARIES: list = []
+
+
+@functools.cache
+def controller():
+    """One threadpoolctl scan of the loaded BLAS libraries per process (a scan costs
+    milliseconds); None without threadpoolctl (scikit-learn brings it)."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return None
+    return ThreadpoolController()
+
+
+def _openblas_paths() -> list[str]:
+    """OpenBLAS libraries loaded in this process, numpy's first."""
+    found = controller()
+    if found is None:
+        return []
+    paths = [lib.filepath for lib in found.lib_controllers
+             if lib.internal_api == "openblas" and lib.filepath]
+    return sorted(paths, key=lambda path: "numpy" not in path)
+
+
+def _gemm_function(dtype: str) -> types.ExternalFunction:
+    wide = binding() is None or "ilp64" in binding()
+    integer = types.int64 if wide else types.int32
+    real = types.float32 if dtype == "float32" else types.float64
+    enum, pointer = types.int32, types.voidptr
+    return types.ExternalFunction(LLVM_NAMES[dtype], types.void(
+        enum, enum, enum, integer, integer, integer, real, pointer, integer, pointer, integer,
+        real, pointer, integer))
+
+
+@intrinsic
+def data_pointer(typingctx, array):
+    """The address of a C-contiguous array's first element, as ``void*``."""
+    if not isinstance(array, types.Array) or array.layout != "C":
+        raise TypingError(f"gemm needs C-contiguous arrays, not {array}")
+
+    def codegen(context, builder, signature, args):
+        data = context.make_array(array)(context, builder, args[0]).data
+        return builder.bitcast(data, cgutils.voidptr_t)
+
+    return types.voidptr(array), codegen
+
+
+_sgemm = _gemm_function("float32")
+_dgemm = _gemm_function("float64")
+_OPTIONS = {"cache": True, "nogil": True}
+
+
+@njit(**_OPTIONS)
+def gemm_float32(A, B, C, m, n, k, transpose_a, transpose_b):
+    """C[:m, :n] = op(A) @ op(B), op(A) m x k and op(B) k x n; row-major, C-contiguous."""
+    _sgemm(ROW_MAJOR, TRANS if transpose_a else NO_TRANS, TRANS if transpose_b else NO_TRANS,
+           m, n, k, np.float32(1.0), data_pointer(A), A.shape[1], data_pointer(B), B.shape[1],
+           np.float32(0.0), data_pointer(C), C.shape[1])
+
+
+@njit(**_OPTIONS)
+def gemm_float64(A, B, C, m, n, k, transpose_a, transpose_b):
+    """C[:m, :n] = op(A) @ op(B), op(A) m x k and op(B) k x n; row-major, C-contiguous."""
+    _dgemm(ROW_MAJOR, TRANS if transpose_a else NO_TRANS, TRANS if transpose_b else NO_TRANS,
+           m, n, k, 1.0, data_pointer(A), A.shape[1], data_pointer(B), B.shape[1], 0.0,
+           data_pointer(C), C.shape[1])
