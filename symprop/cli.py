@@ -144,17 +144,16 @@ def run_kernels(args) -> int:
     from symprop.architecture import parse_architecture
     from symprop.codegen.build import activations_source, network_source
 
-    if args.target != "cpu":
-        raise SympropError(f"target {args.target!r}: only the cpu target is available in this "
-                           "version")
     layers = parse_architecture(args.arch)
     options = {"momentum": args.momentum, "weight_decay": args.weight_decay}
     network = network_source(layers, args.loss, args.optimizer, options, args.dtype,
-                             args.matmul, __version__)
-    activations = activations_source(sorted({layer.activation for layer in layers}),
-                                     args.dtype, __version__)
+                             args.matmul, __version__, target=args.target)
+    files = [("network.py", network)]
+    if args.target == "cpu":  # the elementwise activation kernels are a CPU module
+        files.append(("activations.py", activations_source(
+            sorted({layer.activation for layer in layers}), args.dtype, __version__)))
     os.makedirs(args.out, exist_ok=True)
-    for name, text in (("network.py", network), ("activations.py", activations)):
+    for name, text in files:
         path = os.path.join(args.out, name)
         write_atomically(path, text.encode())
         print(path)

@@ -7,6 +7,7 @@ from types import ModuleType
 from symprop.architecture import LayerSpec
 from symprop.catalog import resolve_activation
 from symprop.codegen.cache import cache_key, load_module
+from symprop.errors import SympropError
 
 # Bump when a template changes what it generates: part of every cache key. (Kept here, not
 # in render.py, so a warm start builds its key without importing SymPy and Jinja2.)
@@ -36,11 +37,16 @@ def optimizer_structure(name: str, options: dict) -> dict:
 def network_source(layers: list[LayerSpec], loss: str, optimizer: str = "sgd",
                    optimizer_options: dict | None = None, dtype: str = "float32",
                    matmul: str = "auto", version: str = "0",
-                   dropout: list[bool] | None = None, direct_blas: bool = False) -> str:
+                   dropout: list[bool] | None = None, direct_blas: bool = False,
+                   target: str = "cpu", cublas: bool = False) -> str:
     """The generated source, without touching the cache (for export and inspection).
 
     ``direct_blas``: products call numpy's CBLAS through symprop.codegen.blas (what cached
-    modules do where it is found) instead of ``np.dot`` (what standalone modules need)."""
+    modules do where it is found) instead of ``np.dot`` (what standalone modules need).
+    ``target`` "cuda": the GPU module; ``cublas``: its products use CuPy where it imports
+    (cached modules), else the generated kernel only (standalone modules)."""
+    if target == "cuda" and any(dropout or ()):
+        raise SympropError("dropout is not available on target='cuda' yet: use target='cpu'")
     from symprop.codegen.plan import make_plan
     from symprop.codegen.render import render_network
     from symprop.derive.optimizers import update_rule
@@ -49,25 +55,30 @@ def network_source(layers: list[LayerSpec], loss: str, optimizer: str = "sgd",
     # Any nonzero value selects the code path; the value itself is a kernel argument.
     rule = update_rule(optimizer, **{k: (0.5 if v is True else 0.0) if k != "nesterov" else v
                                      for k, v in structure.items()})
-    return render_network(make_plan(layers, loss, rule, dtype, matmul, dropout, direct_blas),
-                          version)
+    plan = make_plan(layers, loss, rule, dtype, matmul, dropout, direct_blas)
+    return render_network(plan, version, target, cublas)
 
 
 def build_network_module(layers: list[LayerSpec], loss: str, optimizer: str = "sgd",
                          optimizer_options: dict | None = None, dtype: str = "float32",
-                         matmul: str = "auto", dropout: list[bool] | None = None) -> ModuleType:
+                         matmul: str = "auto", dropout: list[bool] | None = None,
+                         target: str = "cpu") -> ModuleType:
     """The cached module of a network; ``dropout`` flags the layers that have dropout."""
     from symprop import __version__
-    from symprop.codegen.blas import binding
 
     structure = optimizer_structure(optimizer, optimizer_options or {})
-    blas = binding()
+    if target == "cuda":
+        blas = None
+    else:
+        from symprop.codegen.blas import binding
+
+        blas = binding()
     key = cache_key("network", TEMPLATE_VERSION, __version__, [layer_key(x) for x in layers],
-                    loss, optimizer, sorted(structure.items()), dtype, matmul, "cpu",
+                    loss, optimizer, sorted(structure.items()), dtype, matmul, target,
                     tuple(bool(d) for d in dropout or ()), blas)
-    return load_module(key, lambda: network_source(layers, loss, optimizer, optimizer_options,
-                                                   dtype, matmul, __version__, dropout,
-                                                   direct_blas=blas is not None))
+    return load_module(key, lambda: network_source(
+        layers, loss, optimizer, optimizer_options, dtype, matmul, __version__, dropout,
+        direct_blas=blas is not None, target=target, cublas=target == "cuda"))
 
 
 def activations_source(specs: list[str], dtype: str = "float32", version: str = "0") -> str:

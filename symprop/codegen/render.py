@@ -25,10 +25,16 @@ def environment() -> jinja2.Environment:
     )
 
 
-def render_network(plan: NetworkPlan, version: str) -> str:
-    """The source of the fused network module for ``plan``; checked to parse as Python."""
-    template = environment().get_template("network.py.j2")
-    source = template.render(plan=plan, jit=jit_options(plan.float_type), version=version)
+TEMPLATES = {"cpu": "network.py.j2", "cuda": "network_cuda.py.j2"}
+
+
+def render_network(plan: NetworkPlan, version: str, target: str = "cpu",
+                   cublas: bool = False) -> str:
+    """The source of the network module for ``plan`` on ``target``; checked to parse as
+    Python. ``cublas`` (cuda): products through CuPy's cuBLAS where CuPy imports."""
+    template = environment().get_template(TEMPLATES[target])
+    source = template.render(plan=plan, jit=jit_options(plan.float_type), version=version,
+                             cublas=cublas)
     ast.parse(source)  # a template bug surfaces here, not as a confusing import error
     return source
 

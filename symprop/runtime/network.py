@@ -13,6 +13,7 @@ from symprop.architecture import check_chain, format_architecture
 from symprop.catalog import resolve_loss
 from symprop.errors import NotDifferentiableError, ShapeError, SympropError
 from symprop.runtime.checks import as_features, as_targets
+from symprop.runtime.device import require_cuda
 from symprop.runtime.layers import Dense
 from symprop.runtime.optimizers import SGD, Optimizer
 
@@ -42,9 +43,6 @@ class Network:
             raise SympropError(f"dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
         if target not in TARGETS:
             raise SympropError(f"target must be one of {', '.join(TARGETS)}, not {target!r}")
-        if target == "cuda":
-            raise SympropError("target='cuda' is not available in this version of symprop; "
-                               "use target='cpu'")
         self.dtype, self.target, self.seed, self.matmul = dtype, target, seed, matmul
         for number, layer in enumerate(self.layers, start=1):
             if not layer.trainable:
@@ -55,6 +53,12 @@ class Network:
         if self.layers[-1].dropout:
             raise SympropError(f"layer {len(self.layers)}: dropout on the output layer is not "
                                "supported")
+        if target == "cuda":
+            dropped = [n for n, layer in enumerate(self.layers, start=1) if layer.dropout]
+            if dropped:
+                raise SympropError(f"layer {dropped[0]}: dropout is not available on "
+                                   "target='cuda' yet; use target='cpu'")
+            require_cuda()
         self._rng = np.random.default_rng(seed)
         self._weights: list[np.ndarray] = []
         self._biases: list[np.ndarray] = []
@@ -136,7 +140,7 @@ class Network:
             self._modules[key] = build_network_module(
                 [layer.spec for layer in self.layers], self._loss_spec, optimizer.rule,
                 optimizer.options, self.dtype, self.matmul,
-                [layer.dropout > 0 for layer in self.layers])
+                [layer.dropout > 0 for layer in self.layers], self.target)
         return self._modules[key]
 
     def kernel_source(self, optimizer: Optimizer | None = None) -> str:

@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from symprop.errors import DataError, SympropError, TrainingError
+from symprop.runtime.device import arrays_for
 from symprop.runtime.optimizers import SGD, make_optimizer
 from symprop.runtime.threads import blas_threads_for
 
@@ -92,15 +93,17 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
     monitor = "val_loss" if X_val is not None else "loss"
     best, best_params, waited = math.inf, None, 0
     progress = _progress(epochs, verbose)
+    arrays = arrays_for(net, X, Y)  # on the GPU for target="cuda", for the whole fit
     threads = blas_threads_for(net.layers, batch_size)
     threads.__enter__()
     try:
         for epoch in range(1, epochs + 1):
             perm = net._rng.permutation(n) if shuffle else np.arange(n)
             batches, step, status = module.train_epoch(
-                X, Y, perm, batch_size, net._step, float(clip_norm or 0.0), batch_losses,
-                *net._flat_params(), *net._state, *hyper, *opt_hyper, *dropout)
+                arrays.X, arrays.Y, perm, batch_size, net._step, float(clip_norm or 0.0),
+                batch_losses, *arrays.params, *arrays.state, *hyper, *opt_hyper, *dropout)
             net._step = int(step)
+            arrays.sync()  # once per epoch: metrics, early stopping and the caller see them
             if status:
                 raise TrainingError(
                     f"the loss became {batch_losses[batches]} at epoch {epoch}, batch "
@@ -127,6 +130,7 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
                     history.stopped_epoch = epoch
                     break
     finally:
+        arrays.sync()
         threads.__exit__(None, None, None)
         if progress is not None:
             progress.close()

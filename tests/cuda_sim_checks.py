@@ -1,0 +1,126 @@
+"""target="cuda" against target="cpu", run under Numba's CUDA simulator.
+
+Run by tests/test_cuda_target.py in its own process with NUMBA_ENABLE_CUDASIM=1 (the flag
+must be set before numba is imported). Prints one JSON object of measured differences; the
+test asserts on them. Sizes stay tiny: the simulator runs every GPU thread as a Python thread.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+import symprop as sp
+from symprop.architecture import parse_architecture
+from symprop.codegen.build import network_source
+from symprop.errors import TrainingError
+
+
+def max_param_diff(a, b) -> float:
+    """Largest difference of two networks' parameters, relative where they exceed 1."""
+    return max(float((np.abs(x - y) / np.maximum(1.0, np.abs(x))).max())
+               for pa, pb in zip(a.params, b.params, strict=True)
+               for x, y in zip(pa, pb, strict=True))
+
+
+def pair(layers, loss, dtype, seed=1):
+    return [sp.Network([sp.Dense(*spec) for spec in layers], loss=loss, dtype=dtype,
+                       target=target, seed=seed) for target in ("cpu", "cuda")]
+
+
+def adam_float64(results):
+    """Shuffled mini-batches (one short), Adam, global-norm clipping, validation data."""
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((14, 4)), rng.integers(0, 3, 14)
+    cpu, gpu = pair([(4, 6, "tanh"), (6, 3, "softmax")], "ce", "float64")
+    options = dict(epochs=2, batch_size=8, optimizer=sp.Adam(0.05), verbose=False,
+                   clip_norm=0.5, metrics_each_epoch=False, validation_data=(X[:4], y[:4]))
+    initial = cpu.params[0][0]
+    histories = [net.fit(X, y, **options) for net in (cpu, gpu)]
+    results["adam_f64_param_diff"] = max_param_diff(cpu, gpu)
+    results["adam_f64_loss_diff"] = max(abs(a - b) for key in ("loss", "val_loss")
+                                        for a, b in zip(histories[0][key], histories[1][key],
+                                                            strict=True))
+    results["adam_f64_predict_diff"] = float(np.abs(cpu.predict(X) - gpu.predict(X)).max())
+    grads = [net.gradients(X, y) for net in (cpu, gpu)]
+    results["adam_f64_gradient_diff"] = max(float(np.abs(a - b).max()) for ga, gb in
+                                            zip(*grads, strict=True)
+                                            for a, b in zip(ga, gb, strict=True))
+    results["adam_f64_moved"] = float(np.abs(cpu.params[0][0] - initial).max())
+
+
+def momentum_float32(results):
+    """float32, SGD with momentum and weight decay, an elementwise output (sigmoid, bce)."""
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((12, 3)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    cpu, gpu = pair([(3, 5, "elu"), (5, 1, "sigmoid")], "bce", "float32")
+    optimizer = dict(lr=0.1, momentum=0.9, weight_decay=0.01)
+    for net in (cpu, gpu):
+        net.fit(X, y, epochs=2, batch_size=6, optimizer=sp.SGD(**optimizer), verbose=False,
+                metrics_each_epoch=False)
+    results["momentum_f32_param_diff"] = max_param_diff(cpu, gpu)
+    evaluations = [net.evaluate(X, y) for net in (cpu, gpu)]
+    results["momentum_f32_eval"] = evaluations
+
+
+def non_finite_loss(results):
+    """A loss that overflows mid-epoch stops both targets at the same batch, same weights."""
+    X = np.linspace(-1, 1, 12).reshape(6, 2)
+    y = np.linspace(0, 1, 6)
+    messages, nets = [], pair([(2, 3, "relu"), (3, 1, "identity")], "mse", "float64", seed=3)
+    for net in nets:
+        try:  # the simulator computes with numpy scalars, which warn as they overflow
+            net.fit(X, y, epochs=1, batch_size=2, optimizer=sp.SGD(1e200), verbose=False,
+                    shuffle=False, metrics_each_epoch=False)
+            messages.append("no error")
+        except TrainingError as exc:
+            messages.append(str(exc))
+    results["nan_messages"] = messages
+    results["nan_param_diff"] = max_param_diff(*nets)
+
+
+def standalone_module(results):
+    """The module `symprop kernels --target cuda` writes runs alone and agrees with the CPU."""
+    layers = parse_architecture("3-4:sigmoid-2:softmax")
+    source = network_source(layers, "ce", "sgd", {}, "float64", "auto", "test",
+                            target="cuda")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "standalone_cuda_network.py"
+        path.write_text(source)
+        spec = importlib.util.spec_from_file_location("standalone_cuda_network", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        rng = np.random.default_rng(4)
+        X, Y = rng.standard_normal((5, 3)), np.eye(2)[rng.integers(0, 2, 5)]
+        params = [rng.standard_normal(s) for s in ((3, 4), (4,), (4, 2), (2,))]
+        grads = [np.empty_like(p) for p in params]
+        loss = module.gradients(X, Y, *params, *grads)
+    net = sp.Network([sp.Dense(3, 4, "sigmoid"), sp.Dense(4, 2, "softmax")], loss="ce",
+                     dtype="float64")
+    net.set_params([(params[0], params[1]), (params[2], params[3])])
+    expected = net.gradients(X, Y.argmax(axis=1))
+    results["standalone_gradient_diff"] = max(
+        float(np.abs(g - e).max())
+        for g, e in zip(grads, [a for p in expected for a in p], strict=True))
+    results["standalone_loss"] = [loss, net.evaluate(X, Y.argmax(axis=1))["loss"]]
+    results["standalone_imports_cupy"] = "cupy" in source
+
+
+CHECKS = {"adam_float64": adam_float64, "momentum_float32": momentum_float32,
+          "non_finite_loss": non_finite_loss, "standalone_module": standalone_module}
+
+if __name__ == "__main__":
+    from numba import config
+
+    warnings.simplefilter("ignore", RuntimeWarning)
+    found = {"simulator": bool(config.ENABLE_CUDASIM)}
+    for name in sys.argv[1:] or CHECKS:
+        CHECKS[name](found)
+    print(json.dumps(found))

@@ -1,0 +1,98 @@
+"""target="cuda": the generated @cuda.jit module against the CPU module, under Numba's CUDA
+simulator in a separate process (CI has no GPU; the flag must be set before numba is
+imported), and the errors where no GPU is present."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import symprop as sp
+from symprop.errors import SympropError
+
+HERE = Path(__file__).parent
+
+
+@pytest.fixture(scope="module")
+def simulated():
+    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE.parent),
+                                                       os.environ.get("PYTHONPATH")]))}
+    run = subprocess.run([sys.executable, str(HERE / "cuda_sim_checks.py")], env=env,
+                         capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def test_the_checks_ran_in_the_simulator(simulated):
+    assert simulated["simulator"] is True
+
+
+def test_float64_adam_training_matches_the_cpu(simulated):
+    """Shuffled batches (one short), Adam, clipping, validation data: same weights, losses,
+    predictions and gradients as the CPU, to float64 rounding."""
+    assert simulated["adam_f64_moved"] > 1e-2  # training changed the weights
+    for key in ("adam_f64_param_diff", "adam_f64_loss_diff", "adam_f64_predict_diff",
+                "adam_f64_gradient_diff"):
+        assert simulated[key] < 1e-12, key
+
+
+def test_float32_momentum_training_matches_the_cpu(simulated):
+    assert simulated["momentum_f32_param_diff"] < 1e-5
+    cpu, gpu = simulated["momentum_f32_eval"]
+    assert gpu["loss"] == pytest.approx(cpu["loss"], rel=1e-5)
+    assert gpu["accuracy"] == cpu["accuracy"]
+
+
+def test_non_finite_loss_stops_at_the_same_batch_with_the_same_weights(simulated):
+    cpu, gpu = simulated["nan_messages"]
+    assert "epoch 1, batch 2 of 3" in cpu
+    assert gpu == cpu
+    assert simulated["nan_param_diff"] < 1e-12
+
+
+def test_standalone_cuda_module_matches_the_cpu(simulated):
+    assert simulated["standalone_gradient_diff"] < 1e-12
+    loss, expected = simulated["standalone_loss"]
+    assert loss == pytest.approx(expected, rel=1e-12)
+    assert simulated["standalone_imports_cupy"] is False
+
+
+def no_gpu() -> bool:
+    from numba import cuda
+
+    return not cuda.is_available()
+
+
+@pytest.mark.skipif(not no_gpu(), reason="a GPU is present")
+def test_cuda_without_a_gpu_says_what_is_missing():
+    with pytest.raises(SympropError, match="no.*GPU|GPU.*none|driver"):
+        sp.Network([sp.Dense(2, 1, "sigmoid")], loss="bce", target="cuda")
+
+
+def test_dropout_on_cuda_is_refused_by_layer():
+    with pytest.raises(SympropError, match="layer 1: dropout is not available on target='cuda'"):
+        sp.Network([sp.Dense(2, 3, "relu", dropout=0.5), sp.Dense(3, 1, "sigmoid")],
+                   loss="bce", target="cuda")
+
+
+def test_kernels_cli_writes_a_standalone_cuda_module(tmp_path):
+    from symprop.cli import main
+
+    assert main(["kernels", "4-8:relu-3:softmax", "--loss", "ce", "--target", "cuda",
+                 "--out", str(tmp_path)]) == 0
+    source = (tmp_path / "network.py").read_text()
+    assert "@cuda.jit" in source and 'target="cuda"' in source
+    imported = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add(node.module.split(".")[0])
+    assert imported <= {"math", "numpy", "numba"}, imported
