@@ -44,6 +44,7 @@ def adam_float64(results):
     initial = cpu.params[0][0]
     histories = [net.fit(X, y, **options) for net in (cpu, gpu)]
     results["adam_f64_param_diff"] = max_param_diff(cpu, gpu)
+    results["adam_f64_fused"] = bool(gpu._module(sp.Adam(0.05)).FUSED)
     results["adam_f64_loss_diff"] = max(abs(a - b) for key in ("loss", "val_loss")
                                         for a, b in zip(histories[0][key], histories[1][key],
                                                             strict=True))
@@ -53,6 +54,24 @@ def adam_float64(results):
                                             zip(*grads, strict=True)
                                             for a, b in zip(ga, gb, strict=True))
     results["adam_f64_moved"] = float(np.abs(cpu.params[0][0] - initial).max())
+
+
+def layered_training(results):
+    """The per-layer kernels (what networks too big for epoch_fused train with), by turning
+    the fused epoch off in this process's module: the same weights as the CPU."""
+    rng = np.random.default_rng(5)
+    X, y = rng.standard_normal((10, 3)), np.eye(2)[rng.integers(0, 2, 10)]
+    cpu, gpu = pair([(3, 5, "softplus"), (5, 2, "softmax")], "mse", "float64")
+    module = gpu._module(sp.Adam(0.05))
+    results["layered_was_fused"] = bool(module.FUSED)
+    module.FUSED = False
+    try:
+        for net in (cpu, gpu):
+            net.fit(X, y, epochs=2, batch_size=4, optimizer=sp.Adam(0.05), verbose=False,
+                    clip_norm=0.3, metrics_each_epoch=False)
+    finally:
+        module.FUSED = True
+    results["layered_param_diff"] = max_param_diff(cpu, gpu)
 
 
 def momentum_float32(results):
@@ -113,7 +132,8 @@ def standalone_module(results):
     results["standalone_imports_cupy"] = "cupy" in source
 
 
-CHECKS = {"adam_float64": adam_float64, "momentum_float32": momentum_float32,
+CHECKS = {"adam_float64": adam_float64, "layered_training": layered_training,
+          "momentum_float32": momentum_float32,
           "non_finite_loss": non_finite_loss, "standalone_module": standalone_module}
 
 if __name__ == "__main__":

@@ -43,6 +43,15 @@ def test_float64_adam_training_matches_the_cpu(simulated):
         assert simulated[key] < 1e-12, key
 
 
+def test_small_networks_train_through_the_fused_epoch_kernel(simulated):
+    assert simulated["adam_f64_fused"] is True and simulated["layered_was_fused"] is True
+
+
+def test_per_layer_kernels_train_like_the_cpu(simulated):
+    """The path of networks too big for the fused kernel (cuBLAS or the tiled product)."""
+    assert simulated["layered_param_diff"] < 1e-12
+
+
 def test_float32_momentum_training_matches_the_cpu(simulated):
     assert simulated["momentum_f32_param_diff"] < 1e-5
     cpu, gpu = simulated["momentum_f32_eval"]
@@ -96,3 +105,16 @@ def test_kernels_cli_writes_a_standalone_cuda_module(tmp_path):
         elif isinstance(node, ast.ImportFrom):
             imported.add(node.module.split(".")[0])
     assert imported <= {"math", "numpy", "numba"}, imported
+
+
+def test_fused_kernel_is_chosen_by_shared_memory_size():
+    from symprop.architecture import parse_architecture
+    from symprop.codegen.build import network_source
+
+    def fused(arch):
+        source = network_source(parse_architecture(arch), "ce", "sgd", {}, "float32", "auto",
+                                "x", target="cuda")
+        return "FUSED = True" in source, "def epoch_fused" in source
+
+    assert fused("20-32:relu-10:softmax") == (True, True)  # ~15 KB of shared memory
+    assert fused("784-512:relu-10:softmax") == (False, False)  # MBs of weights: per layer

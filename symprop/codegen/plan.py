@@ -167,6 +167,18 @@ class NetworkPlan:
             shapes.append((f"D{layer.index}", f"({rows}, {layer.n_out})"))
         return shapes
 
+    # Static shared memory a CUDA block may use is 48 KiB; leave room for the reductions.
+    FUSED_LIMIT = 40_000
+
+    def fused_shared_bytes(self, chunk: int) -> int:
+        """Shared memory of the fused CUDA epoch kernel: weights and gradient sums of every
+        layer, and ``chunk`` rows of inputs, targets, activations (and z) and deltas."""
+        floats = chunk * (self.n_in + self.n_out)
+        for layer in self.layers:
+            floats += 2 * (layer.n_in * layer.n_out + layer.n_out)
+            floats += chunk * layer.n_out * (3 if layer.keep_z else 2)
+        return floats * (4 if self.float_type == "float32" else 8)
+
     @property
     def n_in(self) -> int:
         return self.layers[0].n_in
