@@ -36,13 +36,14 @@ class Symprop(Contender):
     """One ``net.fit`` call: one fused epoch of ``steps`` mini-batches."""
 
     name, library = "symprop", "symprop"
+    target = "cpu"
 
     def prepare(self, case, X, y, params):
         import symprop as sp
 
         self.sp, self.case, self.X, self.y = sp, case, X, y
         self.net = sp.Network([sp.Dense(n_in, n_out, act) for n_in, n_out, act in case.layers],
-                              loss=case.loss, dtype=case.dtype, seed=0)
+                              loss=case.loss, dtype=case.dtype, seed=0, target=self.target)
         self.reset(params)
         start = time.perf_counter()
         self.run(2)  # the first call builds (or loads) and compiles the kernels
@@ -71,12 +72,15 @@ class TorchEager(Contender):
     (BCEWithLogitsLoss, CrossEntropyLoss), torch.optim.SGD, the usual loop."""
 
     name, library = "pytorch", "torch"
+    device, compiled = "cpu", False
 
     def prepare(self, case, X, y, params):
         import torch
         from torch import nn
 
         self.torch, self.batch = torch, case.batch
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError("torch.cuda.is_available() is False")
         modules = []
         for number, (n_in, n_out, act) in enumerate(case.layers, start=1):
             modules.append(nn.Linear(n_in, n_out))
@@ -84,15 +88,16 @@ class TorchEager(Contender):
                 if act != "relu":
                     raise ValueError(f"no PyTorch module mapped for hidden activation {act!r}")
                 modules.append(nn.ReLU())
-        self.model = nn.Sequential(*modules)
+        self.model = nn.Sequential(*modules).to(self.device)
+        self.forward = torch.compile(self.model) if self.compiled else self.model
         self.linears = [m for m in modules if isinstance(m, nn.Linear)]
         if case.loss == "bce":
             self.loss_fn = nn.BCEWithLogitsLoss()
-            self.y = torch.from_numpy(y.astype(np.float32)[:, None])
+            self.y = torch.from_numpy(y.astype(np.float32)[:, None]).to(self.device)
         else:
             self.loss_fn = nn.CrossEntropyLoss()
-            self.y = torch.from_numpy(y)
-        self.X = torch.from_numpy(X)
+            self.y = torch.from_numpy(y).to(self.device)
+        self.X = torch.from_numpy(X).to(self.device)
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=case.lr)
         self.info["threads"] = torch.get_num_threads()
         self.reset(params)
@@ -103,9 +108,14 @@ class TorchEager(Contender):
             for linear, (W, b) in zip(self.linears, params, strict=True):
                 linear.weight.copy_(self.torch.from_numpy(np.ascontiguousarray(W.T)))
                 linear.bias.copy_(self.torch.from_numpy(b))
+        self._synchronize()
+
+    def _synchronize(self):
+        if self.device == "cuda":  # GPU work is asynchronous: wait for it before the clock
+            self.torch.cuda.synchronize()
 
     def run(self, steps):
-        model, optimizer, loss_fn = self.model, self.optimizer, self.loss_fn
+        model, optimizer, loss_fn = self.forward, self.optimizer, self.loss_fn
         X, y, b = self.X, self.y, self.batch
         start = time.perf_counter()
         for i in range(steps):
@@ -114,11 +124,12 @@ class TorchEager(Contender):
             loss = loss_fn(model(xb), yb)
             loss.backward()
             optimizer.step()
+        self._synchronize()
         return time.perf_counter() - start
 
     def params(self):
-        return [(lin.weight.detach().numpy().T.copy(), lin.bias.detach().numpy().copy())
-                for lin in self.linears]
+        return [(lin.weight.detach().cpu().numpy().T.copy(),
+                 lin.bias.detach().cpu().numpy().copy()) for lin in self.linears]
 
 
 class Sklearn(Contender):
@@ -272,7 +283,24 @@ class JaxJit(Contender):
         return [(np.asarray(W), np.asarray(b)) for W, b in self.p]
 
 
+class SympropCuda(Symprop):
+    """target="cuda": data, weights and optimizer state on the GPU for the whole fit."""
+
+    name, target = "symprop-cuda", "cuda"
+
+
+class TorchCuda(TorchEager):
+    name, device = "pytorch-cuda", "cuda"
+
+
+class TorchCompiled(TorchCuda):
+    """torch.compile of the model (default mode), the same training loop."""
+
+    name, compiled = "torch.compile-cuda", True
+
+
 ALL = (Symprop, TorchEager, Sklearn, NumpyLoop, JaxJit)
+GPU = (SympropCuda, TorchCuda, TorchCompiled)
 BY_NAME = {cls.name: cls for cls in ALL}
 
 

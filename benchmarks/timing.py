@@ -79,8 +79,8 @@ def fit_overhead(symprop, params, per_step: float) -> dict[str, float]:
 
 
 def run_case(case: Case, steps: int, repeats: int, classes=None, memory: bool = True,
-             log=print) -> dict:
-    """Everything measured for one case, as a JSON-ready dict."""
+             log=print, reference: str = "symprop") -> dict:
+    """Everything measured for one case, as a JSON-ready dict; ratios are to ``reference``."""
     classes = classes or list(registry.ALL)
     began = time.perf_counter()
     rows = steps * case.batch
@@ -101,10 +101,10 @@ def run_case(case: Case, steps: int, repeats: int, classes=None, memory: bool = 
             "max_abs_diff_vs_numpy": check.get(contender.name), **contender.info}
     for name, reason in skipped.items():
         results[name] = {"status": reason}
-    symprop = next((c for c in ready if c.name == "symprop"), None)
+    symprop = next((c for c in ready if c.name == reference), None)
     if symprop is not None:
-        results["symprop"].update(fit_overhead(symprop, params, results["symprop"]["step_s"]))
-        base = results["symprop"]["step_s"]
+        results[reference].update(fit_overhead(symprop, params, results[reference]["step_s"]))
+        base = results[reference]["step_s"]
         for entry in results.values():
             if entry["status"] == "ok":
                 entry["ratio_vs_symprop"] = entry["step_s"] / base

@@ -132,9 +132,25 @@ def standalone_module(results):
     results["standalone_imports_cupy"] = "cupy" in source
 
 
+def benchmark_contender(results):
+    """The GPU benchmark's symprop-cuda contender, through the suite's own timing code."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchmarks import contenders, timing
+    from benchmarks.cases import Case
+
+    simulated = Case("simulated", (3, 4, 1), ("relu", "sigmoid"), "bce", 4, 0.05, 2, 2)
+    case = timing.run_case(simulated, steps=2, repeats=1, classes=contenders.GPU,
+                           memory=False, log=lambda *args: None, reference="symprop-cuda")
+    results["benchmark_rows"] = {name: {"status": entry["status"],
+                                        "ratio": entry.get("ratio_vs_symprop"),
+                                        "step_s": entry.get("step_s")}
+                                 for name, entry in case["results"].items()}
+
+
 CHECKS = {"adam_float64": adam_float64, "layered_training": layered_training,
           "momentum_float32": momentum_float32,
-          "non_finite_loss": non_finite_loss, "standalone_module": standalone_module}
+          "non_finite_loss": non_finite_loss, "standalone_module": standalone_module,
+          "benchmark_contender": benchmark_contender}
 
 if __name__ == "__main__":
     from numba import config

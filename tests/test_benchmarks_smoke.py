@@ -74,3 +74,17 @@ def test_time_format():
     assert report.fmt_time(0.25) == "250.00 ms"
     assert report.fmt_time(3.0) == "3.00 s"
     assert report.fmt_time(None) == "-"
+
+
+def test_gpu_suite_without_a_gpu_says_why(tmp_path):
+    from benchmarks import gpu
+
+    if gpu.missing_gpu() is None:
+        import pytest
+
+        pytest.skip("a GPU is present: the suite would measure")
+    results = gpu.main(["--out", str(tmp_path)], log=lambda *args: None)
+    assert results["cases"] == [] and "CUDA" in results["skipped"]
+    text = (tmp_path / "gpu_latest.md").read_text()
+    assert "Nothing measured" in text
+    assert json.loads((tmp_path / "gpu_latest.json").read_text())["skipped"]

@@ -73,6 +73,15 @@ def test_standalone_cuda_module_matches_the_cpu(simulated):
     assert simulated["standalone_imports_cupy"] is False
 
 
+def test_gpu_benchmark_contender_runs(simulated):
+    rows = simulated["benchmark_rows"]
+    assert rows["symprop-cuda"]["status"] == "ok" and rows["symprop-cuda"]["ratio"] == 1.0
+    assert rows["symprop-cuda"]["step_s"] > 0
+    # Without a GPU, PyTorch's CUDA contenders say why they did not run.
+    for name in ("pytorch-cuda", "torch.compile-cuda"):
+        assert rows[name]["status"] == "ok" or "cuda" in rows[name]["status"].lower()
+
+
 def no_gpu() -> bool:
     from numba import cuda
 
