@@ -132,6 +132,40 @@ def standalone_module(results):
     results["standalone_imports_cupy"] = "cupy" in source
 
 
+def dropout(results):
+    """Dropout on the device: masks applied in training only (gradients and predictions
+    equal the CPU's), reproducible from the seed, keeping about `keep` of the units."""
+    rng = np.random.default_rng(6)
+    X, y = rng.standard_normal((12, 3)), rng.integers(0, 2, 12)
+
+    def gpu_net(rate, seed=7):
+        return sp.Network([sp.Dense(3, 6, "relu", dropout=rate), sp.Dense(6, 2, "softmax")],
+                          loss="ce", dtype="float64", target="cuda", seed=seed)
+
+    cpu = sp.Network([sp.Dense(3, 6, "relu", dropout=0.5), sp.Dense(6, 2, "softmax")],
+                     loss="ce", dtype="float64", seed=7)
+    first, second, plain = gpu_net(0.5), gpu_net(0.5), gpu_net(0.0)
+    grads = [net.gradients(X, y) for net in (cpu, first)]
+    results["dropout_gradient_diff"] = max(
+        float(np.abs(a - b).max()) for ga, gb in zip(*grads, strict=True)
+        for a, b in zip(ga, gb, strict=True))
+    for net in (first, second, plain):
+        net.fit(X, y, epochs=2, batch_size=4, optimizer=sp.SGD(0.1), verbose=False,
+                metrics_each_epoch=False)
+    results["dropout_same_seed_diff"] = max_param_diff(first, second)
+    results["dropout_vs_plain_diff"] = max_param_diff(first, plain)
+    cpu.set_params(first.params)
+    results["dropout_predict_diff"] = float(np.abs(cpu.predict(X) - first.predict(X)).max())
+    module = first._module(sp.SGD(0.1))
+    A = np.ones((64, 8))
+    AD, M = module.cuda.to_device(np.zeros_like(A)), module.cuda.to_device(np.zeros_like(A))
+    module.dropout_mask[8, 64](module.cuda.to_device(A), AD, M, 64, 0.7,
+                               module._rng_states(64 * 8))
+    mask = M.copy_to_host()
+    results["dropout_kept"] = float((mask > 0).mean())
+    results["dropout_scales"] = sorted({round(float(v), 9) for v in mask.ravel()})
+
+
 def benchmark_contender(results):
     """The GPU benchmark's symprop-cuda contender, through the suite's own timing code."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -150,7 +184,7 @@ def benchmark_contender(results):
 CHECKS = {"adam_float64": adam_float64, "layered_training": layered_training,
           "momentum_float32": momentum_float32,
           "non_finite_loss": non_finite_loss, "standalone_module": standalone_module,
-          "benchmark_contender": benchmark_contender}
+          "dropout": dropout, "benchmark_contender": benchmark_contender}
 
 if __name__ == "__main__":
     from numba import config

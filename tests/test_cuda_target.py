@@ -94,10 +94,15 @@ def test_cuda_without_a_gpu_says_what_is_missing():
         sp.Network([sp.Dense(2, 1, "sigmoid")], loss="bce", target="cuda")
 
 
-def test_dropout_on_cuda_is_refused_by_layer():
-    with pytest.raises(SympropError, match="layer 1: dropout is not available on target='cuda'"):
-        sp.Network([sp.Dense(2, 3, "relu", dropout=0.5), sp.Dense(3, 1, "sigmoid")],
-                   loss="bce", target="cuda")
+def test_dropout_on_the_device(simulated):
+    """Training-only masks (gradients and predictions equal the CPU's), reproducible from the
+    seed, changing training, keeping about `keep` of the units scaled by 1/keep."""
+    assert simulated["dropout_gradient_diff"] < 1e-12
+    assert simulated["dropout_predict_diff"] < 1e-12
+    assert simulated["dropout_same_seed_diff"] == 0.0
+    assert simulated["dropout_vs_plain_diff"] > 1e-3
+    assert abs(simulated["dropout_kept"] - 0.7) < 0.08  # 512 draws: 4 standard deviations
+    assert simulated["dropout_scales"] == [0.0, round(1 / 0.7, 9)]
 
 
 def test_kernels_cli_writes_a_standalone_cuda_module(tmp_path):

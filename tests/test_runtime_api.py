@@ -567,3 +567,19 @@ def test_float32_default_dtype_trains_iris():
     assert net.evaluate(X_test, y_test)["accuracy"] >= 0.9
     gradients = net.gradients(X_train, y_train)
     assert all(dW.dtype == np.float32 and db.dtype == np.float32 for dW, db in gradients)
+
+
+def test_gradients_and_predictions_ignore_dropout():
+    """Dropout is training-only: gradients() and predict() of a network with dropout equal
+    those of the same weights without it (the masks once stayed uninitialised there)."""
+    rng = np.random.default_rng(6)
+    X, y = rng.standard_normal((12, 3)), rng.integers(0, 3, 12)
+    dropped = sp.Network([sp.Dense(3, 6, "tanh", dropout=0.5), sp.Dense(6, 5, "relu", dropout=0.3),
+                          sp.Dense(5, 3, "softmax")], loss="ce", dtype="float64", seed=7)
+    plain = sp.Network([sp.Dense(3, 6, "tanh"), sp.Dense(6, 5, "relu"),
+                        sp.Dense(5, 3, "softmax")], loss="ce", dtype="float64", seed=7)
+    plain.set_params(dropped.params)
+    for (dW, db), (pW, pb) in zip(dropped.gradients(X, y), plain.gradients(X, y), strict=True):
+        np.testing.assert_array_equal(dW, pW)
+        np.testing.assert_array_equal(db, pb)
+    np.testing.assert_array_equal(dropped.predict(X), plain.predict(X))

@@ -7,7 +7,6 @@ from types import ModuleType
 from symprop.architecture import LayerSpec
 from symprop.catalog import resolve_activation
 from symprop.codegen.cache import cache_key, load_module
-from symprop.errors import SympropError
 
 # Bump when a template changes what it generates: part of every cache key. (Kept here, not
 # in render.py, so a warm start builds its key without importing SymPy and Jinja2.)
@@ -45,8 +44,6 @@ def network_source(layers: list[LayerSpec], loss: str, optimizer: str = "sgd",
     modules do where it is found) instead of ``np.dot`` (what standalone modules need).
     ``target`` "cuda": the GPU module; ``cublas``: its products use CuPy where it imports
     (cached modules), else the generated kernel only (standalone modules)."""
-    if target == "cuda" and any(dropout or ()):
-        raise SympropError("dropout is not available on target='cuda' yet: use target='cpu'")
     from symprop.codegen.plan import make_plan
     from symprop.codegen.render import render_network
     from symprop.derive.optimizers import update_rule

@@ -154,17 +154,20 @@ class NetworkPlan:
     def dropout_args(self) -> list[str]:
         return [f"p_drop{layer.index}" for layer in self.layers if layer.has_dropout]
 
-    def buffer_shapes(self, rows: str) -> list[tuple[str, str]]:
-        """(name, shape code) of every per-batch buffer, for ``rows`` rows."""
+    def buffer_shapes(self, rows: str) -> list[tuple[str, str, str]]:
+        """(name, shape code, fill) of every per-batch buffer, for ``rows`` rows. Dropout
+        masks start as ones: outside training (gradients, evaluation) nothing draws them,
+        and the backward pass still multiplies by them."""
         shapes = []
         for layer in self.layers:
-            shapes.append((f"A{layer.index}", f"({rows}, {layer.n_out})"))
+            shape = f"({rows}, {layer.n_out})"
+            shapes.append((f"A{layer.index}", shape, "empty"))
             if layer.keep_z:
-                shapes.append((f"Z{layer.index}", f"({rows}, {layer.n_out})"))
+                shapes.append((f"Z{layer.index}", shape, "empty"))
             if layer.has_dropout:
-                shapes.append((f"M{layer.index}", f"({rows}, {layer.n_out})"))
-                shapes.append((f"AD{layer.index}", f"({rows}, {layer.n_out})"))
-            shapes.append((f"D{layer.index}", f"({rows}, {layer.n_out})"))
+                shapes.append((f"M{layer.index}", shape, "ones"))
+                shapes.append((f"AD{layer.index}", shape, "empty"))
+            shapes.append((f"D{layer.index}", shape, "empty"))
         return shapes
 
     # Static shared memory a CUDA block may use is 48 KiB; leave room for the reductions.

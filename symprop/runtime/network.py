@@ -54,10 +54,6 @@ class Network:
             raise SympropError(f"layer {len(self.layers)}: dropout on the output layer is not "
                                "supported")
         if target == "cuda":
-            dropped = [n for n, layer in enumerate(self.layers, start=1) if layer.dropout]
-            if dropped:
-                raise SympropError(f"layer {dropped[0]}: dropout is not available on "
-                                   "target='cuda' yet; use target='cpu'")
             require_cuda()
         self._rng = np.random.default_rng(seed)
         self._weights: list[np.ndarray] = []
