@@ -36,21 +36,29 @@ def prepare_all(case: Case, classes, X, y, params) -> tuple[list, dict]:
     return ready, skipped
 
 
-def agreement(ready: list, params, steps: int = CHECK_STEPS) -> dict[str, float]:
-    """Max |param - numpy's param| after ``steps`` steps from the same weights (float32
-    rounding differences only, if every contender computes the same SGD updates)."""
+def agreement(ready: list, params, reference: str,
+              steps: int = CHECK_STEPS) -> tuple[str | None, dict[str, float]]:
+    """Max |param - the reference's param| after ``steps`` steps from the same weights
+    (float32 rounding differences only, if every contender computes the same SGD updates).
+
+    The reference is the hand-written NumPy loop where it runs (the CPU suite), else the
+    first peer of ``reference`` (the GPU suite: PyTorch CUDA checks symprop-cuda); returns
+    its name (None if no contender could serve) and the differences by contender.
+    """
     final = {}
     for contender in ready:
         contender.reset(params)
         contender.run(steps)
         final[contender.name] = contender.params()
-    reference = final.get("numpy")
-    if reference is None:
-        return {}
-    return {name: max(float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(r, np.float64))))
-                      for pair, ref in zip(got, reference, strict=True)
-                      for a, r in zip(pair, ref, strict=True))
-            for name, got in final.items()}
+    peers = [name for name in final if name != reference]
+    against = "numpy" if "numpy" in final else (peers[0] if peers else None)
+    if against is None:
+        return None, {}
+    return against, {
+        name: max(float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(r, np.float64))))
+                  for pair, ref in zip(got, final[against], strict=True)
+                  for a, r in zip(pair, ref, strict=True))
+        for name, got in final.items()}
 
 
 def interleaved(ready: list, params, steps: int, repeats: int) -> dict[str, list[float]]:
@@ -88,7 +96,7 @@ def run_case(case: Case, steps: int, repeats: int, classes=None, memory: bool = 
     params = init_params(case)
     log(f"[{case.name}] {case.describe()}: {steps} steps x {repeats} repeats, preparing ...")
     ready, skipped = prepare_all(case, classes, X, y, params)
-    check = agreement(ready, params)
+    checked_against, check = agreement(ready, params, reference)
     log(f"[{case.name}] timing {', '.join(c.name for c in ready)}")
     per_step = interleaved(ready, params, steps, repeats)
     results: dict[str, dict] = {}
@@ -98,7 +106,8 @@ def run_case(case: Case, steps: int, repeats: int, classes=None, memory: bool = 
             "status": "ok", "step_s": median, "step_s_all": per_step[contender.name],
             "samples_per_s": case.batch / median,
             "gflops": case.flops_per_step / median / 1e9,
-            "max_abs_diff_vs_numpy": check.get(contender.name), **contender.info}
+            "max_abs_diff": check.get(contender.name),
+            "agreement_reference": checked_against, **contender.info}
     for name, reason in skipped.items():
         results[name] = {"status": reason}
     symprop = next((c for c in ready if c.name == reference), None)

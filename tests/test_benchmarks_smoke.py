@@ -11,6 +11,8 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `pytest` run without PYTHONPATH=. or `python -m`
     sys.path.insert(0, str(ROOT))
@@ -34,7 +36,8 @@ def test_tiny_case_end_to_end(tmp_path):
         assert entry["step_s"] > 0 and entry["samples_per_s"] > 0 and entry["gflops"] > 0
         assert entry["ratio_vs_symprop"] > 0
         # Same data, same initial weights, same SGD steps: float32 rounding apart, equal.
-        assert entry["max_abs_diff_vs_numpy"] < 1e-4, name
+        assert entry["max_abs_diff"] < 1e-4, name
+        assert entry["agreement_reference"] == "numpy"
     for name in set(rows) - set(ran):
         assert rows[name]["status"] != "ok"
     assert rows["symprop"]["ratio_vs_symprop"] == 1.0
@@ -88,3 +91,35 @@ def test_gpu_suite_without_a_gpu_says_why(tmp_path):
     text = (tmp_path / "gpu_latest.md").read_text()
     assert "Nothing measured" in text
     assert json.loads((tmp_path / "gpu_latest.json").read_text())["skipped"]
+
+
+class _FixedContender:
+    """A contender whose parameters after any run are fixed: enough for agreement()."""
+
+    def __init__(self, name, value):
+        self.name, self.value = name, value
+
+    def reset(self, params):
+        pass
+
+    def run(self, steps):
+        return 0.0
+
+    def params(self):
+        return [(np.full((2, 2), self.value), np.full(2, self.value))]
+
+
+def test_agreement_uses_the_first_peer_without_numpy():
+    from benchmarks.timing import agreement
+
+    # The GPU suite has no NumPy loop: symprop-cuda is checked against PyTorch CUDA.
+    ready = [_FixedContender("symprop-cuda", 1.0), _FixedContender("torch-cuda", 1.5),
+             _FixedContender("torch-compiled", 1.25)]
+    against, diffs = agreement(ready, None, reference="symprop-cuda")
+    assert against == "torch-cuda"
+    assert diffs == {"symprop-cuda": 0.5, "torch-cuda": 0.0, "torch-compiled": 0.25}
+    # With the NumPy loop present it is the reference, wherever it is in the list.
+    ready.append(_FixedContender("numpy", 1.0))
+    against, diffs = agreement(ready, None, reference="symprop-cuda")
+    assert against == "numpy" and diffs["symprop-cuda"] == 0.0 and diffs["torch-cuda"] == 0.5
+    assert agreement(ready[:1], None, reference="symprop-cuda") == (None, {})
