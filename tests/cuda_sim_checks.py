@@ -105,22 +105,28 @@ def non_finite_loss(results):
     results["nan_param_diff"] = max_param_diff(*nets)
 
 
-def standalone_module(results):
-    """The module `symprop kernels --target cuda` writes runs alone and agrees with the CPU."""
+def load_standalone(target, momentum=False):
+    """The module `symprop kernels` writes for a 3-4-2 network, imported from a file."""
     layers = parse_architecture("3-4:sigmoid-2:softmax")
-    source = network_source(layers, "ce", "sgd", {}, "float64", "auto", "test",
-                            target="cuda")
+    source = network_source(layers, "ce", "sgd", {"momentum": momentum}, "float64", "auto",
+                            "test", target=target, direct_blas=False)
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "standalone_cuda_network.py"
+        path = Path(folder) / f"standalone_{target}_network.py"
         path.write_text(source)
-        spec = importlib.util.spec_from_file_location("standalone_cuda_network", path)
+        spec = importlib.util.spec_from_file_location(path.stem, path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        rng = np.random.default_rng(4)
-        X, Y = rng.standard_normal((5, 3)), np.eye(2)[rng.integers(0, 2, 5)]
-        params = [rng.standard_normal(s) for s in ((3, 4), (4,), (4, 2), (2,))]
-        grads = [np.empty_like(p) for p in params]
-        loss = module.gradients(X, Y, *params, *grads)
+    return source, module
+
+
+def standalone_module(results):
+    """The module `symprop kernels --target cuda` writes runs alone and agrees with the CPU."""
+    source, module = load_standalone("cuda")
+    rng = np.random.default_rng(4)
+    X, Y = rng.standard_normal((5, 3)), np.eye(2)[rng.integers(0, 2, 5)]
+    params = [rng.standard_normal(s) for s in ((3, 4), (4,), (4, 2), (2,))]
+    grads = [np.empty_like(p) for p in params]
+    loss = module.gradients(X, Y, *params, *grads)
     net = sp.Network([sp.Dense(3, 4, "sigmoid"), sp.Dense(4, 2, "softmax")], loss="ce",
                      dtype="float64")
     net.set_params([(params[0], params[1]), (params[2], params[3])])
@@ -130,6 +136,25 @@ def standalone_module(results):
         for g, e in zip(grads, [a for p in expected for a in p], strict=True))
     results["standalone_loss"] = [loss, net.evaluate(X, Y.argmax(axis=1))["loss"]]
     results["standalone_imports_cupy"] = "cupy" in source
+
+    # train_epoch on host (numpy) arrays, as a user of the exported module calls it: the
+    # trained weights and momentum must come back into those arrays, as on the CPU.
+    _, cpu_module = load_standalone("cpu", momentum=True)
+    _, cuda_module = load_standalone("cuda", momentum=True)
+    trained = []
+    for mod in (cpu_module, cuda_module):
+        weights = [p.copy() for p in params]
+        velocity = [np.zeros_like(p) for p in params]
+        losses = np.zeros(3)
+        out = mod.train_epoch(X, Y, np.array([4, 0, 3, 1, 2]), 2, 0, 0.0, losses, *weights,
+                              *velocity, 0.5, 0.9, 0.0)
+        trained.append((weights, velocity, losses, [int(v) for v in out]))
+    (cw, cv, cl, co), (gw, gv, gl, go) = trained
+    results["standalone_train_diff"] = max(
+        float(np.abs(a - b).max()) for a, b in zip(cw + cv + [cl], gw + gv + [gl], strict=True))
+    results["standalone_train_moved"] = max(float(np.abs(a - b).max())
+                                            for a, b in zip(gw, params, strict=True))
+    results["standalone_train_returns"] = [co, go]
 
 
 def dropout(results):
@@ -164,6 +189,31 @@ def dropout(results):
     mask = M.copy_to_host()
     results["dropout_kept"] = float((mask > 0).mean())
     results["dropout_scales"] = sorted({round(float(v), 9) for v in mask.ravel()})
+
+    # A wider layer after a narrower one: its masks must not replay the narrower layer's
+    # (streams re-created from the seed for the wider layer once did exactly that).
+    wide = sp.Network([sp.Dense(3, 4, "relu", dropout=0.5), sp.Dense(4, 8, "relu", dropout=0.5),
+                       sp.Dense(8, 2, "softmax")], loss="ce", dtype="float64", target="cuda",
+                      seed=3)
+    module, masks = wide._module(sp.SGD(0.1)), []
+    kernel = module.dropout_mask
+
+    class Recording:  # dropout_mask[grid, block](...), keeping each mask it draws
+        def __getitem__(self, launch):
+            def launched(A, AD, M, nb, keep, states):
+                kernel[launch](A, AD, M, nb, keep, states)
+                masks.append(M.copy_to_host()[:nb].ravel())
+            return launched
+
+    module.dropout_mask = Recording()
+    try:
+        wide.fit(X, y, epochs=1, batch_size=4, optimizer=sp.SGD(0.1), verbose=False,
+                 metrics_each_epoch=False, shuffle=False)
+    finally:
+        module.dropout_mask = kernel
+    first, second = masks[0], masks[1]  # batch 1: layer 1 (4 wide), then layer 2 (8 wide)
+    results["dropout_layers_masks"] = [len(masks), int(first.size), int(second.size)]
+    results["dropout_layers_same_draws"] = bool(np.array_equal(first, second[:first.size]))
 
 
 def benchmark_contender(results):

@@ -71,6 +71,11 @@ def test_standalone_cuda_module_matches_the_cpu(simulated):
     loss, expected = simulated["standalone_loss"]
     assert loss == pytest.approx(expected, rel=1e-12)
     assert simulated["standalone_imports_cupy"] is False
+    # train_epoch on numpy arrays: trained weights and momentum come back into them.
+    assert simulated["standalone_train_moved"] > 1e-3
+    assert simulated["standalone_train_diff"] < 1e-12
+    cpu_returns, cuda_returns = simulated["standalone_train_returns"]
+    assert cuda_returns == cpu_returns == [3, 3, 0]
 
 
 def test_gpu_benchmark_contender_runs(simulated):
@@ -103,6 +108,9 @@ def test_dropout_on_the_device(simulated):
     assert simulated["dropout_vs_plain_diff"] > 1e-3
     assert abs(simulated["dropout_kept"] - 0.7) < 0.08  # 512 draws: 4 standard deviations
     assert simulated["dropout_scales"] == [0.0, round(1 / 0.7, 9)]
+    # Two dropout layers, the second wider: one set of streams, no replayed masks.
+    assert simulated["dropout_layers_masks"] == [6, 16, 32]  # 3 batches x 2 layers
+    assert simulated["dropout_layers_same_draws"] is False
 
 
 def test_kernels_cli_writes_a_standalone_cuda_module(tmp_path):
@@ -132,3 +140,10 @@ def test_fused_kernel_is_chosen_by_shared_memory_size():
 
     assert fused("20-32:relu-10:softmax") == (True, True)  # ~15 KB of shared memory
     assert fused("784-512:relu-10:softmax") == (False, False)  # MBs of weights: per layer
+    # 12 narrow layers: little shared memory, but 5 + 24 parameter arrays + 24 Adam moments
+    # would overflow the kernel's 4 KiB argument block.
+    deep = "4-" + "-".join(["4:tanh"] * 11) + "-2:softmax"
+    assert fused(deep) == (True, True)  # SGD: 29 arrays
+    adam = network_source(parse_architecture(deep), "ce", "adam", {}, "float32", "auto", "x",
+                          target="cuda")
+    assert "FUSED = False" in adam and "def epoch_fused" not in adam

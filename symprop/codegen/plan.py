@@ -182,6 +182,18 @@ class NetworkPlan:
             floats += chunk * layer.n_out * (3 if layer.keep_z else 2)
         return floats * (4 if self.float_type == "float32" else 8)
 
+    # Kernel arguments travel in a 4 KiB parameter block (before CUDA 12.1 and Volta), and
+    # Numba passes a 2-D array as 9 words (72 bytes): 48 arrays fill 3.4 KiB of it.
+    FUSED_MAX_ARRAYS = 48
+
+    def fused_fits(self, chunk: int = 32) -> bool:
+        """Whether the CUDA module trains through the one-block fused epoch kernel: its
+        shared memory and its arguments (X, Y, perm, losses, status, parameters and their
+        optimizer state) fit, and no layer has dropout (its masks need per-layer RNG)."""
+        arrays = 5 + len(self.params) + len(self.states)
+        return (self.fused_shared_bytes(chunk) <= self.FUSED_LIMIT
+                and arrays <= self.FUSED_MAX_ARRAYS and not self.dropout_args)
+
     @property
     def n_in(self) -> int:
         return self.layers[0].n_in

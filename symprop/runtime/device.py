@@ -42,6 +42,10 @@ class HostArrays:
     def sync(self) -> None:
         """Nothing to copy: the host arrays are the network's."""
 
+    def placed(self, X, Y) -> tuple:
+        """(X, Y, parameters) for the generated evaluate(), where this fit keeps them."""
+        return X, Y, self.params
+
 
 class DeviceArrays(HostArrays):
     """target="cuda": data, parameters and optimizer state on the GPU for a whole fit."""
@@ -52,6 +56,7 @@ class DeviceArrays(HostArrays):
         super().__init__(net, cuda.to_device(X), cuda.to_device(Y))
         self._params = [cuda.to_device(p) for p in net._flat_params()]
         self._state = [cuda.to_device(s) for s in net._state]
+        self._host_X, self._others = X, {}  # other data sets (validation) by id, copied once
 
     @property
     def params(self) -> list:
@@ -66,6 +71,17 @@ class DeviceArrays(HostArrays):
         for device, host in zip(self._params + self._state,
                                 self.net._flat_params() + self.net._state, strict=True):
             device.copy_to_host(host)
+
+
+    def placed(self, X, Y) -> tuple:
+        if X is self._host_X:
+            return self.X, self.Y, self._params
+        if id(X) not in self._others:
+            from numba import cuda
+
+            self._others[id(X)] = (X, cuda.to_device(X), cuda.to_device(Y))
+        _, X_device, Y_device = self._others[id(X)]  # the tuple keeps X, so its id, alive
+        return X_device, Y_device, self._params
 
 
 def arrays_for(net, X: np.ndarray, Y: np.ndarray) -> HostArrays:

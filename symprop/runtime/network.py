@@ -165,13 +165,16 @@ class Network:
     def _targets(self, y, rows: int, what: str = "y") -> np.ndarray:
         return as_targets(y, self.loss, self.n_out, rows, self.dtype, what)
 
-    def _run(self, X: np.ndarray, Y: np.ndarray | None) -> tuple[np.ndarray, float]:
+    def _run(self, X: np.ndarray, Y: np.ndarray | None, placed=None) -> tuple[np.ndarray, float]:
+        """Outputs of X (and the mean loss against Y). ``placed``: (X, Y, params) where fit()
+        already keeps them (on the GPU for target="cuda"), so that nothing is copied again."""
         out = np.empty((X.shape[0], self.n_out), dtype=self.dtype)
         with_loss = Y is not None
         if Y is None:
             Y = np.zeros((1, self.n_out), dtype=self.dtype)
+        X, Y, params = placed or (X, Y, self._flat_params())
         chunk = min(X.shape[0], 1024)
-        loss = self._module().evaluate(X, Y, out, with_loss, chunk, *self._flat_params(),
+        loss = self._module().evaluate(X, Y, out, with_loss, chunk, *params,
                                        *self._model_hyper(), *self._dropout_values())
         return out, float(loss)
 

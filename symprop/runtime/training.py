@@ -110,12 +110,12 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
                     f"{batches + 1} of {len(batch_losses)}; training stopped and the weights "
                     "are those from before that batch")
             if metrics_each_epoch:
-                values = _epoch_values(net, X, Y, X_val, Y_val)
+                values = _epoch_values(net, X, Y, arrays)
             else:
                 sizes = np.minimum(batch_size, n - batch_size * np.arange(batches))
                 values = {"loss": float(np.dot(batch_losses[:batches], sizes) / n)}
-                if X_val is not None:
-                    values.update(_epoch_values(net, X_val, Y_val, None, None, "val_"))
+            if X_val is not None:
+                values.update(_epoch_values(net, X_val, Y_val, arrays, "val_"))
             history.append(values)
             if progress is not None:
                 progress.set_postfix({k: f"{v:.4g}" for k, v in values.items()}, refresh=False)
@@ -145,17 +145,12 @@ def module_states(module) -> list[str]:
     return list(getattr(module, "OPTIMIZER_STATE", ()))
 
 
-def _epoch_values(net, X, Y, X_val, Y_val, prefix: str = "") -> dict[str, float]:
+def _epoch_values(net, X, Y, arrays, prefix: str = "") -> dict[str, float]:
+    """Loss and metrics of the network on X; the arrays fit() placed are reused."""
     from symprop.runtime.network import metrics
 
-    out, loss = net._run(X, Y)
-    values = {f"{prefix}loss": loss,
-              **{prefix + k: v for k, v in metrics(net.loss, out, Y).items()}}
-    if X_val is not None:
-        out_val, val_loss = net._run(X_val, Y_val)
-        values["val_loss"] = val_loss
-        values.update({f"val_{k}": v for k, v in metrics(net.loss, out_val, Y_val).items()})
-    return values
+    out, loss = net._run(X, Y, arrays.placed(X, Y))
+    return {f"{prefix}loss": loss, **{prefix + k: v for k, v in metrics(net.loss, out, Y).items()}}
 
 
 def _validation(net, X, Y, split, data):
