@@ -181,8 +181,12 @@ for layer in layers:
 grads = [np.empty_like(p) for p in params]
 loss = module.gradients(X, Y, *params, *grads)
 # Every Numba function of the module that this call compiled or loaded.
-used = [obj for obj in vars(module).values() if isinstance(obj, Dispatcher) and obj.signatures]
+used = [obj for obj in vars(module).values() if isinstance(obj, Dispatcher) and obj.signatures
+        and obj.py_func.__module__ == module.__name__]
+from symprop.codegen import blas
 print(json.dumps({"path": module.__symprop_path__, "loss": loss,
+                  "gemm_compiled": len(blas.gemm_float64.signatures),
+                  "scipy_linalg_imported": "scipy.linalg" in sys.modules,
                   "grads": [g.tolist() for g in grads],
                   "used": len(used),
                   "hits": sum(sum(d.stats.cache_hits.values()) for d in used),
@@ -191,9 +195,10 @@ print(json.dumps({"path": module.__symprop_path__, "loss": loss,
 """
 
 
-def test_second_process_hits_numbas_cache_and_renders_nothing(tmp_path):
+@pytest.mark.parametrize("arch", ["3-2:sigmoid", "4-32:tanh-1:sigmoid"],
+                         ids=["loops", "direct-blas"])
+def test_second_process_hits_numbas_cache_and_renders_nothing(tmp_path, arch):
     folder = tmp_path / "warm"
-    arch = "3-2:sigmoid"
     fingerprint = cache._source_fingerprint()
     # First process: builds, renders and compiles (a Numba cache miss, then written).
     first = run_child(WARM_CHILD.replace("build.network_source = no_render", "pass"), folder,
@@ -212,6 +217,11 @@ def test_second_process_hits_numbas_cache_and_renders_nothing(tmp_path):
     assert second["path"] == first["path"]
     assert second["used"] >= 1 and second["hits"] >= 1, second
     assert second["misses"] == 0, second
+    # The BLAS wrappers (not cached themselves) are compiled into the cached kernels: a warm
+    # process loads those and compiles nothing, not even the wrappers.
+    assert second["gemm_compiled"] == 0
+    # Numba's set-up ran without its SciPy BLAS probe (0.25 s of a warm start).
+    assert second["scipy_linalg_imported"] is False
     assert second["loss"] == first["loss"] and second["grads"] == first["grads"]
     # Nothing was written: no re-rendered module, no recompiled Numba cache.
     assert snapshot(folder) == before
@@ -344,7 +354,10 @@ Y = np.eye(3)[[0, 1, 2, 0, 1, 2]]
 params = [rng.standard_normal((3, 3)), rng.standard_normal(3)]
 grads = [np.empty_like(p) for p in params]
 loss = module.gradients(X, Y, *params, *grads)
+from symprop.codegen import blas
 print(json.dumps({"path": module.__symprop_path__, "loss": loss,
+                  "gemm_compiled": len(blas.gemm_float64.signatures),
+                  "scipy_linalg_imported": "scipy.linalg" in sys.modules,
                   "grads": [g.tolist() for g in grads],
                   "source": hashlib.sha256(source.encode()).hexdigest()}))
 """

@@ -103,7 +103,11 @@ def data_pointer(typingctx, array):
 
 _sgemm = _gemm_function("float32")
 _dgemm = _gemm_function("float64")
-_OPTIONS = {"cache": True, "nogil": True}
+# Not cached on disk: the integer width in their signature comes from whichever BLAS numpy
+# brings, which Numba's cache index does not see (a numpy reinstalled with an LP64 OpenBLAS
+# would get int64 calls compiled for ILP64). The generated kernels that call them are cached
+# with the binding in their key, and carry their own compiled copy of these wrappers.
+_OPTIONS = {"cache": False, "nogil": True}
 
 
 @njit(**_OPTIONS)
