@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
+from symprop.codegen.numba_startup import defer_scipy_blas_probe
 from symprop.errors import CacheError
 from symprop.io import write_atomically
 
@@ -99,6 +100,7 @@ def load_module(key: str, render: Callable[[], str], folder: Path | None = None)
     name = f"symprop_generated_{key}"
     if name in sys.modules:
         return sys.modules[name]
+    defer_scipy_blas_probe()  # before the module's first Numba function is compiled or loaded
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise CacheError(f"cannot import the generated module {path}")
