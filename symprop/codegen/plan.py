@@ -106,7 +106,7 @@ class NetworkPlan:
     loss_name: str
     optimizer_name: str
     dropout: list[float] = field(default_factory=list)
-    jit: str = ""
+    jit: str = ""  # Numba options of the kernels run() calls (not called from Python)
     gemm: str = ""  # symprop.codegen.blas function for BLAS products; "" means np.dot
 
     @property
@@ -240,7 +240,8 @@ def make_plan(layers: list[LayerSpec], loss: str, rule: UpdateRule, float_type: 
                                dropout[number - 1]))
     return NetworkPlan(plans, the_loss, update_code(rule, float_type), float_type,
                        format_architecture(layers), the_loss.name, rule.name, dropout,
-                       jit_options(float_type), f"gemm_{float_type}" if direct_blas else "")
+                       jit_options(float_type, called_from_python=False),
+                       f"gemm_{float_type}" if direct_blas else "")
 
 
 def _unique(kernels) -> list[Kernel]:
@@ -250,14 +251,22 @@ def _unique(kernels) -> list[Kernel]:
     return list(seen.values())
 
 
-def jit_options(float_type: str) -> str:
-    """Numba options: cached, no Python error checks on division, fastmath only where safe.
+def jit_options(float_type: str, called_from_python: bool = True) -> str:
+    """Numba options: no Python error checks on division, fastmath only where safe.
 
     'nnan'/'ninf' stay off (training must see a NaN loss to stop on it); float64 kernels also
     keep exact functions and division so gradients match PyTorch to 1e-9.
+
+    Functions called from Python are cached on disk. The kernels only ``run`` calls get
+    neither a disk cache nor Python/C wrappers: their machine code is linked into run's,
+    which is cached whole, and building the wrappers and cache entries nobody loads was a
+    fifth of a cold start.
     """
     flags = ["nsz", "contract", "reassoc"]
     if float_type == "float32":
         flags += ["arcp", "afn"]
     fastmath = "{" + ", ".join(repr(f) for f in flags) + "}"
-    return f'cache=True, nogil=True, error_model="numpy", fastmath={fastmath}'
+    common = f'nogil=True, error_model="numpy", fastmath={fastmath}'
+    if called_from_python:
+        return f"cache=True, {common}"
+    return f"{common}, no_cpython_wrapper=True, no_cfunc_wrapper=True"

@@ -83,8 +83,7 @@ class Loss:
 
     def logit_form(self, activation_name: str) -> sp.Expr | None:
         """The loss as a function of the logits ``z`` when that is numerically safer."""
-        form = logit_forms().get((self.name, activation_name))
-        return None if form is None else form.result
+        return _logit_result(self.name, activation_name)
 
     def derivation(self) -> Derivation:
         d = Derivation(f"Loss {self.name}: per-sample value and gradient")
@@ -142,7 +141,31 @@ def custom_loss(formula: str, name: str | None = None, **hyperparameters) -> Los
 
 @lru_cache(maxsize=1)
 def logit_forms() -> dict[tuple[str, str], Derivation]:
+    """The derivations of the logit forms, step by step (for display)."""
     return {("bce", "sigmoid"): _bce_from_logits(), ("ce", "softmax"): _ce_from_logits()}
+
+
+@lru_cache(maxsize=8)
+def _logit_result(loss_name: str, activation_name: str) -> sp.Expr | None:
+    """What the kernels compute: the last step of those derivations, without the display
+    steps (SymPy's simplify, a quarter of a cold start, only makes the middle step
+    readable)."""
+    if (loss_name, activation_name) == ("bce", "sigmoid"):
+        return _bce_stable()
+    if (loss_name, activation_name) == ("ce", "softmax"):
+        return _ce_from_logits().result
+    return None
+
+
+def _bce_stable() -> sp.Expr:
+    """bce of sigmoid(z) as softplus terms, checked numerically against the substitution."""
+    substituted = loss("bce").expr.subs(yhat, 1 / (1 + sp.exp(-z)))
+    stable = sp.Max(z, 0) - y * z + sp.log(1 + sp.exp(-sp.Abs(z)))
+    # |z| <= 12: beyond, 1 - sigmoid(z) in the substituted form loses the digits to compare
+    # to 1e-9 (the unstable form this one replaces).
+    if not numerically_equal(stable, substituted, {z: (-12, 12), y: (0, 1)}):
+        raise AssertionError("stable softplus rewrite does not match")
+    return stable
 
 
 def _bce_from_logits() -> Derivation:
@@ -157,7 +180,7 @@ def _bce_from_logits() -> Derivation:
     smooth = tidy(sp.simplify(expanded))
     d.add("Simplify", sp.Eq(L, smooth, evaluate=False),
           "log(1 - sigmoid(z)) = -log(1 + e^z) and log(sigmoid(z)) = z - log(1 + e^z)")
-    stable = sp.Max(z, 0) - y * z + sp.log(1 + sp.exp(-sp.Abs(z)))
+    stable = _bce_stable()
     if not numerically_equal(stable, smooth, {z: (-30, 30), y: (0, 1)}):
         raise AssertionError("stable softplus rewrite does not match")
     d.add("Stable form", sp.Eq(L, stable, evaluate=False),
