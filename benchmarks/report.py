@@ -172,8 +172,8 @@ def markdown(results: dict) -> str:
             out += ["", "Numba's floor under any warm start on this machine: the first call of "
                     "a cached trivial `@njit` function in a fresh process (after importing "
                     f"numpy and numba) takes {fmt_time(floor['first_call_s'])} (median of "
-                    f"{len(floor['runs'])}): Numba's one-time target set-up, SciPy's BLAS "
-                    "import among it."]
+                    f"{len(floor['runs'])}): Numba's one-time target set-up (without its "
+                    "SciPy BLAS probe, as symprop sets it up)."]
         derive = startup.get("derive") or {}
         if "derive_all_builtins_s" in derive:
             out += ["", f"Deriving every built-in (activations, losses, canonical deltas) in a "
