@@ -250,9 +250,16 @@ def test_printer_sign_max_min_and_functions():
     sign = printer.doprint(sp.sign(x_sym))
     assert " if " in sign and "np.float32(-1.0)" in sign
     assert [evaluate_printed(sign, x=v) for v in (-2.0, 0.0, 3.0)] == [-1.0, 0.0, 1.0]
+    # Two plain operands: a conditional (no max() for Numba to compile), same semantics.
     relu = printer.doprint(sp.Max(x_sym, 0))
-    assert relu.startswith("max(") and "np.float32(0.0)" in relu
+    assert "max(" not in relu and " if " in relu and "np.float32(0.0)" in relu
     assert evaluate_printed(relu, x=-3.0) == 0.0 and evaluate_printed(relu, x=2.0) == 2.0
+    assert math.isnan(evaluate_printed(relu, x=math.nan)) == math.isnan(max(0.0, math.nan))
+    low = printer.doprint(sp.Min(x_sym, y_sym))
+    assert "min(" not in low
+    assert [evaluate_printed(low, x=a, y=b) for a, b in ((1.0, 2.0), (2.0, 1.0))] == [1.0, 1.0]
+    # Compound operands keep the call, so that each is evaluated once.
+    assert printer.doprint(sp.Max(x_sym**2, y_sym)).startswith("max(")
     three = printer.doprint(sp.Max(x_sym, y_sym, 1))
     assert three.count("max(") == 2
     assert evaluate_printed(three, x=-1.0, y=0.5) == 1.0

@@ -134,6 +134,14 @@ class NumbaPrinter(PythonCodePrinter):
         return self._fold("min", expr.args)
 
     def _fold(self, name, args):
+        if len(args) == 2 and all(arg.is_Atom for arg in args):
+            # Python's own semantics (the first operand unless the second is strictly
+            # greater/smaller), as a conditional Numba compiles without its max/min
+            # overloads (a cold start compiles each once). Compound operands keep the call:
+            # a conditional would print, and evaluate, them twice.
+            first, second = (self._print(arg) for arg in args)
+            relation = ">" if name == "max" else "<"
+            return f"({second} if {second} {relation} {first} else {first})"
         text = self._print(args[0])
         for arg in args[1:]:
             text = f"{name}({text}, {self._print(arg)})"
