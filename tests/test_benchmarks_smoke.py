@@ -123,3 +123,18 @@ def test_agreement_uses_the_first_peer_without_numpy():
     against, diffs = agreement(ready, None, reference="symprop-cuda")
     assert against == "numpy" and diffs["symprop-cuda"] == 0.0 and diffs["torch-cuda"] == 0.5
     assert agreement(ready[:1], None, reference="symprop-cuda") == (None, {})
+
+
+def test_compile_profile_names_the_compiled_functions():
+    import subprocess
+
+    command = [sys.executable, "-m", "benchmarks.compile_profile", "3-4:tanh-1:sigmoid"]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("3-4:tanh-1:sigmoid (bce): derive + render ")
+    timed = {line.split()[-1]: float(line.split()[0]) for line in lines[2:]
+             if line[:7].strip().replace(".", "").isdigit()}
+    assert timed["run"] > 0 and "forward_tanh_narrow" in timed  # run compiled its kernels
+    assert timed["run"] >= timed["forward_tanh_narrow"]  # inclusive times
+    assert lines[-1].startswith("run()'s slowest passes: ")
