@@ -187,6 +187,11 @@ def dropout(results):
     module.dropout_mask[8, 64](module.cuda.to_device(A), AD, M, 64, 0.7,
                                module._rng_states(64 * 8))
     mask = M.copy_to_host()
+    # A larger batch in a later fit needs more streams: new ones must not replay the old.
+    module.seed_rng(5)
+    narrow = module._rng_states(4).copy_to_host()
+    wider = module._rng_states(8).copy_to_host()
+    results["dropout_wider_streams_replay"] = bool((wider[:4] == narrow).all())
     results["dropout_kept"] = float((mask > 0).mean())
     results["dropout_scales"] = sorted({round(float(v), 9) for v in mask.ravel()})
 
@@ -216,6 +221,20 @@ def dropout(results):
     results["dropout_layers_same_draws"] = bool(np.array_equal(first, second[:first.size]))
 
 
+def validation_same_inputs(results):
+    """Validation data with the training inputs but other targets: the device copies fit()
+    reuses must be those of the validation pair, not of the training pair (same X)."""
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((10, 3))
+    y_train, y_val = rng.integers(0, 2, 10), rng.integers(0, 2, 10)
+    cpu, gpu = pair([(3, 4, "tanh"), (4, 2, "softmax")], "ce", "float64")
+    histories = [net.fit(X, y_train, epochs=2, batch_size=5, optimizer=sp.SGD(0.1),
+                         verbose=False, validation_data=(X, y_val), shuffle=False)
+                 for net in (cpu, gpu)]
+    results["validation_histories"] = [{key: h[key] for key in ("loss", "val_loss")}
+                                       for h in histories]
+
+
 def benchmark_contender(results):
     """The GPU benchmark's symprop-cuda contender, through the suite's own timing code."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -234,7 +253,8 @@ def benchmark_contender(results):
 CHECKS = {"adam_float64": adam_float64, "layered_training": layered_training,
           "momentum_float32": momentum_float32,
           "non_finite_loss": non_finite_loss, "standalone_module": standalone_module,
-          "dropout": dropout, "benchmark_contender": benchmark_contender}
+          "dropout": dropout, "validation_same_inputs": validation_same_inputs,
+          "benchmark_contender": benchmark_contender}
 
 if __name__ == "__main__":
     from numba import config

@@ -95,3 +95,27 @@ def test_direct_blas_and_np_dot_modules_agree(dtype, tolerance):
     assert loss_direct == pytest.approx(loss_dot, rel=tolerance)
     for got, want in zip(grads_direct, grads_dot, strict=True):
         np.testing.assert_allclose(got, want, rtol=tolerance, atol=tolerance)
+
+
+def test_float32_module_takes_float64_data(tmp_path):
+    """An exported float32 module called with numpy's default float64 data: its batch
+    buffers stay float32 (the np.dot products need one dtype), and the results equal those
+    from float32 data, in which the inputs are rounded the same way on the way in."""
+    layers = parse_architecture("6-16:tanh-3:softmax")
+    source = network_source(layers, "ce", "sgd", {}, "float32", "blas", "test")
+    module = load_module(cache_key("test-blas-f64-data"), lambda: source, folder=tmp_path)
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((8, 6))
+    Y = np.eye(3)[rng.integers(0, 3, 8)]
+    params = [(rng.standard_normal(shape) * 0.5).astype(np.float32)
+              for shape in ((6, 16), (16,), (16, 3), (3,))]
+    losses = []
+    for data in ((X, Y), (X.astype(np.float32), Y.astype(np.float32))):
+        weights = [p.copy() for p in params]
+        batch_losses = np.zeros(2)
+        module.train_epoch(*data, np.arange(8), 4, 0, 0.0, batch_losses, *weights, 0.1, 0.0)
+        losses.append((batch_losses, weights))
+    (got, got_weights), (want, want_weights) = losses
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    for a, b in zip(got_weights, want_weights, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

@@ -16,6 +16,7 @@ import re
 import subprocess
 import sys
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -28,7 +29,7 @@ from scipy.special import softmax as np_softmax
 
 from symprop.architecture import parse_architecture
 from symprop.codegen.build import build_activation_module, build_network_module
-from symprop.codegen.kernels import activation_code
+from symprop.codegen.kernels import activation_code, loss_code
 from symprop.codegen.plan import make_plan
 from symprop.codegen.printer import NumbaPrinter, print_assignments
 from symprop.codegen.stable import sigmoid, softplus, stabilize
@@ -777,3 +778,25 @@ def test_kernels_are_stable_at_extreme_inputs(kernels, spec, dtype):
     np.testing.assert_allclose(A[finite], value[finite], rtol=1e-5, atol=1e-6)
     finite = np.isfinite(slope)
     np.testing.assert_allclose(OUT[finite], slope[finite], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("loss_name, activation_name", [("bce", "tanh"), ("log_cosh", "identity")])
+def test_clamped_log_losses_keep_a_nan_prediction_nan(loss_name, activation_name):
+    """The -100 floor on log(p) (PyTorch's BCELoss) must not hide a NaN: training stops on a
+    non-finite loss, and max(-100, nan) would be a finite -100."""
+    code = loss_code(loss_name, activation_name, "float64")
+
+    # numpy's functions stand in for math's: log(0) is -inf in Numba, an error in Python.
+    functions = SimpleNamespace(log=np.log, cosh=np.cosh, exp=np.exp, log1p=np.log1p)
+
+    def value(yhat, y):
+        names = {"yhat": yhat, "y": y, "z": yhat}
+        with np.errstate(all="ignore"):
+            for name, expr in code.value:
+                names[name] = float(eval(expr, {"np": np, "math": functions}, names))
+        return names["value"]
+
+    assert math.isnan(value(math.nan, 1.0)) and math.isnan(value(math.nan, 0.0))
+    if loss_name == "bce":
+        assert value(0.0, 1.0) == pytest.approx(100.0)  # log(0) clamped, as in PyTorch
+        assert value(0.25, 1.0) == pytest.approx(-math.log(0.25))

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import symprop as sp
@@ -111,6 +112,7 @@ def test_dropout_on_the_device(simulated):
     # Two dropout layers, the second wider: one set of streams, no replayed masks.
     assert simulated["dropout_layers_masks"] == [6, 16, 32]  # 3 batches x 2 layers
     assert simulated["dropout_layers_same_draws"] is False
+    assert simulated["dropout_wider_streams_replay"] is False  # re-made streams: new seed
 
 
 def test_kernels_cli_writes_a_standalone_cuda_module(tmp_path):
@@ -147,3 +149,10 @@ def test_fused_kernel_is_chosen_by_shared_memory_size():
     adam = network_source(parse_architecture(deep), "ce", "adam", {}, "float32", "auto", "x",
                           target="cuda")
     assert "FUSED = False" in adam and "def epoch_fused" not in adam
+
+
+def test_validation_with_the_training_inputs_uses_its_own_targets(simulated):
+    cpu, gpu = simulated["validation_histories"]
+    for key in ("loss", "val_loss"):
+        np.testing.assert_allclose(gpu[key], cpu[key], rtol=1e-10)
+    assert cpu["val_loss"] != cpu["loss"]  # the targets differ, so the losses do

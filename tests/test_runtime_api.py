@@ -10,8 +10,11 @@ same with dropout on the hidden layer, the same in float32 with Adam, and a line
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -583,3 +586,22 @@ def test_gradients_and_predictions_ignore_dropout():
         np.testing.assert_array_equal(dW, pW)
         np.testing.assert_array_equal(db, pb)
     np.testing.assert_array_equal(dropped.predict(X), plain.predict(X))
+
+
+THREADS_CHILD = """
+import json
+from symprop.codegen import blas
+blas.binding = lambda: None  # as where numpy's BLAS cannot be bound: products via np.dot
+from symprop.runtime.threads import _controller
+print(json.dumps([lib.filepath for lib in _controller().lib_controllers]))
+"""
+
+
+def test_blas_thread_limit_sees_scipys_blas_on_the_np_dot_path():
+    """np.dot runs on SciPy's BLAS, which symprop's Numba set-up no longer imports early:
+    the one scan of BLAS libraries must still find it, or the one-thread limit misses it."""
+    done = subprocess.run([sys.executable, "-c", THREADS_CHILD], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert any("scipy" in path and "numpy.libs" not in path
+               for path in json.loads(done.stdout.strip().splitlines()[-1]))

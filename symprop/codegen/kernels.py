@@ -154,9 +154,14 @@ def loss_code(loss_spec, activation_spec, float_type: str, act_suffix: str = "")
 
 
 def _clamped_logs(expr: sp.Expr) -> sp.Expr:
-    """log(p) -> max(log(p), -100), as PyTorch's BCELoss does, so p = 0 gives no -inf."""
+    """log(p) clamped below at -100, as PyTorch's BCELoss does, so p = 0 gives no -inf.
+
+    A conditional rather than Max: max(-100, NaN) is -100 in Python and Numba, which would
+    turn a NaN prediction into a finite loss, and training stops only on a non-finite one.
+    """
+    floor = sp.Integer(-100)
     return expr.replace(lambda e: isinstance(e, sp.log),
-                        lambda e: sp.Max(e, sp.Integer(-100)))
+                        lambda e: sp.Piecewise((floor, e < floor), (e, True)))
 
 
 @dataclass

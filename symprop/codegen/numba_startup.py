@@ -17,24 +17,29 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import threading
 
 
 def defer_scipy_blas_probe() -> bool:
     """Import ``numba.np.arraymath`` without its SciPy probe; True if this call did so."""
-    if "numba.np.arraymath" in sys.modules:
-        return False  # Numba has set itself up already (with the probe)
-    if importlib.util.find_spec("scipy") is None:
-        return False  # let Numba find out (and remember) that there is no BLAS
-    from numba.np import linalg
+    with _SWAP:  # two threads loading their first modules: one swaps, the other waits
+        if "numba.np.arraymath" in sys.modules:
+            return False  # Numba has set itself up already (with the probe)
+        if importlib.util.find_spec("scipy") is None:
+            return False  # let Numba find out (and remember) that there is no BLAS
+        from numba.np import linalg
 
-    probe = linalg.ensure_blas
-    linalg.ensure_blas = _present  # bound by name when arraymath imports, then restored
-    try:
-        from numba.np import arraymath
-    finally:
-        linalg.ensure_blas = probe
-    arraymath.ensure_blas = probe
-    return True
+        probe = linalg.ensure_blas  # the genuine check: only this function swaps it
+        linalg.ensure_blas = _present  # bound by name when arraymath imports, then restored
+        try:
+            from numba.np import arraymath
+        finally:
+            linalg.ensure_blas = probe
+        arraymath.ensure_blas = probe
+        return True
+
+
+_SWAP = threading.Lock()
 
 
 def _present() -> None:

@@ -56,7 +56,10 @@ class DeviceArrays(HostArrays):
         super().__init__(net, cuda.to_device(X), cuda.to_device(Y))
         self._params = [cuda.to_device(p) for p in net._flat_params()]
         self._state = [cuda.to_device(s) for s in net._state]
-        self._host_X, self._others = X, {}  # other data sets (validation) by id, copied once
+        # Device copies by the ids of the host (X, Y) pair they were made from: the training
+        # pair, and each other pair (validation) copied once. The entry keeps both host
+        # arrays alive, so their ids cannot be reused by other arrays meanwhile.
+        self._copies = {(id(X), id(Y)): (X, Y, self.X, self.Y)}
 
     @property
     def params(self) -> list:
@@ -72,15 +75,13 @@ class DeviceArrays(HostArrays):
                                 self.net._flat_params() + self.net._state, strict=True):
             device.copy_to_host(host)
 
-
     def placed(self, X, Y) -> tuple:
-        if X is self._host_X:
-            return self.X, self.Y, self._params
-        if id(X) not in self._others:
+        key = (id(X), id(Y))
+        if key not in self._copies:
             from numba import cuda
 
-            self._others[id(X)] = (X, cuda.to_device(X), cuda.to_device(Y))
-        _, X_device, Y_device = self._others[id(X)]  # the tuple keeps X, so its id, alive
+            self._copies[key] = (X, Y, cuda.to_device(X), cuda.to_device(Y))
+        _, _, X_device, Y_device = self._copies[key]
         return X_device, Y_device, self._params
 
 

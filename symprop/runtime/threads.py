@@ -36,9 +36,18 @@ def blas_threads_for(layers, rows: int):
 @functools.cache
 def _controller():
     """One scan of the loaded BLAS libraries per process (a scan costs milliseconds), taken
-    at the first fit: after Numba has loaded SciPy's BLAS, which the np.dot fallback uses."""
+    at the first fit. Where the kernels multiply through np.dot (no CBLAS to bind), that is
+    SciPy's BLAS, loaded here first: symprop sets Numba up without importing SciPy, so it
+    could otherwise load after the scan and escape the limit."""
     try:
         from threadpoolctl import ThreadpoolController
     except ImportError:
         return None
+    from symprop.codegen.blas import binding
+
+    if binding() is None:
+        try:
+            import scipy.linalg.cython_blas  # noqa: F401
+        except ImportError:  # no SciPy: Numba has no np.dot either, nothing to limit
+            pass
     return ThreadpoolController()
