@@ -163,8 +163,13 @@ def markdown(results: dict) -> str:
                        f"{_fixed(sym.get('fixed_cost_per_call_s'))}")
     startup = results.get("startup")
     if startup:
-        out += ["", f"## Start-up ({startup['network']}, {startup['loss']}; warm: median of "
-                f"{len(startup['warm_runs'])})", ""] + startup_rows(startup)
+        cold_runs = len(startup.get("cold_runs") or [1])
+        out += ["", f"## Start-up ({startup['network']}, {startup['loss']}; median of "
+                f"{cold_runs} cold and {len(startup['warm_runs'])} warm processes)",
+                ""] + startup_rows(startup)
+        if startup.get("cold_runs"):
+            out += ["", "cold runs (build): " + ", ".join(
+                fmt_time(run.get("build_s")) for run in startup["cold_runs"])]
         out += ["", "build = after the imports until the first fit returns (network, "
                 "module, first gradients, first fit); the start-up targets use it."]
         floor = startup.get("numba_floor") or {}

@@ -138,3 +138,11 @@ def test_compile_profile_names_the_compiled_functions():
     assert timed["run"] > 0 and "forward_tanh_narrow" in timed  # run compiled its kernels
     assert timed["run"] >= timed["forward_tanh_narrow"]  # inclusive times
     assert lines[-1].startswith("run()'s slowest passes: ")
+
+
+def test_startup_reports_the_median_run():
+    from benchmarks.startup import _median_run
+
+    runs = [{"build_s": 3.0}, {"error": "child exited 1"}, {"build_s": 1.0}, {"build_s": 2.5}]
+    assert _median_run(runs) == {"build_s": 2.5}  # failed runs do not count
+    assert _median_run([{"error": "a"}, {"error": "b"}]) == {"error": "a"}
