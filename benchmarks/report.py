@@ -102,7 +102,7 @@ def case_rows(results: dict) -> list[str]:
                 continue
             memory = entry.get("memory") or {}
             ratio = entry.get("ratio_vs_symprop")
-            diff = entry.get("max_abs_diff", entry.get("max_abs_diff_vs_numpy"))
+            diff = entry.get("max_abs_diff")
             lines.append(_row([
                 item["case"], name, fmt_time(entry["step_s"]),
                 f"{max(entry['step_s_all']) / min(entry['step_s_all']):.2f}",
