@@ -51,8 +51,28 @@ class LayerPlan:
         return "narrow" if self.narrow else "wide"
 
     @property
+    def width(self) -> int:
+        """The output count a narrow layer's kernels have written into their loops (and
+        index their flat weights by); 0 where the loops take sizes from the arrays."""
+        return self.n_out if self.variant == "narrow" else 0
+
+    @property
+    def kernel_variant(self) -> str:
+        """The variant as kernel names carry it: narrow kernels are specific to a width."""
+        return f"narrow{self.width}" if self.width else self.variant
+
+    @property
     def forward_kernel(self) -> str:
-        return f"forward_{self.kernel_act.name}_{self.variant}"
+        # Writing z and a to one array through two names would defeat vectorisation (the
+        # overlap check fails, so the scalar loop runs): without a stored z, the kernel
+        # has no Z argument and activates A in place.
+        keeps = "_keep_z" if self.keep_z else ""
+        return f"forward_{self.kernel_act.name}_{self.kernel_variant}{keeps}"
+
+    @property
+    def weights_arg(self) -> str:
+        """What run() passes as W: narrow kernels index the flat view by literal width."""
+        return f"{self.W}_flat" if self.width else self.W
 
     @property
     def z_buffer(self) -> str:
@@ -92,8 +112,10 @@ class LayerPlan:
 class Kernel:
     name: str
     act: ActivationCode | None
-    variant: str
+    variant: str  # "blas" | "narrow" | "wide"
     dropout: bool = False
+    width: int = 0  # narrow kernels: the output count of the layer they serve
+    keep_z: bool = True  # forward kernels: store z in Z besides a in A
 
 
 @dataclass
@@ -111,23 +133,27 @@ class NetworkPlan:
 
     @property
     def forward_kernels(self) -> list[Kernel]:
-        return _unique(Kernel(layer.forward_kernel, layer.kernel_act, layer.variant)
+        return _unique(Kernel(layer.forward_kernel, layer.kernel_act, layer.variant,
+                              width=layer.width, keep_z=layer.keep_z)
                        for layer in self.layers)
 
     def delta_kernel(self, above: LayerPlan) -> str:
         below = self.layers[above.index - 2]
         drop = "_dropout" if below.has_dropout else ""
-        return f"delta_{below.kernel_act.name}_{above.variant}{drop}"
+        return f"delta_{below.kernel_act.name}_{above.kernel_variant}{drop}"
 
     @property
     def delta_kernels(self) -> list[Kernel]:
         return _unique(Kernel(self.delta_kernel(above), self.layers[above.index - 2].kernel_act,
-                              above.variant, self.layers[above.index - 2].has_dropout)
+                              above.variant, self.layers[above.index - 2].has_dropout,
+                              above.width)
                        for above in self.layers[1:])
 
     @property
-    def grad_variants(self) -> list[str]:
-        return sorted({layer.variant for layer in self.layers})
+    def grad_kernels(self) -> list[Kernel]:
+        return _unique(Kernel(f"grad_{layer.kernel_variant}", None, layer.variant,
+                              width=layer.width)
+                       for layer in sorted(self.layers, key=lambda x: x.kernel_variant))
 
     @property
     def params(self) -> list[str]:
