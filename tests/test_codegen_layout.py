@@ -18,6 +18,7 @@ from numba import njit
 
 from symprop.architecture import parse_architecture
 from symprop.codegen.build import build_network_module, network_source
+from symprop.codegen.plan import NARROW_WIDTH
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -59,7 +60,7 @@ def test_narrow_layers_get_flat_weights_and_their_own_width(arch, loss, dropout)
     source = network_source(layers, loss, dropout=dropout)
     calls = {ast.unparse(c) for c in _run_calls(source)}
     for number, layer in enumerate(layers, start=1):
-        narrow = layer.n_out < 8  # fewer outputs than a float32 AVX2 vector
+        narrow = layer.n_out < NARROW_WIDTH
         weights = f"W{number}_flat" if narrow else f"W{number}"
         forward = [c for c in calls if c.startswith("forward_") and f", b{number}, " in c]
         assert len(forward) == 1 and f", {weights}, " in forward[0], forward
