@@ -79,6 +79,7 @@ def main(argv=None, log=print) -> dict:
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = parser.parse_args(argv)
     results: dict = {"machine": machine_info(), "cases": []}
+    out = Path(args.out)
     reason = missing_gpu()
     if reason is not None:
         results["skipped"] = reason
@@ -87,21 +88,29 @@ def main(argv=None, log=print) -> dict:
 
         results["gpu"] = torch.cuda.get_device_name()
         repeats = args.repeats or (3 if args.quick else 7)
-        for name in (n.strip() for n in args.cases.split(",") if n.strip()):
-            if name not in GPU_CASES:
-                raise SystemExit(f"unknown case {name!r}; choose from {', '.join(GPU_CASES)}")
+        names = [n.strip() for n in args.cases.split(",") if n.strip()]
+        unknown = [n for n in names if n not in GPU_CASES]
+        if unknown:
+            raise SystemExit(f"unknown case(s) {unknown}; choose from {', '.join(GPU_CASES)}")
+        for name in names:
             case = GPU_CASES[name]
             steps = case.quick_steps if args.quick else case.steps
             results["cases"].append(timing.run_case(case, steps, repeats, contenders.GPU,
                                                     memory=False, log=log,
                                                     reference=REFERENCE))
-    text = markdown(results)
+            write(results, out)  # each case as it ends: a run cut short keeps what it measured
+    text = write(results, out)
     log(text)
-    out = Path(args.out)
+    return results
+
+
+def write(results: dict, out: Path) -> str:
+    """The Markdown table and the JSON under ``out``; returns the table."""
+    text = markdown(results)
     out.mkdir(parents=True, exist_ok=True)
     (out / "gpu_latest.md").write_text(text)
     (out / "gpu_latest.json").write_text(json.dumps(results, indent=1, default=str))
-    return results
+    return text
 
 
 if __name__ == "__main__":

@@ -58,20 +58,24 @@ def adam_float64(results):
 
 def layered_training(results):
     """The per-layer kernels (what networks too big for epoch_fused train with), by turning
-    the fused epoch off in this process's module: the same weights as the CPU."""
+    the fused epoch off in this process's module: the same weights as the CPU. On a GPU with
+    CuPy, once with cuBLAS and once with the generated tiled product."""
     rng = np.random.default_rng(5)
     X, y = rng.standard_normal((10, 3)), np.eye(2)[rng.integers(0, 2, 10)]
-    cpu, gpu = pair([(3, 5, "softplus"), (5, 2, "softmax")], "mse", "float64")
-    module = gpu._module(sp.Adam(0.05))
-    results["layered_was_fused"] = bool(module.FUSED)
-    module.FUSED = False
-    try:
-        for net in (cpu, gpu):
-            net.fit(X, y, epochs=2, batch_size=4, optimizer=sp.Adam(0.05), verbose=False,
-                    clip_norm=0.3, metrics_each_epoch=False)
-    finally:
-        module.FUSED = True
-    results["layered_param_diff"] = max_param_diff(cpu, gpu)
+    for name in ("cupy", "tiled"):
+        cpu, gpu = pair([(3, 5, "softplus"), (5, 2, "softmax")], "mse", "float64")
+        module = gpu._module(sp.Adam(0.05))
+        results["layered_was_fused"] = bool(module.FUSED)
+        results["layered_used_cupy"] = bool(module.USE_CUPY)
+        module.FUSED = False
+        module.USE_CUPY = module.USE_CUPY and name == "cupy"
+        try:
+            for net in (cpu, gpu):
+                net.fit(X, y, epochs=2, batch_size=4, optimizer=sp.Adam(0.05), verbose=False,
+                        clip_norm=0.3, metrics_each_epoch=False)
+        finally:
+            module.FUSED, module.USE_CUPY = True, results["layered_used_cupy"]
+        results[f"layered_{name}_param_diff"] = max_param_diff(cpu, gpu)
 
 
 def momentum_float32(results):

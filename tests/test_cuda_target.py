@@ -1,6 +1,6 @@
-"""target="cuda": the generated @cuda.jit module against the CPU module, under Numba's CUDA
-simulator in a separate process (CI has no GPU; the flag must be set before numba is
-imported), and the errors where no GPU is present."""
+"""target="cuda": the generated @cuda.jit module against the CPU module, in a separate
+process under Numba's CUDA simulator (CI has no GPU; the flag must be set before numba is
+imported) and, where a GPU is present, on it; and the errors where no GPU is present."""
 
 from __future__ import annotations
 
@@ -20,78 +20,93 @@ from symprop.errors import SympropError
 HERE = Path(__file__).parent
 
 
-@pytest.fixture(scope="module")
-def simulated():
-    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE.parent),
-                                                       os.environ.get("PYTHONPATH")]))}
-    run = subprocess.run([sys.executable, str(HERE / "cuda_sim_checks.py")], env=env,
-                         capture_output=True, text=True, timeout=900)
-    assert run.returncode == 0, run.stderr[-3000:]
-    return json.loads(run.stdout.strip().splitlines()[-1])
-
-
-def test_the_checks_ran_in_the_simulator(simulated):
-    assert simulated["simulator"] is True
-
-
-def test_float64_adam_training_matches_the_cpu(simulated):
-    """Shuffled batches (one short), Adam, clipping, validation data: same weights, losses,
-    predictions and gradients as the CPU, to float64 rounding."""
-    assert simulated["adam_f64_moved"] > 1e-2  # training changed the weights
-    for key in ("adam_f64_param_diff", "adam_f64_loss_diff", "adam_f64_predict_diff",
-                "adam_f64_gradient_diff"):
-        assert simulated[key] < 1e-12, key
-
-
-def test_small_networks_train_through_the_fused_epoch_kernel(simulated):
-    assert simulated["adam_f64_fused"] is True and simulated["layered_was_fused"] is True
-
-
-def test_per_layer_kernels_train_like_the_cpu(simulated):
-    """The path of networks too big for the fused kernel (cuBLAS or the tiled product)."""
-    assert simulated["layered_param_diff"] < 1e-12
-
-
-def test_float32_momentum_training_matches_the_cpu(simulated):
-    assert simulated["momentum_f32_param_diff"] < 1e-5
-    cpu, gpu = simulated["momentum_f32_eval"]
-    assert gpu["loss"] == pytest.approx(cpu["loss"], rel=1e-5)
-    assert gpu["accuracy"] == cpu["accuracy"]
-
-
-def test_non_finite_loss_stops_at_the_same_batch_with_the_same_weights(simulated):
-    cpu, gpu = simulated["nan_messages"]
-    assert "epoch 1, batch 2 of 3" in cpu
-    assert gpu == cpu
-    assert simulated["nan_param_diff"] < 1e-12
-
-
-def test_standalone_cuda_module_matches_the_cpu(simulated):
-    assert simulated["standalone_gradient_diff"] < 1e-12
-    loss, expected = simulated["standalone_loss"]
-    assert loss == pytest.approx(expected, rel=1e-12)
-    assert simulated["standalone_imports_cupy"] is False
-    # train_epoch on numpy arrays: trained weights and momentum come back into them.
-    assert simulated["standalone_train_moved"] > 1e-3
-    assert simulated["standalone_train_diff"] < 1e-12
-    cpu_returns, cuda_returns = simulated["standalone_train_returns"]
-    assert cuda_returns == cpu_returns == [3, 3, 0]
-
-
-def test_gpu_benchmark_contender_runs(simulated):
-    rows = simulated["benchmark_rows"]
-    assert rows["symprop-cuda"]["status"] == "ok" and rows["symprop-cuda"]["ratio"] == 1.0
-    assert rows["symprop-cuda"]["step_s"] > 0
-    # Without a GPU, PyTorch's CUDA contenders say why they did not run.
-    for name in ("pytorch-cuda", "torch.compile-cuda"):
-        assert rows[name]["status"] == "ok" or "cuda" in rows[name]["status"].lower()
-
-
 def no_gpu() -> bool:
     from numba import cuda
 
     return not cuda.is_available()
+
+
+@pytest.fixture(scope="module", params=["simulator", "gpu"])
+def checked(request):
+    """The checks' measurements, from the simulator (always) and from a real GPU (where one
+    is present: the same assertions then hold for the compiled kernels, cuBLAS included)."""
+    if request.param == "gpu" and no_gpu():
+        pytest.skip("no GPU here: the checks ran in the simulator only")
+    env = {**os.environ,
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE.parent),
+                                                       os.environ.get("PYTHONPATH")]))}
+    env.pop("NUMBA_ENABLE_CUDASIM", None)
+    if request.param == "simulator":
+        env["NUMBA_ENABLE_CUDASIM"] = "1"
+    run = subprocess.run([sys.executable, str(HERE / "cuda_sim_checks.py")], env=env,
+                         capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    found = json.loads(run.stdout.strip().splitlines()[-1])
+    found["mode"] = request.param
+    return found
+
+
+def test_the_checks_ran_where_asked(checked):
+    assert checked["simulator"] is (checked["mode"] == "simulator")
+
+
+def test_float64_adam_training_matches_the_cpu(checked):
+    """Shuffled batches (one short), Adam, clipping, validation data: same weights, losses,
+    predictions and gradients as the CPU, to float64 rounding."""
+    assert checked["adam_f64_moved"] > 1e-2  # training changed the weights
+    for key in ("adam_f64_param_diff", "adam_f64_loss_diff", "adam_f64_predict_diff",
+                "adam_f64_gradient_diff"):
+        assert checked[key] < 1e-12, key
+
+
+def test_small_networks_train_through_the_fused_epoch_kernel(checked):
+    assert checked["adam_f64_fused"] is True and checked["layered_was_fused"] is True
+
+
+def test_per_layer_kernels_train_like_the_cpu(checked):
+    """The path of networks too big for the fused kernel (cuBLAS or the tiled product)."""
+    assert checked["layered_cupy_param_diff"] < 1e-12
+    assert checked["layered_tiled_param_diff"] < 1e-12
+    # On a GPU the products go through cuBLAS (CuPy is installed with the GPU extra).
+    assert checked["layered_used_cupy"] is (checked["mode"] == "gpu")
+
+
+def test_float32_momentum_training_matches_the_cpu(checked):
+    assert checked["momentum_f32_param_diff"] < 1e-5
+    cpu, gpu = checked["momentum_f32_eval"]
+    assert gpu["loss"] == pytest.approx(cpu["loss"], rel=1e-5)
+    assert gpu["accuracy"] == cpu["accuracy"]
+
+
+def test_non_finite_loss_stops_at_the_same_batch_with_the_same_weights(checked):
+    cpu, gpu = checked["nan_messages"]
+    assert "epoch 1, batch 2 of 3" in cpu
+    assert gpu == cpu
+    assert checked["nan_param_diff"] < 1e-12
+
+
+def test_standalone_cuda_module_matches_the_cpu(checked):
+    assert checked["standalone_gradient_diff"] < 1e-12
+    loss, expected = checked["standalone_loss"]
+    assert loss == pytest.approx(expected, rel=1e-12)
+    assert checked["standalone_imports_cupy"] is False
+    # train_epoch on numpy arrays: trained weights and momentum come back into them.
+    assert checked["standalone_train_moved"] > 1e-3
+    assert checked["standalone_train_diff"] < 1e-12
+    cpu_returns, cuda_returns = checked["standalone_train_returns"]
+    assert cuda_returns == cpu_returns == [3, 3, 0]
+
+
+def test_gpu_benchmark_contender_runs(checked):
+    rows = checked["benchmark_rows"]
+    assert rows["symprop-cuda"]["status"] == "ok" and rows["symprop-cuda"]["ratio"] == 1.0
+    assert rows["symprop-cuda"]["step_s"] > 0
+    # Without a GPU, PyTorch's CUDA contenders say why they did not run; with one, they run.
+    for name in ("pytorch-cuda", "torch.compile-cuda"):
+        if checked["mode"] == "gpu":
+            assert rows[name]["status"] == "ok", rows[name]
+        else:
+            assert rows[name]["status"] == "ok" or "cuda" in rows[name]["status"].lower()
 
 
 @pytest.mark.skipif(not no_gpu(), reason="a GPU is present")
@@ -100,19 +115,19 @@ def test_cuda_without_a_gpu_says_what_is_missing():
         sp.Network([sp.Dense(2, 1, "sigmoid")], loss="bce", target="cuda")
 
 
-def test_dropout_on_the_device(simulated):
+def test_dropout_on_the_device(checked):
     """Training-only masks (gradients and predictions equal the CPU's), reproducible from the
     seed, changing training, keeping about `keep` of the units scaled by 1/keep."""
-    assert simulated["dropout_gradient_diff"] < 1e-12
-    assert simulated["dropout_predict_diff"] < 1e-12
-    assert simulated["dropout_same_seed_diff"] == 0.0
-    assert simulated["dropout_vs_plain_diff"] > 1e-3
-    assert abs(simulated["dropout_kept"] - 0.7) < 0.08  # 512 draws: 4 standard deviations
-    assert simulated["dropout_scales"] == [0.0, round(1 / 0.7, 9)]
+    assert checked["dropout_gradient_diff"] < 1e-12
+    assert checked["dropout_predict_diff"] < 1e-12
+    assert checked["dropout_same_seed_diff"] == 0.0
+    assert checked["dropout_vs_plain_diff"] > 1e-3
+    assert abs(checked["dropout_kept"] - 0.7) < 0.08  # 512 draws: 4 standard deviations
+    assert checked["dropout_scales"] == [0.0, round(1 / 0.7, 9)]
     # Two dropout layers, the second wider: one set of streams, no replayed masks.
-    assert simulated["dropout_layers_masks"] == [6, 16, 32]  # 3 batches x 2 layers
-    assert simulated["dropout_layers_same_draws"] is False
-    assert simulated["dropout_wider_streams_replay"] is False  # re-made streams: new seed
+    assert checked["dropout_layers_masks"] == [6, 16, 32]  # 3 batches x 2 layers
+    assert checked["dropout_layers_same_draws"] is False
+    assert checked["dropout_wider_streams_replay"] is False  # re-made streams: new seed
 
 
 def test_kernels_cli_writes_a_standalone_cuda_module(tmp_path):
@@ -151,8 +166,8 @@ def test_fused_kernel_is_chosen_by_shared_memory_size():
     assert "FUSED = False" in adam and "def epoch_fused" not in adam
 
 
-def test_validation_with_the_training_inputs_uses_its_own_targets(simulated):
-    cpu, gpu = simulated["validation_histories"]
+def test_validation_with_the_training_inputs_uses_its_own_targets(checked):
+    cpu, gpu = checked["validation_histories"]
     for key in ("loss", "val_loss"):
         np.testing.assert_allclose(gpu[key], cpu[key], rtol=1e-10)
     assert cpu["val_loss"] != cpu["loss"]  # the targets differ, so the losses do
