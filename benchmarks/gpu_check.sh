@@ -7,8 +7,9 @@
 # 1. what the machine has (GPU, driver, package versions)      -> OUT/gpu_env.txt
 # 2. tests/test_cuda_target.py on the GPU: the simulator's checks, now on the compiled
 #    kernels and cuBLAS (the simulator's own run is left to CI)  -> OUT/gpu_tests.txt
-# 3. python -m benchmarks.gpu --quick (CASES: default tiny,large,wide)
-#                                                  -> OUT/gpu_latest.{md,json}, OUT/gpu_bench.txt
+# 3. python -m benchmarks.gpu $BENCH_ARGS (default --quick; BENCH_ARGS= for the full suite),
+#    CASES (default tiny,large,wide)               -> OUT/gpu_latest.{md,json}, OUT/gpu_bench.txt
+# 4. python -m benchmarks.gpu_profile large: where a step's time goes -> OUT/gpu_profile.txt
 # Each step has its own time limit, so a step that hangs leaves the others their time.
 set -u
 out=${1:?usage: bash benchmarks/gpu_check.sh OUT [CASES]}
@@ -41,6 +42,10 @@ timeout "${TEST_LIMIT:-240}" "$python" -m pytest -p no:cacheprovider -q -rs \
 echo "tests: ${PIPESTATUS[0]} (exit status) in $((SECONDS - start)) s" | tee -a "$out/gpu_tests.txt"
 
 start=$SECONDS
-timeout "${BENCH_LIMIT:-300}" "$python" -m benchmarks.gpu --quick --cases "$cases" --out "$out" \
-  2>&1 | tee "$out/gpu_bench.txt"
+timeout "${BENCH_LIMIT:-300}" "$python" -m benchmarks.gpu ${BENCH_ARGS---quick} --cases "$cases" \
+  --out "$out" 2>&1 | tee "$out/gpu_bench.txt"
 echo "benchmark: ${PIPESTATUS[0]} (exit status) in $((SECONDS - start)) s" | tee -a "$out/gpu_bench.txt"
+
+start=$SECONDS
+timeout "${PROFILE_LIMIT:-90}" "$python" -m benchmarks.gpu_profile large 2>&1 | tee "$out/gpu_profile.txt"
+echo "profile: ${PIPESTATUS[0]} (exit status) in $((SECONDS - start)) s" | tee -a "$out/gpu_profile.txt"

@@ -160,6 +160,12 @@ class NetworkPlan:
         return [name for layer in self.layers for name in (layer.W, layer.b)]
 
     @property
+    def param_sizes(self) -> list[tuple[str, int]]:
+        """(name, element count) of every parameter tensor, in argument order."""
+        return [(name, size) for layer in self.layers
+                for name, size in ((layer.W, layer.n_in * layer.n_out), (layer.b, layer.n_out))]
+
+    @property
     def grads(self) -> list[str]:
         return ["d" + p for p in self.params]
 
