@@ -73,7 +73,6 @@ def main(argv: list[str]) -> None:
     from numba import cuda
 
     module = net._module(sp.SGD(case.lr))
-    print(f"CUDA graphs of training batches: {getattr(module, 'GRAPHS', None)}")
     width = case.widths[1]
     D = cuda.device_array((case.batch, width), dtype=np.float32)
     db = cuda.device_array(width, dtype=np.float32)
@@ -89,8 +88,7 @@ def main(argv: list[str]) -> None:
         views: dict = {}
 
         def product():
-            module.matmul(A, W, D, case.batch, width, case.widths[0], False, False,
-                          views=views)
+            module.matmul(A, W, D, case.batch, width, case.widths[0], False, False, views)
 
         print(f"one cuBLAS product {case.batch}x{case.widths[0]}x{width} through matmul: "
               f"{per_call(product, 500) * 1e6:.1f} us")

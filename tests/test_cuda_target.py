@@ -67,14 +67,8 @@ def test_per_layer_kernels_train_like_the_cpu(checked):
     """The path of networks too big for the fused kernel (cuBLAS or the tiled product)."""
     assert checked["layered_cupy_param_diff"] < 1e-12
     assert checked["layered_tiled_param_diff"] < 1e-12
-    # On a GPU the products go through cuBLAS (CuPy is installed with the GPU extra), and
-    # training batches replay a CUDA graph: recorded once per epoch, replayed by batches 1-3.
+    # On a GPU the products go through cuBLAS (CuPy is installed with the GPU extra).
     assert checked["layered_used_cupy"] is (checked["mode"] == "gpu")
-    if checked["mode"] == "gpu":
-        assert checked["layered_cupy_graphs"] == {"captured": 2, "replayed": 6, "failed": None}
-    else:  # the simulator cannot capture graphs; the tiled product never uses them
-        assert checked["layered_cupy_graphs"]["captured"] == 0
-    assert checked["layered_tiled_graphs"] == checked["layered_cupy_graphs"]
 
 
 def test_float32_momentum_training_matches_the_cpu(checked):
