@@ -93,6 +93,18 @@ def test_gpu_suite_without_a_gpu_says_why(tmp_path):
     assert json.loads((tmp_path / "gpu_latest.json").read_text())["skipped"]
 
 
+def test_gpu_profile_without_a_gpu_says_why(capsys):
+    from benchmarks import gpu, gpu_profile
+
+    if gpu.missing_gpu() is not None:
+        gpu_profile.main([])
+        assert capsys.readouterr().out.startswith("nothing to profile: no CUDA GPU")
+    # The GPU cases time about one MNIST-sized epoch (60,000 rows) per fit.
+    for name in ("large", "wide"):
+        case = gpu.GPU_CASES[name]
+        assert 55_000 < case.steps * case.batch < 61_000, name
+
+
 class _FixedContender:
     """A contender whose parameters after any run are fixed: enough for agreement()."""
 
