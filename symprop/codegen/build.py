@@ -45,14 +45,12 @@ def network_source(layers: list[LayerSpec], loss: str, optimizer: str = "sgd",
     ``target`` "cuda": the GPU module; ``cublas``: its products use CuPy where it imports
     (cached modules), else the generated kernel only (standalone modules)."""
     from symprop.codegen.plan import make_plan
+    from symprop.codegen.printed import update_code_for
     from symprop.codegen.render import render_network
-    from symprop.derive.optimizers import update_rule
 
-    structure = optimizer_structure(optimizer, optimizer_options or {})
-    # Any nonzero value selects the code path; the value itself is a kernel argument.
-    rule = update_rule(optimizer, **{k: (0.5 if v is True else 0.0) if k != "nesterov" else v
-                                     for k, v in structure.items()})
-    plan = make_plan(layers, loss, rule, dtype, matmul, dropout, direct_blas)
+    update = update_code_for(optimizer, optimizer_structure(optimizer, optimizer_options or {}),
+                             dtype)
+    plan = make_plan(layers, loss, update, dtype, matmul, dropout, direct_blas)
     return render_network(plan, version, target, cublas)
 
 
@@ -79,12 +77,12 @@ def build_network_module(layers: list[LayerSpec], loss: str, optimizer: str = "s
 
 
 def activations_source(specs: list[str], dtype: str = "float32", version: str = "0") -> str:
-    from symprop.codegen.kernels import activation_code
+    from symprop.codegen.printed import activation_code_for
     from symprop.codegen.render import render_activations
 
     codes, seen = [], set()
     for spec in specs:
-        code = activation_code(spec, dtype)
+        code = activation_code_for(spec, dtype)
         if code.name not in seen:
             seen.add(code.name)
             codes.append(code)

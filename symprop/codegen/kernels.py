@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
 
 import sympy as sp
 
+from symprop.codegen.code import ActivationCode, LossCode, UpdateCode
 from symprop.codegen.printer import NumbaPrinter, print_assignments
 from symprop.codegen.stable import stabilize
 from symprop.derive.activations import activation
@@ -32,22 +32,6 @@ def hyper_name(symbol: sp.Symbol, suffix: str = "") -> str:
 
 def _printer(float_type: str, params, suffix: str = "") -> NumbaPrinter:
     return NumbaPrinter(float_type, {s: hyper_name(s, suffix) for s in params})
-
-
-@dataclass
-class ActivationCode:
-    """Forward ``a = f(z)`` and backward ``slope = f'`` from ``a`` (or from ``z``)."""
-
-    name: str  # identifier used in generated function names
-    label: str  # human name, for the header
-    forward: list[tuple[str, str]]
-    backward: list[tuple[str, str]]
-    backward_from: str  # "a" or "z": what the backward pass reads
-    hyper: list[str] = field(default_factory=list)
-    hyper_values: list[float] = field(default_factory=list)
-    is_softmax: bool = False
-    formula: str = ""
-    derivative_text: str = ""
 
 
 def activation_code(spec, float_type: str, suffix: str = "", hyper: dict | None = None,
@@ -79,27 +63,6 @@ def activation_code(spec, float_type: str, suffix: str = "", hyper: dict | None 
         ident, act.name, forward, backward, source, [hyper_name(s, suffix) for s in params],
         [act.params[s] for s in params], formula=f"a = {sp.sstr(act.expr)}",
         derivative_text=f"f' = {sp.sstr(slope)}  (from {source})")
-
-
-@dataclass
-class LossCode:
-    """Fused loss value and output delta for the output layer.
-
-    ``mode``: "elementwise" (any loss after an elementwise activation; per unit),
-    "softmax_ce" (log-sum-exp, delta yhat - y), or "softmax_vjp" (an elementwise loss after
-    softmax: per-unit gradient g, then the softmax VJP). ``reads`` lists the per-unit names
-    the lines use among yhat, y, z.
-    """
-
-    name: str
-    mode: str
-    value: list[tuple[str, str]]
-    delta: list[tuple[str, str]]
-    reads: set[str]
-    per_sample_units: bool  # True: the mean runs over samples and units (mse, bce, ...)
-    hyper: list[str] = field(default_factory=list)
-    hyper_values: list[float] = field(default_factory=list)
-    formula: str = ""
 
 
 def loss_code(loss_spec, activation_spec, float_type: str, act_suffix: str = "") -> LossCode:
@@ -162,18 +125,6 @@ def _clamped_logs(expr: sp.Expr) -> sp.Expr:
     floor = sp.Integer(-100)
     return expr.replace(lambda e: isinstance(e, sp.log),
                         lambda e: sp.Piecewise((floor, e < floor), (e, True)))
-
-
-@dataclass
-class UpdateCode:
-    """One optimizer's fused per-element update."""
-
-    name: str
-    invariant: list[tuple[str, str]]  # scalar lines hoisted out of the element loop
-    lines: list[tuple[str, str]]  # per element: reads w, g, state; writes w_new, state_new
-    state: list[str]
-    hyper: list[str]
-    needs_step: bool
 
 
 def update_code(rule: UpdateRule, float_type: str) -> UpdateCode:

@@ -8,18 +8,15 @@ every argument of the generated functions.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from symprop.architecture import LayerSpec, check_chain, format_architecture
-from symprop.codegen.kernels import (
-    ActivationCode,
-    LossCode,
-    UpdateCode,
-    activation_code,
-    loss_code,
-    update_code,
-)
-from symprop.derive.optimizers import UpdateRule
+from symprop.codegen.code import ActivationCode, LossCode, UpdateCode
+from symprop.codegen.printed import activation_code_for, loss_code_for
 from symprop.errors import SympropError
+
+if TYPE_CHECKING:
+    from symprop.derive.optimizers import UpdateRule
 
 # Numba calls BLAS directly (no Python in between), so BLAS wins from small products on:
 # measured inside Numba on this project's machine, float32, 32 rows: a 20x32 layer 1.9 us
@@ -240,10 +237,11 @@ class NetworkPlan:
         return self.n_out if self.loss.per_sample_units else 1
 
 
-def make_plan(layers: list[LayerSpec], loss: str, rule: UpdateRule, float_type: str = "float32",
-              matmul: str = "auto", dropout: list[float] | None = None,
-              direct_blas: bool = False) -> NetworkPlan:
-    """``direct_blas``: call numpy's CBLAS (symprop.codegen.blas) rather than ``np.dot``."""
+def make_plan(layers: list[LayerSpec], loss: str, update: UpdateRule | UpdateCode,
+              float_type: str = "float32", matmul: str = "auto",
+              dropout: list[float] | None = None, direct_blas: bool = False) -> NetworkPlan:
+    """``update``: the optimizer's rule, or its code already printed for ``float_type``.
+    ``direct_blas``: call numpy's CBLAS (symprop.codegen.blas) rather than ``np.dot``."""
     check_chain(layers)
     if float_type not in FLOAT_TYPES:
         raise SympropError(f"dtype must be one of {', '.join(FLOAT_TYPES)}, not {float_type!r}")
@@ -252,14 +250,17 @@ def make_plan(layers: list[LayerSpec], loss: str, rule: UpdateRule, float_type: 
     dropout = [1.0 if p else 0.0 for p in (dropout or [0.0] * len(layers))]
     if dropout[-1]:
         raise SympropError("dropout on the output layer is not supported: drop hidden outputs")
-    output_act = layers[-1].make_activation()
-    the_loss = loss_code(loss, output_act, float_type, act_suffix=f"_{len(layers)}")
+    the_loss = loss_code_for(loss, layers[-1], float_type, act_suffix=f"_{len(layers)}")
+    if not isinstance(update, UpdateCode):
+        from symprop.codegen.kernels import update_code
+
+        update = update_code(update, float_type)
     plans = []
     for number, spec in enumerate(layers, start=1):
-        act = activation_code(spec.activation, float_type, suffix=f"_{number}",
-                              hyper=dict(spec.hyper), name=spec.name)
-        kernel_act = activation_code(spec.activation, float_type, hyper=dict(spec.hyper),
-                                     name=spec.name)
+        act = activation_code_for(spec.activation, float_type, suffix=f"_{number}",
+                                  hyper=dict(spec.hyper), name=spec.name)
+        kernel_act = activation_code_for(spec.activation, float_type, hyper=dict(spec.hyper),
+                                         name=spec.name)
         is_output = number == len(layers)
         # Z is stored where the backward pass or the loss reads it, and for softmax (whose
         # forward pass normalises the exponentials of the stored logits).
@@ -270,8 +271,8 @@ def make_plan(layers: list[LayerSpec], loss: str, rule: UpdateRule, float_type: 
             else "loops")
         plans.append(LayerPlan(number, spec.n_in, spec.n_out, act, kernel_act, choice, keep_z,
                                dropout[number - 1]))
-    return NetworkPlan(plans, the_loss, update_code(rule, float_type), float_type,
-                       format_architecture(layers), the_loss.name, rule.name, dropout,
+    return NetworkPlan(plans, the_loss, update, float_type,
+                       format_architecture(layers), the_loss.name, update.name, dropout,
                        jit_options(float_type, called_from_python=False),
                        f"gemm_{float_type}" if direct_blas else "")
 
