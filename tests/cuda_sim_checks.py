@@ -264,7 +264,8 @@ if __name__ == "__main__":
     from numba import config
 
     warnings.simplefilter("ignore", RuntimeWarning)
-    found = {"simulator": bool(config.ENABLE_CUDASIM)}
+    found = {"simulator": bool(config.ENABLE_CUDASIM),
+             "cupy_installed": importlib.util.find_spec("cupy") is not None}
     for name in sys.argv[1:] or CHECKS:
         CHECKS[name](found)
     print(json.dumps(found))

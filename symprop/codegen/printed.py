@@ -16,6 +16,7 @@ import dataclasses
 import hashlib
 import json
 from functools import cache
+from importlib import metadata
 from pathlib import Path
 
 from symprop.architecture import LayerSpec
@@ -34,7 +35,9 @@ _SOURCES = ("catalog.py", "codegen/code.py", "codegen/kernels.py", "codegen/prin
 
 
 def fingerprint() -> str:
-    digest = hashlib.sha256()
+    """A hash of the sources that print the table's lines and of SymPy's version (read from
+    its metadata: importing SymPy is what the table saves)."""
+    digest = hashlib.sha256(metadata.version("sympy").encode())
     paths = [_PACKAGE / name for name in _SOURCES] + sorted((_PACKAGE / "derive").glob("*.py"))
     for path in paths:
         digest.update(path.name.encode())
@@ -46,9 +49,10 @@ def fingerprint() -> str:
 def _entries() -> dict:
     try:
         table = json.loads(TABLE.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return table["entries"] if table.get("fingerprint") == fingerprint() else {}
+        current = table.get("fingerprint") == fingerprint()
+    except (OSError, ValueError, AttributeError, metadata.PackageNotFoundError):
+        return {}  # no table, an unreadable one, or sources to compare it with: derive live
+    return table["entries"] if current and isinstance(table.get("entries"), dict) else {}
 
 
 def _lookup(key: str, suffix: str) -> dict | None:
