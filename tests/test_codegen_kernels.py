@@ -29,7 +29,7 @@ from scipy.special import softmax as np_softmax
 
 from symprop.architecture import parse_architecture
 from symprop.codegen.build import build_activation_module, build_network_module
-from symprop.codegen.kernels import activation_code, loss_code
+from symprop.codegen.kernels import activation_code, loss_code, update_code
 from symprop.codegen.plan import make_plan
 from symprop.codegen.printer import NumbaPrinter, print_assignments
 from symprop.codegen.stable import sigmoid, softplus, stabilize
@@ -393,7 +393,8 @@ class Net:
         self.layers = parse_architecture(arch)
         self.loss = loss
         self.module = build_network_module(self.layers, loss, "sgd", {}, "float64", matmul)
-        self.plan = make_plan(self.layers, loss, update_rule("sgd"), "float64", matmul)
+        self.plan = make_plan(self.layers, loss, update_code(update_rule("sgd"), "float64"),
+                              "float64", matmul)
         # Per-layer activation hyperparameters (kernel arguments), defaults to start with.
         self.layer_hyper = [list(layer.act.hyper_values) for layer in self.plan.layers]
         assert len(self.model_hyper) == len(self.plan.model_hyper)

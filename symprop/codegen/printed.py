@@ -25,7 +25,6 @@ from symprop.codegen.code import ActivationCode, LossCode, UpdateCode
 
 TABLE = Path(__file__).with_name("printed_builtins.json")
 SUFFIX = "@SUFFIX@"  # stands for a layer's suffix (_1, _2, ...) in the names stored
-FLOAT_TYPES = ("float32", "float64")
 ENABLED = True  # tests turn the table off to compare with live derivation
 
 _PACKAGE = Path(__file__).resolve().parent.parent
@@ -133,6 +132,7 @@ def derive_table() -> dict:
     """Every built-in activation, loss after each built-in activation and optimizer code
     path, printed for each float type; combinations that do not derive are left out."""
     from symprop.codegen.kernels import activation_code, loss_code, update_code
+    from symprop.codegen.plan import FLOAT_TYPES
     from symprop.derive.activations import activation
     from symprop.derive.optimizers import RULES, update_rule
     from symprop.errors import SympropError

@@ -8,18 +8,8 @@ import numpy as np
 from symprop.errors import SympropError
 
 
-def numpy_aliases_for_numba_cuda() -> None:
-    """numba-cuda (0.30.4 and earlier) registers an overload of ``np.row_stack`` when it
-    compiles its first kernel; NumPy 2.5 removed that name (it was ``np.vstack`` under
-    another name), so every kernel compile fails with an AttributeError there. Restoring
-    the alias, only where it is missing, lets those two releases work together."""
-    if not hasattr(np, "row_stack"):
-        np.row_stack = np.vstack
-
-
 def require_cuda() -> None:
     """A clear error naming what is missing when target="cuda" cannot run here."""
-    numpy_aliases_for_numba_cuda()
     try:
         from numba import cuda
     except ImportError as exc:  # numba without its CUDA target (numba-cuda)
