@@ -48,6 +48,11 @@ class Symprop(Contender):
         start = time.perf_counter()
         self.run(2)  # the first call builds (or loads) and compiles the kernels
         self.info["first_fit_s"] = time.perf_counter() - start
+        if self.target == "cpu":
+            from symprop.runtime.threads import shards_for
+
+            module = self.net._module(sp.SGD(lr=case.lr))
+            self.info["threads"] = shards_for(module, self.net.layers, case.batch)
 
     def reset(self, params):
         # Copies, so that fit can never update the shared initial weights in place (a

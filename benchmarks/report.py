@@ -160,7 +160,9 @@ def markdown(results: dict) -> str:
                        f"symprop first fit (build or cache load + compile) "
                        f"{fmt_time(sym.get('first_fit_s'))}; a 1-step fit() "
                        f"{fmt_time(sym.get('one_step_fit_s'))}, i.e. fixed cost per call "
-                       f"{_fixed(sym.get('fixed_cost_per_call_s'))}")
+                       f"{_fixed(sym.get('fixed_cost_per_call_s'))}"
+                       + (f"; batches split over {sym['threads']} threads"
+                          if sym.get("threads", 1) > 1 else ""))
     startup = results.get("startup")
     if startup:
         cold_runs = len(startup.get("cold_runs") or [1])

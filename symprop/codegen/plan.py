@@ -24,6 +24,15 @@ MATMUL_CHOICES = ("auto", "loops", "blas")
 NARROW_WIDTH = 8  # float32 lanes of an AVX2 register
 FLOAT_TYPES = ("float32", "float64")
 
+# Data-parallel training steps (each thread forward- and back-propagates its share of the
+# batch rows, then each updates its share of the parameters): the module carries that path
+# only for networks whose step is worth two parallel regions (~1 us each with OpenMP) and
+# whose products stay on one BLAS thread at the batch sizes that could split (see
+# symprop/runtime/threads.py). Measured on this project's 2-core machine, medium
+# 64-128-64-10 at batch 64: 69 -> 52-63 us a step; a 20-32-16-1 step (2 us) would only lose.
+SHARD_MIN_MACS_PER_ROW = 8192  # multiply-adds of one row's forward pass
+SHARD_MAX_LAYER_WEIGHTS = 1 << 17  # a layer this big takes BLAS threads instead
+
 
 @dataclass
 class LayerPlan:
@@ -223,6 +232,40 @@ class NetworkPlan:
         arrays = 5 + len(self.params) + len(self.states)
         return (self.fused_shared_bytes(chunk) <= self.FUSED_LIMIT
                 and arrays <= self.FUSED_MAX_ARRAYS and not self.dropout_args)
+
+    @property
+    def shardable(self) -> bool:
+        """Whether run() gets the data-parallel path for training batches (see above). Not
+        with dropout: each thread would draw its masks from its own random stream."""
+        weights = [layer.n_in * layer.n_out for layer in self.layers]
+        return (not self.dropout_args and sum(weights) >= SHARD_MIN_MACS_PER_ROW
+                and max(weights) <= SHARD_MAX_LAYER_WEIGHTS)
+
+    @property
+    def shard_buffers(self) -> list[tuple[str, int, int]]:
+        """(name, offset, width) of each batch buffer inside one thread's work row of the
+        data-parallel path: per row of the thread's share, widths summed up to that buffer
+        (a buffer of width w over cap rows sits at cap * offset .. cap * (offset + w))."""
+        widths = [("XB", self.n_in), ("YB", self.n_out)]
+        widths += [(name, int(shape.split(",")[1].strip(" )")))
+                   for name, shape, _ in self.buffer_shapes("rows")]
+        layout, offset = [], 0
+        for name, width in widths:
+            layout.append((name, offset, width))
+            offset += width
+        return layout
+
+    @property
+    def param_layout(self) -> list[tuple[str, int, int, str]]:
+        """(name, offset, size, shape code) of each parameter tensor in one flat row."""
+        layout, offset = [], 0
+        for layer in self.layers:
+            for name, size, shape in ((layer.W, layer.n_in * layer.n_out,
+                                       f"({layer.n_in}, {layer.n_out})"),
+                                      (layer.b, layer.n_out, f"({layer.n_out},)")):
+                layout.append((name, offset, size, shape))
+                offset += size
+        return layout
 
     @property
     def n_in(self) -> int:

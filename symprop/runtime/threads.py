@@ -1,22 +1,67 @@
-"""BLAS threads for a network's products.
+"""Threads for a network's training steps: BLAS's, and symprop's own batch split.
 
 The generated kernels call BLAS directly (symprop/codegen/blas.py); for the small products
 of small and medium layers, waking a second BLAS thread costs more than it saves (medium case,
 64-128-64-10 at batch 64: 160 us a step on one thread against 216 us on two). Large
 products keep every thread.
+
+Where the products stay on one BLAS thread, modules built with a data-parallel path
+(``SHARDED``, see symprop/codegen/plan.py) split each training batch's rows over Numba's
+threads instead: each forward- and back-propagates its share, then each reduces and updates
+its share of the parameters (two parallel regions a step).
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import os
 
 # Largest product (rows x n_in x n_out multiply-adds) still run on one BLAS thread.
 SINGLE_THREAD_MACS = 1 << 22
+# Fewest batch rows per thread: thinner products lose BLAS's efficiency (and a region costs
+# ~1 us however little it does).
+SHARD_MIN_ROWS = 32
+# Threading layers whose parallel regions start in about a microsecond; Numba's fallback
+# "workqueue" takes ~45 us a region on this project's machine, more than a split saves.
+FAST_LAYERS = ("omp", "tbb")
+
+_first_split_pid: int | None = None
 
 
 def largest_product(layers, rows: int) -> int:
     return max(rows * layer.n_in * layer.n_out for layer in layers)
+
+
+def shards_for(module, layers, rows: int) -> int:
+    """How many threads share each training batch of ``rows`` rows: 1 (run() as it was)
+    unless the module has the split path, its products stay on one BLAS thread, Numba has
+    at least two threads and a fast threading layer, and each thread gets SHARD_MIN_ROWS
+    rows. Numba's thread count is the knob (``numba.set_num_threads``, NUMBA_NUM_THREADS)."""
+    global _first_split_pid
+    if not getattr(module, "SHARDED", False) or largest_product(layers, rows) > SINGLE_THREAD_MACS:
+        return 1
+    import numba
+
+    shards = min(numba.get_num_threads(), rows // SHARD_MIN_ROWS)
+    if shards < 2 or _threading_layer() not in FAST_LAYERS:
+        return 1
+    # GNU OpenMP terminates a forked child that starts a parallel region after its parent
+    # ran one: children of a process that split batches train on one thread.
+    if _first_split_pid is None:
+        _first_split_pid = os.getpid()
+    elif _first_split_pid != os.getpid():
+        return 1
+    return shards
+
+
+@functools.cache
+def _threading_layer() -> str:
+    """The threading layer Numba loads (loading it: get_num_threads starts the pool)."""
+    import numba
+
+    numba.get_num_threads()
+    return numba.threading_layer()
 
 
 @contextlib.contextmanager

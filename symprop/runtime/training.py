@@ -11,7 +11,7 @@ import numpy as np
 from symprop.errors import DataError, SympropError, TrainingError
 from symprop.runtime.device import arrays_for
 from symprop.runtime.optimizers import SGD, make_optimizer
-from symprop.runtime.threads import blas_threads_for
+from symprop.runtime.threads import blas_threads_for, shards_for
 
 
 class History:
@@ -95,13 +95,14 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
     progress = _progress(epochs, verbose)
     arrays = arrays_for(net, X, Y)  # on the GPU for target="cuda", for the whole fit
     threads = blas_threads_for(net.layers, batch_size)
+    split = {"shards": shards_for(module, net.layers, batch_size)} if net.target == "cpu" else {}
     threads.__enter__()
     try:
         for epoch in range(1, epochs + 1):
             perm = net._rng.permutation(n) if shuffle else np.arange(n)
             batches, step, status = module.train_epoch(
                 arrays.X, arrays.Y, perm, batch_size, net._step, float(clip_norm or 0.0),
-                batch_losses, *arrays.params, *arrays.state, *hyper, *opt_hyper, *dropout)
+                batch_losses, *arrays.params, *arrays.state, *hyper, *opt_hyper, *dropout, **split)
             net._step = int(step)
             arrays.sync()  # once per epoch: metrics, early stopping and the caller see them
             if status:

@@ -1,0 +1,192 @@
+"""The data-parallel training path: batches split over threads give the same training as one
+thread (to rounding), stop at the same non-finite batch, and are used only where they pay
+and are safe (symprop/runtime/threads.py)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import symprop as sp
+from symprop.architecture import parse_architecture
+from symprop.codegen.build import network_source
+from symprop.runtime import threads
+from symprop.runtime.optimizers import make_optimizer
+
+# 40*96 + 96*64 + 64*3 = 10176 multiply-adds a row: just above SHARD_MIN_MACS_PER_ROW
+ARCH = [(40, 96, "relu"), (96, 64, "tanh"), (64, 3, "softmax")]
+
+
+def make_net(dtype="float64"):
+    return sp.Network([sp.Dense(n_in, n_out, act) for n_in, n_out, act in ARCH], loss="ce",
+                      dtype=dtype, seed=3)
+
+
+def data(rows=389, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((rows, ARCH[0][0]))
+    y = rng.integers(0, ARCH[-1][1], rows)
+    return X, y
+
+
+def train_with(shards, optimizer, clip_norm=0.0, batch_size=64, epochs=2, nan_row=None):
+    """Parameters and batch losses after `epochs` epochs through module.train_epoch; a NaN
+    target in row nan_row (past the checks fit() makes) if given."""
+    net = make_net()
+    X, y = data()
+    Xf, Y = net._features(X), net._targets(y, X.shape[0])
+    if nan_row is not None:
+        Y = Y.copy()
+        Y[nan_row, 1] = np.nan  # a NaN in X would not do: relu maps it to 0
+    optimizer = make_optimizer(optimizer)
+    module = net._module(optimizer)
+    assert module.SHARDED
+    params = net._flat_params()
+    states = [np.zeros_like(p) for p in params for _ in module.OPTIMIZER_STATE]
+    hyper = optimizer.hyper_values()
+    step, results = 0, []
+    rng = np.random.default_rng(7)
+    for _ in range(epochs):
+        perm = rng.permutation(X.shape[0])
+        losses = np.full(-(-X.shape[0] // batch_size), np.nan)
+        batches, step, status = module.train_epoch(
+            Xf, Y, perm, batch_size, step, clip_norm, losses, *params, *states,
+            *net._model_hyper(), *hyper, shards=shards)
+        results.append((batches, step, status, losses.copy()))
+        if status:
+            break
+    return [p.copy() for p in params], results
+
+
+@pytest.mark.parametrize("shards", [2, 3])
+@pytest.mark.parametrize("optimizer, clip_norm", [(sp.SGD(lr=0.1), 0.0),
+                                                  (sp.Adam(lr=0.01), 0.5)])
+def test_split_batches_train_like_one_thread(shards, optimizer, clip_norm):
+    """389 rows in batches of 64: the last batch (5 rows) splits unevenly, and with three
+    shards over two Numba threads one thread takes two shares."""
+    ref_params, ref = train_with(1, optimizer, clip_norm)
+    params, got = train_with(shards, optimizer, clip_norm)
+    for a, b in zip(ref_params, params, strict=True):
+        np.testing.assert_allclose(b, a, rtol=0, atol=1e-12)
+    for (b1, s1, st1, l1), (b2, s2, st2, l2) in zip(ref, got, strict=True):
+        assert (b1, s1, st1) == (b2, s2, st2)
+        np.testing.assert_allclose(l2, l1, rtol=1e-12)
+    assert ref_params[0].shape == (40, 96) and not np.allclose(ref_params[0], make_net().params[0][0])
+
+
+def test_split_batches_stop_at_the_same_non_finite_batch():
+    ref_params, ref = train_with(1, sp.SGD(lr=0.1), nan_row=200)
+    params, got = train_with(2, sp.SGD(lr=0.1), nan_row=200)
+    assert len(ref) == 1 and ref[0][2] == 1  # status: stopped in the first epoch
+    assert 0 < ref[0][0] < 6  # a batch in the middle: earlier updates were applied
+    assert [r[:3] for r in ref] == [g[:3] for g in got]
+    for a, b in zip(ref_params, params, strict=True):
+        assert np.isfinite(b).all()  # the weights from before the NaN batch
+        np.testing.assert_allclose(b, a, rtol=0, atol=1e-12)
+
+
+def test_fit_splits_medium_batches_and_matches_one_thread(monkeypatch):
+    """Through Network.fit: the policy picks two shards here, and the result is what one
+    thread gives."""
+    X, y = data()
+    a, b = make_net(), make_net()
+    monkeypatch.setattr(threads, "_threading_layer", lambda: "omp")
+    import numba
+
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 2)
+    module = a._module(sp.SGD(lr=0.1))
+    assert threads.shards_for(module, a.layers, 64) == 2
+    calls = []
+    original = module.train_epoch
+    monkeypatch.setattr(module, "train_epoch",
+                        lambda *args, **kw: calls.append(kw.get("shards")) or original(*args, **kw))
+    history = a.fit(X, y, epochs=2, batch_size=64, optimizer=sp.SGD(lr=0.1), verbose=False)
+    assert calls == [2, 2]
+    monkeypatch.setattr(threads, "shards_for", lambda *args: 1)
+    monkeypatch.setattr("symprop.runtime.training.shards_for", lambda *args: 1)
+    reference = b.fit(X, y, epochs=2, batch_size=64, optimizer=sp.SGD(lr=0.1), verbose=False)
+    np.testing.assert_allclose(history.history["loss"], reference.history["loss"], rtol=1e-12)
+    for (Wa, ba), (Wb, bb) in zip(a.params, b.params, strict=True):
+        np.testing.assert_allclose(Wa, Wb, atol=1e-12)
+        np.testing.assert_allclose(ba, bb, atol=1e-12)
+
+
+class _Module:
+    SHARDED = True
+
+
+@pytest.fixture
+def fast_threads(monkeypatch):
+    import numba
+
+    monkeypatch.setattr(threads, "_threading_layer", lambda: "omp")
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 4)
+    monkeypatch.setattr(threads, "_first_split_pid", None)
+
+
+def test_policy_splits_where_it_pays(fast_threads, monkeypatch):
+    layers = make_net().layers
+    assert threads.shards_for(_Module(), layers, 64) == 2
+    assert threads.shards_for(_Module(), layers, 256) == 4  # Numba's 4 threads, 64 rows each
+    assert threads.shards_for(_Module(), layers, 63) == 1  # under 32 rows a thread
+    assert threads.shards_for(object(), layers, 256) == 1  # a module without the path
+    big = [type("L", (), {"n_in": 784, "n_out": 512})()]
+    assert threads.shards_for(_Module(), big, 256) == 1  # BLAS threads take those products
+    monkeypatch.setattr(threads, "_threading_layer", lambda: "workqueue")
+    assert threads.shards_for(_Module(), layers, 256) == 1
+
+
+def test_policy_keeps_forked_children_on_one_thread(fast_threads, monkeypatch):
+    layers = make_net().layers
+    assert threads.shards_for(_Module(), layers, 64) == 2  # records this process
+    monkeypatch.setattr(threads.os, "getpid", lambda: -1)  # as seen from a forked child
+    assert threads.shards_for(_Module(), layers, 64) == 1
+
+
+def test_forked_child_trains_after_the_parent_split_batches():
+    """GNU OpenMP kills a forked child that opens a parallel region after its parent did:
+    the child must train on one thread (and finish)."""
+    script = textwrap.dedent(f"""
+        import os, sys
+        import numpy as np
+        import symprop as sp
+        from symprop.runtime import threads
+        arch = {ARCH!r}
+        net = sp.Network([sp.Dense(i, o, a) for i, o, a in arch], loss="ce", dtype="float64")
+        rng = np.random.default_rng(0)
+        X, y = rng.standard_normal((256, 40)), rng.integers(0, 3, 256)
+        net.fit(X, y, epochs=1, batch_size=64, optimizer=sp.SGD(lr=0.1), verbose=False)
+        split = threads.shards_for(net._module(sp.SGD(lr=0.1)), net.layers, 64)
+        pid = os.fork()
+        if pid == 0:
+            net.fit(X, y, epochs=1, batch_size=64, optimizer=sp.SGD(lr=0.1), verbose=False)
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        print(split, os.waitstatus_to_exitcode(status))
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    split, child = result.stdout.split()
+    assert child == "0", result.stderr
+    if split == "1":
+        pytest.skip("this machine does not split batches (one Numba thread or workqueue)")
+
+
+def _source(arch, **options):
+    return network_source(parse_architecture(arch), "ce", "sgd", **options)
+
+
+def test_only_mid_size_networks_without_dropout_get_the_parallel_path():
+    medium = _source("64-128:relu-64:relu-10:softmax")
+    assert "SHARDED = True" in medium and "parallel=True" in medium
+    for arch, options in (("20-32:relu-16:relu-10:softmax", {}),  # too small to pay
+                          ("784-512:relu-512:relu-10:softmax", {}),  # BLAS threads instead
+                          ("64-128:relu-64:relu-10:softmax", {"dropout": [True, False, False]})):
+        source = _source(arch, **options)
+        assert "SHARDED = False" in source and "parallel=True" not in source
+        assert "prange" not in source
