@@ -75,7 +75,7 @@ def test_split_batches_train_like_one_thread(shards, optimizer, clip_norm):
     for (b1, s1, st1, l1), (b2, s2, st2, l2) in zip(ref, got, strict=True):
         assert (b1, s1, st1) == (b2, s2, st2)
         np.testing.assert_allclose(l2, l1, rtol=1e-12)
-    assert ref_params[0].shape == (40, 96) and not np.allclose(ref_params[0], make_net().params[0][0])
+    assert not np.allclose(ref_params[0], make_net().params[0][0])  # training moved them
 
 
 def test_split_batches_stop_at_the_same_non_finite_batch():
