@@ -190,3 +190,13 @@ def test_only_mid_size_networks_without_dropout_get_the_parallel_path():
         source = _source(arch, **options)
         assert "SHARDED = False" in source and "parallel=True" not in source
         assert "prange" not in source
+
+
+def test_one_numba_thread_builds_no_parallel_path(monkeypatch):
+    """NUMBA_NUM_THREADS=1 (or one core): nothing could use the path, so nothing compiles it."""
+    from symprop.codegen import build
+
+    monkeypatch.setattr(build, "numba_threads", lambda: 1)
+    assert not make_net()._module(sp.SGD(lr=0.1)).SHARDED
+    monkeypatch.setattr(build, "numba_threads", lambda: 2)
+    assert make_net()._module(sp.SGD(lr=0.1)).SHARDED

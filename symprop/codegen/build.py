@@ -37,20 +37,21 @@ def network_source(layers: list[LayerSpec], loss: str, optimizer: str = "sgd",
                    optimizer_options: dict | None = None, dtype: str = "float32",
                    matmul: str = "auto", version: str = "0",
                    dropout: list[bool] | None = None, direct_blas: bool = False,
-                   target: str = "cpu", cublas: bool = False) -> str:
+                   target: str = "cpu", cublas: bool = False, split_batches: bool = True) -> str:
     """The generated source, without touching the cache (for export and inspection).
 
     ``direct_blas``: products call numpy's CBLAS through symprop.codegen.blas (what cached
     modules do where it is found) instead of ``np.dot`` (what standalone modules need).
     ``target`` "cuda": the GPU module; ``cublas``: its products use CuPy where it imports
-    (cached modules), else the generated kernel only (standalone modules)."""
+    (cached modules), else the generated kernel only (standalone modules).
+    ``split_batches``: give mid-size networks the data-parallel training path (cpu)."""
     from symprop.codegen.plan import make_plan
     from symprop.codegen.printed import update_code_for
     from symprop.codegen.render import render_network
 
     update = update_code_for(optimizer, optimizer_structure(optimizer, optimizer_options or {}),
                              dtype)
-    plan = make_plan(layers, loss, update, dtype, matmul, dropout, direct_blas)
+    plan = make_plan(layers, loss, update, dtype, matmul, dropout, direct_blas, split_batches)
     return render_network(plan, version, target, cublas)
 
 
@@ -68,12 +69,24 @@ def build_network_module(layers: list[LayerSpec], loss: str, optimizer: str = "s
         from symprop.codegen.blas import binding
 
         blas = binding()
+    # The split path costs compile time (parallel functions): not where Numba gets one
+    # thread (NUMBA_NUM_THREADS=1, one core), which could never use it.
+    split = numba_threads() > 1
     key = cache_key("network", TEMPLATE_VERSION, __version__, [layer_key(x) for x in layers],
                     loss, optimizer, sorted(structure.items()), dtype, matmul, target,
-                    tuple(bool(d) for d in dropout or ()), blas)
+                    tuple(bool(d) for d in dropout or ()), blas, split)
     return load_module(key, lambda: network_source(
         layers, loss, optimizer, optimizer_options, dtype, matmul, __version__, dropout,
-        direct_blas=blas is not None, target=target, cublas=target == "cuda"))
+        direct_blas=blas is not None, target=target, cublas=target == "cuda",
+        split_batches=split))
+
+
+def numba_threads() -> int:
+    """Numba's thread count ceiling (NUMBA_NUM_THREADS or the core count), read without
+    starting its thread pool."""
+    from numba.core import config
+
+    return int(config.NUMBA_NUM_THREADS)
 
 
 def activations_source(specs: list[str], dtype: str = "float32", version: str = "0") -> str:

@@ -132,6 +132,7 @@ class NetworkPlan:
     dropout: list[float] = field(default_factory=list)
     jit: str = ""  # Numba options of the kernels run() calls (not called from Python)
     gemm: str = ""  # symprop.codegen.blas function for BLAS products; "" means np.dot
+    split_batches: bool = True  # allow the data-parallel training path (see shardable)
 
     @property
     def forward_kernels(self) -> list[Kernel]:
@@ -238,7 +239,8 @@ class NetworkPlan:
         """Whether run() gets the data-parallel path for training batches (see above). Not
         with dropout: each thread would draw its masks from its own random stream."""
         weights = [layer.n_in * layer.n_out for layer in self.layers]
-        return (not self.dropout_args and sum(weights) >= SHARD_MIN_MACS_PER_ROW
+        return (self.split_batches and not self.dropout_args
+                and sum(weights) >= SHARD_MIN_MACS_PER_ROW
                 and max(weights) <= SHARD_MAX_LAYER_WEIGHTS)
 
     @property
@@ -283,9 +285,11 @@ class NetworkPlan:
 
 def make_plan(layers: list[LayerSpec], loss: str, update: UpdateCode,
               float_type: str = "float32", matmul: str = "auto",
-              dropout: list[float] | None = None, direct_blas: bool = False) -> NetworkPlan:
+              dropout: list[float] | None = None, direct_blas: bool = False,
+              split_batches: bool = True) -> NetworkPlan:
     """``update``: the optimizer's code, printed for ``float_type``.
-    ``direct_blas``: call numpy's CBLAS (symprop.codegen.blas) rather than ``np.dot``."""
+    ``direct_blas``: call numpy's CBLAS (symprop.codegen.blas) rather than ``np.dot``.
+    ``split_batches``: the data-parallel training path where the sizes pay (``shardable``)."""
     check_chain(layers)
     if float_type not in FLOAT_TYPES:
         raise SympropError(f"dtype must be one of {', '.join(FLOAT_TYPES)}, not {float_type!r}")
@@ -314,7 +318,7 @@ def make_plan(layers: list[LayerSpec], loss: str, update: UpdateCode,
     return NetworkPlan(plans, the_loss, update, float_type,
                        format_architecture(layers), the_loss.name, update.name, dropout,
                        jit_options(float_type, called_from_python=False),
-                       f"gemm_{float_type}" if direct_blas else "")
+                       f"gemm_{float_type}" if direct_blas else "", split_batches)
 
 
 def _unique(kernels) -> list[Kernel]:
