@@ -21,6 +21,15 @@ from symprop.runtime.optimizers import make_optimizer
 ARCH = [(40, 96, "relu"), (96, 64, "tanh"), (64, 3, "softmax")]
 
 
+@pytest.fixture(autouse=True)
+def modules_with_the_split_path(monkeypatch):
+    """Build modules with the split path even where Numba has one thread (the path runs
+    there too, each share in turn)."""
+    from symprop.codegen import build
+
+    monkeypatch.setattr(build, "numba_threads", lambda: 2)
+
+
 def make_net(dtype="float64"):
     return sp.Network([sp.Dense(n_in, n_out, act) for n_in, n_out, act in ARCH], loss="ce",
                       dtype=dtype, seed=3)
@@ -125,7 +134,7 @@ def fast_threads(monkeypatch):
 
     monkeypatch.setattr(threads, "_threading_layer", lambda: "omp")
     monkeypatch.setattr(numba, "get_num_threads", lambda: 4)
-    monkeypatch.setattr(threads, "_first_split_pid", None)
+    monkeypatch.setattr(threads, "_forked_after_pool", False)
 
 
 def test_policy_splits_where_it_pays(fast_threads, monkeypatch):
@@ -142,16 +151,17 @@ def test_policy_splits_where_it_pays(fast_threads, monkeypatch):
 
 def test_policy_keeps_forked_children_on_one_thread(fast_threads, monkeypatch):
     layers = make_net().layers
-    assert threads.shards_for(_Module(), layers, 64) == 2  # records this process
-    monkeypatch.setattr(threads.os, "getpid", lambda: -1)  # as seen from a forked child
+    assert threads.shards_for(_Module(), layers, 64) == 2
+    monkeypatch.setattr(threads, "_forked_after_pool", True)  # set in a child at fork
     assert threads.shards_for(_Module(), layers, 64) == 1
 
 
-def test_forked_child_trains_after_the_parent_split_batches():
-    """GNU OpenMP kills a forked child that opens a parallel region after its parent did:
-    the child must train on one thread (and finish)."""
+def test_forked_children_train_after_the_parent_started_the_thread_pool():
+    """GNU OpenMP kills a forked child that opens a parallel region once its parent started
+    the pool, which compiling a module with the split path does (a predict is enough), as
+    does a fit that split: such children must train on one thread, and finish."""
     script = textwrap.dedent(f"""
-        import os, sys
+        import os
         import numpy as np
         import symprop as sp
         from symprop.runtime import threads
@@ -159,20 +169,25 @@ def test_forked_child_trains_after_the_parent_split_batches():
         net = sp.Network([sp.Dense(i, o, a) for i, o, a in arch], loss="ce", dtype="float64")
         rng = np.random.default_rng(0)
         X, y = rng.standard_normal((256, 40)), rng.integers(0, 3, 256)
+
+        def child_fits():
+            pid = os.fork()
+            if pid == 0:
+                net.fit(X, y, epochs=1, batch_size=64, optimizer=sp.SGD(lr=0.1), verbose=False)
+                os._exit(0)
+            return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+        net.fit(X, y, epochs=1, batch_size=16, optimizer=sp.SGD(lr=0.1), verbose=False)
+        after_compile = child_fits()  # the parent compiled run() but never split
         net.fit(X, y, epochs=1, batch_size=64, optimizer=sp.SGD(lr=0.1), verbose=False)
         split = threads.shards_for(net._module(sp.SGD(lr=0.1)), net.layers, 64)
-        pid = os.fork()
-        if pid == 0:
-            net.fit(X, y, epochs=1, batch_size=64, optimizer=sp.SGD(lr=0.1), verbose=False)
-            os._exit(0)
-        _, status = os.waitpid(pid, 0)
-        print(split, os.waitstatus_to_exitcode(status))
+        print(split, after_compile, child_fits())
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, result.stderr
-    split, child = result.stdout.split()
-    assert child == "0", result.stderr
+    split, after_compile, after_split = result.stdout.split()
+    assert (after_compile, after_split) == ("0", "0"), result.stderr
     if split == "1":
         pytest.skip("this machine does not split batches (one Numba thread or workqueue)")
 
@@ -182,11 +197,12 @@ def _source(arch, **options):
 
 
 def test_only_mid_size_networks_without_dropout_get_the_parallel_path():
-    medium = _source("64-128:relu-64:relu-10:softmax")
+    medium = _source("64-128:relu-64:relu-10:softmax", split_batches=True)
     assert "SHARDED = True" in medium and "parallel=True" in medium
     for arch, options in (("20-32:relu-16:relu-10:softmax", {}),  # too small to pay
                           ("784-512:relu-512:relu-10:softmax", {}),  # BLAS threads instead
                           ("64-128:relu-64:relu-10:softmax", {"dropout": [True, False, False]})):
+        options["split_batches"] = True
         source = _source(arch, **options)
         assert "SHARDED = False" in source and "parallel=True" not in source
         assert "prange" not in source
@@ -200,3 +216,9 @@ def test_one_numba_thread_builds_no_parallel_path(monkeypatch):
     assert not make_net()._module(sp.SGD(lr=0.1)).SHARDED
     monkeypatch.setattr(build, "numba_threads", lambda: 2)
     assert make_net()._module(sp.SGD(lr=0.1)).SHARDED
+
+
+def test_exported_modules_stay_serial():
+    """What `symprop kernels` writes: no OpenMP, nothing a fork could trip on."""
+    source = _source("64-128:relu-64:relu-10:softmax")
+    assert "SHARDED = False" in source and "prange" not in source

@@ -37,14 +37,15 @@ def network_source(layers: list[LayerSpec], loss: str, optimizer: str = "sgd",
                    optimizer_options: dict | None = None, dtype: str = "float32",
                    matmul: str = "auto", version: str = "0",
                    dropout: list[bool] | None = None, direct_blas: bool = False,
-                   target: str = "cpu", cublas: bool = False, split_batches: bool = True) -> str:
+                   target: str = "cpu", cublas: bool = False, split_batches: bool = False) -> str:
     """The generated source, without touching the cache (for export and inspection).
 
     ``direct_blas``: products call numpy's CBLAS through symprop.codegen.blas (what cached
     modules do where it is found) instead of ``np.dot`` (what standalone modules need).
     ``target`` "cuda": the GPU module; ``cublas``: its products use CuPy where it imports
     (cached modules), else the generated kernel only (standalone modules).
-    ``split_batches``: give mid-size networks the data-parallel training path (cpu)."""
+    ``split_batches``: give mid-size networks the data-parallel training path (cpu; cached
+    modules where Numba has threads; exported ones stay serial: no OpenMP, fork-safe)."""
     from symprop.codegen.plan import make_plan
     from symprop.codegen.printed import update_code_for
     from symprop.codegen.render import render_network
@@ -71,7 +72,7 @@ def build_network_module(layers: list[LayerSpec], loss: str, optimizer: str = "s
         blas = binding()
     # The split path costs compile time (parallel functions): not where Numba gets one
     # thread (NUMBA_NUM_THREADS=1, one core), which could never use it.
-    split = numba_threads() > 1
+    split = target == "cpu" and numba_threads() > 1
     key = cache_key("network", TEMPLATE_VERSION, __version__, [layer_key(x) for x in layers],
                     loss, optimizer, sorted(structure.items()), dtype, matmul, target,
                     tuple(bool(d) for d in dropout or ()), blas, split)

@@ -25,8 +25,8 @@ NARROW_WIDTH = 8  # float32 lanes of an AVX2 register
 FLOAT_TYPES = ("float32", "float64")
 
 # Data-parallel training steps (each thread forward- and back-propagates its share of the
-# batch rows, then each updates its share of the parameters): the module carries that path
-# only for networks whose step is worth two parallel regions (~1 us each with OpenMP) and
+# batch rows; then one thread sums their gradients and updates): the module carries that path
+# only for networks whose step is worth a parallel region (~1 us with OpenMP) and
 # whose products stay on one BLAS thread at the batch sizes that could split (see
 # symprop/runtime/threads.py). Measured on this project's 2-core machine, medium
 # 64-128-64-10 at batch 64: 69 -> 52-63 us a step; a 20-32-16-1 step (2 us) would only lose.

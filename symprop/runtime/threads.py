@@ -7,8 +7,8 @@ products keep every thread.
 
 Where the products stay on one BLAS thread, modules built with a data-parallel path
 (``SHARDED``, see symprop/codegen/plan.py) split each training batch's rows over Numba's
-threads instead: each forward- and back-propagates its share, then each reduces and updates
-its share of the parameters (two parallel regions a step).
+threads instead: each forward- and back-propagates its share (one parallel region a step),
+then one thread sums their gradients and updates the parameters.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import sys
 
 # Largest product (rows x n_in x n_out multiply-adds) still run on one BLAS thread.
 SINGLE_THREAD_MACS = 1 << 22
@@ -26,7 +27,20 @@ SHARD_MIN_ROWS = 32
 # "workqueue" takes ~45 us a region on this project's machine, more than a split saves.
 FAST_LAYERS = ("omp", "tbb")
 
-_first_split_pid: int | None = None
+# GNU OpenMP terminates a forked child that opens a parallel region once its parent has
+# started the thread pool (compiling or loading a parallel function does): such children
+# train on one thread.
+_forked_after_pool = False
+
+
+def _note_fork() -> None:
+    global _forked_after_pool
+    parallel = sys.modules.get("numba.np.ufunc.parallel")
+    _forked_after_pool = _forked_after_pool or bool(getattr(parallel, "_is_initialized", False))
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_note_fork)
 
 
 def largest_product(layers, rows: int) -> int:
@@ -38,19 +52,13 @@ def shards_for(module, layers, rows: int) -> int:
     unless the module has the split path, its products stay on one BLAS thread, Numba has
     at least two threads and a fast threading layer, and each thread gets SHARD_MIN_ROWS
     rows. Numba's thread count is the knob (``numba.set_num_threads``, NUMBA_NUM_THREADS)."""
-    global _first_split_pid
-    if not getattr(module, "SHARDED", False) or largest_product(layers, rows) > SINGLE_THREAD_MACS:
-        return 1
+    if (not getattr(module, "SHARDED", False) or _forked_after_pool
+            or rows // SHARD_MIN_ROWS < 2 or largest_product(layers, rows) > SINGLE_THREAD_MACS):
+        return 1  # decided before asking Numba anything: that would start its thread pool
     import numba
 
     shards = min(numba.get_num_threads(), rows // SHARD_MIN_ROWS)
     if shards < 2 or _threading_layer() not in FAST_LAYERS:
-        return 1
-    # GNU OpenMP terminates a forked child that starts a parallel region after its parent
-    # ran one: children of a process that split batches train on one thread.
-    if _first_split_pid is None:
-        _first_split_pid = os.getpid()
-    elif _first_split_pid != os.getpid():
         return 1
     return shards
 
