@@ -222,3 +222,25 @@ def test_exported_modules_stay_serial():
     """What `symprop kernels` writes: no OpenMP, nothing a fork could trip on."""
     source = _source("64-128:relu-64:relu-10:softmax")
     assert "SHARDED = False" in source and "prange" not in source
+
+
+def test_transposed_weight_copies_train_like_the_plain_products():
+    """The 96 x 64 layer's delta product reads a kept copy of W^T (TRANSPOSE_WEIGHTS),
+    refreshed after every update: the same training as the generated loops, which read W
+    itself, split over threads or not."""
+    X, y = data()
+    blas = make_net()
+    assert "delta_relu_blas_t(D2, W2T" in blas.kernel_source(sp.SGD(lr=0.1))
+    loops = sp.Network([sp.Dense(n_in, n_out, act) for n_in, n_out, act in ARCH], loss="ce",
+                       dtype="float64", seed=3, matmul="loops")
+    assert "_t(" not in loops.kernel_source(sp.SGD(lr=0.1))
+    for net in (blas, loops):
+        net.fit(X, y, epochs=3, batch_size=64, optimizer=sp.SGD(lr=0.1, momentum=0.9),
+                verbose=False)
+    for (Wa, ba), (Wb, bb) in zip(blas.params, loops.params, strict=True):
+        np.testing.assert_allclose(Wa, Wb, atol=1e-11)
+        np.testing.assert_allclose(ba, bb, atol=1e-11)
+    ga, gb = blas.gradients(X, y), loops.gradients(X, y)
+    for (Wa, ba), (Wb, bb) in zip(ga, gb, strict=True):
+        np.testing.assert_allclose(Wa, Wb, atol=1e-13)
+        np.testing.assert_allclose(ba, bb, atol=1e-13)

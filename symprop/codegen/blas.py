@@ -28,6 +28,10 @@ ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112  # CBLAS enum values
 SYMBOL_STYLES = (("scipy_", "64_", True), ("scipy_", "", False), ("", "64_", True),
                  ("", "", False))
 LLVM_NAMES = {"float32": "symprop_cblas_sgemm", "float64": "symprop_cblas_dgemm"}
+# OpenBLAS's out-of-place transpose (an extension of its CBLAS, there since 0.2.x): the
+# kernels keep transposed copies of small weight matrices with it (see plan.py).
+LLVM_TRANSPOSE_NAMES = {"float32": "symprop_cblas_somatcopy",
+                        "float64": "symprop_cblas_domatcopy"}
 
 
 @functools.cache
@@ -43,14 +47,16 @@ def binding() -> str | None:
         except OSError:
             continue
         for prefix, suffix, wide in SYMBOL_STYLES:
-            names = {dtype: f"{prefix}cblas_{letter}gemm{suffix}"
-                     for dtype, letter in (("float32", "s"), ("float64", "d"))}
+            names = {(dtype, kind): f"{prefix}cblas_{letter}{kind}{suffix}"
+                     for dtype, letter in (("float32", "s"), ("float64", "d"))
+                     for kind in ("gemm", "omatcopy")}
             if all(hasattr(library, name) for name in names.values()):
-                for dtype, name in names.items():
+                for (dtype, kind), name in names.items():
                     address = ctypes.cast(getattr(library, name), ctypes.c_void_p).value
-                    llvm.add_symbol(LLVM_NAMES[dtype], address)
+                    llvm_names = LLVM_NAMES if kind == "gemm" else LLVM_TRANSPOSE_NAMES
+                    llvm.add_symbol(llvm_names[dtype], address)
                 _LIBRARIES.append(library)  # keep it loaded while the process runs
-                return f"openblas {names['float32']} ({'ilp64' if wide else 'lp64'})"
+                return f"openblas {names['float32', 'gemm']} ({'ilp64' if wide else 'lp64'})"
     return None
 
 
@@ -101,8 +107,19 @@ def data_pointer(typingctx, array):
     return types.voidptr(array), codegen
 
 
+def _transpose_function(dtype: str) -> types.ExternalFunction:
+    wide = binding() is None or "ilp64" in binding()
+    integer = types.int64 if wide else types.int32
+    real = types.float32 if dtype == "float32" else types.float64
+    return types.ExternalFunction(LLVM_TRANSPOSE_NAMES[dtype], types.void(
+        types.int32, types.int32, integer, integer, real, types.voidptr, integer,
+        types.voidptr, integer))
+
+
 _sgemm = _gemm_function("float32")
 _dgemm = _gemm_function("float64")
+_somatcopy = _transpose_function("float32")
+_domatcopy = _transpose_function("float64")
 # Not cached on disk: the integer width in their signature comes from whichever BLAS numpy
 # brings, which Numba's cache index does not see (a numpy reinstalled with an LP64 OpenBLAS
 # would get int64 calls compiled for ILP64). The generated kernels that call them are cached
@@ -126,3 +143,17 @@ def gemm_float64(A, B, C, m, n, k, transpose_a, transpose_b):
     _dgemm(ROW_MAJOR, TRANS if transpose_a else NO_TRANS, TRANS if transpose_b else NO_TRANS,
            m, n, k, 1.0, data_pointer(A), A.shape[1], data_pointer(B), B.shape[1], 0.0,
            data_pointer(C), C.shape[1])
+
+
+@njit(**_OPTIONS)
+def transpose_float32(W, WT):
+    """WT = W^T (WT C-contiguous, of W's shape reversed)."""
+    _somatcopy(ROW_MAJOR, TRANS, W.shape[0], W.shape[1], np.float32(1.0), data_pointer(W),
+               W.shape[1], data_pointer(WT), W.shape[0])
+
+
+@njit(**_OPTIONS)
+def transpose_float64(W, WT):
+    """WT = W^T (WT C-contiguous, of W's shape reversed)."""
+    _domatcopy(ROW_MAJOR, TRANS, W.shape[0], W.shape[1], 1.0, data_pointer(W), W.shape[1],
+               data_pointer(WT), W.shape[0])
