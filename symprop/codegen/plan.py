@@ -173,6 +173,11 @@ class NetworkPlan:
         return [layer for layer in self.layers if self.keeps_transpose(layer)]
 
     @property
+    def transposed_floats(self) -> int:
+        """Elements of all transposed weight copies (each split-batch thread keeps its own)."""
+        return sum(layer.n_in * layer.n_out for layer in self.transposed)
+
+    @property
     def grad_kernels(self) -> list[Kernel]:
         return _unique(Kernel(f"grad_{layer.kernel_variant}", None, layer.variant,
                               width=layer.width)
