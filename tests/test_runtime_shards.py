@@ -139,9 +139,10 @@ def fast_threads(monkeypatch):
 
 def test_policy_splits_where_it_pays(fast_threads, monkeypatch):
     layers = make_net().layers
-    assert threads.shards_for(_Module(), layers, 64) == 2
+    assert threads.shards_for(_Module(), layers, 32) == 2
+    assert threads.shards_for(_Module(), layers, 48) == 3
     assert threads.shards_for(_Module(), layers, 256) == 4  # Numba's 4 threads, 64 rows each
-    assert threads.shards_for(_Module(), layers, 63) == 1  # under 32 rows a thread
+    assert threads.shards_for(_Module(), layers, 31) == 1  # under 16 rows a thread
     assert threads.shards_for(object(), layers, 256) == 1  # a module without the path
     big = [type("L", (), {"n_in": 784, "n_out": 512})()]
     assert threads.shards_for(_Module(), big, 256) == 1  # BLAS threads take those products
@@ -151,7 +152,7 @@ def test_policy_splits_where_it_pays(fast_threads, monkeypatch):
 
 def test_policy_keeps_forked_children_on_one_thread(fast_threads, monkeypatch):
     layers = make_net().layers
-    assert threads.shards_for(_Module(), layers, 64) == 2
+    assert threads.shards_for(_Module(), layers, 64) == 4
     monkeypatch.setattr(threads, "_forked_after_pool", True)  # set in a child at fork
     assert threads.shards_for(_Module(), layers, 64) == 1
 

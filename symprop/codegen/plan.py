@@ -32,11 +32,12 @@ FLOAT_TYPES = ("float32", "float64")
 TRANSPOSE_WEIGHTS = (2048, 1 << 15)
 
 # Data-parallel training steps (each thread forward- and back-propagates its share of the
-# batch rows; then one thread sums their gradients and updates): the module carries that path
-# only for networks whose step is worth a parallel region (~1 us with OpenMP) and
-# whose products stay on one BLAS thread at the batch sizes that could split (see
-# symprop/runtime/threads.py). Measured on this project's 2-core machine, medium
-# 64-128-64-10 at batch 64: 69 -> 52-63 us a step; a 20-32-16-1 step (2 us) would only lose.
+# batch rows, then sums the threads' gradients and updates its share of the parameters):
+# the module carries that path only for networks whose step is worth two parallel regions
+# (~0.6 us each with OpenMP) and whose products stay on one BLAS thread at the batch sizes
+# that could split (see symprop/runtime/threads.py). Measured on this project's 2-core
+# machine, medium 64-128-64-10 at batch 64: 65 -> 46-49 us a step (interleaved); the
+# 8192 floor is a judgement (a 20-32-16-1 step of 2 us could only lose), not a measurement.
 SHARD_MIN_MACS_PER_ROW = 8192  # multiply-adds of one row's forward pass
 SHARD_MAX_LAYER_WEIGHTS = 1 << 17  # a layer this big takes BLAS threads instead
 
