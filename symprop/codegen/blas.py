@@ -84,10 +84,15 @@ def _openblas_paths() -> list[str]:
     return sorted(paths, key=lambda path: "numpy" not in path)
 
 
-def _gemm_function(dtype: str) -> types.ExternalFunction:
+def _argument_types(dtype: str) -> tuple:
+    """(BLAS integer, real) Numba types: the integer width is the bound library's."""
     wide = binding() is None or "ilp64" in binding()
-    integer = types.int64 if wide else types.int32
-    real = types.float32 if dtype == "float32" else types.float64
+    return (types.int64 if wide else types.int32,
+            types.float32 if dtype == "float32" else types.float64)
+
+
+def _gemm_function(dtype: str) -> types.ExternalFunction:
+    integer, real = _argument_types(dtype)
     enum, pointer = types.int32, types.voidptr
     return types.ExternalFunction(LLVM_NAMES[dtype], types.void(
         enum, enum, enum, integer, integer, integer, real, pointer, integer, pointer, integer,
@@ -108,12 +113,10 @@ def data_pointer(typingctx, array):
 
 
 def _transpose_function(dtype: str) -> types.ExternalFunction:
-    wide = binding() is None or "ilp64" in binding()
-    integer = types.int64 if wide else types.int32
-    real = types.float32 if dtype == "float32" else types.float64
+    integer, real = _argument_types(dtype)
+    enum, pointer = types.int32, types.voidptr
     return types.ExternalFunction(LLVM_TRANSPOSE_NAMES[dtype], types.void(
-        types.int32, types.int32, integer, integer, real, types.voidptr, integer,
-        types.voidptr, integer))
+        enum, enum, integer, integer, real, pointer, integer, pointer, integer))
 
 
 _sgemm = _gemm_function("float32")

@@ -191,8 +191,7 @@ class NetworkPlan:
     @property
     def param_sizes(self) -> list[tuple[str, int]]:
         """(name, element count) of every parameter tensor, in argument order."""
-        return [(name, size) for layer in self.layers
-                for name, size in ((layer.W, layer.n_in * layer.n_out), (layer.b, layer.n_out))]
+        return [(name, size) for name, _, size, _ in self.param_layout]
 
     @property
     def param_count(self) -> int:
@@ -221,20 +220,25 @@ class NetworkPlan:
         return [f"p_drop{layer.index}" for layer in self.layers if layer.has_dropout]
 
     def buffer_shapes(self, rows: str) -> list[tuple[str, str, str]]:
-        """(name, shape code, fill) of every per-batch buffer, for ``rows`` rows. Dropout
+        """(name, shape code, fill) of every per-batch buffer, for ``rows`` rows."""
+        return [(name, f"({rows}, {width})", fill) for name, width, fill in self.buffers]
+
+    @property
+    def buffers(self) -> list[tuple[str, int, str]]:
+        """(name, width, fill) of every per-batch buffer (a row per batch row). Dropout
         masks start as ones: outside training (gradients, evaluation) nothing draws them,
         and the backward pass still multiplies by them."""
-        shapes = []
+        buffers = []
         for layer in self.layers:
-            shape = f"({rows}, {layer.n_out})"
-            shapes.append((f"A{layer.index}", shape, "empty"))
+            index, width = layer.index, layer.n_out
+            buffers.append((f"A{index}", width, "empty"))
             if layer.keep_z:
-                shapes.append((f"Z{layer.index}", shape, "empty"))
+                buffers.append((f"Z{index}", width, "empty"))
             if layer.has_dropout:
-                shapes.append((f"M{layer.index}", shape, "ones"))
-                shapes.append((f"AD{layer.index}", shape, "empty"))
-            shapes.append((f"D{layer.index}", shape, "empty"))
-        return shapes
+                buffers.append((f"M{index}", width, "ones"))
+                buffers.append((f"AD{index}", width, "empty"))
+            buffers.append((f"D{index}", width, "empty"))
+        return buffers
 
     # Static shared memory a CUDA block may use is 48 KiB; leave room for the reductions.
     FUSED_LIMIT = 40_000
@@ -275,8 +279,7 @@ class NetworkPlan:
         data-parallel path: per row of the thread's share, widths summed up to that buffer
         (a buffer of width w over cap rows sits at cap * offset .. cap * (offset + w))."""
         widths = [("XB", self.n_in), ("YB", self.n_out)]
-        widths += [(name, int(shape.split(",")[1].strip(" )")))
-                   for name, shape, _ in self.buffer_shapes("rows")]
+        widths += [(name, width) for name, width, _ in self.buffers]
         layout, offset = [], 0
         for name, width in widths:
             layout.append((name, offset, width))
