@@ -9,14 +9,18 @@ from importlib import import_module
 
 from symprop.errors import (
     CacheError,
+    CachePermissionError,
     DataError,
+    FileError,
     FormulaError,
     MissingHyperparameterError,
+    ModelFileError,
     NotDifferentiableError,
     ShapeError,
     SympropError,
     TrainingError,
     UnknownNameError,
+    UnsafeSourceError,
 )
 from symprop.runtime import (
     SGD,
@@ -56,10 +60,11 @@ def __dir__():
 
 
 __all__ = [
-    "SGD", "Activation", "Adam", "CacheError", "ComputationGraph", "DataError", "Dense",
-    "Derivation", "FormulaError", "History", "Loss", "MissingHyperparameterError", "Network",
-    "NotDifferentiableError", "RMSprop", "ShapeError", "Standardizer", "Step", "SympropError",
-    "TrainingError", "UnknownNameError", "activation", "computation_graph",
+    "SGD", "Activation", "Adam", "CacheError", "CachePermissionError", "ComputationGraph",
+    "DataError", "Dense", "Derivation", "FileError", "FormulaError", "History", "Loss",
+    "MissingHyperparameterError", "ModelFileError", "Network", "NotDifferentiableError",
+    "RMSprop", "ShapeError", "Standardizer", "Step", "SympropError", "TrainingError",
+    "UnknownNameError", "UnsafeSourceError", "activation", "computation_graph",
     "directional_derivative", "gradient", "gradient_descent", "jacobian", "known_activations",
     "known_losses", "load", "load_csv", "load_dataset", "loss", "network_derivation",
     "one_hot", "output_delta", "train_test_split",

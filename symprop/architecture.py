@@ -30,26 +30,52 @@ class LayerSpec:
         return activation(self.activation, name=self.name, **dict(self.hyper))
 
 
+# Far beyond any network symprop trains (a layer of 2^24 x 2^24 weights would not fit in
+# memory), and small enough that no width overflows an index or an allocation request.
+MAX_WIDTH = 1 << 24
+MAX_LAYERS = 1024
+
+
+def check_width(what: str, width) -> int:
+    """A layer width: a positive int (not a bool) of at most MAX_WIDTH."""
+    if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= MAX_WIDTH:
+        shown = repr(width) if not isinstance(width, int) or width < 10**9 else "this large"
+        raise ShapeError(f"{what} must be a positive integer of at most {MAX_WIDTH}, not "
+                         f"{shown}")
+    return width
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def parse_architecture(text: str) -> list[LayerSpec]:
     """``"4-8:relu-3:softmax"`` -> two LayerSpecs; a clear error names the bad token."""
     if not isinstance(text, str) or not text.strip():
         raise SympropError("an architecture is a string like 4-8:relu-3:softmax")
+    shown = _shorten(text)
     tokens = [t.strip() for t in text.strip().split("-")]
     if len(tokens) < 2:
-        raise SympropError(f"architecture {text!r} needs an input width and at least one layer, "
-                           "e.g. 4-8:relu-3:softmax")
+        raise SympropError(f"architecture {shown!r} needs an input width and at least one "
+                           "layer, e.g. 4-8:relu-3:softmax")
+    if len(tokens) > MAX_LAYERS + 1:
+        raise ShapeError(f"architecture {shown!r} has {len(tokens) - 1} layers, more than "
+                         f"the {MAX_LAYERS} symprop builds")
     widths, activations = [], []
     for position, token in enumerate(tokens):
         width, _, act = token.partition(":")
-        if not width.isdigit() or int(width) < 1:
-            raise ShapeError(f"architecture {text!r}: token {token!r} does not start with a "
-                             "positive integer width")
+        # isdigit alone takes superscripts and other digits int() refuses
+        if not (width.isascii() and width.isdigit()) or int(width) < 1:
+            raise ShapeError(f"architecture {shown!r}: token {_shorten(token, 30)!r} does not "
+                             "start with a positive integer width")
+        check_width(f"architecture {shown!r}: the width of token {position + 1}", int(width))
         if position == 0 and act:
-            raise SympropError(f"architecture {text!r}: the input width {width} takes no "
+            raise SympropError(f"architecture {shown!r}: the input width {width} takes no "
                                "activation")
         if position > 0 and not act:
-            raise SympropError(f"architecture {text!r}: layer {position} ({token!r}) needs "
-                               f"an activation, e.g. {width}:relu")
+            raise SympropError(f"architecture {shown!r}: layer {position} "
+                               f"({_shorten(token, 30)!r}) needs an activation, e.g. "
+                               f"{width}:relu")
         widths.append(int(width))
         activations.append(act)
     return [LayerSpec(widths[n - 1], widths[n], activations[n]) for n in range(1, len(widths))]

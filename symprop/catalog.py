@@ -7,6 +7,7 @@ derive stage attaches the formulas to these same entries.
 
 from __future__ import annotations
 
+import keyword
 import math
 from dataclasses import dataclass, field
 
@@ -22,12 +23,18 @@ class Entry:
     ranges: dict = field(default_factory=dict)
     trainable: bool = True
     relu_like: bool = False  # He initialisation suits it
+    # What the values are, for the losses that read them as probabilities: "unit" (each
+    # output in [0, 1], so bce, or ce per class), "simplex" (a probability vector: ce), ""
+    # (not probabilities). A formula is asked symbolically instead
+    # (symprop.derive.activations.output_range_in_unit_interval).
+    probability: str = ""
 
 
 ACTIVATIONS = {
     "identity": Entry("linear output, f(z) = z"),
-    "step": Entry("Heaviside step: derivative 0 almost everywhere", trainable=False),
-    "sigmoid": Entry("logistic, outputs in (0, 1)"),
+    "step": Entry("Heaviside step: derivative 0 almost everywhere", trainable=False,
+                  probability="unit"),
+    "sigmoid": Entry("logistic, outputs in (0, 1)", probability="unit"),
     "tanh": Entry("zero-centred, outputs in (-1, 1)"),
     "relu": Entry("max(0, z); relu'(0) = 0", relu_like=True),
     "leaky_relu": Entry("z for z > 0, alpha*z otherwise", {"alpha": 0.01},
@@ -43,7 +50,8 @@ ACTIVATIONS = {
     "silu": Entry("z * sigmoid(beta*z), also called swish", {"beta": 1.0},
                   {"beta": (0.0, False)}, relu_like=True),
     "mish": Entry("z * tanh(softplus(z))", relu_like=True),
-    "softmax": Entry("exp(z_k) / sum_j exp(z_j): a probability vector over the K classes"),
+    "softmax": Entry("exp(z_k) / sum_j exp(z_j): a probability vector over the K classes",
+                     probability="simplex"),
 }
 ACTIVATION_ALIASES = {"linear": "identity", "swish": "silu", "logistic": "sigmoid",
                       "lrelu": "leaky_relu"}
@@ -65,6 +73,24 @@ LOSS_ALIASES = {"l2": "mse", "l1": "mae", "cross_entropy": "ce", "categorical_cr
 RESERVED_NAMES = {"a", "y", "yhat", "m", "K", "k", "i", "j", "g", "u"}
 
 
+MAX_NAME_LENGTH = 64
+
+
+def check_name(what: str, name) -> str | None:
+    """A user's name for a formula (an activation, a loss): None, or a plain ASCII
+    identifier of at most MAX_NAME_LENGTH characters. Names label headers, derivations and
+    LaTeX documents, so nothing else is taken (no spaces, quotes, backslashes, unicode)."""
+    if name is None:
+        return None
+    if (not isinstance(name, str) or not name.isascii() or not name.isidentifier()
+            or keyword.iskeyword(name) or len(name) > MAX_NAME_LENGTH or name.startswith("__")):
+        shown = name if not isinstance(name, str) else name[:MAX_NAME_LENGTH + 10]
+        raise FormulaError(f"{what} name {shown!r} must be a plain identifier: ASCII letters, "
+                           f"digits and underscores, at most {MAX_NAME_LENGTH} characters, "
+                           "not a Python keyword, e.g. 'mish'")
+    return name
+
+
 def known_activations() -> list[str]:
     return sorted([*ACTIVATIONS, *ACTIVATION_ALIASES])
 
@@ -75,10 +101,15 @@ def known_losses() -> list[str]:
 
 def check_value(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise FormulaError(f"hyperparameter {name} must be a number, not {value!r}")
-    if not math.isfinite(value):
-        raise FormulaError(f"hyperparameter {name} must be finite, not {value!r}")
-    return float(value)
+        raise FormulaError(f"hyperparameter {name} must be a number, not {value!r}"[:200])
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond float's range
+        number = math.inf
+    if not math.isfinite(number):
+        shown = f"{value!r}" if isinstance(value, float) else "an integer this large"
+        raise FormulaError(f"hyperparameter {name} must be finite, not {shown}")
+    return number
 
 
 def bind_formula_hyperparameters(kind: str, label: str, names: list[str], given: dict,

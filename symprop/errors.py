@@ -51,3 +51,23 @@ class TrainingError(SympropError):
 
 class CacheError(SympropError):
     """A kernel cache or model file that is corrupt or partly written."""
+
+
+class ModelFileError(CacheError):
+    """A model file that is not a valid symprop model: malformed metadata, arrays that do not
+    match the architecture or their digests, or sizes beyond what the architecture needs."""
+
+
+class CachePermissionError(CacheError):
+    """A kernel cache folder that other users could write (or that another user owns):
+    symprop refuses to import code from it."""
+
+
+class FileError(SympropError):
+    """A user's file or folder that cannot be read or written (missing, a folder where a
+    file should be, no permission, a full disk); the message names the path."""
+
+
+class UnsafeSourceError(SympropError):
+    """Generated source that fails the structural check of what symprop generates; it is
+    never written, imported or exported."""

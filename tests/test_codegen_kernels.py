@@ -790,11 +790,15 @@ def test_clamped_log_losses_keep_a_nan_prediction_nan(loss_name, activation_name
     # numpy's functions stand in for math's: log(0) is -inf in Numba, an error in Python.
     functions = SimpleNamespace(log=np.log, cosh=np.cosh, exp=np.exp, log1p=np.log1p)
 
+    def softplus(u):  # the generated modules' helper (log_cosh's stable form calls it)
+        return np.maximum(u, 0.0) + np.log1p(np.exp(-np.abs(u)))
+
     def value(yhat, y):
         names = {"yhat": yhat, "y": y, "z": yhat}
+        scope = {"np": np, "math": functions, "_softplus": softplus}
         with np.errstate(all="ignore"):
             for name, expr in code.value:
-                names[name] = float(eval(expr, {"np": np, "math": functions}, names))
+                names[name] = float(eval(expr, scope, names))
         return names["value"]
 
     assert math.isnan(value(math.nan, 1.0)) and math.isnan(value(math.nan, 0.0))

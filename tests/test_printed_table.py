@@ -38,6 +38,20 @@ def test_the_shipped_table_is_what_derivation_prints_now():
     assert kinds == {"activation", "loss", "update"}
 
 
+def test_the_table_holds_every_trainable_built_in():
+    """Nothing left out quietly: every trainable built-in activation, and every built-in loss
+    after it, for both float types (a refusal of the printed names once dropped a third)."""
+    from symprop.catalog import ACTIVATIONS, LOSSES
+
+    entries = json.loads(printed.TABLE.read_text(encoding="utf-8"))["entries"]
+    for float_type in ("float32", "float64"):
+        for name, entry in ACTIVATIONS.items():
+            if entry.trainable:
+                assert f"activation|{name}|{float_type}" in entries, name
+                for loss in LOSSES:
+                    assert f"loss|{loss}|{name}|{float_type}" in entries, (loss, name)
+
+
 NETWORKS = [
     ("20-32:relu-1:sigmoid", "bce", "sgd", {}),
     ("4-8:leaky_relu-6:selu-3:softmax", "ce", "adam", {"weight_decay": 0.1}),

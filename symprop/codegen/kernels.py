@@ -8,11 +8,11 @@ template syntax; nothing in the templates knows SymPy.
 from __future__ import annotations
 
 import hashlib
-import re
 
 import sympy as sp
 
 from symprop.codegen.code import ActivationCode, LossCode, UpdateCode
+from symprop.codegen.names import checked_identifier, formula_text, label_for
 from symprop.codegen.printer import NumbaPrinter, print_assignments
 from symprop.codegen.stable import stabilize
 from symprop.derive.activations import activation
@@ -21,13 +21,24 @@ from symprop.derive.losses import loss as make_loss
 from symprop.derive.optimizers import UpdateRule, t
 from symprop.derive.simplify import tidy
 from symprop.derive.symbols import YHAT, Y, a, k, y, yhat, z
-from symprop.errors import NotDifferentiableError
+from symprop.errors import FormulaError, NotDifferentiableError
 
 
 def hyper_name(symbol: sp.Symbol, suffix: str = "") -> str:
-    """Kernel argument name of a hyperparameter (``lambda`` is a Python keyword); the suffix
-    keeps two layers' ``alpha`` apart."""
-    return "hp_" + re.sub(r"\W", "_", symbol.name) + suffix
+    """Kernel argument name of a hyperparameter: ``hp_`` + its name (``lambda`` is a Python
+    keyword) + a suffix, ``_<layer>`` for an activation's (two layers' ``alpha`` apart) and
+    ``_loss`` for a loss's. A layer number has no underscore, so no two (name, suffix)
+    pairs make one argument name."""
+    return checked_identifier("hp_" + symbol.name + suffix)
+
+
+def expression_ident(prefix: str, expr: sp.Basic) -> str:
+    """A kernel identifier for a formula: a digest of its expression, stable across
+    processes (nothing of the user's text)."""
+    return f"{prefix}_{hashlib.sha256(sp.srepr(expr).encode()).hexdigest()[:10]}"
+
+
+LOSS_SUFFIX = "_loss"
 
 
 def _printer(float_type: str, params, suffix: str = "") -> NumbaPrinter:
@@ -56,13 +67,13 @@ def activation_code(spec, float_type: str, suffix: str = "", hyper: dict | None 
         # Differentiate the *stable* form: the rules' fdiff keeps the derivative stable too.
         slope, source = tidy(sp.diff(stable, z)), "z"
     backward = print_assignments([("slope", slope)], printer, f"tb{suffix}_")
-    # A formula's kernel name is a digest of its expression: stable across processes.
-    ident = re.sub(r"\W", "_", act.name) if act.formula is None else (
-        "custom_" + hashlib.sha256(sp.srepr(act.expr).encode()).hexdigest()[:10])
+    ident = (checked_identifier(act.name) if act.formula is None
+             else expression_ident("custom", act.expr))
     return ActivationCode(
-        ident, act.name, forward, backward, source, [hyper_name(s, suffix) for s in params],
-        [act.params[s] for s in params], formula=f"a = {sp.sstr(act.expr)}",
-        derivative_text=f"f' = {sp.sstr(slope)}  (from {source})")
+        ident, label_for(act.name, act.formula, ident), forward, backward, source,
+        [hyper_name(s, suffix) for s in params], [act.params[s] for s in params],
+        formula=f"a = {formula_text(act.expr)}",
+        derivative_text=f"f' = {formula_text(slope)}  (from {source})")
 
 
 def loss_code(loss_spec, activation_spec, float_type: str, act_suffix: str = "") -> LossCode:
@@ -70,21 +81,29 @@ def loss_code(loss_spec, activation_spec, float_type: str, act_suffix: str = "")
     arguments do (``hp_alpha_2`` for layer 2); the loss's own keep their plain names."""
     the_loss = make_loss(loss_spec)
     act = activation(activation_spec)
-    printer = _printer(float_type, list(the_loss.params))
+    shared = sorted(s.name for s in set(the_loss.params) & set(getattr(act, "params", {})))
+    if shared:
+        # One SymPy symbol would stand for both values in the output delta.
+        raise FormulaError(f"loss {the_loss.name!r} and the output activation {act.name!r} "
+                           f"both have a hyperparameter {shared[0]!r}: rename the loss's")
+    printer = _printer(float_type, list(the_loss.params), LOSS_SUFFIX)
     for symbol in getattr(act, "params", {}) or {}:
         printer.names[symbol] = hyper_name(symbol, act_suffix)
-    hyper = [hyper_name(s) for s in the_loss.params]
+    hyper = [hyper_name(s, LOSS_SUFFIX) for s in the_loss.params]
     values = list(the_loss.params.values())
+    label = (checked_identifier(the_loss.name) if the_loss.formula is None
+             else label_for(the_loss.name, the_loss.formula,
+                            expression_ident("loss", the_loss.expr)))
     if act.kind == "softmax" and the_loss.kind == "categorical":
-        return LossCode(the_loss.name, "softmax_ce", [], [], {"z", "y"}, False,
+        return LossCode(label, "softmax_ce", [], [], {"z", "y"}, False,
                         formula="L = logsumexp(z) - sum_k y_k z_k;  dL/dz_k = yhat_k - y_k")
     if act.kind == "softmax":
         grad = the_loss.gradient
         # An elementwise loss after softmax is a mean over samples and units, as PyTorch's.
-        return LossCode(the_loss.name, "softmax_vjp",
+        return LossCode(label, "softmax_vjp",
                         print_assignments([("value", stabilize(the_loss.expr))], printer),
                         print_assignments([("g", grad)], printer), {"yhat", "y"}, True,
-                        hyper, values, formula=f"L = sum_k {sp.sstr(the_loss.expr)}")
+                        hyper, values, formula=f"L = sum_k {formula_text(the_loss.expr)}")
     # Elementwise activation: per unit. Categorical losses use their per-class term.
     if the_loss.kind == "categorical":
         value_expr = the_loss.class_term.subs({YHAT[k]: yhat, Y[k]: y})
@@ -100,20 +119,20 @@ def loss_code(loss_spec, activation_spec, float_type: str, act_suffix: str = "")
         if the_loss.kind == "categorical":
             gradient = gradient.subs({YHAT[k]: yhat, Y[k]: y})
         delta_expr = tidy(gradient * sp.diff(stabilize(act.expr), z))
-    logit = the_loss.logit_form(act.name)
+    logit = the_loss.logit_form(act)
     if logit is not None:  # bce after sigmoid: the loss from the logit z, never log(0)
         value_expr = logit
-    else:
-        value_expr = _clamped_logs(value_expr)
+    else:  # stable forms first: log(cosh(r)) is no log of a probability to clamp
+        value_expr = _clamped_logs(stabilize(value_expr))
     value_expr = stabilize(value_expr)
     delta_expr = stabilize(delta_expr.subs(a, yhat))
     reads = {s.name for s in (value_expr.free_symbols | delta_expr.free_symbols)} & {
         "yhat", "y", "z"}
-    return LossCode(the_loss.name, "elementwise",
+    return LossCode(label, "elementwise",
                     print_assignments([("value", value_expr)], printer, "u"),
                     print_assignments([("delta", delta_expr)], printer, "q"), reads,
                     the_loss.kind != "categorical", hyper, values,
-                    formula=f"L = {sp.sstr(value_expr)};  dL/dz = {sp.sstr(delta_expr)}")
+                    formula=f"L = {formula_text(value_expr)};  dL/dz = {formula_text(delta_expr)}")
 
 
 def _clamped_logs(expr: sp.Expr) -> sp.Expr:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from symprop.architecture import LayerSpec, check_chain, format_architecture
+from symprop.architecture import LayerSpec, check_chain
 from symprop.codegen.code import ActivationCode, LossCode, UpdateCode
 from symprop.codegen.printed import activation_code_for, loss_code_for
 from symprop.errors import SympropError
@@ -344,8 +344,12 @@ def make_plan(layers: list[LayerSpec], loss: str, update: UpdateCode,
             else "loops")
         plans.append(LayerPlan(number, spec.n_in, spec.n_out, act, kernel_act, choice, keep_z,
                                dropout[number - 1]))
+    # The header's architecture names each layer by its label (a built-in or validated name,
+    # or a formula's kernel identifier), never by the text the user typed.
+    architecture = "-".join([str(layers[0].n_in)]
+                            + [f"{layer.n_out}:{layer.act.label}" for layer in plans])
     return NetworkPlan(plans, the_loss, update, float_type,
-                       format_architecture(layers), the_loss.name, update.name, dropout,
+                       architecture, the_loss.name, update.name, dropout,
                        jit_options(float_type, called_from_python=False),
                        f"gemm_{float_type}" if direct_blas else "", split_batches)
 

@@ -24,12 +24,15 @@ from symprop.catalog import ACTIVATIONS, LOSSES, resolve_activation, resolve_los
 from symprop.codegen.code import ActivationCode, LossCode, UpdateCode
 
 TABLE = Path(__file__).with_name("printed_builtins.json")
-SUFFIX = "@SUFFIX@"  # stands for a layer's suffix (_1, _2, ...) in the names stored
+# Stands for a layer's suffix (_1, _2, ...) in the names stored: itself a piece of an
+# identifier, since the printer takes no other names (hp_alpha__layer__, tf__layer___0).
+SUFFIX = "__layer__"
 ENABLED = True  # tests turn the table off to compare with live derivation
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 # What prints the lines the table holds (not the templates, which only place them).
-_SOURCES = ("catalog.py", "codegen/code.py", "codegen/kernels.py", "codegen/printer.py",
+_SOURCES = ("catalog.py", "codegen/code.py", "codegen/kernels.py", "codegen/names.py",
+            "codegen/printer.py",
             "codegen/stable.py")
 
 
@@ -58,7 +61,7 @@ def _lookup(key: str, suffix: str) -> dict | None:
     entry = _entries().get(key) if ENABLED else None
     if entry is None:
         return None
-    # The suffix sits inside names only (hp_alpha@SUFFIX@, tf@SUFFIX@_0): a plain replace.
+    # The suffix sits inside names only (hp_alpha__layer__, tf__layer___0): a plain replace.
     return json.loads(json.dumps(entry).replace(SUFFIX, suffix))
 
 
@@ -135,7 +138,7 @@ def derive_table() -> dict:
     from symprop.codegen.plan import FLOAT_TYPES
     from symprop.derive.activations import activation
     from symprop.derive.optimizers import RULES, update_rule
-    from symprop.errors import SympropError
+    from symprop.errors import SympropError, UnsafeSourceError
 
     def stored(code) -> dict:
         entry = dataclasses.asdict(code)
@@ -145,16 +148,22 @@ def derive_table() -> dict:
         return entry
 
     entries = {}
+    # Refusals of the maths are skipped (step is not trainable); a refusal of the generated
+    # code's names is a bug, never an entry quietly missing.
     for float_type in FLOAT_TYPES:
         for act in ACTIVATIONS:
             try:
                 code = activation_code(act, float_type, SUFFIX)
+            except UnsafeSourceError:
+                raise
             except SympropError:  # not trainable (step)
                 continue
             entries[f"activation|{act}|{float_type}"] = stored(code)
             for loss in LOSSES:
                 try:
                     code = loss_code(loss, activation(act), float_type, SUFFIX)
+                except UnsafeSourceError:
+                    raise
                 except SympropError:
                     continue
                 entries[f"loss|{loss}|{act}|{float_type}"] = stored(code)

@@ -14,6 +14,8 @@ import math
 import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
 
+from symprop.codegen.names import checked_identifier
+
 MATH_FUNCTIONS = {
     "exp": "math.exp", "log": "math.log", "sqrt": "math.sqrt", "tanh": "math.tanh",
     "sinh": "math.sinh", "cosh": "math.cosh", "sin": "math.sin", "cos": "math.cos",
@@ -79,7 +81,9 @@ class NumbaPrinter(PythonCodePrinter):
 
     # -- names ---------------------------------------------------------------------------
     def _print_Symbol(self, expr):
-        return self.names.get(expr, expr.name)
+        # A symbol without a kernel name prints as its own name: only a plain identifier
+        # (the parser's names are; this keeps any other text out of generated source).
+        return self.names.get(expr) or checked_identifier(expr.name)
 
     def _print_Indexed(self, expr):
         return self.names.get(expr, super()._print_Indexed(expr))

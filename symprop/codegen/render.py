@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import ast
 from functools import cache
 from pathlib import Path
 
 import jinja2
 
+from symprop.codegen.check import check_module
 from symprop.codegen.plan import NetworkPlan, jit_options
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -30,19 +30,21 @@ TEMPLATES = {"cpu": "network.py.j2", "cuda": "network_cuda.py.j2"}
 
 def render_network(plan: NetworkPlan, version: str, target: str = "cpu",
                    cublas: bool = False) -> str:
-    """The source of the network module for ``plan`` on ``target``; checked to parse as
-    Python. ``cublas`` (cuda): products through CuPy's cuBLAS where CuPy imports."""
+    """The source of the network module for ``plan`` on ``target``, checked to hold only
+    what symprop generates (symprop.codegen.check) before anything writes, imports or
+    exports it. ``cublas`` (cuda): products through CuPy's cuBLAS where CuPy imports."""
     template = environment().get_template(TEMPLATES[target])
     source = template.render(plan=plan, jit=jit_options(plan.float_type), version=version,
                              cublas=cublas)
-    ast.parse(source)  # a template bug surfaces here, not as a confusing import error
+    check_module(source, f"the generated {target} module of {plan.architecture}")
     return source
 
 
 def render_activations(activations, float_type: str, version: str) -> str:
-    """The source of a module of elementwise kernels for ``activations`` (ActivationCode)."""
+    """The source of a module of elementwise kernels for ``activations`` (ActivationCode),
+    checked as network modules are."""
     template = environment().get_template("activations.py.j2")
     source = template.render(activations=activations, float_type=float_type,
                              jit=jit_options(float_type), version=version)
-    ast.parse(source)
+    check_module(source, "the generated activation kernels")
     return source

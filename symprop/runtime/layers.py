@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-from symprop.architecture import LayerSpec
-from symprop.catalog import ACTIVATIONS, check_value, resolve_activation
-from symprop.errors import ShapeError, SympropError
+from symprop.architecture import LayerSpec, check_width
+from symprop.catalog import ACTIVATIONS, check_name, check_value, resolve_activation
+from symprop.errors import SympropError
 
 INITS = ("auto", "he", "xavier", "normal")
 
@@ -23,8 +23,7 @@ class Dense:
     def __init__(self, n_in: int, n_out: int, activation: str = "relu", *, dropout: float = 0.0,
                  init: str = "auto", name: str | None = None, **hyperparameters):
         for label, width in (("n_in", n_in), ("n_out", n_out)):
-            if isinstance(width, bool) or not isinstance(width, int) or width < 1:
-                raise ShapeError(f"Dense {label} must be a positive integer, not {width!r}")
+            check_width(f"Dense {label}", width)
         if not isinstance(dropout, int | float) or not 0 <= dropout < 1:
             raise SympropError(f"dropout must be in [0, 1), not {dropout!r}")
         if init not in INITS:
@@ -33,7 +32,7 @@ class Dense:
         self.activation = activation
         self.dropout = float(dropout)
         self.init = init
-        self.name = name
+        self.name = check_name("layer", name)
         if not isinstance(activation, str):
             raise SympropError(f"an activation is a name or a formula string, not "
                                f"{activation!r}")
@@ -78,12 +77,37 @@ class Dense:
         return f"Dense({self.n_in}, {self.n_out}, {self.activation!r}{drop}{extra})"
 
     def to_dict(self) -> dict:
-        return {"n_in": self.n_in, "n_out": self.n_out, "activation": self.activation,
-                "dropout": self.dropout, "init": self.init, "name": self.name,
-                "hyperparameters": self.hyperparameters}
+        """The layer as JSON-ready values (a model file's metadata); ``from_dict`` inverts it."""
+        return {"type": "dense", "n_in": self.n_in, "n_out": self.n_out,
+                "activation": self.activation, "dropout": self.dropout, "init": self.init,
+                "name": self.name, "hyperparameters": self.hyperparameters}
 
     @classmethod
     def from_dict(cls, data: dict) -> Dense:
-        return cls(int(data["n_in"]), int(data["n_out"]), str(data["activation"]),
-                   dropout=float(data.get("dropout", 0.0)), init=str(data.get("init", "auto")),
-                   name=data.get("name"), **data.get("hyperparameters", {}))
+        """The layer ``to_dict`` described. Values are passed on as they are, never cast
+        (``int(True)`` or ``float("nan")`` would let through what the constructor refuses), so
+        every check of the constructor applies. Model files are checked against their schema
+        before this is called (symprop.runtime.model_schema)."""
+        if not isinstance(data, dict):
+            raise SympropError(f"a Dense layer is described by a dict, not "
+                               f"{type(data).__name__}")
+        if data.get("type", "dense") != "dense":
+            raise SympropError(f"not a Dense layer: type {data.get('type')!r}")
+        unknown = [key for key in data if key not in _DICT_KEYS]
+        missing = [key for key in ("n_in", "n_out", "activation") if key not in data]
+        if unknown or missing:
+            raise SympropError(f"a Dense layer's dict has {'unknown' if unknown else 'no'} key "
+                               f"{(unknown or missing)[0]!r}")
+        hyperparameters = data.get("hyperparameters", {})
+        if not isinstance(hyperparameters, dict) or not all(
+                isinstance(key, str) and key not in _DICT_KEYS for key in hyperparameters):
+            raise SympropError(f"a Dense layer's hyperparameters are a dict of names (not "
+                               f"{', '.join(sorted(_DICT_KEYS))}) to numbers")
+        return cls(data["n_in"], data["n_out"], data["activation"],
+                   dropout=data.get("dropout", 0.0), init=data.get("init", "auto"),
+                   name=data.get("name"), **hyperparameters)
+
+
+# The keys of Dense.to_dict; none of them can name a hyperparameter.
+_DICT_KEYS = frozenset({"type", "n_in", "n_out", "activation", "dropout", "init", "name",
+                        "hyperparameters"})
