@@ -33,7 +33,7 @@ def kernel_cache(tmp_path_factory):
     touch the user's cache, and each network structure compiles once per session (test
     subprocesses get the same folder through the environment)."""
     folder = tmp_path_factory.getbasetemp() / "symprop-kernel-cache"
-    folder.mkdir(exist_ok=True)
+    folder.mkdir(mode=0o700, exist_ok=True)  # private, as symprop requires
     with cache_dir_env(folder):
         yield folder
 

@@ -295,6 +295,7 @@ def test_is_intact_checks_the_whole_file(tmp_path):
 
 def test_write_atomically_leaves_no_temporary_files(tmp_path):
     target = tmp_path / "sub" / "module.py"
+    target.parent.mkdir()  # write_atomically creates no folders (tests/test_cache_safety.py)
     write_atomically(target, b"A = 1\n")
     write_atomically(target, b"A = 2\n")
     assert target.read_text() == "A = 2\n"

@@ -5,11 +5,18 @@ code beside it) named by a hash of everything that produced it. Files are writte
 (temporary file, then rename), so a second process building the same kernels at the same
 time at worst writes identical bytes twice. The first line of every module carries a
 checksum of the rest; a module whose checksum does not match (truncated, edited, corrupted)
-is never imported: it is rebuilt.
+or whose syntax tree is not what symprop generates (symprop.codegen.check) is never
+imported: it is rebuilt.
+
+The folder is private (symprop.codegen.cache_folder: created 0700, refused when others
+could write it), and so is the folder of Numba's cached machine code, whose files are
+signed when written and checked before a module runs (symprop.codegen.numba_cache).
+Temporary files that killed writers left are removed once per process.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.util
 import os
@@ -18,8 +25,11 @@ from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
+from symprop.codegen.cache_folder import ensure_private_folder, sweep_once
+from symprop.codegen.check import check_module
+from symprop.codegen.numba_cache import discard_damaged_files, sign_cache_writes
 from symprop.codegen.numba_startup import defer_scipy_blas_probe
-from symprop.errors import CacheError
+from symprop.errors import CacheError, UnsafeSourceError
 from symprop.io import write_atomically
 
 CHECKSUM_PREFIX = "# symprop-checksum: "
@@ -31,6 +41,11 @@ def cache_dir() -> Path:
     override = os.environ.get("SYMPROP_CACHE_DIR")
     if override:
         return Path(override).expanduser()
+    return default_cache_dir()
+
+
+def default_cache_dir() -> Path:
+    """symprop's own folder in the platform's user cache folder."""
     if sys.platform == "win32":
         base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
     elif sys.platform == "darwin":
@@ -75,41 +90,86 @@ def with_checksum(source: str) -> str:
     return CHECKSUM_PREFIX + hashlib.sha256(body.encode()).hexdigest() + "\n" + body
 
 
-def is_intact(path: Path) -> bool:
-    """Does the file's first-line checksum match the rest of it?"""
+def intact_source(path: Path) -> str | None:
+    """The file's text if its first-line checksum matches the rest of it, else None."""
     try:
         data = path.read_bytes()
     except OSError:
-        return False
+        return None
     first, _, body = data.partition(b"\n")
     if not first.startswith(CHECKSUM_PREFIX.encode()):
-        return False
+        return None
     expected = first[len(CHECKSUM_PREFIX):].decode(errors="replace").strip()
-    return hashlib.sha256(body).hexdigest() == expected
+    if hashlib.sha256(body).hexdigest() != expected:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def is_intact(path: Path) -> bool:
+    """Does the file's first-line checksum match the rest of it?"""
+    return intact_source(path) is not None
+
+
+def _checked_tree(path: Path) -> ast.Module | None:
+    """The syntax tree of the cached module at ``path`` if it is intact and passes the
+    structural check; None means: render it again (missing, corrupt, or not what symprop
+    generates: whoever wrote it, it is never imported)."""
+    source = intact_source(path)
+    if source is None:
+        return None
+    try:
+        return check_module(source, f"kernel cache file {path}")
+    except UnsafeSourceError:
+        return None
 
 
 def load_module(key: str, render: Callable[[], str], folder: Path | None = None) -> ModuleType:
     """The module cached under ``key``, rendering (and writing) it first if it is missing or
-    not intact. ``render`` is only called on a miss, so a warm start derives nothing."""
-    folder = folder or cache_dir()
-    path = folder / f"symprop_{key}.py"
-    if not is_intact(path):
-        write_atomically(path, with_checksum(render()).encode())
-        if not is_intact(path):
-            raise CacheError(f"kernel cache file {path} could not be written intact")
+    not intact. ``render`` is only called on a miss, so a warm start derives nothing.
+
+    The module runs from the very text that was checked: the file is read once, its checksum
+    and syntax tree checked (symprop.codegen.check), and that tree compiled and executed
+    (never a bytecode file or a second read, which could differ from what was checked).
+
+    Before that, the folder must be private (CachePermissionError otherwise) and Numba's
+    damaged cache files of the module are deleted (compiled again on first use); after it,
+    the module's Numba functions sign the cache files they write."""
     name = f"symprop_generated_{key}"
     if name in sys.modules:
         return sys.modules[name]
+    if folder is None:
+        folder = cache_dir()
+        # symprop's own default folder is made 0700 if an earlier version left it 0755.
+        ensure_private_folder(folder, tighten=folder == default_cache_dir())
+    else:
+        ensure_private_folder(folder)
+    sweep_once(folder)
+    path = folder / f"symprop_{key}.py"
+    tree = _checked_tree(path)
+    if tree is None:
+        source = render()
+        check_module(source, f"the module rendered for {path}")  # never written otherwise
+        write_atomically(path, with_checksum(source).encode())
+        tree = _checked_tree(path)
+        if tree is None:
+            raise CacheError(f"kernel cache file {path} could not be written intact")
     defer_scipy_blas_probe()  # before the module's first Numba function is compiled or loaded
+    discard_damaged_files(path)  # Numba compiles again what it no longer finds
     spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
+    if spec is None:
         raise CacheError(f"cannot import the generated module {path}")
     module = importlib.util.module_from_spec(spec)
+    # The file's own name: Numba keys its on-disk cache by it and reads the source lines.
+    code = compile(tree, str(path), "exec")
     sys.modules[name] = module
     try:
-        spec.loader.exec_module(module)
+        exec(code, module.__dict__)  # noqa: S102 - the checked tree of a generated module
     except Exception:
         del sys.modules[name]
         raise
+    sign_cache_writes(module)  # before any function compiles, loads or writes its cache
     module.__symprop_path__ = str(path)
     return module
