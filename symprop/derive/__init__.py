@@ -10,14 +10,13 @@ from symprop.derive.calculus import (
     directional_derivative,
     gradient,
     gradient_derivation,
-    gradient_descent,
-    gradient_descent_derivation,
     jacobian,
     jacobian_derivation,
     linear_change,
 )
 from symprop.derive.delta import output_delta
 from symprop.derive.derivation import Derivation, Step
+from symprop.derive.descent import gradient_descent, gradient_descent_derivation
 from symprop.derive.graph import ComputationGraph, computation_graph
 from symprop.derive.losses import Loss, known_losses, loss
 from symprop.derive.network import network_derivation

@@ -17,9 +17,17 @@ import sympy as sp
 
 from symprop import catalog
 from symprop.catalog import ACTIVATION_ALIASES, ACTIVATIONS, RESERVED_NAMES, Entry
+from symprop.derive.continuity import (
+    Undecidable,
+    bind,
+    range_in_unit_interval,
+    real_line_problem,
+)
 from symprop.derive.derivation import Derivation, notation
 from symprop.derive.inverse import GRID, derivative_in_output, scalar_function
-from symprop.derive.parsing import parse_formula
+from symprop.derive.limits import bounded, check_size
+from symprop.derive.limits import shorten as _shorten
+from symprop.derive.parsing import parse_formula, plain_symbol
 from symprop.derive.simplify import tidy
 from symprop.derive.symbols import a, z
 from symprop.errors import (
@@ -28,6 +36,7 @@ from symprop.errors import (
 )
 
 alpha, beta, scale = sp.symbols("alpha beta lambda", real=True)
+MAX_ORDER = 8  # of nth_derivative: each order multiplies the size of the expression
 
 
 @dataclass(frozen=True)
@@ -102,26 +111,43 @@ class Activation:
         extra = "".join(f", {k}={v!r}" for k, v in self.hyperparameters.items())
         return f"activation({self.name!r}{extra})"
 
+    def _what(self, part: str = "the derivative") -> str:
+        return f"{part} of activation {_shorten(self.name)!r}"
+
     @cached_property
     def derivative(self) -> sp.Expr:
         """``f'(z)``, in the shortest of a few cheap equivalent forms."""
-        return tidy(sp.diff(self.expr, z))
+        return self._derivative()
+
+    @bounded(lambda self: self._what())
+    def _derivative(self) -> sp.Expr:
+        return tidy(check_size(sp.diff(self.expr, z), self._what()))
 
     @cached_property
     def derivative_of_output(self) -> sp.Expr | None:
         """``f'`` in terms of ``a = f(z)``, or ``None`` if ``f'`` is not a function of ``a``."""
+        return self._derivative_of_output()
+
+    @bounded(lambda self: self._what("the derivative in terms of the output"))
+    def _derivative_of_output(self) -> sp.Expr | None:
         return derivative_in_output(self.expr, self.derivative, z, a, self.params)
 
+    @bounded(lambda self, n: self._what(f"derivative {n}"))
     def nth_derivative(self, n: int) -> sp.Expr:
-        if not isinstance(n, int) or n < 1:
-            raise FormulaError(f"the order of a derivative must be a positive integer, not {n!r}")
-        return tidy(sp.diff(self.expr, z, n))
+        if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_ORDER:
+            raise FormulaError(f"the order of a derivative must be an integer from 1 to "
+                               f"{MAX_ORDER}, not {n!r}")
+        return tidy(check_size(sp.diff(self.expr, z, n), self._what(f"derivative {n}")))
 
+    @bounded(lambda self, n: self._what(f"derivative {n} in terms of the output"))
     def higher_derivative_of_output(self, n: int) -> sp.Expr | None:
         """The n-th derivative in terms of ``a`` (``sigmoid'' = a(1-a)(1-2a)``), if it exists.
 
         Repeated chain rule: ``d/dz g(a) = g'(a) * a'``, with ``a'`` itself in terms of ``a``.
         """
+        if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_ORDER:
+            raise FormulaError(f"the order of a derivative must be an integer from 1 to "
+                               f"{MAX_ORDER}, not {n!r}")
         first = self.derivative_of_output
         if first is None:
             return None
@@ -134,6 +160,7 @@ class Activation:
         return derive_activation(self)
 
 
+@bounded(lambda act: f"deriving activation {_shorten(act.name)!r}")
 def derive_activation(act: Activation) -> Derivation:
     fz, dfz = notation("f(z)", "f(z)"), notation("f'(z)", "f'(z)")
     d = Derivation(f"Activation {act.name}: derivative and its form in the output")
@@ -193,6 +220,7 @@ def activation(spec, name: str | None = None, **hyperparameters) -> Activation:
 
     Any other symbol of a formula is a hyperparameter and needs a value as a keyword.
     """
+    catalog.check_name("activation", name)
     if isinstance(spec, Activation) or getattr(spec, "kind", None) == "softmax":
         return spec
     if isinstance(spec, str) and spec.strip().lower() == "softmax":
@@ -209,12 +237,14 @@ def activation(spec, name: str | None = None, **hyperparameters) -> Activation:
     return custom_activation(spec, name=name, **hyperparameters)
 
 
+@bounded(lambda formula, name=None, **_: f"activation {_shorten(name or formula)!r}")
 def custom_activation(formula: str, name: str | None = None, **hyperparameters) -> Activation:
+    label = name or formula
+
     def symbol_for(token: str) -> sp.Symbol:
-        return z if token in ("x", "z") else sp.Symbol(token, real=True)
+        return z if token in ("x", "z") else plain_symbol(token, f"activation {label!r}")
 
     expr = parse_formula(formula, symbol_for)
-    label = name or formula
     if z not in expr.free_symbols:
         raise FormulaError(f"activation {label!r} does not depend on x (or z)")
     hyper = sorted(s.name for s in expr.free_symbols if s != z)
@@ -245,3 +275,30 @@ def _check_usable(act: Activation, label: str) -> None:
             f"activation {label!r} is not differentiable at z = 0, where inputs often fall")
     if all(abs(v) < 1e-14 for v in values):
         act.trainable = False
+    _check_real_line(act, label)
+
+
+def _check_real_line(act: Activation, label: str) -> None:
+    """The grid above misses poles and jumps between its points: check the expression."""
+    try:
+        problem = real_line_problem(bind(act.expr, act.params), z)
+    except Undecidable as exc:
+        raise FormulaError(
+            f"activation {label!r}: could not decide symbolically that it is continuous with "
+            f"a finite derivative on the whole real line ({exc}); refused rather than "
+            "trained unchecked") from None
+    if problem is None:
+        return
+    kind = FormulaError if problem.in_value else NotDifferentiableError
+    raise kind(f"activation {label!r} {problem.text}; an activation must be continuous, with "
+               "a finite derivative, for every real z")
+
+
+def output_range_in_unit_interval(act) -> bool:
+    """Does every output of ``act`` lie in [0, 1], for every real input? Decided symbolically
+    (SymPy's function_range, piece by piece) within the time budget, with the
+    hyperparameters' values; False where the range cannot be found (not proven a
+    probability). Softmax outputs are probabilities."""
+    if getattr(act, "kind", None) == "softmax":
+        return True
+    return range_in_unit_interval(bind(act.expr, act.params), act.z)

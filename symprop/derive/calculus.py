@@ -19,13 +19,17 @@ from typing import NamedTuple
 import sympy as sp
 
 from symprop.derive.derivation import Derivation, notation, partial
+from symprop.derive.limits import (
+    MAX_RESULT_DIGITS,
+    bounded,
+    check_expression,
+    check_size,
+    digits,
+    shorten,
+)
 from symprop.derive.parsing import CONSTANTS, check_names, parse_formula
 from symprop.derive.simplify import tidy
 from symprop.errors import FormulaError, MissingHyperparameterError, SympropError
-
-# Past this many digits an exact rational costs more than it tells (descent on x**4 cubes the
-# denominator every step), so gradient descent switches to floats.
-MAX_EXACT_DIGITS = 40
 
 
 # -- parsing, numbers, printing ------------------------------------------------------------
@@ -81,7 +85,22 @@ def _setup(fs: list, variables) -> tuple[list[sp.Expr], list[sp.Symbol]]:
     for f in fs:
         if not isinstance(f, str | sp.Expr):
             raise FormulaError(f"a formula must be a string or a SymPy expression, not {f!r}")
+        if isinstance(f, sp.Expr):  # the limits the parser applies to text
+            check_expression(f, f"formula {shorten(sp.sstr(f))!r}")
     return [_parse(f, symbols) if isinstance(f, str) else f for f in fs], list(symbols.values())
+
+
+def _what(title: str):
+    """The description of a calculus call for a time-budget error: its title and formula."""
+    def describe(f, *args, **kwargs) -> str:
+        text = f if isinstance(f, str) else sp.sstr(f)
+        return f"{title} of {shorten(text)!r}"
+    return describe
+
+
+def _diff(expr: sp.Expr, symbol: sp.Symbol) -> sp.Expr:
+    """A partial derivative, tidied; refused when it comes out huge."""
+    return tidy(check_size(sp.diff(expr, symbol), f"the derivative with respect to {symbol}"))
 
 
 def _number(value, what: str) -> sp.Expr:
@@ -145,32 +164,59 @@ def _chain(*items):
     return tuple(kept) if len(kept) > 1 else kept[0]
 
 
-class _Minus(sp.Expr):
-    """``a - b*c`` printed in that order: SymPy's printers sort the terms of a sum."""
+# -- values at a point ---------------------------------------------------------------------
+def _float_function(expr: sp.Expr, symbols: list[sp.Symbol]):
+    return sp.lambdify(symbols, expr, modules=["math"])
 
-    def _parts(self, printer, times: str, left: str = "(", right: str = ")"):
-        a, b, c = (printer._print(arg) for arg in self.args)
-        if self.args[2].could_extract_minus_sign():
-            c = left + c + right
-        return f"{a} - {b}{times}{c}"
 
-    def _sympystr(self, printer):
-        return self._parts(printer, "*")
+def _checked_float(function, values: list, where: str) -> float:
+    """``function(*values)`` in floats, or a FormulaError naming ``where``: an overflow, or a
+    value that is not a real number (outside the formula's domain)."""
+    try:
+        number = function(*[float(v) for v in values])
+    except OverflowError:
+        raise FormulaError(f"{where}: the value overflows the range of floats") from None
+    except (ValueError, ZeroDivisionError, TypeError):
+        number = math.nan
+    if isinstance(number, complex) or math.isnan(number):
+        raise FormulaError(f"{where} left the formula's domain: the value there is not a "
+                           "real number")
+    if math.isinf(number):
+        raise FormulaError(f"{where}: the value overflows the range of floats")
+    return float(number)
 
-    def _latex(self, printer):
-        return self._parts(printer, r" \cdot ", r"\left(", r"\right)")
+
+def _exact_or_float(value: sp.Expr) -> sp.Expr:
+    """A rational too long to print as digits (a power of a long point) becomes a float."""
+    if value.is_Rational and digits(value) > MAX_RESULT_DIGITS:
+        return value.evalf()
+    return value
+
+
+def _evaluate(expr: sp.Expr, point: dict, where: str, function=None) -> sp.Expr:
+    """``expr`` at ``point``: first in floats, so an overflow is an error rather than an
+    exact number of a billion digits (x**x at 1e9); then exactly where the exponents are
+    fixed numbers (bounded by the parser), a float where a power has the point in its
+    exponent."""
+    symbols = list(point)
+    function = function or _float_function(expr, symbols)
+    number = _checked_float(function, [point[s] for s in symbols], where)
+    if any(p.exp.free_symbols & set(symbols) for p in expr.atoms(sp.Pow)):
+        return sp.Float(number)
+    return _exact_or_float(expr.xreplace(point))
 
 
 # -- gradient, Jacobian, directional derivative --------------------------------------------
+@bounded(_what("the gradient"))
 def gradient(f, variables) -> sp.Matrix:
     """The column vector (n x 1) of the partial derivatives of ``f``, one per variable."""
     (expr,), symbols = _setup([f], variables)
-    return sp.Matrix([tidy(sp.diff(expr, s)) for s in symbols])
+    return sp.Matrix([_diff(expr, s) for s in symbols])
 
 
 def _begin(title: str, expr: sp.Expr, symbols, why: str) -> tuple[Derivation, list[sp.Expr]]:
     """A derivation opening with the function, its partial derivatives and its gradient."""
-    grad = [tidy(sp.diff(expr, s)) for s in symbols]
+    grad = [_diff(expr, s) for s in symbols]
     d = Derivation(title)
     d.add("The function", _eq(sp.Symbol("f"), expr))
     for s, g in zip(symbols, grad, strict=True):
@@ -181,6 +227,7 @@ def _begin(title: str, expr: sp.Expr, symbols, why: str) -> tuple[Derivation, li
     return d, grad
 
 
+@bounded(_what("the gradient derivation"))
 def gradient_derivation(f, variables, at=None) -> Derivation:
     """The partial derivatives; with ``at`` (name -> number) also the gradient at that point
     and its Euclidean norm. ``result`` is the gradient, evaluated at ``at`` if given."""
@@ -191,7 +238,8 @@ def gradient_derivation(f, variables, at=None) -> Derivation:
     if at is None:
         return d
     point = _point(at, expr, symbols)
-    values = [g.xreplace(point) for g in grad]
+    values = [_evaluate(g, point, f"the derivative with respect to {s.name} at the point")
+              for g, s in zip(grad, symbols, strict=True)]
     where, tex = _at([point[s] for s in symbols]), _at([point[s] for s in symbols], tex=True)
     d.add(f"The gradient at ({where})", _eq(notation(f"grad f({where})", rf"\nabla f({tex})"),
                                             sp.Tuple(*map(_show, values))),
@@ -215,23 +263,29 @@ class LinearChange(NamedTuple):
     actual: sp.Expr
 
 
+@bounded(_what("the linear change"))
 def linear_change(f, variables, at, delta) -> LinearChange:
     """How well the gradient predicts the change of ``f`` for a small move ``delta`` (a
     mapping by name or a sequence in variable order) from the point ``at``."""
     (expr,), symbols = _setup([f], variables)
     point = _point(at, expr, symbols)
     step = dict(zip(symbols, _values(delta, symbols, "delta"), strict=True))
-    predicted = sum(sp.diff(expr, s).xreplace(point) * step[s] for s in symbols)
+    predicted = sum(_evaluate(sp.diff(expr, s), point, f"the derivative with respect to "
+                              f"{s.name} at the point") * step[s] for s in symbols)
     moved = {s: v + step.get(s, 0) for s, v in point.items()}
-    return LinearChange(predicted, expr.xreplace(moved) - expr.xreplace(point))
+    actual = (_evaluate(expr, moved, "the formula at the moved point")
+              - _evaluate(expr, point, "the formula at the point"))
+    return LinearChange(_exact_or_float(predicted), _exact_or_float(actual))
 
 
+@bounded(_what("the Jacobian"))
 def jacobian(fs, variables) -> sp.Matrix:
     """The m x n matrix of partial derivatives: row i is the gradient of ``fs[i]``."""
     exprs, symbols = _setup([fs] if isinstance(fs, str | sp.Expr) else list(fs), variables)
-    return sp.Matrix([[tidy(sp.diff(e, s)) for s in symbols] for e in exprs])
+    return sp.Matrix([[_diff(e, s) for s in symbols] for e in exprs])
 
 
+@bounded(_what("the Jacobian derivation"))
 def jacobian_derivation(fs, variables) -> Derivation:
     exprs, symbols = _setup([fs] if isinstance(fs, str | sp.Expr) else list(fs), variables)
     d = Derivation("Jacobian of f")
@@ -239,7 +293,7 @@ def jacobian_derivation(fs, variables) -> Derivation:
         d.add(f"Component {i}", _eq(notation(f"f{i}", f"f_{{{i}}}"), e))
         for s in symbols:
             d.add(f"Partial derivative of f{i} with respect to {s.name}",
-                  _eq(partial(f"f{i}", s.name, f"f_{{{i}}}", sp.latex(s)), tidy(sp.diff(e, s))),
+                  _eq(partial(f"f{i}", s.name, f"f_{{{i}}}", sp.latex(s)), _diff(e, s)),
                   f"row {i} of the Jacobian holds the partial derivatives of f{i}")
     d.result = jacobian(exprs, symbols)
     d.add("The Jacobian", _eq(notation("J(x)", r"J(\mathbf{x})"), d.result),
@@ -247,6 +301,7 @@ def jacobian_derivation(fs, variables) -> Derivation:
     return d
 
 
+@bounded(_what("the directional derivative"))
 def directional_derivative(f, variables, direction, at=None, *, normalize: bool = True):
     """grad f . u, where u is ``direction`` scaled to unit length, so the result is the rate
     of change per unit distance; ``normalize=False`` gives grad f . direction as it is.
@@ -258,86 +313,17 @@ def directional_derivative(f, variables, direction, at=None, *, normalize: bool 
         raise SympropError("the direction is the zero vector, which points nowhere")
     if normalize:
         u = [c / length for c in u]
-    value = tidy(sum(sp.diff(expr, s) * c for s, c in zip(symbols, u, strict=True)))
-    return value if at is None else value.xreplace(_point(at, expr, symbols))
+    value = tidy(sum(_diff(expr, s) * c for s, c in zip(symbols, u, strict=True)))
+    if at is None:
+        return value
+    return _evaluate(value, _point(at, expr, symbols), "the directional derivative at the point")
 
 
-# -- gradient descent ----------------------------------------------------------------------
-def _settle(value: sp.Expr, step: int) -> sp.Expr:
-    """Exact while the numbers stay short rationals, a float after; refuse non-numbers."""
-    if not (value.is_Rational and len(str(value.p)) + len(str(value.q)) <= MAX_EXACT_DIGITS):
-        value = value.evalf()
-    if not (value.is_number and value.is_finite and value.is_extended_real):
-        raise SympropError(f"gradient descent left the formula's domain at step {step}: "
-                           f"the value there is {value}")
-    return value
+def __getattr__(name: str):
+    # Gradient descent lives in symprop.derive.descent (it uses the helpers here); its names
+    # stay importable from this module.
+    if name in ("gradient_descent", "gradient_descent_derivation"):
+        from symprop.derive import descent
 
-
-def _descend(f, start, lr, steps):
-    if not isinstance(start, Mapping) or not start:
-        raise SympropError("start must be a non-empty mapping from variable names to numbers")
-    rate = _number(lr, "lr")
-    if rate <= 0:
-        raise SympropError(f"lr must be positive, not {lr!r}")
-    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
-        raise SympropError(f"steps must be a non-negative integer, not {steps!r}")
-    (expr,), symbols = _setup([f], list(start))
-    missing = sorted(s.name for s in expr.free_symbols - set(symbols))
-    if missing:
-        raise MissingHyperparameterError(
-            f"the formula uses {', '.join(missing)}, which start gives no value for")
-    grad = [tidy(sp.diff(expr, s)) for s in symbols]
-    point = dict(zip(symbols, _values(start, symbols, "start"), strict=True))
-    history = []  # (point, gradient there, value there)
-    for k in range(int(steps) + 1):
-        value = _settle(expr.xreplace(point), k)
-        # No gradient at the last point: it is not used and may not exist (sqrt(x) at 0).
-        there = [_settle(g.xreplace(point), k) for g in grad] if k < steps else []
-        history.append((point, there, value))
-        if k < steps:
-            point = {s: _settle(point[s] - rate * g, k + 1)
-                     for s, g in zip(symbols, there, strict=True)}
-    return expr, symbols, rate, history
-
-
-def gradient_descent(f, start: Mapping, lr, steps: int) -> list[tuple[dict, sp.Expr]]:
-    """``steps`` updates x <- x - lr * grad f(x) from ``start`` (name -> number), whose keys
-    are the variables. Returns steps + 1 pairs (point, value), the start first; points map
-    names to SymPy numbers, exact rationals while the arithmetic stays rational (floats in
-    ``start`` and ``lr`` are read as the decimals they print as), floats once it does not."""
-    *_, history = _descend(f, start, lr, steps)
-    return [({s.name: v for s, v in point.items()}, value) for point, _, value in history]
-
-
-def gradient_descent_derivation(f, start: Mapping, lr, steps: int) -> Derivation:
-    """Each step's gradient, update and new value, as the notes' Example B writes them."""
-    expr, symbols, rate, history = _descend(f, start, lr, steps)
-    d, _ = _begin("Gradient descent", expr, symbols, "it points uphill; descent steps "
-                  "against it, the direction of steepest descent")
-    d.notes.append(f"Minimise f by {steps} step{'s' * (steps != 1)} of size eta = "
-                   f"{_at([rate])} against the gradient, from ({_at(history[0][0].values())}).")
-    new = [notation(f"{s.name}_new", rf"{sp.latex(s)}_{{\text{{new}}}}") for s in symbols]
-    d.add("The update rule", _eq(sp.Tuple(*new), sp.Tuple(*[
-        _Minus(s, sp.Symbol("eta"), partial("f", s.name, "f", sp.latex(s))) for s in symbols])),
-        f"move against the gradient, scaled by the learning rate eta = {_at([rate])}")
-    names = [_at(point.values()) for point, _, _ in history]
-    texs = [_at(point.values(), tex=True) for point, _, _ in history]
-    d.add("The value at the start", _eq(notation(f"f({names[0]})", f"f({texs[0]})"),
-                                        _show(history[0][2])))
-    for k, ((point, there, value), (moved, _, new_value)) in enumerate(
-            zip(history, history[1:], strict=False), 1):
-        d.add(f"Step {k}: the gradient at ({names[k - 1]})",
-              _eq(notation(f"grad f({names[k - 1]})", rf"\nabla f({texs[k - 1]})"),
-                  sp.Tuple(*map(_show, there))), "substitute the point into the gradient")
-        for s, g in zip(symbols, there, strict=True):
-            d.add(f"Step {k}: update {s.name}", _chain(
-                notation(f"{s.name}_{k}", f"{sp.latex(s)}_{{{k}}}"),
-                _Minus(_show(point[s]), _show(rate), _show(g)), _show(moved[s])))
-        trend = "fell" if new_value < value else "did not fall (is the learning rate too large?)"
-        d.add(f"Step {k}: the new value", _eq(notation(f"f({names[k]})", f"f({texs[k]})"),
-                                              _show(new_value)),
-              f"f {trend}: {_at([value])} -> {_at([new_value])}")
-    d.result = sp.Tuple(*history[-1][0].values())
-    return d
-
-
+        return getattr(descent, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

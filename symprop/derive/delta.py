@@ -15,6 +15,7 @@ import sympy as sp
 
 from symprop.derive.activations import Activation, activation
 from symprop.derive.derivation import Derivation, notation, partial
+from symprop.derive.limits import bounded, bounded_expand, shorten
 from symprop.derive.losses import Loss, loss
 from symprop.derive.simplify import collapse_delta_sums, distribute_sums, tidy
 from symprop.derive.softmax import Softmax
@@ -22,6 +23,13 @@ from symprop.derive.symbols import YHAT, A, G, K, Y, a, i, j, k, m, y, yhat, z
 from symprop.errors import NotDifferentiableError
 
 
+def _describe(loss_spec, activation_spec) -> str:
+    loss_name, act_name = (shorten(getattr(spec, "name", spec))
+                           for spec in (loss_spec, activation_spec))
+    return f"the output delta of loss {loss_name!r} after activation {act_name!r}"
+
+
+@bounded(_describe)
 def output_delta(loss_spec, activation_spec) -> Derivation:
     """The derivation of ``dL/dz`` for the output layer; ``.result`` is the delta."""
     the_loss = loss(loss_spec)
@@ -117,7 +125,7 @@ def _softmax_delta(the_loss: Loss, the_act: Softmax) -> Derivation:
               "(J^T g)_i = yhat_i (g_i - sum_k g_k yhat_k) with g_k = dL/dyhat_k")
     else:
         spread = collapse_delta_sums(distribute_sums(
-            sp.Sum(sp.expand(gradient * jacobian), (k, 1, K))))
+            sp.Sum(bounded_expand(gradient * jacobian, _title(the_loss, the_act)), (k, 1, K))))
         d.add("Split the sum and sift the Kronecker delta",
               sp.Eq(dl_dz, spread, evaluate=False),
               "linearity of the sum; sum_k f(k) delta_ki = f(i)")

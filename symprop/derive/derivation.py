@@ -14,6 +14,8 @@ from typing import NamedTuple
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
+from symprop.derive.limits import bounded, shorten
+
 # text name -> LaTeX form of every notation symbol made so far
 _LATEX_NAMES: dict[str, str] = {}
 
@@ -125,6 +127,7 @@ class Derivation:
             self.steps.append(Step(prefix + step.title, step.expression, step.why))
 
     # -- printing ---------------------------------------------------------------------------
+    @bounded(lambda self: f"printing {shorten(self.title)!r} as LaTeX")
     def latex(self) -> str:
         """The steps as one LaTeX ``aligned`` block (math mode; MathJax renders it)."""
         rows = [rf"&\textbf{{{_escape_text(self.title)}}}"]
@@ -135,6 +138,7 @@ class Derivation:
                 rows.append(rf"&\qquad\text{{({_escape_text(step.why)})}}")
         return "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}"
 
+    @bounded(lambda self: f"printing {shorten(self.title)!r} as a LaTeX document")
     def latex_document(self) -> str:
         """A standalone LaTeX document (article class) that compiles with pdflatex."""
         body = [rf"\section*{{{_escape_text(self.title)}}}"]
@@ -147,6 +151,7 @@ class Derivation:
             body.append("\\[\n" + step.latex() + "\n\\]")
         return _DOCUMENT.replace("%BODY%", "\n".join(body))
 
+    @bounded(lambda self: f"printing {shorten(self.title)!r} as Markdown")
     def markdown(self) -> str:
         lines = [f"## {self.title}", ""]
         lines += [note + "\n" for note in self.notes]
@@ -157,6 +162,7 @@ class Derivation:
             lines += ["", f"$$ {step.latex()} $$", ""]
         return "\n".join(lines).rstrip() + "\n"
 
+    @bounded(lambda self: f"printing {shorten(self.title)!r} as text")
     def text(self) -> str:
         lines = [self.title, "=" * len(self.title)]
         lines += self.notes

@@ -16,6 +16,13 @@ import sympy as sp
 
 from symprop.derive.calculus import _chain, _eq, _parse
 from symprop.derive.derivation import Derivation, notation, partial
+from symprop.derive.limits import (
+    bounded,
+    check_expression,
+    check_size,
+    expansion_too_large,
+    shorten,
+)
 from symprop.derive.parsing import FUNCTIONS, check_names
 from symprop.derive.simplify import tidy
 from symprop.errors import FormulaError, SympropError
@@ -53,11 +60,15 @@ class ComputationGraph:
         return output, order, local, adjoint
 
     def in_inputs(self, expr: sp.Expr) -> sp.Expr:
-        """``expr`` with every node replaced by its definition, down to the inputs."""
+        """``expr`` with every node replaced by its definition, down to the inputs. Nodes
+        that reuse nodes can double the size at each level (n2 = n1*n1 + n1): the size is
+        checked after each node, before the next substitution walks the whole tree."""
         for name in reversed(list(self.nodes)):  # later nodes expand into earlier ones
-            expr = expr.xreplace({self.symbols[name]: self.nodes[name]})
+            expr = check_size(expr.xreplace({self.symbols[name]: self.nodes[name]}),
+                              f"the graph written in its inputs (at node {shorten(name)!r})")
         return expr
 
+    @bounded(lambda self, output=None: "the derivatives of the computation graph")
     def derivatives(self, output: str | None = None) -> dict[str, sp.Expr]:
         """d output / d input for every input, in the inputs only (``output`` defaults to the
         last node in evaluation order). Each is checked against differentiating the fully
@@ -73,6 +84,7 @@ class ComputationGraph:
             result[name] = value
         return result
 
+    @bounded(lambda self, output=None: "the derivation of the computation graph")
     def derivation(self, output: str | None = None) -> Derivation:
         """Backpropagation by the chain rule: local partials and total derivatives, walking
         the graph from the output back to the inputs. ``result`` is the column of the
@@ -131,7 +143,7 @@ class ComputationGraph:
 
 
 def _same(a: sp.Expr, b: sp.Expr, symbols: list[sp.Symbol]) -> bool:
-    if sp.powsimp(sp.expand(a - b)) == 0:
+    if not expansion_too_large(a - b) and sp.powsimp(sp.expand(a - b)) == 0:
         return True
     # The cheap rewrites cannot prove every identity (and simplify is slow): compare numbers
     # at a few positive points, where the logs and real powers of a typical graph are defined.
@@ -147,6 +159,7 @@ def _same(a: sp.Expr, b: sp.Expr, symbols: list[sp.Symbol]) -> bool:
     return True
 
 
+@bounded(lambda definitions, inputs: "the computation graph")
 def computation_graph(definitions: Mapping[str, str | sp.Expr],
                       inputs: Sequence[str]) -> ComputationGraph:
     """A graph from node definitions such as ``{"d": "b*c", "e": "a + d", "f": "d*a",
@@ -172,6 +185,7 @@ def computation_graph(definitions: Mapping[str, str | sp.Expr],
             unknown = sorted(s.name for s in formula.free_symbols if s.name not in symbols)
             if unknown:
                 raise FormulaError(f"node {name!r} refers to the undefined name {unknown[0]!r}")
+            check_expression(formula, f"node {shorten(name)!r}")
             parsed[name] = formula.xreplace({s: symbols[s.name] for s in formula.free_symbols})
         elif isinstance(formula, str):
             try:

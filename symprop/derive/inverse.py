@@ -16,9 +16,13 @@ import math
 
 import sympy as sp
 
+from symprop.derive.limits import expansion_too_large
 from symprop.derive.simplify import has_radicals, tidy
 
 _U = sp.Symbol("u", positive=True)  # u = exp(z)
+# Inverting a = f(z) by solve: tanh, softplus, atan take 3-5 operations; beyond this many
+# the inverse is rarely elementary and solve can take minutes.
+MAX_SOLVE_OPS = 12
 GRID = [x / 4 for x in range(-24, 25)] + [-1e-3, 1e-3, -7.5, 7.5]
 
 
@@ -30,7 +34,8 @@ def scalar_function(expr: sp.Expr, variable: sp.Symbol, params: dict):
     def evaluate(value: float) -> float:
         try:
             result = complex(function(value))
-        except (ValueError, OverflowError, ZeroDivisionError, TypeError):
+        except (ValueError, OverflowError, ZeroDivisionError, TypeError, NameError):
+            # NameError: a function the math module lacks (an erfinv from solving erf).
             return math.nan
         return result.real if abs(result.imag) < 1e-12 else math.nan
 
@@ -76,6 +81,8 @@ def _branch_candidates(expr: sp.Expr, derivative: sp.Expr, z: sp.Symbol, a: sp.S
 def _substituted_roots(function, variable, slope, a):
     """Solve ``a = function(variable)`` and substitute each root into ``slope``."""
     roots = _rational_roots(function, variable, a)
+    if roots is None and not _invertible_by_solve(function, variable):
+        roots = []
     if roots is None:
         try:
             roots = sp.solve(sp.Eq(a, function), variable, check=False)
@@ -87,16 +94,32 @@ def _substituted_roots(function, variable, slope, a):
         yield tidy(form, deep=has_radicals(form))
 
 
+def _invertible_by_solve(function, variable) -> bool:
+    """Is ``a = function(variable)`` worth giving to solve? Its inverse is elementary when
+    the variable occurs once, in a short chain of functions (tanh, softplus, atan); with two
+    occurrences (z*cosh(8z): Lambert's W at best), high powers (sigmoid(z)**60, a degree-60
+    polynomial in e^-z) or a long formula, solve can outlast any budget for nothing."""
+    occurrences = sum(1 for node in sp.preorder_traversal(function) if node == variable)
+    high_power = any(p.exp.is_Integer and abs(p.exp) > 2 for p in function.atoms(sp.Pow))
+    return occurrences == 1 and not high_power and sp.count_ops(function) <= MAX_SOLVE_OPS
+
+
 def _rational_roots(function, variable, a):
     """Roots of ``a = P(v)/Q(v)`` through the polynomial ``a Q(v) - P(v)`` (far faster than
     ``solve``); None when ``function`` is not rational in ``variable``."""
     numerator, denominator = sp.fraction(sp.together(function))
+    if expansion_too_large(a * denominator - numerator):
+        return None
     try:
         poly = sp.Poly(sp.expand(a * denominator - numerator), variable)
     except sp.PolynomialError:
         return None
-    if poly.degree() < 1 or poly.degree() > 2 or any(c.has(variable) for c in poly.coeffs()):
+    if poly.degree() < 1 or any(c.has(variable) for c in poly.coeffs()):
         return None
+    if poly.degree() > 2:
+        # Radicals of a cubic or worse are no cheaper than keeping z, and solve takes
+        # minutes on sigmoid(z)**60 (degree 60 in u = e^z).
+        return []
     return list(sp.roots(poly, variable, multiple=True))
 
 
@@ -106,6 +129,8 @@ def derivative_in_output(expr, derivative, z, a, params, branch_of=None):
         return derivative
     if not is_monotone(derivative, z, params):
         return None
+    if expansion_too_large(expr) or expansion_too_large(derivative):
+        return None  # solving and simplifying would expand it: keep z
     if isinstance(expr, sp.Piecewise):
         return _piecewise_in_output(expr, derivative, z, a, params)
     for candidate in _branch_candidates(expr, derivative, z, a):

@@ -15,7 +15,10 @@ import sympy as sp
 from symprop import catalog
 from symprop.catalog import LOSS_ALIASES, LOSSES, RESERVED_NAMES
 from symprop.derive.derivation import Derivation, notation, partial
-from symprop.derive.parsing import parse_formula
+from symprop.derive.identify import is_bce, is_sigmoid
+from symprop.derive.limits import bounded, check_size
+from symprop.derive.limits import shorten as _shorten
+from symprop.derive.parsing import parse_formula, plain_symbol
 from symprop.derive.simplify import (
     collapse_delta_sums,
     distribute_sums,
@@ -68,23 +71,42 @@ class Loss:
     def hyperparameters(self) -> dict[str, float]:
         return {s.name: v for s, v in self.params.items()}
 
+    def _what(self, part: str = "the gradient") -> str:
+        return f"{part} of loss {_shorten(self.name)!r}"
+
     @cached_property
     def gradient(self) -> sp.Expr:
         """``dL/dyhat`` (per class ``dL/dyhat_k`` for categorical losses)."""
+        return self._gradient()
+
+    @bounded(lambda self: self._what())
+    def _gradient(self) -> sp.Expr:
         if self.kind == "categorical":
             # Differentiate wrt yhat_i, sift the delta, rename i back to k.
             return tidy(collapse_delta_sums(sp.diff(self.expr, YHAT[i])).subs(i, k))
-        return tidy(sp.diff(self.expr, yhat))
+        return tidy(check_size(sp.diff(self.expr, yhat), self._what()))
 
     @cached_property
     def class_term(self) -> sp.Expr:
         """The summand of a categorical loss (``-y_k log yhat_k``); the loss itself otherwise."""
         return self.expr.function if isinstance(self.expr, sp.Sum) else self.expr
 
-    def logit_form(self, activation_name: str) -> sp.Expr | None:
-        """The loss as a function of the logits ``z`` when that is numerically safer."""
-        return _logit_result(self.name, activation_name)
+    @bounded(lambda self, output: self._what("the logit form"))
+    def logit_form(self, output) -> sp.Expr | None:
+        """The loss as a function of the logits ``z`` when that is numerically safer: bce
+        after a sigmoid, ce after a softmax. ``output`` is the output activation (or a
+        built-in's name). Chosen from the expressions of the loss and of the activation,
+        never from their names: a formula named "sigmoid" is not one."""
+        from symprop.derive.activations import activation  # activations never import losses
 
+        act = activation(output)
+        if getattr(act, "kind", None) == "softmax":
+            return _logit_result("ce_softmax") if self.expr == _FORMULAS["ce"]() else None
+        if is_bce(self) and is_sigmoid(act):
+            return _logit_result("bce_sigmoid")
+        return None
+
+    @bounded(lambda self: f"deriving loss {_shorten(self.name)!r}")
     def derivation(self) -> Derivation:
         d = Derivation(f"Loss {self.name}: per-sample value and gradient")
         L = notation("L", "L")
@@ -115,6 +137,7 @@ def _builtin(name: str, values: tuple) -> Loss:
 
 def loss(spec, name: str | None = None, **hyperparameters) -> Loss:
     """A built-in loss by name, or one from a formula in ``yhat`` and ``y``."""
+    catalog.check_name("loss", name)
     if isinstance(spec, Loss):
         return spec
     if not isinstance(spec, str):
@@ -125,10 +148,12 @@ def loss(spec, name: str | None = None, **hyperparameters) -> Loss:
     return custom_loss(spec, name=name, **hyperparameters)
 
 
+@bounded(lambda formula, name=None, **_: f"loss {_shorten(name or formula)!r}")
 def custom_loss(formula: str, name: str | None = None, **hyperparameters) -> Loss:
     symbols = {"yhat": yhat, "y": y}
-    expr = parse_formula(formula, lambda t: symbols.get(t) or sp.Symbol(t, real=True))
     label = name or formula
+    expr = parse_formula(formula, lambda t: symbols.get(t)
+                         or plain_symbol(t, f"loss {_shorten(label)!r}"))
     if yhat not in expr.free_symbols:
         raise FormulaError(f"loss {label!r} does not depend on the prediction yhat")
     hyper = sorted(s.name for s in expr.free_symbols - {yhat, y})
@@ -145,16 +170,12 @@ def logit_forms() -> dict[tuple[str, str], Derivation]:
     return {("bce", "sigmoid"): _bce_from_logits(), ("ce", "softmax"): _ce_from_logits()}
 
 
-@lru_cache(maxsize=8)
-def _logit_result(loss_name: str, activation_name: str) -> sp.Expr | None:
+@lru_cache(maxsize=2)
+def _logit_result(pair: str) -> sp.Expr:
     """What the kernels compute: the last step of those derivations, without the display
     steps (SymPy's simplify, a quarter of a cold start, only makes the middle step
     readable)."""
-    if (loss_name, activation_name) == ("bce", "sigmoid"):
-        return _bce_stable()
-    if (loss_name, activation_name) == ("ce", "softmax"):
-        return _ce_from_logits().result
-    return None
+    return _bce_stable() if pair == "bce_sigmoid" else _ce_from_logits().result
 
 
 def _bce_stable() -> sp.Expr:

@@ -19,13 +19,20 @@ from functools import cache
 
 import sympy as sp
 
-from symprop.architecture import LayerSpec, check_chain, format_architecture
+from symprop.architecture import (
+    LayerSpec,
+    check_chain,
+    format_architecture,
+    parse_architecture,
+)
 from symprop.derive.activations import activation
 from symprop.derive.delta import output_delta
 from symprop.derive.derivation import Derivation, matrix_notation, notation, partial
+from symprop.derive.limits import BUDGET_SECONDS, bounded
 from symprop.derive.losses import loss as make_loss
 from symprop.derive.simplify import collapse_delta_sums
 from symprop.derive.symbols import a, m
+from symprop.errors import ShapeError
 
 p, q, r, s_ = sp.symbols("p q r s", integer=True, positive=True)
 n_out, n_in = sp.symbols("n_l n_lm1", integer=True, positive=True)
@@ -107,9 +114,24 @@ def _check_rules_on_concrete_network(seed: int = 0) -> None:
                 raise AssertionError(f"dense-layer rule disagrees with SymPy at {param[index]}")
 
 
+MAX_DERIVED_LAYERS = 32
+
+
+@bounded(lambda layers, loss_spec: "the network derivation",
+         # Each layer may derive a formula of its own: one budget per layer.
+         seconds=lambda layers, loss_spec: BUDGET_SECONDS * max(
+             1, layers.count("-") if isinstance(layers, str) else len(layers)))
 def network_derivation(layers: list[LayerSpec], loss_spec) -> Derivation:
-    """The whole backward pass of ``layers`` with ``loss_spec``, step by step."""
+    """The whole backward pass of ``layers`` (LayerSpecs, or an architecture string such as
+    ``"4-8:relu-3:softmax"``) with ``loss_spec``, step by step."""
+    if isinstance(layers, str):
+        layers = parse_architecture(layers)
     check_chain(layers)
+    if len(layers) > MAX_DERIVED_LAYERS:
+        # The rules are the same for every layer; past this a derivation is neither readable
+        # nor quick (50 layers take seconds, 200 exhaust the recursion limit).
+        raise ShapeError(f"a network derivation covers at most {MAX_DERIVED_LAYERS} layers, "
+                         f"not {len(layers)}: derive a shorter network of the same kinds")
     the_loss = make_loss(loss_spec)
     acts = [activation(layer.activation) for layer in layers]
     depth = len(layers)

@@ -11,16 +11,26 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 from collections.abc import Callable, Iterable
 
 import sympy as sp
 
-from symprop.errors import FormulaError
+from symprop.derive.limits import (
+    MAX_NESTING,
+    MAX_RESULT_DIGITS,
+    SYMPY_FAILURES,
+    number_problem,
+)
+from symprop.errors import FormulaError, SympropError
 
 MAX_FORMULA_LENGTH = 2000
 MAX_NUMERIC_EXPONENT = 1000
 MAX_INTEGER_DIGITS = 60
-MAX_RESULT_DIGITS = 300
+# Hyperparameters become kernel arguments: plain ASCII names only, so no two of them can
+# turn into one argument name (p-middle-dot-q, a Python identifier, and p_q both became
+# hp_p_q: a SyntaxError in the generated module) and none needs escaping.
+PLAIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
 
 
 def _is_condition(value) -> bool:
@@ -96,6 +106,23 @@ class _Converter:
     def __init__(self, text: str, symbol_for: Callable[[str], sp.Symbol]):
         self.text = _shorten(text)
         self.symbol_for = symbol_for
+        self.checked: set[sp.Basic] = set()  # subexpressions within the limits
+
+    def check(self, node: ast.AST, result):
+        """Refuse a result beyond the limits on numbers and exponents. Only the parts SymPy
+        built at this step are new (the operands were checked), so this stays linear."""
+        new, stack = [], [result]
+        while stack:
+            part = stack.pop()
+            if isinstance(part, sp.Basic) and part not in self.checked:
+                self.checked.add(part)
+                new.append(part)
+                stack.extend(part.args)
+        for part in reversed(new):  # arguments first
+            problem = number_problem(part)
+            if problem:
+                raise self.refuse(node, problem)
+        return result
 
     def refuse(self, node: ast.AST, what: str) -> FormulaError:
         col = getattr(node, "col_offset", None)
@@ -106,7 +133,7 @@ class _Converter:
         method = getattr(self, "visit_" + type(node).__name__, None)
         if method is None:
             raise self.refuse(node, _describe(node))
-        return method(node)
+        return self.check(node, method(node))
 
     def visit_Expression(self, node: ast.Expression):
         return self.convert(node.body)
@@ -145,13 +172,28 @@ class _Converter:
         raise self.refuse(node, f"the operator {type(node.op).__name__}")
 
     def visit_BinOp(self, node: ast.BinOp):
-        left, right = self.convert(node.left), self.convert(node.right)
+        # A chain a + b - c + ... nests to the left in the tree; fold it in a loop, so a long
+        # sum is not a deep recursion.
+        chain = [node]
+        while isinstance(chain[-1].left, ast.BinOp) and _same_chain(chain[-1].left, node):
+            chain.append(chain[-1].left)
+        result = self.convert(chain[-1].left)
+        for link in reversed(chain):
+            result = self.check(link, self.combine(link, result, self.convert(link.right)))
+        return result
+
+    def combine(self, node: ast.BinOp, left, right):
         for side in (left, right):
             if _is_condition(side):
                 raise self.refuse(node, "arithmetic on a comparison")
         if isinstance(node.op, ast.Pow | ast.BitXor):
             if right.is_number and left.is_number and _too_large(left, right):
                 raise self.refuse(node, "a numeric power this large")
+            if right.is_Rational and not left.is_number:
+                # Checked before SymPy builds it: (c*x)**n would first compute c**n.
+                problem = number_problem(sp.Pow(left, right, evaluate=False))
+                if problem:
+                    raise self.refuse(node, problem)
             return left**right
         if type(node.op) in _BINARY:
             return _BINARY[type(node.op)](left, right)
@@ -186,6 +228,27 @@ class _Converter:
         return build(*(self.convert(arg) for arg in node.args))
 
 
+def _same_chain(inner: ast.BinOp, outer: ast.BinOp) -> bool:
+    """Are both links of one left-nested chain of + and - (or of * and /)?"""
+    families = ((ast.Add, ast.Sub), (ast.Mult, ast.Div))
+    return any(isinstance(inner.op, f) and isinstance(outer.op, f) for f in families)
+
+
+def nesting(tree: ast.AST) -> int:
+    """How deeply the formula nests calls and operations; a chain a + b + c counts once."""
+    deepest, stack = 0, [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        for child in ast.iter_child_nodes(node):
+            if not isinstance(child, ast.expr):
+                continue
+            flat = (isinstance(node, ast.BinOp) and child is node.left
+                    and isinstance(child, ast.BinOp) and _same_chain(child, node))
+            stack.append((child, depth if flat else depth + 1))
+    return deepest
+
+
 def _too_large(base: sp.Expr, exponent: sp.Expr) -> bool:
     """Would ``base**exponent`` have more than MAX_RESULT_DIGITS digits (or a huge exponent)?
     Checked before SymPy evaluates it, so nested powers cannot hang the parser."""
@@ -217,6 +280,10 @@ def _describe(node: ast.AST) -> str:
     return kinds.get(type(node).__name__, f"the construct {type(node).__name__}")
 
 
+# Printable ASCII but '#' (a comment), quotes and the backslash; spaces and tabs.
+FORMULA_CHARACTERS = frozenset(chr(code) for code in range(32, 127)) - set("#'\"\\`") | {"\t"}
+
+
 def parse_formula(
     text: str,
     symbol_for: Callable[[str], sp.Symbol] | None = None,
@@ -232,6 +299,13 @@ def parse_formula(
         raise FormulaError("the formula is empty")
     if len(text) > MAX_FORMULA_LENGTH:
         raise FormulaError(f"the formula is longer than {MAX_FORMULA_LENGTH} characters")
+    odd = next((char for char in text if char not in FORMULA_CHARACTERS), None)
+    if odd is not None:
+        # Python's parser would drop a comment and accept strings and escapes: none of them
+        # is part of a formula, and refusing them keeps a formula's text plain.
+        raise FormulaError(f"formula {_shorten(text)!r}: the character {odd!r} is not allowed "
+                           "(a formula is ASCII letters, digits, operators and brackets: no "
+                           "comments, quotes, backslashes or line breaks)")
     try:
         # '^' means power in the notes; Python's '^' binds looser than '+', so swap the token.
         tree = ast.parse(text.strip().replace("^", "**"), mode="eval")
@@ -240,16 +314,34 @@ def parse_formula(
             f"formula {_shorten(text)!r} is not a valid expression: {exc.msg}") from None
     except (RecursionError, MemoryError, ValueError):
         raise FormulaError(f"formula {_shorten(text)!r} is nested too deeply") from None
+    depth = nesting(tree)
+    if depth > MAX_NESTING:
+        raise FormulaError(f"formula {_shorten(text)!r} is nested {depth} levels deep, more "
+                           f"than the limit of {MAX_NESTING}")
     symbol_for = symbol_for or (lambda name: sp.Symbol(name, real=True))
     try:
         result = _Converter(text, symbol_for).convert(tree)
     except RecursionError:
         raise FormulaError(f"formula {_shorten(text)!r} is nested too deeply") from None
+    except SympropError:
+        raise
+    except SYMPY_FAILURES as exc:  # SymPy evaluating while it builds: erfc(1e300) overflows
+        raise FormulaError(f"formula {_shorten(text)!r}: SymPy cannot build it "
+                           f"({type(exc).__name__}: {_shorten(str(exc))})") from exc
     if _is_condition(result):
         raise FormulaError(f"formula {_shorten(text)!r} is a condition, not a value")
     if result.has(sp.zoo, sp.nan) or result.has(sp.oo, -sp.oo):
         raise FormulaError(f"formula {_shorten(text)!r} is undefined or infinite everywhere")
     return result
+
+
+def plain_symbol(name: str, label: str) -> sp.Symbol:
+    """The real symbol of a hyperparameter, refused unless its name is a plain ASCII
+    identifier (a letter, then letters, digits, underscores; 32 at most)."""
+    if not PLAIN_NAME.fullmatch(name):
+        raise FormulaError(f"{label}: {name!r} cannot name a hyperparameter (use a plain ASCII "
+                           "name: a letter, then letters, digits or '_', 32 at most)")
+    return sp.Symbol(name, real=True)
 
 
 def check_names(names: Iterable[str]) -> None:

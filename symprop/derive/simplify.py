@@ -12,10 +12,15 @@ import random
 
 import sympy as sp
 
+from symprop.derive.limits import bounded_expand, expansion_too_large
 from symprop.derive.symbols import YHAT, A, a, k, yhat
 
 # Orientation preference for sums: the prediction / output first (yhat - y, 1 - a).
 PREFERRED = (yhat, YHAT[k], a, A[k])
+# Past this many nodes the polynomial rewrites cost far more than they shorten (and the
+# full simplifier more still): a big expression is kept as it is. The built-ins' largest
+# derivative forms have about 150.
+MAX_TIDY_NODES = 600
 
 
 def positive_sign(expr: sp.Expr) -> sp.Expr:
@@ -36,11 +41,21 @@ def _cost(expr: sp.Expr) -> tuple:
     return (sp.count_ops(expr), isinstance(expr, sp.Add), len(expr.atoms(sp.Pow)), nodes)
 
 
+def _more_nodes_than(expr: sp.Expr, limit: int) -> bool:
+    for count, _ in enumerate(sp.preorder_traversal(expr)):
+        if count >= limit:
+            return True
+    return False
+
+
 def tidy(expr: sp.Expr, *, deep: bool = False) -> sp.Expr:
     """The shortest of a few cheap equivalent forms of ``expr``."""
     if isinstance(expr, sp.Piecewise):
         return _piecewise_map(expr, lambda e: tidy(e, deep=deep))
     if not isinstance(expr, sp.Expr) or expr.is_number and expr.is_Atom:
+        return expr
+    if expansion_too_large(expr) or _more_nodes_than(expr, MAX_TIDY_NODES):
+        # factor, cancel and expand all expand first: (a + b + c + d + e)**63 would never end.
         return expr
     candidates = [expr]
     for rewrite in (sp.factor, sp.cancel, sp.expand, sp.factor_terms):
@@ -49,7 +64,7 @@ def tidy(expr: sp.Expr, *, deep: bool = False) -> sp.Expr:
         except (sp.PolynomialError, NotImplementedError, TypeError):
             candidates.append(expr)
     best = min(candidates, key=_cost)
-    if deep and sp.count_ops(best) > 6:
+    if deep and sp.count_ops(best) > 6 and not expansion_too_large(best):
         # Radicals from solving (tanh's inverse) need the full simplifier; it is slow, so only
         # when asked for and the cheap forms stay long.
         simplified = sp.simplify(best)
@@ -95,7 +110,8 @@ def distribute_sums(expr: sp.Expr) -> sp.Expr:
     """Split sums of sums and pull factors free of the index out: linearity of ``Sum``."""
 
     def split(term: sp.Sum):
-        (index, low, high), body = term.limits[0], sp.expand(term.function)
+        (index, low, high) = term.limits[0]
+        body = bounded_expand(term.function, "the sum's summand")
         parts = body.args if isinstance(body, sp.Add) else (body,)
         total = 0
         for part in parts:
