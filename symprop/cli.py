@@ -1,6 +1,7 @@
 """The ``symprop`` command line (also ``python -m symprop``).
 
-Every error of bad input is one line on stderr and a non-zero exit, never a traceback.
+Every error of bad input (a SympropError) and every failing file operation (an OSError) is
+one line ``symprop: error: ...`` on stderr and exit code 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import argparse
 import os
 import sys
 
-from symprop.errors import SympropError
+from symprop.errors import FileError, SympropError
 from symprop.io import write_atomically
 
 FORMATS = ("latex", "markdown", "text")
@@ -152,7 +153,11 @@ def run_kernels(args) -> int:
     if args.target == "cpu":  # the elementwise activation kernels are a CPU module
         files.append(("activations.py", activations_source(
             sorted({layer.activation for layer in layers}), args.dtype, __version__)))
-    os.makedirs(args.out, exist_ok=True)
+    try:
+        os.makedirs(args.out, exist_ok=True)
+    except OSError as exc:
+        raise FileError(f"--out {args.out}: cannot create the folder: "
+                        f"{exc.strerror or exc}") from None
     for name, text in files:
         path = os.path.join(args.out, name)
         write_atomically(path, text.encode())
@@ -178,6 +183,10 @@ def run_train(args) -> int:
         for key in ("plot", "model"):
             if summary.get(key):
                 print(f"  {key}: {summary[key]}")
+    if summary.get("plot_error"):
+        # Reported after the summary, which says where the model was saved.
+        saved = f"; the model was saved to {summary['model']}" if summary.get("model") else ""
+        raise SympropError(summary["plot_error"] + saved)
     return 0
 
 
@@ -188,18 +197,38 @@ def write_output(text: str, path: str | None) -> None:
     write_atomically(path, text.encode())
 
 
+def describe_os_error(exc: OSError) -> str:
+    """An OSError in words, naming the path it is about. For a rename (an atomic write's
+    temporary file onto the user's path) that is the destination, ``filename2``."""
+    path = exc.filename2 if exc.filename2 is not None else exc.filename
+    reason = exc.strerror or str(exc)
+    if path is None:
+        return reason
+    return f"{os.fsdecode(path) if isinstance(path, str | bytes) else path}: {reason}"
+
+
+def _one_line(message: str) -> str:
+    return " ".join(str(message).split("\n")).strip()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
     except SympropError as exc:
-        print(f"symprop: error: {exc}", file=sys.stderr)
-        return 2
+        message = str(exc)
     except OSError as exc:
-        print(f"symprop: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
-              file=sys.stderr)
-        return 1
+        message = describe_os_error(exc)
+    except KeyboardInterrupt:
+        print("symprop: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug in symprop: still one line, said to be one
+        print(_one_line(f"symprop: internal error (please report it): "
+                        f"{type(exc).__name__}: {exc}"), file=sys.stderr)
+        return 3
+    print(_one_line(f"symprop: error: {message}"), file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -331,7 +331,7 @@ def test_failed_save_leaves_no_partial_file(tmp_path, monkeypatch):
     # the target is a directory: the final rename fails
     target = tmp_path / "model.npz"
     target.mkdir()
-    with pytest.raises(OSError):
+    with pytest.raises(sp.FileError, match="folder"):
         net.save(target)
     assert sorted(os.listdir(tmp_path)) == ["model.npz"] and target.is_dir()
     assert os.listdir(target) == []
@@ -345,9 +345,9 @@ def test_failed_save_leaves_no_partial_file(tmp_path, monkeypatch):
 
     other = _iris_net(seed=9)
     monkeypatch.setattr(os, "fsync", broken_fsync)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(sp.FileError, match="disk full"):
         other.save(good)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(sp.FileError, match="disk full"):
         other.save(tmp_path / "new.npz")
     monkeypatch.undo()
     assert sorted(os.listdir(tmp_path)) == ["kept.npz", "model.npz"]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 from symprop.architecture import parse_architecture
-from symprop.errors import SympropError
+from symprop.errors import FileError, SympropError
 from symprop.runtime.data import (
     SUGGESTED,
     Standardizer,
+    check_seed,
     load_csv,
     load_dataset,
     train_test_split,
@@ -31,7 +33,30 @@ def _data(args):
     return name, X, y, SUGGESTED.get(name)
 
 
+def model_path(path: str) -> str:
+    """The file ``net.save(path)`` writes (it adds .npz where it is missing)."""
+    return path if path.endswith(".npz") else path + ".npz"
+
+
+def _check_save_target(path: str) -> None:
+    """Refuse a --save path that cannot take a file before training, not after it: its
+    folder must exist, and the path must not be a folder."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        problem = "is not a folder" if os.path.exists(folder) else "does not exist"
+        raise FileError(f"--save {path}: {folder} {problem}")
+    if os.path.isdir(path):
+        raise FileError(f"--save {path}: is a folder; give a file name, e.g. "
+                        f"{os.path.join(path, 'model.npz')}")
+
+
 def train_from_args(args) -> dict:
+    """Train as the arguments say and return the summary. The model is saved before the
+    plot is drawn, so a failing --plot cannot lose it: the plot's error comes back in the
+    summary's "plot_error" for the caller to report after the summary."""
+    check_seed(args.seed, "--seed")
+    if args.save:
+        _check_save_target(model_path(args.save))
     name, X, y, suggestion = _data(args)
     arch = args.arch or (suggestion[0] if suggestion else None)
     loss = args.loss or (suggestion[1] if suggestion else None)
@@ -65,12 +90,16 @@ def train_from_args(args) -> dict:
         "train": net.evaluate(X_train, y_train), "test": net.evaluate(X_test, y_test),
         "history": {k: [round(v, 6) for v in values] for k, values in history.history.items()},
     }
+    if args.save:
+        net.save(args.save)
+        summary["model"] = model_path(args.save)
     if args.plot:
         from symprop.runtime.plotting import plot_history
 
-        plot_history(history, args.plot, f"{name}: {arch}")
-        summary["plot"] = args.plot
-    if args.save:
-        net.save(args.save)
-        summary["model"] = args.save if args.save.endswith(".npz") else args.save + ".npz"
+        try:
+            plot_history(history, args.plot, f"{name}: {arch}")
+            summary["plot"] = args.plot
+        except SympropError as exc:  # no matplotlib, a path that cannot take the file
+            named = args.plot in str(exc)
+            summary["plot_error"] = f"--plot{'' if named else ' ' + args.plot}: {exc}"
     return summary

@@ -7,12 +7,15 @@ returns ``(X, y)`` as float arrays and integer labels (or float targets for regr
 from __future__ import annotations
 
 import csv
+import io
 import math
+import os
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 
-from symprop.errors import DataError, UnknownNameError
+from symprop.errors import DataError, FileError, SympropError, UnknownNameError
 
 
 def _iris():
@@ -79,49 +82,106 @@ def load_dataset(name: str, **options) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(X, dtype=np.float64), np.asarray(y)
 
 
+def check_seed(seed, what: str = "seed") -> int | None:
+    """A random seed: None (fresh entropy) or an integer >= 0, as numpy takes them."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise SympropError(f"{what} must be None or an integer >= 0, not {seed!r}")
+    return int(seed)
+
+
 def load_csv(path: str, target: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Numeric features and the ``target`` column of a CSV file with a header row.
+    """Numeric features and the ``target`` column of a UTF-8 CSV file with a header row.
 
     A non-numeric target becomes integer class labels (sorted class names); the feature
-    names come back third. A non-numeric feature cell is an error naming row and column.
+    names come back third. Every problem of the file (not UTF-8, a malformed or non-numeric
+    cell, NaN or inf, a missing or repeated column) is a DataError naming the file, and the
+    line and column where there is one; a file that cannot be read is a FileError.
     """
-    try:
-        with open(path, newline="", encoding="utf-8") as stream:
-            rows = list(csv.reader(stream))
-    except OSError as exc:
-        raise DataError(f"cannot read {path}: {exc.strerror}") from None
-    if len(rows) < 2:
-        raise DataError(f"{path} has no data rows")
-    header = [h.strip() for h in rows[0]]
-    if target not in header:
-        raise DataError(f"{path} has no column {target!r} (columns: {', '.join(header)})")
-    t = header.index(target)
-    features = [h for i, h in enumerate(header) if i != t]
+    if not isinstance(target, str):
+        raise DataError(f"the target column is named by a string, not {target!r}")
+    header, records = _csv_records(path)
+    names = [h.strip() for h in header]
+    repeated = sorted(name for name, count in Counter(names).items() if count > 1)
+    if repeated:
+        raise DataError(f"{path}: column {repeated[0]!r} appears more than once in the header")
+    if target not in names:
+        raise DataError(f"{path} has no column {target!r} (columns: {', '.join(names)})")
+    if len(names) < 2:
+        raise DataError(f"{path} has no feature columns besides the target {target!r}")
+    t = names.index(target)
+    features = [h for i, h in enumerate(names) if i != t]
     X, labels = [], []
-    for number, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) != len(header):
-            raise DataError(f"{path}, line {number}: {len(row)} cells, expected {len(header)}")
-        values = []
-        for i, cell in enumerate(row):
-            if i == t:
-                continue
-            try:
-                values.append(float(cell))
-            except ValueError:
-                raise DataError(f"{path}, line {number}, column {header[i]!r}: {cell!r} is "
-                                "not a number") from None
-        X.append(values)
-        labels.append(row[t].strip())
+    for number, row in records:
+        if len(row) != len(names):
+            raise DataError(f"{path}, line {number}: {len(row)} cells, expected {len(names)}")
+        X.append([_number(path, number, names[i], cell) for i, cell in enumerate(row)
+                  if i != t])
+        labels.append((number, row[t].strip()))
+    if not X:
+        raise DataError(f"{path} has a header but no data rows")
+    return np.array(X, dtype=np.float64), _targets(path, target, labels), features
+
+
+def _csv_records(path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header and the non-blank rows of a CSV file, each row with the line it starts
+    on. The bytes are decoded at once, so a byte that is not UTF-8 is found at its line."""
     try:
-        y = np.array([float(v) for v in labels])
-        if np.all(y == np.round(y)):
-            y = y.astype(np.int64)
+        with open(path, "rb") as stream:
+            data = stream.read()
+    except OSError as exc:
+        raise FileError(f"cannot read {os.fspath(path)}: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8-sig")  # a byte-order mark (Excel's) is not part of a name
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DataError(f"{path}, line {line}: byte 0x{data[exc.start]:02x} is not UTF-8; "
+                        "save the file as UTF-8") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows, header, line = [], None, 0
+    try:
+        for row in reader:
+            first, line = line + 1, reader.line_num  # a quoted cell may span lines
+            if not any(cell.strip() for cell in row):
+                continue
+            if header is None:
+                header = row
+            else:
+                rows.append((first, row))
+    except csv.Error as exc:  # a cell over csv's field size limit, a NUL byte, ...
+        raise DataError(f"{path}, line {reader.line_num}: {exc}") from None
+    if header is None:
+        raise DataError(f"{path} is empty: a CSV file needs a header row and data rows")
+    return header, rows
+
+
+def _number(path, line: int, column: str, cell: str) -> float:
+    try:
+        value = float(cell)
     except ValueError:
-        classes = sorted(set(labels))
-        y = np.array([classes.index(v) for v in labels], dtype=np.int64)
-    return np.array(X, dtype=np.float64), y, features
+        raise DataError(f"{path}, line {line}, column {column!r}: {cell!r} is not a "
+                        "number") from None
+    if not math.isfinite(value):
+        raise DataError(f"{path}, line {line}, column {column!r}: {cell.strip()!r} is not a "
+                        "finite number (NaN and inf cannot be trained on)")
+    return value
+
+
+def _targets(path, target: str, labels: list[tuple[int, str]]) -> np.ndarray:
+    """Numbers where every label is one (integers when all are whole), else class indices
+    of the sorted class names."""
+    try:
+        values = [float(label) for _, label in labels]
+    except ValueError:
+        index = {name: i for i, name in enumerate(sorted({label for _, label in labels}))}
+        return np.array([index[label] for _, label in labels], dtype=np.int64)
+    for (line, label), value in zip(labels, values, strict=True):
+        if not math.isfinite(value):
+            _number(path, line, target, label)  # raises, naming the line
+    y = np.array(values)
+    whole = np.all(y == np.round(y)) and np.abs(y).max() < 2.0**53  # exact as int64 too
+    return y.astype(np.int64) if whole else y
 
 
 @dataclass
@@ -149,10 +209,12 @@ class Standardizer:
 
 def train_test_split(X, y, test_size: float = 0.2, seed: int = 0, stratify: bool = True):
     """Split rows; with ``stratify`` each class keeps its share in both parts."""
+    check_seed(seed)
     X, y = np.asarray(X), np.asarray(y)
     if len(X) != len(y):
         raise DataError(f"X has {len(X)} rows but y has {len(y)}")
-    if not 0 < test_size < 1:
+    if isinstance(test_size, bool) or not isinstance(test_size, int | float) or not (
+            0 < test_size < 1):
         raise DataError(f"test_size must be between 0 and 1, not {test_size!r}")
     rng = np.random.default_rng(seed)
     if stratify and y.ndim == 1 and np.issubdtype(y.dtype, np.integer):

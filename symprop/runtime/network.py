@@ -7,12 +7,15 @@ loaded from the cache) on first use, once per optimizer structure.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from symprop.architecture import check_chain, format_architecture
-from symprop.catalog import resolve_loss
-from symprop.errors import NotDifferentiableError, ShapeError, SympropError
-from symprop.runtime.checks import as_features, as_targets
+from symprop.catalog import ACTIVATIONS, resolve_loss
+from symprop.errors import DataError, NotDifferentiableError, ShapeError, SympropError
+from symprop.runtime.checks import _numeric, as_features, as_targets
+from symprop.runtime.data import check_seed
 from symprop.runtime.device import require_cuda
 from symprop.runtime.layers import Dense
 from symprop.runtime.optimizers import SGD, Optimizer
@@ -20,6 +23,7 @@ from symprop.runtime.optimizers import SGD, Optimizer
 TARGETS = ("cpu", "cuda")
 DTYPES = ("float32", "float64")
 CLASSIFICATION = ("ce", "bce")
+MAX_PARAMETERS = 1 << 31  # 8 GiB of float32 weights, before gradients and optimizer state
 
 
 class Network:
@@ -27,6 +31,7 @@ class Network:
 
     def __init__(self, layers: list[Dense], loss: str = "mse", dtype: str = "float32",
                  target: str = "cpu", seed: int | None = 0, matmul: str = "auto"):
+        seed = check_seed(seed)
         if not isinstance(layers, list | tuple) or not layers:
             raise ShapeError("a network needs a non-empty list of layers")
         for number, layer in enumerate(layers, start=1):
@@ -37,6 +42,10 @@ class Network:
         if not isinstance(loss, str):
             raise SympropError(f"loss must be a name or a formula string, not {loss!r}")
         found = resolve_loss(loss)
+        if found is None:  # a formula: parsed now (as Dense does an activation's), not at
+            from symprop.derive.losses import loss as make_loss  # the first compile
+
+            make_loss(loss)
         self.loss = found[0] if found else loss
         self._loss_spec = self.loss if found else loss
         if dtype not in DTYPES:
@@ -50,23 +59,52 @@ class Network:
                     f"layer {number}: activation {layer.activation!r} has no useful gradient "
                     "(its derivative is 0 wherever it exists), so the network cannot be "
                     "trained")
+        self._check_output_for_loss()
         if self.layers[-1].dropout:
             raise SympropError(f"layer {len(self.layers)}: dropout on the output layer is not "
                                "supported")
         if target == "cuda":
             require_cuda()
+        count = sum(layer.n_in * layer.n_out + layer.n_out for layer in self.layers)
+        if count > MAX_PARAMETERS:
+            raise ShapeError(f"the network has {count} parameters, more than the "
+                             f"{MAX_PARAMETERS} symprop builds")
         self._rng = np.random.default_rng(seed)
         self._weights: list[np.ndarray] = []
         self._biases: list[np.ndarray] = []
-        for layer in self.layers:
-            scale = layer.init_scale()
-            self._weights.append(np.ascontiguousarray(
-                self._rng.standard_normal((layer.n_in, layer.n_out)) * scale, dtype=dtype))
-            self._biases.append(np.zeros(layer.n_out, dtype=dtype))
+        try:
+            for layer in self.layers:
+                scale = layer.init_scale()
+                self._weights.append(np.ascontiguousarray(
+                    self._rng.standard_normal((layer.n_in, layer.n_out)) * scale, dtype=dtype))
+                self._biases.append(np.zeros(layer.n_out, dtype=dtype))
+        except MemoryError:
+            raise ShapeError(f"the network's {count} parameters do not fit in memory") from None
         self._modules: dict = {}
         self._optimizer: Optimizer | None = None
         self._state: list[np.ndarray] = []
         self._step = 0
+
+    def _check_output_for_loss(self) -> None:
+        """bce and ce take logs of the output layer's values as probabilities: refuse an
+        output whose values are not (identity, tanh, relu, ...) now, not as NaN later."""
+        if self.loss not in CLASSIFICATION:
+            return
+        number, layer = len(self.layers), self.layers[-1]
+        kind = _probability_kind(layer)
+        shown = f"layer {number} (activation {layer.activation!r})"
+        if self.loss == "bce" and kind == "simplex":
+            raise SympropError(
+                f"{shown} with loss 'bce': use ce for softmax outputs (bce would take the "
+                "log of 1 - p for each class of a probability vector, which is neither its "
+                "loss nor stable); for independent binary outputs use 'sigmoid' with bce")
+        if kind:
+            return
+        valid = ("'sigmoid', or a formula whose values lie in [0, 1]" if self.loss == "bce"
+                 else "'softmax', or 'sigmoid' (or a formula whose values lie in [0, 1]) per "
+                      "class")
+        raise SympropError(f"{shown} does not output probabilities, which loss "
+                           f"{self.loss!r} needs; valid outputs for {self.loss}: {valid}")
 
     # -- description --------------------------------------------------------------------
     @property
@@ -102,21 +140,37 @@ class Network:
         return [(W.copy(), b.copy()) for W, b in zip(self._weights, self._biases, strict=True)]
 
     def set_params(self, params) -> None:
-        params = list(params)
+        """New (W, b) per layer, as ``params`` returns them. Anything that is not real,
+        finite numbers of the layers' shapes is a ShapeError or DataError naming the layer;
+        the network is unchanged then."""
+        params = _sequence(params)
+        if params is None:
+            raise ShapeError("set_params takes a list of (W, b) pairs, one per layer")
         if len(params) != len(self.layers):
             raise ShapeError(f"set_params got {len(params)} layers, the network has "
                              f"{len(self.layers)}")
         new_w, new_b = [], []
         for number, (pair, layer) in enumerate(zip(params, self.layers, strict=True), 1):
-            W, b = (np.asarray(p) for p in pair)
+            items = _sequence(pair)
+            if items is None or len(items) != 2:
+                got = (f"a value of type {type(pair).__name__}" if items is None
+                       else f"{len(items)} items")
+                raise ShapeError(f"layer {number}: set_params expects a pair (W, b), got {got}")
+            W, b = items
+            W, b = _numeric(W, f"layer {number}: W"), _numeric(b, f"layer {number}: b")
             if W.shape != (layer.n_in, layer.n_out) or b.shape != (layer.n_out,):
                 raise ShapeError(f"layer {number}: expected W {(layer.n_in, layer.n_out)} and "
                                  f"b {(layer.n_out,)}, got {W.shape} and {b.shape}")
+            # Copies: the kernels update weights in place, never the caller's arrays. Checked
+            # after the cast: 1e300 is finite in float64 but inf in float32.
+            with np.errstate(over="ignore", invalid="ignore"):
+                W = np.array(W, dtype=self.dtype, order="C", copy=True)
+                b = np.array(b, dtype=self.dtype, order="C", copy=True)
             if not (np.isfinite(W).all() and np.isfinite(b).all()):
-                raise SympropError(f"layer {number}: parameters contain NaN or inf")
-            # Copies: the kernels update weights in place, never the caller's arrays.
-            new_w.append(np.array(W, dtype=self.dtype, order="C", copy=True))
-            new_b.append(np.array(b, dtype=self.dtype, order="C", copy=True))
+                raise DataError(f"layer {number}: parameters contain NaN or inf (or values "
+                                f"too large for {self.dtype})")
+            new_w.append(W)
+            new_b.append(b)
         self._weights, self._biases = new_w, new_b
         self._state = []  # optimizer moments belong to the old weights
         self._optimizer = None
@@ -216,6 +270,28 @@ class Network:
         from symprop.runtime.model_io import save
 
         save(self, path)
+
+
+def _probability_kind(layer: Dense) -> str:
+    """The catalog's ``probability`` of a built-in output ("unit", "simplex" or ""); for a
+    formula, "unit" when its values provably lie in [0, 1] (decided symbolically)."""
+    if layer.builtin is not None:
+        return ACTIVATIONS[layer.builtin[0]].probability
+    from symprop.derive.activations import output_range_in_unit_interval
+
+    return "unit" if output_range_in_unit_interval(layer.spec.make_activation()) else ""
+
+
+def _sequence(value) -> list | None:
+    """``value`` as a list of its items, or None where it is not a collection of items
+    (a number, a string, a mapping, an object)."""
+    if isinstance(value, str | bytes | Mapping) or (isinstance(value, np.ndarray)
+                                                   and value.ndim == 0):
+        return None
+    try:
+        return list(value)
+    except TypeError:
+        return None
 
 
 def metrics(loss: str, out: np.ndarray, Y: np.ndarray) -> dict[str, float]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
 
-from symprop.errors import SympropError
+from symprop.errors import FileError, SympropError
 from symprop.io import write_atomically
 
 
@@ -36,4 +37,8 @@ def plot_history(history, path, title: str = "") -> None:
     buffer = io.BytesIO()
     figure.savefig(buffer, dpi=110, format="png")
     plt.close(figure)
-    write_atomically(path, buffer.getvalue())
+    try:
+        write_atomically(path, buffer.getvalue())
+    except OSError as exc:  # named by the user's path, not write_atomically's temporary file
+        raise FileError(f"cannot write the plot to {os.fspath(path)}: "
+                        f"{exc.strerror or exc}") from None
