@@ -109,6 +109,38 @@ def non_finite_loss(results):
     results["nan_param_diff"] = max_param_diff(*nets)
 
 
+def non_finite_update(results):
+    """Adam's second moment overflows (a gradient of 1e200 under a finite mae loss) in the
+    second batch: both targets stop there, on the fused and the per-layer path, with the
+    weights from after the first batch (fit restores its copy and replays the first)."""
+    X = np.array([[0.5, -1.0], [1.0, 0.25], [1e200, 2e200], [3e200, 1e200]])
+    y = np.array([0.5, -0.5, 1.0, 0.0])
+    options = dict(epochs=1, batch_size=2, optimizer=sp.Adam(1e-3), verbose=False,
+                   shuffle=False, metrics_each_epoch=False)
+    for path in ("fused", "layered"):
+        nets = pair([(2, 3, "relu"), (3, 1, "identity")], "mae", "float64", seed=3)
+        reference = pair([(2, 3, "relu"), (3, 1, "identity")], "mae", "float64", seed=3)[0]
+        reference.fit(X[:2], y[:2], **options)  # the first batch alone
+        module = nets[1]._module(sp.Adam(1e-3))
+        was_fused = bool(module.FUSED)
+        module.FUSED = was_fused and path == "fused"
+        messages = []
+        try:
+            for net in nets:
+                try:
+                    net.fit(X, y, **options)
+                    messages.append("no error")
+                except TrainingError as exc:
+                    messages.append(str(exc))
+        finally:
+            module.FUSED = was_fused
+        results[f"update_{path}_was_fused"] = was_fused
+        results[f"update_{path}_messages"] = messages
+        results[f"update_{path}_param_diff"] = max_param_diff(*nets)
+        results[f"update_{path}_expected_diff"] = max(max_param_diff(net, reference)
+                                                      for net in nets)
+
+
 def load_standalone(target, momentum=False):
     """The module `symprop kernels` writes for a 3-4-2 network, imported from a file."""
     layers = parse_architecture("3-4:sigmoid-2:softmax")
@@ -256,7 +288,8 @@ def benchmark_contender(results):
 
 CHECKS = {"adam_float64": adam_float64, "layered_training": layered_training,
           "momentum_float32": momentum_float32,
-          "non_finite_loss": non_finite_loss, "standalone_module": standalone_module,
+          "non_finite_loss": non_finite_loss, "non_finite_update": non_finite_update,
+          "standalone_module": standalone_module,
           "dropout": dropout, "validation_same_inputs": validation_same_inputs,
           "benchmark_contender": benchmark_contender}
 

@@ -86,6 +86,18 @@ def test_non_finite_loss_stops_at_the_same_batch_with_the_same_weights(checked):
     assert checked["nan_param_diff"] < 1e-12
 
 
+def test_an_update_that_overflows_restores_the_weights_from_before_it(checked):
+    """Fused and per-layer paths: the same batch and message as the CPU, and the weights
+    from after the first batch (restored and replayed), equal to the CPU's."""
+    assert checked["update_fused_was_fused"]
+    for path in ("fused", "layered"):
+        cpu, gpu = checked[f"update_{path}_messages"]
+        assert cpu == gpu and "update of epoch 1, batch 2 of 2" in cpu, (path, cpu, gpu)
+        assert "non-finite" in cpu and "before that batch" in cpu
+        assert checked[f"update_{path}_param_diff"] < 1e-12
+        assert checked[f"update_{path}_expected_diff"] < 1e-12
+
+
 def test_standalone_cuda_module_matches_the_cpu(checked):
     assert checked["standalone_gradient_diff"] < 1e-12
     loss, expected = checked["standalone_loss"]

@@ -1,13 +1,15 @@
 """Numerically stable forms, chosen by rewriting SymPy expressions before printing.
 
 A registry of rewrite rules recognises the unstable shapes that differentiation produces
-(``1/(1 + e^{-u})``, ``e^u/(1 + e^u)^2``, ``log(1 + e^u)``) and replaces them with the
-functions ``sigmoid`` and ``softplus`` below, which the generated modules implement without
-overflow. Rules apply to any expression, built-in or user formula, so no activation needs a
-hand-written stable kernel.
+(``1/(1 + e^{-u})``, ``e^u/(1 + e^u)^2``, ``log(1 + e^u)``, ``log(cosh(u))``) and replaces
+them with the functions ``sigmoid`` and ``softplus`` below, which the generated modules
+implement without overflow. Rules apply to any expression, built-in or user formula, so no
+activation needs a hand-written stable kernel.
 """
 
 from __future__ import annotations
+
+import math
 
 import sympy as sp
 
@@ -56,8 +58,34 @@ def _rules():
     ]
 
 
+def _log_cosh(u: sp.Expr) -> sp.Expr:
+    """log(cosh(u)) = |u| + log(1 + e^{-2|u|}) - log 2: cosh itself overflows for |u| > 89
+    in float32 (710 in float64), where the loss is still just |u| - log 2."""
+    return sp.Abs(u) + softplus(-2 * sp.Abs(u)) - sp.Float(math.log(2.0))
+
+
+def _tanh_of_quotient(product: sp.Mul) -> sp.Expr:
+    """sinh(u)/cosh(u) -> tanh(u) in a product: the quotient is inf/inf = NaN where both
+    overflow (|u| > 89 in float32), tanh is +-1 there."""
+    factors = list(product.args)
+    for factor in product.args:
+        if isinstance(factor, sp.sinh):
+            inverse = sp.cosh(factor.args[0]) ** -1
+            if inverse in factors:
+                factors.remove(inverse)
+                factors[factors.index(factor)] = sp.tanh(factor.args[0])
+                return sp.Mul(*factors)
+    return product
+
+
 def stabilize(expr: sp.Expr) -> sp.Expr:
     """Rewrite the unstable shapes of ``expr`` into stable helper functions."""
+    if isinstance(expr, sp.Basic) and expr.has(sp.cosh):
+        expr = expr.replace(lambda node: isinstance(node, sp.log)
+                            and isinstance(node.args[0], sp.cosh),
+                            lambda node: _log_cosh(node.args[0].args[0]))
+        expr = expr.replace(lambda node: isinstance(node, sp.Mul) and node.has(sp.sinh),
+                            _tanh_of_quotient)
     if not isinstance(expr, sp.Basic) or not expr.has(sp.exp):
         return expr
     for pattern, build in _rules():

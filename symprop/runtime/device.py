@@ -42,6 +42,14 @@ class HostArrays:
     def sync(self) -> None:
         """Nothing to copy: the host arrays are the network's."""
 
+    def snapshot(self) -> list:
+        """Copies of the parameters and optimizer state (symprop.runtime.recovery)."""
+        return [array.copy() for array in self.params + self.state]
+
+    def restore(self, snapshot: list) -> None:
+        for array, saved in zip(self.params + self.state, snapshot, strict=True):
+            array[...] = saved
+
     def placed(self, X, Y) -> tuple:
         """(X, Y, parameters) for the generated evaluate(), where this fit keeps them."""
         return X, Y, self.params
@@ -74,6 +82,21 @@ class DeviceArrays(HostArrays):
         for device, host in zip(self._params + self._state,
                                 self.net._flat_params() + self.net._state, strict=True):
             device.copy_to_host(host)
+
+    def snapshot(self) -> list:
+        """Device copies of the parameters and optimizer state."""
+        from numba import cuda
+
+        copies = []
+        for array in self._params + self._state:
+            saved = cuda.device_array_like(array)
+            saved.copy_to_device(array)
+            copies.append(saved)
+        return copies
+
+    def restore(self, snapshot: list) -> None:
+        for array, saved in zip(self._params + self._state, snapshot, strict=True):
+            array.copy_to_device(saved)
 
     def placed(self, X, Y) -> tuple:
         key = (id(X), id(Y))

@@ -11,7 +11,12 @@ import numpy as np
 from symprop.errors import DataError, SympropError, TrainingError
 from symprop.runtime.device import arrays_for
 from symprop.runtime.optimizers import SGD, make_optimizer
+from symprop.runtime.recovery import Checkpoints
 from symprop.runtime.threads import blas_threads_for, shards_for
+
+# train_epoch's status: 1 a batch's loss was not finite (no update applied for it), 2 its
+# update made a parameter or optimizer state non-finite.
+NONFINITE_LOSS, NONFINITE_UPDATE = 1, 2
 
 
 class History:
@@ -62,8 +67,9 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
     measure loss and metrics on the training data after each epoch (one extra forward pass);
     if False, the epoch's loss is the mean of its batch losses, as the batches saw it, and
     no training metrics are kept (validation data is still evaluated). If the loss becomes NaN or
-    infinite, training stops with a TrainingError naming the epoch and batch; the weights are
-    those from before that batch.
+    infinite, or an update makes a parameter or the optimizer's state NaN or infinite,
+    training stops with a TrainingError naming the epoch and batch; the weights are those
+    from before that batch.
     """
     epochs = _positive_int("epochs", epochs)
     batch_size = _positive_int("batch_size", batch_size)
@@ -85,6 +91,9 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
         if net.seed is not None:
             module.seed_rng(int(net._rng.integers(2**31)))
     n = X.shape[0]
+    # A batch larger than the data is one batch of all rows (as PyTorch's DataLoader and
+    # Keras do); the module's batch buffers are sized by batch_size, so never beyond n.
+    batch_size = min(batch_size, n)
     batch_losses = np.empty((n + batch_size - 1) // batch_size, dtype=np.float64)
     hyper = net._model_hyper()
     opt_hyper = optimizer.hyper_values()
@@ -96,14 +105,22 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
     arrays = arrays_for(net, X, Y)  # on the GPU for target="cuda", for the whole fit
     threads = blas_threads_for(net.layers, batch_size)
     split = {"shards": shards_for(module, net.layers, batch_size)} if net.target == "cpu" else {}
+    checkpoints = Checkpoints(net, arrays, module, n, shuffle)
+
+    def run_epoch(perm) -> tuple[int, int]:
+        batches, step, status = module.train_epoch(
+            arrays.X, arrays.Y, perm, batch_size, net._step, float(clip_norm or 0.0),
+            batch_losses, *arrays.params, *arrays.state, *hyper, *opt_hyper, *dropout, **split)
+        net._step = int(step)
+        return int(batches), int(status)
+
     threads.__enter__()
     try:
         for epoch in range(1, epochs + 1):
-            perm = net._rng.permutation(n) if shuffle else np.arange(n)
-            batches, step, status = module.train_epoch(
-                arrays.X, arrays.Y, perm, batch_size, net._step, float(clip_norm or 0.0),
-                batch_losses, *arrays.params, *arrays.state, *hyper, *opt_hyper, *dropout, **split)
-            net._step = int(step)
+            batches, status = run_epoch(checkpoints.begin_epoch(epoch))
+            checkpoints.end_epoch(batches)
+            if status == NONFINITE_UPDATE:
+                _recover(checkpoints, epoch, batches, len(batch_losses), batch_size, run_epoch)
             arrays.sync()  # once per epoch: metrics, early stopping and the caller see them
             if status:
                 raise TrainingError(
@@ -139,6 +156,23 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
         net._weights = [np.ascontiguousarray(W) for W, _ in best_params]
         net._biases = [np.ascontiguousarray(b) for _, b in best_params]
     return history
+
+
+def _recover(checkpoints, epoch: int, batch: int, batches: int, batch_size: int,
+             run_epoch) -> None:
+    """The update of ``batch`` made the weights non-finite: back to those from before it
+    (symprop.runtime.recovery), then a TrainingError that says where and what to try."""
+    where = f"epoch {epoch}, batch {batch + 1} of {batches}"
+    if checkpoints.replay(epoch, batch, batch_size, lambda perm: run_epoch(perm)[1]):
+        state = "the weights are those from before that batch"
+    else:  # cannot happen on the CPU, whose training is deterministic
+        state = (f"replaying to that batch failed earlier, so the weights are those from the "
+                 f"start of epoch {checkpoints.saved[0]}")
+    checkpoints.arrays.sync()
+    raise TrainingError(
+        f"the update of {where} made a parameter or optimizer state non-finite (inf or NaN) "
+        f"though the loss was finite; training stopped and {state}. Try a smaller learning "
+        "rate or clip_norm=..., and check the activations and loss for infinite gradients")
 
 
 def module_states(module) -> list[str]:

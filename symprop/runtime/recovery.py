@@ -1,0 +1,76 @@
+"""Getting back the weights from before an update that made them non-finite.
+
+The generated modules check every update: where a new parameter or optimizer-state value is
+not finite (an infinite or NaN gradient under a finite loss, a learning rate that overflows
+float32, an Adam moment that overflows), the epoch stops at that batch with status 2. By
+then the update has overwritten the weights: it runs in place, in one pass, and checking
+every new value before writing any would be a second pass over all parameters each step
+(for a tiny network's Adam step, a sixth of its time). So fit keeps a copy instead: the
+parameters, optimizer state, step count and random generator, taken at the start of an
+epoch once at least EVERY_BATCHES batches have run since the last copy. On failure it
+restores the copy and runs the batches since then again, with the same permutations and
+dropout seeds (training is deterministic given those), up to the one before the failure.
+A copy every 64 batches costs well under a step's time per step; a replay costs at most
+64 batches plus one epoch, once, when training has failed anyway.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+EVERY_BATCHES = 64
+
+
+class Checkpoints:
+    """The copy of a fit's training state and the replay from it.
+
+    ``draw_epoch`` is the only place where an epoch's randomness is drawn (the dropout seed
+    at a copy, then the permutation), so that the replay draws the same numbers."""
+
+    def __init__(self, net, arrays, module, n: int, shuffle: bool):
+        self.net, self.arrays, self.module = net, arrays, module
+        self.n, self.shuffle = n, shuffle
+        # Reseed the dropout masks' generator at each copy: its state lives inside the
+        # compiled code, so a replay can only reproduce it from a seed drawn here.
+        self.reseed = bool(net._dropout_values()) and net.seed is not None
+        self.saved: tuple | None = None  # (epoch, arrays, step, generator state)
+        self.batches_since = 0
+
+    def begin_epoch(self, epoch: int) -> np.ndarray:
+        """Copy the training state if it is time to; then the epoch's permutation."""
+        due = self.saved is None or self.batches_since >= EVERY_BATCHES
+        if due:
+            self.saved = (epoch, self.arrays.snapshot(), self.net._step,
+                          copy.deepcopy(self.net._rng.bit_generator.state))
+            self.batches_since = 0
+        return self.draw_epoch(reseed=due)
+
+    def end_epoch(self, batches: int) -> None:
+        self.batches_since += batches
+
+    def draw_epoch(self, reseed: bool) -> np.ndarray:
+        rng = self.net._rng
+        if reseed and self.reseed:
+            self.module.seed_rng(int(rng.integers(2**31)))
+        return rng.permutation(self.n) if self.shuffle else np.arange(self.n)
+
+    def replay(self, epoch: int, batch: int, batch_size: int, run_epoch) -> bool:
+        """Restore the copy, then run every batch from it up to, not including, batch
+        number ``batch`` (0-based) of ``epoch``. ``run_epoch(perm)`` trains on the rows of
+        perm and returns its status. False if the replay itself failed (then the weights
+        are the copy's)."""
+        first, saved, step, state = self.saved
+        self.arrays.restore(saved)
+        self.net._step = step
+        self.net._rng.bit_generator.state = copy.deepcopy(state)
+        for number in range(first, epoch + 1):
+            perm = self.draw_epoch(reseed=number == first)
+            if number == epoch:
+                perm = perm[: batch * batch_size]
+            if perm.size and run_epoch(perm):
+                self.arrays.restore(saved)
+                self.net._step = step
+                return False
+        return True

@@ -1,0 +1,161 @@
+"""Training numbers: an update that makes a parameter or the optimizer's state non-finite
+stops training at that batch with the weights from before it (CPU here; the CUDA paths in
+tests/test_cuda_target.py), and losses stay finite where their terms overflow."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symprop as sp
+from symprop.runtime import recovery
+from symprop.runtime.threads import shards_for
+
+OPTIMIZERS = {
+    "sgd": lambda lr: sp.SGD(lr),
+    "momentum": lambda lr: sp.SGD(lr, momentum=0.9, weight_decay=0.01),
+    "adam": lambda lr: sp.Adam(lr),
+    "rmsprop": lambda lr: sp.RMSprop(lr),
+}
+
+
+SCALE = {"float32": 1e25, "float64": 1e165}
+
+
+def overflowing_data(rows: int = 16, dtype: str = "float32"):
+    """Inputs of SCALE with a mae loss: the loss stays finite (about SCALE) while the
+    gradient (about SCALE) times a learning rate of 1e30 or 1e300 overflows, and so does
+    its square in Adam's and RMSprop's second moment."""
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((rows, 4)) * SCALE[dtype], rng.standard_normal(rows)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+def test_an_overflowing_update_stops_with_the_weights_from_before_it(dtype, optimizer):
+    X, y = overflowing_data(dtype=dtype)
+    net = sp.Network([sp.Dense(4, 6, "relu"), sp.Dense(6, 1, "identity")], loss="mae",
+                     dtype=dtype, seed=0)
+    before = net.params
+    lr = 1e30 if dtype == "float32" else 1e300
+    if optimizer in ("adam", "rmsprop"):
+        lr = 1e-3  # their step is about lr; the overflow is in the squared-gradient moment
+    with pytest.raises(sp.TrainingError, match=r"update of epoch 1, batch 1 of 2 made a "
+                                                r"parameter or optimizer state non-finite"):
+        net.fit(X, y, epochs=2, batch_size=8, optimizer=OPTIMIZERS[optimizer](lr),
+                verbose=False, shuffle=False)
+    for (W, b), (W0, b0) in zip(net.params, before, strict=True):
+        assert np.array_equal(W, W0) and np.array_equal(b, b0)
+    assert net._step == 0
+    assert all(np.isfinite(state).all() for state in net._state)
+    if optimizer in ("adam", "rmsprop", "momentum"):
+        assert all(not state.any() for state in net._state)  # the state from before, zeros
+
+
+def test_a_learning_rate_beyond_float32_is_caught():
+    """The issue's own case: a float32 network whose learning rate overflows float32 in
+    the update (the arithmetic runs in double, the store overflows)."""
+    X, y = overflowing_data(8)
+    X /= 1e8  # a gradient of about 1e12: only a learning rate beyond float32's range
+    net = sp.Network([sp.Dense(4, 3, "relu"), sp.Dense(3, 1, "identity")], loss="mae",
+                     dtype="float32", seed=1)
+    with pytest.raises(sp.TrainingError, match="non-finite"):
+        net.fit(X, y, epochs=1, batch_size=8, optimizer=sp.SGD(1e39), verbose=False)
+    assert all(np.isfinite(a).all() for pair in net.params for a in pair)
+
+
+class FailAt:
+    """Wraps a module's train_epoch: at call ``epoch`` it trains through batch ``batch``
+    (0-based) and then reports that batch's update as non-finite (status 2), as the kernels
+    do; ``stop_before`` instead trains only the batches before it (the reference run)."""
+
+    def __init__(self, module, epoch: int, batch: int, stop_before: bool = False):
+        self.train_epoch, self.epoch, self.batch = module.train_epoch, epoch, batch
+        self.stop_before, self.calls, self.replayed = stop_before, 0, []
+
+    def __call__(self, X, Y, perm, batch_size, *args, **kwargs):
+        self.calls += 1
+        if self.calls != self.epoch:
+            if self.calls > self.epoch:
+                self.replayed.append(len(perm))
+            return self.train_epoch(X, Y, perm, batch_size, *args, **kwargs)
+        rows = (self.batch + (0 if self.stop_before else 1)) * batch_size
+        batches, step, status = self.train_epoch(X, Y, perm[:rows], batch_size, *args, **kwargs)
+        assert status == 0
+        return (batches, step, 0) if self.stop_before else (self.batch, step, 2)
+
+
+# Copies every N batches, with 4 batches an epoch -> what the replay runs (rows per call):
+# every 3: a copy at each epoch's start, so only the failing epoch's first two batches;
+# every 6: copies at epochs 1 and 3; every 64: only at epoch 1, so three whole epochs first.
+REPLAYS = {3: [12], 6: [20, 12], 64: [20, 20, 20, 12]}
+
+
+@pytest.mark.parametrize("every", sorted(REPLAYS))
+def test_recovery_replays_to_the_batch_before_the_failure(monkeypatch, every):
+    """A failure in epoch 4, batch 3: the weights, optimizer state, step count and random
+    generator equal those of a run that stopped just before that batch, with shuffling and
+    dropout (whose seeds each copy redraws) on."""
+    monkeypatch.setattr(recovery, "EVERY_BATCHES", every)
+    rng = np.random.default_rng(3)
+    X, y = rng.standard_normal((20, 3)), rng.integers(0, 2, 20)
+
+    def network():
+        return sp.Network([sp.Dense(3, 6, "tanh", dropout=0.3), sp.Dense(6, 2, "softmax")],
+                          loss="ce", dtype="float64", seed=7)
+
+    failing, reference = network(), network()
+    wrappers = {}
+    for net, stop_before in ((failing, False), (reference, True)):
+        module = net._module(sp.Adam(0.01))
+        wrappers[stop_before] = FailAt(module, epoch=4, batch=2, stop_before=stop_before)
+        monkeypatch.setattr(module, "train_epoch", wrappers[stop_before])
+        try:
+            if stop_before:
+                net.fit(X, y, epochs=4, batch_size=6, optimizer=sp.Adam(0.01), verbose=False)
+            else:
+                with pytest.raises(sp.TrainingError, match="epoch 4, batch 3 of 4"):
+                    net.fit(X, y, epochs=6, batch_size=6, optimizer=sp.Adam(0.01),
+                            verbose=False)
+        finally:
+            monkeypatch.undo()
+            monkeypatch.setattr(recovery, "EVERY_BATCHES", every)
+    assert wrappers[False].replayed == REPLAYS[every]
+    for (W, b), (W0, b0) in zip(failing.params, reference.params, strict=True):
+        np.testing.assert_array_equal(W, W0)
+        np.testing.assert_array_equal(b, b0)
+    for state, expected_state in zip(failing._state, reference._state, strict=True):
+        np.testing.assert_array_equal(state, expected_state)
+    assert failing._step == reference._step == 3 * 4 + 2
+    assert failing._rng.integers(1 << 30) == reference._rng.integers(1 << 30)
+
+
+def test_the_split_batch_path_reports_a_non_finite_update():
+    X, y = overflowing_data(128)
+    X = np.hstack([X] * 16)
+    net = sp.Network([sp.Dense(64, 128, "relu"), sp.Dense(128, 64, "relu"),
+                      sp.Dense(64, 1, "identity")], loss="mae", dtype="float32", seed=0)
+    module = net._module(sp.SGD(1e30))
+    if shards_for(module, net.layers, 64) < 2:
+        pytest.skip("batches do not split over threads here (one thread, or workqueue)")
+    before = net.params
+    with pytest.raises(sp.TrainingError, match="update of epoch 1, batch 1 of 2"):
+        net.fit(X, y, epochs=1, batch_size=64, optimizer=sp.SGD(1e30), verbose=False)
+    for (W, b), (W0, b0) in zip(net.params, before, strict=True):
+        assert np.array_equal(W, W0) and np.array_equal(b, b0)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_log_cosh_is_finite_where_cosh_overflows(dtype):
+    """log(cosh(r)) = |r| + log1p(e^{-2|r|}) - log 2, and its gradient tanh(r): finite for
+    |r| far beyond 89 (float32) and 710 (float64), where cosh itself overflows."""
+    net = sp.Network([sp.Dense(1, 1, "identity")], loss="log_cosh", dtype=dtype)
+    net.set_params([(np.array([[1.0]]), np.array([0.0]))])
+    X = np.array([[100.0], [1000.0], [-800.0], [0.5]])
+    y = np.zeros(4)
+    r = X[:, 0]
+    expected = np.mean(np.abs(r) + np.log1p(np.exp(-2 * np.abs(r))) - np.log(2.0))
+    assert net.evaluate(X, y)["loss"] == pytest.approx(expected, rel=1e-6)
+    (dW, db), = net.gradients(X, y)
+    assert db[0] == pytest.approx(np.mean(np.tanh(r)), rel=1e-6)
+    assert dW[0, 0] == pytest.approx(np.mean(np.tanh(r) * r), rel=1e-6)
