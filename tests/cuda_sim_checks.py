@@ -141,6 +141,43 @@ def non_finite_update(results):
                                                       for net in nets)
 
 
+def replay_from_an_earlier_epoch(results):
+    """fit's copy taken in epoch 1 outlives two epochs' syncs (on the GPU: the host arrays,
+    copied before the first sync) and the replay after a failure reported in epoch 3 brings
+    both targets to the same weights, those after epoch 3's first batch."""
+    rng = np.random.default_rng(6)
+    X, y = rng.standard_normal((8, 3)), rng.integers(0, 2, 8)
+    options = dict(batch_size=4, optimizer=sp.Adam(0.05), verbose=False,
+                   metrics_each_epoch=False)
+    nets = pair([(3, 4, "tanh"), (4, 2, "softmax")], "ce", "float64", seed=2)
+    reference = pair([(3, 4, "tanh"), (4, 2, "softmax")], "ce", "float64", seed=2)[0]
+    messages = []
+    for net, stop_before in ((nets[0], False), (nets[1], False), (reference, True)):
+        module = net._module(sp.Adam(0.05))
+        real, calls = module.train_epoch, []
+
+        def failing(X, Y, perm, batch_size, *args, _real=real, _calls=calls,
+                    _stop=stop_before, **kwargs):
+            _calls.append(len(perm))
+            if len(_calls) != 3:
+                return _real(X, Y, perm, batch_size, *args, **kwargs)
+            rows = batch_size if _stop else 2 * batch_size
+            batches, step, _ = _real(X, Y, perm[:rows], batch_size, *args, **kwargs)
+            return (batches, step, 0) if _stop else (1, step, 2)
+
+        module.train_epoch = failing
+        try:
+            net.fit(X, y, epochs=3 if stop_before else 5, **options)
+            messages.append("no error")
+        except TrainingError as exc:
+            messages.append(str(exc))
+        finally:
+            module.train_epoch = real
+    results["replay_messages"] = messages[:2]
+    results["replay_param_diff"] = max_param_diff(*nets)
+    results["replay_expected_diff"] = max(max_param_diff(net, reference) for net in nets)
+
+
 def load_standalone(target, momentum=False):
     """The module `symprop kernels` writes for a 3-4-2 network, imported from a file."""
     layers = parse_architecture("3-4:sigmoid-2:softmax")
@@ -289,6 +326,7 @@ def benchmark_contender(results):
 CHECKS = {"adam_float64": adam_float64, "layered_training": layered_training,
           "momentum_float32": momentum_float32,
           "non_finite_loss": non_finite_loss, "non_finite_update": non_finite_update,
+          "replay_from_an_earlier_epoch": replay_from_an_earlier_epoch,
           "standalone_module": standalone_module,
           "dropout": dropout, "validation_same_inputs": validation_same_inputs,
           "benchmark_contender": benchmark_contender}

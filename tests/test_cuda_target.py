@@ -98,6 +98,13 @@ def test_an_update_that_overflows_restores_the_weights_from_before_it(checked):
         assert checked[f"update_{path}_expected_diff"] < 1e-12
 
 
+def test_the_replay_from_an_earlier_epochs_copy_matches_the_cpu(checked):
+    cpu, gpu = checked["replay_messages"]
+    assert cpu == gpu and "epoch 3, batch 2 of 2" in cpu
+    assert checked["replay_param_diff"] < 1e-12
+    assert checked["replay_expected_diff"] < 1e-12
+
+
 def test_standalone_cuda_module_matches_the_cpu(checked):
     assert checked["standalone_gradient_diff"] < 1e-12
     loss, expected = checked["standalone_loss"]

@@ -105,7 +105,7 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
     arrays = arrays_for(net, X, Y)  # on the GPU for target="cuda", for the whole fit
     threads = blas_threads_for(net.layers, batch_size)
     split = {"shards": shards_for(module, net.layers, batch_size)} if net.target == "cpu" else {}
-    checkpoints = Checkpoints(net, arrays, module, n, shuffle)
+    checkpoints = Checkpoints(net, arrays, module, n, shuffle, epochs, len(batch_losses))
 
     def run_epoch(perm) -> tuple[int, int]:
         batches, step, status = module.train_epoch(
