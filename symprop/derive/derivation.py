@@ -1,107 +1,188 @@
-"""A derivation: an ordered list of steps that prints as LaTeX, Markdown or plain text.
+"""A derivation: an ordered list of steps that prints as LaTeX, Markdown or Unicode text.
 
-Each step holds a title, an expression (a SymPy object, or a chain of them meaning
-``first = second = ...``) and a sentence saying why the step holds. Notation such as
-``dL/dyhat`` or ``W^(l)`` is a SymPy symbol made by :func:`notation`, which remembers how to
-print it in LaTeX, so expressions stay real SymPy objects that tests can compare.
+Each step holds a title, an expression (a SymPy object, or a tuple meaning the chain
+``first = second = ...``) and why it holds. ``why`` (and each note) is prose: a string, or a
+tuple of strings and SymPy objects, the objects being inline maths, so that every format
+writes them as maths (``\\( \\)`` in LaTeX, ``$ $`` in Markdown, Unicode in text) rather than
+as ASCII. Notation symbols (:mod:`symprop.derive.notation`) are real SymPy symbols that
+remember how they print, so expressions stay comparable in tests.
+
+Formats:
+- ``latex()`` is a fragment for text mode, to ``\\input`` into a document (paragraphs,
+  inline maths and ``align*`` displays, long equations broken across lines);
+  ``latex(mode="math")`` is one ``aligned`` block for math mode (inside ``$$ ... $$`` or
+  ``\\[ ... \\]``), which is what Jupyter shows. Both need amsmath and amssymb.
+- ``latex_document()`` is a whole article that compiles with pdflatex, its notation stated
+  first; ``markdown()`` uses ``$ $`` and ``$$ $$``; ``text()`` is Unicode maths.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import sympy as sp
-from sympy.printing.str import StrPrinter
 
 from symprop.derive.limits import bounded, shorten
+from symprop.derive.notation import (  # noqa: F401 - re-exported: derive modules use these
+    CONVENTIONS,
+    latex,
+    matrix_notation,
+    notation,
+    partial,
+    textbook_order,
+    unicode,
+)
 
-# text name -> LaTeX form of every notation symbol made so far
-_LATEX_NAMES: dict[str, str] = {}
-
-
-def notation(text: str, latex: str, **assumptions) -> sp.Symbol:
-    """A SymPy symbol printed as ``text`` in text and as ``latex`` in LaTeX."""
-    _LATEX_NAMES[text] = latex
-    return sp.Symbol(text, **assumptions)
-
-
-def matrix_notation(text: str, latex: str, rows, cols) -> sp.MatrixSymbol:
-    """A matrix symbol printed as ``text`` in text and ``latex`` in LaTeX."""
-    _LATEX_NAMES[text] = latex
-    return sp.MatrixSymbol(text, rows, cols)
-
-
-class _TextPrinter(StrPrinter):
-    """SymPy's str printer, with the Hadamard product written as the notes write it."""
-
-    def _print_HadamardProduct(self, expr):
-        return " ∘ ".join(self.parenthesize(arg, 50) for arg in expr.args)
-
-    def _print_KroneckerDelta(self, expr):
-        return f"delta({self._print(expr.args[0])}, {self._print(expr.args[1])})"
-
-
-def partial(numerator: str, denominator: str, num_latex: str, den_latex: str) -> sp.Symbol:
-    """The symbol for a partial derivative, e.g. dL/dz printed as a LaTeX fraction."""
-    return notation(
-        f"d{numerator}/d{denominator}",
-        rf"\frac{{\partial {num_latex}}}{{\partial {den_latex}}}",
-        real=True,
-    )
+# Width, in estimated glyphs, of a display line: the article class's text at 11 pt with 2 cm
+# margins holds about 80; beyond this an equation is broken at a sum's or product's terms.
+DISPLAY_WIDTH = 62
+TEXT_WIDTH = 96  # columns of text() output
 
 
 def to_latex(expr) -> str:
-    if isinstance(expr, str):
-        return expr
-    if isinstance(expr, tuple):
-        return " = ".join(to_latex(e) for e in expr)
-    names = {s: _LATEX_NAMES[str(s.name)] for s in _symbols_in(expr)
-             if str(getattr(s, "name", "")) in _LATEX_NAMES}
-    # order="old" keeps textbook order: yhat - y, 1 - a^2 (not -y + yhat).
-    return sp.latex(expr, symbol_names=names, order="old")
+    return latex(expr)
 
 
 def to_text(expr) -> str:
-    if isinstance(expr, str):
-        return expr
-    if isinstance(expr, tuple):
-        return " = ".join(to_text(e) for e in expr)
-    if isinstance(expr, sp.Equality):
-        return f"{to_text(expr.lhs)} = {to_text(expr.rhs)}"
-    return _TextPrinter({"order": "old"}).doprint(expr)
-
-
-def _symbols_in(expr) -> set[sp.Symbol]:
-    if isinstance(expr, sp.MatrixBase):
-        return set().union(*(_symbols_in(e) for e in expr)) if expr.shape[0] else set()
-    atoms = getattr(expr, "atoms", None)
-    found = set(getattr(expr, "free_symbols", set()))
-    if atoms is not None:
-        found |= atoms(sp.Symbol, sp.MatrixSymbol)
-    return found
+    return unicode(expr)
 
 
 class Step(NamedTuple):
-    """One step of a derivation: what it is, the math, and why it holds."""
+    """One step of a derivation: what it is, the maths, and why it holds."""
 
     title: str
     expression: object  # a SymPy object, a tuple meaning a chain of equalities, or LaTeX text
-    why: str = ""
+    why: str | tuple = ""
 
     def latex(self) -> str:
-        return to_latex(self.expression)
+        return latex(self.expression)
 
     def text(self) -> str:
-        return to_text(self.expression)
+        return unicode(self.expression)
 
 
-def _escape_text(text: str) -> str:
-    """Escape prose for LaTeX's \\text{...} and paragraphs."""
-    table = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-             "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
-             "^": r"\textasciicircum{}"}
-    return "".join(table.get(c, c) for c in text)
+# -- prose -------------------------------------------------------------------------------------
+_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+                  "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\~{}", "^": r"\^{}"}
+
+
+def _escape(text: str) -> str:
+    """Prose for LaTeX text (and for ``\\text{}``, where MathJax and KaTeX read the same)."""
+    return "".join(_LATEX_SPECIAL.get(c, c) for c in text)
+
+
+def _parts(prose) -> tuple:
+    return (prose,) if isinstance(prose, str) else tuple(prose)
+
+
+def prose_latex(prose) -> str:
+    """Prose for LaTeX text mode: words escaped, maths inline."""
+    return "".join(_escape(p) if isinstance(p, str) else rf"\({latex(p)}\)"
+                   for p in _parts(prose))
+
+
+def prose_math(prose) -> str:
+    """Prose inside a math-mode block: words in ``\\text{}``, maths as it is."""
+    return "".join((rf"\text{{{_escape(p)}}}" if p else "") if isinstance(p, str)
+                   else f"{{}}{latex(p)}{{}}" for p in _parts(prose))
+
+
+def prose_markdown(prose) -> str:
+    return "".join(p if isinstance(p, str) else f"${latex(p)}$" for p in _parts(prose))
+
+
+def prose_text(prose) -> str:
+    return "".join(p if isinstance(p, str) else unicode(p) for p in _parts(prose))
+
+
+# -- displays ----------------------------------------------------------------------------------
+_COMMAND = re.compile(r"\\(left|right|big|Big|bigg|Bigg)\b|\\[,;:!]|\\q?quad")
+_WORD = re.compile(r"\\(operatorname\{[^}]*\}|text\{[^}]*\}|[A-Za-z]+)")
+
+
+def latex_width(text: str) -> float:
+    """About how many glyphs wide ``text`` (LaTeX maths) sets: a fraction as wide as its
+    wider part, sub- and superscripts at 0.7, a command's name as one glyph (``\\alpha``)
+    or its letters (``\\log``, ``\\operatorname{relu}``)."""
+    text = _COMMAND.sub("", text)
+    frac = re.search(r"\\frac\{", text)
+    if frac:
+        numerator, rest = _group(text, frac.end() - 1)
+        denominator, after = _group(rest, 0)
+        return (latex_width(text[:frac.start()]) + max(latex_width(numerator),
+                                                       latex_width(denominator))
+                + latex_width(after))
+    script = re.search(r"[_^]\{", text)
+    if script:
+        inner, after = _group(text, script.end() - 1)
+        return latex_width(text[:script.start()]) + 0.7 * latex_width(inner) + latex_width(after)
+    width = 0.0
+    for match in _WORD.finditer(text):
+        word = match.group(1)
+        width += len(re.sub(r"^\w+\{|\}$", "", word)) if "{" in word else (
+            3 if word in ("log", "exp", "sin", "cos", "tanh", "max", "min", "sum") else 1)
+    text = _WORD.sub("", text)
+    return width + sum(1 for c in text if c not in "{} ")
+
+
+def _group(text: str, start: int) -> tuple[str, str]:
+    """The braced group opening at ``text[start]`` and what follows it."""
+    depth = 0
+    for index in range(start, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[index], 0)
+        if depth == 0:
+            return text[start + 1:index], text[index + 1:]
+    return text[start + 1:], ""
+
+
+def _sides(expression) -> list:
+    if isinstance(expression, tuple):
+        return list(expression)
+    if isinstance(expression, sp.Equality):
+        return [expression.lhs, expression.rhs]
+    return [expression]
+
+
+def _pieces(expr) -> tuple[list, str]:
+    """Where a too-wide side breaks: a sum's terms, else a product's factors."""
+    if isinstance(expr, sp.Add):
+        return textbook_order(expr.as_ordered_terms()), "+"
+    if isinstance(expr, sp.Mul):
+        return list(expr.as_ordered_factors()), r"\cdot"
+    return [expr], ""
+
+
+def display_rows(expression, width: float = DISPLAY_WIDTH) -> list[str]:
+    """The rows of an aligned display of ``expression``: ``lhs &= rhs``, then ``&= ...`` for
+    a chain, a side too wide for one line broken at its terms (``&\\quad + ...``)."""
+    sides = _sides(expression)
+    if any(isinstance(side, str) for side in sides):
+        return ["& " + " = ".join(latex(side) for side in sides)]
+    head, rows = (latex(sides[0]) + " ", []) if len(sides) > 1 else ("", [])
+    for number, side in enumerate(sides[1:] if len(sides) > 1 else sides):
+        lead = (head if number == 0 else "") + ("&= " if len(sides) > 1 else "& ")
+        text = latex(side)
+        if latex_width(text) + latex_width(lead) <= width:
+            rows.append(lead + text)
+            continue
+        pieces, joiner = _pieces(side)
+        line, first = "", True
+        for piece in pieces:
+            negative = joiner == "+" and piece.could_extract_minus_sign()
+            printed = latex(-piece if negative else piece)
+            if joiner == r"\cdot" and isinstance(piece, sp.Add):
+                printed = rf"\left({printed}\right)"
+            glue = ("- " if negative else "") if first else (
+                " - " if negative else f" {joiner} ")
+            if line and latex_width(line + glue + printed) > width - 8:
+                rows.append((lead if first else r"&\quad ") + line)
+                line, first = "", False
+                glue = ("- " if negative else f"{joiner} ")
+            line += glue + printed
+        rows.append((lead if first else r"&\quad ") + line)
+    return rows
 
 
 @dataclass
@@ -109,15 +190,16 @@ class Derivation:
     """An ordered derivation with its final result.
 
     ``result`` is the last expression the derivation arrives at (for example the output delta
-    ``yhat - y``); ``steps`` lead there and each says why it holds.
+    ``yhat - y``); ``steps`` lead there and each says why it holds. ``notes`` are prose
+    (strings, or tuples of strings and inline maths) printed before the steps.
     """
 
     title: str
     steps: list[Step] = field(default_factory=list)
     result: object = None
-    notes: list[str] = field(default_factory=list)
+    notes: list = field(default_factory=list)
 
-    def add(self, title: str, expression, why: str = "") -> Step:
+    def add(self, title: str, expression, why: str | tuple = "") -> Step:
         step = Step(title, expression, why)
         self.steps.append(step)
         return step
@@ -126,65 +208,101 @@ class Derivation:
         for step in other.steps:
             self.steps.append(Step(prefix + step.title, step.expression, step.why))
 
+    def __repr__(self) -> str:
+        result = "" if self.result is None else f", result {shorten(unicode(self.result), 50)}"
+        return f"<Derivation {shorten(self.title)!r}: {len(self.steps)} steps{result}>"
+
     # -- printing ---------------------------------------------------------------------------
-    @bounded(lambda self: f"printing {shorten(self.title)!r} as LaTeX")
-    def latex(self) -> str:
-        """The steps as one LaTeX ``aligned`` block (math mode; MathJax renders it)."""
-        rows = [rf"&\textbf{{{_escape_text(self.title)}}}"]
+    @bounded(lambda self, mode="text": f"printing {shorten(self.title)!r} as LaTeX")
+    def latex(self, mode: str = "text") -> str:
+        """LaTeX of the whole derivation. ``mode="text"``: a fragment for text mode (to
+        ``\\input`` into a document with amsmath and amssymb). ``mode="math"``: one
+        ``aligned`` block for math mode (inside ``$$ ... $$``; what Jupyter renders)."""
+        if mode == "math":
+            return self._latex_math()
+        if mode != "text":
+            raise ValueError(f"mode is 'text' or 'math', not {mode!r}")
+        lines = [rf"\noindent\textbf{{{_escape(self.title)}}}\par", ""]
+        for note in self.notes:
+            lines += [rf"\noindent {prose_latex(note)}\par", ""]
         for number, step in enumerate(self.steps, 1):
-            rows.append(rf"&\text{{{number}. {_escape_text(step.title)}}}")
-            rows.append(rf"&\qquad {step.latex()}")
+            why = f" {prose_latex(step.why)}" if step.why else ""
+            lines.append(rf"\noindent\textit{{{number}. {_escape(step.title)}.}}{why}")
+            lines.append("\\begin{align*}\n" + " \\\\\n".join(display_rows(step.expression))
+                         + "\n\\end{align*}")
+            lines.append("")
+        return "\n".join(lines)
+
+    def _latex_math(self) -> str:
+        rows = [rf"&\textbf{{{_escape(self.title)}}}"]
+        rows += [rf"&\qquad {prose_math(note)}" for note in self.notes]
+        for number, step in enumerate(self.steps, 1):
+            rows.append(rf"&\text{{{number}. {_escape(step.title)}}}")
+            for row in display_rows(step.expression, width=2 * DISPLAY_WIDTH):
+                rows.append(r"&\qquad " + row.replace("&", "", 1).replace(r"\quad", r"\qquad"))
             if step.why:
-                rows.append(rf"&\qquad\text{{({_escape_text(step.why)})}}")
+                rows.append(rf"&\qquad {prose_math(step.why)}")
         return "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}"
 
     @bounded(lambda self: f"printing {shorten(self.title)!r} as a LaTeX document")
     def latex_document(self) -> str:
-        """A standalone LaTeX document (article class) that compiles with pdflatex."""
-        body = [rf"\section*{{{_escape_text(self.title)}}}"]
-        for note in self.notes:
-            body.append(_escape_text(note) + "\n")
-        for number, step in enumerate(self.steps, 1):
-            body.append(rf"\paragraph{{{number}. {_escape_text(step.title)}}}")
-            if step.why:
-                body.append(_escape_text(step.why))
-            body.append("\\[\n" + step.latex() + "\n\\]")
-        return _DOCUMENT.replace("%BODY%", "\n".join(body))
+        """A standalone LaTeX article that compiles with pdflatex, its notation first."""
+        conventions = "\n".join(rf"\item[{name}] {text}" for name, text in CONVENTIONS)
+        return (_DOCUMENT.replace("%TITLE%", _escape(self.title))
+                .replace("%CONVENTIONS%", conventions).replace("%BODY%", self.latex()))
 
     @bounded(lambda self: f"printing {shorten(self.title)!r} as Markdown")
     def markdown(self) -> str:
         lines = [f"## {self.title}", ""]
-        lines += [note + "\n" for note in self.notes]
+        lines += [prose_markdown(note) + "\n" for note in self.notes]
         for number, step in enumerate(self.steps, 1):
-            lines.append(f"**{number}. {step.title}**")
-            if step.why:
-                lines.append(f"{step.why}")
-            lines += ["", f"$$ {step.latex()} $$", ""]
+            why = f" {prose_markdown(step.why)}" if step.why else ""
+            rows = display_rows(step.expression)
+            maths = rows[0].replace("&", "", 1) if len(rows) == 1 else (
+                "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}")
+            lines += [f"**{number}. {step.title}.**{why}", "", f"$$ {maths} $$", ""]
         return "\n".join(lines).rstrip() + "\n"
 
     @bounded(lambda self: f"printing {shorten(self.title)!r} as text")
     def text(self) -> str:
         lines = [self.title, "=" * len(self.title)]
-        lines += self.notes
+        lines += [prose_text(note) for note in self.notes]
         for number, step in enumerate(self.steps, 1):
             lines.append(f"{number}. {step.title}")
-            lines.append(f"     {step.text()}")
+            lines += ["     " + row for row in _text_rows(step.expression)]
             if step.why:
-                lines.append(f"     ({step.why})")
+                lines.append(f"     ({prose_text(step.why)})")
         return "\n".join(lines) + "\n"
 
     def _repr_latex_(self) -> str:
-        return "$$" + self.latex() + "$$"
+        return "$$" + self.latex(mode="math") + "$$"
 
     def __str__(self) -> str:
         return self.text()
 
 
+def _text_rows(expression) -> list[str]:
+    """A chain in text, one ``= ...`` a line where it does not fit on one."""
+    sides = [unicode(side) for side in _sides(expression)]
+    joined = " = ".join(sides)
+    if len(joined) <= TEXT_WIDTH - 5 or len(sides) == 1:
+        return [joined]
+    return [sides[0]] + [f"  = {side}" for side in sides[1:]]
+
+
 _DOCUMENT = r"""\documentclass[11pt]{article}
 \usepackage[margin=2cm]{geometry}
 \usepackage{amsmath,amssymb}
+\allowdisplaybreaks
 \setlength{\parindent}{0pt}
+\setlength{\parskip}{0.4em}
 \begin{document}
+\section*{%TITLE%}
+\subsection*{Notation}
+\begin{description}
+%CONVENTIONS%
+\end{description}
+\subsection*{Derivation}
 %BODY%
 \end{document}
 """
