@@ -41,9 +41,12 @@ __version__ = "0.1.0"
 
 # Public names served lazily from the derive stage (SymPy is imported on first use).
 _DERIVE = {
-    "Activation", "ComputationGraph", "Derivation", "Loss", "Step", "activation",
-    "computation_graph", "directional_derivative", "gradient", "gradient_descent", "jacobian",
-    "known_activations", "known_losses", "loss", "network_derivation", "output_delta",
+    "Activation", "ComputationGraph", "Derivation", "Explanation", "Hyperparameters",
+    "LinearChange", "Loss", "Softmax", "Step", "activation", "computation_graph",
+    "directional_derivative", "explain_network", "gradient", "gradient_derivation",
+    "gradient_descent", "gradient_descent_derivation", "jacobian", "jacobian_derivation",
+    "known_activations", "known_losses", "linear_change", "loss", "network_derivation",
+    "output_delta",
 }
 
 
@@ -61,11 +64,13 @@ def __dir__():
 
 __all__ = [
     "SGD", "Activation", "Adam", "CacheError", "CachePermissionError", "ComputationGraph",
-    "DataError", "Dense", "Derivation", "FileError", "FormulaError", "History", "Loss",
-    "MissingHyperparameterError", "ModelFileError", "Network", "NotDifferentiableError",
-    "RMSprop", "ShapeError", "Standardizer", "Step", "SympropError", "TrainingError",
-    "UnknownNameError", "UnsafeSourceError", "activation", "computation_graph",
-    "directional_derivative", "gradient", "gradient_descent", "jacobian", "known_activations",
-    "known_losses", "load", "load_csv", "load_dataset", "loss", "network_derivation",
-    "one_hot", "output_delta", "train_test_split",
+    "DataError", "Dense", "Derivation", "Explanation", "FileError", "FormulaError", "History",
+    "Hyperparameters", "LinearChange", "Loss", "MissingHyperparameterError", "ModelFileError",
+    "Network", "NotDifferentiableError", "RMSprop", "ShapeError", "Softmax", "Standardizer",
+    "Step", "SympropError", "TrainingError", "UnknownNameError", "UnsafeSourceError",
+    "activation", "computation_graph", "directional_derivative", "explain_network",
+    "gradient", "gradient_derivation", "gradient_descent", "gradient_descent_derivation",
+    "jacobian", "jacobian_derivation", "known_activations", "known_losses", "linear_change",
+    "load", "load_csv", "load_dataset", "loss", "network_derivation", "one_hot",
+    "output_delta", "train_test_split",
 ]

@@ -28,14 +28,17 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples: symprop derive sigmoid | symprop derive bce --activation sigmoid | "
                "symprop derive 'x*tanh(log(1 + exp(x)))' --name mish | "
                "symprop derive net 4-8:relu-3:softmax --loss ce --standalone")
-    derive.add_argument("what", help="activation name or formula, loss name, or 'net'")
+    derive.add_argument("what", help="activation name or formula, loss name, optimizer "
+                                     "(sgd, momentum, nesterov, adam, rmsprop), or 'net'")
     derive.add_argument("arch", nargs="?", help="architecture for 'net', e.g. 4-8:relu-3:softmax")
     derive.add_argument("--activation", help="output activation: derive the output delta")
     derive.add_argument("--loss", help="loss of the network (with 'net')")
     derive.add_argument("--name", help="a name for a formula")
     derive.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                         help="hyperparameter value, e.g. --param alpha=0.1 (repeatable)")
-    derive.add_argument("--format", choices=FORMATS, default="latex")
+    derive.add_argument("--format", choices=FORMATS, default="latex",
+                        help="latex: a fragment to \\input into a document with amsmath and "
+                             "amssymb; markdown: $-delimited maths; text: Unicode maths")
     derive.add_argument("--standalone", action="store_true",
                         help="a whole LaTeX document that compiles with pdflatex")
     derive.add_argument("-o", "--output", help="write to this file (atomically) instead of "
@@ -57,6 +60,35 @@ def build_parser() -> argparse.ArgumentParser:
     kernels.add_argument("--target", default="cpu", choices=("cpu", "cuda"))
     kernels.add_argument("--out", required=True, help="folder to write the modules into")
     kernels.set_defaults(handler=run_kernels)
+
+    explain = commands.add_parser(
+        "explain", help="a worked example in numbers: one training step, every value",
+        description="One training step of a network on one sample (or a few), printed step "
+                    "by step with the actual numbers: forward pass, loss, backward pass, "
+                    "update. The network is built from ARCH (weights from --seed) or loaded "
+                    "from --weights.",
+        epilog="example: symprop explain 2-2:relu-1:sigmoid --loss bce --input=0.5,-1 "
+               "--target 1 --format text  (write --input=-1,2 when the first value is "
+               "negative; ';' separates samples: --input '1,2;3,4' --target '0;1')")
+    explain.add_argument("arch", help="architecture, e.g. 2-2:relu-1:sigmoid")
+    explain.add_argument("--loss", help="loss (default mse, or the model's with --weights)")
+    explain.add_argument("--input", required=True, metavar="X",
+                         help="the sample's inputs, comma-separated (';' between samples)")
+    explain.add_argument("--target", required=True, metavar="Y",
+                         help="its targets, comma-separated (for ce also a class label)")
+    explain.add_argument("--weights", help="a model file saved by symprop (its architecture "
+                                           "must be ARCH)")
+    explain.add_argument("--seed", type=int, default=0, help="seed of the initial weights")
+    explain.add_argument("--optimizer", default="sgd", help="sgd | adam | rmsprop")
+    explain.add_argument("--lr", type=float, default=0.1)
+    explain.add_argument("--momentum", type=float, default=0.0)
+    explain.add_argument("--weight-decay", type=float, default=0.0)
+    explain.add_argument("--format", choices=FORMATS, default="latex")
+    explain.add_argument("--standalone", action="store_true",
+                         help="a whole LaTeX document that compiles with pdflatex")
+    explain.add_argument("-o", "--output", help="write to this file (atomically) instead of "
+                                                "stdout")
+    explain.set_defaults(handler=run_explain)
 
     train = commands.add_parser(
         "train", help="train a network on a built-in data set or a CSV file",
@@ -106,6 +138,8 @@ def find_derivation(args) -> object:
     from symprop.derive.losses import ALIASES as LOSS_ALIASES
     from symprop.derive.losses import BUILTINS as LOSSES
     from symprop.derive.network import network_derivation
+    from symprop.derive.optimizers import DERIVED as OPTIMIZERS
+    from symprop.derive.optimizers import optimizer_derivation
 
     params = _parse_params(args.param)
     what = args.what.strip()
@@ -116,6 +150,10 @@ def find_derivation(args) -> object:
     if args.arch:
         raise SympropError(f"unexpected argument {args.arch!r} (only 'net' takes an "
                            "architecture)")
+    if what.lower() in OPTIMIZERS:  # sgd, momentum, nesterov, adam, rmsprop: the update rule
+        if args.activation:
+            raise SympropError(f"{what!r} is an optimizer: --activation does not apply")
+        return optimizer_derivation(what, **params)
     if what.lower() in LOSSES or what.lower() in LOSS_ALIASES:
         if args.activation:
             return output_delta(loss(what, **params), args.activation)
@@ -127,15 +165,103 @@ def find_derivation(args) -> object:
 
 
 def render(derivation, fmt: str, standalone: bool) -> str:
+    """The derivation in the chosen format: ``latex`` is the text-mode fragment, to ``\\input``
+    into a document that loads amsmath and amssymb; ``--standalone``, a whole document that
+    compiles with pdflatex."""
     if standalone:
         return derivation.latex_document()
     if fmt == "latex":
-        return derivation.latex() + "\n"
+        return derivation.latex(mode="text") + "\n"
     return derivation.markdown() if fmt == "markdown" else derivation.text()
 
 
 def run_derive(args) -> int:
-    derivation = find_derivation(args)
+    derivation = with_values(find_derivation(args), _parse_params(args.param))
+    write_output(render(derivation, args.format, args.standalone), args.output)
+    return 0
+
+
+VALUES_NOTE = "Hyperparameters: "
+
+
+def with_values(derivation, params: dict[str, float]):
+    """The derivation stating the --param values: activations and losses state their own;
+    any other (an output delta) gets the note, on a copy (derivations may be cached)."""
+    import dataclasses
+
+    import sympy
+
+    from symprop.derive.values import values_prose
+
+    if not params or any(isinstance(note, tuple) and note[:1] == (VALUES_NOTE,)
+                         for note in derivation.notes):
+        return derivation
+    note = values_prose({sympy.Symbol(name): value for name, value in params.items()},
+                        VALUES_NOTE)
+    return dataclasses.replace(derivation, notes=[*derivation.notes, note])
+
+
+def _parse_rows(option: str, text: str) -> list[list[float]]:
+    """``"0.5,-1"`` -> [[0.5, -1.0]]; ``;`` separates samples."""
+    rows = []
+    for row in text.split(";"):
+        values = []
+        for item in row.split(","):
+            try:
+                value = float(item)
+            except ValueError:
+                value = None
+            if value is None or value != value or value in (float("inf"), float("-inf")):
+                raise SympropError(f"{option} {text!r}: {item.strip()!r} is not a finite number "
+                                   "(values are comma-separated, samples ';'-separated)")
+            values.append(value)
+        rows.append(values)
+    if len({len(row) for row in rows}) != 1:
+        raise SympropError(f"{option} {text!r}: every sample needs as many values")
+    return rows
+
+
+def explained_network(args):
+    """The network of ``symprop explain``: ARCH with --loss, or --weights checked against it."""
+    from symprop.architecture import parse_architecture
+    from symprop.runtime import Dense, Network, load
+
+    specs = parse_architecture(args.arch)
+    built = Network([Dense(s.n_in, s.n_out, s.activation) for s in specs],
+                    loss=args.loss or "mse", dtype="float64", seed=args.seed)
+    if not args.weights:
+        return built
+    net = load(args.weights)
+    if net.architecture != built.architecture:
+        raise SympropError(f"--weights {args.weights}: the model is {net.architecture}, not "
+                           f"{built.architecture}")
+    if args.loss and net.loss != built.loss:
+        raise SympropError(f"--weights {args.weights}: the model's loss is {net.loss}, not "
+                           f"{built.loss}")
+    return net
+
+
+def run_explain(args) -> int:
+    import numpy as np
+
+    from symprop.runtime.optimizers import make_optimizer
+
+    net = explained_network(args)
+    inputs = _parse_rows("--input", args.input)
+    targets = _parse_rows("--target", args.target)
+    if len(inputs[0]) != net.n_in:
+        raise SympropError(f"--input {args.input!r}: {len(inputs[0])} values a sample, but "
+                           f"{net.architecture} takes {net.n_in}")
+    if len(targets) != len(inputs):
+        raise SympropError(f"--target {args.target!r}: {len(targets)} samples, but --input has "
+                           f"{len(inputs)}")
+    y = np.array(targets)
+    options = {"lr": args.lr}
+    if args.momentum or args.weight_decay:
+        options.update(weight_decay=args.weight_decay,
+                       **({"momentum": args.momentum} if args.momentum else {}))
+    optimizer = make_optimizer(args.optimizer, **options)
+    derivation = net.explain(np.array(inputs), y[:, 0] if y.shape[1] == 1 else y, optimizer)
     write_output(render(derivation, args.format, args.standalone), args.output)
     return 0
 

@@ -1,6 +1,7 @@
 """Multivariable calculus: the notes' worked examples, number for number, plus properties."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -32,7 +33,8 @@ def balanced_latex(text: str) -> bool:
         depth += {"{": 1, "}": -1}.get(char, 0)
         if depth < 0:
             return False
-    return depth == 0 and text.count(r"\left") == text.count(r"\right")
+    sized = [len(re.findall(rf"\\{side}(?![A-Za-z])", text)) for side in ("left", "right")]
+    return depth == 0 and sized[0] == sized[1]  # \leftarrow is not a \left
 
 
 # -- Example A: gradient, norm, linear prediction --------------------------------------------
@@ -111,27 +113,38 @@ def test_jacobian_of_the_notes():
 
 # -- Example B: gradient descent -------------------------------------------------------------
 def test_gradient_descent_of_example_b():
-    history = gradient_descent("(x - 3)**2 + 2*(y + 1)**2", start={"x": 0, "y": 0},
-                               lr=0.1, steps=2)
     expected = [({"x": 0, "y": 0}, 11), ({"x": "0.6", "y": "-0.4"}, "6.48"),
                 ({"x": "1.08", "y": "-0.64"}, "3.9456")]
+    # Exact input (a Rational learning rate): exact numbers.
+    history = gradient_descent("(x - 3)**2 + 2*(y + 1)**2", start={"x": 0, "y": 0},
+                               lr=sp.Rational(1, 10), steps=2)
     assert len(history) == 3
     for (point, value), (want_point, want_value) in zip(history, expected, strict=True):
         assert list(point) == ["x", "y"]
         assert {k: sp.Rational(v) for k, v in want_point.items()} == point
         assert value == sp.Rational(want_value)  # exact, not 6.4799999...
-        assert float(value) == pytest.approx(float(want_value), rel=1e-15)
-    assert gradient_descent("x**2", {"x": 2}, 0.5, 0) == [({"x": 2}, 4)]
+    # Float input (lr=0.1): Python floats, the doubles nearest the exact values.
+    history = gradient_descent("(x - 3)**2 + 2*(y + 1)**2", start={"x": 0, "y": 0},
+                               lr=0.1, steps=2)
+    for (point, value), (want_point, want_value) in zip(history, expected, strict=True):
+        assert {k: float(v) for k, v in want_point.items()} == point
+        assert type(value) is float and value == float(want_value)
+    assert gradient_descent("x**2", {"x": 2}, sp.Rational(1, 2), 0) == [({"x": 2}, 4)]
 
 
 def test_gradient_descent_derivation_shows_each_step():
     d = gradient_descent_derivation("(x - 3)**2 + 2*(y + 1)**2", start={"x": 0, "y": 0},
                                     lr=0.1, steps=2)
     text = d.text()
-    for line in ["grad f(0, 0) = (-6, 4)", "x_1 = 0 - 0.1*(-6) = 0.6", "y_1 = 0 - 0.1*4 = -0.4",
-                 "f(0.6, -0.4) = 6.48", "grad f(0.6, -0.4) = (-4.8, 2.4)",
-                 "x_2 = 0.6 - 0.1*(-4.8) = 1.08", "f(1.08, -0.64) = 3.9456", "f(0, 0) = 11"]:
+    for line in ["∇f(0, 0) = (−6, 4)", "x₁ = 0 − 0.1·(−6) = 0.6", "y₁ = 0 − 0.1·4 = −0.4",
+                 "f(0.6, −0.4) = 6.48", "∇f(0.6, −0.4) = (−4.8, 2.4)",
+                 "x₂ = 0.6 − 0.1·(−4.8) = 1.08", "f(1.08, −0.64) = 3.9456", "f(0, 0) = 11",
+                 "(x, y) ← (x − η ∂f/∂x, y − η ∂f/∂y)", "f fell: 6.48 → 3.9456"]:
         assert line in text
+    # The notes' LaTeX: the update with a left arrow and eta first, the numbers as decimals.
+    assert r"(x, y) &\leftarrow \left(x - \eta \frac{\partial f}{\partial x}" in d.latex()
+    assert r"x - \eta \frac{\partial f}{\partial x}" in d.latex()
+    assert r"x_{2} &= 0.6 - 0.1 \cdot (-4.8) = 1.08" in d.latex()
     assert d.result == sp.Tuple(sp.Rational("1.08"), sp.Rational("-0.64"))
     assert r"\nabla f" in d.latex() and balanced_latex(d.latex())
 
@@ -154,10 +167,11 @@ def test_gradient_descent_names_missing_start_values():
 
 
 def test_gradient_descent_leaves_exact_arithmetic_when_it_must():
-    (_, v0), (p1, _) = gradient_descent("exp(x)", {"x": 1}, 0.5, 1)
+    (_, v0), (p1, _) = gradient_descent("exp(x)", {"x": 1}, sp.Rational(1, 2), 1)
     assert isinstance(v0, sp.Float) and float(v0) == pytest.approx(math.e, rel=1e-14)
     assert float(p1["x"]) == pytest.approx(1 - 0.5 * math.e, rel=1e-14)
-    *_, (point, value) = gradient_descent("x**4", {"x": 0.5}, 0.1, 30)
+    *_, (point, value) = gradient_descent("x**4", {"x": sp.Rational(1, 2)},
+                                          sp.Rational(1, 10), 30)
     assert isinstance(point["x"], sp.Float) and 0 < float(value) < 0.0625  # no digit blow-up
     with pytest.raises(SympropError, match="domain"):
         gradient_descent("log(x)", {"x": 0.05}, 1, 2)  # the step lands at x < 0

@@ -21,20 +21,22 @@ def run_module(*args):
 def test_derive_activation_text(capsys):
     assert main(["derive", "sigmoid", "--format", "text"]) == 0
     out = capsys.readouterr().out
-    assert "f'(z) = a*(1 - a)" in out
+    assert "f'(z) = a(1 − a)" in out  # Unicode maths, textbook order
 
 
 def test_derive_latex_is_default(capsys):
+    """The LaTeX is the text-mode fragment: it can be \\input into a document."""
     assert main(["derive", "tanh"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith(r"\begin{aligned}") and "1 - a^{2}" in out
+    assert out.startswith(r"\noindent\textbf{Activation tanh") and "1 - a^{2}" in out
+    assert r"\begin{align*}" in out and r"\begin{aligned}" not in out
 
 
 def test_derive_delta_markdown(capsys):
     assert main(["derive", "bce", "--activation", "sigmoid", "--format", "markdown"]) == 0
     out = capsys.readouterr().out
     assert r"$$ \frac{\partial L}{\partial z} = \hat{y} - y $$" in out
-    assert "1/m" in out
+    assert r"\frac{1}{m" in out  # the batch mean's factor, as maths
 
 
 def test_derive_custom_formula_with_param(capsys):

@@ -17,15 +17,18 @@ from symprop.derive.calculus import (
 from symprop.derive.delta import output_delta
 from symprop.derive.derivation import Derivation, Step
 from symprop.derive.descent import gradient_descent, gradient_descent_derivation
+from symprop.derive.explain import Explanation, explain_network
 from symprop.derive.graph import ComputationGraph, computation_graph
 from symprop.derive.losses import Loss, known_losses, loss
 from symprop.derive.network import network_derivation
 from symprop.derive.softmax import Softmax
+from symprop.derive.values import Hyperparameters
 
 __all__ = [
-    "Activation", "ComputationGraph", "Derivation", "LinearChange", "Loss", "Softmax", "Step",
-    "activation", "computation_graph", "directional_derivative", "gradient",
-    "gradient_derivation", "gradient_descent", "gradient_descent_derivation", "jacobian",
-    "jacobian_derivation", "known_activations", "known_losses", "linear_change", "loss",
-    "network_derivation", "output_delta",
+    "Activation", "ComputationGraph", "Derivation", "Explanation", "Hyperparameters",
+    "LinearChange", "Loss", "Softmax", "Step", "activation", "computation_graph",
+    "directional_derivative", "explain_network", "gradient", "gradient_derivation",
+    "gradient_descent", "gradient_descent_derivation", "jacobian", "jacobian_derivation",
+    "known_activations", "known_losses", "linear_change", "loss", "network_derivation",
+    "output_delta",
 ]

@@ -24,12 +24,16 @@ from symprop.derive.continuity import (
     real_line_problem,
 )
 from symprop.derive.derivation import Derivation, notation
-from symprop.derive.inverse import GRID, derivative_in_output, scalar_function
+from symprop.derive.inverse import GRID, scalar_function
 from symprop.derive.limits import bounded, check_size
 from symprop.derive.limits import shorten as _shorten
+from symprop.derive.output_form import OutputForm
+from symprop.derive.output_pieces import output_form
 from symprop.derive.parsing import parse_formula, plain_symbol
 from symprop.derive.simplify import tidy
+from symprop.derive.stepwise import derive_activation_steps, textbook_derivative
 from symprop.derive.symbols import a, z
+from symprop.derive.values import Hyperparameters, bound, numpy_function, values_prose
 from symprop.errors import (
     FormulaError,
     NotDifferentiableError,
@@ -104,8 +108,23 @@ class Activation:
         self.summary = summary
 
     @property
-    def hyperparameters(self) -> dict[str, float]:
-        return {s.name: v for s, v in self.params.items()}
+    def hyperparameters(self) -> Hyperparameters:
+        """Values keyed by the expressions' own symbols, so ``expr.subs(act.hyperparameters)``
+        substitutes them; names work too (``["alpha"]``, ``== {"alpha": 0.1}``)."""
+        return Hyperparameters(self.params)
+
+    def bind(self) -> Activation:
+        """This activation with its hyperparameters' values substituted (as floats): no
+        symbol but ``z`` is left, and everything derived from it carries the values."""
+        if not self.params:
+            return self
+        return Activation(self.name, bound(self.expr, self.params), {},
+                          trainable=self.trainable, formula=self.formula, summary=self.summary)
+
+    def numeric(self):
+        """``(f, f_prime)``: vectorised float64 NumPy functions of z, values bound."""
+        return (numpy_function(self.expr, z, self.params),
+                numpy_function(self.derivative, z, self.params))
 
     def __repr__(self) -> str:
         extra = "".join(f", {k}={v!r}" for k, v in self.hyperparameters.items())
@@ -116,27 +135,36 @@ class Activation:
 
     @cached_property
     def derivative(self) -> sp.Expr:
-        """``f'(z)``, in the shortest of a few cheap equivalent forms."""
+        """``f'(z)`` in the form a textbook writes: what :meth:`derivation` arrives at, rule
+        by rule (``e^{-z}/(1 + e^{-z})^2`` for the sigmoid; see :mod:`.textbook`)."""
         return self._derivative()
 
     @bounded(lambda self: self._what())
     def _derivative(self) -> sp.Expr:
-        return tidy(check_size(sp.diff(self.expr, z), self._what()))
+        return check_size(textbook_derivative(self.expr, z), self._what())
 
     @cached_property
     def derivative_of_output(self) -> sp.Expr | None:
-        """``f'`` in terms of ``a = f(z)``, or ``None`` if ``f'`` is not a function of ``a``."""
-        return self._derivative_of_output()
+        """``f'`` in terms of ``a = f(z)``, or ``None`` if ``f'`` is not a function of ``a``
+        (see :mod:`.output_form` for how, and for when there is none)."""
+        return self.output_form.result
+
+    @cached_property
+    def output_form(self) -> OutputForm:
+        """The form in the output with the steps that show it (and the recipe's name)."""
+        return self._output_form()
 
     @bounded(lambda self: self._what("the derivative in terms of the output"))
-    def _derivative_of_output(self) -> sp.Expr | None:
-        return derivative_in_output(self.expr, self.derivative, z, a, self.params)
+    def _output_form(self) -> OutputForm:
+        return output_form(self.expr, self.derivative, z, a, self.params)
 
     @bounded(lambda self, n: self._what(f"derivative {n}"))
     def nth_derivative(self, n: int) -> sp.Expr:
         if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_ORDER:
             raise FormulaError(f"the order of a derivative must be an integer from 1 to "
                                f"{MAX_ORDER}, not {n!r}")
+        if n == 1:
+            return self.derivative
         return tidy(check_size(sp.diff(self.expr, z, n), self._what(f"derivative {n}")))
 
     @bounded(lambda self, n: self._what(f"derivative {n} in terms of the output"))
@@ -157,43 +185,21 @@ class Activation:
         return result
 
     def derivation(self) -> Derivation:
-        return derive_activation(self)
+        d = derive_activation(self)
+        if self.params:  # the values, and the result with them where it still has symbols
+            d.notes.append(values_prose(self.params, "Hyperparameters: "))
+            if isinstance(d.result, sp.Expr) and set(self.params) & d.result.free_symbols:
+                d.add("With the values", sp.Eq(notation("f'(z)", "f'(z)"),
+                                               bound(d.result, self.params), evaluate=False),
+                      values_prose(self.params))
+        return d
 
 
 @bounded(lambda act: f"deriving activation {_shorten(act.name)!r}")
 def derive_activation(act: Activation) -> Derivation:
-    fz, dfz = notation("f(z)", "f(z)"), notation("f'(z)", "f'(z)")
-    d = Derivation(f"Activation {act.name}: derivative and its form in the output")
-    d.add("Definition", sp.Eq(fz, act.expr, evaluate=False),
-          act.summary or "the activation as given")
-    raw = sp.diff(act.expr, z)
-    d.add("Differentiate with respect to z", sp.Eq(dfz, raw, evaluate=False),
-          "rules of differentiation (chain rule, quotient rule, each piece of a piecewise)")
-    if raw != act.derivative:
-        d.add("Simplify", sp.Eq(dfz, act.derivative, evaluate=False), "algebra")
-    if not act.trainable:
-        d.add("No useful gradient", sp.Eq(dfz, 0, evaluate=False),
-              "the derivative is 0 wherever it exists (and undefined at the jump), so "
-              "gradient descent cannot learn through this activation")
-        d.result = act.derivative
-        return d
-    out = act.derivative_of_output
-    if out is not None:
-        d.add("Substitute the inverse a = f(z)", sp.Eq(dfz, out, evaluate=False),
-              "solve a = f(z) for z and substitute into f'(z); verified on a grid of z")
-        d.result = out
-        second = act.higher_derivative_of_output(2)
-        if second is not None and second != 0:
-            d.add("Second derivative, by the chain rule on f'(a)",
-                  (notation("f''(z)", "f''(z)"),
-                   sp.Mul(sp.diff(out, a), notation("f'(z)", "f'(z)"), evaluate=False), second),
-                  "d/dz g(a) = g'(a) * da/dz with da/dz = f'(z) itself in terms of a")
-    else:
-        d.notes.append("f' cannot be written in terms of a = f(z) alone (f is not "
-                       "invertible or the inverse is not elementary); the backward pass "
-                       "keeps z.")
-        d.result = act.derivative
-    return d
+    """Definition, each rule of differentiation, the textbook form, the form in the output
+    and the second derivative (:mod:`.stepwise`); every step checked against SymPy."""
+    return derive_activation_steps(act)
 
 
 def explicit_pieces(expr: sp.Expr) -> sp.Expr:

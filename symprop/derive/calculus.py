@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import sympy as sp
 
-from symprop.derive.derivation import Derivation, notation, partial
+from symprop.derive.derivation import Derivation, TeX, notation, partial
 from symprop.derive.limits import (
     MAX_RESULT_DIGITS,
     bounded,
@@ -214,7 +214,7 @@ def gradient(f, variables) -> sp.Matrix:
     return sp.Matrix([_diff(expr, s) for s in symbols])
 
 
-def _begin(title: str, expr: sp.Expr, symbols, why: str) -> tuple[Derivation, list[sp.Expr]]:
+def _begin(title: str, expr: sp.Expr, symbols, why) -> tuple[Derivation, list[sp.Expr]]:
     """A derivation opening with the function, its partial derivatives and its gradient."""
     grad = [_diff(expr, s) for s in symbols]
     d = Derivation(title)
@@ -222,7 +222,7 @@ def _begin(title: str, expr: sp.Expr, symbols, why: str) -> tuple[Derivation, li
     for s, g in zip(symbols, grad, strict=True):
         d.add(f"Partial derivative with respect to {s.name}",
               _eq(partial("f", s.name, "f", sp.latex(s)), g),
-              f"differentiate with respect to {s.name}, holding the other variables fixed")
+              ("differentiate with respect to ", s, ", holding the other variables fixed"))
     d.add("The gradient", _eq(notation("grad f", r"\nabla f"), sp.Tuple(*grad)), why)
     return d, grad
 
@@ -251,7 +251,7 @@ def gradient_derivation(f, variables, at=None) -> Derivation:
         notation(f"|grad f({where})|", rf"\left\lVert \nabla f({tex}) \right\rVert"),
         sp.Pow(squares, sp.S.Half, evaluate=False), sp.Pow(_show(total), sp.S.Half, evaluate=False),
         norm, norm if norm.is_Rational else norm.evalf(7)),
-        "the steepest rate of increase of f per unit distance moved")
+        ("the steepest rate of increase of ", sp.Symbol("f"), " per unit distance moved"))
     d.result = sp.Matrix(values)
     return d
 
@@ -294,10 +294,13 @@ def jacobian_derivation(fs, variables) -> Derivation:
         for s in symbols:
             d.add(f"Partial derivative of f{i} with respect to {s.name}",
                   _eq(partial(f"f{i}", s.name, f"f_{{{i}}}", sp.latex(s)), _diff(e, s)),
-                  f"row {i} of the Jacobian holds the partial derivatives of f{i}")
+                  (f"row {i} of the Jacobian holds the partial derivatives of ",
+                   TeX(f"f_{{{i}}}")))
     d.result = jacobian(exprs, symbols)
     d.add("The Jacobian", _eq(notation("J(x)", r"J(\mathbf{x})"), d.result),
-          "entry (i, j) is the partial derivative of f_i with respect to the j-th variable")
+          ("entry ", TeX("(i, j)"), " is ", TeX(r"\partial f_{i} / \partial x_{j}"),
+           ", the partial derivative of ", TeX("f_{i}"), " with respect to the ",
+           TeX("j"), "-th variable"))
     return d
 
 

@@ -14,7 +14,7 @@ from functools import lru_cache
 import sympy as sp
 
 from symprop.derive.activations import Activation, activation
-from symprop.derive.derivation import Derivation, notation, partial
+from symprop.derive.derivation import Derivation, notation, operator_latex, partial, prose
 from symprop.derive.limits import bounded, bounded_expand, shorten
 from symprop.derive.losses import Loss, loss
 from symprop.derive.simplify import collapse_delta_sums, distribute_sums, tidy
@@ -48,14 +48,58 @@ def _output_delta(the_loss: Loss, the_act) -> Derivation:
     return _elementwise_delta(the_loss, the_act)
 
 
+def _f(the_act) -> str:
+    """The activation's name as maths (upright), for prose."""
+    return operator_latex(the_act.name) or the_act.name
+
+
 def _title(the_loss, the_act) -> str:
     return f"Output delta: loss {the_loss.name} after activation {the_act.name}"
 
 
-def _batch_mean_note(d: Derivation, per: str) -> None:
-    d.notes.append(
-        "The training loss is the batch mean J = (1/m) sum_i L_i, so the runtime applies "
-        f"dJ/dz_i = (1/m) dL_i/dz_i {per}; the steps below are for one sample.")
+N_L = notation("n_L", "n_{L}", integer=True, positive=True)  # units of the output layer
+
+
+def batch_mean_factor(loss_spec, n_outputs: int | None = None) -> sp.Expr:
+    """The factor of the batch mean ``J`` that every gradient of ``J`` carries: ``1/m`` for a
+    categorical loss (its classes are summed inside the per-sample loss), ``1/(m n_L)`` for an
+    elementwise loss, averaged over the ``m`` samples and the ``n_L`` output units, as
+    PyTorch's mean reduction and the runtime (the plan's ``units_scale``) take it.
+    ``n_outputs``: the number of output units, or None for the symbol ``n_L``."""
+    if loss(loss_spec).kind == "categorical":
+        return 1 / m
+    return 1 / (m * (N_L if n_outputs is None else n_outputs))
+
+
+def _batch_mean_note(d: Derivation, the_loss: Loss) -> None:
+    if the_loss.kind == "categorical":
+        d.notes.append(prose(
+            r"The training loss is the batch mean $J = \frac{1}{m} \sum_{i=1}^{m} L_{i}$ over "
+            r"the $m$ samples of a batch (the classes are summed inside $L$), so "
+            r"$\partial J / \partial z_{ik} = \frac{1}{m} \delta_{ik}$, with "
+            r"$\delta_{ik} = \partial L_{i} / \partial z_{ik}$ the error signal of sample $i$ "
+            r"derived below for one sample."))
+        return
+    d.notes.append(prose(
+        r"The training loss is the batch mean over the $m$ samples and the $n_{L}$ output "
+        r"units, $J = \frac{1}{m n_{L}} \sum_{i=1}^{m} \sum_{k=1}^{n_{L}} L(\hat{y}_{ik}, "
+        r"y_{ik})$ (PyTorch's mean reduction), so $\partial J / \partial z_{ik} = "
+        r"\frac{1}{m n_{L}} \delta_{ik}$, with $\delta_{ik}$ the error signal derived below "
+        r"for one sample and unit."))
+
+
+def _batch_mean_step(d: Derivation, the_loss: Loss) -> None:
+    factor = batch_mean_factor(the_loss)
+    d.add("Batch mean", sp.Eq(partial("J", "z_ik", "J", "z_{ik}"),
+                              # non-commutative, so the factor prints first
+                              sp.Mul(sp.UnevaluatedExpr(factor),
+                                     notation("delta_ik", r"\delta_{ik}", commutative=False)),
+                              evaluate=False),
+          prose(r"$\delta_{ik}$ is the result above for sample $i$ and unit $k$; "
+                + (r"$\frac{1}{m}$ from $J = \frac{1}{m} \sum_{i} L_{i}$"
+                   if the_loss.kind == "categorical" else
+                   r"$\frac{1}{m n_{L}}$ from the mean over the $m$ samples and the $n_{L}$ "
+                   r"output units ($n_{L} = 1$ for a single output)")))
 
 
 def _elementwise_delta(the_loss: Loss, the_act: Activation) -> Derivation:
@@ -63,43 +107,42 @@ def _elementwise_delta(the_loss: Loss, the_act: Activation) -> Derivation:
     pred = YHAT[k] if categorical else yhat
     sub = "_k" if categorical else ""
     d = Derivation(_title(the_loss, the_act))
-    _batch_mean_note(d, "for each sample i" + (" and class k" if categorical else ""))
+    _batch_mean_note(d, the_loss)
     dl_dyhat = partial("L", "yhat" + sub, "L", r"\hat{y}" + ("_{k}" if categorical else ""))
     dyhat_dz = partial("yhat" + sub, "z" + sub, r"\hat{y}" + ("_{k}" if categorical else ""),
                        "z" + ("_{k}" if categorical else ""))
     dl_dz = partial("L", "z" + sub, "L", "z" + ("_{k}" if categorical else ""))
     gradient = the_loss.gradient
     d.add("Gradient of the loss in the prediction", sp.Eq(dl_dyhat, gradient, evaluate=False),
-          f"differentiate {the_loss.name} with respect to yhat" + sub)
+          (f"differentiate {the_loss.name} with respect to ", pred))
     slope = the_act.derivative_of_output
     if slope is not None:
         slope = slope.subs(a, pred)
+        in_z = (the_act.derivative.subs(z, notation("z_k", "z_{k}", real=True))
+                if categorical else the_act.derivative)
         d.add("Derivative of the output activation, in terms of its output",
-              (dyhat_dz, the_act.derivative.subs(z, notation("z_k", "z_{k}", real=True))
-               if categorical else the_act.derivative, slope),
-              f"{the_act.name}'(z) rewritten with yhat = {the_act.name}(z)")
+              (dyhat_dz, slope) if in_z == slope else (dyhat_dz, in_z, slope),
+              prose(f"${_f(the_act)}'(z)$ rewritten with $\\hat{{y}} = {_f(the_act)}(z)$"))
     else:
         slope = the_act.derivative
         d.add("Derivative of the output activation", sp.Eq(dyhat_dz, slope, evaluate=False),
-              f"{the_act.name}'(z) has no form in yhat alone, so it stays in z")
+              prose(f"${_f(the_act)}'(z)$ has no form in $\\hat{{y}}$ alone, so it stays "
+                    "in $z$"))
     product = sp.Mul(gradient, slope, evaluate=False)
     d.add("Chain rule", (dl_dz, sp.Mul(dl_dyhat, dyhat_dz), product),
-          "dL/dz = dL/dyhat * dyhat/dz")
+          "the chain rule through the prediction")
     result = tidy(sp.piecewise_fold(gradient * slope))
     d.add("Simplify", sp.Eq(dl_dz, result, evaluate=False), "cancel common factors")
-    d.add("Batch mean", sp.Eq(partial("J", "z_i", "J", "z_{i}"),
-                              sp.Mul(1 / m, notation("delta_i", r"\delta_{i}"))
-                              , evaluate=False),
-          "delta_i is the per-sample result above; 1/m from J = (1/m) sum_i L_i")
+    _batch_mean_step(d, the_loss)
     d.result = result
     return d
 
 
 def _softmax_delta(the_loss: Loss, the_act: Softmax) -> Derivation:
     d = Derivation(_title(the_loss, the_act))
-    _batch_mean_note(d, "for each sample i and class k")
-    d.notes.append("Softmax couples the classes: z_i moves every yhat_k, so the chain rule "
-                   "sums over k.")
+    _batch_mean_note(d, the_loss)
+    d.notes.append(prose(r"Softmax couples the classes: $z_{i}$ moves every $\hat{y}_{k}$, so "
+                         r"the chain rule sums over $k$."))
     if the_loss.kind == "categorical":
         gradient = the_loss.gradient  # in yhat_k, y_k
     else:  # an elementwise loss summed over the classes
@@ -107,14 +150,14 @@ def _softmax_delta(the_loss: Loss, the_act: Softmax) -> Derivation:
     dl_dyhat = partial("L", "yhat_k", "L", r"\hat{y}_{k}")
     dl_dz = partial("L", "z_i", "L", "z_{i}")
     d.add("Gradient of the loss in each prediction", sp.Eq(dl_dyhat, gradient, evaluate=False),
-          f"differentiate {the_loss.name} with respect to yhat_k")
+          (f"differentiate {the_loss.name} with respect to ", YHAT[k]))
     jacobian = the_act.derivative_of_output.subs(A, YHAT)
     d.add("Softmax Jacobian in terms of its output",
           sp.Eq(partial("yhat_k", "z_i", r"\hat{y}_{k}", "z_{i}"), jacobian, evaluate=False),
-          "derived in the softmax derivation: yhat_k (delta_ki - yhat_i)")
+          prose(r"derived in the softmax derivation: $\hat{y}_{k} ([i = k] - \hat{y}_{i})$"))
     chain = sp.Sum(gradient * jacobian, (k, 1, K))
     d.add("Chain rule, summed over the classes", sp.Eq(dl_dz, chain, evaluate=False),
-          "dL/dz_i = sum_k dL/dyhat_k * dyhat_k/dz_i")
+          prose(r"$z_{i}$ reaches $L$ through every $\hat{y}_{k}$"))
     if gradient.has(sp.Piecewise):
         # A piecewise gradient (huber) hides the delta inside its branches, where it cannot
         # be sifted: use the softmax vector-Jacobian product derived for softmax itself.
@@ -122,26 +165,24 @@ def _softmax_delta(the_loss: Loss, the_act: Softmax) -> Derivation:
             lambda e: isinstance(e, sp.Indexed) and e.base == G,
             lambda e: gradient.subs(k, e.indices[0]))
         d.add("Apply the softmax vector-Jacobian product", sp.Eq(dl_dz, spread, evaluate=False),
-              "(J^T g)_i = yhat_i (g_i - sum_k g_k yhat_k) with g_k = dL/dyhat_k")
+              prose(r"$(J^{T} g)_{i} = \hat{y}_{i} (g_{i} - \sum_{k} g_{k} \hat{y}_{k})$ with "
+                    r"$g_{k} = \partial L / \partial \hat{y}_{k}$"))
     else:
         spread = collapse_delta_sums(distribute_sums(
             sp.Sum(bounded_expand(gradient * jacobian, _title(the_loss, the_act)), (k, 1, K))))
         d.add("Split the sum and sift the Kronecker delta",
               sp.Eq(dl_dz, spread, evaluate=False),
-              "linearity of the sum; sum_k f(k) delta_ki = f(i)")
+              prose(r"linearity of the sum; $\sum_{k} f(k) [i = k] = f(i)$"))
     result = spread
     if the_loss.kind == "categorical":
         result = spread.subs(sp.Sum(Y[k], (k, 1, K)), 1)
-        d.add("Use sum_k y_k = 1", sp.Eq(dl_dz, result, evaluate=False),
-              "the target is a probability vector (one-hot)")
+        d.add("Use that the targets sum to 1", sp.Eq(dl_dz, result, evaluate=False),
+              prose(r"$\sum_{k} y_{k} = 1$: the target is a probability vector (one-hot)"))
     # Rename the free class index i to k; bound sum indices move to j first so none clashes.
     result = result.replace(lambda e: isinstance(e, sp.Sum), lambda e: e.xreplace({k: j}))
     result = tidy(result.subs(i, k))
     d.add("Simplify (renaming the class index to k)",
           sp.Eq(partial("L", "z_k", "L", "z_{k}"), result, evaluate=False), "algebra")
-    d.add("Batch mean", sp.Eq(partial("J", "z_ik", "J", "z_{ik}"),
-                              sp.Mul(1 / m, notation("delta_ik", r"\delta_{ik}")),
-                              evaluate=False),
-          "delta_ik is the per-sample result above; 1/m from J = (1/m) sum_i L_i")
+    _batch_mean_step(d, the_loss)
     d.result = result
     return d

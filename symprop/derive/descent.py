@@ -27,7 +27,7 @@ from symprop.derive.calculus import (
     _values,
     _what,
 )
-from symprop.derive.derivation import Derivation, notation, partial
+from symprop.derive.derivation import Derivation, TeX, Update, notation, partial
 from symprop.derive.limits import bounded, shorten
 from symprop.errors import MissingHyperparameterError, SympropError
 
@@ -38,19 +38,24 @@ MAX_DESCENT_STEPS = 1000  # each step is a line of the derivation; more is not a
 
 
 class _Minus(sp.Expr):
-    """``a - b*c`` printed in that order: SymPy's printers sort the terms of a sum."""
+    """``a - b c`` printed in that order (SymPy's printers sort the terms of a sum): the
+    update ``x - eta df/dx``, or with numbers ``0 - 0.1 (-6)`` as the notes write it."""
 
     def _parts(self, printer, times: str, left: str = "(", right: str = ")"):
         a, b, c = (printer._print(arg) for arg in self.args)
         if self.args[2].could_extract_minus_sign():
             c = left + c + right
-        return f"{a} - {b}{times}{c}"
+        numbers = self.args[1].is_number and self.args[2].is_number
+        return f"{a} - {b}{times if numbers else ' '}{c}"
 
     def _sympystr(self, printer):
         return self._parts(printer, "*")
 
     def _latex(self, printer):
-        return self._parts(printer, r" \cdot ", r"\left(", r"\right)")
+        return self._parts(printer, r" \cdot ")
+
+    def _notation_unicode(self, printer):
+        return self._parts(printer, "·").replace(" - ", " − ")
 
 
 def _formula_text(f) -> str:
@@ -109,13 +114,29 @@ def _descend(f, start, lr, steps):
     return expr, symbols, rate, history
 
 
+def _float_input(start, lr) -> bool:
+    """Whether any number given is a float (Python's, NumPy's or SymPy's): a real that is
+    not a rational. Ints, Fractions and SymPy Rationals are exact."""
+    given = [lr, *(start.values() if isinstance(start, Mapping) else ())]
+    return any(isinstance(v, numbers.Real) and not isinstance(v, numbers.Rational | bool)
+               for v in given)
+
+
 @bounded(_what("gradient descent"))
-def gradient_descent(f, start: Mapping, lr, steps: int) -> list[tuple[dict, sp.Expr]]:
+def gradient_descent(f, start: Mapping, lr, steps: int) -> list[tuple[dict, object]]:
     """``steps`` updates x <- x - lr * grad f(x) from ``start`` (name -> number), whose keys
-    are the variables. Returns steps + 1 pairs (point, value), the start first; points map
-    names to SymPy numbers, exact rationals while the arithmetic stays rational (floats in
-    ``start`` and ``lr`` are read as the decimals they print as), floats once it does not."""
+    are the variables. Returns steps + 1 pairs (point, value), the start first; a point maps
+    names to numbers.
+
+    The numbers are of the kind given: Python floats where ``start`` or ``lr`` holds a float
+    (``lr=0.1`` gives 0.6, 6.48, the doubles nearest the exact results); exact SymPy numbers
+    where every input is exact (ints, Fractions, SymPy Rationals), Rationals while the
+    arithmetic stays rational and short (``lr=Rational(1, 10)`` gives 3/5, 162/25), SymPy
+    Floats once it does not (an exponential, a denominator of more than 40 digits)."""
     *_, history = _descend(f, start, lr, steps)
+    if _float_input(start, lr):
+        return [({s.name: float(v) for s, v in point.items()}, float(value))
+                for point, _, value in history]
     return [({s.name: v for s, v in point.items()}, value) for point, _, value in history]
 
 
@@ -125,12 +146,13 @@ def gradient_descent_derivation(f, start: Mapping, lr, steps: int) -> Derivation
     expr, symbols, rate, history = _descend(f, start, lr, steps)
     d, _ = _begin("Gradient descent", expr, symbols, "it points uphill; descent steps "
                   "against it, the direction of steepest descent")
-    d.notes.append(f"Minimise f by {steps} step{'s' * (steps != 1)} of size eta = "
-                   f"{_at([rate])} against the gradient, from ({_at(history[0][0].values())}).")
-    new = [notation(f"{s.name}_new", rf"{sp.latex(s)}_{{\text{{new}}}}") for s in symbols]
-    d.add("The update rule", _eq(sp.Tuple(*new), sp.Tuple(*[
-        _Minus(s, sp.Symbol("eta"), partial("f", s.name, "f", sp.latex(s))) for s in symbols])),
-        f"move against the gradient, scaled by the learning rate eta = {_at([rate])}")
+    eta = sp.Symbol("eta")
+    d.notes.append(("Minimise ", sp.Symbol("f"), f" by {steps} step{'s' * (steps != 1)} of size ",
+                    _eq(eta, _show(rate)), " against the gradient, from ",
+                    TeX(f"({_at(history[0][0].values(), tex=True)})"), "."))
+    d.add("The update rule", Update(sp.Tuple(*symbols), sp.Tuple(*[
+        _Minus(s, eta, partial("f", s.name, "f", sp.latex(s))) for s in symbols])),
+        ("move against the gradient, scaled by the learning rate ", _eq(eta, _show(rate))))
     names = [_at(point.values()) for point, _, _ in history]
     texs = [_at(point.values(), tex=True) for point, _, _ in history]
     d.add("The value at the start", _eq(notation(f"f({names[0]})", f"f({texs[0]})"),
@@ -147,6 +169,7 @@ def gradient_descent_derivation(f, start: Mapping, lr, steps: int) -> Derivation
         trend = "fell" if new_value < value else "did not fall (is the learning rate too large?)"
         d.add(f"Step {k}: the new value", _eq(notation(f"f({names[k]})", f"f({texs[k]})"),
                                               _show(new_value)),
-              f"f {trend}: {_at([value])} -> {_at([new_value])}")
+              (sp.Symbol("f"), f" {trend}: ", TeX(rf"{_at([value], tex=True)} \to "
+                                                  rf"{_at([new_value], tex=True)}")))
     d.result = sp.Tuple(*history[-1][0].values())
     return d

@@ -110,9 +110,13 @@ class ComputationGraph:
                 d.add(f"{output} does not depend on {name}", _eq(d_(output, name), 0))
                 return
             paths = sum(edge(c, name) * (1 if c == output else d_(output, c)) for c in via)
-            routes = " and ".join("directly" if c == output else f"through {c}" for c in via)
-            why = (f"chain rule: {output} depends on {name} only {routes}" if len(via) == 1 else
-                   f"chain rule: {output} depends on {name} {routes}; the paths add up")
+            routes: list = []
+            for c in via:
+                routes += [" and " if routes else "", "directly" if c == output else "through ",
+                           *([] if c == output else [self.symbols[c]])]
+            why = ("chain rule: ", self.symbols[output], " depends on ", self.symbols[name],
+                   " only " if len(via) == 1 else " ", *routes,
+                   "" if len(via) == 1 else "; the paths add up")
             d.add(f"Total derivative of {output} with respect to {name}", _chain(
                 d_(output, name), paths, adjoint[name], *([final[name]] if name in final else [])
             ), why)
@@ -126,7 +130,7 @@ class ComputationGraph:
             d.add(f"Forward: {name}", _eq(self.symbols[name], self.nodes[name]),
                   "evaluate the nodes in order; each uses only inputs and earlier nodes")
         d.add("Start at the output", _eq(d_(output, output), 1),
-              f"the derivative of {output} with respect to itself is 1")
+              ("the derivative of ", self.symbols[output], " with respect to itself is 1"))
         for node in order:
             # A name used by the output alone has its local partial as its total derivative.
             if node != output and consumers[node] != [output]:
@@ -134,8 +138,9 @@ class ComputationGraph:
             for parent in self.parents(node):
                 d.add(f"Local partial of {node} with respect to {parent}",
                       _eq(edge(node, parent), local[node, parent]),
-                      f"differentiate {node} = {sp.sstr(self.nodes[node])} with respect to "
-                      f"{parent}, holding its other arguments fixed")
+                      ("differentiate ", _eq(self.symbols[node], self.nodes[node]),
+                       " with respect to ", self.symbols[parent],
+                       ", holding its other arguments fixed"))
         for name in self.inputs:
             total(name)
         d.result = sp.Matrix([final[n] for n in self.inputs])

@@ -14,7 +14,7 @@ import sympy as sp
 
 from symprop import catalog
 from symprop.catalog import LOSS_ALIASES, LOSSES, RESERVED_NAMES
-from symprop.derive.derivation import Derivation, notation, partial
+from symprop.derive.derivation import Derivation, notation
 from symprop.derive.identify import is_bce, is_sigmoid
 from symprop.derive.limits import bounded, check_size
 from symprop.derive.limits import shorten as _shorten
@@ -25,7 +25,9 @@ from symprop.derive.simplify import (
     numerically_equal,
     tidy,
 )
-from symprop.derive.symbols import YHAT, K, Y, Z, i, k, m, y, yhat, z
+from symprop.derive.stepwise import derive_loss_steps
+from symprop.derive.symbols import YHAT, K, Y, Z, i, k, y, yhat, z
+from symprop.derive.values import Hyperparameters, values_prose
 from symprop.errors import FormulaError
 
 delta = sp.Symbol("delta", positive=True)
@@ -68,8 +70,10 @@ class Loss:
         return f"loss({self.name!r}{extra})"
 
     @property
-    def hyperparameters(self) -> dict[str, float]:
-        return {s.name: v for s, v in self.params.items()}
+    def hyperparameters(self) -> Hyperparameters:
+        """Values keyed by the expressions' own symbols (``expr.subs(loss.hyperparameters)``
+        substitutes them); names work too (``["delta"]``, ``== {"delta": 1.0}``)."""
+        return Hyperparameters(self.params)
 
     def _what(self, part: str = "the gradient") -> str:
         return f"{part} of loss {_shorten(self.name)!r}"
@@ -109,21 +113,10 @@ class Loss:
     @bounded(lambda self: f"deriving loss {_shorten(self.name)!r}")
     def derivation(self) -> Derivation:
         d = Derivation(f"Loss {self.name}: per-sample value and gradient")
-        L = notation("L", "L")
-        d.add("Per-sample loss", sp.Eq(L, self.expr, evaluate=False), self.summary)
-        J = notation("J", "J")
-        d.add("Training loss: the batch mean", sp.Eq(J, sp.Sum(notation("L_i", "L_{i}"),
-                                                               (i, 1, m)) / m, evaluate=False),
-              "m samples in the batch, so every gradient of J carries a factor 1/m")
-        dl = partial("L", "yhat_k" if self.kind == "categorical" else "yhat", "L",
-                     r"\hat{y}_{k}" if self.kind == "categorical" else r"\hat{y}")
-        raw = (sp.diff(self.expr, YHAT[i]) if self.kind == "categorical"
-               else sp.diff(self.expr, yhat))
-        d.add("Differentiate with respect to the prediction", sp.Eq(dl, raw, evaluate=False),
-              "term by term" + (", the sum sifted by the Kronecker delta"
-                                if self.kind == "categorical" else ""))
-        d.add("Simplify", sp.Eq(dl, self.gradient, evaluate=False), "algebra")
-        d.result = self.gradient
+        if self.params:
+            d.notes.append(values_prose(self.params, "Hyperparameters: "))
+        # One rule a step, then the textbook form, each checked against SymPy's diff.
+        d.result = derive_loss_steps(self, d)
         return d
 
 

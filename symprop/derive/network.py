@@ -1,129 +1,56 @@
-"""The layer-by-layer backpropagation of a whole network, as in the notes' 3-layer example.
+"""The backpropagation of a whole network, step by step, as the notes derive their 3-layer
+example (seed 001).
 
-The matrix rules of a dense layer are *derived* here from its indexed scalar form
-``z_p = sum_q W_pq a_q + b_p`` (differentiate, sift the Kronecker deltas, read off the
-matrix form) and then checked against SymPy differentiating a small concrete network
-entry by entry. The network derivation then applies them layer by layer, with each
-layer's own activation derivative substituted and the output delta from
-:func:`symprop.derive.delta.output_delta`.
-
-Notation is the notes' column-vector one: ``z^(l) = W^(l) a^(l-1) + b^(l)``, ``W^(l)`` of
-shape ``n_l x n_(l-1)``. The runtime stores the transpose, batch-major: ``Z = X W + b`` with
-``W`` of shape ``(n_in, n_out)``; the last steps restate the rules in that layout.
+One sample first, in the notes' column-vector notation (``z^(l) = W^(l) a^(l-1) + b^(l)``,
+``W^(l)`` of shape ``n_l x n_(l-1)``): the forward pass, the loss, the general dense-layer
+rules (derived from the scalar form in :mod:`symprop.derive.dense_rules`), the output error
+signal (derived by :func:`symprop.derive.delta.output_delta` and substituted), the recursion
+``delta^(l) = (W^(l+1))^T delta^(l+1) (.) f'(z^(l))`` with each activation's derivative in
+its output form, the weight and bias gradients of every layer, and the first layer's
+gradient unrolled into one flat product. Then the batch mean ``J`` with the factor the runtime
+applies (:func:`symprop.derive.delta.batch_mean_factor`: ``1/m`` for categorical losses,
+``1/(m n_L)`` for elementwise ones), checked against ``J`` differentiated numerically; the
+gradient-descent updates; and the same rules in the runtime's batch-major layout
+(:mod:`symprop.derive.network_layout`: ``Z = X W + b`` with ``W`` of shape ``(n_in, n_out)``).
 """
 
 from __future__ import annotations
 
-import random
-from functools import cache
-
 import sympy as sp
 
-from symprop.architecture import (
-    LayerSpec,
-    check_chain,
-    format_architecture,
-    parse_architecture,
+from symprop.architecture import LayerSpec, check_chain, format_architecture, parse_architecture
+from symprop.derive.delta import batch_mean_factor, output_delta
+from symprop.derive.dense_rules import BATCH_CHECKS, check_batch_mean, dense_layer_rules
+from symprop.derive.derivation import (
+    Derivation,
+    TeX,
+    Update,
+    function_notation,
+    notation,
+    partial,
+    prose,
 )
-from symprop.derive.activations import activation
-from symprop.derive.delta import output_delta
-from symprop.derive.derivation import Derivation, matrix_notation, notation, partial
 from symprop.derive.limits import BUDGET_SECONDS, bounded
 from symprop.derive.losses import loss as make_loss
-from symprop.derive.simplify import collapse_delta_sums
-from symprop.derive.symbols import a, m
+from symprop.derive.network_layout import NetworkNotation, scaled, vector_delta
+from symprop.derive.network_layout import runtime_layout as _runtime_layout
+from symprop.derive.symbols import YHAT, K, Y, i, k, m, y, yhat
 from symprop.errors import ShapeError
 
-p, q, r, s_ = sp.symbols("p q r s", integer=True, positive=True)
-n_out, n_in = sp.symbols("n_l n_lm1", integer=True, positive=True)
-
-
-def _indexed(text: str, latex: str) -> sp.IndexedBase:
-    return sp.IndexedBase(notation(text, latex, real=True), real=True)
-
-
-@cache
-def dense_layer_rules() -> Derivation:
-    """Derive dL/dW = delta a^T, dL/db = delta, dL/da = W^T delta from the scalar form."""
-    W, b = _indexed("W", "W"), _indexed("b", "b")
-    a_prev, z_, delta = _indexed("a_prev", "a^{(l-1)}"), _indexed("z", "z"), _indexed(
-        "delta", r"\delta")
-    d = Derivation("Backpropagation through one dense layer, derived from the scalar form")
-    zp = sp.Sum(W[p, q] * a_prev[q], (q, 1, n_in)) + b[p]
-    d.add("Scalar form of the layer", sp.Eq(z_[p], zp, evaluate=False),
-          "output unit p of layer l; delta_p = dL/dz_p is known from the layer above")
-    dz_dw = sp.diff(zp, W[r, s_])
-    d.add("Differentiate z_p with respect to a weight W_rs",
-          (partial("z_p", "W_rs", "z_{p}", "W_{r s}"), dz_dw, collapse_delta_sums(dz_dw)),
-          "only the term q = s survives, and only in row p = r")
-    dl_dw = collapse_delta_sums(sp.Sum(delta[p] * collapse_delta_sums(dz_dw), (p, 1, n_out)))
-    d.add("Chain rule for the weight",
-          (partial("L", "W_rs", "L", "W_{r s}"),
-           sp.Sum(delta[p] * collapse_delta_sums(dz_dw), (p, 1, n_out)), dl_dw),
-          "sum over every z_p that W_rs feeds; the Kronecker delta sifts p = r")
-    dl_db = collapse_delta_sums(sp.Sum(delta[p] * sp.diff(zp, b[r]), (p, 1, n_out)))
-    d.add("Chain rule for the bias", (partial("L", "b_r", "L", "b_{r}"), dl_db),
-          "dz_p/db_r = delta_pr")
-    dl_da = collapse_delta_sums(sp.Sum(delta[p] * sp.diff(zp, a_prev[s_]), (p, 1, n_out)))
-    d.add("Chain rule for the layer's input",
-          (partial("L", "a_prev_s", "L", "a^{(l-1)}_{s}"), dl_da),
-          "a_s feeds every unit p of the layer through W_ps")
-    Wm = matrix_notation("W_l", "W^{(l)}", n_out, n_in)
-    dm = matrix_notation("delta_l", r"\delta^{(l)}", n_out, 1)
-    am = matrix_notation("a_lm1", "a^{(l-1)}", n_in, 1)
-    fprime = matrix_notation("f'(z_lm1)", "f'(z^{(l-1)})", n_in, 1)
-    d.add("Read off the matrix forms",
-          (partial("L", "W_l", "L", "W^{(l)}"), dm * am.T),
-          "entry (r, s) of the outer product delta a^T is delta_r a_s")
-    d.add("... for the bias", (partial("L", "b_l", "L", "b^{(l)}"), dm), "entry r is delta_r")
-    d.add("... and the delta of the layer below",
-          (matrix_notation("delta_lm1", r"\delta^{(l-1)}", n_in, 1),
-           sp.HadamardProduct(Wm.T * dm, fprime)),
-          "entry s of W^T delta is sum_p W_ps delta_p; then dL/dz = dL/da * f'(z) "
-          "elementwise, since a = f(z) acts unit by unit")
-    _check_rules_on_concrete_network()
-    d.add("Checked", notation("verified", r"\checkmark"),
-          "the three rules were compared with SymPy differentiating a concrete 2-3-2 network "
-          "entry by entry at random points")
-    d.result = (dm * am.T, dm, sp.HadamardProduct(Wm.T * dm, fprime))
-    return d
-
-
-def _check_rules_on_concrete_network(seed: int = 0) -> None:
-    """Differentiate a small explicit network with SymPy and compare with the matrix rules."""
-    rng = random.Random(seed)
-    sizes = (2, 3, 2)
-    W1, W2 = sp.Matrix(3, 2, sp.symbols("u0:6")), sp.Matrix(2, 3, sp.symbols("v0:6"))
-    b1, b2 = sp.Matrix(sp.symbols("c0:3")), sp.Matrix(sp.symbols("e0:2"))
-    x, target = sp.Matrix(sp.symbols("x0:2")), sp.Matrix(sp.symbols("t0:2"))
-    z1 = W1 * x + b1
-    a1 = z1.applyfunc(sp.tanh)
-    z2 = W2 * a1 + b2
-    yhat = z2  # identity output, mse loss: delta2 = 2 (yhat - y)
-    L = sum((yhat[i] - target[i]) ** 2 for i in range(sizes[2]))
-    delta2 = 2 * (yhat - target)
-    delta1 = (W2.T * delta2).multiply_elementwise(a1.applyfunc(lambda v: 1 - v**2))
-    rules = [(W2, delta2 * a1.T), (b2, delta2), (W1, delta1 * x.T), (b1, delta1)]
-    variables = sorted(L.free_symbols, key=str)
-    point = [rng.uniform(-1, 1) for _ in variables]
-    for param, rule in rules:
-        for index in range(len(param)):
-            by_sympy = sp.lambdify(variables, sp.diff(L, param[index]), "math")(*point)
-            by_rule = sp.lambdify(variables, rule[index], "math")(*point)
-            if abs(by_sympy - by_rule) > 1e-9 * (1 + abs(by_sympy)):
-                raise AssertionError(f"dense-layer rule disagrees with SymPy at {param[index]}")
-
+__all__ = ["dense_layer_rules", "network_derivation"]
 
 MAX_DERIVED_LAYERS = 32
 
 
-@bounded(lambda layers, loss_spec: "the network derivation",
-         # Each layer may derive a formula of its own: one budget per layer.
-         seconds=lambda layers, loss_spec: BUDGET_SECONDS * max(
-             1, layers.count("-") if isinstance(layers, str) else len(layers)))
-def network_derivation(layers: list[LayerSpec], loss_spec) -> Derivation:
+def _budget(layers, loss="mse") -> float:
+    # Each layer may derive a formula of its own: one budget per layer.
+    return BUDGET_SECONDS * max(1, layers.count("-") if isinstance(layers, str) else len(layers))
+
+
+@bounded(lambda layers, loss="mse": "the network derivation", seconds=_budget)
+def network_derivation(layers: list[LayerSpec] | str, loss="mse") -> Derivation:
     """The whole backward pass of ``layers`` (LayerSpecs, or an architecture string such as
-    ``"4-8:relu-3:softmax"``) with ``loss_spec``, step by step."""
+    ``"4-8:relu-3:softmax"``) with the loss ``loss`` (a name or a Loss), step by step."""
     if isinstance(layers, str):
         layers = parse_architecture(layers)
     check_chain(layers)
@@ -132,123 +59,198 @@ def network_derivation(layers: list[LayerSpec], loss_spec) -> Derivation:
         # nor quick (50 layers take seconds, 200 exhaust the recursion limit).
         raise ShapeError(f"a network derivation covers at most {MAX_DERIVED_LAYERS} layers, "
                          f"not {len(layers)}: derive a shorter network of the same kinds")
-    the_loss = make_loss(loss_spec)
-    acts = [activation(layer.activation) for layer in layers]
-    depth = len(layers)
-    arch = format_architecture(layers)
-    d = Derivation(f"Backpropagation for {arch} with loss {the_loss.name}")
-    d.notes.append(
-        "Column-vector notation of the notes: z^(l) = W^(l) a^(l-1) + b^(l), W^(l) of shape "
-        "n_l x n_(l-1), a^(0) = x. The runtime stores the transposed, batch-major layout "
-        "Z = X W + b with W of shape (n_in, n_out); the last steps restate the rules there.")
-    widths = [layers[0].n_in] + [layer.n_out for layer in layers]
-    W = {l: matrix_notation(f"W{l}", f"W^{{({l})}}", widths[l], widths[l - 1])
-         for l in range(1, depth + 1)}
-    b = {l: matrix_notation(f"b{l}", f"b^{{({l})}}", widths[l], 1) for l in range(1, depth + 1)}
-    z = {l: matrix_notation(f"z{l}", f"z^{{({l})}}", widths[l], 1) for l in range(1, depth + 1)}
-    av = {l: matrix_notation(f"a{l}", f"a^{{({l})}}", widths[l], 1) for l in range(1, depth + 1)}
-    av[0] = matrix_notation("x", "x", widths[0], 1)
-    delta = {l: matrix_notation(f"delta{l}", rf"\delta^{{({l})}}", widths[l], 1)
-             for l in range(1, depth + 1)}
-
-    for l in range(1, depth + 1):
-        fname = notation(f"{acts[l - 1].name}(z{l})", rf"\operatorname{{{_tex_name(acts[l - 1])}}}"
-                         rf"\left(z^{{({l})}}\right)")
-        d.add(f"Forward pass, layer {l} ({acts[l - 1].name})",
-              (sp.Eq(z[l], W[l] * av[l - 1] + b[l], evaluate=False)),
-              f"W^({l}) is {widths[l]} x {widths[l - 1]}, b^({l}) and z^({l}) have "
-              f"{widths[l]} entries")
-        d.add(f"Activation, layer {l}", sp.Eq(av[l], fname, evaluate=False),
-              "applied to each unit" if acts[l - 1].kind != "softmax" else
-              "softmax over the units of the layer")
-    loss_symbol = notation("L", "L")
-    d.add("Loss of one sample, yhat = a^(L)", sp.Eq(loss_symbol, the_loss.expr, evaluate=False),
-          f"{the_loss.name}: {the_loss.summary}")
-
-    rules = dense_layer_rules()
-    d.extend(rules, prefix="Dense-layer rule: ")
+    the_loss = make_loss(loss)
+    acts = [layer.make_activation() for layer in layers]
+    net = NetworkNotation([layers[0].n_in] + [layer.n_out for layer in layers], acts)
+    depth = net.depth
+    d = Derivation(f"Backpropagation for {format_architecture(layers)} with loss "
+                   f"{the_loss.name}")
+    d.notes.append(prose(
+        "The notes' column-vector notation, for one sample: $z^{(l)} = W^{(l)} a^{(l-1)} + "
+        "b^{(l)}$ and $a^{(l)} = f^{(l)}(z^{(l)})$ for $l = 1, \\ldots, L$ with "
+        f"$L = {depth}$, $a^{{(0)}} = x$ the input and $\\hat{{y}} = a^{{(L)}}$ the prediction; "
+        "$\\delta^{(l)} = \\partial L / \\partial z^{(l)}$ is the error signal of layer $l$. "
+        "The gradients of one sample's loss $L$ come first, then their batch mean, the "
+        "gradient of the training loss $J$; the last steps restate the rules in the "
+        "runtime's batch-major layout."))
+    _forward(d, net, acts)
+    _loss(d, net, the_loss)
+    d.extend(dense_layer_rules(), prefix="Dense-layer rule: ")
     out = output_delta(the_loss, acts[-1])
     d.extend(out, prefix=f"Output layer {depth}: ")
-    d.add(f"Delta of the output layer {depth}", (delta[depth], out.result),
-          "from the output-delta derivation above; yhat is a^(L)")
-    for l in range(depth, 0, -1):
-        if l < depth and acts[l - 1].kind == "softmax":
-            g = W[l + 1].T * delta[l + 1]
-            d.add(f"Delta of hidden layer {l} (softmax: vector-Jacobian product)",
-                  (delta[l], sp.HadamardProduct(av[l], g - sp.OneMatrix(widths[l], 1) *
-                                                (av[l].T * g))),
-                  "the softmax VJP a_i (g_i - sum_k g_k a_k) with g = W^T delta from above")
-        elif l < depth:
-            act = acts[l - 1]
-            fprime = matrix_notation(f"{act.name}'(z{l})", rf"{_tex_name(act)}'\left(z^{{({l})}}"
-                                     r"\right)", widths[l], 1)
-            d.add(f"Delta of hidden layer {l}",
-                  (delta[l], sp.HadamardProduct(W[l + 1].T * delta[l + 1], fprime)),
-                  f"dense-layer rule with layer {l}'s activation, {act.name}")
-            d.add(f"Derivative of {act.name} at layer {l}, elementwise",
-                  _activation_slope(act, l), "from the activation derivation, in terms of "
-                  f"a^({l}) where possible so z^({l}) need not be kept")
-        d.add(f"Gradients of layer {l}",
-              (partial("L", f"W{l}", "L", f"W^{{({l})}}"), delta[l] * av[l - 1].T),
-              f"dL/db^({l}) = delta^({l}); a^({l - 1}) is " +
-              ("the input x" if l == 1 else f"layer {l - 1}'s output"))
+    shown, factor_form = vector_delta(out.result, net)
+    _backward(d, net, acts, shown, factor_form)
     if depth > 1:
-        d.add("Unrolled gradient of the first layer", (partial("L", "W1", "L", "W^{(1)}"),
-                                                       _unrolled_first_layer(W, delta, acts,
-                                                                             widths, av)),
-              "the delta recursion substituted into itself, as in the notes")
-    _batch_form(d, depth, widths)
-    d.result = [delta[l] * av[l - 1].T for l in range(1, depth + 1)]
+        d.add("Unrolled weight gradient of the first layer",
+              (partial("L", "W1", "L", "W^{(1)}"), _unrolled(net, acts, factor_form)),
+              prose("the recursion substituted into itself down to the output error signal: "
+                    "each $u \\odot f'(z^{(l)})$ is $\\operatorname{diag}(f'(z^{(l)}))\\, u$, "
+                    "so the factors multiply in a row, as in the notes; each is known once "
+                    "the forward pass has run"))
+    _batch_mean(d, net, the_loss)
+    _updates(d)
+    _runtime_layout(d, net, the_loss, out.result)
+    d.result = [net.delta[l] * net.a[l - 1].T for l in range(1, depth + 1)]
     return d
 
 
-def _tex_name(act) -> str:
-    return act.name.replace("_", r"\_") if act.formula is None else "f"
+def _shape(name: str, rows, cols=1) -> str:
+    return rf"{name} \in \mathbb{{R}}^{{{rows} \times {cols}}}"
 
 
-def _activation_slope(act, l: int):
-    a_l = notation(f"a{l}", f"a^{{({l})}}", real=True)
-    label = notation(f"{act.name}'(z{l})", rf"{_tex_name(act)}'\left(z^{{({l})}}\right)")
-    if act.derivative_of_output is not None:
-        return (label, act.derivative_of_output.subs(a, a_l))
-    z_l = notation(f"z{l}", f"z^{{({l})}}", real=True)
-    return (label, act.derivative.subs(act.z, z_l))
-
-
-def _unrolled_first_layer(W, delta, acts, widths, av):
-    expr = delta[len(W)]
-    for l in range(len(W) - 1, 0, -1):
+def _forward(d: Derivation, net: NetworkNotation, acts) -> None:
+    for l in range(1, net.depth + 1):
+        n, n_prev = net.widths[l], net.widths[l - 1]
+        shapes = [_shape(f"W^{{({l})}}", n, n_prev), _shape(f"b^{{({l})}}, z^{{({l})}}", n)]
+        if l == 1:
+            shapes.insert(0, _shape("x", n_prev))
+        d.add(f"Forward pass, layer {l}", (net.z[l], net.W[l] * net.a[l - 1] + net.b[l]),
+              ("an affine map of " + ("the input" if l == 1 else f"layer {l - 1}'s output")
+               + ", with ", TeX(r",\ ".join(shapes))))
         act = acts[l - 1]
-        fprime = matrix_notation(f"{act.name}'(z{l})", rf"{_tex_name(act)}'\left(z^{{({l})}}"
-                                 r"\right)", widths[l], 1)
-        expr = sp.HadamardProduct(W[l + 1].T * expr, fprime)
-    return expr * av[0].T
+        units = f"each of the {n} units" if n > 1 else "its one unit"
+        what = (f"softmax over the {n} units: a probability vector" if act.kind == "softmax"
+                else f"{act.name} applied to {units}")
+        last = ("; the prediction is ", TeX(rf"\hat{{y}} = a^{{({l})}}")) if l == net.depth \
+            else ()
+        d.add(f"Activation, layer {l}",
+              (net.a[l], function_notation(net.labels[l - 1], f"z^{{({l})}}")),
+              (what, *last))
 
 
-def _batch_form(d: Derivation, depth: int, widths: list[int]) -> None:
-    Delta = {l: matrix_notation(f"Delta{l}", rf"\Delta^{{({l})}}", m, widths[l])
-             for l in range(1, depth + 1)}
-    A = {l: matrix_notation(f"A{l}", f"A^{{({l})}}", m, widths[l]) for l in range(0, depth + 1)}
-    Wt = {l: matrix_notation(f"Wrt{l}", rf"\mathbf{{W}}^{{({l})}}", widths[l - 1], widths[l])
-          for l in range(1, depth + 1)}
-    d.add("Batch form (runtime layout): output delta",
-          (Delta[depth], notation("(1/m)[delta rows]", r"\frac{1}{m}\left[\delta_i^{T}\right]"
-                                  r"_{i=1}^{m}")),
-          "one row per sample; the 1/m of the batch mean J = (1/m) sum_i L_i enters here; "
-          "bold W^(l) = W^(l)^T has shape (n_in, n_out)")
+def _loss(d: Derivation, net: NetworkNotation, the_loss) -> None:
+    n_out = net.widths[-1]
+    if the_loss.kind == "categorical":
+        per_sample, over = the_loss.expr.subs(K, n_out), ""
+    elif n_out > 1:  # an elementwise loss: one term per output unit
+        per_sample = sp.Sum(the_loss.expr.subs({yhat: YHAT[k], y: Y[k]}), (k, 1, n_out))
+        over = f", summed over the {n_out} output units"
+    else:
+        per_sample, over = the_loss.expr, ""
+    d.add("Loss of one sample", (notation("L", "L"), per_sample),
+          (f"{the_loss.name}: {the_loss.summary}{over}; ", TeX(r"\hat{y} = a^{(L)}")))
+    factor = batch_mean_factor(the_loss, n_out)
+    samples = sp.Sum(notation("L_i nc", "L_{i}", commutative=False), (i, 1, m))
+    J = notation("J", "J")
+    if the_loss.kind == "categorical":
+        d.add("Training loss: the batch mean", (J, scaled(factor, samples)),
+              prose("the mean over the $m$ samples of a batch, as PyTorch's cross-entropy "
+                    "takes it: the classes are summed inside $L$, so every gradient of $J$ "
+                    "carries the factor $\\frac{1}{m}$"))
+        return
+    general = batch_mean_factor(the_loss)
+    chain = (J, scaled(general, samples), scaled(factor, samples)) if n_out > 1 else (
+        J, scaled(factor, samples))
+    d.add("Training loss: the batch mean", chain,
+          prose(f"the mean over the $m$ samples and the $n_{{L}} = {n_out}$ output "
+                f"unit{'s' if n_out > 1 else ''}, as "
+                "PyTorch's mean reduction (MSELoss, BCELoss) and the runtime take it, so "
+                f"every gradient of $J$ carries the factor ${sp.latex(factor)}$"))
+
+
+def _slope_step(d: Derivation, net: NetworkNotation, act, l: int):
+    label = function_notation(net.labels[l - 1], f"z^{{({l})}}", prime=True)
+    a_l = notation(f"a{l}", f"a^{{({l})}}", real=True)
+    if act.derivative_of_output is not None:
+        d.add(f"Derivative of {act.name} at layer {l}, in terms of its output",
+              (label, act.derivative_of_output.subs(act.a, a_l)),
+              prose(f"from the derivation of {act.name}, written in its output $a^{{({l})}}$ "
+                    f"so that $z^{{({l})}}$ need not be kept; elementwise"))
+        return
+    d.add(f"Derivative of {act.name} at layer {l}",
+          (label, act.derivative.subs(act.z, notation(f"z{l}", f"z^{{({l})}}", real=True))),
+          prose(f"from the derivation of {act.name}; it has no form in $a^{{({l})}}$ alone, "
+                f"so it stays in $z^{{({l})}}$; elementwise"))
+
+
+def _backward(d: Derivation, net: NetworkNotation, acts, shown, factor_form) -> None:
+    depth = net.depth
+    d.add(f"Error signal of the output layer {depth}",
+          (net.delta[depth], partial("L", f"z{depth}", "L", f"z^{{({depth})}}"), shown),
+          ("the output delta derived above, unit by unit, with ",
+           TeX(rf"\hat{{y}} = a^{{({depth})}}"),
+           # A per-unit formula other than c (yhat - y) reads entry by entry.
+           "" if shown is factor_form else " (products of vectors taken elementwise)"))
     for l in range(depth, 0, -1):
         if l < depth:
-            fprime = matrix_notation(f"F{l}", f"F'^{{({l})}}", m, widths[l])
-            d.add(f"Batch form: delta of layer {l}",
-                  (Delta[l], sp.HadamardProduct(Delta[l + 1] * Wt[l + 1].T, fprime)),
-                  f"F'^({l}) holds the activation derivative of every sample and unit")
-        d.add(f"Batch form: gradients of layer {l}",
-              (partial("J", f"Wrt{l}", "J", rf"\mathbf{{W}}^{{({l})}}"), A[l - 1].T * Delta[l]),
-              f"dJ/db^({l}) is the column sum of Delta^({l}); A^(0) = X")
+            act = acts[l - 1]
+            recursion = prose("the recursion $\\delta^{(l)} = (W^{(l+1)})^{T} \\delta^{(l+1)} "
+                              f"\\odot f'(z^{{(l)}})$ at $l = {l}$")
+            if act.kind == "softmax":
+                d.add(f"Error signal of layer {l} (softmax: its Jacobian)",
+                      (net.delta[l], net.jacobian(l) * net.W[l + 1].T * net.delta[l + 1]),
+                      prose(f"softmax couples the units: $\\partial a_{{k}} / \\partial z_{{j}} "
+                            f"= a_{{k}} ([j = k] - a_{{j}})$, the matrix "
+                            f"$\\operatorname{{diag}}(a^{{({l})}}) - a^{{({l})}} "
+                            f"(a^{{({l})}})^{{T}}$ (symmetric), in place of the elementwise "
+                            "product of the recursion"))
+            else:
+                _slope_step(d, net, act, l)
+                d.add(f"Error signal of layer {l}",
+                      (net.delta[l], sp.HadamardProduct(net.W[l + 1].T * net.delta[l + 1],
+                                                        net.slope(l))),
+                      recursion + (f": the dense-layer rule with layer {l}'s activation, "
+                                   f"{act.name}",))
+        inputs = ("the input " if l == 1 else f"layer {l - 1}'s output ", net.a[l - 1])
+        weight = (partial("L", f"W{l}", "L", f"W^{{({l})}}"), net.delta[l] * net.a[l - 1].T)
+        bias = (partial("L", f"b{l}", "L", f"b^{{({l})}}"), net.delta[l])
+        if l == depth:  # the output error signal substituted, as the notes do
+            weight += (factor_form * net.a[l - 1].T,)
+            bias += (shown,)
+        d.add(f"Weight gradient of layer {l}", weight,
+              ("the dense-layer rule: the error signal times the transpose of the layer's "
+               "input, ", *inputs))
+        d.add(f"Bias gradient of layer {l}", bias,
+              prose(f"the dense-layer rule: $\\partial z^{{({l})}} / \\partial b^{{({l})}}$ is "
+                    "the identity, so the bias gradient is the error signal itself"))
+
+
+def _unrolled(net: NetworkNotation, acts, factor_form):
+    """dL/dW^(1) as one flat matrix product: diag(f'(z^(1))) (W^(2))^T ... (W^(L))^T
+    delta^(L) x^T, the output error signal substituted."""
+    factors = []
+    for l in range(1, net.depth):
+        factors += [net.jacobian(l) if acts[l - 1].kind == "softmax" else net.diag(l),
+                    net.W[l + 1].T]
+    # 2 (yhat - y) contributes its number first and its vector in place: one flat product.
+    coefficient, signal = (factor_form.as_coeff_mmul() if isinstance(factor_form, sp.MatMul)
+                           else (sp.S.One, factor_form))
+    signal = list(signal.args) if isinstance(signal, sp.MatMul) else [signal]
+    lead = [] if coefficient == 1 else [coefficient]
+    return sp.MatMul(*lead, *factors, *signal, net.a[0].T)
+
+
+def _batch_mean(d: Derivation, net: NetworkNotation, the_loss) -> None:
+    factor = batch_mean_factor(the_loss, net.widths[-1])
+    delta_i = notation("delta_i^(l) nc", r"\delta^{(l)}_{i}", commutative=False)
+    input_i = notation("(a_i^(l-1))^T nc", r"(a^{(l-1)}_{i})^{T}", commutative=False)
+    linear = prose(f"$J$ is ${sp.latex(factor)}$ times the sum of the samples' losses and "
+                   "differentiation is linear, so for every layer $l$ the gradient of $J$ is "
+                   "that multiple of the sum of the per-sample gradients above; "
+                   "$\\delta^{(l)}_{i}$ is sample $i$'s error signal")
+    d.add("Batch mean of the weight gradients",
+          (partial("J", "W_l", "J", "W^{(l)}"), scaled(factor, sp.Sum(delta_i * input_i,
+                                                                      (i, 1, m)))), linear)
+    d.add("Batch mean of the bias gradients",
+          (partial("J", "b_l", "J", "b^{(l)}"), scaled(factor, sp.Sum(delta_i, (i, 1, m)))),
+          prose(f"the same mean, with the factor ${sp.latex(factor)}$"))
+    for case in BATCH_CHECKS:
+        check_batch_mean(*case)
+    d.add("Checked", notation("verified", r"\checkmark"),
+          prose("these batch-mean gradients, factor included, were compared with central "
+                "differences of $J$ (the mean of the unreduced loss, as PyTorch takes it) "
+                "for 2-3-3 networks and two samples: mse ($\\frac{1}{3 m}$), bce after "
+                "sigmoid ($\\frac{1}{3 m}$) and ce after softmax ($\\frac{1}{m}$)"))
+
+
+def _updates(d: Derivation) -> None:
     eta = notation("eta", r"\eta", positive=True)
-    d.add("Gradient-descent update", sp.Eq(notation("W_new", r"\mathbf{W}^{(l)}"),
-                                           notation("W_old", r"\mathbf{W}^{(l)}")
-                                           - eta * notation("dJ/dW", r"\frac{\partial J}"
-                                                            r"{\partial \mathbf{W}^{(l)}}"),
-                                           evaluate=False),
-          "every layer, every step; the optimizer (momentum, Adam) changes only this rule")
+    for what, name in (("weights", "W"), ("biases", "b")):
+        param = notation(f"{name}_l", f"{name}^{{(l)}}")
+        grad = partial("J", f"{name}_l", "J", f"{name}^{{(l)}}")
+        d.add(f"Gradient-descent update of the {what}", Update(param, param - eta * grad),
+              prose("for every layer $l$, with the learning rate $\\eta > 0$: a small step "
+                    "against the gradient lowers $J$; momentum, Adam and RMSprop change only "
+                    "this rule (symprop derive adam)") if name == "W" else
+              prose("the same step for the biases"))
+

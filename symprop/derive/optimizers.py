@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from symprop.derive.derivation import Derivation, notation
+from symprop.derive.derivation import Derivation
 from symprop.errors import SympropError, UnknownNameError
 
 w, g = sp.symbols("w g", real=True)
@@ -21,9 +21,6 @@ lr, wd, mu = sp.symbols("lr weight_decay momentum", nonnegative=True)
 beta1, beta2, eps, rho = sp.symbols("beta1 beta2 eps alpha", positive=True)
 t = sp.Symbol("t", integer=True, positive=True)  # the step count, from 1
 v, m_, s_ = sp.symbols("v m s", real=True)  # optimizer state per parameter element
-
-_LATEX = {"w": "w", "g": "g", "v": "v", "m": "m", "s": "s"}
-
 
 @dataclass(frozen=True)
 class UpdateRule:
@@ -37,23 +34,13 @@ class UpdateRule:
     hyperparameters: tuple[sp.Symbol, ...]
     needs_step: bool = False
 
-    def derivation(self) -> Derivation:
-        d = Derivation(f"Optimizer {self.name}: update of one parameter element")
-        d.notes.append("g is the gradient of the batch-mean loss J with respect to w; "
-                       "state starts at 0; t counts steps from 1.")
-        for target, expr in self.assignments:
-            d.add(f"update {target}", sp.Eq(notation(f"{target}_new", f"{target}_{{new}}"),
-                                            expr, evaluate=False), _WHY.get(target.name, ""))
-        d.result = self.assignments[-1][1]
-        return d
+    def derivation(self, values: dict | None = None) -> Derivation:
+        """The rule as printed (the learning rate first), then what it does and why, derived
+        (:mod:`symprop.derive.optimizer_derivations`). ``values``: hyperparameter symbol ->
+        value, shown in a note."""
+        from symprop.derive.optimizer_derivations import rule_derivation
 
-
-_WHY = {
-    "g": "L2 weight decay: the gradient of (wd/2)*w^2 is added",
-    "v": "running velocity / second moment",
-    "m": "first moment (running mean of the gradient)",
-    "w": "step against the gradient",
-}
+        return rule_derivation(self, values)
 
 
 def sgd_rule(momentum: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False):
@@ -104,3 +91,38 @@ def update_rule(name: str, **options) -> UpdateRule:
     if key not in RULES:
         raise UnknownNameError("optimizer", name, list(RULES))
     return RULES[key](**options)
+
+
+# Names ``symprop derive NAME`` derives (none is an activation's or a loss's name): each with
+# its rule and the values it takes (``--param name=value``), the keyword of the rule's
+# options or None for a value only shown.
+DERIVED = {
+    "sgd": ({}, ("lr", "momentum", "weight_decay")),
+    "momentum": ({"momentum": 0.9}, ("lr", "momentum", "weight_decay")),
+    "nesterov": ({"momentum": 0.9, "nesterov": True}, ("lr", "momentum", "weight_decay")),
+    "adam": ({}, ("lr", "beta1", "beta2", "eps", "weight_decay")),
+    "rmsprop": ({}, ("lr", "alpha", "eps", "weight_decay")),
+}
+_SYMBOLS = {"lr": lr, "momentum": mu, "weight_decay": wd, "beta1": beta1, "beta2": beta2,
+            "eps": eps, "alpha": rho}
+
+
+def optimizer_derivation(name: str, **values: float) -> Derivation:
+    """``symprop derive adam``: the derivation of an optimizer's update rule by name (sgd,
+    momentum, nesterov, adam, rmsprop). ``values`` (lr, momentum, weight_decay, beta1, ...)
+    are shown with their symbols; a momentum or weight decay also selects the rule's form."""
+    key = str(name).lower()
+    if key not in DERIVED:
+        raise UnknownNameError("optimizer", name, list(DERIVED))
+    defaults, allowed = DERIVED[key]
+    unknown = sorted(set(values) - set(allowed))
+    if unknown:
+        raise SympropError(f"optimizer {key!r} takes no value {unknown[0]!r} (it takes "
+                           f"{', '.join(allowed)})")
+    options = dict(defaults)
+    for option in ("momentum", "weight_decay"):
+        if option in values:
+            options[option] = values[option]
+    rule = RULES["adam" if key == "adam" else "rmsprop" if key == "rmsprop" else "sgd"](
+        **options)
+    return rule.derivation({_SYMBOLS[k]: v for k, v in values.items()})

@@ -13,7 +13,7 @@ from functools import cache
 
 import sympy as sp
 
-from symprop.derive.derivation import Derivation, notation
+from symprop.derive.derivation import Derivation, TeX, notation, prose
 from symprop.derive.simplify import collapse_delta_sums, distribute_sums
 from symprop.derive.symbols import A, G, K, Z, i, j, k
 
@@ -121,26 +121,30 @@ def _explicit_jacobian(classes: int) -> sp.Matrix:
 
 def derive_softmax(act: Softmax) -> Derivation:
     d = Derivation("Activation softmax: Jacobian and vector-Jacobian product")
-    d.notes.append("Index form, classes k, i, j = 1..K; a_k = softmax_k(z) is the output.")
+    d.notes.append(prose("Index form: classes $k, i, j = 1, \\ldots, K$; "
+                         "$a_{k} = \\operatorname{softmax}_{k}(z)$ is the output."))
     a_k = notation("a_k", "a_{k}")
-    d.add("Definition", sp.Eq(a_k, act.expr, evaluate=False), act.summary)
+    d.add("Definition", sp.Eq(a_k, act.expr, evaluate=False),
+          "a probability vector over the K classes: positive, summing to 1")
     dadz = notation("da_k/dz_i", r"\frac{\partial a_{k}}{\partial z_{i}}")
-    d.add("Differentiate with respect to z_i (quotient rule)",
+    d.add(("Differentiate with respect to ", TeX("z_{i}"), " (quotient rule)"),
           sp.Eq(dadz, act.raw_jacobian, evaluate=False),
-          "d exp(z_k)/dz_i = delta_ki exp(z_k); the sum contributes exp(z_j) delta_ij")
+          prose(r"$\partial e^{z_{k}} / \partial z_{i} = [i = k]\, e^{z_{k}}$; the sum "
+                r"contributes $e^{z_{j}} [i = j]$"))
     d.add("Sift the Kronecker deltas", sp.Eq(dadz, act.derivative, evaluate=False),
-          "sum_j f(j) delta_ij = f(i)")
-    d.add("Substitute a_k = exp(z_k) / sum_j exp(z_j)",
+          prose(r"$\sum_{j} f(j)\, [i = j] = f(i)$"))
+    d.add(("Substitute ", TeX(r"a_{k} = e^{z_{k}} / \sum_{j} e^{z_{j}}")),
           sp.Eq(dadz, act.derivative_of_output, evaluate=False),
           "the Jacobian in terms of the output alone")
     jac = notation("J", "J")
     d.add("As a matrix (K = 3 shown, checked entry by entry)",
           (jac, notation("diag(a) - a a^T", r"\operatorname{diag}(a) - a a^{T}"),
            act.jacobian_matrix(3)),
-          "diagonal a_k (1 - a_k), off-diagonal -a_k a_i; symmetric")
+          prose(r"diagonal $a_{k} (1 - a_{k})$, off-diagonal $-a_{k} a_{i}$; symmetric"))
     g_i = notation("(J^T g)_i", r"\left(J^{T} g\right)_{i}")
     d.add("Vector-Jacobian product for the backward pass", sp.Eq(g_i, act.vjp, evaluate=False),
-          "g = dL/da; the K x K Jacobian is never formed, which keeps the backward pass O(K)")
+          prose(r"$g = \partial L / \partial a$; the $K \times K$ Jacobian is never formed, "
+                r"which keeps the backward pass $O(K)$"))
     d.result = act.derivative_of_output
     return d
 

@@ -133,6 +133,33 @@ class Network:
 
         return network_derivation([layer.spec for layer in self.layers], self._loss_spec)
 
+    def explain(self, X, y, optimizer=None, lr: float | None = None):
+        """A worked example in numbers: the forward pass, loss, backward pass and one update
+        of ``optimizer`` (default ``SGD(lr)``, lr 0.1) for the rows of X (at most 4, layers of
+        at most 8 units), every step with its values. The numbers are float64, from this
+        network's weights; the update is one step from a fresh optimizer state, as the first
+        step of ``fit`` on those rows (``batch_size`` = the rows, ``shuffle=False``) takes.
+        Returns a :class:`symprop.derive.explain.Explanation` (a Derivation with the numbers:
+        ``loss``, ``forward``, ``gradients``, ``updated``)."""
+        from symprop.derive.explain import explain_network
+        from symprop.runtime.optimizers import make_optimizer
+
+        if optimizer is None:
+            optimizer = SGD(lr=0.1 if lr is None else lr)
+        elif isinstance(optimizer, str):  # a name: its defaults, with lr where given
+            optimizer = make_optimizer(optimizer, **({} if lr is None else {"lr": lr}))
+        elif lr is not None:
+            raise SympropError("give explain an optimizer or lr, not both (an optimizer "
+                               "carries its own learning rate)")
+        for number, layer in enumerate(self.layers, start=1):
+            if layer.dropout:
+                raise SympropError(f"layer {number} has dropout, whose random mask a worked "
+                                   "example cannot show: explain a copy without dropout")
+        X = as_features(X, self.n_in, np.float64)  # the rows as given, not rounded to float32
+        Y = as_targets(y, self.loss, self.n_out, X.shape[0], np.float64)
+        return explain_network([layer.spec for layer in self.layers], self._loss_spec,
+                               self.params, X, Y, optimizer)
+
     # -- parameters -----------------------------------------------------------------------
     @property
     def params(self) -> list[tuple[np.ndarray, np.ndarray]]:
