@@ -33,7 +33,9 @@ class LayerSpec:
 # Far beyond any network symprop trains (a layer of 2^24 x 2^24 weights would not fit in
 # memory), and small enough that no width overflows an index or an allocation request.
 MAX_WIDTH = 1 << 24
-MAX_LAYERS = 1024
+# Layers of one network: Numba compiles a network's run() whole, about half a second per
+# layer, and Python's compiler recursed out on the module of 500 layers.
+MAX_LAYERS = 128
 
 
 def check_width(what: str, width) -> int:
@@ -90,6 +92,9 @@ def check_chain(layers: list[LayerSpec]) -> None:
     """Each layer's input width must equal the previous layer's output width."""
     if not layers:
         raise ShapeError("a network needs at least one layer")
+    if len(layers) > MAX_LAYERS:
+        raise ShapeError(f"a network of {len(layers)} layers: symprop builds at most "
+                         f"{MAX_LAYERS}")
     for number, (before, after) in enumerate(zip(layers, layers[1:], strict=False), start=2):
         if before.n_out != after.n_in:
             raise ShapeError(f"layer {number} takes {after.n_in} inputs but layer {number - 1} "

@@ -270,9 +270,16 @@ def run_kernels(args) -> int:
     from symprop import __version__
     from symprop.architecture import parse_architecture
     from symprop.codegen.build import activations_source, network_source
+    from symprop.runtime.optimizers import make_optimizer
 
     layers = parse_architecture(args.arch)
     options = {"momentum": args.momentum, "weight_decay": args.weight_decay}
+    if args.optimizer.lower() != "sgd" and args.momentum:
+        raise SympropError(f"--momentum applies to sgd, not {args.optimizer}")
+    # the values are checked as training would check them (finite, >= 0), though only
+    # which are nonzero shapes the exported code
+    make_optimizer(args.optimizer, **{key: value for key, value in options.items()
+                                      if key == "weight_decay" or args.optimizer.lower() == "sgd"})
     network = network_source(layers, args.loss, args.optimizer, options, args.dtype,
                              args.matmul, __version__, target=args.target)
     files = [("network.py", network)]

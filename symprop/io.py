@@ -35,6 +35,8 @@ TEMPORARY_PREFIX = ".tmp-"
 def write_atomically(path, data: bytes) -> None:
     """Write ``data`` to ``path`` (replacing it whole, or not at all)."""
     target = os.fspath(path)
+    if "\0" in str(target):
+        raise FileError(f"cannot write {target!r}: a path has no NUL characters")
     folder = os.path.dirname(os.path.abspath(target))
     if os.path.isdir(target):  # before writing what could be a large file for nothing
         raise _file_error(target, OSError(errno.EISDIR, os.strerror(errno.EISDIR)))

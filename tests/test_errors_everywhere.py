@@ -240,3 +240,54 @@ def test_cli_unexpected_exception_is_one_line_not_a_traceback(monkeypatch, capsy
     err = capsys.readouterr().err
     assert err.startswith("symprop: internal error") and err.count("\n") == 1
     assert "TypeError: a bug" in err and "Traceback" not in err
+
+
+# -- odd calls the review found raising raw exceptions -------------------------------------
+def _odd_calls():
+    net = sp.Network([sp.Dense(2, 1, "sigmoid")], loss="bce")
+    return {
+        "a list of strings as layers": lambda: sp.network_derivation(["2-3"], "mse"),
+        "an unknown optimizer name": lambda: net.kernel_source("zz"),
+        "a NUL in a model path": lambda: sp.load("/tmp/a\0b"),
+        "a NUL in a save path": lambda: net.save("/tmp/a\0b"),
+        "a NUL in a CSV path": lambda: sp.load_csv("/tmp/a\0b", "y"),
+        "a CSV path that is a number": lambda: sp.load_csv(5, "y"),
+        "a device as a CSV": lambda: sp.load_csv("/dev/zero", "y"),
+        "a trillion classes": lambda: sp.one_hot(np.array([0, 1]), 10**12),
+        "classes as a string": lambda: sp.one_hot(np.array([0, 1]), "2"),
+        "variables None": lambda: sp.gradient("x*y", None),
+        "130 layers": lambda: sp.Network([sp.Dense(1, 1, "tanh") for _ in range(130)]),
+    }
+
+
+@pytest.mark.parametrize("case", sorted(_odd_calls()))
+def test_odd_calls_raise_symprop_errors(case):
+    with pytest.raises(SympropError):
+        _odd_calls()[case]()
+
+
+def test_save_onto_a_folder_is_refused_before_npz_is_added(tmp_path):
+    with pytest.raises(sp.FileError, match="it is a folder"):
+        small_net().save(tmp_path)
+    assert not (tmp_path.parent / (tmp_path.name + ".npz")).exists()
+
+
+@pytest.mark.parametrize("options, fragment", [
+    (["--momentum", "nan"], "momentum"), (["--momentum", "-1"], "momentum"),
+    (["--weight-decay", "1e400"], "weight_decay"),
+    (["--optimizer", "adam", "--momentum", "0.5"], "--momentum applies to sgd"),
+])
+def test_cli_kernels_checks_the_optimizer_options(tmp_path, options, fragment):
+    run = run_cli("kernels", "4-8:relu-3:softmax", "--loss", "ce", "--out", str(tmp_path),
+                  *options)
+    assert_cli_error(run, fragment)
+
+
+def test_cli_train_refuses_momentum_for_adam():
+    assert_cli_error(run_cli("train", "--optimizer", "adam", "--momentum", "0.5",
+                             "--epochs", "1"), "--momentum applies to sgd")
+
+
+def test_cli_train_refuses_a_device_as_csv():
+    assert_cli_error(run_cli("train", "--csv", "/dev/zero", "--target", "y"),
+                     "/dev/zero is not a regular file")

@@ -284,11 +284,14 @@ def test_the_budget_restores_the_previous_handler_and_timer():
         assert signal.getitimer(signal.ITIMER_REAL)[0] > 0  # re-armed with what was left
         _spin(1.5)
         assert len(fired) == 1 and 0.9 < fired[0] - started < 1.4
-        # A timer due before the budget would end is its owner's: left alone.
+        # A timer due before the budget ends fires on time, and the budget still holds.
         signal.setitimer(signal.ITIMER_REAL, 0.1)
-        with limits.time_budget("long", 5):
-            _spin(0.3)
-        assert len(fired) == 2
+        started = time.monotonic()
+        with pytest.raises(FormulaError, match="long took longer than 0.5 s"):
+            with limits.time_budget("long", 0.5):
+                _spin(30)
+        assert len(fired) == 2 and fired[1] - started < 0.45
+        assert time.monotonic() - started < BOUND_S
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
@@ -371,3 +374,10 @@ def test_random_formulas_end_with_a_result_or_a_formula_error(formula):
         except FormulaError:
             pass
         assert time.monotonic() - started < BOUND_S, formula
+
+
+def test_a_wrong_call_is_a_type_error_not_a_formula_error():
+    """The budget guards SymPy's work, not the call: a wrong argument list stays the caller's
+    TypeError instead of reading as a formula SymPy could not handle."""
+    with pytest.raises(TypeError, match="positional"):
+        gradient_descent("x**2", {"x": 1.0}, 0.1, 2, 5)

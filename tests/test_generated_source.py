@@ -83,6 +83,23 @@ HOSTILE = {
     "expression statement": "'''doc'''\n1 + 2\n",
     "subscript assignment": "np.x[0] = 1\n",
     "not Python": "def f(:\n",
+    # the review's bypasses of the first version of the check
+    "os through numba's config, as njit": "from numba.core.config import os as njit\n",
+    "njit rebound to a method": "njit = njit.system\n",
+    "njit rebound before its import": "njit = np.float32\n",
+    "a private name imported": "from numba.core.serialize import _numba_unpickle\n",
+    "symprop's writer imported": "from symprop.codegen.cache import write_atomically\n",
+    "numpy under another name": "import numpy as notnp\n",
+    "bare except": "try:\n    import cupy\nexcept:\n    pass\n",
+    "monkeypatching numba": "import numba\nnumba.njit = np.vstack\n",
+    "an attribute assignment": "def f(x):\n    x.shape = 1\n",
+    "numba's os in a body": "def f():\n    return config.os.system('x')\n",
+    "numpy's pickle loader": "def f(p):\n    return np.load(p, allow_pickle=True)\n",
+    "ctypes through numpy": "def f():\n    return np.ctypeslib.ctypes\n",
+    "a file written by an array": "def f(a):\n    a.tofile('x')\n",
+    "a parameter named like a module": "def f(np):\n    return np\n",
+    "a function named like an import": "def njit(x):\n    return x\n",
+    "a loop rebinding an import": "def f():\n    for math in range(2):\n        pass\n",
 }
 
 

@@ -159,3 +159,35 @@ def test_log_cosh_is_finite_where_cosh_overflows(dtype):
     (dW, db), = net.gradients(X, y)
     assert db[0] == pytest.approx(np.mean(np.tanh(r)), rel=1e-6)
     assert dW[0, 0] == pytest.approx(np.mean(np.tanh(r) * r), rel=1e-6)
+
+
+@pytest.mark.parametrize("every", [3, 64])
+def test_recovery_with_dropout_and_no_seed_restores_the_weights_before_the_batch(
+        monkeypatch, every):
+    """seed=None: the dropout masks still replay (each copy reseeds them from the network's
+    own generator), so the weights are exactly those the failing batch started from."""
+    monkeypatch.setattr(recovery, "EVERY_BATCHES", every)
+    rng = np.random.default_rng(4)
+    X, y = rng.standard_normal((20, 3)), rng.integers(0, 2, 20)
+    net = sp.Network([sp.Dense(3, 6, "tanh", dropout=0.3), sp.Dense(6, 2, "softmax")],
+                     loss="ce", dtype="float64", seed=None)
+    module = net._module(sp.Adam(0.01))
+    real, calls, before = module.train_epoch, [], {}
+
+    def failing(X, Y, perm, batch_size, step, *rest, **kwargs):
+        calls.append(len(perm))
+        if len(calls) != 3:
+            return real(X, Y, perm, batch_size, step, *rest, **kwargs)
+        _, step, _ = real(X, Y, perm[:2 * batch_size], batch_size, step, *rest, **kwargs)
+        before["params"], before["step"] = net.params, step
+        _, step, _ = real(X, Y, perm[2 * batch_size:3 * batch_size], batch_size, step, *rest,
+                          **kwargs)
+        return 2, step, 2
+
+    monkeypatch.setattr(module, "train_epoch", failing)
+    with pytest.raises(sp.TrainingError, match="epoch 3, batch 3 of 4"):
+        net.fit(X, y, epochs=5, batch_size=6, optimizer=sp.Adam(0.01), verbose=False)
+    for (W, b), (W0, b0) in zip(net.params, before["params"], strict=True):
+        np.testing.assert_array_equal(W, W0)
+        np.testing.assert_array_equal(b, b0)
+    assert net._step == before["step"]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from types import ModuleType
 
 from symprop.architecture import LayerSpec
-from symprop.catalog import resolve_activation
+from symprop.catalog import resolve_activation, resolve_loss
 from symprop.codegen.cache import cache_key, load_module
 
 # Bump when a template changes what it generates: part of every cache key. (Kept here, not
@@ -52,8 +53,27 @@ def network_source(layers: list[LayerSpec], loss: str, optimizer: str = "sgd",
 
     update = update_code_for(optimizer, optimizer_structure(optimizer, optimizer_options or {}),
                              dtype)
-    plan = make_plan(layers, loss, update, dtype, matmul, dropout, direct_blas, split_batches)
+    with generation_budget(layers, loss):
+        plan = make_plan(layers, loss, update, dtype, matmul, dropout, direct_blas,
+                         split_batches)
     return render_network(plan, version, target, cublas)
+
+
+def generation_budget(layers: list[LayerSpec], loss: str):
+    """One time budget over deriving and printing a module's formulas: a derivation's own
+    budget for each formula (activations and loss), as the printing of each is bounded on
+    its own but ran several times a layer. Built-ins alone take no budget (their code comes
+    from the printed table, without SymPy)."""
+    formulas = sum(1 for layer in layers
+                   if layer.name is not None
+                   or resolve_activation(layer.activation, dict(layer.hyper)) is None)
+    formulas += resolve_loss(loss) is None
+    if not formulas:
+        return contextlib.nullcontext()
+    from symprop.derive.limits import BUDGET_SECONDS, time_budget
+
+    return time_budget("generating the kernels of the network's formulas",
+                       BUDGET_SECONDS * formulas)
 
 
 def build_network_module(layers: list[LayerSpec], loss: str, optimizer: str = "sgd",

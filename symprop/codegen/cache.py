@@ -16,7 +16,6 @@ Temporary files that killed writers left are removed once per process.
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import importlib.util
 import os
@@ -113,17 +112,18 @@ def is_intact(path: Path) -> bool:
     return intact_source(path) is not None
 
 
-def _checked_tree(path: Path) -> ast.Module | None:
-    """The syntax tree of the cached module at ``path`` if it is intact and passes the
-    structural check; None means: render it again (missing, corrupt, or not what symprop
-    generates: whoever wrote it, it is never imported)."""
+def _checked_source(path: Path) -> str | None:
+    """The text of the cached module at ``path`` if it is intact and passes the structural
+    check; None means: render it again (missing, corrupt, or not what symprop generates:
+    whoever wrote it, it is never imported)."""
     source = intact_source(path)
     if source is None:
         return None
     try:
-        return check_module(source, f"kernel cache file {path}")
+        check_module(source, f"kernel cache file {path}")
     except UnsafeSourceError:
         return None
+    return source
 
 
 def load_module(key: str, render: Callable[[], str], folder: Path | None = None) -> ModuleType:
@@ -131,7 +131,7 @@ def load_module(key: str, render: Callable[[], str], folder: Path | None = None)
     not intact. ``render`` is only called on a miss, so a warm start derives nothing.
 
     The module runs from the very text that was checked: the file is read once, its checksum
-    and syntax tree checked (symprop.codegen.check), and that tree compiled and executed
+    and syntax tree checked (symprop.codegen.check), and that text compiled and executed
     (never a bytecode file or a second read, which could differ from what was checked).
 
     Before that, the folder must be private (CachePermissionError otherwise) and Numba's
@@ -148,13 +148,13 @@ def load_module(key: str, render: Callable[[], str], folder: Path | None = None)
         ensure_private_folder(folder)
     sweep_once(folder)
     path = folder / f"symprop_{key}.py"
-    tree = _checked_tree(path)
-    if tree is None:
+    checked = _checked_source(path)
+    if checked is None:
         source = render()
         check_module(source, f"the module rendered for {path}")  # never written otherwise
         write_atomically(path, with_checksum(source).encode())
-        tree = _checked_tree(path)
-        if tree is None:
+        checked = _checked_source(path)
+        if checked is None:
             raise CacheError(f"kernel cache file {path} could not be written intact")
     defer_scipy_blas_probe()  # before the module's first Numba function is compiled or loaded
     discard_damaged_files(path)  # Numba compiles again what it no longer finds
@@ -163,10 +163,11 @@ def load_module(key: str, render: Callable[[], str], folder: Path | None = None)
         raise CacheError(f"cannot import the generated module {path}")
     module = importlib.util.module_from_spec(spec)
     # The file's own name: Numba keys its on-disk cache by it and reads the source lines.
-    code = compile(tree, str(path), "exec")
+    # From text, not the tree: compiling a tree recursed out for networks of 500 layers.
+    code = compile(checked, str(path), "exec")
     sys.modules[name] = module
     try:
-        exec(code, module.__dict__)  # noqa: S102 - the checked tree of a generated module
+        exec(code, module.__dict__)  # noqa: S102 - the checked text of a generated module
     except Exception:
         del sys.modules[name]
         raise

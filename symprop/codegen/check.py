@@ -1,22 +1,24 @@
 """The structural check of generated source: defence in depth behind the printer.
 
 Nothing a user types reaches a generated module as text (formulas arrive as SymPy
-expressions, names as validated identifiers). Should a bug ever let text through, this
-check stands between the rendered source and Python: every module is parsed and its tree
-compared with the shapes symprop's templates produce before it is written, imported or
-exported. A module that fails is never written or imported.
+expressions, names as validated identifiers). Should a bug, or someone able to write the
+cache folder, put anything else in a module, this check stands between the text and
+Python: every module is parsed and its tree compared with the shapes symprop's templates
+produce before it is written, imported or exported. A module that fails is never written
+or imported. The rules are allow-lists, taken from what the templates generate:
 
-What a generated module may hold:
-- at module level: its docstring; imports of numpy, numba, math, symprop's code generator
-  (and CuPy for the GPU module); constant assignments (literals, tuples, names and their
-  attributes, conditional expressions over them); ``try``/``if`` blocks of those (the GPU
-  module's optional CuPy and its NumPy shim, whose test may call ``hasattr``); function
-  definitions whose decorators are ``njit``/``cuda.jit`` with constant arguments. No other
-  module-level call: importing a module runs nothing but imports and decorators.
-- anywhere: no name or attribute that starts with two underscores; no builtin that reaches
-  the interpreter (eval, exec, open, getattr, __import__, ...); no private attribute; no
-  classes, f-strings, ``global`` or ``with``; imports inside functions only of
-  the modules above; no function with a repeated argument name.
+- imports: exactly the (module, name) pairs of :data:`IMPORTS`; nothing else, no aliases
+  but ``numpy as np``, no private names;
+- an imported name is never bound again (``njit`` is numba's njit wherever it appears), and
+  nothing is assigned to an attribute but the GPU module's ``np.row_stack`` shim;
+- attribute chains on a module are in :data:`MODULE_ATTRIBUTES` (any public name of
+  ``math``); attributes of anything else are the few array methods the templates use;
+- builtins in :data:`SAFE_BUILTINS` only; no names or attributes starting with ``__``;
+- at module level: the docstring, imports, constant assignments (no calls but ``hasattr``
+  in the test of an ``if``), ``try``/``except ImportError`` around an import, functions
+  whose decorators are ``njit``/``cuda.jit`` with constant arguments;
+- no classes, ``global``, ``with``, f-strings, ``del``, bare ``except``, and no function
+  with a repeated argument name.
 """
 
 from __future__ import annotations
@@ -26,29 +28,48 @@ import builtins
 
 from symprop.errors import UnsafeSourceError
 
-# Modules a generated module may import (CuPy: the GPU module's cuBLAS products), and of
-# symprop only the code generator's support modules (the CBLAS binding).
-ALLOWED_MODULES = ("math", "numpy", "numba", "cupy", "symprop.codegen")
+# What a generated module may import: (module, name) for `from module import name`, and
+# (module, None) for `import module`; the bound name is the imported one (numpy: np).
+IMPORTS = {
+    ("math", None), ("numpy", None), ("cupy", None),
+    ("numba", "njit"), ("numba", "prange"), ("numba", "cuda"), ("numba", "config"),
+    ("numba", "float32"), ("numba", "float64"),
+    ("numba.cuda.random", "create_xoroshiro128p_states"),
+    ("numba.cuda.random", "xoroshiro128p_uniform_float64"),
+    ("symprop.codegen.blas", "gemm_float32"), ("symprop.codegen.blas", "gemm_float64"),
+    ("symprop.codegen.blas", "transpose_float32"),
+    ("symprop.codegen.blas", "transpose_float64"),
+}
+ALIASES = {"numpy": "np"}  # the only `import x as y`
+MODULES = {"math", "np", "cupy", "cuda", "config"}  # bound names that are modules
+MODULE_ATTRIBUTES = {
+    "config.ENABLE_CUDASIM", "cuda.atomic.add", "cuda.blockIdx.x", "cuda.blockIdx.y",
+    "cuda.device_array", "cuda.device_array_like", "cuda.grid", "cuda.gridsize", "cuda.jit",
+    "cuda.shared.array", "cuda.syncthreads", "cuda.threadIdx.x", "cuda.threadIdx.y",
+    "cuda.to_device", "cupy.asarray", "cupy.matmul", "np.arange", "np.ascontiguousarray",
+    "np.dot", "np.empty", "np.empty_like", "np.float32", "np.float64", "np.floor",
+    "np.int32", "np.ndarray", "np.ones", "np.random.random", "np.random.seed",
+    "np.row_stack", "np.vstack", "np.zeros", "np.zeros_like", "np.nan", "np.inf",
+}
+LOCAL_ATTRIBUTES = {"T", "copy_to_device", "copy_to_host", "dtype", "get", "reshape",
+                    "shape", "size"}
+ATTRIBUTE_TARGETS = {"np.row_stack"}  # the GPU module's shim for NumPy 2.5
 JIT_DECORATORS = ("njit", "cuda.jit")
-# Builtins the templates call or name; every other builtin is refused wherever it appears.
 SAFE_BUILTINS = frozenset({
     "abs", "bool", "float", "hasattr", "id", "int", "isinstance", "len", "max", "min",
     "range", "round", "tuple", "zip", "ImportError", "RuntimeError", "ValueError",
 })
 UNSAFE_BUILTINS = frozenset(dir(builtins)) - SAFE_BUILTINS - {"True", "False", "None"}
-# Node types the templates never produce and that could hide behaviour.
 FORBIDDEN_NODES = (
-    ast.ClassDef, ast.AsyncFunctionDef, ast.Await, ast.Yield, ast.YieldFrom,
-    ast.Global, ast.Nonlocal, ast.With, ast.AsyncWith, ast.JoinedStr, ast.Delete,
+    ast.ClassDef, ast.AsyncFunctionDef, ast.Await, ast.Yield, ast.YieldFrom, ast.Global,
+    ast.Nonlocal, ast.With, ast.AsyncWith, ast.JoinedStr, ast.Delete,
 )
-# What a module-level value may be built of: no calls (but MODULE_LEVEL_CALLS), no
-# comprehensions, no lambdas.
+# What a module-level value may be built of: no calls (but MODULE_LEVEL_CALLS in an if).
 CONSTANT_NODES = (
     ast.Constant, ast.Name, ast.Attribute, ast.Tuple, ast.List, ast.Set, ast.Dict, ast.BinOp,
     ast.UnaryOp, ast.BoolOp, ast.Compare, ast.IfExp, ast.expr_context, ast.operator,
     ast.unaryop, ast.boolop, ast.cmpop,
 )
-# Module-level calls allowed in the test of an ``if`` (pure, no side effect).
 MODULE_LEVEL_CALLS = ("hasattr",)
 
 
@@ -65,8 +86,13 @@ def check_module(source: str, origin: str = "generated module") -> ast.Module:
         body = body[1:]
     for statement in body:
         checker.module_statement(statement)
-    for node in ast.walk(tree):
-        checker.anywhere(node)
+    try:
+        for node in ast.walk(tree):  # every import first: a name bound before its import
+            if isinstance(node, ast.Import | ast.ImportFrom):  # counts as a rebinding too
+                checker.visit(node)
+        checker.visit(tree)
+    except RecursionError:
+        raise UnsafeSourceError(f"{origin} is nested too deeply to check") from None
     return tree
 
 
@@ -86,14 +112,14 @@ def _dotted(node: ast.expr) -> str | None:
     return ".".join([node.id, *reversed(parts)])
 
 
-def _module_allowed(name: str | None) -> bool:
-    return name is not None and any(name == allowed or name.startswith(allowed + ".")
-                                    for allowed in ALLOWED_MODULES)
+def _bound_names(target: ast.expr) -> list[ast.Name]:
+    return [node for node in ast.walk(target) if isinstance(node, ast.Name)]
 
 
-class _Checker:
+class _Checker(ast.NodeVisitor):
     def __init__(self, origin: str):
         self.origin = origin
+        self.imported: set[str] = set()
 
     def refuse(self, node: ast.AST, what: str) -> UnsafeSourceError:
         line = getattr(node, "lineno", "?")
@@ -102,11 +128,9 @@ class _Checker:
 
     # -- module level ------------------------------------------------------------------
     def module_statement(self, node: ast.stmt) -> None:
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            self.import_(node)
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            pass  # visit() checks every import, wherever it is
         elif isinstance(node, ast.Assign):
-            for target in node.targets:
-                self.assign_target(target)
             self.constant(node.value)
         elif isinstance(node, ast.FunctionDef):
             for decorator in node.decorator_list:
@@ -118,42 +142,14 @@ class _Checker:
             for statement in node.body + node.orelse:
                 self.module_statement(statement)
         elif isinstance(node, ast.Try):
-            for handler in node.handlers:
-                if handler.type is not None:
-                    self.constant(handler.type)
             for statement in (node.body + node.orelse + node.finalbody
                               + [s for h in node.handlers for s in h.body]):
                 self.module_statement(statement)
-        elif isinstance(node, ast.Pass):
-            pass
-        else:
+        elif not isinstance(node, ast.Pass):
             raise self.refuse(node, f"a module-level {type(node).__name__} statement")
 
-    def import_(self, node: ast.Import | ast.ImportFrom) -> None:
-        if isinstance(node, ast.ImportFrom):
-            names = [node.module] if node.level == 0 else [None]
-            if any(alias.name == "*" for alias in node.names):
-                raise self.refuse(node, "a star import")
-        else:
-            names = [alias.name for alias in node.names]
-        for name in names:
-            if not _module_allowed(name):
-                raise self.refuse(node, f"an import of {name or 'a relative module'}")
-
-    def assign_target(self, target: ast.expr) -> None:
-        if isinstance(target, ast.Tuple):
-            for element in target.elts:
-                self.assign_target(element)
-        elif isinstance(target, ast.Name):
-            pass
-        elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
-            pass  # the GPU module's np.row_stack shim; dunder attributes fail anywhere()
-        else:
-            raise self.refuse(target, "an assignment to something other than a name")
-
     def constant(self, node: ast.expr, calls: tuple[str, ...] = ()) -> None:
-        """A value computed without calling anything (but ``calls``): literals, names,
-        attributes, containers, arithmetic, comparisons and conditional expressions."""
+        """A value computed without calling anything (but ``calls``)."""
         for inner in ast.walk(node):
             if isinstance(inner, ast.Call):
                 if _dotted(inner.func) not in calls:
@@ -163,46 +159,88 @@ class _Checker:
 
     def decorator(self, node: ast.expr) -> None:
         call = node if isinstance(node, ast.Call) else None
-        name = _dotted(call.func if call else node)
-        if name not in JIT_DECORATORS:
+        if _dotted(call.func if call else node) not in JIT_DECORATORS:
             raise self.refuse(node, f"the decorator {ast.unparse(node)[:60]!r}")
         if call:
-            for argument in call.args + [keyword.value for keyword in call.keywords]:
-                self.constant(argument)
             if any(keyword.arg is None for keyword in call.keywords):
                 raise self.refuse(node, "keyword unpacking in a decorator")
+            for argument in call.args + [keyword.value for keyword in call.keywords]:
+                self.constant(argument)
 
     # -- the whole tree ----------------------------------------------------------------
-    def anywhere(self, node: ast.AST) -> None:
+    def generic_visit(self, node: ast.AST) -> None:
         if isinstance(node, FORBIDDEN_NODES):
             raise self.refuse(node, f"a {type(node).__name__}")
-        if isinstance(node, ast.Name):
-            if node.id.startswith("__"):
-                raise self.refuse(node, f"the name {node.id!r}")
-            if node.id in UNSAFE_BUILTINS:
-                raise self.refuse(node, f"the builtin {node.id!r}")
-        elif isinstance(node, ast.Attribute) and node.attr.startswith("_"):
-            # Generated code reads no private attribute of anything (numpy, numba, arrays).
-            raise self.refuse(node, f"the attribute {node.attr!r}")
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            self.import_(node)
-        elif isinstance(node, (ast.FunctionDef, ast.arguments)):
-            self.function(node)
-        elif isinstance(node, ast.alias) and (node.asname or node.name).startswith("__"):
-            raise self.refuse(node, f"the name {node.asname or node.name!r}")
-        elif isinstance(node, ast.keyword) and node.arg is not None and node.arg.startswith("__"):
-            raise self.refuse(node, f"the keyword {node.arg!r}")
+        super().generic_visit(node)
 
-    def function(self, node: ast.FunctionDef | ast.arguments) -> None:
-        if isinstance(node, ast.FunctionDef):
-            if node.name.startswith("__"):
-                raise self.refuse(node, f"the function name {node.name!r}")
-            return
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            if (alias.name, None) not in IMPORTS or alias.asname != ALIASES.get(alias.name):
+                raise self.refuse(node, f"the import of {alias.name}"
+                                        f"{' as ' + alias.asname if alias.asname else ''}")
+            self.imported.add(alias.asname or alias.name)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        for alias in node.names:
+            if node.level or (node.module, alias.name) not in IMPORTS or alias.asname:
+                raise self.refuse(node, f"the import of {alias.name} from "
+                                        f"{node.module or 'a relative module'}")
+            self.imported.add(alias.name)
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        if not (isinstance(node.type, ast.Name) and node.type.id == "ImportError"):
+            raise self.refuse(node, "an except clause for anything but ImportError")
+        if node.name:
+            raise self.refuse(node, "a named exception")
+        # `cupy = None` where the optional import failed: the one rebinding of an import
+        for statement in node.body:
+            if not (isinstance(statement, ast.Assign)
+                    and ast.unparse(statement) == "cupy = None"):
+                self.visit(statement)
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if node.id.startswith("__"):
+            raise self.refuse(node, f"the name {node.id!r}")
+        if node.id in UNSAFE_BUILTINS:
+            raise self.refuse(node, f"the builtin {node.id!r}")
+        if not isinstance(node.ctx, ast.Load) and node.id in self.imported | MODULES:
+            raise self.refuse(node, f"{node.id!r} bound again")
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        path = _dotted(node)
+        root = path.split(".")[0] if path else None
+        if root in MODULES:
+            allowed = path in MODULE_ATTRIBUTES or (
+                root == "math" and path.count(".") == 1 and not node.attr.startswith("_"))
+            if not allowed:
+                raise self.refuse(node, f"the attribute {path}")
+            if not isinstance(node.ctx, ast.Load) and path not in ATTRIBUTE_TARGETS:
+                raise self.refuse(node, f"an assignment to {path}")
+            return  # the chain is checked whole
+        if node.attr not in LOCAL_ATTRIBUTES:
+            raise self.refuse(node, f"the attribute {node.attr!r}")
+        if not isinstance(node.ctx, ast.Load):
+            raise self.refuse(node, f"an assignment to the attribute {node.attr!r}")
+        self.visit(node.value)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        if node.name.startswith("__") or node.name in self.imported | MODULES:
+            raise self.refuse(node, f"the function name {node.name!r}")
+        self.generic_visit(node)
+
+    def visit_arguments(self, node: ast.arguments) -> None:
         names = [a.arg for a in node.posonlyargs + node.args + node.kwonlyargs]
         names += [a.arg for a in (node.vararg, node.kwarg) if a is not None]
         for name in names:
-            if name.startswith("__") or name in UNSAFE_BUILTINS:
+            if name.startswith("__") or name in UNSAFE_BUILTINS or name in (
+                    self.imported | MODULES):
                 raise self.refuse(node, f"the argument name {name!r}")
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
             raise self.refuse(node, f"the argument {repeated[0]!r} named twice")
+        self.generic_visit(node)
+
+    def visit_keyword(self, node: ast.keyword) -> None:
+        if node.arg is not None and node.arg.startswith("__"):
+            raise self.refuse(node, f"the keyword {node.arg!r}")
+        self.generic_visit(node)

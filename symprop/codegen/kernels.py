@@ -17,6 +17,7 @@ from symprop.codegen.printer import NumbaPrinter, print_assignments
 from symprop.codegen.stable import stabilize
 from symprop.derive.activations import activation
 from symprop.derive.delta import output_delta
+from symprop.derive.limits import bounded, shorten
 from symprop.derive.losses import loss as make_loss
 from symprop.derive.optimizers import UpdateRule, t
 from symprop.derive.simplify import tidy
@@ -45,6 +46,7 @@ def _printer(float_type: str, params, suffix: str = "") -> NumbaPrinter:
     return NumbaPrinter(float_type, {s: hyper_name(s, suffix) for s in params})
 
 
+@bounded(lambda spec, *args, **kwargs: f"generating the kernels of {shorten(str(spec))!r}")
 def activation_code(spec, float_type: str, suffix: str = "", hyper: dict | None = None,
                     name: str | None = None) -> ActivationCode:
     act = activation(spec, name=name, **(hyper or {}))
@@ -76,6 +78,8 @@ def activation_code(spec, float_type: str, suffix: str = "", hyper: dict | None 
         derivative_text=f"f' = {formula_text(slope)}  (from {source})")
 
 
+@bounded(lambda loss_spec, *args, **kwargs: f"generating the loss code of "
+                                             f"{shorten(str(loss_spec))!r}")
 def loss_code(loss_spec, activation_spec, float_type: str, act_suffix: str = "") -> LossCode:
     """``act_suffix`` names the output activation's hyperparameters as the network's
     arguments do (``hp_alpha_2`` for layer 2); the loss's own keep their plain names."""

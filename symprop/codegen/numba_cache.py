@@ -107,9 +107,13 @@ def discard_damaged_files(module_path: Path) -> list[str]:
     return removed
 
 
-def damage(data: bytes, kind: str) -> str | None:
+def damage(data: bytes, kind: str, signed_only: bool | None = None) -> str | None:
     """What is wrong with the contents of a Numba cache file (``kind``: "nbi" or "nbc"),
-    or None if it is intact. Nothing is unpickled."""
+    or None if it is intact. Nothing is unpickled. ``signed_only`` (default: whenever this
+    Numba's writer can sign): an unsigned file is refused too, since a garbled object code
+    inside a well-formed pickle cannot be told from an intact one."""
+    if signed_only is None:
+        signed_only = _signed_writer_class() is not None
     pickles = 2 if kind == "nbi" else 1  # an index: Numba's version, then the index itself
     if data.endswith(b"\n") and data[-TRAILER_LENGTH:-65] == MAGIC:
         body, digest = data[:-TRAILER_LENGTH], data[-65:-1]
@@ -122,6 +126,8 @@ def damage(data: bytes, kind: str) -> str | None:
         if hashlib.sha256(body[start:]).hexdigest().encode() != digest:
             return "its contents do not match their SHA-256"
         return None
+    if signed_only:
+        return "not signed (written before symprop signed its cache files, or not by it)"
     try:
         ends = _pickle_ends(data, pickles)
     except Exception as exc:  # whatever stops the walk: damaged

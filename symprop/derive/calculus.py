@@ -69,6 +69,11 @@ def _parse(text: str, symbols: dict[str, sp.Symbol], owner: str | None = None) -
 
 def _setup(fs: list, variables) -> tuple[list[sp.Expr], list[sp.Symbol]]:
     """The formulas as expressions, and the variables as the symbols those expressions use."""
+    if isinstance(variables, str | sp.Symbol):
+        variables = [variables]
+    if not isinstance(variables, list | tuple):
+        raise FormulaError(f"the variables are a list of names, such as ['x', 'y'], not "
+                           f"{shorten(repr(variables))}")
     variables = list(variables)
     for v in variables:
         if not isinstance(v, str | sp.Symbol):

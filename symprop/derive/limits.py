@@ -27,6 +27,7 @@ FormulaError, as do the errors SymPy raises where it cannot carry a derivation t
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 import signal
 import threading
@@ -93,23 +94,42 @@ def time_budget(what: str | Callable[[], str], seconds: float | None = None):
         return
     previous_handler = signal.getsignal(signal.SIGALRM)
     previous_delay, previous_interval = signal.getitimer(signal.ITIMER_REAL)
-    # A handler set outside Python (None) cannot be restored; a timer due sooner is its
-    # owner's to handle. Either way the budget stays unarmed.
-    arm = previous_handler is not None and not 0 < previous_delay <= limit
-    state = {"active": arm, "fired": False}
+    # A handler set outside Python (None) cannot be restored: the budget stays unarmed.
+    # Otherwise one timer serves both: a timer someone else armed still fires on time
+    # (their handler runs from ours), and the budget's alarm comes at its own time.
+    arm = previous_handler is not None
+    state = {"active": arm, "fired": False,
+             "theirs": previous_delay if previous_delay > 0 else None}
+
+    def rearm(now: float) -> None:
+        due = limit - now if now < limit else REPEAT_SECONDS
+        if state["theirs"] is not None:
+            due = min(due, max(state["theirs"] - now, 1e-6))
+        signal.setitimer(signal.ITIMER_REAL, max(due, 1e-6))
 
     def on_alarm(signum, frame):
-        if state["active"]:
+        if not state["active"]:
+            return
+        now = time.monotonic() - started
+        if state["theirs"] is not None and now >= state["theirs"] - 1e-4:
+            # their timer's moment: the next one (interval timers repeat), then theirs runs
+            state["theirs"] = state["theirs"] + previous_interval if previous_interval else None
+            rearm(now)
+            _deliver(previous_handler, signum, frame)
+            return
+        if now >= limit - 1e-4:
             state["fired"] = True
+            rearm(now)  # repeats: should SymPy swallow one alarm (a bare except), it comes again
             raise _Expired
+        rearm(now)
 
     def disarm():
         state["active"] = False
         if arm:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous_handler)
-            if previous_delay > 0:
-                remaining = previous_delay - (time.monotonic() - started)
+            if state["theirs"] is not None:
+                remaining = state["theirs"] - (time.monotonic() - started)
                 signal.setitimer(signal.ITIMER_REAL, max(remaining, 1e-6), previous_interval)
 
     def expired() -> FormulaError:
@@ -120,8 +140,7 @@ def time_budget(what: str | Callable[[], str], seconds: float | None = None):
     _nesting += 1
     if arm:
         signal.signal(signal.SIGALRM, on_alarm)
-        # Repeating: should SymPy swallow one alarm (a bare except), the next one comes.
-        signal.setitimer(signal.ITIMER_REAL, limit, REPEAT_SECONDS)
+        rearm(0.0)
     try:
         with _failures_refused(what):
             yield
@@ -137,6 +156,16 @@ def time_budget(what: str | Callable[[], str], seconds: float | None = None):
                 continue
     if state["fired"]:  # an alarm swallowed inside SymPy: its result is not to be trusted
         raise expired()
+
+
+def _deliver(handler, signum, frame) -> None:
+    """Run the SIGALRM handler a timer armed before the budget belongs to: theirs, or the
+    default (which ends the process, as it would have without the budget)."""
+    if callable(handler):
+        handler(signum, frame)
+    elif handler == signal.SIG_DFL:
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        signal.raise_signal(signal.SIGALRM)
 
 
 # What SymPy raises where it cannot carry a derivation through (an unsolvable condition, an
@@ -165,8 +194,14 @@ def bounded(what: str | Callable[..., str], seconds: Callable[..., float] | None
     ``seconds``, a callable of the same arguments, scales the budget."""
 
     def wrap(function):
+        signature = inspect.signature(function)
+
         @functools.wraps(function)
         def inner(*args, **kwargs):
+            # A wrong call is the caller's TypeError, raised before the budget can take it
+            # for SymPy failing on the formula.
+            signature.bind(*args, **kwargs)
+
             def describe() -> str:
                 return what(*args, **kwargs) if callable(what) else what
 

@@ -53,6 +53,10 @@ def network_derivation(layers: list[LayerSpec] | str, loss="mse") -> Derivation:
     ``"4-8:relu-3:softmax"``) with the loss ``loss`` (a name or a Loss), step by step."""
     if isinstance(layers, str):
         layers = parse_architecture(layers)
+    if not isinstance(layers, list | tuple) or not all(
+            isinstance(layer, LayerSpec) for layer in layers):
+        raise ShapeError("network_derivation takes an architecture string such as "
+                         "'4-8:relu-3:softmax' or a list of LayerSpecs")
     check_chain(layers)
     if len(layers) > MAX_DERIVED_LAYERS:
         # The rules are the same for every layer; past this a derivation is neither readable

@@ -76,6 +76,8 @@ def train_from_args(args) -> dict:
     options = {"lr": args.lr}
     if args.optimizer.lower() == "sgd":
         options["momentum"] = args.momentum
+    elif args.momentum:
+        raise SympropError(f"--momentum applies to sgd, not {args.optimizer}")
     if args.weight_decay:
         options["weight_decay"] = args.weight_decay
     optimizer = make_optimizer(args.optimizer, **options)

@@ -10,6 +10,7 @@ import csv
 import io
 import math
 import os
+import stat
 from collections import Counter
 from dataclasses import dataclass
 
@@ -91,6 +92,9 @@ def check_seed(seed, what: str = "seed") -> int | None:
     return int(seed)
 
 
+MAX_CSV_BYTES = 1 << 30  # 1 GiB: the rows are held in memory as floats, 8 bytes a cell
+
+
 def load_csv(path: str, target: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Numeric features and the ``target`` column of a UTF-8 CSV file with a header row.
 
@@ -127,11 +131,28 @@ def load_csv(path: str, target: str) -> tuple[np.ndarray, np.ndarray, list[str]]
 def _csv_records(path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """The header and the non-blank rows of a CSV file, each row with the line it starts
     on. The bytes are decoded at once, so a byte that is not UTF-8 is found at its line."""
+    if not isinstance(path, str | os.PathLike):
+        raise FileError(f"a CSV file's path is a str or os.PathLike, not {path!r}")
+    shown = os.fspath(path)
     try:
-        with open(path, "rb") as stream:
-            data = stream.read()
-    except OSError as exc:
-        raise FileError(f"cannot read {os.fspath(path)}: {exc.strerror or exc}") from None
+        # Non-blocking and checked on the open descriptor: a FIFO or a device (/dev/zero)
+        # would block or never end; a path checked before opening could be swapped.
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(descriptor, "rb") as stream:
+            info = os.fstat(stream.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise FileError(f"{shown} is not a regular file")
+            if info.st_size > MAX_CSV_BYTES:
+                raise FileError(f"{shown} has {info.st_size} bytes, more than the "
+                                f"{MAX_CSV_BYTES} a CSV file may have")
+            data = stream.read(MAX_CSV_BYTES + 1)
+    except FileError:
+        raise
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise FileError(f"cannot read {shown!r}: {reason}") from None
+    if len(data) > MAX_CSV_BYTES:  # grown since fstat
+        raise FileError(f"{shown} has more than the {MAX_CSV_BYTES} bytes a CSV file may have")
     try:
         text = data.decode("utf-8-sig")  # a byte-order mark (Excel's) is not part of a name
     except UnicodeDecodeError as exc:
@@ -231,6 +252,8 @@ def train_test_split(X, y, test_size: float = 0.2, seed: int = 0, stratify: bool
 
 def one_hot(labels: np.ndarray, classes: int) -> np.ndarray:
     """Integer labels (n,) -> one-hot rows (n, classes); a label out of range is an error."""
-    from symprop.runtime.checks import _one_hot
+    from symprop.architecture import check_width
+    from symprop.runtime.checks import _numeric, _one_hot
 
-    return _one_hot(np.asarray(labels), classes, "labels")
+    check_width("one_hot's classes", classes)
+    return _one_hot(_numeric(labels, "labels"), classes, "labels")

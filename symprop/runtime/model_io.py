@@ -29,8 +29,8 @@ import zlib
 
 import numpy as np
 
-from symprop.catalog import resolve_loss
-from symprop.errors import FileError, ModelFileError, SympropError
+from symprop.catalog import resolve_activation, resolve_loss
+from symprop.errors import FileError, FormulaError, ModelFileError, SympropError
 from symprop.io import write_atomically
 from symprop.runtime.model_schema import (
     FORMAT,
@@ -56,7 +56,10 @@ _PARSER_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, V
 def _path(path) -> str:
     if not isinstance(path, str | os.PathLike):
         raise SympropError(f"a model file's path is a str or os.PathLike, not {path!r}")
-    return os.fsdecode(path)
+    path = os.fsdecode(path)
+    if "\0" in path:
+        raise FileError(f"{path!r} is not a path: it has a NUL character")
+    return path
 
 
 def _digest(array: np.ndarray) -> str:
@@ -67,6 +70,8 @@ def save(net, path) -> None:
     """Write ``net`` (architecture, loss, dtype, weights) to ``path`` (``.npz`` is added when
     missing), atomically. A network whose file ``load`` would refuse is not written."""
     path = _path(path)
+    if os.path.isdir(path):  # before ".npz" is added: /tmp would become /tmp.npz
+        raise FileError(f"cannot save to {path}: it is a folder; give a file name")
     if not path.endswith(".npz"):
         path += ".npz"
     arrays = {}
@@ -263,7 +268,6 @@ def load(path, target: str = "cpu"):
 
     Raises FileError when ``path`` cannot be read as a file, ModelFileError (naming the file
     and what is wrong) for any content that is not a valid symprop model file."""
-    from symprop.runtime.network import Network
 
     _check_target(target)
     path = _path(path)
@@ -275,6 +279,43 @@ def load(path, target: str = "cpu"):
             members = _check_members(archive, path, size_on_disk)
             meta = parse_metadata(_read_metadata(archive, members[META_MEMBER], path), path)
             arrays = _read_arrays(archive, members, meta, path)
+    try:
+        with _formulas_budget(meta):
+            return _build(meta, arrays, path, target)
+    except FormulaError as exc:  # the budget ran out (each layer's own errors come named)
+        raise _invalid(path, str(exc)) from None
+
+
+# All of a file's formulas together are derived within this many seconds (each derivation
+# alone has its own budget; a file of many distinct formulas multiplied it).
+LOAD_BUDGET_SECONDS = 10.0
+
+
+def _formulas_budget(meta: ModelMetadata):
+    """One time budget over every formula the file holds; none (and no SymPy import)
+    where all of its activations and its loss are built-ins."""
+    formulas = [fields.get("activation") for kind, fields in meta.layers
+                if isinstance(fields.get("activation"), str)
+                and not _is_builtin(resolve_activation, fields["activation"])]
+    if not formulas and _is_builtin(resolve_loss, meta.loss):
+        return contextlib.nullcontext()
+    from symprop.derive.limits import time_budget
+
+    return time_budget("deriving the model file's formulas", LOAD_BUDGET_SECONDS)
+
+
+def _is_builtin(resolve, spec: str) -> bool:
+    """Whether a catalog resolver knows ``spec`` (an unknown name is reported by _build,
+    naming the layer)."""
+    try:
+        return resolve(spec) is not None
+    except SympropError:
+        return False
+
+
+def _build(meta: ModelMetadata, arrays: dict, path: str, target: str):
+    from symprop.runtime.network import Network
+
     layers = []
     for index, (kind, fields) in enumerate(meta.layers):
         try:

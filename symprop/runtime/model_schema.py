@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from symprop.architecture import MAX_LAYERS
 from symprop.errors import ModelFileError
 from symprop.runtime.layers import INITS, Dense
 
@@ -28,7 +29,6 @@ FORMAT = "symprop-model-1"
 DTYPES = ("float32", "float64")
 
 MAX_METADATA_BYTES = 1 << 20  # a 1,000-layer network's metadata is ~150 KB
-MAX_LAYERS = 1024
 MAX_PARAMETERS = 1 << 30  # 4 GiB of float32; the arrays must also fit in the file itself
 # The formula parser's own limit (symprop.derive.parsing.MAX_FORMULA_LENGTH), repeated rather
 # than imported: importing the parser imports SymPy, which a model of built-ins never needs.

@@ -18,7 +18,7 @@ from symprop.runtime.checks import _numeric, as_features, as_targets
 from symprop.runtime.data import check_seed
 from symprop.runtime.device import require_cuda
 from symprop.runtime.layers import Dense
-from symprop.runtime.optimizers import SGD, Optimizer
+from symprop.runtime.optimizers import SGD, Optimizer, make_optimizer
 
 TARGETS = ("cpu", "cuda")
 DTYPES = ("float32", "float64")
@@ -209,7 +209,8 @@ class Network:
     def _module(self, optimizer: Optimizer | None = None):
         from symprop.codegen.build import build_network_module, optimizer_structure
 
-        optimizer = optimizer or self._optimizer or SGD(0.01)
+        optimizer = make_optimizer(optimizer) if optimizer is not None else (
+            self._optimizer or SGD(0.01))
         structure = tuple(sorted(optimizer_structure(optimizer.rule,
                                                      optimizer.options).items()))
         key = (optimizer.rule, structure)

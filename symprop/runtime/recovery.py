@@ -39,7 +39,8 @@ class Checkpoints:
         self.epochs, self.batches_per_epoch = epochs, batches_per_epoch
         # Reseed the dropout masks' generator at each copy: its state lives inside the
         # compiled code, so a replay can only reproduce it from a seed drawn here.
-        self.reseed = bool(net._dropout_values()) and net.seed is not None
+        # (a network made with seed=None too: its generator is then seeded from the OS)
+        self.reseed = bool(net._dropout_values())
         self.saved: tuple | None = None  # (epoch, arrays, step, generator state)
         self.batches_since = 0
 
@@ -51,8 +52,9 @@ class Checkpoints:
             # not take a copy of its own (on the GPU a short-lived copy costs nothing).
             lasting = (epoch < self.epochs
                        and self.batches_per_epoch < EVERY_BATCHES)
+            # the state getter builds a new dict each time: no copy needed
             self.saved = (epoch, self.arrays.snapshot(lasting), self.net._step,
-                          copy.deepcopy(self.net._rng.bit_generator.state))
+                          self.net._rng.bit_generator.state)
             self.batches_since = 0
         return self.draw_epoch(reseed=due)
 
