@@ -50,16 +50,21 @@ _DERIVE = {
 }
 
 
+# Served from a module of their own: symprop.derive does not import them, so that the
+# function ``handbook`` does not hide the module ``symprop.derive.handbook``.
+_DERIVE_MODULES = {"handbook": "symprop.derive.handbook"}
+
+
 def __getattr__(name: str):
-    if name in _DERIVE:
-        value = getattr(import_module("symprop.derive"), name)
+    if name in _DERIVE or name in _DERIVE_MODULES:
+        value = getattr(import_module(_DERIVE_MODULES.get(name, "symprop.derive")), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'symprop' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | _DERIVE)
+    return sorted(set(globals()) | _DERIVE | set(_DERIVE_MODULES))
 
 
 __all__ = [
@@ -70,7 +75,7 @@ __all__ = [
     "Step", "SympropError", "TrainingError", "UnknownNameError", "UnsafeSourceError",
     "activation", "computation_graph", "directional_derivative", "explain_network",
     "gradient", "gradient_derivation", "gradient_descent", "gradient_descent_derivation",
-    "jacobian", "jacobian_derivation", "known_activations", "known_losses", "linear_change",
-    "load", "load_csv", "load_dataset", "loss", "network_derivation", "one_hot",
-    "output_delta", "train_test_split",
+    "handbook", "jacobian", "jacobian_derivation", "known_activations", "known_losses",
+    "linear_change", "load", "load_csv", "load_dataset", "loss", "network_derivation",
+    "one_hot", "output_delta", "train_test_split",
 ]

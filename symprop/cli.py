@@ -90,6 +90,20 @@ def build_parser() -> argparse.ArgumentParser:
                                                 "stdout")
     explain.set_defaults(handler=run_explain)
 
+    handbook = commands.add_parser(
+        "handbook", help="every built-in derivation in one LaTeX book",
+        description="Build the handbook: the notation, then every built-in activation, loss "
+                    "(and logit form), output delta, optimizer rule, the dense layer, two "
+                    "networks and a worked example in numbers, one LaTeX document with a "
+                    "table of contents.",
+        epilog="examples: symprop handbook -o handbook.pdf (needs pdflatex) | "
+               "symprop handbook -o handbook.tex | symprop handbook > handbook.tex")
+    handbook.add_argument("-o", "--output", metavar="FILE",
+                          help="FILE.pdf: compile with pdflatex (twice, for the table of "
+                               "contents) and write the PDF; any other name: the LaTeX "
+                               "(atomically); default: the LaTeX on stdout")
+    handbook.set_defaults(handler=run_handbook)
+
     train = commands.add_parser(
         "train", help="train a network on a built-in data set or a CSV file",
         description="Train a compiled network. Defaults: the iris project of the notes "
@@ -263,6 +277,17 @@ def run_explain(args) -> int:
     optimizer = make_optimizer(args.optimizer, **options)
     derivation = net.explain(np.array(inputs), y[:, 0] if y.shape[1] == 1 else y, optimizer)
     write_output(render(derivation, args.format, args.standalone), args.output)
+    return 0
+
+
+def run_handbook(args) -> int:
+    from symprop.derive.handbook import compile_pdf, find_pdflatex, handbook
+
+    if args.output is not None and args.output.lower().endswith(".pdf"):
+        find_pdflatex()  # before the seconds of building the book
+        write_atomically(args.output, compile_pdf(handbook()))
+    else:
+        write_output(handbook(), args.output)
     return 0
 
 

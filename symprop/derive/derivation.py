@@ -107,19 +107,24 @@ class Derivation:
         return f"<Derivation {shorten(self.title)!r}: {len(self.steps)} steps{result}>"
 
     # -- printing ---------------------------------------------------------------------------
-    @bounded(lambda self, mode="text", width=None: f"printing {shorten(self.title)!r} as LaTeX")
-    def latex(self, mode: str = "text", width: float | None = None) -> str:
+    @bounded(lambda self, mode="text", width=None, title=True:
+             f"printing {shorten(self.title)!r} as LaTeX")
+    def latex(self, mode: str = "text", width: float | None = None, title: bool = True) -> str:
         """LaTeX of the whole derivation. ``mode="text"``: a fragment for text mode (to
         ``\\input`` into a document with amsmath and amssymb). ``mode="math"``: one
         ``aligned`` block for math mode (inside ``\\[ \\]`` or ``$$ $$``; what Jupyter
         renders). ``width``: the glyphs a display line holds, past which equations are broken
-        (default: :data:`DISPLAY_WIDTH`, the default article's text; :data:`MATH_WIDTH`)."""
+        (default: :data:`DISPLAY_WIDTH`, the default article's text; :data:`MATH_WIDTH`).
+        ``title=False`` (text mode): without the bold title, for a document whose own heading
+        carries it (the handbook's subsections)."""
         if mode == "math":
             return self._latex_math(width or MATH_WIDTH)
         if mode != "text":
             raise ValueError(f"mode is 'text' or 'math', not {mode!r}")
-        return (rf"\noindent\textbf{{{escape_latex(self.title)}}}\par" + "\n\n"
-                + self._body(width or DISPLAY_WIDTH))
+        body = self._body(width or DISPLAY_WIDTH)
+        if not title:
+            return body
+        return rf"\noindent\textbf{{{escape_latex(self.title)}}}\par" + "\n\n" + body
 
     def _body(self, width: float) -> str:
         """The text-mode fragment without its title: notes, then the steps."""
@@ -153,10 +158,8 @@ class Derivation:
     @bounded(lambda self: f"printing {shorten(self.title)!r} as a LaTeX document")
     def latex_document(self) -> str:
         """A standalone LaTeX article that compiles with pdflatex, its notation first."""
-        conventions = "\n".join(rf"\item[{name}] {prose_latex(prose(text))}"
-                                for name, text in CONVENTIONS)
         return (DOCUMENT.replace("%TITLE%", escape_latex(self.title))
-                .replace("%CONVENTIONS%", conventions)
+                .replace("%CONVENTIONS%", conventions_latex())
                 .replace("%BODY%", self._body(DOCUMENT_WIDTH)))
 
     @bounded(lambda self: f"printing {shorten(self.title)!r} as Markdown")
@@ -191,14 +194,25 @@ class Derivation:
         return self.text()
 
 
-DOCUMENT = r"""\documentclass[11pt,a4paper]{article}
+# What every symprop document loads: the page DOCUMENT_WIDTH is measured for (11pt A4 with
+# 2 cm margins), amsmath and amssymb for the fragments, and displays that may break across
+# pages (a derivation's chain of equalities can be long). The handbook starts with it too.
+PREAMBLE = r"""\documentclass[11pt,a4paper]{article}
 \usepackage[margin=2cm]{geometry}
 \usepackage{amsmath,amssymb}
 \allowdisplaybreaks
 \setlength{\parindent}{0pt}
 \setlength{\parskip}{0.4em}
 \setlength{\emergencystretch}{3em}
-\begin{document}
+"""
+
+
+def conventions_latex() -> str:
+    """The notation's conventions as the items of a LaTeX ``description`` list."""
+    return "\n".join(rf"\item[{name}] {prose_latex(prose(text))}" for name, text in CONVENTIONS)
+
+
+DOCUMENT = PREAMBLE + r"""\begin{document}
 \section*{%TITLE%}
 \subsection*{Notation}
 \begin{description}
