@@ -46,7 +46,8 @@ _DERIVE = {
     "directional_derivative", "explain_network", "gradient", "gradient_derivation",
     "gradient_descent", "gradient_descent_derivation", "jacobian", "jacobian_derivation",
     "known_activations", "known_losses", "linear_change", "loss", "network_derivation",
-    "output_delta",
+    "output_delta", "batchnorm_derivation", "layernorm_derivation", "residual_derivation",
+    "rmsnorm_derivation",
 }
 
 
@@ -73,9 +74,12 @@ __all__ = [
     "Hyperparameters", "LinearChange", "Loss", "MissingHyperparameterError", "ModelFileError",
     "Network", "NotDifferentiableError", "RMSprop", "ShapeError", "Softmax", "Standardizer",
     "Step", "SympropError", "TrainingError", "UnknownNameError", "UnsafeSourceError",
-    "activation", "computation_graph", "directional_derivative", "explain_network",
+    "activation", "batchnorm_derivation", "computation_graph", "directional_derivative",
+    "explain_network",
     "gradient", "gradient_derivation", "gradient_descent", "gradient_descent_derivation",
     "handbook", "jacobian", "jacobian_derivation", "known_activations", "known_losses",
-    "linear_change", "load", "load_csv", "load_dataset", "loss", "network_derivation",
-    "one_hot", "output_delta", "train_test_split",
+    "layernorm_derivation", "linear_change", "load", "load_csv", "load_dataset", "loss",
+    "network_derivation",
+    "one_hot", "output_delta", "residual_derivation", "rmsnorm_derivation",
+    "train_test_split",
 ]

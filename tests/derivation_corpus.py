@@ -68,6 +68,10 @@ def corpus() -> dict[str, sp.Derivation]:
         label = " ".join(f"{k}={v}" for k, v in options.items())
         found[f"optimizer {name} {label}".rstrip()] = update_rule(name, **options).derivation()
     found.update(calculus())
+    found["norm batchnorm"] = sp.batchnorm_derivation()
+    found["norm layernorm"] = sp.layernorm_derivation()
+    found["norm rmsnorm"] = sp.rmsnorm_derivation()
+    found["residual"] = sp.residual_derivation()
     return found
 
 
@@ -90,4 +94,5 @@ def calculus() -> dict[str, sp.Derivation]:
 DOCUMENTS = ["activation sigmoid", "formula mish", "loss bce", "delta ce softmax",
              "delta bce sigmoid", "network 4-8:relu-3:softmax ce",
              "network 4-16:relu-8:tanh-3:softmax ce", "calculus gradient", "calculus graph",
-             "calculus descent", "optimizer adam weight_decay=0.01"]
+             "calculus descent", "optimizer adam weight_decay=0.01", "norm batchnorm",
+             "norm layernorm", "norm rmsnorm", "residual"]

@@ -21,14 +21,17 @@ from symprop.derive.explain import Explanation, explain_network
 from symprop.derive.graph import ComputationGraph, computation_graph
 from symprop.derive.losses import Loss, known_losses, loss
 from symprop.derive.network import network_derivation
+from symprop.derive.norms import batchnorm_derivation, layernorm_derivation, rmsnorm_derivation
+from symprop.derive.residual import residual_derivation
 from symprop.derive.softmax import Softmax
 from symprop.derive.values import Hyperparameters
 
 __all__ = [
     "Activation", "ComputationGraph", "Derivation", "Explanation", "Hyperparameters",
-    "LinearChange", "Loss", "Softmax", "Step", "activation", "computation_graph",
+    "LinearChange", "Loss", "Softmax", "Step", "activation", "batchnorm_derivation",
+    "computation_graph",
     "directional_derivative", "explain_network", "gradient", "gradient_derivation",
     "gradient_descent", "gradient_descent_derivation", "jacobian", "jacobian_derivation",
-    "known_activations", "known_losses", "linear_change", "loss", "network_derivation",
-    "output_delta",
+    "known_activations", "known_losses", "layernorm_derivation", "linear_change", "loss",
+    "network_derivation", "output_delta", "residual_derivation", "rmsnorm_derivation",
 ]
