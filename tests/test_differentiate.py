@@ -17,7 +17,7 @@ from symprop.derive import differentiate
 from symprop.derive.activations import BUILTINS, activation
 from symprop.derive.derivation import notation
 from symprop.derive.differentiate import derivative_steps
-from symprop.derive.losses import loss, known_losses
+from symprop.derive.losses import known_losses, loss
 from symprop.derive.stepcheck import StepMismatch
 from symprop.derive.symbols import YHAT, K, a, i, yhat, z
 from symprop.errors import FormulaError

@@ -222,17 +222,18 @@ def _output_delta_steps(d, s: _Symbols, the_loss, out_act, numbers, Y_target) ->
                                               TeX(r"g = \partial L / \partial \hat{y}")))
     else:
         _slope_step(d, s, depth, out_act, Z, A)
-        chain = [delta, sp.HadamardProduct(dl_dyhat, s.slope(out_act, depth))]
+        # definition = numbers = result, as every step; the simplified form in the prose
+        chain = [delta, sp.HadamardProduct(dl_dyhat, s.slope(out_act, depth)),
+                 _narrow(WorkedProduct([_columns(gradient), _columns(_slope(out_act, Z, A))],
+                                       elementwise=s.m * s.widths[-1] > 1)),
+                 _columns(numbers["delta"])]
+        why = ("the chain rule, ", sp.Eq(sp.Symbol("delta"), partial("L", "z", "L", "z"),
+                                         evaluate=False))
         if out_act.derivative_of_output is not None:
             result = _per_unit(the_loss, output_delta(the_loss, out_act).result).subs(a, yhat)
-            chain.append(sp.factor_terms(result))
-        chain += [_narrow(WorkedProduct([_columns(gradient), _columns(_slope(out_act, Z, A))],
-                                        elementwise=s.m * s.widths[-1] > 1)),
-                  _columns(numbers["delta"])]
-        d.add(f"Error signal of the output layer {depth}", _chain(*chain),
-              ("the chain rule, ", sp.Eq(sp.Symbol("delta"), partial("L", "z", "L", "z"),
-                                         evaluate=False),
-               "; simplified as the output-delta derivation does"))
+            why += ("; the output-delta derivation simplifies it to ",
+                    sp.Eq(sp.Symbol("delta"), sp.factor_terms(result), evaluate=False))
+        d.add(f"Error signal of the output layer {depth}", _chain(*chain), why)
     if s.scaled:
         scale = sp.Rational(1, int(round(1 / numbers["scale"])))
         d.add("Batch mean", _chain(s.delta(depth), WorkedProduct([scale, delta]),
@@ -261,10 +262,13 @@ def _slope_step(d, s: _Symbols, l: int, act, Z, A) -> None:
                                                              real=True))
     else:
         formula = act.derivative.subs(act.z, notation(f"z({l})", f"z^{{({l})}}", real=True))
+    # definition = numbers = result, as the activation's step; the formula in the prose
     d.add(f"Layer {l}: slope of {act.name}", _chain(
-        s.slope(act, l), formula, _narrow(WorkedCall(name, _columns(Z), prime=True)),
-        _columns(_slope(act, Z, A))), "its derivative, elementwise" + (
-        ", in terms of its output" if act.derivative_of_output is not None else ""))
+        s.slope(act, l), _narrow(WorkedCall(name, _columns(Z), prime=True)),
+        _columns(_slope(act, Z, A))), (
+        "its derivative, elementwise" + (", in terms of its output"
+                                         if act.derivative_of_output is not None else "") + ": ",
+        sp.Eq(s.slope(act, l), formula, evaluate=False)))
 
 
 def _gradient_steps(d, s: _Symbols, l: int, acts, weights, numbers) -> None:

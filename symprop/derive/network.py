@@ -34,6 +34,7 @@ from symprop.derive.limits import BUDGET_SECONDS, bounded
 from symprop.derive.losses import loss as make_loss
 from symprop.derive.network_layout import NetworkNotation, scaled, vector_delta
 from symprop.derive.network_layout import runtime_layout as _runtime_layout
+from symprop.derive.stepwise import LOSS_DEFINITIONS
 from symprop.derive.symbols import YHAT, K, Y, i, k, m, y, yhat
 from symprop.errors import ShapeError
 
@@ -132,7 +133,8 @@ def _loss(d: Derivation, net: NetworkNotation, the_loss) -> None:
     else:
         per_sample, over = the_loss.expr, ""
     d.add("Loss of one sample", (notation("L", "L"), per_sample),
-          (f"{the_loss.name}: {the_loss.summary}{over}; ", TeX(r"\hat{y} = a^{(L)}")))
+          (f"{the_loss.name}: ", *_definition(the_loss), f"{over}; ",
+           TeX(r"\hat{y} = a^{(L)}")))
     factor = batch_mean_factor(the_loss, n_out)
     samples = sp.Sum(notation("L_i nc", "L_{i}", commutative=False), (i, 1, m))
     J = notation("J", "J")
@@ -150,6 +152,12 @@ def _loss(d: Derivation, net: NetworkNotation, the_loss) -> None:
                 f"unit{'s' if n_out > 1 else ''}, as "
                 "PyTorch's mean reduction (MSELoss, BCELoss) and the runtime take it, so "
                 f"every gradient of $J$ carries the factor ${sp.latex(factor)}$"))
+
+
+def _definition(the_loss) -> tuple:
+    """What the loss is, as prose with maths (a built-in's has \\hat{y} where its one-line
+    summary has yhat); a user's loss its own summary."""
+    return LOSS_DEFINITIONS.get(the_loss.name, (the_loss.summary,))
 
 
 def _slope_step(d: Derivation, net: NetworkNotation, act, l: int):

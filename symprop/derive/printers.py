@@ -29,13 +29,18 @@ from symprop.derive.notation import (
 
 def _factor_rank(factor) -> int:
     """Where a factor goes in a product: numbers, hyperparameters (and sums of them, such as
-    1 - beta1), variables, then other sums (which print in parentheses)."""
+    1 - beta1), variables, polynomial sums (in parentheses), then functions and last sums of
+    functions, as textbooks write them: ``(1 - y) \\log(1 - \\hat{y})``, but
+    ``\\sigma(z) (1 - \\sigma(z))``."""
     if factor.is_Number:
         return 0
     names = {s.name for s in factor.free_symbols if isinstance(s, sp.Symbol)}
     if names and names <= HYPERPARAMETERS:
         return 1
-    return 3 if isinstance(factor, sp.Add) else 2
+    applies = bool(factor.atoms(sp.Function))
+    if isinstance(factor, sp.Add):
+        return 5 if applies else 3
+    return 4 if applies else 2
 
 
 def _as_written(expr: sp.Mul) -> bool:
@@ -107,8 +112,8 @@ class NotationLatexPrinter(LatexPrinter):
             text = ""
             for before, factor in zip((None, *expr.args), expr.args, strict=False):
                 printed = self._print(factor)
-                if isinstance(factor, sp.Add):
-                    printed = self._add_parens(printed)
+                if isinstance(factor, sp.Add) or before is not None and printed.startswith("-"):
+                    printed = self._add_parens(printed)  # a \cdot (-e^{-z}), not a \cdot -e^{-z}
                 if before is not None:  # a dot between numbers or big factors, else a space
                     big = (sp.Number, sp.Mul, sp.Add)
                     text += r" \cdot " if isinstance(before, big) or isinstance(
@@ -132,6 +137,13 @@ class NotationLatexPrinter(LatexPrinter):
                 printed.append(r"\cdot")  # 2 \cdot 3, not 23
             printed.append(tex)
         return " ".join(printed)
+
+    def _print_Derivative(self, expr):
+        text = super()._print_Derivative(expr)
+        body = self._print(expr.expr)  # -y g: \frac{\partial}{\partial x} (-y g), not - y g
+        if body.startswith("-") and text.endswith(" " + body):
+            text = text[: -len(body)] + rf"\left({body}\right)"
+        return text
 
     def _print_Sum(self, expr):
         if is_negative(expr):

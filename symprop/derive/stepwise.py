@@ -158,14 +158,15 @@ def add_batch_mean(derivation: Derivation, categorical: bool) -> None:
         mean = sp.Mul(1 / m, sp.Sum(notation("L_i", "L_{i}"), (i, 1, m)), evaluate=False)
         derivation.add("Training loss: the batch mean", sp.Eq(J, mean, evaluate=False),
                        ("the mean over the ", m, " samples of a batch (the classes are summed "
-                        "inside L), so every gradient of J carries the factor ", 1 / m))
+                        "inside ", notation("L", "L"), "), so every gradient of ", J,
+                        " carries the factor ", 1 / m))
         return
     l_ik = notation("L_ik", "L_{ik}")
     mean = sp.Mul(1 / (m * N_L), sp.Sum(l_ik, (i, 1, m), (k, 1, N_L)), evaluate=False)
     derivation.add("Training loss: the batch mean", sp.Eq(J, mean, evaluate=False),
                    ("the mean over the ", m, " samples of a batch and the ", N_L, " output "
-                    "units, as PyTorch's reduction='mean', so every gradient of J carries the "
-                    "factor ", 1 / (m * N_L), " (", sp.Eq(N_L, 1, evaluate=False),
+                    "units, as PyTorch's reduction='mean', so every gradient of ", J,
+                    " carries the factor ", 1 / (m * N_L), " (", sp.Eq(N_L, 1, evaluate=False),
                     " for a single output)"))
 
 

@@ -48,8 +48,11 @@ class NotationUnicodePrinter(StrPrinter):
     def _print_Mul(self, expr):
         if _as_written(expr):
             printed = [self._print(a) for a in expr.args]
-            return " · ".join(f"({p})" if isinstance(a, sp.Add) or "/" in p else p
-                              for a, p in zip(expr.args, printed, strict=True))
+            # a sum, a fraction or a negative factor after the dot in parentheses: a · (−e⁻ᶻ)
+            return " · ".join(f"({p})" if isinstance(a, sp.Add) or "/" in p
+                              or number and p.startswith("−") else p
+                              for number, (a, p) in enumerate(zip(expr.args, printed,
+                                                                  strict=True)))
         sign, top, bottom = _product_parts(expr)
         text = self._factors(top) if len(top) > 1 else self._print(top[0])
         if bottom != [sp.S.One]:
@@ -143,6 +146,12 @@ class NotationUnicodePrinter(StrPrinter):
 
     def _print_NegativeInfinity(self, expr):
         return "−∞"
+
+    def _print_Max(self, expr):  # max(0, z), as the LaTeX printer writes it
+        return "max(" + ", ".join(self._print(arg) for arg in expr.args) + ")"
+
+    def _print_Min(self, expr):
+        return "min(" + ", ".join(self._print(arg) for arg in expr.args) + ")"
 
     def _print_Abs(self, expr):
         return f"|{self._print(expr.args[0])}|"

@@ -1,0 +1,107 @@
+"""Issue 15: what a student reads. No LaTeX left in the Unicode text, textbook order of
+factors, spacing, parentheses after a product dot, and worked steps that read
+definition = numbers = result."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sympy as sp
+from derivation_corpus import corpus
+
+import symprop as sp_
+from symprop.derive.printers import latex, unicode
+from symprop.derive.symbols import y, yhat
+from symprop.derive.texunicode import latex_to_unicode
+
+# A macro's name left behind by the LaTeX-to-Unicode reading (a bare "frac", "mathbb").
+MACROS = re.compile(r"mathbb|mathbf|mathrm|\bd?frac\b|operatorname|\\|\bleft[(\[|.]|\bright[)\]|]"
+                    r"|begincases|endcases|textasciicircum|substack|[a-z]\{")
+
+
+def test_no_derivation_text_has_latex_left():
+    found = {}
+    for name, derivation in corpus().items():
+        for line in derivation.text().splitlines():
+            if MACROS.search(line):
+                found.setdefault(name, line)
+    assert not found, found
+
+
+@pytest.mark.parametrize(("tex", "text"), [
+    (r"x \in \mathbb{R}^{2 \times 1}", "x ∈ ℝ²ˣ¹"),
+    (r"A \in \mathbb{R}^{m \times n_{l-1}}", "A ∈ ℝ^(m×nₗ₋₁)"),
+    (r"\mathbb{E}\left[g\right]", "𝔼[g]"),
+    (r"\eta > 0", "η > 0"),
+    (r"a \wedge b", "a ∧ b"),
+    (r"\Bigl(x\Bigr)", "(x)"),
+])
+def test_prose_macros_read_as_unicode(tex, text):
+    assert latex_to_unicode(tex) == text
+
+
+def test_network_prose_has_the_reals_and_hat():
+    text = sp_.network_derivation("2-3:relu-1:sigmoid", loss="bce").text()
+    assert "x ∈ ℝ²ˣ¹" in text and "W⁽¹⁾ ∈ ℝ³ˣ²" in text
+    assert "yhat" not in text and "ŷ the predicted probability of class 1" in text
+    assert "learning rate η > 0" in text
+
+
+def test_polynomial_factor_before_the_function():
+    bce = sp_.loss("bce").expr
+    assert unicode(bce) == "−y·log(ŷ) − (1 − y)·log(1 − ŷ)"
+    assert latex(bce) == r"- y \log \hat{y} - (1 - y) \log(1 - \hat{y})"
+    s = sp.Function("sigma")(sp.Symbol("z"))
+    assert unicode(s * (1 - s)).startswith("sigma(z)(")  # a sum of functions stays after it
+    assert unicode((1 - y) * sp.exp(yhat)).startswith("(1 − y)")
+
+
+def test_negative_factor_after_a_dot_is_parenthesised():
+    step = sp_.activation("sigmoid").derivation().steps[4]
+    assert step.text().endswith("· (−e⁻ᶻ)")
+    assert step.latex().endswith(r"\cdot (- e^{- z})")
+    product = sp.Mul(sp.Symbol("a"), -sp.exp(-sp.Symbol("z")), evaluate=False)
+    assert "· −" not in unicode(sp.Mul(2, product, evaluate=False))
+
+
+def test_piecewise_output_delta_prints_as_text_in_the_network():
+    text = sp_.network_derivation("3-4:softmax-2:leaky_relu", "huber").text()
+    assert "begincases" not in text and "{ŷ − y if ŷ > 0 and" in text
+
+
+def test_explain_steps_read_definition_numbers_result():
+    net = sp_.Network([sp_.Dense(1, 1, "relu"), sp_.Dense(1, 1, "identity")], loss="mse",
+                      dtype="float64")
+    net.set_params([([[3.0]], [0.0]), ([[0.5]], [0.0])])  # the notes' seed 003
+    steps = {step.title: step for step in net.explain([[2.0]], [5.0]).steps}
+    slope = steps["Layer 2: slope of identity"]
+    assert len(slope.expression) == 3 and slope.expression[-1] == 1
+    assert "identity'(z⁽²⁾) = identity'(3) = 1" == slope.text()
+    assert "identity'(z⁽²⁾) = 1" in unicode(slope.why[-1])  # the formula in the prose
+    delta = steps["Error signal of the output layer 2"]
+    assert len(delta.expression) == 4  # δ = ∂L/∂ŷ ⊙ f'(z) = numbers = result
+    assert "2(ŷ − y)" not in delta.text() and "2(ŷ − y)" in unicode(delta.why[-1])
+
+
+def test_operator_names_keep_a_space_before_their_argument():
+    assert latex_to_unicode(r"\log(p/q) = \log p - \log q") == "log(p/q) = log p − log q"
+    assert latex_to_unicode(r"\log \sigma(z)") == "log σ(z)"
+
+
+def test_a_negative_operand_of_a_derivative_is_parenthesised():
+    tex = sp_.loss("bce").derivation().latex()
+    assert r"\frac{\partial}{\partial \hat{y}} - y" not in tex
+    assert r"\frac{\partial}{\partial \hat{y}} (- y \cdot g" in tex
+
+
+def test_logit_forms_and_dense_rules_have_no_ascii_maths():
+    from symprop.derive.losses import logit_forms
+
+    texts = [d.text() for d in logit_forms().values()]
+    texts.append(sp_.network_derivation("2-3:relu-1:sigmoid", loss="bce").text())
+    for text in texts:
+        for ascii_maths in ("yhat", "Max(", "<=", "sum_", "z_p", "W_rs", "e^z", "log p -"):
+            assert ascii_maths not in text, ascii_maths
+    assert "every gradient of J carries" in sp_.loss("bce").derivation().text()
+    assert r"gradient of \(J\)" in sp_.loss("bce").derivation().latex()
