@@ -105,3 +105,20 @@ def test_logit_forms_and_dense_rules_have_no_ascii_maths():
             assert ascii_maths not in text, ascii_maths
     assert "every gradient of J carries" in sp_.loss("bce").derivation().text()
     assert r"gradient of \(J\)" in sp_.loss("bce").derivation().latex()
+
+
+def test_one_derivative_symbol_for_functions_of_one_variable():
+    # Review item D: the CONVENTIONS' \partial everywhere, never SymPy's d for one variable.
+    for derivation in (sp_.activation("elu").derivation(), sp_.loss("bce").derivation()):
+        tex = derivation.latex()
+        assert r"\frac{d}{d" not in tex and r"\frac{\partial}{\partial" in tex
+        assert "d/d" not in derivation.text()
+
+
+def test_derivative_brackets_in_text():
+    # Review item I: brackets around a derivative in a product, none around a simple operand.
+    sigmoid = sp_.activation("sigmoid").derivation().text()
+    assert "(∂a/∂z)(1 − 2a)" in sigmoid and "∂(a)/∂z" not in sigmoid
+    bce = sp_.loss("bce").derivation().text()
+    assert "∂log(ŷ)/∂ŷ" in bce and "∂(log(ŷ))" not in bce
+    assert "(y − 1) · (∂(1 − ŷ)/∂ŷ)/(1 − ŷ)" in bce and "∂ŷ/(1 − ŷ))" not in bce

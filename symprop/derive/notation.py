@@ -48,6 +48,9 @@ CONVENTIONS = [  # (name, prose with $...$ maths): see prose()
                 "and $a^{(0)} = x$ (column vectors, as in the notes)")),
     ("Predictions", "$\\hat{y}$ is the output layer's activation, $y$ the target; subscripts "
                     "number units and classes ($\\hat{y}_{k}$)"),
+    ("Derivatives", "every derivative is written with $\\partial$, also that of a function of "
+                    "one variable ($f'(z) = \\partial f / \\partial z$), as the functions of a "
+                    "network have many variables"),
     ("Error signal", "$\\delta^{(l)} = \\partial L / \\partial z^{(l)}$ always; the Kronecker "
                      "delta is written $[i = k]$, which is 1 where $i = k$ and 0 otherwise"),
     ("Batch mean", "the training loss $J$ averages the per-sample loss $L$ over the $m$ "

@@ -153,8 +153,8 @@ def sgd_steps(d: Derivation) -> None:
     check_zero(slope + g**2, "the change of J along the step")
     d.add("Why the step lowers the loss",
           (notation("dJ(w - eta g)/deta at 0",
-                    r"\left.\frac{d}{d\eta} J(w - \eta\, g)\right|_{\eta = 0}",
-                    "d/dη J(w − η·g) at η = 0"), sp.Mul(-g, g, evaluate=False), slope),
+                    r"\left.\frac{\partial}{\partial\eta} J(w - \eta\, g)\right|_{\eta = 0}",
+                    "∂/∂η J(w − η·g) at η = 0"), sp.Mul(-g, g, evaluate=False), slope),
           prose("the chain rule, with $J'(w) = g$: along the step $J$ changes at the rate "
                 "$-g^{2} \\le 0$, so a small enough step never raises $J$ (to first order in "
                 "$\\eta$, $J(w - \\eta\\, g) \\approx J(w) - \\eta\\, g^{2}$)"))

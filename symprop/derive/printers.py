@@ -75,6 +75,9 @@ class NotationLatexPrinter(LatexPrinter):
 
     def __init__(self, settings=None):
         super().__init__({"order": "none", **(settings or {})})
+        # One convention (CONVENTIONS): \partial for every derivative, also of a function of
+        # one variable, where SymPy writes d (\frac{d}{dz} z next to \frac{\partial}{\partial z}).
+        self._settings["diff_operator_latex"] = r"\partial"
 
     def _print_Symbol(self, expr, style="plain"):
         name = latex_name(expr.name)
