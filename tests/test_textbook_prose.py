@@ -122,3 +122,17 @@ def test_derivative_brackets_in_text():
     bce = sp_.loss("bce").derivation().text()
     assert "∂log(ŷ)/∂ŷ" in bce and "∂(log(ŷ))" not in bce
     assert "(y − 1) · (∂(1 − ŷ)/∂ŷ)/(1 − ŷ)" in bce and "∂ŷ/(1 − ŷ))" not in bce
+
+
+def test_reason_after_a_title_starts_a_sentence():
+    # Review item C: "*Product rule.* Each factor ...", in every format; maths stays as it is.
+    from symprop.derive.derivation import sentence
+    from symprop.derive.notation import TeX
+
+    d = sp_.activation("sigmoid").derivation()
+    assert r"\textit{3. Sum rule.} Differentiate term by term" in d.latex()
+    assert "**3. Sum rule.** Differentiate term by term" in d.markdown()
+    assert "(Differentiate term by term" in d.text()
+    assert sentence((TeX("a = 1"), " holds")) == (TeX("a = 1"), " holds")
+    assert sentence("f(z) is increasing") == "f(z) is increasing"
+    assert sentence(("a constant", TeX("c"))) == ("A constant", TeX("c"))

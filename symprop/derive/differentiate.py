@@ -162,11 +162,14 @@ def _mul_rule(u, x):
                  sp.Eq(h, denominator, evaluate=False)))
     terms = [product(*factors[:n], d(factor, x), *factors[n + 1:])
              for n, factor in enumerate(factors) if depends(factor, x)]
-    g, h = sp.Function("g")(x), sp.Function("h")(x)
+    from symprop.derive.notation import TeX
+    from symprop.derive.printers import latex
+
+    v = latex(x)  # the rule in short: d(gh) = (dg) h + g (dh), not the ambiguous d g(z) h(z)
     return ("Product rule", sp.Add(*terms, evaluate=False),
             ("each factor differentiated in turn, the others kept: ",
-             sp.Eq(d(g * h, x), sp.Add(product(d(g, x), h), product(g, d(h, x)),
-                                       evaluate=False), evaluate=False)))
+             TeX(rf"\frac{{\partial}}{{\partial {v}}}(g h) = \frac{{\partial g}}{{\partial {v}}}"
+                 rf"\, h + g\, \frac{{\partial h}}{{\partial {v}}}")))
 
 
 def _dependency(x) -> tuple:
