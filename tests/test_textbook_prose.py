@@ -136,3 +136,22 @@ def test_reason_after_a_title_starts_a_sentence():
     assert sentence((TeX("a = 1"), " holds")) == (TeX("a = 1"), " holds")
     assert sentence("f(z) is increasing") == "f(z) is increasing"
     assert sentence(("a constant", TeX("c"))) == ("A constant", TeX("c"))
+
+
+def test_notes_wording_code_names_and_constant_first():
+    # Review item J.
+    from symprop.derive.delta import output_delta
+    from symprop.derive.notation import CONVENTIONS
+    from symprop.derive.optimizer_derivations import rule_derivation
+    from symprop.derive.optimizers import update_rule
+
+    network = sp_.network_derivation("2-3:relu-1:sigmoid", loss="bce").text()
+    assert "the notes" not in network.lower() and "notes'" not in network
+    assert not any("notes" in text for _, text in CONVENTIONS)
+    nesterov = rule_derivation(update_rule("sgd", momentum=0.9, nesterov=True))
+    assert r"\texttt{torch.optim.SGD}" in nesterov.latex()
+    assert "`torch.optim.SGD`" in nesterov.markdown()
+    assert "(1 + μ)" in nesterov.text() and "μ + 1" not in nesterov.text()
+    assert "wₜ = θₜ + μ·uₜ" in nesterov.text()
+    ce = output_delta(sp_.loss("ce"), sp_.activation("softmax"))
+    assert all(step.why != "algebra" for step in ce.steps)

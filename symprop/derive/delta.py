@@ -182,7 +182,9 @@ def _softmax_delta(the_loss: Loss, the_act: Softmax) -> Derivation:
     result = result.replace(lambda e: isinstance(e, sp.Sum), lambda e: e.xreplace({k: j}))
     result = tidy(result.subs(i, k))
     d.add("Simplify (renaming the class index to k)",
-          sp.Eq(partial("L", "z_k", "L", "z_{k}"), result, evaluate=False), "algebra")
+          sp.Eq(partial("L", "z_k", "L", "z_{k}"), result, evaluate=False),
+          prose("the free class index $i$ renamed to $k$, like terms collected and common "
+                "factors cancelled"))
     _batch_mean_step(d, the_loss)
     d.result = result
     return d

@@ -21,7 +21,7 @@ import re
 import textwrap
 
 from symprop.derive.breaking import latex_width, sides
-from symprop.derive.notation import TeX
+from symprop.derive.notation import Code, TeX
 from symprop.derive.printers import latex, unicode
 from symprop.derive.texunicode import latex_to_unicode
 
@@ -80,7 +80,8 @@ def prose_latex(prose) -> str:
     out = []
     for p in parts(prose):
         tex = _inline(p) if _is_maths(p) else ""
-        out.append(escape_latex(p) if not _is_maths(p) else
+        out.append(rf"\texttt{{{escape_latex(p)}}}" if isinstance(p, Code) else
+                   escape_latex(p) if not _is_maths(p) else
                    rf"\[{tex}\]" if _wide(tex) else rf"\({tex}\)")
     return "".join(out)
 
@@ -88,8 +89,8 @@ def prose_latex(prose) -> str:
 def prose_math(prose, command: str = r"\text") -> str:
     """Prose inside a math-mode block: words in ``\\text{}`` (or ``command``), maths in text
     style (as inline maths sets: no display-size fractions and sums in a line of words)."""
-    return "".join(rf"{{\textstyle {_inline(p)}}}" if _is_maths(p) else text_in_math(p, command)
-                   for p in parts(prose))
+    return "".join(rf"{{\textstyle {_inline(p)}}}" if _is_maths(p) else text_in_math(
+        p, r"\texttt" if isinstance(p, Code) else command) for p in parts(prose))
 
 
 def prose_markdown(prose) -> str:
@@ -98,7 +99,8 @@ def prose_markdown(prose) -> str:
     out = []
     for p in parts(prose):
         tex = _inline(p) if _is_maths(p) else ""
-        out.append(_MARKDOWN.sub(r"\\\1", p) if not _is_maths(p) else
+        out.append(f"`{p}`" if isinstance(p, Code) else
+                   _MARKDOWN.sub(r"\\\1", p) if not _is_maths(p) else
                    f"\n\n$$ {tex} $$\n\n" if _wide(tex) else f"${tex}$")
     return "".join(out)
 
@@ -117,7 +119,8 @@ def prose_rows(prose, width: float, first: float | None = None) -> list[tuple]:
     spaces between words; inline maths is never split (math mode cannot wrap prose)."""
     rows, row, used = [], [], 0.0
     for part in parts(prose):
-        pieces = [part] if _is_maths(part) else re.findall(r"\S+\s*|\s+", part)
+        pieces = [part] if _is_maths(part) or isinstance(part, Code) else re.findall(
+            r"\S+\s*|\s+", part)
         for piece in pieces:
             size = latex_width(_inline(piece)) if _is_maths(piece) else len(piece)
             limit = width if rows or first is None else first
@@ -136,7 +139,8 @@ def _merged(row: tuple) -> tuple:
     """Adjacent words joined into one string, the row's trailing space dropped."""
     out: list = []
     for piece in row:
-        if out and not _is_maths(piece) and not _is_maths(out[-1]):
+        if out and not _is_maths(piece) and not _is_maths(out[-1]) and not isinstance(
+                piece, Code) and not isinstance(out[-1], Code):
             out[-1] += piece
         else:
             out.append(piece)

@@ -67,7 +67,7 @@ def network_derivation(layers: list[LayerSpec] | str, loss="mse") -> Derivation:
     d = Derivation(f"Backpropagation for {format_architecture(layers)} with loss "
                    f"{the_loss.name}")
     d.notes.append(prose(
-        "The notes' column-vector notation, for one sample: $z^{(l)} = W^{(l)} a^{(l-1)} + "
+        "Column-vector notation, one sample at a time: $z^{(l)} = W^{(l)} a^{(l-1)} + "
         "b^{(l)}$ and $a^{(l)} = f^{(l)}(z^{(l)})$ for $l = 1, \\ldots, L$ with "
         f"$L = {depth}$, $a^{{(0)}} = x$ the input and $\\hat{{y}} = a^{{(L)}}$ the prediction; "
         "$\\delta^{(l)} = \\partial L / \\partial z^{(l)}$ is the error signal of layer $l$. "
@@ -86,7 +86,7 @@ def network_derivation(layers: list[LayerSpec] | str, loss="mse") -> Derivation:
               (partial("L", "W1", "L", "W^{(1)}"), _unrolled(net, acts, factor_form)),
               prose("the recursion substituted into itself down to the output error signal: "
                     "each $u \\odot f'(z^{(l)})$ is $\\operatorname{diag}(f'(z^{(l)}))\\, u$, "
-                    "so the factors multiply in a row, as in the notes; each is known once "
+                    "so the factors multiply in a row; each is known once "
                     "the forward pass has run"))
     _batch_mean(d, net, the_loss)
     _updates(d)

@@ -45,7 +45,7 @@ OPERATOR_LATEX = {"sigmoid": "\\sigma", "tanh": "\\tanh", "exp": "\\exp", "log":
 CONVENTIONS = [  # (name, prose with $...$ maths): see prose()
     ("Layers", ("a layer $l$ computes $z^{(l)} = W^{(l)} a^{(l-1)} + b^{(l)}$ and "
                 "$a^{(l)} = f^{(l)}(z^{(l)})$, with $W^{(l)}$ of shape $n_{l} \\times n_{l-1}$ "
-                "and $a^{(0)} = x$ (column vectors, as in the notes)")),
+                "and $a^{(0)} = x$ (column-vector notation, one sample at a time)")),
     ("Predictions", "$\\hat{y}$ is the output layer's activation, $y$ the target; subscripts "
                     "number units and classes ($\\hat{y}_{k}$)"),
     ("Derivatives", "every derivative is written with $\\partial$, also that of a function of "
@@ -164,6 +164,11 @@ class TeX(str):
     prints as inline maths in every format (Unicode in text)."""
 
 
+class Code(str):
+    """A name from code inside prose (``torch.optim.SGD``): typewriter type in LaTeX
+    (``\\texttt``), backticks in Markdown, as it is in text."""
+
+
 def prose(text: str) -> tuple:
     """Prose with ``$...$`` inline LaTeX maths as a prose tuple of words and :class:`TeX`."""
     parts = re.split(r"\$([^$]*)\$", text)
@@ -242,7 +247,16 @@ def textbook_order(terms) -> list:
     """A sum's terms as a textbook writes them: the positive ones first (``yhat - y``,
     ``1 - a``), each group in SymPy's order otherwise."""
     terms = list(terms)
-    return [t for t in terms if not is_negative(t)] + [t for t in terms if is_negative(t)]
+    positive = [t for t in terms if not is_negative(t)]
+    if all(t.is_Number or _hyperparameters_only(t) for t in terms):  # 1 + mu, not mu + 1
+        positive = [t for t in positive if t.is_Number] + [
+            t for t in positive if not t.is_Number]
+    return positive + [t for t in terms if is_negative(t)]
+
+
+def _hyperparameters_only(term) -> bool:
+    names = {s.name for s in term.free_symbols}
+    return bool(names) and names <= HYPERPARAMETERS
 
 
 def plain_symbols(expr):
