@@ -155,3 +155,13 @@ def test_notes_wording_code_names_and_constant_first():
     assert "wₜ = θₜ + μ·uₜ" in nesterov.text()
     ce = output_delta(sp_.loss("ce"), sp_.activation("softmax"))
     assert all(step.why != "algebra" for step in ce.steps)
+
+
+def test_huber_threshold_is_not_the_error_signal():
+    # Review item H: Huber's delta (the API's name) prints kappa; delta is the error signal.
+    huber = sp_.loss("huber", delta=0.5)
+    assert huber.hyperparameters == {"delta": 0.5}
+    text, tex = huber.derivation().text(), huber.derivation().latex()
+    assert "κ" in text and "δ" not in text and r"\kappa" in tex and r"\delta" not in tex
+    network = sp_.network_derivation("3-4:softmax-2:leaky_relu", "huber").text()
+    assert "κ" in network and "δ⁽" in network

@@ -14,7 +14,7 @@ from symprop.derive.derivation import Derivation, notation, partial
 from symprop.derive.differentiate import d, derivative_steps
 from symprop.derive.simplify import collapse_delta_sums
 from symprop.derive.stepcheck import StepChecker, evaluated
-from symprop.derive.symbols import YHAT, i, k, yhat
+from symprop.derive.symbols import HUBER_DELTA, YHAT, i, k, yhat
 from symprop.derive.textbook import textbook_form, textbook_steps
 
 # What each built-in activation is, as prose with inline maths.
@@ -142,7 +142,8 @@ LOSS_DEFINITIONS = {
     "bce": ("binary cross-entropy, with ", _yhat, " the predicted probability of class 1 and ",
             _y, " the target, 0 or 1",),
     "ce": ("categorical cross-entropy over the K classes, with a one-hot target y",),
-    "huber": ("squared near 0, absolute beyond ", sp.Symbol("delta", positive=True)),
+    "huber": ("squared near 0, absolute beyond the threshold ", HUBER_DELTA,
+              " (PyTorch's delta)"),
     "log_cosh": ("a smooth absolute error: about ", (_yhat - _y) ** 2 / 2, " near 0 and ",
                  sp.Abs(_yhat - _y), " far from it"),
 }
