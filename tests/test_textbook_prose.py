@@ -165,3 +165,11 @@ def test_huber_threshold_is_not_the_error_signal():
     assert "κ" in text and "δ" not in text and r"\kappa" in tex and r"\delta" not in tex
     network = sp_.network_derivation("3-4:softmax-2:leaky_relu", "huber").text()
     assert "κ" in network and "δ⁽" in network
+
+
+def test_mse_output_delta_is_factored_throughout():
+    # Review item F: 2(ŷ − y) as the loss derivation ends, not 2ŷ − 2y after "Simplify".
+    from symprop.derive.delta import output_delta
+
+    text = output_delta(sp_.loss("mse"), sp_.activation("identity")).text()
+    assert "2ŷ − 2y" not in text and text.count("2(ŷ − y)") >= 3
