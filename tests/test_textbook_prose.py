@@ -173,3 +173,10 @@ def test_mse_output_delta_is_factored_throughout():
 
     text = output_delta(sp_.loss("mse"), sp_.activation("identity")).text()
     assert "2ŷ − 2y" not in text and text.count("2(ŷ − y)") >= 3
+
+
+def test_ce_network_sums_to_k_throughout():
+    # Review item G: the loss's sum runs to K (stated K = n_L = 3), as the delta's steps do.
+    tex = sp_.network_derivation("4-8:relu-3:softmax", "ce").latex()
+    assert r"\sum_{k=1}^{3}" not in tex and r"\sum_{k=1}^{K}" in tex
+    assert r"K = n_{L} = 3" in tex

@@ -35,7 +35,7 @@ from symprop.derive.losses import loss as make_loss
 from symprop.derive.network_layout import NetworkNotation, scaled, vector_delta
 from symprop.derive.network_layout import runtime_layout as _runtime_layout
 from symprop.derive.stepwise import LOSS_DEFINITIONS
-from symprop.derive.symbols import YHAT, K, Y, i, k, m, y, yhat
+from symprop.derive.symbols import YHAT, Y, i, k, m, y, yhat
 from symprop.errors import ShapeError
 
 __all__ = ["dense_layer_rules", "network_derivation"]
@@ -122,14 +122,15 @@ def _forward(d: Derivation, net: NetworkNotation, acts) -> None:
 def _loss(d: Derivation, net: NetworkNotation, the_loss) -> None:
     n_out = net.widths[-1]
     if the_loss.kind == "categorical":
-        per_sample, over = the_loss.expr.subs(K, n_out), ""
+        # K kept, as the output delta's steps write it, and its value stated once.
+        per_sample, over = the_loss.expr, f" ($K = n_{{L}} = {n_out}$ here)"
     elif n_out > 1:  # an elementwise loss: one term per output unit
         per_sample = sp.Sum(the_loss.expr.subs({yhat: YHAT[k], y: Y[k]}), (k, 1, n_out))
         over = f", summed over the {n_out} output units"
     else:
         per_sample, over = the_loss.expr, ""
     d.add("Loss of one sample", (notation("L", "L"), per_sample),
-          (f"{the_loss.name}: ", *_definition(the_loss), f"{over}; ",
+          (f"loss {the_loss.name}: ", *_definition(the_loss), *prose(over), "; ",
            TeX(r"\hat{y} = a^{(L)}")))
     factor = batch_mean_factor(the_loss, n_out)
     samples = sp.Sum(notation("L_i nc", "L_{i}", commutative=False), (i, 1, m))

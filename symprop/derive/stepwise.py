@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from symprop.derive.derivation import Derivation, notation, partial
+from symprop.derive.derivation import Derivation, notation, partial, prose
 from symprop.derive.differentiate import d, derivative_steps
 from symprop.derive.simplify import collapse_delta_sums
 from symprop.derive.stepcheck import StepChecker, evaluated
@@ -141,7 +141,7 @@ LOSS_DEFINITIONS = {
     "mae": ("the absolute error, for regression; robust to outliers",),
     "bce": ("binary cross-entropy, with ", _yhat, " the predicted probability of class 1 and ",
             _y, " the target, 0 or 1",),
-    "ce": ("categorical cross-entropy over the K classes, with a one-hot target y",),
+    "ce": prose("categorical cross-entropy over the $K$ classes, with a one-hot target $y$"),
     "huber": ("squared near 0, absolute beyond the threshold ", HUBER_DELTA,
               " (PyTorch's delta)"),
     "log_cosh": ("a smooth absolute error: about ", (_yhat - _y) ** 2 / 2, " near 0 and ",
