@@ -180,3 +180,42 @@ def test_ce_network_sums_to_k_throughout():
     tex = sp_.network_derivation("4-8:relu-3:softmax", "ce").latex()
     assert r"\sum_{k=1}^{3}" not in tex and r"\sum_{k=1}^{K}" in tex
     assert r"K = n_{L} = 3" in tex
+
+
+# A one-letter variable standing alone among words ("of z", "f is increasing"; not the
+# article "a", "A" or "I"), or a function applied in words ("Phi(", "f(z)").
+_WORD_VARIABLE = re.compile(r"(?<![\w'’-])(?!a\b|A\b|I\b)([A-Za-z])(?![\w'’(-])(?!\.\w)")
+_WORD_CALL = re.compile(r"(?<![\w\\])[A-Za-z]+'*\((?=[A-Za-z])")
+
+
+def _words(prose_text):
+    from symprop.derive.layout import parts
+    from symprop.derive.notation import Code, TeX
+
+    return [p for p in parts(prose_text) if isinstance(p, str) and not isinstance(p, TeX | Code)]
+
+
+def test_no_maths_written_as_words():
+    # Review item B: every step title and reason and every note writes its maths as maths.
+    # (A derivation's own title is a plain heading: "Gradient of f" names the function.)
+    found = {}
+    for name, derivation in corpus().items():
+        proses = [*derivation.notes, *(s.title for s in derivation.steps),
+                  *(s.why for s in derivation.steps if s.why)]
+        for words in (w for prose_text in proses for w in _words(prose_text)):
+            match = _WORD_VARIABLE.search(words) or _WORD_CALL.search(words)
+            if match:
+                found.setdefault(name, words)
+    assert not found, found
+    assert _WORD_VARIABLE.search("each interval of z maps") and _WORD_CALL.search("Phi(z)")
+    assert not _WORD_VARIABLE.search("a batch of samples (one-hot), PyTorch's x-axis")
+
+
+def test_elu_second_derivative_is_one_case_distinction_and_whole_values():
+    # Review item E: the product of piecewise folded and simplified; 1, not 1.0; no line of
+    # the LaTeX starts with punctuation after a displayed formula.
+    d = sp_.activation("elu").derivation()
+    text = d.text()
+    assert "= {0 if a > 0; a + α otherwise}" in text and "a + 1.0" not in text
+    assert "{1 if a > 0; a + 1 otherwise}" in text
+    assert not re.search(r"\\\][,.;:]", d.latex()) and r",\] and" in d.latex()

@@ -185,7 +185,7 @@ def _softmax_delta(the_loss: Loss, the_act: Softmax) -> Derivation:
     # Rename the free class index i to k; bound sum indices move to j first so none clashes.
     result = result.replace(lambda e: isinstance(e, sp.Sum), lambda e: e.xreplace({k: j}))
     result = tidy(result.subs(i, k))
-    d.add("Simplify (renaming the class index to k)",
+    d.add(prose("Simplify (renaming the class index to $k$)"),
           sp.Eq(partial("L", "z_k", "L", "z_{k}"), result, evaluate=False),
           prose("the free class index $i$ renamed to $k$, like terms collected and common "
                 "factors cancelled"))

@@ -210,10 +210,10 @@ def rule_for(u, x):
         return _function_rule(u, x)
     if isinstance(u, sp.Abs) and u.args[0].is_extended_real:  # |u|' = sign(u) for real u
         v = _placeholder(u)
-        name = "absolute value rule (for u not 0)"
+        name = "absolute value rule (for a nonzero argument)"
         if u.args[0] == x:
             return "Absolute value rule", sp.sign(x), (
-                sp.Eq(d(u, x), sp.sign(x), evaluate=False), " for x not 0")
+                sp.Eq(d(u, x), sp.sign(x), evaluate=False), " for ", sp.Ne(x, 0))
         return _chain(sp.Abs(v), v, u.args[0], x, name)
     if isinstance(u, sp.Piecewise):
         pieces = sp.Piecewise(*[(d(e, x), c) for e, c in u.args])

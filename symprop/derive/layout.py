@@ -75,10 +75,24 @@ def _wide(tex: str) -> bool:
     return latex_width(tex) > WIDE_INLINE or r"\begin{" in tex
 
 
+def _punctuation_into_displays(pieces: tuple) -> tuple:
+    """Punctuation right after a wide formula (set as a display) moved into it, so that no
+    line starts with ", and ...": ``(TeX("a = b"), ", and c")`` -> ``(TeX("a = b,"), " and c")``."""
+    out: list = []
+    for piece in pieces:
+        if out and _is_maths(out[-1]) and isinstance(piece, str) and not _is_maths(piece) and (
+                piece[:1] in ",.;:") and _wide(_inline(out[-1])):
+            out[-1] = TeX(_inline(out[-1]) + piece[0])
+            piece = piece[1:]
+        if piece != "":
+            out.append(piece)
+    return tuple(out)
+
+
 def prose_latex(prose) -> str:
     """Prose for LaTeX text mode: words escaped, maths inline (displayed where wide)."""
     out = []
-    for p in parts(prose):
+    for p in _punctuation_into_displays(parts(prose)):
         tex = _inline(p) if _is_maths(p) else ""
         out.append(rf"\texttt{{{escape_latex(p)}}}" if isinstance(p, Code) else
                    escape_latex(p) if not _is_maths(p) else
@@ -97,7 +111,7 @@ def prose_markdown(prose) -> str:
     """Prose for Markdown: special characters escaped, maths in ``$ $`` (``$$ $$`` on a line
     of its own where wide)."""
     out = []
-    for p in parts(prose):
+    for p in _punctuation_into_displays(parts(prose)):
         tex = _inline(p) if _is_maths(p) else ""
         out.append(f"`{p}`" if isinstance(p, Code) else
                    _MARKDOWN.sub(r"\\\1", p) if not _is_maths(p) else

@@ -183,7 +183,7 @@ def _bce_stable() -> sp.Expr:
 
 
 def _bce_from_logits() -> Derivation:
-    d = Derivation("Binary cross-entropy from the logit z of a sigmoid output")
+    d = Derivation("Binary cross-entropy from the logit of a sigmoid output")
     L = notation("L", "L")
     bce = loss("bce").expr
     substituted = bce.subs(yhat, 1 / (1 + sp.exp(-z)))
@@ -206,7 +206,7 @@ def _bce_from_logits() -> Derivation:
 
 
 def _ce_from_logits() -> Derivation:
-    d = Derivation("Cross-entropy from the logits z of a softmax output")
+    d = Derivation("Cross-entropy from the logits of a softmax output")
     L = notation("L", "L")
     j = sp.Symbol("j", integer=True, positive=True)
     total = sp.Sum(sp.exp(Z[j]), (j, 1, K))
