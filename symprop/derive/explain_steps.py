@@ -124,11 +124,12 @@ def _notes(d, layers, acts, the_loss, m: int, units: int, update) -> None:
     samples = "one sample" if m == 1 else f"a batch of {m} samples, one column each"
     d.notes.append((f"One training step of {format_architecture(layers)} on {samples}: "
                     "every number is computed in float64 and shown to "
-                    f"{SIGNIFICANT_DIGITS} significant digits. Layer l computes ",
+                    f"{SIGNIFICANT_DIGITS} significant digits. Layer ", TeX("l"), " computes ",
                     TeX(r"z^{(l)} = W^{(l)} a^{(l-1)} + b^{(l)}"), " and ",
                     TeX(r"a^{(l)} = f(z^{(l)})"), ", with ", TeX(r"W^{(l)}"),
                     " of shape ", TeX(r"n_{l} \times n_{l-1}"), " and ", TeX("a^{(0)} = x"),
-                    " (the runtime stores the transpose of W). ", *_mean_words(m, units)))
+                    " (the runtime stores the transpose of ", TeX("W^{(l)}"), "). ",
+                    *_mean_words(m, units)))
     for number, act in enumerate(acts, 1):
         if act.params:
             d.notes.append(values_prose(act.params, f"Layer {number} ({act.name}): "))
@@ -312,8 +313,8 @@ def _update_steps(d, weights, numbers, rule, values) -> None:
     # then each parameter tensor's numbers.
     for number, (target, expr) in enumerate(rule.assignments):
         d.add(f"The update rule ({rule.name})" if number == 0 else "... then",
-              Update(target, expr), ("for each element w of a parameter tensor, with its "
-                                     "gradient ", sp.Eq(symbols["g"], partial(
+              Update(target, expr), ("for each element ", TeX("w"), " of a parameter tensor, "
+                                     "with its gradient ", sp.Eq(symbols["g"], partial(
                                          "J", "w", "J", "w"), evaluate=False),
                                      "; every state starts at 0" if rule.state else "")
               if number == 0 else "")

@@ -26,11 +26,11 @@ from symprop.derive.simplify import (
     tidy,
 )
 from symprop.derive.stepwise import derive_loss_steps
-from symprop.derive.symbols import YHAT, K, Y, Z, i, k, y, yhat, z
+from symprop.derive.symbols import HUBER_DELTA, YHAT, K, Y, Z, i, k, y, yhat, z
 from symprop.derive.values import Hyperparameters, values_prose
 from symprop.errors import FormulaError
 
-delta = sp.Symbol("delta", positive=True)
+delta = HUBER_DELTA  # printed kappa: see symbols.HUBER_DELTA
 
 
 def _huber():
@@ -123,7 +123,7 @@ class Loss:
 @lru_cache(maxsize=128)
 def _builtin(name: str, values: tuple) -> Loss:
     build, _, summary = BUILTINS[name]
-    params = {sp.Symbol(n, positive=True) if n == "delta" else sp.Symbol(n, real=True): v
+    params = {delta if n == "delta" else sp.Symbol(n, real=True): v
               for n, v in values}
     return Loss(name, build(), params, summary)
 
@@ -183,7 +183,7 @@ def _bce_stable() -> sp.Expr:
 
 
 def _bce_from_logits() -> Derivation:
-    d = Derivation("Binary cross-entropy from the logit z of a sigmoid output")
+    d = Derivation("Binary cross-entropy from the logit of a sigmoid output")
     L = notation("L", "L")
     bce = loss("bce").expr
     substituted = bce.subs(yhat, 1 / (1 + sp.exp(-z)))
@@ -206,7 +206,7 @@ def _bce_from_logits() -> Derivation:
 
 
 def _ce_from_logits() -> Derivation:
-    d = Derivation("Cross-entropy from the logits z of a softmax output")
+    d = Derivation("Cross-entropy from the logits of a softmax output")
     L = notation("L", "L")
     j = sp.Symbol("j", integer=True, positive=True)
     total = sp.Sum(sp.exp(Z[j]), (j, 1, K))

@@ -35,7 +35,7 @@ from symprop.derive.losses import loss as make_loss
 from symprop.derive.network_layout import NetworkNotation, scaled, vector_delta
 from symprop.derive.network_layout import runtime_layout as _runtime_layout
 from symprop.derive.stepwise import LOSS_DEFINITIONS
-from symprop.derive.symbols import YHAT, K, Y, i, k, m, y, yhat
+from symprop.derive.symbols import YHAT, Y, i, k, m, y, yhat
 from symprop.errors import ShapeError
 
 __all__ = ["dense_layer_rules", "network_derivation"]
@@ -71,7 +71,7 @@ def network_derivation(layers: list[LayerSpec] | str, loss="mse") -> Derivation:
     d = Derivation(f"Backpropagation for {format_architecture(layers)} with loss "
                    f"{the_loss.name}")
     d.notes.append(prose(
-        "The notes' column-vector notation, for one sample: $z^{(l)} = W^{(l)} a^{(l-1)} + "
+        "Column-vector notation, one sample at a time: $z^{(l)} = W^{(l)} a^{(l-1)} + "
         "b^{(l)}$ and $a^{(l)} = f^{(l)}(z^{(l)})$ for $l = 1, \\ldots, L$ with "
         f"$L = {depth}$, $a^{{(0)}} = x$ the input and $\\hat{{y}} = a^{{(L)}}$ the prediction; "
         "$\\delta^{(l)} = \\partial L / \\partial z^{(l)}$ is the error signal of layer $l$. "
@@ -90,7 +90,7 @@ def network_derivation(layers: list[LayerSpec] | str, loss="mse") -> Derivation:
               (partial("L", "W1", "L", "W^{(1)}"), _unrolled(net, acts, factor_form)),
               prose("the recursion substituted into itself down to the output error signal: "
                     "each $u \\odot f'(z^{(l)})$ is $\\operatorname{diag}(f'(z^{(l)}))\\, u$, "
-                    "so the factors multiply in a row, as in the notes; each is known once "
+                    "so the factors multiply in a row; each is known once "
                     "the forward pass has run"))
     _batch_mean(d, net, the_loss)
     _updates(d)
@@ -126,14 +126,15 @@ def _forward(d: Derivation, net: NetworkNotation, acts) -> None:
 def _loss(d: Derivation, net: NetworkNotation, the_loss) -> None:
     n_out = net.widths[-1]
     if the_loss.kind == "categorical":
-        per_sample, over = the_loss.expr.subs(K, n_out), ""
+        # K kept, as the output delta's steps write it, and its value stated once.
+        per_sample, over = the_loss.expr, f" ($K = n_{{L}} = {n_out}$ here)"
     elif n_out > 1:  # an elementwise loss: one term per output unit
         per_sample = sp.Sum(the_loss.expr.subs({yhat: YHAT[k], y: Y[k]}), (k, 1, n_out))
         over = f", summed over the {n_out} output units"
     else:
         per_sample, over = the_loss.expr, ""
     d.add("Loss of one sample", (notation("L", "L"), per_sample),
-          (f"{the_loss.name}: ", *_definition(the_loss), f"{over}; ",
+          (f"loss {the_loss.name}: ", *_definition(the_loss), *prose(over), "; ",
            TeX(r"\hat{y} = a^{(L)}")))
     factor = batch_mean_factor(the_loss, n_out)
     samples = sp.Sum(notation("L_i nc", "L_{i}", commutative=False), (i, 1, m))

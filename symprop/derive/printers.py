@@ -75,6 +75,9 @@ class NotationLatexPrinter(LatexPrinter):
 
     def __init__(self, settings=None):
         super().__init__({"order": "none", **(settings or {})})
+        # One convention (CONVENTIONS): \partial for every derivative, also of a function of
+        # one variable, where SymPy writes d (\frac{d}{dz} z next to \frac{\partial}{\partial z}).
+        self._settings["diff_operator_latex"] = r"\partial"
 
     def _print_Symbol(self, expr, style="plain"):
         name = latex_name(expr.name)
@@ -139,6 +142,11 @@ class NotationLatexPrinter(LatexPrinter):
         return " ".join(printed)
 
     def _print_Derivative(self, expr):
+        (variable, count), = expr.variable_count[:1]
+        if isinstance(expr.expr, sp.Symbol | sp.Indexed) and len(expr.variable_count) == 1 and (
+                count == 1):  # \frac{\partial a}{\partial z}, as textbooks write it
+            top, bottom = self._print(expr.expr), self._print(variable)
+            return rf"\frac{{\partial {top}}}{{\partial {bottom}}}"
         text = super()._print_Derivative(expr)
         body = self._print(expr.expr)  # -y g: \frac{\partial}{\partial x} (-y g), not - y g
         if body.startswith("-") and text.endswith(" " + body):

@@ -49,9 +49,11 @@ class NotationUnicodePrinter(StrPrinter):
         if _as_written(expr):
             printed = [self._print(a) for a in expr.args]
             # a sum, a fraction or a negative factor after the dot in parentheses: a · (−e⁻ᶻ)
-            return " · ".join(f"({p})" if isinstance(a, sp.Add) or "/" in p
-                              or number and p.startswith("−") else p
-                              for number, (a, p) in enumerate(zip(expr.args, printed,
+            last = len(printed) - 1
+            # ...) · (∂(1 − ŷ)/∂ŷ)/(1 − ŷ) last: a fraction over a derivative reads as one
+            return " · ".join(f"({p})" if isinstance(a, sp.Add) or "/" in p and not (
+                number == last and number and _over_derivative(a)) or number and p.startswith(
+                "−") else p for number, (a, p) in enumerate(zip(expr.args, printed,
                                                                   strict=True)))
         sign, top, bottom = _product_parts(expr)
         text = self._factors(top) if len(top) > 1 else self._print(top[0])
@@ -59,7 +61,7 @@ class NotationUnicodePrinter(StrPrinter):
             under = self._factors(bottom) if len(bottom) > 1 else self._print(bottom[0])
             if len(bottom) > 1 or isinstance(bottom[0], sp.Add | sp.Mul | sp.Sum):
                 under = f"({under})"
-            if len(top) > 1 or top[0].is_Add:
+            if len(top) > 1 or top[0].is_Add or isinstance(top[0], sp.Derivative):
                 text = f"({text})"
             text = f"{text}/{under}"
         return ("−" if sign else "") + text
@@ -68,7 +70,7 @@ class NotationUnicodePrinter(StrPrinter):
         text = ""
         for factor in factors:
             printed = self.parenthesize(factor, PRECEDENCE["Mul"], strict=False)
-            if isinstance(factor, sp.Piecewise | sp.Sum) and len(factors) > 1:
+            if isinstance(factor, sp.Piecewise | sp.Sum | sp.Derivative) and len(factors) > 1:
                 printed = f"({printed})"
             # Juxtaposed (2ŷ, a(1 − a)) unless that would misread: after a linear exponent
             # (x^63·(1 − x)), between two digits, between two names.
@@ -108,7 +110,12 @@ class NotationUnicodePrinter(StrPrinter):
 
     def _print_Derivative(self, expr):
         variables = "".join(f"∂{self._print(v)}" for v, _ in expr.variable_count)
-        return f"∂({self._print(expr.expr)})/{variables}"
+        body = self._print(expr.expr)
+        # ∂a/∂z and ∂log(ŷ)/∂ŷ: brackets only around a compound expression, ∂(1 − ŷ)/∂ŷ.
+        simple = isinstance(expr.expr, sp.Symbol | sp.Indexed | sp.MatrixSymbol) or (
+            isinstance(expr.expr, sp.Function) and not isinstance(expr.expr, sp.Piecewise))
+        return f"∂{body}/{variables}" if simple and not body.startswith("−") else (
+            f"∂({body})/{variables}")
 
     def _print_Sum(self, expr):
         if is_negative(expr):
@@ -199,6 +206,11 @@ class NotationUnicodePrinter(StrPrinter):
         power = script(self._print(expr.args[0]), SUPERSCRIPT, "")
         return "e" + power if power and power[0] in SUPERSCRIPT.values() else (
             f"exp({self._print(expr.args[0])})")
+
+
+def _over_derivative(factor) -> bool:
+    """Whether a factor is a fraction with a derivative over something: (∂u/∂x)/u."""
+    return isinstance(factor, sp.Mul) and any(isinstance(f, sp.Derivative) for f in factor.args)
 
 
 def unicode(expr) -> str:
