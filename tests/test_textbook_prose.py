@@ -219,3 +219,10 @@ def test_elu_second_derivative_is_one_case_distinction_and_whole_values():
     assert "= {0 if a > 0; a + α otherwise}" in text and "a + 1.0" not in text
     assert "{1 if a > 0; a + 1 otherwise}" in text
     assert not re.search(r"\\\][,.;:]", d.latex()) and r",\] and" in d.latex()
+
+
+def test_an_activation_name_starting_a_reason_is_not_capitalised():
+    """Capitalising the reason's first word must not turn relu into 'Relu'."""
+    text = sp_.network_derivation("2-3:relu-1:sigmoid", loss="bce").text()
+    assert "Relu" not in text and "Sigmoid applied" not in text
+    assert "The activation relu applied to each of the 3 units" in text
