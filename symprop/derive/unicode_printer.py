@@ -10,7 +10,7 @@ from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from symprop.derive.notation import is_negative, negated, textbook_order, unicode_name
-from symprop.derive.printers import _as_written, _compound, _product_parts
+from symprop.derive.printers import _as_written, _compound, _product_parts, bound_last
 from symprop.derive.texunicode import SUBSCRIPT, SUPERSCRIPT, latex_to_unicode, script
 
 
@@ -164,6 +164,7 @@ class NotationUnicodePrinter(StrPrinter):
         return f"|{self._print(expr.args[0])}|"
 
     def _print_Relational(self, expr):
+        expr = bound_last(expr)
         symbol = {"==": "=", "!=": "≠", "<=": "≤", ">=": "≥"}.get(expr.rel_op, expr.rel_op)
         return f"{self._print(expr.lhs)} {symbol} {self._print(expr.rhs)}"
 
