@@ -182,6 +182,12 @@ class NotationLatexPrinter(LatexPrinter):
     def _print_Sum(self, expr):
         if is_negative(expr):
             return "- " + self._print(negated(expr))
+        if len(expr.limits) > 1:  # \sum_{i=1}^{m} \sum_{k=1}^{n} as textbooks nest them,
+            # not SymPy's stacked subarray of ranges
+            signs = "".join(rf"\sum_{{{self._print(index)}={self._print(low)}}}^"
+                            rf"{{{self._print(high)}}} " for index, low, high in expr.limits)
+            body = self._print(expr.function)
+            return signs + (parenthesized(body) if isinstance(expr.function, sp.Add) else body)
         return super()._print_Sum(expr)
 
     def _print_KroneckerDelta(self, expr, exp=None):

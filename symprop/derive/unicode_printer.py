@@ -120,13 +120,15 @@ class NotationUnicodePrinter(StrPrinter):
     def _print_Sum(self, expr):
         if is_negative(expr):
             return "−" + self._print(negated(expr))
-        (index, low, high), = expr.limits[:1]
-        lower = script(f"{self._print(index)}={self._print(low)}", SUBSCRIPT, "_")
-        upper = script(self._print(high), SUPERSCRIPT, "^")
+        # one sign per index, the first limit (SymPy's innermost) first: ∑ᵢ₌₁ᵐ ∑ₖ₌₁ⁿ Lᵢₖ
+        signs = []
+        for index, low, high in expr.limits:
+            lower = script(f"{self._print(index)}={self._print(low)}", SUBSCRIPT, "_")
+            signs.append(f"∑{lower}{script(self._print(high), SUPERSCRIPT, '^')}")
         body = self._print(expr.function)
         if isinstance(expr.function, sp.Add):
             body = f"({body})"
-        return f"∑{lower}{upper} {body}"
+        return f"{' '.join(signs)} {body}"
 
     def _print_KroneckerDelta(self, expr):
         i, k = sorted(self._print(arg) for arg in expr.args)
