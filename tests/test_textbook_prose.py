@@ -219,3 +219,18 @@ def test_elu_second_derivative_is_one_case_distinction_and_whole_values():
     assert "= {0 if a > 0; a + α otherwise}" in text and "a + 1.0" not in text
     assert "{1 if a > 0; a + 1 otherwise}" in text
     assert not re.search(r"\\\][,.;:]", d.latex()) and r",\] and" in d.latex()
+
+
+def test_an_activation_name_starting_a_reason_is_not_capitalised():
+    """Capitalising the reason's first word must not turn relu into 'Relu'."""
+    text = sp_.network_derivation("2-3:relu-1:sigmoid", loss="bce").text()
+    assert "Relu" not in text and "Sigmoid applied" not in text
+    assert "The activation relu applied to each of the 3 units" in text
+
+
+def test_a_sum_over_two_indices_shows_both():
+    """The batch mean of an elementwise loss sums over samples and output units: both sums
+    are printed, in LaTeX and in text (the text printer once dropped the second)."""
+    step = sp_.loss("huber").derivation().steps[1]
+    assert r"\sum_{i=1}^{m} \sum_{k=1}^{n_{L}} L_{ik}" in step.latex()
+    assert "∑ᵢ₌₁ᵐ ∑ₖ₌₁^(n_L) Lᵢₖ" in step.text()

@@ -222,7 +222,12 @@ def rule_for(u, x):
                  "boundary meets the next piece (a kink), the piece whose condition holds "
                  "there gives the derivative's value",))
     if isinstance(u, REWRITTEN_AS_PIECES):
-        pieces = sp.piecewise_fold(u.rewrite(sp.Piecewise))
+        # Only u itself is written as pieces (deep=False): rewriting its arguments too would
+        # split |v|**(2/3) into v**(2/3) and (-v)**(2/3) inside the conditions, where the
+        # principal root of a negative number makes a comparison such as x >= x**(2/3)
+        # meaningless. An argument that is already piecewise is folded in, its condition
+        # guarding its value.
+        pieces = sp.piecewise_fold(u.rewrite(sp.Piecewise, deep=False))
         if pieces != u:
             return ("Write as pieces", d(pieces, x),
                     (sp.Eq(u, pieces, evaluate=False), ": each piece is smooth"))

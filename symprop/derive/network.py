@@ -115,7 +115,7 @@ def _forward(d: Derivation, net: NetworkNotation, acts) -> None:
         act = acts[l - 1]
         units = f"each of the {n} units" if n > 1 else "its one unit"
         what = (f"softmax over the {n} units: a probability vector" if act.kind == "softmax"
-                else f"{act.name} applied to {units}")
+                else f"the activation {act.name} applied to {units}")
         last = ("; the prediction is ", TeX(rf"\hat{{y}} = a^{{({l})}}")) if l == net.depth \
             else ()
         d.add(f"Activation, layer {l}",

@@ -50,6 +50,24 @@ def _as_written(expr: sp.Mul) -> bool:
             or expr.args[0] is sp.S.One or any(isinstance(a, sp.Number) for a in expr.args[1:]))
 
 
+def bound_last(relation):
+    """A relation with its bound on the right, as textbooks write a condition: SymPy stores
+    |y - yhat| <= kappa as kappa >= |y - yhat|. A lone symbol or number on the left that the
+    right side does not contain is such a bound; x >= x**(1/3) stays as written."""
+    lhs, rhs = relation.lhs, relation.rhs
+    if (isinstance(relation, (sp.StrictGreaterThan, sp.StrictLessThan, sp.GreaterThan,
+                              sp.LessThan)) and isinstance(lhs, sp.Symbol | sp.Number)
+            and not isinstance(rhs, sp.Symbol | sp.Number) and not rhs.has(lhs)):
+        return relation.reversed
+    return relation
+
+
+def _operator_form(factor, printed: str) -> bool:
+    """A derivative printed as an operator, \\frac{\\partial}{\\partial z} (-z): followed by
+    another factor it needs brackets, else the factor reads as inside the derivative."""
+    return isinstance(factor, sp.Derivative) and printed.startswith(r"\frac{\partial}")
+
+
 def _compound(arg, *also) -> bool:
     """Whether a factor of a matrix or elementwise product needs parentheses."""
     return isinstance(arg, sp.MatAdd | sp.HadamardProduct | sp.Add | sp.MatMul) and not (
@@ -117,6 +135,8 @@ class NotationLatexPrinter(LatexPrinter):
                 printed = self._print(factor)
                 if isinstance(factor, sp.Add) or before is not None and printed.startswith("-"):
                     printed = self._add_parens(printed)  # a \cdot (-e^{-z}), not a \cdot -e^{-z}
+                elif factor is not expr.args[-1] and _operator_form(factor, printed):
+                    printed = self._add_parens(printed)
                 if before is not None:  # a dot between numbers or big factors, else a space
                     big = (sp.Number, sp.Mul, sp.Add)
                     text += r" \cdot " if isinstance(before, big) or isinstance(
@@ -133,13 +153,19 @@ class NotationLatexPrinter(LatexPrinter):
         printed = []
         for number, factor in enumerate(factors):
             tex = self._print(factor)
-            if len(factors) > 1 and self._needs_mul_brackets(
-                    factor, first=number == 0, last=number == len(factors) - 1):
+            last = number == len(factors) - 1
+            if len(factors) > 1 and (self._needs_mul_brackets(factor, first=number == 0,
+                                                              last=last)
+                                     or not last and _operator_form(factor, tex)):
                 tex = rf"\left({tex}\right)"
             elif printed and printed[-1][-1:].isdigit() and tex[:1].isdigit():
                 printed.append(r"\cdot")  # 2 \cdot 3, not 23
             printed.append(tex)
         return " ".join(printed)
+
+    def _print_Relational(self, expr):
+        relation = bound_last(expr)
+        return super()._print_Relational(relation)
 
     def _print_Derivative(self, expr):
         (variable, count), = expr.variable_count[:1]
@@ -156,6 +182,12 @@ class NotationLatexPrinter(LatexPrinter):
     def _print_Sum(self, expr):
         if is_negative(expr):
             return "- " + self._print(negated(expr))
+        if len(expr.limits) > 1:  # \sum_{i=1}^{m} \sum_{k=1}^{n} as textbooks nest them,
+            # not SymPy's stacked subarray of ranges
+            signs = "".join(rf"\sum_{{{self._print(index)}={self._print(low)}}}^"
+                            rf"{{{self._print(high)}}} " for index, low, high in expr.limits)
+            body = self._print(expr.function)
+            return signs + (parenthesized(body) if isinstance(expr.function, sp.Add) else body)
         return super()._print_Sum(expr)
 
     def _print_KroneckerDelta(self, expr, exp=None):

@@ -10,7 +10,7 @@ from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from symprop.derive.notation import is_negative, negated, textbook_order, unicode_name
-from symprop.derive.printers import _as_written, _compound, _product_parts
+from symprop.derive.printers import _as_written, _compound, _product_parts, bound_last
 from symprop.derive.texunicode import SUBSCRIPT, SUPERSCRIPT, latex_to_unicode, script
 
 
@@ -120,13 +120,15 @@ class NotationUnicodePrinter(StrPrinter):
     def _print_Sum(self, expr):
         if is_negative(expr):
             return "−" + self._print(negated(expr))
-        (index, low, high), = expr.limits[:1]
-        lower = script(f"{self._print(index)}={self._print(low)}", SUBSCRIPT, "_")
-        upper = script(self._print(high), SUPERSCRIPT, "^")
+        # one sign per index, the first limit (SymPy's innermost) first: ∑ᵢ₌₁ᵐ ∑ₖ₌₁ⁿ Lᵢₖ
+        signs = []
+        for index, low, high in expr.limits:
+            lower = script(f"{self._print(index)}={self._print(low)}", SUBSCRIPT, "_")
+            signs.append(f"∑{lower}{script(self._print(high), SUPERSCRIPT, '^')}")
         body = self._print(expr.function)
         if isinstance(expr.function, sp.Add):
             body = f"({body})"
-        return f"∑{lower}{upper} {body}"
+        return f"{' '.join(signs)} {body}"
 
     def _print_KroneckerDelta(self, expr):
         i, k = sorted(self._print(arg) for arg in expr.args)
@@ -164,6 +166,7 @@ class NotationUnicodePrinter(StrPrinter):
         return f"|{self._print(expr.args[0])}|"
 
     def _print_Relational(self, expr):
+        expr = bound_last(expr)
         symbol = {"==": "=", "!=": "≠", "<=": "≤", ">=": "≥"}.get(expr.rel_op, expr.rel_op)
         return f"{self._print(expr.lhs)} {symbol} {self._print(expr.rhs)}"
 
