@@ -59,7 +59,7 @@ ACTIVATION_ALIASES = {"linear": "identity", "swish": "silu", "logistic": "sigmoi
 LOSSES = {
     "mse": Entry("squared error (regression)"),
     "mae": Entry("absolute error (regression, robust to outliers)"),
-    "bce": Entry("binary cross-entropy, yhat the probability of class 1"),
+    "bce": Entry("binary cross-entropy: the prediction is the probability of class 1"),
     "ce": Entry("categorical cross-entropy over K classes, y one-hot"),
     "huber": Entry("squared near 0, absolute beyond delta", {"delta": 1.0},
                    {"delta": (0.0, False)}),

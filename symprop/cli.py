@@ -210,8 +210,10 @@ def with_values(derivation, params: dict[str, float]):
     if not params or any(isinstance(note, tuple) and note[:1] == (VALUES_NOTE,)
                          for note in derivation.notes):
         return derivation
-    note = values_prose({sympy.Symbol(name): value for name, value in params.items()},
-                        VALUES_NOTE)
+    # The derivation's own symbols, printed as it prints them (Huber's delta as kappa).
+    own = {s.name: s for s in getattr(derivation.result, "free_symbols", ())}
+    note = values_prose({own.get(name, sympy.Symbol(name)): value
+                         for name, value in params.items()}, VALUES_NOTE)
     return dataclasses.replace(derivation, notes=[*derivation.notes, note])
 
 

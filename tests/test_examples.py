@@ -44,8 +44,8 @@ def test_iris_project(env, tmp_path):
 
 def test_three_layer_network(env):
     out = run(env, "04_three_layer.py")
-    assert "delta2 = (W3.T*delta3) ∘ relu'(z2)" in out
-    assert "delta3 = yhat - y" in out
+    assert "δ⁽²⁾ = (W⁽³⁾ᵀδ⁽³⁾) ⊙ relu'(z⁽²⁾)" in out
+    assert "δ⁽³⁾ = ∂L/∂z⁽³⁾ = ŷ − y" in out
     assert float(out.split("test accuracy")[1].split()[0]) > 0.9
 
 

@@ -110,10 +110,10 @@ def test_derive_param_shows_the_value(capsys):
     assert r"\alpha = 0.2" in capsys.readouterr().out
     # A loss's values, and those of an output delta (which states them in a note).
     assert main(["derive", "huber", "--param", "delta=0.3", "--format", "text"]) == 0
-    assert "δ = 0.3" in capsys.readouterr().out
+    assert "κ = 0.3 (delta)" in capsys.readouterr().out
     assert main(["derive", "huber", "--activation", "identity", "--param", "delta=0.3",
                  "--format", "text"]) == 0
-    assert "δ = 0.3" in capsys.readouterr().out
+    assert "κ = 0.3 (delta)" in capsys.readouterr().out
 
 
 def test_shown_numbers_print_without_trailing_zeros():

@@ -82,3 +82,19 @@ def test_every_math_form_typesets_inside_display_math(tmp_path):
         elif line.startswith("Overfull \\hbox"):
             wide.append(f"{block}: {line}")
     assert not wide, "\n".join(wide[:20])
+
+
+def test_operator_derivative_followed_by_a_factor_is_bracketed():
+    """\\frac{\\partial}{\\partial z} (-z) e^{-z} would read as the derivative of (-z) e^{-z}."""
+    from symprop.derive.activations import activation
+    tex = activation("sigmoid").derivation().latex()
+    assert r"\left(\frac{\partial}{\partial z} (- z)\right) e^{- z}" in tex
+    assert r"\frac{\partial}{\partial z} (- z) e^{- z}" not in tex
+
+
+def test_huber_condition_has_its_bound_on_the_right():
+    from symprop.derive.losses import loss
+    derivation = loss("huber").derivation()
+    assert r"\left|{y - \hat{y}}\right| \leq \kappa" in derivation.latex()
+    assert r"\kappa \geq" not in derivation.latex()
+    assert "|y − ŷ| ≤ κ" in derivation.text() and "κ ≥" not in derivation.text()

@@ -189,8 +189,11 @@ class Activation:
         if self.params:  # the values, and the result with them where it still has symbols
             d.notes.append(values_prose(self.params, "Hyperparameters: "))
             if isinstance(d.result, sp.Expr) and set(self.params) & d.result.free_symbols:
-                d.add("With the values", sp.Eq(notation("f'(z)", "f'(z)"),
-                                               bound(d.result, self.params), evaluate=False),
+                # a value the user gave as a whole number prints as one: a + 1, not a + 1.0
+                whole = {s: sp.Integer(int(v)) for s, v in self.params.items()
+                         if float(v).is_integer()}
+                d.add("With the values", sp.Eq(notation("f'(z)", "f'(z)"), bound(
+                    d.result.xreplace(whole), self.params), evaluate=False),
                       values_prose(self.params))
         return d
 

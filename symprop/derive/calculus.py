@@ -225,7 +225,7 @@ def _begin(title: str, expr: sp.Expr, symbols, why) -> tuple[Derivation, list[sp
     d = Derivation(title)
     d.add("The function", _eq(sp.Symbol("f"), expr))
     for s, g in zip(symbols, grad, strict=True):
-        d.add(f"Partial derivative with respect to {s.name}",
+        d.add(("Partial derivative with respect to ", s),
               _eq(partial("f", s.name, "f", sp.latex(s)), g),
               ("differentiate with respect to ", s, ", holding the other variables fixed"))
     d.add("The gradient", _eq(notation("grad f", r"\nabla f"), sp.Tuple(*grad)), why)
@@ -297,7 +297,7 @@ def jacobian_derivation(fs, variables) -> Derivation:
     for i, e in enumerate(exprs, 1):
         d.add(f"Component {i}", _eq(notation(f"f{i}", f"f_{{{i}}}"), e))
         for s in symbols:
-            d.add(f"Partial derivative of f{i} with respect to {s.name}",
+            d.add(("Partial derivative of ", TeX(f"f_{{{i}}}"), " with respect to ", s),
                   _eq(partial(f"f{i}", s.name, f"f_{{{i}}}", sp.latex(s)), _diff(e, s)),
                   (f"row {i} of the Jacobian holds the partial derivatives of ",
                    TeX(f"f_{{{i}}}")))

@@ -20,6 +20,7 @@ from symprop.derive.losses import Loss, loss
 from symprop.derive.simplify import collapse_delta_sums, distribute_sums, tidy
 from symprop.derive.softmax import Softmax
 from symprop.derive.symbols import YHAT, A, G, K, Y, a, i, j, k, m, y, yhat, z
+from symprop.derive.textbook import textbook_form
 from symprop.errors import NotDifferentiableError
 
 
@@ -112,7 +113,8 @@ def _elementwise_delta(the_loss: Loss, the_act: Activation) -> Derivation:
     dyhat_dz = partial("yhat" + sub, "z" + sub, r"\hat{y}" + ("_{k}" if categorical else ""),
                        "z" + ("_{k}" if categorical else ""))
     dl_dz = partial("L", "z" + sub, "L", "z" + ("_{k}" if categorical else ""))
-    gradient = the_loss.gradient
+    # The loss's gradient as its derivation ends (2(yhat - y), not 2 yhat - 2 y).
+    gradient = textbook_form(the_loss.gradient, the_loss.gradient)
     d.add("Gradient of the loss in the prediction", sp.Eq(dl_dyhat, gradient, evaluate=False),
           (f"differentiate {the_loss.name} with respect to ", pred))
     slope = the_act.derivative_of_output
@@ -131,8 +133,10 @@ def _elementwise_delta(the_loss: Loss, the_act: Activation) -> Derivation:
     product = sp.Mul(gradient, slope, evaluate=False)
     d.add("Chain rule", (dl_dz, sp.Mul(dl_dyhat, dyhat_dz), product),
           "the chain rule through the prediction")
-    result = tidy(sp.piecewise_fold(gradient * slope))
-    d.add("Simplify", sp.Eq(dl_dz, result, evaluate=False), "cancel common factors")
+    result = tidy(sp.piecewise_fold(gradient * slope))  # the result, in SymPy's form
+    shown = textbook_form(result, result)  # printed with common factors out: 2(yhat - y)
+    d.add("Simplify", sp.Eq(dl_dz, shown, evaluate=False),
+          "multiply out, cancel and take out common factors")
     _batch_mean_step(d, the_loss)
     d.result = result
     return d
@@ -181,8 +185,10 @@ def _softmax_delta(the_loss: Loss, the_act: Softmax) -> Derivation:
     # Rename the free class index i to k; bound sum indices move to j first so none clashes.
     result = result.replace(lambda e: isinstance(e, sp.Sum), lambda e: e.xreplace({k: j}))
     result = tidy(result.subs(i, k))
-    d.add("Simplify (renaming the class index to k)",
-          sp.Eq(partial("L", "z_k", "L", "z_{k}"), result, evaluate=False), "algebra")
+    d.add(prose("Simplify (renaming the class index to $k$)"),
+          sp.Eq(partial("L", "z_k", "L", "z_{k}"), result, evaluate=False),
+          prose("the free class index $i$ renamed to $k$, like terms collected and common "
+                "factors cancelled"))
     _batch_mean_step(d, the_loss)
     d.result = result
     return d

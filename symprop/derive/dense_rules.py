@@ -43,7 +43,7 @@ def dense_layer_rules() -> Derivation:
           prose(r"output unit $p$ of layer $l$; its error signal "
                 r"$\delta_{p} = \partial L / \partial z_{p}$ is known from the layer above"))
     dz_dw = sp.diff(zp, W[r, s_])
-    d.add("Differentiate z_p with respect to a weight W_rs",
+    d.add(prose("Differentiate $z_{p}$ with respect to a weight $W_{rs}$"),
           (partial("z_p", "W_rs", "z_{p}", "W_{r s}"), dz_dw, collapse_delta_sums(dz_dw)),
           prose("only the term $q = s$ survives, and only in row $p = r$"))
     dl_dw = collapse_delta_sums(sp.Sum(delta[p] * collapse_delta_sums(dz_dw), (p, 1, N_OUT)))

@@ -23,6 +23,7 @@ Formats, and what each promises:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -62,6 +63,20 @@ def to_latex(expr) -> str:
 
 def to_text(expr) -> str:
     return unicode(expr)
+
+
+def sentence(why: str | tuple) -> str | tuple:
+    """The reason after a step's title as a sentence: its first word capitalised ("Each
+    factor ..."), unless the reason starts with maths or with a one-letter word other than
+    "a" (a variable written in words)."""
+    first = why if isinstance(why, str) else (why[0] if why else None)
+    if not isinstance(first, str) or isinstance(first, TeX) or not first[:1].islower():
+        return why
+    word = re.match(r"[a-z]+", first).group(0)
+    if len(word) == 1 and word != "a" or first[len(word):len(word) + 1] in ("(", "'", "_"):
+        return why
+    head = first[:1].upper() + first[1:]
+    return head if isinstance(why, str) else (head, *why[1:])
 
 
 class Step(NamedTuple):
@@ -132,7 +147,7 @@ class Derivation:
         for note in self.notes:
             lines += [rf"\noindent {prose_latex(note)}\par", ""]
         for number, step in enumerate(self.steps, 1):
-            why = f" {prose_latex(step.why)}" if step.why else ""
+            why = f" {prose_latex(sentence(step.why))}" if step.why else ""
             lines.append(rf"\noindent\textit{{{number}. {prose_latex(step.title)}.}}{why}")
             lines.append("\\begin{align*}\n" + " \\\\\n".join(display_rows(step.expression, width))
                          + "\n\\end{align*}")
@@ -148,7 +163,8 @@ class Derivation:
             heading = (f"{number}. ", *parts(step.title), ".")
             rows += ["&" + prose_math(row, r"\textit") for row in prose_rows(heading, width)]
             if step.why:
-                rows += [r"&\qquad " + prose_math(row) for row in prose_rows(step.why, width - 4)]
+                rows += [r"&\qquad " + prose_math(row) for row in prose_rows(sentence(step.why),
+                                                                          width - 4)]
             display = display_rows(step.expression, width - 4)
             rows.append(r"&\qquad " + (display[0].replace("&", "", 1) if len(display) == 1 else
                                         "\\begin{aligned}\n" + " \\\\\n".join(display)
@@ -167,7 +183,7 @@ class Derivation:
         lines = [f"## {prose_markdown(self.title)}", ""]
         lines += [prose_markdown(note) + "\n" for note in self.notes]
         for number, step in enumerate(self.steps, 1):
-            why = f" {prose_markdown(step.why)}" if step.why else ""
+            why = f" {prose_markdown(sentence(step.why))}" if step.why else ""
             rows = display_rows(step.expression)
             maths = rows[0].replace("&", "", 1) if len(rows) == 1 else (
                 "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}")
@@ -184,7 +200,7 @@ class Derivation:
             lines.append(f"{number}. {prose_text(step.title)}")
             lines += ["     " + row for row in text_rows(step.expression, TEXT_WIDTH - 5)]
             if step.why:
-                lines += wrap_text(f"({prose_text(step.why)})", "     ")
+                lines += wrap_text(f"({prose_text(sentence(step.why))})", "     ")
         return "\n".join(lines) + "\n"
 
     def _repr_latex_(self) -> str:

@@ -163,7 +163,7 @@ def gradient_descent_derivation(f, start: Mapping, lr, steps: int) -> Derivation
               _eq(notation(f"grad f({names[k - 1]})", rf"\nabla f({texs[k - 1]})"),
                   sp.Tuple(*map(_show, there))), "substitute the point into the gradient")
         for s, g in zip(symbols, there, strict=True):
-            d.add(f"Step {k}: update {s.name}", _chain(
+            d.add((f"Step {k}: update ", s), _chain(
                 notation(f"{s.name}_{k}", f"{sp.latex(s)}_{{{k}}}"),
                 _Minus(_show(point[s]), _show(rate), _show(g)), _show(moved[s])))
         trend = "fell" if new_value < value else "did not fall (is the learning rate too large?)"

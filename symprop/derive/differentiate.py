@@ -162,11 +162,14 @@ def _mul_rule(u, x):
                  sp.Eq(h, denominator, evaluate=False)))
     terms = [product(*factors[:n], d(factor, x), *factors[n + 1:])
              for n, factor in enumerate(factors) if depends(factor, x)]
-    g, h = sp.Function("g")(x), sp.Function("h")(x)
+    from symprop.derive.notation import TeX
+    from symprop.derive.printers import latex
+
+    v = latex(x)  # the rule in short: d(gh) = (dg) h + g (dh), not the ambiguous d g(z) h(z)
     return ("Product rule", sp.Add(*terms, evaluate=False),
             ("each factor differentiated in turn, the others kept: ",
-             sp.Eq(d(g * h, x), sp.Add(product(d(g, x), h), product(g, d(h, x)),
-                                       evaluate=False), evaluate=False)))
+             TeX(rf"\frac{{\partial}}{{\partial {v}}}(g h) = \frac{{\partial g}}{{\partial {v}}}"
+                 rf"\, h + g\, \frac{{\partial h}}{{\partial {v}}}")))
 
 
 def _dependency(x) -> tuple:
@@ -207,10 +210,10 @@ def rule_for(u, x):
         return _function_rule(u, x)
     if isinstance(u, sp.Abs) and u.args[0].is_extended_real:  # |u|' = sign(u) for real u
         v = _placeholder(u)
-        name = "absolute value rule (for u not 0)"
+        name = "absolute value rule (for a nonzero argument)"
         if u.args[0] == x:
             return "Absolute value rule", sp.sign(x), (
-                sp.Eq(d(u, x), sp.sign(x), evaluate=False), " for x not 0")
+                sp.Eq(d(u, x), sp.sign(x), evaluate=False), " for ", sp.Ne(x, 0))
         return _chain(sp.Abs(v), v, u.args[0], x, name)
     if isinstance(u, sp.Piecewise):
         pieces = sp.Piecewise(*[(d(e, x), c) for e, c in u.args])
@@ -219,7 +222,12 @@ def rule_for(u, x):
                  "boundary meets the next piece (a kink), the piece whose condition holds "
                  "there gives the derivative's value",))
     if isinstance(u, REWRITTEN_AS_PIECES):
-        pieces = sp.piecewise_fold(u.rewrite(sp.Piecewise))
+        # Only u itself is written as pieces (deep=False): rewriting its arguments too would
+        # split |v|**(2/3) into v**(2/3) and (-v)**(2/3) inside the conditions, where the
+        # principal root of a negative number makes a comparison such as x >= x**(2/3)
+        # meaningless. An argument that is already piecewise is folded in, its condition
+        # guarding its value.
+        pieces = sp.piecewise_fold(u.rewrite(sp.Piecewise, deep=False))
         if pieces != u:
             return ("Write as pieces", d(pieces, x),
                     (sp.Eq(u, pieces, evaluate=False), ": each piece is smooth"))

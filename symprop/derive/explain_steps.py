@@ -124,11 +124,12 @@ def _notes(d, layers, acts, the_loss, m: int, units: int, update) -> None:
     samples = "one sample" if m == 1 else f"a batch of {m} samples, one column each"
     d.notes.append((f"One training step of {format_architecture(layers)} on {samples}: "
                     "every number is computed in float64 and shown to "
-                    f"{SIGNIFICANT_DIGITS} significant digits. Layer l computes ",
+                    f"{SIGNIFICANT_DIGITS} significant digits. Layer ", TeX("l"), " computes ",
                     TeX(r"z^{(l)} = W^{(l)} a^{(l-1)} + b^{(l)}"), " and ",
                     TeX(r"a^{(l)} = f(z^{(l)})"), ", with ", TeX(r"W^{(l)}"),
                     " of shape ", TeX(r"n_{l} \times n_{l-1}"), " and ", TeX("a^{(0)} = x"),
-                    " (the runtime stores the transpose of W). ", *_mean_words(m, units)))
+                    " (the runtime stores the transpose of ", TeX("W^{(l)}"), "). ",
+                    *_mean_words(m, units)))
     for number, act in enumerate(acts, 1):
         if act.params:
             d.notes.append(values_prose(act.params, f"Layer {number} ({act.name}): "))
@@ -222,17 +223,18 @@ def _output_delta_steps(d, s: _Symbols, the_loss, out_act, numbers, Y_target) ->
                                               TeX(r"g = \partial L / \partial \hat{y}")))
     else:
         _slope_step(d, s, depth, out_act, Z, A)
-        chain = [delta, sp.HadamardProduct(dl_dyhat, s.slope(out_act, depth))]
+        # definition = numbers = result, as every step; the simplified form in the prose
+        chain = [delta, sp.HadamardProduct(dl_dyhat, s.slope(out_act, depth)),
+                 _narrow(WorkedProduct([_columns(gradient), _columns(_slope(out_act, Z, A))],
+                                       elementwise=s.m * s.widths[-1] > 1)),
+                 _columns(numbers["delta"])]
+        why = ("the chain rule, ", sp.Eq(sp.Symbol("delta"), partial("L", "z", "L", "z"),
+                                         evaluate=False))
         if out_act.derivative_of_output is not None:
             result = _per_unit(the_loss, output_delta(the_loss, out_act).result).subs(a, yhat)
-            chain.append(sp.factor_terms(result))
-        chain += [_narrow(WorkedProduct([_columns(gradient), _columns(_slope(out_act, Z, A))],
-                                        elementwise=s.m * s.widths[-1] > 1)),
-                  _columns(numbers["delta"])]
-        d.add(f"Error signal of the output layer {depth}", _chain(*chain),
-              ("the chain rule, ", sp.Eq(sp.Symbol("delta"), partial("L", "z", "L", "z"),
-                                         evaluate=False),
-               "; simplified as the output-delta derivation does"))
+            why += ("; the output-delta derivation simplifies it to ",
+                    sp.Eq(sp.Symbol("delta"), sp.factor_terms(result), evaluate=False))
+        d.add(f"Error signal of the output layer {depth}", _chain(*chain), why)
     if s.scaled:
         scale = sp.Rational(1, int(round(1 / numbers["scale"])))
         d.add("Batch mean", _chain(s.delta(depth), WorkedProduct([scale, delta]),
@@ -261,10 +263,13 @@ def _slope_step(d, s: _Symbols, l: int, act, Z, A) -> None:
                                                              real=True))
     else:
         formula = act.derivative.subs(act.z, notation(f"z({l})", f"z^{{({l})}}", real=True))
+    # definition = numbers = result, as the activation's step; the formula in the prose
     d.add(f"Layer {l}: slope of {act.name}", _chain(
-        s.slope(act, l), formula, _narrow(WorkedCall(name, _columns(Z), prime=True)),
-        _columns(_slope(act, Z, A))), "its derivative, elementwise" + (
-        ", in terms of its output" if act.derivative_of_output is not None else ""))
+        s.slope(act, l), _narrow(WorkedCall(name, _columns(Z), prime=True)),
+        _columns(_slope(act, Z, A))), (
+        "its derivative, elementwise" + (", in terms of its output"
+                                         if act.derivative_of_output is not None else "") + ": ",
+        sp.Eq(s.slope(act, l), formula, evaluate=False)))
 
 
 def _gradient_steps(d, s: _Symbols, l: int, acts, weights, numbers) -> None:
@@ -308,8 +313,8 @@ def _update_steps(d, weights, numbers, rule, values) -> None:
     # then each parameter tensor's numbers.
     for number, (target, expr) in enumerate(rule.assignments):
         d.add(f"The update rule ({rule.name})" if number == 0 else "... then",
-              Update(target, expr), ("for each element w of a parameter tensor, with its "
-                                     "gradient ", sp.Eq(symbols["g"], partial(
+              Update(target, expr), ("for each element ", TeX("w"), " of a parameter tensor, "
+                                     "with its gradient ", sp.Eq(symbols["g"], partial(
                                          "J", "w", "J", "w"), evaluate=False),
                                      "; every state starts at 0" if rule.state else "")
               if number == 0 else "")

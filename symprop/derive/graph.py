@@ -117,7 +117,8 @@ class ComputationGraph:
             why = ("chain rule: ", self.symbols[output], " depends on ", self.symbols[name],
                    " only " if len(via) == 1 else " ", *routes,
                    "" if len(via) == 1 else "; the paths add up")
-            d.add(f"Total derivative of {output} with respect to {name}", _chain(
+            d.add(("Total derivative of ", self.symbols[output], " with respect to ",
+                   self.symbols[name]), _chain(
                 d_(output, name), paths, adjoint[name], *([final[name]] if name in final else [])
             ), why)
 
@@ -127,7 +128,7 @@ class ComputationGraph:
                        "local partial derivatives. Walking the graph backwards completes each "
                        "node's total derivative before it is passed on to the node's inputs.")
         for name in reversed(order):
-            d.add(f"Forward: {name}", _eq(self.symbols[name], self.nodes[name]),
+            d.add(("Forward: ", self.symbols[name]), _eq(self.symbols[name], self.nodes[name]),
                   "evaluate the nodes in order; each uses only inputs and earlier nodes")
         d.add("Start at the output", _eq(d_(output, output), 1),
               ("the derivative of ", self.symbols[output], " with respect to itself is 1"))
@@ -136,7 +137,8 @@ class ComputationGraph:
             if node != output and consumers[node] != [output]:
                 total(node)
             for parent in self.parents(node):
-                d.add(f"Local partial of {node} with respect to {parent}",
+                d.add(("Local partial of ", self.symbols[node], " with respect to ",
+                       self.symbols[parent]),
                       _eq(edge(node, parent), local[node, parent]),
                       ("differentiate ", _eq(self.symbols[node], self.nodes[node]),
                        " with respect to ", self.symbols[parent],

@@ -21,7 +21,7 @@ import re
 import textwrap
 
 from symprop.derive.breaking import latex_width, sides
-from symprop.derive.notation import TeX
+from symprop.derive.notation import Code, TeX
 from symprop.derive.printers import latex, unicode
 from symprop.derive.texunicode import latex_to_unicode
 
@@ -75,12 +75,27 @@ def _wide(tex: str) -> bool:
     return latex_width(tex) > WIDE_INLINE or r"\begin{" in tex
 
 
+def _punctuation_into_displays(pieces: tuple) -> tuple:
+    """Punctuation right after a wide formula (set as a display) moved into it, so that no
+    line starts with ", and ...": ``(TeX("a = b"), ", and c")`` -> ``(TeX("a = b,"), " and c")``."""
+    out: list = []
+    for piece in pieces:
+        if out and _is_maths(out[-1]) and isinstance(piece, str) and not _is_maths(piece) and (
+                piece[:1] in ",.;:") and _wide(_inline(out[-1])):
+            out[-1] = TeX(_inline(out[-1]) + piece[0])
+            piece = piece[1:]
+        if piece != "":
+            out.append(piece)
+    return tuple(out)
+
+
 def prose_latex(prose) -> str:
     """Prose for LaTeX text mode: words escaped, maths inline (displayed where wide)."""
     out = []
-    for p in parts(prose):
+    for p in _punctuation_into_displays(parts(prose)):
         tex = _inline(p) if _is_maths(p) else ""
-        out.append(escape_latex(p) if not _is_maths(p) else
+        out.append(rf"\texttt{{{escape_latex(p)}}}" if isinstance(p, Code) else
+                   escape_latex(p) if not _is_maths(p) else
                    rf"\[{tex}\]" if _wide(tex) else rf"\({tex}\)")
     return "".join(out)
 
@@ -88,17 +103,18 @@ def prose_latex(prose) -> str:
 def prose_math(prose, command: str = r"\text") -> str:
     """Prose inside a math-mode block: words in ``\\text{}`` (or ``command``), maths in text
     style (as inline maths sets: no display-size fractions and sums in a line of words)."""
-    return "".join(rf"{{\textstyle {_inline(p)}}}" if _is_maths(p) else text_in_math(p, command)
-                   for p in parts(prose))
+    return "".join(rf"{{\textstyle {_inline(p)}}}" if _is_maths(p) else text_in_math(
+        p, r"\texttt" if isinstance(p, Code) else command) for p in parts(prose))
 
 
 def prose_markdown(prose) -> str:
     """Prose for Markdown: special characters escaped, maths in ``$ $`` (``$$ $$`` on a line
     of its own where wide)."""
     out = []
-    for p in parts(prose):
+    for p in _punctuation_into_displays(parts(prose)):
         tex = _inline(p) if _is_maths(p) else ""
-        out.append(_MARKDOWN.sub(r"\\\1", p) if not _is_maths(p) else
+        out.append(f"`{p}`" if isinstance(p, Code) else
+                   _MARKDOWN.sub(r"\\\1", p) if not _is_maths(p) else
                    f"\n\n$$ {tex} $$\n\n" if _wide(tex) else f"${tex}$")
     return "".join(out)
 
@@ -117,7 +133,8 @@ def prose_rows(prose, width: float, first: float | None = None) -> list[tuple]:
     spaces between words; inline maths is never split (math mode cannot wrap prose)."""
     rows, row, used = [], [], 0.0
     for part in parts(prose):
-        pieces = [part] if _is_maths(part) else re.findall(r"\S+\s*|\s+", part)
+        pieces = [part] if _is_maths(part) or isinstance(part, Code) else re.findall(
+            r"\S+\s*|\s+", part)
         for piece in pieces:
             size = latex_width(_inline(piece)) if _is_maths(piece) else len(piece)
             limit = width if rows or first is None else first
@@ -136,7 +153,8 @@ def _merged(row: tuple) -> tuple:
     """Adjacent words joined into one string, the row's trailing space dropped."""
     out: list = []
     for piece in row:
-        if out and not _is_maths(piece) and not _is_maths(out[-1]):
+        if out and not _is_maths(piece) and not _is_maths(out[-1]) and not isinstance(
+                piece, Code) and not isinstance(out[-1], Code):
             out[-1] += piece
         else:
             out.append(piece)

@@ -14,7 +14,7 @@ import sympy as sp
 
 from symprop import catalog
 from symprop.catalog import LOSS_ALIASES, LOSSES, RESERVED_NAMES
-from symprop.derive.derivation import Derivation, notation
+from symprop.derive.derivation import Derivation, notation, prose
 from symprop.derive.identify import is_bce, is_sigmoid
 from symprop.derive.limits import bounded, check_size
 from symprop.derive.limits import shorten as _shorten
@@ -26,11 +26,11 @@ from symprop.derive.simplify import (
     tidy,
 )
 from symprop.derive.stepwise import derive_loss_steps
-from symprop.derive.symbols import YHAT, K, Y, Z, i, k, y, yhat, z
+from symprop.derive.symbols import HUBER_DELTA, YHAT, K, Y, Z, i, k, y, yhat, z
 from symprop.derive.values import Hyperparameters, values_prose
 from symprop.errors import FormulaError
 
-delta = sp.Symbol("delta", positive=True)
+delta = HUBER_DELTA  # printed kappa: see symbols.HUBER_DELTA
 
 
 def _huber():
@@ -123,7 +123,7 @@ class Loss:
 @lru_cache(maxsize=128)
 def _builtin(name: str, values: tuple) -> Loss:
     build, _, summary = BUILTINS[name]
-    params = {sp.Symbol(n, positive=True) if n == "delta" else sp.Symbol(n, real=True): v
+    params = {delta if n == "delta" else sp.Symbol(n, real=True): v
               for n, v in values}
     return Loss(name, build(), params, summary)
 
@@ -183,45 +183,49 @@ def _bce_stable() -> sp.Expr:
 
 
 def _bce_from_logits() -> Derivation:
-    d = Derivation("Binary cross-entropy from the logit z (yhat = sigmoid(z))")
+    d = Derivation("Binary cross-entropy from the logit of a sigmoid output")
     L = notation("L", "L")
     bce = loss("bce").expr
     substituted = bce.subs(yhat, 1 / (1 + sp.exp(-z)))
-    d.add("Substitute yhat = 1/(1 + e^{-z})", sp.Eq(L, substituted, evaluate=False),
+    d.add(prose(r"Substitute $\hat{y} = 1/(1 + e^{-z})$"), sp.Eq(L, substituted, evaluate=False),
           "the output layer is a sigmoid")
     expanded = sp.expand_log(sp.expand(substituted), force=True)
-    d.add("Expand the logarithms", sp.Eq(L, expanded, evaluate=False), "log(p/q) = log p - log q")
+    d.add("Expand the logarithms", sp.Eq(L, expanded, evaluate=False),
+          prose(r"$\log(p/q) = \log p - \log q$"))
     smooth = tidy(sp.simplify(expanded))
     d.add("Simplify", sp.Eq(L, smooth, evaluate=False),
-          "log(1 - sigmoid(z)) = -log(1 + e^z) and log(sigmoid(z)) = z - log(1 + e^z)")
+          prose(r"$\log(1 - \sigma(z)) = -\log(1 + e^{z})$ and "
+                r"$\log \sigma(z) = z - \log(1 + e^{z})$"))
     stable = _bce_stable()
     if not numerically_equal(stable, smooth, {z: (-30, 30), y: (0, 1)}):
         raise AssertionError("stable softplus rewrite does not match")
     d.add("Stable form", sp.Eq(L, stable, evaluate=False),
-          "log(1 + e^z) = max(z, 0) + log(1 + e^{-|z|}): no overflow for any z")
+          prose(r"$\log(1 + e^{z}) = \max(z, 0) + \log(1 + e^{-|z|})$: no overflow for any $z$"))
     d.result = stable
     return d
 
 
 def _ce_from_logits() -> Derivation:
-    d = Derivation("Cross-entropy from the logits z (yhat = softmax(z))")
+    d = Derivation("Cross-entropy from the logits of a softmax output")
     L = notation("L", "L")
     j = sp.Symbol("j", integer=True, positive=True)
     total = sp.Sum(sp.exp(Z[j]), (j, 1, K))
     substituted = sp.Sum(-Y[k] * sp.log(sp.exp(Z[k]) / total), (k, 1, K))
-    d.add("Substitute yhat_k = exp(z_k) / sum_j exp(z_j)", sp.Eq(L, substituted, evaluate=False),
+    d.add(prose(r"Substitute $\hat{y}_{k} = e^{z_{k}} / \sum_{j} e^{z_{j}}$"),
+          sp.Eq(L, substituted, evaluate=False),
           "the output layer is a softmax")
     expanded = distribute_sums(substituted.replace(
         lambda e: isinstance(e, sp.log), lambda e: sp.expand_log(e, force=True)))
     d.add("Expand the logarithm and split the sum", sp.Eq(L, expanded, evaluate=False),
-          "log(p/q) = log p - log q; linearity of the sum")
+          prose(r"$\log(p/q) = \log p - \log q$; linearity of the sum"))
     result = expanded.subs(sp.Sum(Y[k], (k, 1, K)), 1)
-    d.add("Use sum_k y_k = 1 (one-hot target)", sp.Eq(L, result, evaluate=False),
+    d.add(prose(r"Use $\sum_{k} y_{k} = 1$ (one-hot target)"), sp.Eq(L, result, evaluate=False),
           "log-sum-exp of the logits minus the logit of the true class")
     mx = notation("max_j z_j", r"\max_{j} z_{j}", real=True)
     stable = mx + sp.log(sp.Sum(sp.exp(Z[j] - mx), (j, 1, K))) - sp.Sum(Y[k] * Z[k], (k, 1, K))
     d.add("Stable form (log-sum-exp)", sp.Eq(L, stable, evaluate=False),
-          "shifting every logit by its maximum leaves the value unchanged and keeps exp <= 1")
+          prose(r"shifting every logit by its maximum leaves the value unchanged and keeps "
+                r"$e^{z_{j} - \max_{j} z_{j}} \le 1$"))
     # The result stays the symbolic log-sum-exp: a maximum over K symbolic classes has no
     # closed form; the stable evaluation is the last step, and what the kernels compute.
     d.result = result

@@ -34,7 +34,8 @@ from symprop.derive.limits import BUDGET_SECONDS, bounded
 from symprop.derive.losses import loss as make_loss
 from symprop.derive.network_layout import NetworkNotation, scaled, vector_delta
 from symprop.derive.network_layout import runtime_layout as _runtime_layout
-from symprop.derive.symbols import YHAT, K, Y, i, k, m, y, yhat
+from symprop.derive.stepwise import LOSS_DEFINITIONS
+from symprop.derive.symbols import YHAT, Y, i, k, m, y, yhat
 from symprop.errors import ShapeError
 
 __all__ = ["dense_layer_rules", "network_derivation"]
@@ -70,7 +71,7 @@ def network_derivation(layers: list[LayerSpec] | str, loss="mse") -> Derivation:
     d = Derivation(f"Backpropagation for {format_architecture(layers)} with loss "
                    f"{the_loss.name}")
     d.notes.append(prose(
-        "The notes' column-vector notation, for one sample: $z^{(l)} = W^{(l)} a^{(l-1)} + "
+        "Column-vector notation, one sample at a time: $z^{(l)} = W^{(l)} a^{(l-1)} + "
         "b^{(l)}$ and $a^{(l)} = f^{(l)}(z^{(l)})$ for $l = 1, \\ldots, L$ with "
         f"$L = {depth}$, $a^{{(0)}} = x$ the input and $\\hat{{y}} = a^{{(L)}}$ the prediction; "
         "$\\delta^{(l)} = \\partial L / \\partial z^{(l)}$ is the error signal of layer $l$. "
@@ -89,7 +90,7 @@ def network_derivation(layers: list[LayerSpec] | str, loss="mse") -> Derivation:
               (partial("L", "W1", "L", "W^{(1)}"), _unrolled(net, acts, factor_form)),
               prose("the recursion substituted into itself down to the output error signal: "
                     "each $u \\odot f'(z^{(l)})$ is $\\operatorname{diag}(f'(z^{(l)}))\\, u$, "
-                    "so the factors multiply in a row, as in the notes; each is known once "
+                    "so the factors multiply in a row; each is known once "
                     "the forward pass has run"))
     _batch_mean(d, net, the_loss)
     _updates(d)
@@ -114,7 +115,7 @@ def _forward(d: Derivation, net: NetworkNotation, acts) -> None:
         act = acts[l - 1]
         units = f"each of the {n} units" if n > 1 else "its one unit"
         what = (f"softmax over the {n} units: a probability vector" if act.kind == "softmax"
-                else f"{act.name} applied to {units}")
+                else f"the activation {act.name} applied to {units}")
         last = ("; the prediction is ", TeX(rf"\hat{{y}} = a^{{({l})}}")) if l == net.depth \
             else ()
         d.add(f"Activation, layer {l}",
@@ -125,14 +126,16 @@ def _forward(d: Derivation, net: NetworkNotation, acts) -> None:
 def _loss(d: Derivation, net: NetworkNotation, the_loss) -> None:
     n_out = net.widths[-1]
     if the_loss.kind == "categorical":
-        per_sample, over = the_loss.expr.subs(K, n_out), ""
+        # K kept, as the output delta's steps write it, and its value stated once.
+        per_sample, over = the_loss.expr, f" ($K = n_{{L}} = {n_out}$ here)"
     elif n_out > 1:  # an elementwise loss: one term per output unit
         per_sample = sp.Sum(the_loss.expr.subs({yhat: YHAT[k], y: Y[k]}), (k, 1, n_out))
         over = f", summed over the {n_out} output units"
     else:
         per_sample, over = the_loss.expr, ""
     d.add("Loss of one sample", (notation("L", "L"), per_sample),
-          (f"{the_loss.name}: {the_loss.summary}{over}; ", TeX(r"\hat{y} = a^{(L)}")))
+          (f"loss {the_loss.name}: ", *_definition(the_loss), *prose(over), "; ",
+           TeX(r"\hat{y} = a^{(L)}")))
     factor = batch_mean_factor(the_loss, n_out)
     samples = sp.Sum(notation("L_i nc", "L_{i}", commutative=False), (i, 1, m))
     J = notation("J", "J")
@@ -150,6 +153,12 @@ def _loss(d: Derivation, net: NetworkNotation, the_loss) -> None:
                 f"unit{'s' if n_out > 1 else ''}, as "
                 "PyTorch's mean reduction (MSELoss, BCELoss) and the runtime take it, so "
                 f"every gradient of $J$ carries the factor ${sp.latex(factor)}$"))
+
+
+def _definition(the_loss) -> tuple:
+    """What the loss is, as prose with maths (a built-in's has \\hat{y} where its one-line
+    summary has yhat); a user's loss its own summary."""
+    return LOSS_DEFINITIONS.get(the_loss.name, (the_loss.summary,))
 
 
 def _slope_step(d: Derivation, net: NetworkNotation, act, l: int):

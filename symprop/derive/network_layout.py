@@ -20,7 +20,7 @@ from symprop.derive.derivation import (
     partial,
     prose,
 )
-from symprop.derive.printers import latex
+from symprop.derive.printers import latex, unicode
 from symprop.derive.symbols import YHAT, Y, k, m, y, yhat
 
 
@@ -99,8 +99,10 @@ def vector_delta(result, net: NetworkNotation):
         return vector, vector
     rows = net.widths[-1]
     tex = latex(per_unit)
-    shown = matrix_notation(f"output delta: {per_unit}", tex, rows, 1)
-    inside = matrix_notation(f"(output delta: {per_unit})", rf"\left({tex}\right)", rows, 1)
+    text = unicode(per_unit)  # printed from the expression, not read back from its LaTeX
+    shown = matrix_notation(f"output delta: {per_unit}", tex, rows, 1, text)
+    inside = matrix_notation(f"(output delta: {per_unit})", rf"\left({tex}\right)", rows, 1,
+                             f"({text})")
     return shown, inside
 
 

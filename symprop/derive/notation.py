@@ -25,9 +25,6 @@ import sympy as sp
 
 from symprop.derive.texunicode import latex_to_unicode
 
-# text name -> (LaTeX, Unicode) of every notation symbol made so far
-_NAMES: dict[str, tuple[str, str]] = {}
-
 GREEK = {
     "alpha": ("\\alpha", "α"), "beta": ("\\beta", "β"), "gamma": ("\\gamma", "γ"),
     "delta": ("\\delta", "δ"), "epsilon": ("\\epsilon", "ε"), "eps": ("\\epsilon", "ε"),
@@ -48,9 +45,12 @@ OPERATOR_LATEX = {"sigmoid": "\\sigma", "tanh": "\\tanh", "exp": "\\exp", "log":
 CONVENTIONS = [  # (name, prose with $...$ maths): see prose()
     ("Layers", ("a layer $l$ computes $z^{(l)} = W^{(l)} a^{(l-1)} + b^{(l)}$ and "
                 "$a^{(l)} = f^{(l)}(z^{(l)})$, with $W^{(l)}$ of shape $n_{l} \\times n_{l-1}$ "
-                "and $a^{(0)} = x$ (column vectors, as in the notes)")),
+                "and $a^{(0)} = x$ (column-vector notation, one sample at a time)")),
     ("Predictions", "$\\hat{y}$ is the output layer's activation, $y$ the target; subscripts "
                     "number units and classes ($\\hat{y}_{k}$)"),
+    ("Derivatives", "every derivative is written with $\\partial$, also that of a function of "
+                    "one variable ($f'(z) = \\partial f / \\partial z$), as the functions of a "
+                    "network have many variables"),
     ("Error signal", "$\\delta^{(l)} = \\partial L / \\partial z^{(l)}$ always; the Kronecker "
                      "delta is written $[i = k]$, which is 1 where $i = k$ and 0 otherwise"),
     ("Batch mean", "the training loss $J$ averages the per-sample loss $L$ over the $m$ "
@@ -62,17 +62,71 @@ CONVENTIONS = [  # (name, prose with $...$ maths): see prose()
 ]
 
 
+class NotationSymbol(sp.Symbol):
+    """A SymPy symbol that carries how it prints: ``latex`` in LaTeX and ``unicode`` in text.
+
+    The printed forms are part of the symbol (its hashable content and pickled arguments),
+    so two notation symbols of one name but different notation are different symbols, and
+    no other symbol of that name (``Symbol("a1")``, a notation of another derivation)
+    prints like this one."""
+
+    __slots__ = ("notation_latex", "notation_unicode")
+
+    def __new__(cls, name: str, latex: str, unicode: str | None = None, **assumptions):
+        cls._sanitize(assumptions, cls)
+        obj = sp.Symbol.__xnew__(cls, name, **assumptions)
+        obj.notation_latex = latex
+        obj.notation_unicode = unicode or latex_to_unicode(latex)
+        return obj
+
+    def __getnewargs_ex__(self):
+        return ((self.name, self.notation_latex, self.notation_unicode),
+                self._assumptions_orig)
+
+    def _hashable_content(self):
+        return (*super()._hashable_content(), self.notation_latex, self.notation_unicode)
+
+    def _latex(self, printer) -> str:
+        return self.notation_latex
+
+    def _notation_unicode(self, printer) -> str:
+        return self.notation_unicode
+
+
+class NotationMatrixSymbol(sp.MatrixSymbol):
+    """A matrix symbol that carries how it prints (see :class:`NotationSymbol`)."""
+
+    def __new__(cls, name, rows, cols, latex, unicode=None):
+        unicode = unicode or latex_to_unicode(str(latex))
+        obj = super().__new__(cls, name, rows, cols)
+        return sp.Basic.__new__(cls, *obj.args, sp.core.symbol.Str(str(latex)),
+                                sp.core.symbol.Str(str(unicode)))
+
+    @property
+    def notation_latex(self) -> str:
+        return self.args[3].name
+
+    @property
+    def notation_unicode(self) -> str:
+        return self.args[4].name
+
+    def _latex(self, printer) -> str:
+        return self.notation_latex
+
+    def _notation_unicode(self, printer) -> str:
+        return self.notation_unicode
+
+
 def notation(text: str, latex: str, unicode: str | None = None, **assumptions) -> sp.Symbol:
     """A SymPy symbol named ``text``, printed as ``latex`` in LaTeX and as ``unicode`` in text
-    (by default the Unicode reading of ``latex``: ``W^{(1)}`` -> ``W⁽¹⁾``)."""
-    _NAMES[text] = (latex, unicode or latex_to_unicode(latex))
-    return sp.Symbol(text, **assumptions)
+    (by default the Unicode reading of ``latex``: ``W^{(1)}`` -> ``W⁽¹⁾``); the printing is
+    the symbol's own (:class:`NotationSymbol`), never a property of the name."""
+    return NotationSymbol(text, latex, unicode, **assumptions)
 
 
 def matrix_notation(text: str, latex: str, rows, cols, unicode: str | None = None):
     """A matrix symbol printed as ``latex`` in LaTeX and ``unicode`` in text."""
-    _NAMES[text] = (latex, unicode or latex_to_unicode(latex))
-    return sp.MatrixSymbol(text, rows, cols)
+    return NotationMatrixSymbol(text, rows, cols, latex, unicode)
 
 
 def partial(numerator: str, denominator: str, num_latex: str, den_latex: str,
@@ -110,6 +164,11 @@ class TeX(str):
     prints as inline maths in every format (Unicode in text)."""
 
 
+class Code(str):
+    """A name from code inside prose (``torch.optim.SGD``): typewriter type in LaTeX
+    (``\\texttt``), backticks in Markdown, as it is in text."""
+
+
 def prose(text: str) -> tuple:
     """Prose with ``$...$`` inline LaTeX maths as a prose tuple of words and :class:`TeX`."""
     parts = re.split(r"\$([^$]*)\$", text)
@@ -143,10 +202,8 @@ class Update(sp.Basic):
 
 
 def latex_name(name: str) -> str | None:
-    """The LaTeX of a symbol name: a notation's, a Greek letter's, ``yhat`` as a hat, an
+    """The LaTeX of a symbol name: a Greek letter's, ``yhat`` as a hat, an
     indexed name ``x_k`` with its subscript; None for SymPy's default."""
-    if name in _NAMES:
-        return _NAMES[name][0]
     if name in BASE:
         return BASE[name][0]
     if name in GREEK:
@@ -159,8 +216,6 @@ def latex_name(name: str) -> str | None:
 
 def unicode_name(name: str) -> str:
     """The Unicode of a symbol name (``yhat`` -> ``ŷ``, ``alpha`` -> ``α``, ``z_k`` -> ``zₖ``)."""
-    if name in _NAMES:
-        return _NAMES[name][1]
     if name in BASE:
         return BASE[name][1]
     if name in GREEK:
@@ -192,4 +247,22 @@ def textbook_order(terms) -> list:
     """A sum's terms as a textbook writes them: the positive ones first (``yhat - y``,
     ``1 - a``), each group in SymPy's order otherwise."""
     terms = list(terms)
-    return [t for t in terms if not is_negative(t)] + [t for t in terms if is_negative(t)]
+    positive = [t for t in terms if not is_negative(t)]
+    if all(t.is_Number or _hyperparameters_only(t) for t in terms):  # 1 + mu, not mu + 1
+        positive = [t for t in positive if t.is_Number] + [
+            t for t in positive if not t.is_Number]
+    return positive + [t for t in terms if is_negative(t)]
+
+
+def _hyperparameters_only(term) -> bool:
+    names = {s.name for s in term.free_symbols}
+    return bool(names) and names <= HYPERPARAMETERS
+
+
+def plain_symbols(expr):
+    """``expr`` with every notation symbol replaced by a plain SymPy symbol of the same name
+    and assumptions, for comparing with expressions written by hand
+    (``Symbol("a1", real=True)``)."""
+    expr = sp.sympify(expr)
+    return expr.xreplace({s: sp.Symbol(s.name, **s._assumptions_orig)
+                          for s in expr.atoms(NotationSymbol)})

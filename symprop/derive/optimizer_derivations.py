@@ -15,6 +15,7 @@ from __future__ import annotations
 import sympy as sp
 
 from symprop.derive.derivation import Derivation, Update, notation, prose
+from symprop.derive.notation import Code
 from symprop.derive.optimizers import (
     beta1,
     beta2,
@@ -153,8 +154,8 @@ def sgd_steps(d: Derivation) -> None:
     check_zero(slope + g**2, "the change of J along the step")
     d.add("Why the step lowers the loss",
           (notation("dJ(w - eta g)/deta at 0",
-                    r"\left.\frac{d}{d\eta} J(w - \eta\, g)\right|_{\eta = 0}",
-                    "d/dη J(w − η·g) at η = 0"), sp.Mul(-g, g, evaluate=False), slope),
+                    r"\left.\frac{\partial}{\partial\eta} J(w - \eta\, g)\right|_{\eta = 0}",
+                    "∂/∂η J(w − η·g) at η = 0"), sp.Mul(-g, g, evaluate=False), slope),
           prose("the chain rule, with $J'(w) = g$: along the step $J$ changes at the rate "
                 "$-g^{2} \\le 0$, so a small enough step never raises $J$ (to first order in "
                 "$\\eta$, $J(w - \\eta\\, g) \\approx J(w) - \\eta\\, g^{2}$)"))
@@ -295,8 +296,8 @@ _WHY = {
                         "$\\mu$, plus the gradient"),
     "momentum w": prose("the step follows the velocity, not the gradient alone"),
     "nesterov v": prose("the same velocity as plain momentum"),
-    "nesterov w": prose("the gradient plus the velocity's next contribution "
-                        "$\\mu v$ (PyTorch's nesterov=True; derived below)"),
+    "nesterov w": (*prose("the gradient plus the velocity's next contribution "
+                          "$\\mu v$ (PyTorch's "), Code("nesterov=True"), "; derived below)"),
     "adam m": prose("a running mean of the gradient, weight $1 - \\beta_{1}$ for the new one"),
     "adam v": prose("a running mean of the squared gradient"),
     "mhat": prose("$t$ counts the steps from 1; derived below"),
@@ -313,10 +314,10 @@ def rule_derivation(rule, values: dict | None = None) -> Derivation:
     """The derivation of ``rule`` (an UpdateRule): the rule as printed, then what it does."""
     kind = _KIND[rule.name]
     d = Derivation(f"Optimizer {rule.name}: the update rule, derived")
-    d.notes.append(prose(
-        f"As PyTorch's torch.optim.{_TORCH[kind]} implements it, for one parameter element $w$ "
+    d.notes.append(("As PyTorch's ", Code(f"torch.optim.{_TORCH[kind]}"), *prose(
+        " implements it, for one parameter element $w$ "
         "with gradient $g = \\partial J / \\partial w$ of the batch-mean loss $J$; the "
-        "optimizer's state starts at 0 and $t$ counts the steps from 1."))
+        "optimizer's state starts at 0 and $t$ counts the steps from 1.")))
     if values:
         shown = []
         for symbol, value in values.items():

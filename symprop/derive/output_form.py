@@ -33,6 +33,7 @@ import sympy as sp
 
 from symprop.derive.inverse import _branch_candidates, scalar_function
 from symprop.derive.limits import expansion_too_large
+from symprop.derive.notation import TeX, prose
 from symprop.derive.simplify import tidy
 from symprop.derive.stepcheck import StepChecker
 from symprop.derive.textbook import Rewrite
@@ -118,7 +119,7 @@ def _own_function(expr, slope, z, a):
     in_a = slope.xreplace({expr: a})
     if in_a.has(z):
         return None
-    return tidy(in_a), [Rewrite("Write f'(z) with f(z) itself", _chain(slope, in_a),
+    return tidy(in_a), [Rewrite(prose("Write $f'(z)$ with $f(z)$ itself"), _chain(slope, in_a),
                                 ("the derivative is written with ", sp.Eq(a, expr,
                                                                           evaluate=False),
                                  " itself, so it is already a function of the output"))]
@@ -158,7 +159,7 @@ def _polynomial(expr, slope, z, a):
         return g, seed
     with sp.evaluate(False):
         in_f = g.xreplace({a: expr})
-    return g, [Rewrite("Write f'(z) as a polynomial in f(z)", _chain(slope, in_f, g),
+    return g, [Rewrite(prose("Write $f'(z)$ as a polynomial in $f(z)$"), _chain(slope, in_f, g),
                        ("with ", sp.Eq(a, expr, evaluate=False), "; the coefficients are found "
                         "by comparing the powers of ", generator([expr], z)[1],
                         " on both sides"))]
@@ -185,13 +186,13 @@ def _seed_004(expr, slope, z, a, g):
         one_minus = sp.Mul(shown, *factor, sp.Add(1, -f_z))
     times = "" if k == 1 else (k, " times ")
     return [
-        Rewrite("Split off f(z)", _chain(slope, split),
+        Rewrite(prose("Split off $f(z)$"), _chain(slope, split),
                 ("one factor ", sp.Eq(a, expr, evaluate=False), ", the other what is left")),
         Rewrite("Add and subtract 1 in the numerator", _chain(added),
                 ("the numerator ", numerator, " is ", *times, "the denominator minus 1")),
         Rewrite("Split the fraction", _chain(fractions, one_minus),
-                (ratio, " = 1, and ", 1 / denominator, " is f(z) again")),
-        Rewrite("Write it in the output a = f(z)", _chain(g),
+                (ratio, " = 1, and ", 1 / denominator, " is ", TeX("f(z)"), " again")),
+        Rewrite(prose("Write it in the output $a = f(z)$"), _chain(g),
                 ("substitute ", sp.Eq(a, expr, evaluate=False))),
     ]
 
@@ -218,7 +219,7 @@ def _invert(expr, slope, z, a):
             lhs, rhs, action = inverse(lhs), rhs.args[0], (words,)
         else:
             return None
-        steps.append(Rewrite("Invert a = f(z): " + "".join(map(str, action)),
+        steps.append(Rewrite((*prose("Invert $a = f(z)$: "), *action),
                              sp.Eq(lhs, rhs, evaluate=False), ("on both sides of ", sp.Eq(
                                  steps[-1].expression.lhs if steps else a,
                                  steps[-1].expression.rhs if steps else expr,
@@ -239,9 +240,9 @@ def _solve_linear(found, lhs, slope, z, steps):
         substituted = slope_u.xreplace({u: root})
     equation = sp.Eq(lhs, rhs_u.xreplace({u: base}), evaluate=False)
     return g, [*steps,
-               Rewrite(f"Solve for {sp.sstr(base)}", sp.Eq(base, root, evaluate=False),
+               Rewrite(("Solve for ", base), sp.Eq(base, root, evaluate=False),
                        ("the equation ", equation, " is linear in ", base)),
-               Rewrite("Substitute into f'(z)", _chain(slope, substituted, g),
+               Rewrite(prose("Substitute into $f'(z)$"), _chain(slope, substituted, g),
                        ("with ", sp.Eq(base, root, evaluate=False)))]
 
 
@@ -259,10 +260,10 @@ def _odd_power(expr, slope, z, a):
     return g, [Rewrite("Write the even power through the odd one",
                        _chain(slope, constant * n * through_odd, g),
                        (sp.Eq(z ** (n - 1), even, evaluate=False), " = ", through_odd,
-                        " for every real z, since ", n - 1, " is even; then ",
+                        " for every real ", z, ", since ", n - 1, " is even; then ",
                         sp.Eq(z**n, a / constant, evaluate=False), ". This is the real root of ",
-                        sp.Abs(a), ", not SymPy's principal root of a, which is complex for "
-                        "a < 0"))]
+                        sp.Abs(a), ", not SymPy's principal root of ", a, ", which is complex "
+                        "for ", a < 0))]
 
 
 def _solved(expr, slope, z, a, params, points):
@@ -283,7 +284,8 @@ def smooth_output_form(expr, slope, z, a, params, points) -> OutputForm | None:
     """The output form of one smooth piece, checked at ``points`` (values of z)."""
     if not slope.has(z):
         return OutputForm(slope, [Rewrite("Constant derivative", _chain(slope), (
-            "no z in the derivative: it is already a function of the output",))], "constant")
+            *prose("no $z$ in the derivative: it is already a function of the output"),))],
+            "constant")
     checker = StepChecker(expr, z, reference=slope)
     for method, recipe in RECIPES:
         found = recipe(expr, slope, z, a)

@@ -18,6 +18,7 @@ import sympy as sp
 
 from symprop.derive.inverse import GRID, is_monotone, scalar_function
 from symprop.derive.limits import expansion_too_large
+from symprop.derive.notation import TeX, prose
 from symprop.derive.output_form import (
     OutputForm,
     Rewrite,
@@ -31,15 +32,16 @@ KINK_STEP = 1e-6  # a point of the grid is a kink where f' differs this far to e
 
 
 def not_monotone_reason():
-    return ("f'(z) changes sign, so some outputs a come from two different z: f' is no "
-            "function of a alone, and the backward pass keeps z",)
+    return prose("$f'(z)$ changes sign, so some outputs $a$ come from two different $z$: $f'$ "
+                 "is no function of $a$ alone, and the backward pass keeps $z$")
 
 
 def output_form(expr, derivative, z, a, params) -> OutputForm:
     """``f'`` in terms of ``a = f(z)``, with the steps that show it (or why there is none)."""
     if not derivative.has(z) and not isinstance(derivative, sp.Piecewise):
         return OutputForm(derivative, [Rewrite("Constant derivative", _chain(derivative), (
-            "no z in the derivative: it is already a function of the output",))], "constant")
+            *prose("no $z$ in the derivative: it is already a function of the output"),))],
+            "constant")
     if not is_monotone(derivative, z, params):
         return OutputForm(None, [], "not monotone")
     if expansion_too_large(expr) or expansion_too_large(derivative):
@@ -120,8 +122,8 @@ def _piecewise(expr, derivative, z, a, params) -> OutputForm:
             if found.method == "constant":
                 continue  # the last step, the conditions in a, shows it
             where = ("otherwise: ",) if condition is sp.true else ("where ", condition, ": ")
-            steps += [Rewrite(f"Piece {number}: {s.title[0].lower()}{s.title[1:]}",
-                              s.expression, (*where, *s.why)) for s in found.steps]
+            steps += [Rewrite(_piece_title(number, s.title), s.expression, (*where, *s.why))
+                      for s in found.steps]
     result = _assemble(flats, sloped, z, a, increasing)
     if result is None:
         return OutputForm(None, [], "condition not mapped")
@@ -130,10 +132,20 @@ def _piecewise(expr, derivative, z, a, params) -> OutputForm:
                                                                if x not in kinks]):
         return OutputForm(None, [], "no inverse")
     steps.append(Rewrite("Conditions in terms of the output", _chain(derivative, result), (
-        "f is ", "increasing" if increasing else "decreasing", ", so each interval of z maps "
-        "to the interval of a between the values of f at its ends; a flat piece gives a "
-        "single a, where the slope is 0 (also at the kink that reaches it)")))
+        TeX("f"), " is ", "increasing" if increasing else "decreasing", ", so each interval of ",
+        TeX("z"), " maps to the interval of ", TeX("a"), " between the values of ", TeX("f"),
+        " at its ends; a flat piece gives a single ", TeX("a"), ", where the slope is 0 (also "
+        "at the kink that reaches it)")))
     return OutputForm(result, steps, "piecewise")
+
+
+def _piece_title(number: int, title) -> tuple:
+    """``Piece 2: write ...``: a step title (words, or prose with maths) for one piece."""
+    title = (title,) if isinstance(title, str) and not isinstance(title, TeX) else tuple(title)
+    first = title[0]
+    if isinstance(first, str) and not isinstance(first, TeX):
+        title = (first[:1].lower() + first[1:], *title[1:])
+    return (f"Piece {number}: ", *title)
 
 
 def _bound(piece, end, z):

@@ -29,13 +29,18 @@ from symprop.derive.notation import (
 
 def _factor_rank(factor) -> int:
     """Where a factor goes in a product: numbers, hyperparameters (and sums of them, such as
-    1 - beta1), variables, then other sums (which print in parentheses)."""
+    1 - beta1), variables, polynomial sums (in parentheses), then functions and last sums of
+    functions, as textbooks write them: ``(1 - y) \\log(1 - \\hat{y})``, but
+    ``\\sigma(z) (1 - \\sigma(z))``."""
     if factor.is_Number:
         return 0
     names = {s.name for s in factor.free_symbols if isinstance(s, sp.Symbol)}
     if names and names <= HYPERPARAMETERS:
         return 1
-    return 3 if isinstance(factor, sp.Add) else 2
+    applies = bool(factor.atoms(sp.Function))
+    if isinstance(factor, sp.Add):
+        return 5 if applies else 3
+    return 4 if applies else 2
 
 
 def _as_written(expr: sp.Mul) -> bool:
@@ -43,6 +48,24 @@ def _as_written(expr: sp.Mul) -> bool:
     products and folds the numbers into the first factor of the evaluated ones."""
     return (any(isinstance(a, sp.Mul | sp.UnevaluatedExpr) for a in expr.args)
             or expr.args[0] is sp.S.One or any(isinstance(a, sp.Number) for a in expr.args[1:]))
+
+
+def bound_last(relation):
+    """A relation with its bound on the right, as textbooks write a condition: SymPy stores
+    |y - yhat| <= kappa as kappa >= |y - yhat|. A lone symbol or number on the left that the
+    right side does not contain is such a bound; x >= x**(1/3) stays as written."""
+    lhs, rhs = relation.lhs, relation.rhs
+    if (isinstance(relation, (sp.StrictGreaterThan, sp.StrictLessThan, sp.GreaterThan,
+                              sp.LessThan)) and isinstance(lhs, sp.Symbol | sp.Number)
+            and not isinstance(rhs, sp.Symbol | sp.Number) and not rhs.has(lhs)):
+        return relation.reversed
+    return relation
+
+
+def _operator_form(factor, printed: str) -> bool:
+    """A derivative printed as an operator, \\frac{\\partial}{\\partial z} (-z): followed by
+    another factor it needs brackets, else the factor reads as inside the derivative."""
+    return isinstance(factor, sp.Derivative) and printed.startswith(r"\frac{\partial}")
 
 
 def _compound(arg, *also) -> bool:
@@ -70,6 +93,9 @@ class NotationLatexPrinter(LatexPrinter):
 
     def __init__(self, settings=None):
         super().__init__({"order": "none", **(settings or {})})
+        # One convention (CONVENTIONS): \partial for every derivative, also of a function of
+        # one variable, where SymPy writes d (\frac{d}{dz} z next to \frac{\partial}{\partial z}).
+        self._settings["diff_operator_latex"] = r"\partial"
 
     def _print_Symbol(self, expr, style="plain"):
         name = latex_name(expr.name)
@@ -107,7 +133,9 @@ class NotationLatexPrinter(LatexPrinter):
             text = ""
             for before, factor in zip((None, *expr.args), expr.args, strict=False):
                 printed = self._print(factor)
-                if isinstance(factor, sp.Add):
+                if isinstance(factor, sp.Add) or before is not None and printed.startswith("-"):
+                    printed = self._add_parens(printed)  # a \cdot (-e^{-z}), not a \cdot -e^{-z}
+                elif factor is not expr.args[-1] and _operator_form(factor, printed):
                     printed = self._add_parens(printed)
                 if before is not None:  # a dot between numbers or big factors, else a space
                     big = (sp.Number, sp.Mul, sp.Add)
@@ -125,17 +153,41 @@ class NotationLatexPrinter(LatexPrinter):
         printed = []
         for number, factor in enumerate(factors):
             tex = self._print(factor)
-            if len(factors) > 1 and self._needs_mul_brackets(
-                    factor, first=number == 0, last=number == len(factors) - 1):
+            last = number == len(factors) - 1
+            if len(factors) > 1 and (self._needs_mul_brackets(factor, first=number == 0,
+                                                              last=last)
+                                     or not last and _operator_form(factor, tex)):
                 tex = rf"\left({tex}\right)"
             elif printed and printed[-1][-1:].isdigit() and tex[:1].isdigit():
                 printed.append(r"\cdot")  # 2 \cdot 3, not 23
             printed.append(tex)
         return " ".join(printed)
 
+    def _print_Relational(self, expr):
+        relation = bound_last(expr)
+        return super()._print_Relational(relation)
+
+    def _print_Derivative(self, expr):
+        (variable, count), = expr.variable_count[:1]
+        if isinstance(expr.expr, sp.Symbol | sp.Indexed) and len(expr.variable_count) == 1 and (
+                count == 1):  # \frac{\partial a}{\partial z}, as textbooks write it
+            top, bottom = self._print(expr.expr), self._print(variable)
+            return rf"\frac{{\partial {top}}}{{\partial {bottom}}}"
+        text = super()._print_Derivative(expr)
+        body = self._print(expr.expr)  # -y g: \frac{\partial}{\partial x} (-y g), not - y g
+        if body.startswith("-") and text.endswith(" " + body):
+            text = text[: -len(body)] + rf"\left({body}\right)"
+        return text
+
     def _print_Sum(self, expr):
         if is_negative(expr):
             return "- " + self._print(negated(expr))
+        if len(expr.limits) > 1:  # \sum_{i=1}^{m} \sum_{k=1}^{n} as textbooks nest them,
+            # not SymPy's stacked subarray of ranges
+            signs = "".join(rf"\sum_{{{self._print(index)}={self._print(low)}}}^"
+                            rf"{{{self._print(high)}}} " for index, low, high in expr.limits)
+            body = self._print(expr.function)
+            return signs + (parenthesized(body) if isinstance(expr.function, sp.Add) else body)
         return super()._print_Sum(expr)
 
     def _print_KroneckerDelta(self, expr, exp=None):

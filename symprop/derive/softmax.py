@@ -125,7 +125,7 @@ def derive_softmax(act: Softmax) -> Derivation:
                          "$a_{k} = \\operatorname{softmax}_{k}(z)$ is the output."))
     a_k = notation("a_k", "a_{k}")
     d.add("Definition", sp.Eq(a_k, act.expr, evaluate=False),
-          "a probability vector over the K classes: positive, summing to 1")
+          prose("a probability vector over the $K$ classes: positive, summing to 1"))
     dadz = notation("da_k/dz_i", r"\frac{\partial a_{k}}{\partial z_{i}}")
     d.add(("Differentiate with respect to ", TeX("z_{i}"), " (quotient rule)"),
           sp.Eq(dadz, act.raw_jacobian, evaluate=False),
@@ -137,7 +137,7 @@ def derive_softmax(act: Softmax) -> Derivation:
           sp.Eq(dadz, act.derivative_of_output, evaluate=False),
           "the Jacobian in terms of the output alone")
     jac = notation("J", "J")
-    d.add("As a matrix (K = 3 shown, checked entry by entry)",
+    d.add(prose("As a matrix ($K = 3$ shown, checked entry by entry)"),
           (jac, notation("diag(a) - a a^T", r"\operatorname{diag}(a) - a a^{T}"),
            act.jacobian_matrix(3)),
           prose(r"diagonal $a_{k} (1 - a_{k})$, off-diagonal $-a_{k} a_{i}$; symmetric"))

@@ -63,6 +63,37 @@ def _digits(expr) -> int:
     return largest
 
 
+_LAZY = (sp.Piecewise, sp.And, sp.Or)
+
+
+def _at(expr, point: dict):
+    """``expr`` with the point's values put in, a case distinction evaluated as it reads:
+    the first piece whose condition holds gives the value, and ``and``/``or`` stop at the
+    first operand that decides them. A piece's value or a later operand may be undefined
+    where an earlier condition excludes it (``x > 1/3 and x**(1/3) >= x`` for negative
+    ``x``, where SymPy's principal root is complex and cannot be compared)."""
+    if not expr.has(*_LAZY):
+        return expr.xreplace(point)
+    if isinstance(expr, sp.Piecewise):
+        for value, condition in expr.args:
+            holds = _at(condition, point)
+            if holds is sp.true:
+                return _at(value, point)
+            if holds is not sp.false:
+                raise TypeError(f"undecided condition {holds}")
+        return sp.nan  # no piece holds: undefined there
+    if isinstance(expr, (sp.And, sp.Or)):
+        decides = sp.false if isinstance(expr, sp.And) else sp.true
+        for operand in expr.args:
+            holds = _at(operand, point)
+            if holds is decides:
+                return decides
+            if holds is not ~decides:
+                raise TypeError(f"undecided condition {holds}")
+        return ~decides
+    return expr.func(*[_at(arg, point) for arg in expr.args])
+
+
 def _close(got, expected) -> bool:
     scale = max(sp.Integer(1), abs(expected))
     return bool(sp.N(abs(got - expected)) <= RTOL * scale)
@@ -110,8 +141,8 @@ class StepChecker:
                 if element not in elements:
                     elements[element] = sp.Float(self._rng.uniform(0.05, 0.95), self.digits)
             # Evaluating can fail where the value is not real (a comparison of a complex
-            # number in a piecewise condition): no value there.
-            number = sp.N(value.xreplace(elements).xreplace(point), self.digits)
+            # number in a condition that decides): no value there.
+            number = sp.N(_at(value.xreplace(elements), point), self.digits)
         except (TypeError, ValueError, ZeroDivisionError, OverflowError, ArithmeticError):
             return None
         if not number.is_number or number.has(sp.nan, sp.zoo, sp.oo, -sp.oo):

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import sympy as sp
 
-from symprop.derive.derivation import Derivation, notation, partial
+from symprop.derive.derivation import Derivation, notation, partial, prose
 from symprop.derive.differentiate import d, derivative_steps
 from symprop.derive.simplify import collapse_delta_sums
 from symprop.derive.stepcheck import StepChecker, evaluated
-from symprop.derive.symbols import YHAT, i, k, yhat
+from symprop.derive.symbols import HUBER_DELTA, YHAT, i, k, yhat
 from symprop.derive.textbook import textbook_form, textbook_steps
 
 # What each built-in activation is, as prose with inline maths.
@@ -35,12 +35,13 @@ DEFINITIONS = {
              sp.Symbol("lambda", real=True)),
     "softplus": ("a smooth relu: ", sp.log(1 + sp.exp(_z))),
     "softsign": ("a rational sigmoid-like curve, with outputs between -1 and 1",),
-    "gelu": ("z times the standard normal distribution function ",
-             sp.Eq(sp.Function("Phi")(_z), (1 + sp.erf(_z / sp.sqrt(2))) / 2, evaluate=False)),
+    "gelu": (_z, " times the standard normal distribution function ",
+             sp.Eq(notation("Phi(z)", r"\Phi(z)", "Φ(z)"), (1 + sp.erf(_z / sp.sqrt(2))) / 2,
+                   evaluate=False)),
     "gelu_tanh": ("the tanh approximation of gelu",),
-    "silu": ("z times a sigmoid of ", sp.Symbol("beta", real=True) * _z,
+    "silu": (_z, " times a sigmoid of ", sp.Symbol("beta", real=True) * _z,
              " (also called swish)"),
-    "mish": ("z times the tanh of the softplus of z",),
+    "mish": (_z, " times the tanh of the softplus of ", _z),
 }
 
 
@@ -84,18 +85,19 @@ def definition_prose(act) -> tuple:
 
 
 NO_FORM = {
-    "not monotone": ("f'(z) changes sign, so f is not monotone: two different z give the same "
-                     "output a with different slopes, and f' is no function of a. The backward "
-                     "pass keeps z."),
-    "too large": ("the formula is too large to invert within the limits of a derivation; the "
-                  "backward pass keeps z."),
-    "condition not mapped": ("a piece's condition could not be mapped from z to a; the "
-                             "backward pass keeps z."),
-    "no inverse": ("no inverse of a = f(z) was found: neither by algebra (undoing its "
-                   "operations down to an equation linear in z or in an exponential), nor as a "
-                   "polynomial in a, nor by SymPy's solve, which is not tried past a quadratic "
-                   "(a cubic such as z^3/3 + z inverts only through Cardano's radicals, no "
-                   "cheaper than keeping z). The backward pass keeps z."),
+    "not monotone": prose("$f'(z)$ changes sign, so $f$ is not monotone: two different $z$ "
+                          "give the same output $a$ with different slopes, and $f'$ is no "
+                          "function of $a$. The backward pass keeps $z$."),
+    "too large": prose("the formula is too large to invert within the limits of a derivation; "
+                       "the backward pass keeps $z$."),
+    "condition not mapped": prose("a piece's condition could not be mapped from $z$ to $a$; "
+                                  "the backward pass keeps $z$."),
+    "no inverse": prose("no inverse of $a = f(z)$ was found: neither by algebra (undoing its "
+                        "operations down to an equation linear in $z$ or in an exponential), "
+                        "nor as a polynomial in $a$, nor by SymPy's solve, which is not tried "
+                        "past a quadratic (a cubic such as $z^{3}/3 + z$ inverts only through "
+                        "Cardano's radicals, no cheaper than keeping $z$). The backward pass "
+                        "keeps $z$."),
 }
 
 
@@ -125,14 +127,24 @@ def derive_activation_steps(act) -> Derivation:
     second = act.higher_derivative_of_output(2)
     if second is not None and second != 0:
         outer = sp.diff(form.result, a)
+        simplified = _pieces_simplified(second)  # one case distinction, not a product of two
         derivation.add("Second derivative, by the chain rule through the output",
-                       (notation("f''(z)", "f''(z)"),
-                        sp.Mul(outer, dfz, evaluate=False), second),
+                       (notation("f''(z)", "f''(z)"), sp.Mul(outer, dfz, evaluate=False),
+                        second, *((simplified,) if simplified != second else ())),
                        ("differentiate ", sp.Eq(dfz, form.result, evaluate=False),
-                        " with respect to z: ", sp.Eq(d(form.result, z), sp.Mul(
+                        " with respect to ", z, ": ", sp.Eq(d(form.result, z), sp.Mul(
                             outer, d(a, z), evaluate=False), evaluate=False), ", and ",
                         sp.Eq(d(a, z), dfz, evaluate=False), " is itself ", form.result))
     return derivation
+
+
+def _pieces_simplified(expr):
+    """A product of case distinctions as one (piecewise_fold), each piece simplified."""
+    folded = sp.piecewise_fold(expr)
+    if not isinstance(folded, sp.Piecewise):
+        return expr
+    return sp.Piecewise(*[(sp.factor(sp.simplify(value)), condition)
+                          for value, condition in folded.args])
 
 
 _yhat, _y = sp.Symbol("yhat", real=True), sp.Symbol("y", real=True)
@@ -141,8 +153,9 @@ LOSS_DEFINITIONS = {
     "mae": ("the absolute error, for regression; robust to outliers",),
     "bce": ("binary cross-entropy, with ", _yhat, " the predicted probability of class 1 and ",
             _y, " the target, 0 or 1",),
-    "ce": ("categorical cross-entropy over the K classes, with a one-hot target y",),
-    "huber": ("squared near 0, absolute beyond ", sp.Symbol("delta", positive=True)),
+    "ce": prose("categorical cross-entropy over the $K$ classes, with a one-hot target $y$"),
+    "huber": ("squared near 0, absolute beyond the threshold ", HUBER_DELTA,
+              " (PyTorch's delta)"),
     "log_cosh": ("a smooth absolute error: about ", (_yhat - _y) ** 2 / 2, " near 0 and ",
                  sp.Abs(_yhat - _y), " far from it"),
 }
@@ -158,14 +171,15 @@ def add_batch_mean(derivation: Derivation, categorical: bool) -> None:
         mean = sp.Mul(1 / m, sp.Sum(notation("L_i", "L_{i}"), (i, 1, m)), evaluate=False)
         derivation.add("Training loss: the batch mean", sp.Eq(J, mean, evaluate=False),
                        ("the mean over the ", m, " samples of a batch (the classes are summed "
-                        "inside L), so every gradient of J carries the factor ", 1 / m))
+                        "inside ", notation("L", "L"), "), so every gradient of ", J,
+                        " carries the factor ", 1 / m))
         return
     l_ik = notation("L_ik", "L_{ik}")
     mean = sp.Mul(1 / (m * N_L), sp.Sum(l_ik, (i, 1, m), (k, 1, N_L)), evaluate=False)
     derivation.add("Training loss: the batch mean", sp.Eq(J, mean, evaluate=False),
                    ("the mean over the ", m, " samples of a batch and the ", N_L, " output "
-                    "units, as PyTorch's reduction='mean', so every gradient of J carries the "
-                    "factor ", 1 / (m * N_L), " (", sp.Eq(N_L, 1, evaluate=False),
+                    "units, as PyTorch's reduction='mean', so every gradient of ", J,
+                    " carries the factor ", 1 / (m * N_L), " (", sp.Eq(N_L, 1, evaluate=False),
                     " for a single output)"))
 
 

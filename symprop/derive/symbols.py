@@ -7,6 +7,8 @@ indices ``k, j`` running over ``1..K``. SymPy prints ``yhat`` as ``\\hat{y}`` in
 
 import sympy as sp
 
+from symprop.derive.notation import NotationSymbol
+
 z = sp.Symbol("z", real=True)  # pre-activation
 a = sp.Symbol("a", real=True)  # activation output a = f(z)
 yhat = sp.Symbol("yhat", real=True)  # prediction (the output layer's activation)
@@ -20,6 +22,10 @@ A = sp.IndexedBase("a", real=True)
 YHAT = sp.IndexedBase("yhat", real=True)
 Y = sp.IndexedBase("y", real=True)
 G = sp.IndexedBase("g", real=True)  # an upstream gradient dL/da
+
+# Huber's threshold: PyTorch's (and the API's) delta, printed kappa so that it never reads as
+# the error signal delta^{(l)}.
+HUBER_DELTA = NotationSymbol("delta", r"\kappa", "κ", positive=True)
 
 yhat_k = YHAT[k]
 y_k = Y[k]

@@ -17,6 +17,8 @@ SUPERSCRIPT = dict(zip("0123456789+-=()abcdefghijklmnoprstuvwxyzABDEGHIJKLMNOPRT
                        "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻᴬᴮᴰᴱᴳᴴᴵᴶᴷᴸᴹᴺᴼᴾᴿᵀᵁⱽᵂ",
                        strict=True))
 SUBSCRIPT["−"], SUPERSCRIPT["−"] = "₋", "⁻"  # the minus sign the text printers write
+SUPERSCRIPT["×"] = "ˣ"  # the shapes of matrices: ℝ³ˣ²
+BLACKBOARD = {"R": "ℝ", "N": "ℕ", "Z": "ℤ", "Q": "ℚ", "C": "ℂ", "E": "𝔼", "1": "𝟙"}
 
 GREEK_LETTERS = {
     "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε",
@@ -35,11 +37,19 @@ SYMBOLS = {
     "neq": " ≠ ", "approx": " ≈ ", "in": " ∈ ", "top": "ᵀ", "log": "log", "exp": "exp",
     "tanh": "tanh", "sin": "sin", "cos": "cos", "max": "max", "min": "min", "ell": "ℓ",
     "big": "", "Big": "", "bigg": "", "Bigg": "", "displaystyle": "",
-    "textstyle": "",
+    "textstyle": "", "bigl": "", "bigr": "", "Bigl": "", "Bigr": "", "biggl": "", "biggr": "",
+    "Biggl": "", "Biggr": "", "wedge": " ∧ ", "land": " ∧ ", "vee": " ∨ ", "lor": " ∨ ",
+    "mid": " | ", "pm": " ± ", "sqrt": "√", "textasciicircum": "^", "exists": "∃",
+    "forall": "∀", "sim": " ~ ", "propto": " ∝ ", "cup": " ∪ ", "cap": " ∩ ", "subset": " ⊂ ",
+    "neg": "¬", "lfloor": "⌊", "rfloor": "⌋", "lceil": "⌈", "rceil": "⌉", "langle": "⟨",
+    "rangle": "⟩", "star": "⋆", "ast": "∗", "sinh": "sinh", "cosh": "cosh", "arctan": "arctan",
+    "erf": "erf", "sign": "sign", "sgn": "sgn", "operatorname": "", "lvert": "|", "rvert": "|",
+    "vert": "|", "Vert": "‖", "prime": "′", "emptyset": "∅", "cdotp": "·", "colon": ":",
 }
 # Commands whose one argument is kept as it is (their style has no linear form worth having).
 PLAIN = {"operatorname", "text", "textrm", "mathrm", "mathit", "textit", "mathsf", "mathnormal",
-         "boldsymbol", "textbf", "mbox"}
+         "boldsymbol", "textbf", "mbox", "substack", "mathcal", "mathscr", "mathfrak",
+         "underbrace", "overbrace", "underline", "textnormal", "mathop", "mathbin", "mathrel"}
 _TOKEN = re.compile(r"\\([A-Za-z]+|.)|([{}^_])|(\s+)|(.)", re.S)
 
 
@@ -111,7 +121,8 @@ class _Reader:
         if space:
             return " "
         if char is not None:
-            return "−" if char == "-" else char
+            # & aligns: no text of its own; TeX spaces relations (\eta > 0, not η> 0)
+            return {"-": "−", "&": "", "=": " = ", "<": " < ", ">": " > "}.get(char, char)
         if special == "{":
             return self.until("}")
         if special in ("^", "_"):
@@ -121,7 +132,19 @@ class _Reader:
             return ""
         if command.isalpha():  # a control word swallows the spaces after it
             self._skip_spaces()
-        return self.command(command)
+        text = self.command(command)
+        if text.isalpha() and len(text) > 1 and self._argument_follows():
+            text += " "  # an operator name before its argument: log p, log σ(z)
+        return text
+
+    def _argument_follows(self) -> bool:
+        """Whether a letter, a digit or a symbol's command comes next (not a bracket)."""
+        if self.at >= len(self.tokens):
+            return False
+        command, _, _, char = self.tokens[self.at].groups()
+        if char is not None:
+            return char.isalnum()
+        return bool(command) and command.isalpha() and command not in ("left", "right")
 
     def command(self, name: str) -> str:
         if name == "frac":
@@ -135,6 +158,14 @@ class _Reader:
             return inner + "\u0304" if len(inner) == 1 else f"bar({inner})"
         if name == "sqrt":
             return f"√({self.argument()})"
+        if name == "mathbb":
+            inner = self.argument()
+            return "".join(BLACKBOARD.get(c, c) for c in inner)
+        if name in ("begin", "end"):  # an environment's name: cases read as {…; …}
+            environment = self.argument()
+            return ("{" if name == "begin" else "}") if environment == "cases" else ""
+        if name == "\\":  # a new row
+            return "; "
         if name in ("mathbf", "bm"):
             return _bold(self.argument())
         if name in PLAIN:

@@ -10,7 +10,7 @@ from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from symprop.derive.notation import is_negative, negated, textbook_order, unicode_name
-from symprop.derive.printers import _as_written, _compound, _product_parts
+from symprop.derive.printers import _as_written, _compound, _product_parts, bound_last
 from symprop.derive.texunicode import SUBSCRIPT, SUPERSCRIPT, latex_to_unicode, script
 
 
@@ -48,15 +48,20 @@ class NotationUnicodePrinter(StrPrinter):
     def _print_Mul(self, expr):
         if _as_written(expr):
             printed = [self._print(a) for a in expr.args]
-            return " · ".join(f"({p})" if isinstance(a, sp.Add) or "/" in p else p
-                              for a, p in zip(expr.args, printed, strict=True))
+            # a sum, a fraction or a negative factor after the dot in parentheses: a · (−e⁻ᶻ)
+            last = len(printed) - 1
+            # ...) · (∂(1 − ŷ)/∂ŷ)/(1 − ŷ) last: a fraction over a derivative reads as one
+            return " · ".join(f"({p})" if isinstance(a, sp.Add) or "/" in p and not (
+                number == last and number and _over_derivative(a)) or number and p.startswith(
+                "−") else p for number, (a, p) in enumerate(zip(expr.args, printed,
+                                                                  strict=True)))
         sign, top, bottom = _product_parts(expr)
         text = self._factors(top) if len(top) > 1 else self._print(top[0])
         if bottom != [sp.S.One]:
             under = self._factors(bottom) if len(bottom) > 1 else self._print(bottom[0])
             if len(bottom) > 1 or isinstance(bottom[0], sp.Add | sp.Mul | sp.Sum):
                 under = f"({under})"
-            if len(top) > 1 or top[0].is_Add:
+            if len(top) > 1 or top[0].is_Add or isinstance(top[0], sp.Derivative):
                 text = f"({text})"
             text = f"{text}/{under}"
         return ("−" if sign else "") + text
@@ -65,7 +70,7 @@ class NotationUnicodePrinter(StrPrinter):
         text = ""
         for factor in factors:
             printed = self.parenthesize(factor, PRECEDENCE["Mul"], strict=False)
-            if isinstance(factor, sp.Piecewise | sp.Sum) and len(factors) > 1:
+            if isinstance(factor, sp.Piecewise | sp.Sum | sp.Derivative) and len(factors) > 1:
                 printed = f"({printed})"
             # Juxtaposed (2ŷ, a(1 − a)) unless that would misread: after a linear exponent
             # (x^63·(1 − x)), between two digits, between two names.
@@ -105,18 +110,25 @@ class NotationUnicodePrinter(StrPrinter):
 
     def _print_Derivative(self, expr):
         variables = "".join(f"∂{self._print(v)}" for v, _ in expr.variable_count)
-        return f"∂({self._print(expr.expr)})/{variables}"
+        body = self._print(expr.expr)
+        # ∂a/∂z and ∂log(ŷ)/∂ŷ: brackets only around a compound expression, ∂(1 − ŷ)/∂ŷ.
+        simple = isinstance(expr.expr, sp.Symbol | sp.Indexed | sp.MatrixSymbol) or (
+            isinstance(expr.expr, sp.Function) and not isinstance(expr.expr, sp.Piecewise))
+        return f"∂{body}/{variables}" if simple and not body.startswith("−") else (
+            f"∂({body})/{variables}")
 
     def _print_Sum(self, expr):
         if is_negative(expr):
             return "−" + self._print(negated(expr))
-        (index, low, high), = expr.limits[:1]
-        lower = script(f"{self._print(index)}={self._print(low)}", SUBSCRIPT, "_")
-        upper = script(self._print(high), SUPERSCRIPT, "^")
+        # one sign per index, the first limit (SymPy's innermost) first: ∑ᵢ₌₁ᵐ ∑ₖ₌₁ⁿ Lᵢₖ
+        signs = []
+        for index, low, high in expr.limits:
+            lower = script(f"{self._print(index)}={self._print(low)}", SUBSCRIPT, "_")
+            signs.append(f"∑{lower}{script(self._print(high), SUPERSCRIPT, '^')}")
         body = self._print(expr.function)
         if isinstance(expr.function, sp.Add):
             body = f"({body})"
-        return f"∑{lower}{upper} {body}"
+        return f"{' '.join(signs)} {body}"
 
     def _print_KroneckerDelta(self, expr):
         i, k = sorted(self._print(arg) for arg in expr.args)
@@ -144,10 +156,17 @@ class NotationUnicodePrinter(StrPrinter):
     def _print_NegativeInfinity(self, expr):
         return "−∞"
 
+    def _print_Max(self, expr):  # max(0, z), as the LaTeX printer writes it
+        return "max(" + ", ".join(self._print(arg) for arg in expr.args) + ")"
+
+    def _print_Min(self, expr):
+        return "min(" + ", ".join(self._print(arg) for arg in expr.args) + ")"
+
     def _print_Abs(self, expr):
         return f"|{self._print(expr.args[0])}|"
 
     def _print_Relational(self, expr):
+        expr = bound_last(expr)
         symbol = {"==": "=", "!=": "≠", "<=": "≤", ">=": "≥"}.get(expr.rel_op, expr.rel_op)
         return f"{self._print(expr.lhs)} {symbol} {self._print(expr.rhs)}"
 
@@ -190,6 +209,11 @@ class NotationUnicodePrinter(StrPrinter):
         power = script(self._print(expr.args[0]), SUPERSCRIPT, "")
         return "e" + power if power and power[0] in SUPERSCRIPT.values() else (
             f"exp({self._print(expr.args[0])})")
+
+
+def _over_derivative(factor) -> bool:
+    """Whether a factor is a fraction with a derivative over something: (∂u/∂x)/u."""
+    return isinstance(factor, sp.Mul) and any(isinstance(f, sp.Derivative) for f in factor.args)
 
 
 def unicode(expr) -> str:

@@ -127,6 +127,8 @@ def values_prose(params: Mapping, lead: str = "with ") -> tuple:
         if number:
             parts.append(", ")
         parts.append(sp.Eq(symbol, shown(value, None), evaluate=False))
+        if getattr(symbol, "notation_unicode", symbol.name) != symbol.name:  # κ (delta)
+            parts.append(f" ({symbol.name})")
     return tuple(parts)
 
 
