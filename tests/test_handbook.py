@@ -24,6 +24,7 @@ from symprop.derive.layout import escape_latex
 needs_pdflatex = pytest.mark.skipif(shutil.which("pdflatex") is None,
                                     reason="pdflatex is not installed (.ci/run installs it)")
 PARTS = ["Notation", "Activations", "Losses", "Output deltas", "Optimizers", "Networks",
+         "Normalization and residual connections",
          "A training step in numbers"]
 MIN_PAGES = 50  # 94 today: the output deltas alone are some 50 pages
 

@@ -149,6 +149,20 @@ def network_items() -> list[tuple[str, Derivation]]:
     return items
 
 
+def normalization_items() -> list[tuple[str, Derivation]]:
+    from symprop.derive.norms import (
+        batchnorm_derivation,
+        layernorm_derivation,
+        rmsnorm_derivation,
+    )
+    from symprop.derive.residual import residual_derivation
+
+    return [("batch normalization", batchnorm_derivation()),
+            ("layer normalization", layernorm_derivation()),
+            ("RMS normalization", rmsnorm_derivation()),
+            ("a residual connection", residual_derivation())]
+
+
 def worked_items() -> list[tuple[str, Derivation]]:
     from symprop.derive.explain import explain_network
 
@@ -173,6 +187,11 @@ PARTS = (
      optimizer_items),
     ("Networks", "Backpropagation through one dense layer, then through whole networks.",
      network_items),
+    ("Normalization and residual connections",
+     "The remedies for vanishing and exploding gradients that change the network: "
+     "normalization layers, derived over the batch (batch normalization) or over the units "
+     "of one sample (layer and RMS normalization), and the skip connection of a residual "
+     "block.", normalization_items),
     ("A training step in numbers", "One training step of the smallest network, every value "
                                    "of it: $x = 2$, weights $w = 3$ and $v = 0.5$, target 5, "
                                    "one step of SGD.", worked_items),
