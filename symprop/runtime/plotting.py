@@ -19,11 +19,14 @@ def plot_history(history, path, title: str = "") -> None:
     except ImportError:
         raise SympropError("plotting needs matplotlib: pip install 'symprop[plot]'") from None
     metric = next((k for k in ("accuracy", "r2") if k in history), None)
-    columns = 2 if metric else 1
+    gradients = "grad_norm" in history
+    columns = 1 + bool(metric) + gradients
     figure, axes = plt.subplots(1, columns, figsize=(5 * columns, 3.6), squeeze=False)
     epochs = range(1, history.epochs + 1)
     panels = [("loss", "val_loss")] + ([(metric, f"val_{metric}")] if metric else [])
-    for axis, (train_key, val_key) in zip(axes[0], panels, strict=True):
+    if gradients:
+        _gradient_panel(axes[0][-1], epochs, history["grad_norm"])
+    for axis, (train_key, val_key) in zip(axes[0], panels, strict=False):
         axis.plot(epochs, history[train_key], label=f"train {train_key}")
         if val_key in history:
             axis.plot(epochs, history[val_key], label=f"validation {train_key}")
@@ -42,3 +45,22 @@ def plot_history(history, path, title: str = "") -> None:
     except OSError as exc:  # named by the user's path, not write_atomically's temporary file
         raise FileError(f"cannot write the plot to {os.fspath(path)}: "
                         f"{exc.strerror or exc}") from None
+
+
+def _gradient_panel(axis, epochs, norms) -> None:
+    """Each layer's gradient norm per epoch on a log scale, where vanishing gradients show as
+    the first layers' lines lying decades below the last ones'."""
+    import matplotlib
+
+    layers = len(norms[0])
+    colours = matplotlib.colormaps["viridis"]
+    for layer in range(layers):
+        colour = colours(0.9 * layer / max(layers - 1, 1))  # the last one still visible
+        axis.plot(epochs, [max(row[layer], 1e-30) for row in norms], color=colour,
+                  label=f"layer {layer + 1}" if layers <= 8 or layer in (0, layers - 1)
+                  else None)
+    axis.set_yscale("log")
+    axis.set_xlabel("epoch")
+    axis.set_ylabel("gradient norm")
+    axis.grid(alpha=0.3, which="both")
+    axis.legend(fontsize="small")

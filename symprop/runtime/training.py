@@ -18,6 +18,11 @@ from symprop.runtime.threads import blas_threads_for, shards_for
 # update made a parameter or optimizer state non-finite.
 NONFINITE_LOSS, NONFINITE_UPDATE = 1, 2
 
+# track_gradients measures each layer's gradient on the same training rows every epoch (so
+# the curves compare epoch with epoch), at most this many, spread evenly over the data: a
+# forward and backward pass over them per epoch, a fraction of an epoch's cost.
+GRADIENT_ROWS = 1024
+
 
 class History:
     """Per-epoch values: ``history["loss"]``, ``"val_loss"``, ``"accuracy"`` ..."""
@@ -27,9 +32,11 @@ class History:
         self.best_epoch: int | None = None
         self.stopped_epoch: int | None = None
 
-    def append(self, values: dict[str, float]) -> None:
+    def append(self, values: dict) -> None:
+        """One epoch's values: numbers, or a list of numbers (``grad_norm``: one a layer)."""
         for key, value in values.items():
-            self.history.setdefault(key, []).append(float(value))
+            kept = [float(v) for v in value] if isinstance(value, list) else float(value)
+            self.history.setdefault(key, []).append(kept)
 
     def __getitem__(self, key: str) -> list[float]:
         return self.history[key]
@@ -58,7 +65,8 @@ def _positive_int(name: str, value) -> int:
 def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
         validation_split: float = 0.0, validation_data=None, shuffle: bool = True,
         verbose: bool = True, patience: int | None = None, restore_best: bool = True,
-        clip_norm: float | None = None, metrics_each_epoch: bool = True) -> History:
+        clip_norm: float | None = None, metrics_each_epoch: bool = True,
+        track_gradients: bool = False) -> History:
     """Train ``net`` on (X, y).
 
     ``patience``: stop when the monitored loss (validation loss if there is validation data,
@@ -69,9 +77,15 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
     no training metrics are kept (validation data is still evaluated). If the loss becomes NaN or
     infinite, or an update makes a parameter or the optimizer's state NaN or infinite,
     training stops with a TrainingError naming the epoch and batch; the weights are those
-    from before that batch.
+    from before that batch. ``track_gradients``: after each epoch, each layer's gradient
+    norm (the Frobenius norm of its weight and bias gradients together, of the batch-mean
+    loss over the same up to 1024 training rows every epoch) in ``history["grad_norm"]``,
+    one list per epoch with one value a layer, first layer first: where gradients vanish
+    or explode, and which layers it happens to.
     """
     epochs = _positive_int("epochs", epochs)
+    if not isinstance(track_gradients, bool):
+        raise SympropError(f"track_gradients must be True or False, not {track_gradients!r}")
     batch_size = _positive_int("batch_size", batch_size)
     if patience is not None:
         patience = _positive_int("patience", patience)
@@ -134,9 +148,12 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
                 values = {"loss": float(np.dot(batch_losses[:batches], sizes) / n)}
             if X_val is not None:
                 values.update(_epoch_values(net, X_val, Y_val, arrays, "val_"))
+            if track_gradients:
+                values["grad_norm"] = _gradient_norms(net, X, Y)
             history.append(values)
             if progress is not None:
-                progress.set_postfix({k: f"{v:.4g}" for k, v in values.items()}, refresh=False)
+                progress.set_postfix({k: f"{v:.4g}" for k, v in values.items()
+                                      if k != "grad_norm"}, refresh=False)
                 progress.update(1)
             if values[monitor] < best - 1e-12:
                 best, waited, history.best_epoch = values[monitor], 0, epoch
@@ -173,6 +190,16 @@ def _recover(checkpoints, epoch: int, batch: int, batches: int, batch_size: int,
         f"the update of {where} made a parameter or optimizer state non-finite (inf or NaN) "
         f"though the loss was finite; training stopped and {state}. Try a smaller learning "
         "rate or clip_norm=..., and check the activations and loss for infinite gradients")
+
+
+def _gradient_norms(net, X: np.ndarray, Y: np.ndarray) -> list[float]:
+    """Each layer's gradient norm on up to GRADIENT_ROWS rows of the training data, the same
+    rows every epoch (evenly spaced: no draw from the network's random stream, which would
+    change the training itself)."""
+    rows = np.unique(np.linspace(0, X.shape[0] - 1, min(X.shape[0], GRADIENT_ROWS)).astype(int))
+    grads = net.gradients(X[rows], Y[rows])
+    return [math.sqrt(float(np.sum(np.square(dW, dtype=np.float64)))
+                      + float(np.sum(np.square(db, dtype=np.float64)))) for dW, db in grads]
 
 
 def module_states(module) -> list[str]:
