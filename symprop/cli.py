@@ -127,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--dtype", default="float32", choices=("float32", "float64"))
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--plot", help="write the loss curve to this PNG")
+    train.add_argument("--track-gradients", action="store_true",
+                       help="record each layer's gradient norm per epoch (in the --json "
+                            "history as grad_norm, and a panel of the --plot)")
     train.add_argument("--save", help="save the trained model to this .npz")
     train.add_argument("--json", action="store_true", help="print one JSON summary line")
     train.set_defaults(handler=run_train)

@@ -39,6 +39,16 @@ def test_train_iris_json_plot_save(env, tmp_path):
     assert net.architecture == "4-8:relu-3:softmax" and net.loss == "ce"
 
 
+def test_train_tracks_gradients(env):
+    """--track-gradients: one norm a layer and epoch in the JSON history, small ones kept to
+    significant digits rather than rounded to 0."""
+    run = symprop(env, "train", "--json", "--epochs", "3", "--track-gradients",
+                  "--arch", "4-6:sigmoid-6:sigmoid-6:sigmoid-3:softmax")
+    assert run.returncode == 0, run.stderr
+    norms = json.loads(run.stdout)["history"]["grad_norm"]
+    assert len(norms) == 3 and all(len(row) == 4 and min(row) > 0 for row in norms)
+
+
 def test_train_prints_summary(env):
     run = symprop(env, "train", "--epochs", "20", "--dataset", "wine", "--optimizer", "sgd",
                   "--lr", "0.05", "--momentum", "0.9")

@@ -84,13 +84,14 @@ def train_from_args(args) -> dict:
     start = time.perf_counter()
     history = net.fit(X_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
                       optimizer=optimizer, validation_split=args.validation_split,
-                      patience=args.patience, verbose=not args.json)
+                      patience=args.patience, verbose=not args.json,
+                      track_gradients=args.track_gradients)
     seconds = time.perf_counter() - start
     summary = {
         "dataset": name, "architecture": arch, "loss": loss, "optimizer": repr(optimizer),
         "epochs": history.epochs, "seconds": round(seconds, 3),
         "train": net.evaluate(X_train, y_train), "test": net.evaluate(X_test, y_test),
-        "history": {k: [round(v, 6) for v in values] for k, values in history.history.items()},
+        "history": {k: _rounded(values) for k, values in history.history.items()},
     }
     if args.save:
         net.save(args.save)
@@ -105,3 +106,10 @@ def train_from_args(args) -> dict:
             named = args.plot in str(exc)
             summary["plot_error"] = f"--plot{'' if named else ' ' + args.plot}: {exc}"
     return summary
+
+
+def _rounded(values: list) -> list:
+    """History values to 6 decimals; grad_norm's per-layer lists to 6 significant digits
+    (a vanishing gradient's 1e-12 must not print as 0)."""
+    return [[float(f"{v:.6g}") for v in value] if isinstance(value, list) else round(value, 6)
+            for value in values]
