@@ -234,3 +234,11 @@ def test_a_sum_over_two_indices_shows_both():
     step = sp_.loss("huber").derivation().steps[1]
     assert r"\sum_{i=1}^{m} \sum_{k=1}^{n_{L}} L_{ik}" in step.latex()
     assert "∑ᵢ₌₁ᵐ ∑ₖ₌₁^(n_L) Lᵢₖ" in step.text()
+
+
+def test_accented_letters_are_precomposed_in_text():
+    """ŷ is one character (U+0177) whichever printer made it: LaTeX's \\hat{y} read back
+    into Unicode and the notation's own ŷ compare equal, and text is searchable."""
+    assert latex_to_unicode(r"\hat{y}") == "\u0177" == unicode(yhat)
+    text = sp_.network_derivation("30-16:relu-8:relu-1:sigmoid", loss="bce").text()
+    assert "\u0302" not in text and "δ⁽³⁾ = ∂L/∂z⁽³⁾ = ŷ − y" in text

@@ -10,6 +10,7 @@ sub- and superscripts where every character has one (``W⁽ˡ⁾``, ``δᵢₖ``
 from __future__ import annotations
 
 import re
+from unicodedata import normalize
 
 SUBSCRIPT = dict(zip("0123456789+-=()aehijklmnoprstuvx",
                      "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ", strict=True))
@@ -150,12 +151,12 @@ class _Reader:
         if name == "frac":
             top, bottom = self.argument(), self.argument()
             return f"{_wrapped(top)}/{_wrapped(bottom)}"
-        if name == "hat":
+        if name in ("hat", "bar"):
             inner = self.argument()
-            return inner + "\u0302" if len(inner) == 1 else f"hat({inner})"
-        if name == "bar":
-            inner = self.argument()
-            return inner + "\u0304" if len(inner) == 1 else f"bar({inner})"
+            accent = "\u0302" if name == "hat" else "\u0304"
+            # NFC: the one precomposed character where Unicode has it (ŷ is U+0177, as the
+            # notation's own symbols print it), so that equal text compares equal
+            return normalize("NFC", inner + accent) if len(inner) == 1 else f"{name}({inner})"
         if name == "sqrt":
             return f"√({self.argument()})"
         if name == "mathbb":
