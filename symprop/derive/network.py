@@ -19,6 +19,15 @@ from __future__ import annotations
 import sympy as sp
 
 from symprop.architecture import LayerSpec, check_chain, format_architecture, parse_architecture
+from symprop.blocks import (
+    NormSpec,
+    ResidualSpec,
+    check_nodes,
+    count_nodes,
+    describe,
+    parse_network,
+    split_top_level,
+)
 from symprop.derive.delta import batch_mean_factor, output_delta
 from symprop.derive.dense_rules import BATCH_CHECKS, check_batch_mean, dense_layer_rules
 from symprop.derive.derivation import (
@@ -36,7 +45,7 @@ from symprop.derive.network_layout import NetworkNotation, scaled, vector_delta
 from symprop.derive.network_layout import runtime_layout as _runtime_layout
 from symprop.derive.stepwise import LOSS_DEFINITIONS
 from symprop.derive.symbols import YHAT, Y, i, k, m, y, yhat
-from symprop.errors import ShapeError
+from symprop.errors import ShapeError, SympropError
 
 __all__ = ["dense_layer_rules", "network_derivation"]
 
@@ -53,11 +62,14 @@ def network_derivation(layers: list[LayerSpec] | str, loss="mse") -> Derivation:
     """The whole backward pass of ``layers`` (LayerSpecs, or an architecture string such as
     ``"4-8:relu-3:softmax"``) with the loss ``loss`` (a name or a Loss), step by step."""
     if isinstance(layers, str):
-        layers = parse_architecture(layers)
+        layers = _parse(layers)
     if not isinstance(layers, list | tuple) or not all(
-            isinstance(layer, LayerSpec) for layer in layers):
+            isinstance(layer, LayerSpec | NormSpec | ResidualSpec) for layer in layers):
         raise ShapeError("network_derivation takes an architecture string such as "
-                         "'4-8:relu-3:softmax' or a list of LayerSpecs")
+                         "'4-8:relu-bn-[8:relu]-3:softmax' or a list of LayerSpecs, NormSpecs "
+                         "and ResidualSpecs")
+    if not all(isinstance(layer, LayerSpec) for layer in layers):
+        return _with_blocks(list(layers), loss)
     check_chain(layers)
     if len(layers) > MAX_DERIVED_LAYERS:
         # The rules are the same for every layer; past this a derivation is neither readable
@@ -97,6 +109,34 @@ def network_derivation(layers: list[LayerSpec] | str, loss="mse") -> Derivation:
     _runtime_layout(d, net, the_loss, out.result)
     d.result = [net.delta[l] * net.a[l - 1].T for l in range(1, depth + 1)]
     return d
+
+
+def _parse(text: str) -> list:
+    """A dense chain as today (parse_architecture and its errors); with bn, ln or [...] the
+    network parser."""
+    tokens = split_top_level(text.strip()) if text.strip() else []
+    if any(token.startswith("[") or token.split("(")[0] in ("bn", "ln") for token in tokens):
+        return parse_network(text)
+    return parse_architecture(text)
+
+
+def _with_blocks(nodes: list, loss) -> Derivation:
+    from symprop.derive.network_blocks import block_network_derivation
+
+    check_nodes(nodes)
+    total = count_nodes(nodes)
+    if total > MAX_DERIVED_LAYERS:
+        raise ShapeError(f"a network derivation covers at most {MAX_DERIVED_LAYERS} layers and "
+                         f"blocks, not {total}: derive a shorter network of the same kinds")
+    if not isinstance(nodes[-1], LayerSpec):
+        last = total - count_nodes(nodes[-1:]) + 1  # its number, depth first
+        raise SympropError(f"the last node of a network must be a dense layer (its activation "
+                           f"and the loss make the output error signal), not "
+                           f"{describe(nodes[-1], last)}: add one, e.g. -1:sigmoid")
+    the_loss = make_loss(loss)
+    return block_network_derivation(nodes, nodes[0].n_in, the_loss, (
+        "Column-vector notation, one sample at a time: a dense layer $l$ computes $z^{(l)} = "
+        "W^{(l)} h^{(p)} + b^{(l)}$ from the output $h^{(p)}$ of the node before it. "))
 
 
 def _shape(name: str, rows, cols=1) -> str:
