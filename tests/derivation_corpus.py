@@ -17,7 +17,9 @@ FORMULAS = {"mish": "x*tanh(log(1 + exp(x)))", "mysig": "1/(1+exp(-x))",
             "cube": "x**3", "scaled": "x/(1 + exp(-beta*x))"}
 NETWORKS = [("4-8:relu-3:softmax", "ce"), ("4-16:relu-8:tanh-3:softmax", "ce"),
             ("4-5:relu-3:relu-1:sigmoid", "bce"), ("2-3:sigmoid-1:identity", "mse"),
-            ("3-4:softmax-2:leaky_relu", "huber")]
+            ("3-4:softmax-2:leaky_relu", "huber"),
+            ("4-6:tanh-bn-[6:relu-6:relu]-3:softmax", "ce"),
+            ("3-5:relu-ln-[5:tanh]-1:sigmoid", "bce")]
 OPTIMIZERS = [("sgd", {}), ("sgd", {"momentum": 0.9}),
               ("sgd", {"momentum": 0.9, "nesterov": True, "weight_decay": 0.01}),
               ("adam", {}), ("adam", {"weight_decay": 0.01}), ("rmsprop", {})]
@@ -95,4 +97,5 @@ DOCUMENTS = ["activation sigmoid", "formula mish", "loss bce", "delta ce softmax
              "delta bce sigmoid", "network 4-8:relu-3:softmax ce",
              "network 4-16:relu-8:tanh-3:softmax ce", "calculus gradient", "calculus graph",
              "calculus descent", "optimizer adam weight_decay=0.01", "norm batchnorm",
-             "norm layernorm", "norm rmsnorm", "residual"]
+             "norm layernorm", "norm rmsnorm", "residual",
+             "network 4-6:tanh-bn-[6:relu-6:relu]-3:softmax ce"]

@@ -367,7 +367,7 @@ class Backward:
         self.sequence(body, s.body_path(r))
         skip, rescaled = s.g(r), s.coupled(p) and not s.coupled(r)
         if rescaled:  # the body holds a BatchNorm: J throughout
-            skip = Times(self.factor, s.g(r, sample=True))
+            skip = sp.MatMul(self.factor, s.g(r, sample=True))
         target = into if into is not None else s.g(0)
         d.add(f"Residual block {r}: the skip path plus the body's path",
               (target, s.grad_of(p), sp.MatAdd(skip, s.body_path(r))),
