@@ -219,7 +219,7 @@ def _forward(d: Derivation, s: Symbols, node: Node, acts) -> None:
         d.add(f"Forward pass, node {q} ({spec.label}): normalize",
               (XHAT[index], (X[index] - MU) / sp.sqrt(InOrder(SIGMA2, EPS))),
               prose(where.format(n=spec.n, src=f"${s.out_tex(p)}$")
-                    + f"; $\\epsilon = {spec.eps:g}$"))
+                    + f"; $\\epsilon = {_power(spec.eps)}$"))
         d.add(f"Forward pass, node {q}: scale and shift",
               sp.Eq(Y[index], InOrder(nn.gamma_at(index) * XHAT[index], nn.beta_at(index)),
                     evaluate=False),
@@ -235,6 +235,13 @@ def _forward(d: Derivation, s: Symbols, node: Node, acts) -> None:
               prose(f"the body $F_{{{q}}}$ (nodes {q + 1} to {node.end}) maps {source} "
                     f"${s.out_tex(p)}$ to ${s.out_tex(node.body_last)}$, and the skip adds "
                     "the input back: $x + F(x)$"))
+
+
+def _power(eps: float) -> str:
+    """``10^{-5}``, ``2 \\cdot 10^{-3}``: a number in LaTeX as a power of ten."""
+    mantissa, exponent = f"{eps:e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    return ("" if mantissa == "1" else mantissa + r" \cdot ") + f"10^{{{int(exponent)}}}"
 
 
 class Backward:
@@ -309,7 +316,8 @@ class Backward:
             why = prose(f"the dense-layer rules, with the layer's input ${s.out_tex(p)}$")
         self.weights[q] = weight[-1]
         d.add(f"Weight gradient of node {q}", weight, why)
-        d.add(f"Bias gradient of node {q}", bias, prose("the error signal itself"))
+        d.add(f"Bias gradient of node {q}", bias, "the error signal itself"
+              + (", summed over the samples" if coupled else ""))
         if into is not None:
             d.add(f"Gradient at node {q}'s input", (into, s.W(q).T * s.delta(q)),
                   prose(f"the dense-layer rule: ${s.out_tex(p)}$ feeds every unit of the "
@@ -344,7 +352,7 @@ class Backward:
 
         if nn is BATCH:
             dgamma, dbeta = nn.total(G[j] * XHAT[j]), nn.total(G[j])
-            how = "unit by unit, summed over the batch (gradients of $J$)"
+            how = "summed over the batch (gradients of $J$)"
         else:
             dgamma, dbeta = G[index] * XHAT[index], G[index]
             how = ("per sample; " + ("summed over the samples, of $J$" if s.coupled(q) else
