@@ -52,6 +52,11 @@ class LayerPlan:
     matmul: str  # "loops" | "blas"
     keep_z: bool  # the backward pass (or the loss) reads z, so Z is stored
     dropout: float = 0.0  # 1.0 when this layer's output has dropout (the rate is an argument)
+    # The edge into the layer: the buffer it reads, and the dense layer that wrote it (None
+    # for the network's input). Templates follow these rather than index arithmetic, so that
+    # other nodes (normalizations, residual additions) can sit between dense layers.
+    input: str = "XB"
+    below: LayerPlan | None = field(default=None, repr=False, compare=False)
 
     @property
     def variant(self) -> str:
@@ -150,23 +155,23 @@ class NetworkPlan:
                        for layer in self.layers)
 
     def delta_kernel(self, above: LayerPlan) -> str:
-        below = self.layers[above.index - 2]
+        below = above.below
         drop = "_dropout" if below.has_dropout else ""
         copy = "_t" if self.keeps_transpose(above) else ""
         return f"delta_{below.kernel_act.name}_{above.kernel_variant}{copy}{drop}"
 
     @property
     def delta_kernels(self) -> list[Kernel]:
-        return _unique(Kernel(self.delta_kernel(above), self.layers[above.index - 2].kernel_act,
-                              above.variant, self.layers[above.index - 2].has_dropout,
+        return _unique(Kernel(self.delta_kernel(above), above.below.kernel_act,
+                              above.variant, above.below.has_dropout,
                               above.width, transposed=self.keeps_transpose(above))
-                       for above in self.layers[1:])
+                       for above in self.layers if above.below is not None)
 
     def keeps_transpose(self, layer: LayerPlan) -> bool:
         """Whether run() keeps WT = W^T of this layer for the delta product below it (see
         TRANSPOSE_WEIGHTS; only with OpenBLAS bound, whose omatcopy refreshes it)."""
         low, high = TRANSPOSE_WEIGHTS
-        return (bool(self.gemm) and layer.index > 1 and layer.variant == "blas"
+        return (bool(self.gemm) and layer.below is not None and layer.variant == "blas"
                 and low <= layer.n_in * layer.n_out <= high)
 
     @property
@@ -344,6 +349,8 @@ def make_plan(layers: list[LayerSpec], loss: str, update: UpdateCode,
             else "loops")
         plans.append(LayerPlan(number, spec.n_in, spec.n_out, act, kernel_act, choice, keep_z,
                                dropout[number - 1]))
+    for below, above in zip(plans, plans[1:], strict=False):
+        above.input, above.below = below.output, below
     # The header's architecture names each layer by its label (a built-in or validated name,
     # or a formula's kernel identifier), never by the text the user typed.
     architecture = "-".join([str(layers[0].n_in)]
