@@ -10,7 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from symprop.architecture import LayerSpec, check_chain
+from symprop.blocks import check_nodes, dense_layers
 from symprop.codegen.code import ActivationCode, LossCode, UpdateCode
+from symprop.codegen.graph import (
+    AddPlan,
+    NormPlan,
+    Step,
+    backward_steps,
+    consumers,
+    fused_below,
+    plan_nodes,
+)
 from symprop.codegen.printed import activation_code_for, loss_code_for
 from symprop.errors import SympropError
 
@@ -147,6 +157,42 @@ class NetworkPlan:
     jit: str = ""  # Numba options of the kernels run() calls (not called from Python)
     gemm: str = ""  # symprop.codegen.blas function for BLAS products; "" means np.dot
     split_batches: bool = True  # allow the data-parallel training path (see shardable)
+    # Every node in execution order where the network has more than dense layers
+    # (symprop.codegen.graph); empty for a chain of dense layers, whose nodes are `layers`.
+    blocks: list = field(default_factory=list)
+
+    @property
+    def nodes(self) -> list:
+        return self.blocks or self.layers
+
+    @property
+    def has_blocks(self) -> bool:
+        return bool(self.blocks)
+
+    @property
+    def norms(self) -> list:
+        return [node for node in self.blocks if isinstance(node, NormPlan)]
+
+    @property
+    def adds(self) -> list:
+        return [node for node in self.blocks if isinstance(node, AddPlan)]
+
+    @property
+    def backward_steps(self) -> list[Step]:
+        return backward_steps(self.blocks)[0]
+
+    @property
+    def persistent(self) -> list[str]:
+        """State kept across batches and fits besides the parameters: batch normalization's
+        running mean and variance."""
+        return [name for node in self.norms for name in node.running]
+
+    @property
+    def slope_kernels(self) -> list[Kernel]:
+        """D = G * f' for the dense layers whose gradient comes from other nodes."""
+        return _unique(Kernel(slope_kernel(step.node), step.node.kernel_act, "slope",
+                              step.node.has_dropout)
+                       for step in self.backward_steps if step.kind == "slope")
 
     @property
     def forward_kernels(self) -> list[Kernel]:
@@ -162,10 +208,19 @@ class NetworkPlan:
 
     @property
     def delta_kernels(self) -> list[Kernel]:
-        return _unique(Kernel(self.delta_kernel(above), above.below.kernel_act,
-                              above.variant, above.below.has_dropout,
-                              above.width, transposed=self.keeps_transpose(above))
-                       for above in self.layers if above.below is not None)
+        fused = [Kernel(self.delta_kernel(above), above.below.kernel_act,
+                        above.variant, above.below.has_dropout,
+                        above.width, transposed=self.keeps_transpose(above))
+                 for above in self.layers if above.below is not None]
+        into = [Kernel(identity_delta_kernel(step.node), self.identity, step.node.variant,
+                       width=step.node.width)
+                for step in (self.backward_steps if self.blocks else ())
+                if step.kind == "dense" and step.target]
+        return _unique(fused + into)
+
+    @property
+    def identity(self) -> ActivationCode:
+        return activation_code_for("identity", self.float_type)
 
     def keeps_transpose(self, layer: LayerPlan) -> bool:
         """Whether run() keeps WT = W^T of this layer for the delta product below it (see
@@ -191,7 +246,7 @@ class NetworkPlan:
 
     @property
     def params(self) -> list[str]:
-        return [name for layer in self.layers for name in (layer.W, layer.b)]
+        return [name for node in self.nodes for name, _ in param_shapes(node)]
 
     @property
     def param_sizes(self) -> list[tuple[str, int]]:
@@ -243,7 +298,18 @@ class NetworkPlan:
                 buffers.append((f"M{index}", width, "ones"))
                 buffers.append((f"AD{index}", width, "empty"))
             buffers.append((f"D{index}", width, "empty"))
+        if self.blocks:
+            for node in self.blocks:
+                if isinstance(node, NormPlan | AddPlan):
+                    buffers += node.row_buffers
+            grads = backward_steps(self.blocks)[1]
+            buffers += [(name, width, "empty") for name, width in grads.own + grads.scratch]
         return buffers
+
+    def unit_buffer_shapes(self) -> list[tuple[str, str, str]]:
+        """(name, shape code, fill) of the per-unit work arrays (batch statistics)."""
+        return [(name, f"({width},)", "empty") for node in self.norms
+                for name, width in node.unit_buffers]
 
     # Static shared memory a CUDA block may use is 48 KiB; leave room for the reductions.
     FUSED_LIMIT = 40_000
@@ -274,7 +340,8 @@ class NetworkPlan:
         """Whether run() gets the data-parallel path for training batches (see above). Not
         with dropout: each thread would draw its masks from its own random stream."""
         weights = [layer.n_in * layer.n_out for layer in self.layers]
-        return (self.split_batches and not self.dropout_args
+        # not yet with other nodes: batch normalization couples a batch's rows
+        return (self.split_batches and not self.dropout_args and not self.blocks
                 and sum(weights) >= SHARD_MIN_MACS_PER_ROW
                 and max(weights) <= SHARD_MAX_LAYER_WEIGHTS)
 
@@ -295,11 +362,11 @@ class NetworkPlan:
     def param_layout(self) -> list[tuple[str, int, int, str]]:
         """(name, offset, size, shape code) of each parameter tensor in one flat row."""
         layout, offset = [], 0
-        for layer in self.layers:
-            for name, size, shape in ((layer.W, layer.n_in * layer.n_out,
-                                       f"({layer.n_in}, {layer.n_out})"),
-                                      (layer.b, layer.n_out, f"({layer.n_out},)")):
-                layout.append((name, offset, size, shape))
+        for node in self.nodes:
+            for name, shape in param_shapes(node):
+                size = shape[0] * (shape[1] if len(shape) > 1 else 1)
+                code = f"({shape[0]}, {shape[1]})" if len(shape) > 1 else f"({shape[0]},)"
+                layout.append((name, offset, size, code))
                 offset += size
         return layout
 
@@ -324,7 +391,15 @@ def make_plan(layers: list[LayerSpec], loss: str, update: UpdateCode,
     """``update``: the optimizer's code, printed for ``float_type``.
     ``direct_blas``: call numpy's CBLAS (symprop.codegen.blas) rather than ``np.dot``.
     ``split_batches``: the data-parallel training path where the sizes pay (``shardable``)."""
-    check_chain(layers)
+    nodes = layers
+    if all(isinstance(layer, LayerSpec) for layer in layers):
+        check_chain(layers)
+    else:  # normalization layers or residual blocks among the dense layers
+        check_nodes(nodes)
+        if not isinstance(nodes[-1], LayerSpec):
+            raise SympropError("the last layer of a network must be a dense layer (its "
+                               "activation and the loss make the output delta)")
+        layers = dense_layers(nodes)
     if float_type not in FLOAT_TYPES:
         raise SympropError(f"dtype must be one of {', '.join(FLOAT_TYPES)}, not {float_type!r}")
     if matmul not in MATMUL_CHOICES:
@@ -349,8 +424,17 @@ def make_plan(layers: list[LayerSpec], loss: str, update: UpdateCode,
             else "loops")
         plans.append(LayerPlan(number, spec.n_in, spec.n_out, act, kernel_act, choice, keep_z,
                                dropout[number - 1]))
-    for below, above in zip(plans, plans[1:], strict=False):
-        above.input, above.below = below.output, below
+    blocks = []
+    if nodes is layers:
+        for below, above in zip(plans, plans[1:], strict=False):
+            above.input, above.below = below.output, below
+    else:
+        blocks = plan_nodes(nodes, lambda spec, index: plans[index - 1])
+        users = consumers(blocks)
+        outputs = {node.output: node for node in blocks}
+        for layer in plans:
+            below = outputs.get(layer.input)
+            layer.below = below if below is not None and fused_below(below, users) else None
     # The header's architecture names each layer by its label (a built-in or validated name,
     # or a formula's kernel identifier), never by the text the user typed.
     architecture = "-".join([str(layers[0].n_in)]
@@ -358,7 +442,7 @@ def make_plan(layers: list[LayerSpec], loss: str, update: UpdateCode,
     return NetworkPlan(plans, the_loss, update, float_type,
                        architecture, the_loss.name, update.name, dropout,
                        jit_options(float_type, called_from_python=False),
-                       f"gemm_{float_type}" if direct_blas else "", split_batches)
+                       f"gemm_{float_type}" if direct_blas else "", split_batches, blocks)
 
 
 def _unique(kernels) -> list[Kernel]:
@@ -387,3 +471,23 @@ def jit_options(float_type: str, called_from_python: bool = True) -> str:
     if called_from_python:
         return f"cache=True, {common}"
     return f"{common}, no_cpython_wrapper=True, no_cfunc_wrapper=True"
+
+
+def param_shapes(node) -> list[tuple[str, tuple[int, ...]]]:
+    """(name, shape) of a node's parameters: a dense layer's W and b, a normalization's
+    gamma and beta, none for a residual sum."""
+    if isinstance(node, NormPlan):
+        return [(node.gamma, (node.n,)), (node.beta, (node.n,))]
+    if isinstance(node, AddPlan):
+        return []
+    return [(node.W, (node.n_in, node.n_out)), (node.b, (node.n_out,))]
+
+
+def identity_delta_kernel(layer: LayerPlan) -> str:
+    """The delta kernel that writes D @ W^T alone (into the gradient of a node that is not
+    a dense layer, or of one with several consumers)."""
+    return f"delta_identity_{layer.kernel_variant}"
+
+
+def slope_kernel(layer: LayerPlan) -> str:
+    return f"slope_{layer.kernel_act.name}{'_dropout' if layer.has_dropout else ''}"
