@@ -25,9 +25,12 @@ from symprop.errors import (
 from symprop.runtime import (
     SGD,
     Adam,
+    BatchNorm,
     Dense,
     History,
+    LayerNorm,
     Network,
+    Residual,
     RMSprop,
     Standardizer,
     load,
@@ -69,10 +72,11 @@ def __dir__():
 
 
 __all__ = [
-    "SGD", "Activation", "Adam", "CacheError", "CachePermissionError", "ComputationGraph",
-    "DataError", "Dense", "Derivation", "Explanation", "FileError", "FormulaError", "History",
-    "Hyperparameters", "LinearChange", "Loss", "MissingHyperparameterError", "ModelFileError",
-    "Network", "NotDifferentiableError", "RMSprop", "ShapeError", "Softmax", "Standardizer",
+    "SGD", "Activation", "Adam", "BatchNorm", "CacheError", "CachePermissionError",
+    "ComputationGraph", "DataError", "Dense", "Derivation", "Explanation", "FileError",
+    "FormulaError", "History", "Hyperparameters", "LayerNorm", "LinearChange", "Loss",
+    "MissingHyperparameterError", "ModelFileError", "Network", "NotDifferentiableError",
+    "RMSprop", "Residual", "ShapeError", "Softmax", "Standardizer",
     "Step", "SympropError", "TrainingError", "UnknownNameError", "UnsafeSourceError",
     "activation", "batchnorm_derivation", "computation_graph", "directional_derivative",
     "explain_network",

@@ -24,6 +24,18 @@ def layer_key(layer: LayerSpec) -> tuple:
     return (layer.n_in, layer.n_out, layer.activation, hyper, layer.name)
 
 
+def node_key(node) -> tuple:
+    """A layer_key for a dense layer; a normalization's kind, width and constants (written
+    into the code); a residual block's nodes'."""
+    from symprop.blocks import NormSpec, ResidualSpec
+
+    if isinstance(node, NormSpec):
+        return ("norm", node.kind, node.n, node.eps, node.momentum)
+    if isinstance(node, ResidualSpec):
+        return ("residual", tuple(node_key(inner) for inner in node.body))
+    return layer_key(node)
+
+
 def optimizer_structure(name: str, options: dict) -> dict:
     """The options that change the generated code (values of lr etc. are arguments)."""
     keep = {}
@@ -64,7 +76,9 @@ def generation_budget(layers: list[LayerSpec], loss: str):
     budget for each formula (activations and loss), as the printing of each is bounded on
     its own but ran several times a layer. Built-ins alone take no budget (their code comes
     from the printed table, without SymPy)."""
-    formulas = sum(1 for layer in layers
+    from symprop.blocks import dense_layers
+
+    formulas = sum(1 for layer in dense_layers(layers)
                    if layer.name is not None
                    or resolve_activation(layer.activation, dict(layer.hyper)) is None)
     formulas += resolve_loss(loss) is None
@@ -93,7 +107,7 @@ def build_network_module(layers: list[LayerSpec], loss: str, optimizer: str = "s
     # The split path costs compile time (parallel functions): not where Numba gets one
     # thread (NUMBA_NUM_THREADS=1, one core), which could never use it.
     split = target == "cpu" and numba_threads() > 1
-    key = cache_key("network", TEMPLATE_VERSION, __version__, [layer_key(x) for x in layers],
+    key = cache_key("network", TEMPLATE_VERSION, __version__, [node_key(x) for x in layers],
                     loss, optimizer, sorted(structure.items()), dtype, matmul, target,
                     tuple(bool(d) for d in dropout or ()), blas, split)
     return load_module(key, lambda: network_source(

@@ -1,5 +1,6 @@
 """Stage 3 of symprop: trainable networks assembled from the generated kernels."""
 
+from symprop.runtime.blocks import BatchNorm, LayerNorm, Residual
 from symprop.runtime.data import (
     Standardizer,
     load_csv,
@@ -13,5 +14,6 @@ from symprop.runtime.network import Network
 from symprop.runtime.optimizers import SGD, Adam, RMSprop
 from symprop.runtime.training import History
 
-__all__ = ["SGD", "Adam", "Dense", "History", "Network", "RMSprop", "Standardizer", "load",
-           "load_csv", "load_dataset", "one_hot", "train_test_split"]
+__all__ = ["SGD", "Adam", "BatchNorm", "Dense", "History", "LayerNorm", "Network", "RMSprop",
+           "Residual", "Standardizer", "load", "load_csv", "load_dataset", "one_hot",
+           "train_test_split"]

@@ -46,10 +46,11 @@ class HostArrays:
         """Copies of the parameters and optimizer state (symprop.runtime.recovery): the
         kernels update these very arrays in place. ``lasting``: whether the copy must
         outlive the next sync() (a copy on the host always does)."""
-        return [array.copy() for array in self.params + self.state]
+        return [array.copy() for array in self.params + self.net._running + self.state]
 
     def restore(self, snapshot: list) -> None:
-        for array, saved in zip(self.params + self.state, snapshot, strict=True):
+        for array, saved in zip(self.params + self.net._running + self.state, snapshot,
+                                strict=True):
             array[...] = saved
 
     def placed(self, X, Y) -> tuple:

@@ -74,6 +74,10 @@ def save(net, path) -> None:
         raise FileError(f"cannot save to {path}: it is a folder; give a file name")
     if not path.endswith(".npz"):
         path += ".npz"
+    if net._blocks:
+        raise ModelFileError("saving networks with normalization layers or residual blocks "
+                             "is not supported yet (the model file format has Dense layers "
+                             "only)")
     arrays = {}
     for number, (W, b) in enumerate(net.params, start=1):
         arrays[f"W{number}"], arrays[f"b{number}"] = W, b

@@ -11,13 +11,16 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from symprop.architecture import check_chain, format_architecture
+from symprop.architecture import format_architecture
+from symprop.blocks import format_nodes
 from symprop.catalog import ACTIVATIONS, resolve_loss
 from symprop.errors import DataError, NotDifferentiableError, ShapeError, SympropError
+from symprop.runtime.blocks import BatchNorm, LayerNorm, Residual
 from symprop.runtime.checks import _numeric, as_features, as_targets
 from symprop.runtime.data import check_seed
 from symprop.runtime.device import require_cuda
 from symprop.runtime.layers import Dense
+from symprop.runtime.network_parts import check_layers, initial_arrays, param_nodes, param_shapes
 from symprop.runtime.optimizers import SGD, Optimizer, make_optimizer
 
 TARGETS = ("cpu", "cuda")
@@ -35,10 +38,13 @@ class Network:
         if not isinstance(layers, list | tuple) or not layers:
             raise ShapeError("a network needs a non-empty list of layers")
         for number, layer in enumerate(layers, start=1):
-            if not isinstance(layer, Dense):
-                raise SympropError(f"layer {number} is not a Dense layer: {layer!r}")
+            if not isinstance(layer, Dense | BatchNorm | LayerNorm | Residual):
+                raise SympropError(f"layer {number} is not a layer (Dense, BatchNorm, "
+                                   f"LayerNorm or Residual): {layer!r}")
         self.layers = list(layers)
-        check_chain([layer.spec for layer in self.layers])
+        self._dense = [node for node in param_nodes(self.layers) if isinstance(node, Dense)]
+        self._blocks = not all(isinstance(layer, Dense) for layer in self.layers)
+        check_layers(self.layers, self._blocks, target)
         if not isinstance(loss, str):
             raise SympropError(f"loss must be a name or a formula string, not {loss!r}")
         found = resolve_loss(loss)
@@ -53,7 +59,7 @@ class Network:
         if target not in TARGETS:
             raise SympropError(f"target must be one of {', '.join(TARGETS)}, not {target!r}")
         self.dtype, self.target, self.seed, self.matmul = dtype, target, seed, matmul
-        for number, layer in enumerate(self.layers, start=1):
+        for number, layer in enumerate(self._dense, start=1):
             if not layer.trainable:
                 raise NotDifferentiableError(
                     f"layer {number}: activation {layer.activation!r} has no useful gradient "
@@ -65,19 +71,16 @@ class Network:
                                "supported")
         if target == "cuda":
             require_cuda()
-        count = sum(layer.n_in * layer.n_out + layer.n_out for layer in self.layers)
+        count = sum(int(np.prod(shape)) for node in param_nodes(self.layers)
+                    for shape in param_shapes(node))
         if count > MAX_PARAMETERS:
             raise ShapeError(f"the network has {count} parameters, more than the "
                              f"{MAX_PARAMETERS} symprop builds")
         self._rng = np.random.default_rng(seed)
-        self._weights: list[np.ndarray] = []
-        self._biases: list[np.ndarray] = []
         try:
-            for layer in self.layers:
-                scale = layer.init_scale()
-                self._weights.append(np.ascontiguousarray(
-                    self._rng.standard_normal((layer.n_in, layer.n_out)) * scale, dtype=dtype))
-                self._biases.append(np.zeros(layer.n_out, dtype=dtype))
+            # every parameter array in the generated module's order; batch normalization's
+            # running mean and variance beside them (state, not trained)
+            self._arrays, self._running = initial_arrays(self.layers, self._rng, dtype)
         except MemoryError:
             raise ShapeError(f"the network's {count} parameters do not fit in memory") from None
         self._modules: dict = {}
@@ -109,6 +112,8 @@ class Network:
     # -- description --------------------------------------------------------------------
     @property
     def architecture(self) -> str:
+        if self._blocks:
+            return format_nodes([layer.spec for layer in self.layers], self.n_in)
         return format_architecture([layer.spec for layer in self.layers])
 
     @property
@@ -151,6 +156,9 @@ class Network:
         elif lr is not None:
             raise SympropError("give explain an optimizer or lr, not both (an optimizer "
                                "carries its own learning rate)")
+        if self._blocks:
+            raise SympropError("explain shows networks of Dense layers; for normalization "
+                               "layers and residual blocks see derivation()")
         for number, layer in enumerate(self.layers, start=1):
             if layer.dropout:
                 raise SympropError(f"layer {number} has dropout, whose random mask a worked "
@@ -163,8 +171,10 @@ class Network:
     # -- parameters -----------------------------------------------------------------------
     @property
     def params(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Copies of (W, b) per layer, W shaped (n_in, n_out): Z = X @ W + b."""
-        return [(W.copy(), b.copy()) for W, b in zip(self._weights, self._biases, strict=True)]
+        """Copies of (W, b) per Dense layer, W shaped (n_in, n_out): Z = X @ W + b, and
+        (gamma, beta) per normalization layer, in the order of the layers (depth first)."""
+        arrays = iter(self._arrays)
+        return [(next(arrays).copy(), next(arrays).copy()) for _ in param_nodes(self.layers)]
 
     def set_params(self, params) -> None:
         """New (W, b) per layer, as ``params`` returns them. Anything that is not real,
@@ -173,21 +183,25 @@ class Network:
         params = _sequence(params)
         if params is None:
             raise ShapeError("set_params takes a list of (W, b) pairs, one per layer")
-        if len(params) != len(self.layers):
+        nodes = param_nodes(self.layers)
+        if len(params) != len(nodes):
             raise ShapeError(f"set_params got {len(params)} layers, the network has "
-                             f"{len(self.layers)}")
-        new_w, new_b = [], []
-        for number, (pair, layer) in enumerate(zip(params, self.layers, strict=True), 1):
+                             f"{len(nodes)}")
+        new = []
+        for number, (pair, layer) in enumerate(zip(params, nodes, strict=True), 1):
             items = _sequence(pair)
             if items is None or len(items) != 2:
                 got = (f"a value of type {type(pair).__name__}" if items is None
                        else f"{len(items)} items")
                 raise ShapeError(f"layer {number}: set_params expects a pair (W, b), got {got}")
             W, b = items
-            W, b = _numeric(W, f"layer {number}: W"), _numeric(b, f"layer {number}: b")
-            if W.shape != (layer.n_in, layer.n_out) or b.shape != (layer.n_out,):
-                raise ShapeError(f"layer {number}: expected W {(layer.n_in, layer.n_out)} and "
-                                 f"b {(layer.n_out,)}, got {W.shape} and {b.shape}")
+            first, second = ("W", "b") if isinstance(layer, Dense) else ("gamma", "beta")
+            W, b = (_numeric(W, f"layer {number}: {first}"),
+                    _numeric(b, f"layer {number}: {second}"))
+            shapes = param_shapes(layer)
+            if (W.shape, b.shape) != shapes:
+                raise ShapeError(f"layer {number}: expected {first} {shapes[0]} and {second} "
+                                 f"{shapes[1]}, got {W.shape} and {b.shape}")
             # Copies: the kernels update weights in place, never the caller's arrays. Checked
             # after the cast: 1e300 is finite in float64 but inf in float32.
             with np.errstate(over="ignore", invalid="ignore"):
@@ -196,14 +210,13 @@ class Network:
             if not (np.isfinite(W).all() and np.isfinite(b).all()):
                 raise DataError(f"layer {number}: parameters contain NaN or inf (or values "
                                 f"too large for {self.dtype})")
-            new_w.append(W)
-            new_b.append(b)
-        self._weights, self._biases = new_w, new_b
+            new += [W, b]
+        self._arrays = new
         self._state = []  # optimizer moments belong to the old weights
         self._optimizer = None
 
     def _flat_params(self) -> list[np.ndarray]:
-        return [a for pair in zip(self._weights, self._biases, strict=True) for a in pair]
+        return self._arrays
 
     # -- kernels --------------------------------------------------------------------------
     def _module(self, optimizer: Optimizer | None = None):
@@ -218,7 +231,7 @@ class Network:
             self._modules[key] = build_network_module(
                 [layer.spec for layer in self.layers], self._loss_spec, optimizer.rule,
                 optimizer.options, self.dtype, self.matmul,
-                [layer.dropout > 0 for layer in self.layers], self.target)
+                [layer.dropout > 0 for layer in self._dense], self.target)
         return self._modules[key]
 
     def kernel_source(self, optimizer: Optimizer | None = None) -> str:
@@ -229,7 +242,7 @@ class Network:
     def _model_hyper(self) -> list[float]:
         """Activation hyperparameters layer by layer, then the loss's (by name, as the
         generated code orders them)."""
-        values = [v for layer in self.layers for v in layer.hyper_values()]
+        values = [v for layer in self._dense for v in layer.hyper_values()]
         found = resolve_loss(self._loss_spec)
         if found is not None:
             return values + [v for _, v in found[1]]
@@ -238,7 +251,7 @@ class Network:
         return values + [float(v) for v in make_loss(self._loss_spec).params.values()]
 
     def _dropout_values(self) -> list[float]:
-        return [layer.dropout for layer in self.layers if layer.dropout > 0]
+        return [layer.dropout for layer in self._dense if layer.dropout > 0]
 
     # -- inference ------------------------------------------------------------------------
     def _features(self, X, what: str = "X") -> np.ndarray:
@@ -256,7 +269,7 @@ class Network:
             Y = np.zeros((1, self.n_out), dtype=self.dtype)
         X, Y, params = placed or (X, Y, self._flat_params())
         chunk = min(X.shape[0], 1024)
-        loss = self._module().evaluate(X, Y, out, with_loss, chunk, *params,
+        loss = self._module().evaluate(X, Y, out, with_loss, chunk, *params, *self._running,
                                        *self._model_hyper(), *self._dropout_values())
         return out, float(loss)
 
@@ -282,8 +295,8 @@ class Network:
         X = self._features(X)
         Y = self._targets(y, X.shape[0])
         grads = [np.empty_like(p) for p in self._flat_params()]
-        self._module().gradients(X, Y, *self._flat_params(), *grads, *self._model_hyper(),
-                                 *self._dropout_values())
+        self._module().gradients(X, Y, *self._flat_params(), *self._running, *grads,
+                                 *self._model_hyper(), *self._dropout_values())
         return [(grads[i], grads[i + 1]) for i in range(0, len(grads), 2)]
 
     # -- training, saving -----------------------------------------------------------------

@@ -108,6 +108,7 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
     # A batch larger than the data is one batch of all rows (as PyTorch's DataLoader and
     # Keras do); the module's batch buffers are sized by batch_size, so never beyond n.
     batch_size = min(batch_size, n)
+    _check_batch_statistics(net, n, batch_size)
     batch_losses = np.empty((n + batch_size - 1) // batch_size, dtype=np.float64)
     hyper = net._model_hyper()
     opt_hyper = optimizer.hyper_values()
@@ -124,7 +125,8 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
     def run_epoch(perm) -> tuple[int, int]:
         batches, step, status = module.train_epoch(
             arrays.X, arrays.Y, perm, batch_size, net._step, float(clip_norm or 0.0),
-            batch_losses, *arrays.params, *arrays.state, *hyper, *opt_hyper, *dropout, **split)
+            batch_losses, *arrays.params, *net._running, *arrays.state, *hyper, *opt_hyper,
+            *dropout, **split)
         net._step = int(step)
         return int(batches), int(status)
 
@@ -158,7 +160,7 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
             if values[monitor] < best - 1e-12:
                 best, waited, history.best_epoch = values[monitor], 0, epoch
                 if patience is not None and restore_best:
-                    best_params = net.params
+                    best_params = net.params, [array.copy() for array in net._running]
             elif patience is not None:
                 waited += 1
                 if waited >= patience:
@@ -170,8 +172,10 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
         if progress is not None:
             progress.close()
     if best_params is not None and history.stopped_epoch is not None:
-        net._weights = [np.ascontiguousarray(W) for W, _ in best_params]
-        net._biases = [np.ascontiguousarray(b) for _, b in best_params]
+        params, running = best_params
+        net._arrays = [np.ascontiguousarray(array) for pair in params for array in pair]
+        for array, best in zip(net._running, running, strict=True):
+            array[...] = best
     return history
 
 
@@ -200,6 +204,20 @@ def _gradient_norms(net, X: np.ndarray, Y: np.ndarray) -> list[float]:
     grads = net.gradients(X[rows], Y[rows])
     return [math.sqrt(float(np.sum(np.square(dW, dtype=np.float64)))
                       + float(np.sum(np.square(db, dtype=np.float64)))) for dW, db in grads]
+
+
+def _check_batch_statistics(net, n: int, batch_size: int) -> None:
+    """Batch normalization estimates a variance from each training batch: one row has none
+    (PyTorch refuses it too)."""
+    from symprop.runtime.blocks import BatchNorm
+    from symprop.runtime.network_parts import param_nodes
+
+    norm = next((layer for layer in param_nodes(net.layers) if isinstance(layer, BatchNorm)),
+                None)
+    if norm is not None and (batch_size == 1 or n % batch_size == 1):
+        raise DataError(f"{norm!r} trains on batch statistics, and with {n} rows in batches "
+                        f"of {batch_size} a batch would have one row, whose variance is "
+                        "undefined: choose another batch_size")
 
 
 def module_states(module) -> list[str]:

@@ -1,0 +1,65 @@
+"""A network's layers beyond the Dense chain: checking them, and their parameter arrays in
+the order of the generated module (depth first: a Dense layer's W and b, a normalization's
+gamma and beta; a residual block only its layers')."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from symprop.architecture import check_chain
+from symprop.blocks import check_nodes
+from symprop.errors import SympropError
+from symprop.runtime.blocks import BatchNorm, LayerNorm, Residual
+from symprop.runtime.layers import Dense
+
+
+def param_nodes(layers) -> list:
+    """The layers that have parameters (Dense, BatchNorm, LayerNorm), depth first."""
+    found = []
+    for layer in layers:
+        found += param_nodes(layer.layers) if isinstance(layer, Residual) else [layer]
+    return found
+
+
+def param_shapes(layer) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    if isinstance(layer, Dense):
+        return (layer.n_in, layer.n_out), (layer.n_out,)
+    return (layer.n,), (layer.n,)
+
+
+def check_layers(layers, blocks: bool, target: str) -> None:
+    """Widths along the network and around every residual block (errors name the layer or
+    block); a network with other layers than Dense ends with a Dense layer and runs on the
+    CPU."""
+    specs = [layer.spec for layer in layers]
+    if not blocks:
+        check_chain(specs)
+        return
+    check_nodes(specs)
+    if not isinstance(layers[-1], Dense):
+        raise SympropError(f"the last layer must be a Dense layer (its activation and the "
+                           f"loss make the output delta), not {layers[-1]!r}")
+    if target != "cpu":
+        raise SympropError("normalization layers and residual blocks run on the CPU for now: "
+                           "use target='cpu'")
+
+
+def initial_arrays(layers, rng, dtype) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """(parameters, running statistics): W random at the layer's scale, b 0; gamma 1,
+    beta 0 (PyTorch's start); running mean 0, running variance 1."""
+    params, running = [], []
+    for layer in param_nodes(layers):
+        if isinstance(layer, Dense):
+            scale = layer.init_scale()
+            params.append(np.ascontiguousarray(
+                rng.standard_normal((layer.n_in, layer.n_out)) * scale, dtype=dtype))
+            params.append(np.zeros(layer.n_out, dtype=dtype))
+        else:
+            params += [np.ones(layer.n, dtype=dtype), np.zeros(layer.n, dtype=dtype)]
+        if isinstance(layer, BatchNorm):
+            running += [np.zeros(layer.n, dtype=dtype), np.ones(layer.n, dtype=dtype)]
+    return params, running
+
+
+__all__ = ["BatchNorm", "LayerNorm", "check_layers", "initial_arrays", "param_nodes",
+           "param_shapes"]
