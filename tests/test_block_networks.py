@@ -53,10 +53,9 @@ def test_training_follows_torch_and_predicts_with_running_statistics(optimizer):
         with torch.no_grad():  # the epoch's loss, as fit measures it: running statistics
             expected = torch_loss(reference.forward(X, training=False), torch.tensor(Y), "ce")
         assert history["loss"][epoch] == pytest.approx(expected.item(), rel=1e-8)
-    for (W, b), (tw, tb) in zip(net.params, zip(reference.tensors[::2],
-                                                reference.tensors[1::2]), strict=True):
-        np.testing.assert_allclose(W, tw.detach().numpy(), rtol=1e-8, atol=1e-12)
-        np.testing.assert_allclose(b, tb.detach().numpy(), rtol=1e-8, atol=1e-12)
+    ours_arrays = [array for pair in net.params for array in pair]
+    for array, tensor in zip(ours_arrays, reference.tensors, strict=True):
+        np.testing.assert_allclose(array, tensor.detach().numpy(), rtol=1e-8, atol=1e-12)
     for ours_stat, theirs_stat in zip(net._running, reference.running, strict=True):
         np.testing.assert_allclose(ours_stat, theirs_stat.numpy(), rtol=1e-10)
     with torch.no_grad():
