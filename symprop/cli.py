@@ -113,7 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
                             "make_classification")
     train.add_argument("--csv", help="a CSV file with a header row (instead of --dataset)")
     train.add_argument("--target", help="the target column of --csv")
-    train.add_argument("--arch", help="architecture (default: the data set's suggestion)")
+    train.add_argument("--arch", help="architecture (default: the data set's suggestion): "
+                                      "widths and activations joined by '-', e.g. "
+                                      "4-8:relu-3:softmax; 'bn' and 'ln' add batch or layer "
+                                      "normalization, '[...]' a residual block: "
+                                      "4-16:relu-bn-[16:relu-16:relu]-3:softmax")
     train.add_argument("--loss", help="loss (default: the data set's suggestion)")
     train.add_argument("--optimizer", default="adam", help="sgd | adam | rmsprop")
     train.add_argument("--lr", type=float, default=0.01)

@@ -49,6 +49,19 @@ def test_train_tracks_gradients(env):
     assert len(norms) == 3 and all(len(row) == 4 and min(row) > 0 for row in norms)
 
 
+def test_train_with_normalization_and_a_residual_block(env, tmp_path):
+    run = symprop(env, "train", "--json", "--epochs", "20",
+                  "--arch", "4-8:relu-bn-[8:relu-ln-8:tanh]-3:softmax")
+    assert run.returncode == 0, run.stderr
+    summary = json.loads(run.stdout)
+    assert summary["architecture"] == "4-8:relu-bn-[8:relu-ln-8:tanh]-3:softmax"
+    assert summary["train"]["accuracy"] > 0.8
+    refused = symprop(env, "train", "--epochs", "1", "--arch", "4-8:relu-bn-3:softmax",
+                      "--save", str(tmp_path / "m.npz"))
+    assert refused.returncode == 2 and "cannot be saved yet" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1 and not (tmp_path / "m.npz").exists()
+
+
 def test_train_prints_summary(env):
     run = symprop(env, "train", "--epochs", "20", "--dataset", "wine", "--optimizer", "sgd",
                   "--lr", "0.05", "--momentum", "0.9")

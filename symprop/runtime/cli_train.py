@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import time
 
-from symprop.architecture import parse_architecture
+from symprop.architecture import LayerSpec
+from symprop.blocks import NormSpec, ResidualSpec, parse_network
 from symprop.errors import FileError, SympropError
 from symprop.runtime.data import (
     SUGGESTED,
@@ -62,7 +63,10 @@ def train_from_args(args) -> dict:
     loss = args.loss or (suggestion[1] if suggestion else None)
     if arch is None or loss is None:
         raise SympropError("with --csv, give --arch and --loss")
-    specs = parse_architecture(arch)
+    specs = parse_network(arch)
+    if args.save and not all(isinstance(spec, LayerSpec) for spec in specs):
+        raise SympropError(f"--save: networks with normalization layers or residual blocks "
+                           f"({arch}) cannot be saved yet")
     if specs[0].n_in != X.shape[1]:
         raise SympropError(f"--arch {arch}: the input width {specs[0].n_in} does not match "
                            f"the {X.shape[1]} features of {name}")
@@ -71,8 +75,7 @@ def train_from_args(args) -> dict:
         X, y, args.test_size, seed=args.seed, stratify=classification)
     scaler = Standardizer().fit(X_train)
     X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-    net = Network([Dense(s.n_in, s.n_out, s.activation) for s in specs], loss=loss,
-                  dtype=args.dtype, seed=args.seed)
+    net = Network(layers_from_specs(specs), loss=loss, dtype=args.dtype, seed=args.seed)
     options = {"lr": args.lr}
     if args.optimizer.lower() == "sgd":
         options["momentum"] = args.momentum
@@ -113,3 +116,20 @@ def _rounded(values: list) -> list:
     (a vanishing gradient's 1e-12 must not print as 0)."""
     return [[float(f"{v:.6g}") for v in value] if isinstance(value, list) else round(value, 6)
             for value in values]
+
+
+def layers_from_specs(specs) -> list:
+    """The layer objects of parsed architecture nodes (symprop.blocks)."""
+    from symprop.runtime.blocks import BatchNorm, LayerNorm, Residual
+
+    layers = []
+    for spec in specs:
+        if isinstance(spec, ResidualSpec):
+            layers.append(Residual(layers_from_specs(spec.body)))
+        elif isinstance(spec, NormSpec) and spec.kind == "batchnorm":
+            layers.append(BatchNorm(spec.n, momentum=spec.momentum, eps=spec.eps))
+        elif isinstance(spec, NormSpec):
+            layers.append(LayerNorm(spec.n, eps=spec.eps))
+        else:
+            layers.append(Dense(spec.n_in, spec.n_out, spec.activation))
+    return layers
