@@ -53,3 +53,17 @@ def test_backprop_by_hand(env):
     out = run(env, "05_backprop_by_hand.py")
     assert "dL/dw = -4   dL/dv = -24" in out
     assert "w = 3.4   v = 2.9" in out
+
+
+def test_vanishing_gradients_and_their_remedies(env, tmp_path):
+    """The notes' story: 20 sigmoid layers barely train, their first layer's gradient some
+    1e-12 of the last one's; batch normalization or residual blocks train the same depth."""
+    out = run(env, "06_vanishing_gradients.py", str(tmp_path / "norms.png"))
+    found = {line.split(":")[0].strip(): line for line in out.strip().splitlines()}
+    accuracy = {name: float(line.split("accuracy")[1].split(",")[0])
+                for name, line in found.items()}
+    ratio = {name: float(line.split()[-1]) for name, line in found.items()}
+    assert accuracy["plain"] < 0.6 and ratio["plain"] < 1e-8
+    assert accuracy["batch norm"] > 0.85 and accuracy["residual"] > 0.8
+    assert ratio["batch norm"] > 1e-2 and ratio["residual"] > 1e-2
+    assert (tmp_path / "norms.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
