@@ -437,8 +437,8 @@ def make_plan(layers: list[LayerSpec], loss: str, update: UpdateCode,
             layer.below = below if below is not None and fused_below(below, users) else None
     # The header's architecture names each layer by its label (a built-in or validated name,
     # or a formula's kernel identifier), never by the text the user typed.
-    architecture = "-".join([str(layers[0].n_in)]
-                            + [f"{layer.n_out}:{layer.act.label}" for layer in plans])
+    labels = iter(f"{layer.n_out}:{layer.act.label}" for layer in plans)
+    architecture = f"{layers[0].n_in}-{_nodes_text(nodes, labels)}"
     return NetworkPlan(plans, the_loss, update, float_type,
                        architecture, the_loss.name, update.name, dropout,
                        jit_options(float_type, called_from_python=False),
@@ -491,3 +491,19 @@ def identity_delta_kernel(layer: LayerPlan) -> str:
 
 def slope_kernel(layer: LayerPlan) -> str:
     return f"slope_{layer.kernel_act.name}{'_dropout' if layer.has_dropout else ''}"
+
+
+def _nodes_text(nodes, labels) -> str:
+    """The architecture string with each dense layer's label (from ``labels``, in order),
+    never the text a user typed for a formula."""
+    from symprop.blocks import NormSpec, ResidualSpec
+
+    parts = []
+    for node in nodes:
+        if isinstance(node, ResidualSpec):
+            parts.append(f"[{_nodes_text(node.body, labels)}]")
+        elif isinstance(node, NormSpec):
+            parts.append(node.token)
+        else:
+            parts.append(next(labels))
+    return "-".join(parts)
