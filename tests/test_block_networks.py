@@ -108,3 +108,12 @@ def test_saving_is_refused_for_now(tmp_path):
     with pytest.raises(sp.ModelFileError, match="not supported yet"):
         _network().save(tmp_path / "m.npz")
     assert not (tmp_path / "m.npz").exists()
+
+
+def test_each_new_layer_prints_its_derivation():
+    assert sp.BatchNorm(6).derivation().title == sp.batchnorm_derivation().title
+    assert sp.LayerNorm(6).derivation().title == sp.layernorm_derivation().title
+    block = sp.Residual([sp.Dense(3, 3, "relu")])
+    assert "skip" in block.derivation().text().lower()
+    text = _network().derivation().text()
+    assert "bn" in text.splitlines()[0] and "[6:relu-ln-6:tanh]" in text.splitlines()[0]

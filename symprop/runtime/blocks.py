@@ -34,6 +34,13 @@ class _Norm:
     def trainable(self) -> bool:
         return True
 
+    def derivation(self):
+        """Its forward and backward pass, derived step by step (symprop.derive.norms)."""
+        from symprop.derive import norms
+
+        return (norms.batchnorm_derivation() if self.kind == "batchnorm"
+                else norms.layernorm_derivation())
+
 
 class BatchNorm(_Norm):
     """Batch normalization of ``n`` units: each unit normalized over the batch (mean 0,
@@ -102,6 +109,12 @@ class Residual:
     @property
     def trainable(self) -> bool:
         return all(layer.trainable for layer in self.layers)
+
+    def derivation(self):
+        """The gradient through a residual block: the skip path plus the body's path."""
+        from symprop.derive.residual import residual_derivation
+
+        return residual_derivation()
 
     def __repr__(self) -> str:
         return f"Residual({self.layers!r})"
