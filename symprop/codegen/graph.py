@@ -248,3 +248,39 @@ def plan_nodes(specs, make_dense, start_input: str = "XB"):
 
     walk(specs, start_input)
     return nodes
+
+
+def param_shapes(node) -> list[tuple[str, tuple[int, ...]]]:
+    """(name, shape) of a node's parameters: a dense layer's W and b, a normalization's
+    gamma and beta, none for a residual sum."""
+    if isinstance(node, NormPlan):
+        return [(node.gamma, (node.n,)), (node.beta, (node.n,))]
+    if isinstance(node, AddPlan):
+        return []
+    return [(node.W, (node.n_in, node.n_out)), (node.b, (node.n_out,))]
+
+
+def identity_delta_kernel(layer) -> str:
+    """The delta kernel that writes D @ W^T alone (into the gradient of a node that is not
+    a dense layer, or of one with several consumers)."""
+    return f"delta_identity_{layer.kernel_variant}"
+
+
+def slope_kernel(layer) -> str:
+    return f"slope_{layer.kernel_act.name}{'_dropout' if layer.has_dropout else ''}"
+
+
+def nodes_text(nodes, labels) -> str:
+    """The architecture string with each dense layer's label (from ``labels``, in order),
+    never the text a user typed for a formula."""
+    from symprop.blocks import NormSpec, ResidualSpec
+
+    parts = []
+    for node in nodes:
+        if isinstance(node, ResidualSpec):
+            parts.append(f"[{nodes_text(node.body, labels)}]")
+        elif isinstance(node, NormSpec):
+            parts.append(node.token)
+        else:
+            parts.append(next(labels))
+    return "-".join(parts)

@@ -19,7 +19,11 @@ from symprop.codegen.graph import (
     backward_steps,
     consumers,
     fused_below,
+    identity_delta_kernel,
+    nodes_text,
+    param_shapes,
     plan_nodes,
+    slope_kernel,
 )
 from symprop.codegen.printed import activation_code_for, loss_code_for
 from symprop.errors import SympropError
@@ -438,7 +442,7 @@ def make_plan(layers: list[LayerSpec], loss: str, update: UpdateCode,
     # The header's architecture names each layer by its label (a built-in or validated name,
     # or a formula's kernel identifier), never by the text the user typed.
     labels = iter(f"{layer.n_out}:{layer.act.label}" for layer in plans)
-    architecture = f"{layers[0].n_in}-{_nodes_text(nodes, labels)}"
+    architecture = f"{layers[0].n_in}-{nodes_text(nodes, labels)}"
     return NetworkPlan(plans, the_loss, update, float_type,
                        architecture, the_loss.name, update.name, dropout,
                        jit_options(float_type, called_from_python=False),
@@ -472,38 +476,3 @@ def jit_options(float_type: str, called_from_python: bool = True) -> str:
         return f"cache=True, {common}"
     return f"{common}, no_cpython_wrapper=True, no_cfunc_wrapper=True"
 
-
-def param_shapes(node) -> list[tuple[str, tuple[int, ...]]]:
-    """(name, shape) of a node's parameters: a dense layer's W and b, a normalization's
-    gamma and beta, none for a residual sum."""
-    if isinstance(node, NormPlan):
-        return [(node.gamma, (node.n,)), (node.beta, (node.n,))]
-    if isinstance(node, AddPlan):
-        return []
-    return [(node.W, (node.n_in, node.n_out)), (node.b, (node.n_out,))]
-
-
-def identity_delta_kernel(layer: LayerPlan) -> str:
-    """The delta kernel that writes D @ W^T alone (into the gradient of a node that is not
-    a dense layer, or of one with several consumers)."""
-    return f"delta_identity_{layer.kernel_variant}"
-
-
-def slope_kernel(layer: LayerPlan) -> str:
-    return f"slope_{layer.kernel_act.name}{'_dropout' if layer.has_dropout else ''}"
-
-
-def _nodes_text(nodes, labels) -> str:
-    """The architecture string with each dense layer's label (from ``labels``, in order),
-    never the text a user typed for a formula."""
-    from symprop.blocks import NormSpec, ResidualSpec
-
-    parts = []
-    for node in nodes:
-        if isinstance(node, ResidualSpec):
-            parts.append(f"[{_nodes_text(node.body, labels)}]")
-        elif isinstance(node, NormSpec):
-            parts.append(node.token)
-        else:
-            parts.append(next(labels))
-    return "-".join(parts)
