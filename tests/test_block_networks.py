@@ -4,6 +4,10 @@ statistics, gradients equal autograd, and bad input gets a symprop error."""
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
+
 import numpy as np
 import pytest
 import torch
@@ -11,6 +15,7 @@ from test_block_modules import TorchNet, torch_loss
 
 import symprop as sp
 from symprop.blocks import parse_network
+from symprop.runtime.model_io import _digest
 
 
 def _network(loss="ce"):
@@ -104,10 +109,49 @@ def test_batch_normalization_refuses_a_batch_of_one_row():
         _network().fit(X, y, epochs=1, batch_size=8, verbose=False)
 
 
-def test_saving_is_refused_for_now(tmp_path):
-    with pytest.raises(sp.ModelFileError, match="not supported yet"):
-        _network().save(tmp_path / "m.npz")
-    assert not (tmp_path / "m.npz").exists()
+def test_model_files_keep_every_array_and_the_running_statistics(tmp_path):
+    X, y = _data()
+    net = _network()
+    net.fit(X, y, epochs=3, verbose=False)
+    net.save(tmp_path / "m.npz")
+    back = sp.load(tmp_path / "m.npz")
+    assert back.architecture == net.architecture == (
+        "4-6:tanh-bn(momentum=0.2)-[6:relu-ln-6:tanh]-3:softmax")
+    for (a, b), (c, d) in zip(back.params, net.params, strict=True):
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(b, d)
+    for a, b in zip(back._running, net._running, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(back.predict(X), net.predict(X))
+
+
+def _tampered(tmp_path, change):
+    net = _network()
+    net.save(tmp_path / "m.npz")
+    with zipfile.ZipFile(tmp_path / "m.npz") as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    arrays = {name[:-4]: np.load(io.BytesIO(data))
+              for name, data in members.items()}
+    meta = json.loads(arrays.pop("__meta__").tobytes())
+    change(meta, arrays)
+    meta["digests"] = {name: _digest(array) for name, array in arrays.items()}
+    np.savez(tmp_path / "bad.npz", __meta__=np.frombuffer(json.dumps(meta).encode(),
+                                                          dtype=np.uint8), **arrays)
+    return tmp_path / "bad.npz"
+
+
+@pytest.mark.parametrize("change, fragment", [
+    (lambda meta, arrays: meta["layers"][2]["layers"][2].update(n_out=5),
+     "residual block maps 6 units to 5"),
+    (lambda meta, arrays: meta["layers"][2]["layers"][1].update(colour=1), "unknown key"),
+    (lambda meta, arrays: meta["layers"][1].update(momentum=2), "must be in [0, 1]"),
+    (lambda meta, arrays: arrays.update(running_var2=-np.ones(6)), "variances positive"),
+    (lambda meta, arrays: arrays.pop("running_mean2"), "running_mean2"),
+])
+def test_malformed_block_files_are_refused(tmp_path, change, fragment):
+    with pytest.raises(sp.ModelFileError) as error:
+        sp.load(_tampered(tmp_path, change))
+    assert fragment in str(error.value)
 
 
 def test_each_new_layer_prints_its_derivation():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import time
 
-from symprop.architecture import LayerSpec
 from symprop.blocks import NormSpec, ResidualSpec, parse_network
 from symprop.errors import FileError, SympropError
 from symprop.runtime.data import (
@@ -64,9 +63,6 @@ def train_from_args(args) -> dict:
     if arch is None or loss is None:
         raise SympropError("with --csv, give --arch and --loss")
     specs = parse_network(arch)
-    if args.save and not all(isinstance(spec, LayerSpec) for spec in specs):
-        raise SympropError(f"--save: networks with normalization layers or residual blocks "
-                           f"({arch}) cannot be saved yet")
     if specs[0].n_in != X.shape[1]:
         raise SympropError(f"--arch {arch}: the input width {specs[0].n_in} does not match "
                            f"the {X.shape[1]} features of {name}")

@@ -74,13 +74,7 @@ def save(net, path) -> None:
         raise FileError(f"cannot save to {path}: it is a folder; give a file name")
     if not path.endswith(".npz"):
         path += ".npz"
-    if net._blocks:
-        raise ModelFileError("saving networks with normalization layers or residual blocks "
-                             "is not supported yet (the model file format has Dense layers "
-                             "only)")
-    arrays = {}
-    for number, (W, b) in enumerate(net.params, start=1):
-        arrays[f"W{number}"], arrays[f"b{number}"] = W, b
+    arrays = _named_arrays(net)
     meta = {
         "format": FORMAT,
         "loss": net._loss_spec if isinstance(net._loss_spec, str) else net.loss,
@@ -96,6 +90,33 @@ def save(net, path) -> None:
     buffer = io.BytesIO()
     np.savez(buffer, __meta__=np.frombuffer(encoded, dtype=np.uint8), **arrays)
     write_atomically(path, buffer.getvalue())
+
+
+def _named_arrays(net) -> dict[str, np.ndarray]:
+    """Every array of ``net`` by its name in the file: layers numbered depth first (residual
+    blocks count), W and b of a Dense layer, gamma and beta of a normalization, and batch
+    normalization's running mean and variance."""
+    from symprop.runtime.blocks import BatchNorm, LayerNorm, Residual
+
+    arrays, params, running = {}, iter(net.params), iter(net._running)
+    counter = [0]
+
+    def walk(layers):
+        for layer in layers:
+            counter[0] += 1
+            number = counter[0]
+            if isinstance(layer, Residual):
+                walk(layer.layers)
+                continue
+            first, second = next(params)
+            names = ("gamma", "beta") if isinstance(layer, BatchNorm | LayerNorm) else ("W", "b")
+            arrays[f"{names[0]}{number}"], arrays[f"{names[1]}{number}"] = first, second
+            if isinstance(layer, BatchNorm):
+                arrays[f"running_mean{number}"] = next(running).copy()
+                arrays[f"running_var{number}"] = next(running).copy()
+
+    walk(net.layers)
+    return arrays
 
 
 def _invalid(path: str, problem: str) -> ModelFileError:
@@ -337,10 +358,26 @@ def _build(meta: ModelMetadata, arrays: dict, path: str, target: str):
 
             parse_loss(meta.loss)
         net = Network(layers, loss=meta.loss, dtype=meta.dtype, target=target)
-        net.set_params([tuple(arrays[name] for name in kind.arrays(number, fields))
-                        for number, (kind, fields) in enumerate(meta.layers, start=1)])
+        _set_arrays(net, arrays)
     except SympropError as exc:
         raise _invalid(path, str(exc)) from None
     except RecursionError:
         raise _invalid(path, "its loss formula is nested too deeply") from None
     return net
+
+
+def _set_arrays(net, arrays: dict) -> None:
+    """The file's arrays into ``net`` (checked by set_params); running statistics finite,
+    variances positive."""
+    names = list(_named_arrays(net))
+    trainable = [name for name in names if not name.startswith("running_")]
+    net.set_params([(arrays[trainable[i]], arrays[trainable[i + 1]])
+                    for i in range(0, len(trainable), 2)])
+    running = [name for name in names if name.startswith("running_")]
+    for target, name in zip(net._running, running, strict=True):
+        values = np.asarray(arrays[name], dtype=net.dtype)
+        if not np.isfinite(values).all() or (name.startswith("running_var")
+                                              and not (values > 0).all()):
+            raise SympropError(f"{name}: running statistics must be finite (and variances "
+                               "positive)")
+        target[...] = values

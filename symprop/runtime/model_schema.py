@@ -22,7 +22,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from symprop.architecture import MAX_LAYERS
+from symprop.blocks import MAX_DEPTH
 from symprop.errors import ModelFileError
+from symprop.runtime.blocks import BatchNorm, LayerNorm, Residual
 from symprop.runtime.layers import INITS, Dense
 
 FORMAT = "symprop-model-1"
@@ -176,7 +178,56 @@ DENSE = LayerKind(
                                    f"b{number}": (fields["n_out"],)},
     build=Dense.from_dict,
 )
-LAYER_KINDS: dict[str, LayerKind] = {"dense": DENSE}
+
+
+def _eps(value, field: str) -> float:
+    number = _finite_number(value, field)
+    if number <= 0:
+        raise FieldError(field, f"must be positive, not {_describe(value)}")
+    return number
+
+
+def _momentum(value, field: str) -> float:
+    number = _finite_number(value, field)
+    if not 0 <= number <= 1:
+        raise FieldError(field, f"must be in [0, 1], not {_describe(value)}")
+    return number
+
+
+def _norm_arrays(number: int, fields: dict) -> dict[str, tuple[int, ...]]:
+    n = (fields["n"],)
+    arrays = {f"gamma{number}": n, f"beta{number}": n}
+    if fields["type"] == "batchnorm":  # the running statistics travel with the weights
+        arrays.update({f"running_mean{number}": n, f"running_var{number}": n})
+    return arrays
+
+
+BATCHNORM = LayerKind(
+    required={"n": _width},
+    optional={"momentum": (0.1, _momentum), "eps": (1e-5, _eps),
+              "name": (None, _layer_name)},
+    widths=lambda fields: (fields["n"], fields["n"]),
+    arrays=_norm_arrays,
+    build=lambda fields: BatchNorm(fields["n"], momentum=fields["momentum"],
+                                   eps=fields["eps"], name=fields["name"]),
+)
+LAYERNORM = LayerKind(
+    required={"n": _width},
+    optional={"eps": (1e-5, _eps), "name": (None, _layer_name)},
+    widths=lambda fields: (fields["n"], fields["n"]),
+    arrays=_norm_arrays,
+    build=lambda fields: LayerNorm(fields["n"], eps=fields["eps"], name=fields["name"]),
+)
+# A residual block's "layers" are checked by _nodes (nested), its arrays named by them.
+RESIDUAL = LayerKind(
+    required={"layers": lambda value, field: value},
+    optional={},
+    widths=lambda fields: (fields["widths"][0], fields["widths"][1]),
+    arrays=lambda number, fields: {},
+    build=lambda fields: Residual([kind.build(inner) for kind, inner in fields["layers"]]),
+)
+LAYER_KINDS: dict[str, LayerKind] = {"dense": DENSE, "batchnorm": BATCHNORM,
+                                     "layernorm": LAYERNORM, "residual": RESIDUAL}
 
 
 def _layer(value, field: str) -> tuple[LayerKind, dict]:
@@ -197,6 +248,39 @@ def _layer(value, field: str) -> tuple[LayerKind, dict]:
     for key, (default, check) in kind.optional.items():
         fields[key] = check(value[key], f"{field}.{key}") if key in value else default
     return kind, fields
+
+
+def _nodes(values: list, field: str, arrays: dict, counter: list[int], depth: int):
+    """Checked (kind, fields) of a list of layers (a residual block's nested), the widths
+    agreeing along it; their arrays into ``arrays``, named by each layer's number counted
+    depth first over the whole network (a chain of Dense layers: W1, b1, W2, ...)."""
+    if not isinstance(values, list) or not values or (depth and len(values) > MAX_LAYERS):
+        raise FieldError(field, f"must be a non-empty list of layers, not {_describe(values)}")
+    if depth > MAX_DEPTH:
+        raise FieldError(field, f"residual blocks nested more than {MAX_DEPTH} deep")
+    found, previous = [], None
+    for index, value in enumerate(values):
+        where = f"{field}[{index}]"
+        counter[0] += 1
+        if counter[0] > MAX_LAYERS:
+            raise FieldError(field, f"more than {MAX_LAYERS} layers and blocks")
+        kind, fields = _layer(value, where)
+        if kind is RESIDUAL:
+            body, widths = _nodes(fields["layers"], f"{where}.layers", arrays, counter,
+                                  depth + 1)
+            if widths[0] != widths[1]:
+                raise FieldError(where, f"a residual block maps {widths[0]} units to "
+                                        f"{widths[1]}: its input and output widths must match")
+            fields = {"type": "residual", "layers": body, "widths": widths}
+        else:
+            arrays.update(kind.arrays(counter[0], fields))
+        inputs, outputs = kind.widths(fields)
+        if previous is not None and inputs != previous:
+            raise FieldError(where, f"takes {inputs} inputs but the layer before gives "
+                                    f"{previous} outputs")
+        previous = outputs
+        found.append((kind, fields))
+    return found, (found[0][0].widths(found[0][1])[0], previous)
 
 
 # -- the whole metadata -----------------------------------------------------------------------
@@ -232,16 +316,8 @@ def _check(meta) -> ModelMetadata:
     if not isinstance(meta["layers"], list) or not 1 <= len(meta["layers"]) <= MAX_LAYERS:
         raise FieldError("layers", f"must be a list of 1 to {MAX_LAYERS} layers, not "
                                    f"{_describe(meta['layers'])}")
-    layers = [_layer(value, f"layers[{index}]") for index, value in enumerate(meta["layers"])]
     arrays: dict[str, tuple[int, ...]] = {}
-    previous_outputs = None
-    for index, (kind, fields) in enumerate(layers):
-        inputs, outputs = kind.widths(fields)
-        if previous_outputs is not None and inputs != previous_outputs:
-            raise FieldError(f"layers[{index}]", f"takes {inputs} inputs but the layer before "
-                                                 f"gives {previous_outputs} outputs")
-        previous_outputs = outputs
-        arrays.update(kind.arrays(index + 1, fields))
+    layers, _ = _nodes(meta["layers"], "layers", arrays, [0], 0)
     count = sum(math.prod(shape) for shape in arrays.values())
     if count > MAX_PARAMETERS:
         raise FieldError("layers", f"the network has {count} parameters, more than the "
