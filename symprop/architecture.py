@@ -67,6 +67,10 @@ def parse_architecture(text: str) -> list[LayerSpec]:
     for position, token in enumerate(tokens):
         width, _, act = token.partition(":")
         # isdigit alone takes superscripts and other digits int() refuses
+        if token in ("bn", "ln") or token.startswith(("bn(", "ln(", "[")):
+            raise SympropError(f"architecture {shown!r}: normalization layers and residual "
+                               "blocks are not supported here (training, derivations and "
+                               "model files take them; exported kernels not yet)")
         if not (width.isascii() and width.isdigit()) or int(width) < 1:
             raise ShapeError(f"architecture {shown!r}: token {_shorten(token, 30)!r} does not "
                              "start with a positive integer width")

@@ -154,7 +154,6 @@ def _parse_params(pairs: list[str]) -> dict[str, float]:
 
 
 def find_derivation(args) -> object:
-    from symprop.architecture import parse_architecture
     from symprop.derive import activation, loss, output_delta
     from symprop.derive.losses import ALIASES as LOSS_ALIASES
     from symprop.derive.losses import BUILTINS as LOSSES
@@ -167,7 +166,7 @@ def find_derivation(args) -> object:
     if what == "net":
         if not args.arch:
             raise SympropError("derive net needs an architecture, e.g. 4-8:relu-3:softmax")
-        return network_derivation(parse_architecture(args.arch), args.loss or "mse")
+        return network_derivation(args.arch, args.loss or "mse")  # bn, ln, [...] too
     if args.arch:
         raise SympropError(f"unexpected argument {args.arch!r} (only 'net' takes an "
                            "architecture)")

@@ -123,3 +123,12 @@ def test_kernels_writes_standalone_modules(env, tmp_path):
                             text=True, env=clean, timeout=600)
     assert result.returncode == 0, result.stderr
     assert abs(float(result.stdout) - 1.0986122886681098) < 1e-5  # log 3: uniform softmax
+
+
+def test_derive_and_kernels_with_normalization_layers(env, tmp_path):
+    derived = symprop(env, "derive", "net", "4-8:relu-bn-[8:relu]-3:softmax", "--loss", "ce",
+                      "--format", "text")
+    assert derived.returncode == 0, derived.stderr
+    assert derived.stdout.startswith("Backpropagation for 4-8:relu-bn-[8:relu]-3:softmax")
+    refused = symprop(env, "kernels", "4-8:relu-bn-3:softmax", "--out", str(tmp_path / "k"))
+    assert refused.returncode == 2 and "exported kernels not yet" in refused.stderr
