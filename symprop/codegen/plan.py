@@ -8,12 +8,14 @@ every argument of the generated functions.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from symprop.architecture import LayerSpec, check_chain
 from symprop.blocks import check_nodes, dense_layers
 from symprop.codegen.code import ActivationCode, LossCode, UpdateCode
 from symprop.codegen.graph import (
     AddPlan,
+    Gradients,
     NormPlan,
     Step,
     backward_steps,
@@ -181,9 +183,15 @@ class NetworkPlan:
     def adds(self) -> list:
         return [node for node in self.blocks if isinstance(node, AddPlan)]
 
+    @cached_property
+    def _graph(self) -> tuple[list[Step], Gradients]:
+        """The backward steps and their gradient buffers, planned once (the templates and
+        the kernel and buffer lists all read them)."""
+        return backward_steps(self.blocks)
+
     @property
     def backward_steps(self) -> list[Step]:
-        return backward_steps(self.blocks)[0]
+        return self._graph[0]
 
     @property
     def persistent(self) -> list[str]:
@@ -218,7 +226,7 @@ class NetworkPlan:
                  for above in self.layers if above.below is not None]
         into = [Kernel(identity_delta_kernel(step.node), self.identity, step.node.variant,
                        width=step.node.width)
-                for step in (self.backward_steps if self.blocks else ())
+                for step in self.backward_steps
                 if step.kind == "dense" and step.target]
         return _unique(fused + into)
 
@@ -306,7 +314,7 @@ class NetworkPlan:
             for node in self.blocks:
                 if isinstance(node, NormPlan | AddPlan):
                     buffers += node.row_buffers
-            grads = backward_steps(self.blocks)[1]
+            grads = self._graph[1]
             buffers += [(name, width, "empty") for name, width in grads.own + grads.scratch]
         return buffers
 
