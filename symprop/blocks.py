@@ -26,8 +26,23 @@ NORM_KINDS = {"bn": "batchnorm", "ln": "layernorm"}
 MAX_DEPTH = 8  # residual blocks nested in residual blocks: far beyond any textbook network
 
 
+class SameWidth:
+    """A node whose output has as many units as its input, ``n`` (a normalization, a
+    residual sum)."""
+
+    n: int
+
+    @property
+    def n_in(self) -> int:
+        return self.n
+
+    @property
+    def n_out(self) -> int:
+        return self.n
+
+
 @dataclass(frozen=True)
-class NormSpec:
+class NormSpec(SameWidth):
     """Normalization of ``n`` units: ``kind`` "batchnorm" (statistics over the batch, per
     unit; running statistics for prediction) or "layernorm" (over the units of each sample),
     then a learned scale gamma and shift beta per unit."""
@@ -42,21 +57,14 @@ class NormSpec:
             raise SympropError(f"a normalization is one of {', '.join(NORM_KINDS.values())}, "
                                f"not {self.kind!r}")
         check_width(f"{self.label} width", self.n)
-        check_eps(self.label, self.eps)
+        # stored as floats: a numpy scalar would print as np.float64(...) in the token
+        object.__setattr__(self, "eps", check_eps(self.label, self.eps))
         if self.kind == "batchnorm":
-            check_momentum(self.label, self.momentum)
+            object.__setattr__(self, "momentum", check_momentum(self.label, self.momentum))
 
     @property
     def label(self) -> str:
         return "BatchNorm" if self.kind == "batchnorm" else "LayerNorm"
-
-    @property
-    def n_in(self) -> int:
-        return self.n
-
-    @property
-    def n_out(self) -> int:
-        return self.n
 
     @property
     def token(self) -> str:

@@ -78,3 +78,12 @@ def test_layer_classes_check_their_options():
     assert block.spec == ResidualSpec((LayerSpec(8, 8, "relu"), NormSpec("batchnorm", 8)))
     assert block.to_dict()["layers"][1] == {"type": "batchnorm", "n": 8, "momentum": 0.1,
                                             "eps": 1e-5, "name": None}
+
+
+def test_options_are_stored_as_floats():
+    """A numpy scalar option is kept as a float: the architecture string stays parseable."""
+    import numpy as np
+
+    norm = BatchNorm(4, momentum=np.float64(0.2), eps=np.float64(1e-3))
+    assert norm.spec.token == "bn(eps=0.001,momentum=0.2)"
+    assert type(norm.momentum) is float and parse_network(f"4-{norm.spec.token}-1:relu")

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from symprop.blocks import SameWidth
+
 
 @dataclass
-class NormPlan:
+class NormPlan(SameWidth):
     """A batch or layer normalization node; ``number`` names its buffers and parameters."""
 
     number: int
@@ -33,14 +35,6 @@ class NormPlan:
     @property
     def output(self) -> str:
         return f"H{self.number}"
-
-    @property
-    def n_in(self) -> int:
-        return self.n
-
-    @property
-    def n_out(self) -> int:
-        return self.n
 
     @property
     def gamma(self) -> str:
@@ -76,7 +70,7 @@ class NormPlan:
 
 
 @dataclass
-class AddPlan:
+class AddPlan(SameWidth):
     """A residual block's sum: its input ``skip`` plus its body's output ``body``."""
 
     number: int
@@ -87,14 +81,6 @@ class AddPlan:
     @property
     def output(self) -> str:
         return f"H{self.number}"
-
-    @property
-    def n_in(self) -> int:
-        return self.n
-
-    @property
-    def n_out(self) -> int:
-        return self.n
 
     @property
     def row_buffers(self) -> list[tuple[str, int, str]]:

@@ -8,27 +8,19 @@ unbiased); ``Residual([...])`` adds its layers' output to its input, as a ResNet
 
 from __future__ import annotations
 
-from symprop.blocks import NormSpec, ResidualSpec, check_eps, check_momentum, check_nodes
+from symprop.blocks import NormSpec, ResidualSpec, SameWidth, check_nodes
 from symprop.catalog import check_name
 from symprop.errors import SympropError
 
 
-class _Norm:
+class _Norm(SameWidth):
     kind = ""
 
     def __init__(self, n: int, eps: float = 1e-5, momentum: float = 0.1,
                  name: str | None = None):
         self.spec = NormSpec(self.kind, n, eps, momentum)  # checks n, eps and momentum
-        self.n, self.eps, self.momentum = n, float(eps), float(momentum)
+        self.n, self.eps, self.momentum = n, self.spec.eps, self.spec.momentum
         self.name = check_name("layer", name)
-
-    @property
-    def n_in(self) -> int:
-        return self.n
-
-    @property
-    def n_out(self) -> int:
-        return self.n
 
     @property
     def trainable(self) -> bool:
@@ -52,7 +44,6 @@ class BatchNorm(_Norm):
 
     def __init__(self, n: int, momentum: float = 0.1, eps: float = 1e-5, *,
                  name: str | None = None):
-        check_momentum("BatchNorm", momentum)
         super().__init__(n, eps, momentum, name)
 
     def __repr__(self) -> str:
@@ -71,7 +62,6 @@ class LayerNorm(_Norm):
     kind = "layernorm"
 
     def __init__(self, n: int, eps: float = 1e-5, *, name: str | None = None):
-        check_eps("LayerNorm", eps)
         super().__init__(n, eps, 0.1, name)
 
     def __repr__(self) -> str:
