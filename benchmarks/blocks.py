@@ -37,7 +37,7 @@ def data(arch: str, loss: str, rows: int):
 def time_symprop(arch, loss, batch, X, y, epochs) -> list[float]:
     import symprop as sp
     from symprop.blocks import parse_network
-    from symprop.runtime.cli_train import layers_from_specs
+    from symprop.runtime.network_parts import layers_from_specs
 
     net = sp.Network(layers_from_specs(parse_network(arch)), loss=loss, seed=0)
     options = dict(batch_size=batch, optimizer=sp.SGD(lr=0.05), verbose=False,

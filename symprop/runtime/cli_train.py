@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from symprop.blocks import NormSpec, ResidualSpec, parse_network
+from symprop.blocks import parse_network
 from symprop.errors import FileError, SympropError
 from symprop.runtime.data import (
     SUGGESTED,
@@ -15,8 +15,8 @@ from symprop.runtime.data import (
     load_dataset,
     train_test_split,
 )
-from symprop.runtime.layers import Dense
 from symprop.runtime.network import Network
+from symprop.runtime.network_parts import layers_from_specs
 from symprop.runtime.optimizers import make_optimizer
 
 
@@ -113,19 +113,3 @@ def _rounded(values: list) -> list:
     return [[float(f"{v:.6g}") for v in value] if isinstance(value, list) else round(value, 6)
             for value in values]
 
-
-def layers_from_specs(specs) -> list:
-    """The layer objects of parsed architecture nodes (symprop.blocks)."""
-    from symprop.runtime.blocks import BatchNorm, LayerNorm, Residual
-
-    layers = []
-    for spec in specs:
-        if isinstance(spec, ResidualSpec):
-            layers.append(Residual(layers_from_specs(spec.body)))
-        elif isinstance(spec, NormSpec) and spec.kind == "batchnorm":
-            layers.append(BatchNorm(spec.n, momentum=spec.momentum, eps=spec.eps))
-        elif isinstance(spec, NormSpec):
-            layers.append(LayerNorm(spec.n, eps=spec.eps))
-        else:
-            layers.append(Dense(spec.n_in, spec.n_out, spec.activation))
-    return layers

@@ -97,25 +97,17 @@ def _named_arrays(net) -> dict[str, np.ndarray]:
     blocks count), W and b of a Dense layer, gamma and beta of a normalization, and batch
     normalization's running mean and variance."""
     from symprop.runtime.blocks import BatchNorm, LayerNorm, Residual
+    from symprop.runtime.network_parts import numbered
 
     arrays, params, running = {}, iter(net.params), iter(net._running)
-    counter = [0]
-
-    def walk(layers):
-        for layer in layers:
-            counter[0] += 1
-            number = counter[0]
-            if isinstance(layer, Residual):
-                walk(layer.layers)
-                continue
-            first, second = next(params)
-            names = ("gamma", "beta") if isinstance(layer, BatchNorm | LayerNorm) else ("W", "b")
-            arrays[f"{names[0]}{number}"], arrays[f"{names[1]}{number}"] = first, second
-            if isinstance(layer, BatchNorm):
-                arrays[f"running_mean{number}"] = next(running).copy()
-                arrays[f"running_var{number}"] = next(running).copy()
-
-    walk(net.layers)
+    for number, layer in numbered(net.layers):
+        if isinstance(layer, Residual):
+            continue
+        names = ("gamma", "beta") if isinstance(layer, BatchNorm | LayerNorm) else ("W", "b")
+        arrays[f"{names[0]}{number}"], arrays[f"{names[1]}{number}"] = next(params)
+        if isinstance(layer, BatchNorm):
+            arrays[f"running_mean{number}"] = next(running).copy()
+            arrays[f"running_var{number}"] = next(running).copy()
     return arrays
 
 

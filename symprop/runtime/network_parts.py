@@ -7,18 +7,41 @@ from __future__ import annotations
 import numpy as np
 
 from symprop.architecture import check_chain
-from symprop.blocks import check_nodes
+from symprop.blocks import NormSpec, ResidualSpec, check_nodes
 from symprop.errors import SympropError
 from symprop.runtime.blocks import BatchNorm, LayerNorm, Residual
 from symprop.runtime.layers import Dense
 
 
-def param_nodes(layers) -> list:
-    """The layers that have parameters (Dense, BatchNorm, LayerNorm), depth first."""
+def numbered(layers, start: int = 1) -> list[tuple[int, object]]:
+    """(number, layer) for every layer and residual block, numbered depth first as
+    symprop.blocks.check_nodes and the model files number them (a block before its layers)."""
     found = []
     for layer in layers:
-        found += param_nodes(layer.layers) if isinstance(layer, Residual) else [layer]
+        found.append((start + len(found), layer))
+        if isinstance(layer, Residual):
+            found += numbered(layer.layers, start + len(found))
     return found
+
+
+def param_nodes(layers) -> list:
+    """The layers that have parameters (Dense, BatchNorm, LayerNorm), depth first."""
+    return [layer for _, layer in numbered(layers) if not isinstance(layer, Residual)]
+
+
+def layers_from_specs(specs) -> list:
+    """The layer objects of parsed architecture nodes (symprop.blocks.parse_network)."""
+    layers = []
+    for spec in specs:
+        if isinstance(spec, ResidualSpec):
+            layers.append(Residual(layers_from_specs(spec.body)))
+        elif isinstance(spec, NormSpec) and spec.kind == "batchnorm":
+            layers.append(BatchNorm(spec.n, momentum=spec.momentum, eps=spec.eps))
+        elif isinstance(spec, NormSpec):
+            layers.append(LayerNorm(spec.n, eps=spec.eps))
+        else:
+            layers.append(Dense(spec.n_in, spec.n_out, spec.activation))
+    return layers
 
 
 def param_shapes(layer) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -61,5 +84,5 @@ def initial_arrays(layers, rng, dtype) -> tuple[list[np.ndarray], list[np.ndarra
     return params, running
 
 
-__all__ = ["BatchNorm", "LayerNorm", "check_layers", "initial_arrays", "param_nodes",
-           "param_shapes"]
+__all__ = ["BatchNorm", "LayerNorm", "check_layers", "initial_arrays", "layers_from_specs",
+           "numbered", "param_nodes", "param_shapes"]
