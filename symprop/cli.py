@@ -39,10 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     derive.add_argument("--format", choices=FORMATS, default="latex",
                         help="latex: a fragment to \\input into a document with amsmath and "
                              "amssymb; markdown: $-delimited maths; text: Unicode maths")
-    derive.add_argument("--standalone", action="store_true",
-                        help="a whole LaTeX document that compiles with pdflatex")
-    derive.add_argument("-o", "--output", help="write to this file (atomically) instead of "
-                                               "stdout")
+    _document_options(derive)
     derive.set_defaults(handler=run_derive)
 
     kernels = commands.add_parser(
@@ -84,10 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--momentum", type=float, default=0.0)
     explain.add_argument("--weight-decay", type=float, default=0.0)
     explain.add_argument("--format", choices=FORMATS, default="latex")
-    explain.add_argument("--standalone", action="store_true",
-                         help="a whole LaTeX document that compiles with pdflatex")
-    explain.add_argument("-o", "--output", help="write to this file (atomically) instead of "
-                                                "stdout")
+    _document_options(explain)
     explain.set_defaults(handler=run_explain)
 
     handbook = commands.add_parser(
@@ -151,6 +145,14 @@ def _parse_params(pairs: list[str]) -> dict[str, float]:
         except ValueError:
             raise SympropError(f"--param {pair!r}: {value!r} is not a number") from None
     return params
+
+
+def _document_options(parser) -> None:
+    """--standalone and -o of the commands that print a derivation."""
+    parser.add_argument("--standalone", action="store_true",
+                        help="a whole LaTeX document that compiles with pdflatex")
+    parser.add_argument("-o", "--output", help="write to this file (atomically) instead of "
+                                               "stdout")
 
 
 def find_derivation(args) -> object:
