@@ -30,9 +30,16 @@ def modules_with_the_split_path(monkeypatch):
     monkeypatch.setattr(build, "numba_threads", lambda: 2)
 
 
-def make_net(dtype="float64"):
-    return sp.Network([sp.Dense(n_in, n_out, act) for n_in, n_out, act in ARCH], loss="ce",
-                      dtype=dtype, seed=3)
+def make_net(dtype="float64", blocks=False):
+    """The dense chain ARCH, or with ``blocks`` the same ends around a layer normalization
+    and a residual block (both work row by row, so their networks split too)."""
+    if blocks:
+        layers = [sp.Dense(40, 96, "relu"), sp.LayerNorm(96),
+                  sp.Residual([sp.Dense(96, 96, "tanh"), sp.Dense(96, 96, "relu")]),
+                  sp.Dense(96, 64, "tanh"), sp.Dense(64, 3, "softmax")]
+    else:
+        layers = [sp.Dense(n_in, n_out, act) for n_in, n_out, act in ARCH]
+    return sp.Network(layers, loss="ce", dtype=dtype, seed=3)
 
 
 def data(rows=389, seed=0):
@@ -42,10 +49,11 @@ def data(rows=389, seed=0):
     return X, y
 
 
-def train_with(shards, optimizer, clip_norm=0.0, batch_size=64, epochs=2, nan_row=None):
+def train_with(shards, optimizer, clip_norm=0.0, batch_size=64, epochs=2, nan_row=None,
+               blocks=False):
     """Parameters and batch losses after `epochs` epochs through module.train_epoch; a NaN
     target in row nan_row (past the checks fit() makes) if given."""
-    net = make_net()
+    net = make_net(blocks=blocks)
     X, y = data()
     Xf, Y = net._features(X), net._targets(y, X.shape[0])
     if nan_row is not None:
@@ -71,20 +79,28 @@ def train_with(shards, optimizer, clip_norm=0.0, batch_size=64, epochs=2, nan_ro
     return [p.copy() for p in params], results
 
 
-@pytest.mark.parametrize("shards", [2, 3])
+@pytest.mark.parametrize("shards, blocks", [(2, False), (3, False), (2, True), (3, True)])
 @pytest.mark.parametrize("optimizer, clip_norm", [(sp.SGD(lr=0.1), 0.0),
                                                   (sp.Adam(lr=0.01), 0.5)])
-def test_split_batches_train_like_one_thread(shards, optimizer, clip_norm):
+def test_split_batches_train_like_one_thread(shards, blocks, optimizer, clip_norm):
     """389 rows in batches of 64: the last batch (5 rows) splits unevenly, and with three
     shards over two Numba threads one thread takes two shares."""
-    ref_params, ref = train_with(1, optimizer, clip_norm)
-    params, got = train_with(shards, optimizer, clip_norm)
+    ref_params, ref = train_with(1, optimizer, clip_norm, blocks=blocks)
+    params, got = train_with(shards, optimizer, clip_norm, blocks=blocks)
     for a, b in zip(ref_params, params, strict=True):
         np.testing.assert_allclose(b, a, rtol=0, atol=1e-12)
     for (b1, s1, st1, l1), (b2, s2, st2, l2) in zip(ref, got, strict=True):
         assert (b1, s1, st1) == (b2, s2, st2)
         np.testing.assert_allclose(l2, l1, rtol=1e-12)
     assert not np.allclose(ref_params[0], make_net().params[0][0])  # training moved them
+
+
+def test_batch_normalization_keeps_batches_whole():
+    """Each thread would normalise its share by its own statistics: no split path."""
+    net = sp.Network([sp.Dense(40, 96, "relu"), sp.BatchNorm(96), sp.Dense(96, 96, "relu"),
+                      sp.Dense(96, 3, "softmax")], loss="ce", dtype="float64", seed=3)
+    assert make_net(blocks=True)._module(sp.SGD())
+    assert not net._module(sp.SGD()).SHARDED
 
 
 def test_split_batches_stop_at_the_same_non_finite_batch():

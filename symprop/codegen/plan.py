@@ -352,8 +352,11 @@ class NetworkPlan:
         """Whether run() gets the data-parallel path for training batches (see above). Not
         with dropout: each thread would draw its masks from its own random stream."""
         weights = [layer.n_in * layer.n_out for layer in self.layers]
-        # not yet with other nodes: batch normalization couples a batch's rows
-        return (self.split_batches and not self.dropout_args and not self.blocks
+        # Not with batch normalization: its statistics couple a batch's rows (each thread
+        # would normalise its share by its own mean). Layer normalization and residual sums
+        # work row by row, so their networks split like dense chains.
+        return (self.split_batches and not self.dropout_args
+                and not any(node.kind == "batchnorm" for node in self.norms)
                 and sum(weights) >= SHARD_MIN_MACS_PER_ROW
                 and max(weights) <= SHARD_MAX_LAYER_WEIGHTS)
 
