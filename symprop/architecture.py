@@ -69,8 +69,9 @@ def parse_architecture(text: str) -> list[LayerSpec]:
         # isdigit alone takes superscripts and other digits int() refuses
         if token in ("bn", "ln") or token.startswith(("bn(", "ln(", "[")):
             raise SympropError(f"architecture {shown!r}: normalization layers and residual "
-                               "blocks are not supported here (training, derivations and "
-                               "model files take them; exported kernels not yet)")
+                               "blocks are not supported here (worked examples take "
+                               "dense layers; training, derivations, model files and "
+                               "exported kernels take them)")
         if not (width.isascii() and width.isdigit()) or int(width) < 1:
             raise ShapeError(f"architecture {shown!r}: token {_shorten(token, 30)!r} does not "
                              "start with a positive integer width")

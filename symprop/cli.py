@@ -303,11 +303,15 @@ def run_handbook(args) -> int:
 
 def run_kernels(args) -> int:
     from symprop import __version__
-    from symprop.architecture import parse_architecture
+    from symprop.blocks import dense_layers, parse_network
     from symprop.codegen.build import activations_source, network_source
     from symprop.runtime.optimizers import make_optimizer
 
-    layers = parse_architecture(args.arch)
+    nodes = parse_network(args.arch)
+    layers = dense_layers(nodes)
+    if args.target == "cuda" and len(nodes) != len(layers):
+        raise SympropError(f"architecture {args.arch!r}: normalization layers and residual "
+                           "blocks are not in the CUDA module yet (--target cpu exports them)")
     options = {"momentum": args.momentum, "weight_decay": args.weight_decay}
     if args.optimizer.lower() != "sgd" and args.momentum:
         raise SympropError(f"--momentum applies to sgd, not {args.optimizer}")
@@ -315,7 +319,7 @@ def run_kernels(args) -> int:
     # which are nonzero shapes the exported code
     make_optimizer(args.optimizer, **{key: value for key, value in options.items()
                                       if key == "weight_decay" or args.optimizer.lower() == "sgd"})
-    network = network_source(layers, args.loss, args.optimizer, options, args.dtype,
+    network = network_source(nodes, args.loss, args.optimizer, options, args.dtype,
                              args.matmul, __version__, target=args.target)
     files = [("network.py", network)]
     if args.target == "cpu":  # the elementwise activation kernels are a CPU module

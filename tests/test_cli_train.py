@@ -7,7 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+import symprop as sp
+from symprop.blocks import parse_network
+from symprop.runtime.network_parts import layers_from_specs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -130,5 +135,38 @@ def test_derive_and_kernels_with_normalization_layers(env, tmp_path):
                       "--format", "text")
     assert derived.returncode == 0, derived.stderr
     assert derived.stdout.startswith("Backpropagation for 4-8:relu-bn-[8:relu]-3:softmax")
-    refused = symprop(env, "kernels", "4-8:relu-bn-3:softmax", "--out", str(tmp_path / "k"))
-    assert refused.returncode == 2 and "exported kernels not yet" in refused.stderr
+    refused = symprop(env, "kernels", "4-8:relu-bn-3:softmax", "--target", "cuda",
+                      "--out", str(tmp_path / "k"))
+    assert refused.returncode == 2 and "not in the CUDA module yet" in refused.stderr
+
+
+def test_exported_block_network_runs_without_symprop(env, tmp_path):
+    """The exported module of a network with BatchNorm, LayerNorm and a residual block
+    imports nothing of symprop and gives the gradients Network gives."""
+    arch = "4-8:relu-bn-[8:tanh-ln]-3:softmax"
+    run = symprop(env, "kernels", arch, "--loss", "ce", "--dtype", "float64",
+                  "--out", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    assert "Parameters in argument order: W1, b1, g2, be2, W2, b2, g5, be5, W3, b3" in (
+        tmp_path / "network.py").read_text()
+    net = sp.Network(layers_from_specs(parse_network(arch)), loss="ce", dtype="float64",
+                     seed=2)
+    rng = np.random.default_rng(0)
+    net.set_params([(rng.normal(0, 0.5, W.shape), rng.normal(0, 0.3, b.shape))
+                    for W, b in net.params])
+    X, y = rng.normal(size=(6, 4)), np.array([0, 1, 2, 1, 0, 2])
+    arrays = [array for pair in net.params for array in pair] + list(net._running)
+    np.savez(tmp_path / "arrays.npz", X=X, Y=np.eye(3)[y],
+             **{f"a{number}": array for number, array in enumerate(arrays)})
+    check = ("import numpy as np, network; f = np.load('arrays.npz'); "
+             f"a = [f[f'a{{i}}'] for i in range({len(arrays)})]; "
+             "g = [np.empty_like(p) for p in a[:-2]]; "
+             "network.gradients(f['X'], f['Y'], *a, *g); np.savez('grads.npz', *g)")
+    clean = {k: v for k, v in env.items() if k != "PYTHONPATH"}
+    result = subprocess.run([sys.executable, "-c", check], cwd=tmp_path, capture_output=True,
+                            text=True, env=clean, timeout=600)
+    assert result.returncode == 0, result.stderr
+    exported = np.load(tmp_path / "grads.npz")
+    expected = [array for pair in net.gradients(X, y) for array in pair]
+    for number, array in enumerate(expected):
+        np.testing.assert_allclose(exported[f"arr_{number}"], array, rtol=1e-12, atol=1e-15)
