@@ -309,9 +309,6 @@ def run_kernels(args) -> int:
 
     nodes = parse_network(args.arch)
     layers = dense_layers(nodes)
-    if args.target == "cuda" and len(nodes) != len(layers):
-        raise SympropError(f"architecture {args.arch!r}: normalization layers and residual "
-                           "blocks are not in the CUDA module yet (--target cpu exports them)")
     options = {"momentum": args.momentum, "weight_decay": args.weight_decay}
     if args.optimizer.lower() != "sgd" and args.momentum:
         raise SympropError(f"--momentum applies to sgd, not {args.optimizer}")

@@ -308,6 +308,36 @@ def validation_same_inputs(results):
                                        for h in histories]
 
 
+def blocks(results):
+    """BatchNorm, LayerNorm and a residual block on the device: Adam through shuffled
+    batches (one short), then gradients, running statistics and eval-mode predictions, as
+    the CPU gives them (float64). Exported, the CUDA module of such a network runs alone."""
+    from symprop.blocks import parse_network
+    from symprop.runtime.network_parts import layers_from_specs
+
+    rng = np.random.default_rng(9)
+    X, y = rng.standard_normal((11, 3)), rng.integers(0, 2, 11)
+    specs = parse_network("3-4:tanh-bn(momentum=0.3)-[4:relu-ln]-ln-2:softmax")
+    cpu, gpu = (sp.Network(layers_from_specs(specs), loss="ce", dtype="float64",
+                           target=target, seed=2) for target in ("cpu", "cuda"))
+    histories = [net.fit(X, y, epochs=2, batch_size=4, optimizer=sp.Adam(0.05),
+                         verbose=False) for net in (cpu, gpu)]
+    results["blocks_param_diff"] = max_param_diff(cpu, gpu)
+    results["blocks_running_diff"] = max(float(np.abs(a - b).max())
+                                         for a, b in zip(cpu._running, gpu._running,
+                                                         strict=True))
+    results["blocks_running_moved"] = float(np.abs(cpu._running[0]).max())
+    results["blocks_loss_diff"] = max(abs(a - b) for a, b in
+                                      zip(histories[0]["loss"], histories[1]["loss"],
+                                          strict=True))
+    results["blocks_predict_diff"] = float(np.abs(cpu.predict(X) - gpu.predict(X)).max())
+    grads = [net.gradients(X, y) for net in (cpu, gpu)]
+    results["blocks_gradient_diff"] = max(float(np.abs(a - b).max()) for ga, gb in
+                                          zip(*grads, strict=True)
+                                          for a, b in zip(ga, gb, strict=True))
+    results["blocks_fused"] = bool(gpu._module(sp.Adam(0.05)).FUSED)
+
+
 def benchmark_contender(results):
     """The GPU benchmark's symprop-cuda contender, through the suite's own timing code."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -329,6 +359,7 @@ CHECKS = {"adam_float64": adam_float64, "layered_training": layered_training,
           "replay_from_an_earlier_epoch": replay_from_an_earlier_epoch,
           "standalone_module": standalone_module,
           "dropout": dropout, "validation_same_inputs": validation_same_inputs,
+          "blocks": blocks,
           "benchmark_contender": benchmark_contender}
 
 if __name__ == "__main__":

@@ -79,6 +79,17 @@ def test_float32_momentum_training_matches_the_cpu(checked):
     assert gpu["accuracy"] == cpu["accuracy"]
 
 
+def test_normalization_layers_and_residual_blocks_train_like_the_cpu(checked):
+    """BatchNorm (batch statistics, running mean and variance), LayerNorm and a residual
+    block through the per-layer kernels: weights, losses, running statistics, eval-mode
+    predictions and gradients as on the CPU."""
+    assert checked["blocks_fused"] is False  # not the chain-only fused epoch kernel
+    assert checked["blocks_running_moved"] > 1e-2
+    for key in ("blocks_param_diff", "blocks_running_diff", "blocks_loss_diff",
+                "blocks_predict_diff", "blocks_gradient_diff"):
+        assert checked[key] < 1e-12, key
+
+
 def test_non_finite_loss_stops_at_the_same_batch_with_the_same_weights(checked):
     cpu, gpu = checked["nan_messages"]
     assert "epoch 1, batch 2 of 3" in cpu

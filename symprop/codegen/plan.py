@@ -342,9 +342,10 @@ class NetworkPlan:
     def fused_fits(self, chunk: int = 32) -> bool:
         """Whether the CUDA module trains through the one-block fused epoch kernel: its
         shared memory and its arguments (X, Y, perm, losses, status, parameters and their
-        optimizer state) fit, and no layer has dropout (its masks need per-layer RNG)."""
+        optimizer state) fit, no layer has dropout (its masks need per-layer RNG), and the
+        network is a chain of dense layers."""
         arrays = 5 + len(self.params) + len(self.states)
-        return (self.fused_shared_bytes(chunk) <= self.FUSED_LIMIT
+        return (self.fused_shared_bytes(chunk) <= self.FUSED_LIMIT and not self.blocks
                 and arrays <= self.FUSED_MAX_ARRAYS and not self.dropout_args)
 
     @property

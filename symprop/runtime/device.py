@@ -39,17 +39,23 @@ class HostArrays:
     def state(self) -> list:
         return self.net._state
 
+    @property
+    def running(self) -> list:
+        """Batch normalization's running means and variances (none without it)."""
+        return self.net._running
+
     def sync(self) -> None:
         """Nothing to copy: the host arrays are the network's."""
 
     def snapshot(self, lasting: bool = True) -> list:
-        """Copies of the parameters and optimizer state (symprop.runtime.recovery): the
-        kernels update these very arrays in place. ``lasting``: whether the copy must
-        outlive the next sync() (a copy on the host always does)."""
-        return [array.copy() for array in self.params + self.net._running + self.state]
+        """Copies of the parameters, running statistics and optimizer state
+        (symprop.runtime.recovery): the kernels update these very arrays in place.
+        ``lasting``: whether the copy must outlive the next sync() (a copy on the host
+        always does)."""
+        return [array.copy() for array in self.params + self.running + self.state]
 
     def restore(self, snapshot: list) -> None:
-        for array, saved in zip(self.params + self.net._running + self.state, snapshot,
+        for array, saved in zip(self.params + self.running + self.state, snapshot,
                                 strict=True):
             array[...] = saved
 
@@ -66,6 +72,7 @@ class DeviceArrays(HostArrays):
 
         super().__init__(net, cuda.to_device(X), cuda.to_device(Y))
         self._params = [cuda.to_device(p) for p in net._flat_params()]
+        self._running = [cuda.to_device(r) for r in net._running]
         self._state = [cuda.to_device(s) for s in net._state]
         # Device copies by the ids of the host (X, Y) pair they were made from: the training
         # pair, and each other pair (validation) copied once. The entry keeps both host
@@ -80,10 +87,20 @@ class DeviceArrays(HostArrays):
     def state(self) -> list:
         return self._state
 
+    @property
+    def running(self) -> list:
+        return self._running
+
+    def _device_arrays(self) -> list:
+        return self._params + self._running + self._state
+
+    def _host_arrays(self) -> list:
+        return self.net._flat_params() + self.net._running + self.net._state
+
     def sync(self) -> None:
-        """Copy parameters and optimizer state back into the network's host arrays."""
-        for device, host in zip(self._params + self._state,
-                                self.net._flat_params() + self.net._state, strict=True):
+        """Copy parameters, running statistics and optimizer state back into the network's
+        host arrays."""
+        for device, host in zip(self._device_arrays(), self._host_arrays(), strict=True):
             device.copy_to_host(host)
 
     def snapshot(self, lasting: bool = True) -> list | None:
@@ -96,7 +113,7 @@ class DeviceArrays(HostArrays):
             return None
         from numba import cuda
 
-        arrays = self._params + self._state
+        arrays = self._device_arrays()
         shapes = [(array.shape, array.dtype) for array in arrays]
         kept = getattr(self.net, "_snapshot_buffers", None)
         if kept is None or [(b.shape, b.dtype) for b in kept] != shapes:
@@ -107,8 +124,8 @@ class DeviceArrays(HostArrays):
         return kept
 
     def restore(self, snapshot: list | None) -> None:
-        sources = self.net._flat_params() + self.net._state if snapshot is None else snapshot
-        for device, source in zip(self._params + self._state, sources, strict=True):
+        sources = self._host_arrays() if snapshot is None else snapshot
+        for device, source in zip(self._device_arrays(), sources, strict=True):
             device.copy_to_device(source)
 
     def placed(self, X, Y) -> tuple:

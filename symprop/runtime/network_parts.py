@@ -52,8 +52,7 @@ def param_shapes(layer) -> tuple[tuple[int, ...], tuple[int, ...]]:
 
 def check_layers(layers, blocks: bool, target: str) -> None:
     """Widths along the network and around every residual block (errors name the layer or
-    block); a network with other layers than Dense ends with a Dense layer and runs on the
-    CPU."""
+    block); a network with other layers than Dense ends with a Dense layer."""
     specs = [layer.spec for layer in layers]
     if not blocks:
         check_chain(specs)
@@ -62,9 +61,6 @@ def check_layers(layers, blocks: bool, target: str) -> None:
     if not isinstance(layers[-1], Dense):
         raise SympropError(f"the last layer must be a Dense layer (its activation and the "
                            f"loss make the output delta), not {layers[-1]!r}")
-    if target != "cpu":
-        raise SympropError("normalization layers and residual blocks run on the CPU for now: "
-                           "use target='cpu'")
 
 
 def initial_arrays(layers, rng, dtype) -> tuple[list[np.ndarray], list[np.ndarray]]:

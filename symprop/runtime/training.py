@@ -125,7 +125,7 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
     def run_epoch(perm) -> tuple[int, int]:
         batches, step, status = module.train_epoch(
             arrays.X, arrays.Y, perm, batch_size, net._step, float(clip_norm or 0.0),
-            batch_losses, *arrays.params, *net._running, *arrays.state, *hyper, *opt_hyper,
+            batch_losses, *arrays.params, *arrays.running, *arrays.state, *hyper, *opt_hyper,
             *dropout, **split)
         net._step = int(step)
         return int(batches), int(status)
