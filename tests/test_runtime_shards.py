@@ -31,11 +31,17 @@ def modules_with_the_split_path(monkeypatch):
 
 
 def make_net(dtype="float64", blocks=False):
-    """The dense chain ARCH, or with ``blocks`` the same ends around a layer normalization
-    and a residual block (both work row by row, so their networks split too)."""
-    if blocks:
+    """The dense chain ARCH, or with ``blocks`` "ln" the same ends around a layer
+    normalization and a residual block (both work row by row), with "bn" around batch
+    normalizations, one in the block (they split in stages)."""
+    if blocks == "ln":
         layers = [sp.Dense(40, 96, "relu"), sp.LayerNorm(96),
                   sp.Residual([sp.Dense(96, 96, "tanh"), sp.Dense(96, 96, "relu")]),
+                  sp.Dense(96, 64, "tanh"), sp.Dense(64, 3, "softmax")]
+    elif blocks == "bn":
+        layers = [sp.Dense(40, 96, "relu"), sp.BatchNorm(96, momentum=0.3),
+                  sp.Residual([sp.Dense(96, 96, "tanh"), sp.BatchNorm(96),
+                               sp.Dense(96, 96, "relu")]),
                   sp.Dense(96, 64, "tanh"), sp.Dense(64, 3, "softmax")]
     else:
         layers = [sp.Dense(n_in, n_out, act) for n_in, n_out, act in ARCH]
@@ -62,8 +68,8 @@ def train_with(shards, optimizer, clip_norm=0.0, batch_size=64, epochs=2, nan_ro
     optimizer = make_optimizer(optimizer)
     module = net._module(optimizer)
     assert module.SHARDED
-    params = net._flat_params()
-    states = [np.zeros_like(p) for p in params for _ in module.OPTIMIZER_STATE]
+    params = net._flat_params() + net._running
+    states = [np.zeros_like(p) for p in net._flat_params() for _ in module.OPTIMIZER_STATE]
     hyper = optimizer.hyper_values()
     step, results = 0, []
     rng = np.random.default_rng(7)
@@ -79,7 +85,8 @@ def train_with(shards, optimizer, clip_norm=0.0, batch_size=64, epochs=2, nan_ro
     return [p.copy() for p in params], results
 
 
-@pytest.mark.parametrize("shards, blocks", [(2, False), (3, False), (2, True), (3, True)])
+@pytest.mark.parametrize("shards, blocks", [(2, False), (3, False), (2, "ln"), (3, "ln"),
+                                            (2, "bn"), (3, "bn")])
 @pytest.mark.parametrize("optimizer, clip_norm", [(sp.SGD(lr=0.1), 0.0),
                                                   (sp.Adam(lr=0.01), 0.5)])
 def test_split_batches_train_like_one_thread(shards, blocks, optimizer, clip_norm):
@@ -93,14 +100,6 @@ def test_split_batches_train_like_one_thread(shards, blocks, optimizer, clip_nor
         assert (b1, s1, st1) == (b2, s2, st2)
         np.testing.assert_allclose(l2, l1, rtol=1e-12)
     assert not np.allclose(ref_params[0], make_net().params[0][0])  # training moved them
-
-
-def test_batch_normalization_keeps_batches_whole():
-    """Each thread would normalise its share by its own statistics: no split path."""
-    net = sp.Network([sp.Dense(40, 96, "relu"), sp.BatchNorm(96), sp.Dense(96, 96, "relu"),
-                      sp.Dense(96, 3, "softmax")], loss="ce", dtype="float64", seed=3)
-    assert make_net(blocks=True)._module(sp.SGD())
-    assert not net._module(sp.SGD()).SHARDED
 
 
 def test_split_batches_stop_at_the_same_non_finite_batch():

@@ -64,9 +64,11 @@ class NormPlan(SameWidth):
 
     @property
     def unit_buffers(self) -> list[tuple[str, int]]:
-        """Per-unit work arrays of batch normalization: the batch's mean and 1/sigma."""
-        return [(f"MU{self.number}", self.n), (f"IS{self.number}", self.n)] \
-            if self.kind == "batchnorm" else []
+        """Per-unit work arrays of batch normalization: the batch's mean and 1/sigma, and
+        (for the split path) its sums over rows of G and G XH."""
+        if self.kind != "batchnorm":
+            return []
+        return [(f"{name}{self.number}", self.n) for name in ("MU", "IS", "SG", "SGX")]
 
 
 @dataclass

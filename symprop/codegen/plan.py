@@ -28,6 +28,7 @@ from symprop.codegen.graph import (
     slope_kernel,
 )
 from symprop.codegen.printed import activation_code_for, loss_code_for
+from symprop.codegen.stages import Stage, shard_stages, stats_layout
 from symprop.errors import SympropError
 
 # Numba calls BLAS directly (no Python in between), so BLAS wins from small products on:
@@ -178,6 +179,33 @@ class NetworkPlan:
     @property
     def norms(self) -> list:
         return [node for node in self.blocks if isinstance(node, NormPlan)]
+
+    @property
+    def batchnorms(self) -> list:
+        return [node for node in self.norms if node.kind == "batchnorm"]
+
+    @cached_property
+    def shard_stages(self) -> list[Stage]:
+        """The split path's stages (symprop.codegen.stages): more than one where batch
+        normalization couples a batch's rows."""
+        return shard_stages(self.nodes, self.backward_steps if self.blocks else [])
+
+    @property
+    def stats_floats(self) -> int:
+        """Floats of a thread's batch-normalization moments, at the end of its work row."""
+        return sum(2 * node.n for node in self.batchnorms)
+
+    @property
+    def stats_layout(self) -> list:
+        return stats_layout(self.nodes)
+
+    def stats_offset(self, node) -> int:
+        return dict((id(bn), offset) for bn, offset in self.stats_layout)[id(node)]
+
+    def param_offset(self, grad_name: str) -> int:
+        """Where parameter ``d<name>``'s gradient starts in a flat gradient row."""
+        return next(offset for name, offset, _, _ in self.param_layout
+                    if "d" + name == grad_name)
 
     @property
     def adds(self) -> list:
@@ -353,11 +381,9 @@ class NetworkPlan:
         """Whether run() gets the data-parallel path for training batches (see above). Not
         with dropout: each thread would draw its masks from its own random stream."""
         weights = [layer.n_in * layer.n_out for layer in self.layers]
-        # Not with batch normalization: its statistics couple a batch's rows (each thread
-        # would normalise its share by its own mean). Layer normalization and residual sums
-        # work row by row, so their networks split like dense chains.
+        # Batch normalization couples a batch's rows: its networks split in stages
+        # (symprop.codegen.stages).
         return (self.split_batches and not self.dropout_args
-                and not any(node.kind == "batchnorm" for node in self.norms)
                 and sum(weights) >= SHARD_MIN_MACS_PER_ROW
                 and max(weights) <= SHARD_MAX_LAYER_WEIGHTS)
 
