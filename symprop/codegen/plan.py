@@ -13,6 +13,7 @@ from functools import cached_property
 from symprop.architecture import LayerSpec, check_chain
 from symprop.blocks import check_nodes, dense_layers
 from symprop.codegen.code import ActivationCode, LossCode, UpdateCode
+from symprop.codegen.fused_plan import FusedEpoch
 from symprop.codegen.graph import (
     AddPlan,
     Gradients,
@@ -28,7 +29,7 @@ from symprop.codegen.graph import (
     slope_kernel,
 )
 from symprop.codegen.printed import activation_code_for, loss_code_for
-from symprop.codegen.stages import Stage, shard_stages, stats_layout
+from symprop.codegen.split import SplitPath
 from symprop.errors import SympropError
 
 # Numba calls BLAS directly (no Python in between), so BLAS wins from small products on:
@@ -48,15 +49,6 @@ FLOAT_TYPES = ("float32", "float64")
 # leave that kernel (as fast either way), smaller ones gain less than the copy costs.
 TRANSPOSE_WEIGHTS = (2048, 1 << 15)
 
-# Data-parallel training steps (each thread forward- and back-propagates its share of the
-# batch rows, then sums the threads' gradients and updates its share of the parameters):
-# the module carries that path only for networks whose step is worth two parallel regions
-# (~0.6 us each with OpenMP) and whose products stay on one BLAS thread at the batch sizes
-# that could split (see symprop/runtime/threads.py). Measured on this project's 2-core
-# machine, medium 64-128-64-10 at batch 64: 65 -> 46-49 us a step (interleaved); the
-# 8192 floor is a judgement (a 20-32-16-1 step of 2 us could only lose), not a measurement.
-SHARD_MIN_MACS_PER_ROW = 8192  # multiply-adds of one row's forward pass
-SHARD_MAX_LAYER_WEIGHTS = 1 << 17  # a layer this big takes BLAS threads instead
 
 
 @dataclass
@@ -152,7 +144,7 @@ class Kernel:
 
 
 @dataclass
-class NetworkPlan:
+class NetworkPlan(SplitPath, FusedEpoch):
     layers: list[LayerPlan]
     loss: LossCode
     update: UpdateCode
@@ -183,29 +175,6 @@ class NetworkPlan:
     @property
     def batchnorms(self) -> list:
         return [node for node in self.norms if node.kind == "batchnorm"]
-
-    @cached_property
-    def shard_stages(self) -> list[Stage]:
-        """The split path's stages (symprop.codegen.stages): more than one where batch
-        normalization couples a batch's rows."""
-        return shard_stages(self.nodes, self.backward_steps if self.blocks else [])
-
-    @property
-    def stats_floats(self) -> int:
-        """Floats of a thread's batch-normalization moments, at the end of its work row."""
-        return sum(2 * node.n for node in self.batchnorms)
-
-    @property
-    def stats_layout(self) -> list:
-        return stats_layout(self.nodes)
-
-    def stats_offset(self, node) -> int:
-        return dict((id(bn), offset) for bn, offset in self.stats_layout)[id(node)]
-
-    def param_offset(self, grad_name: str) -> int:
-        """Where parameter ``d<name>``'s gradient starts in a flat gradient row."""
-        return next(offset for name, offset, _, _ in self.param_layout
-                    if "d" + name == grad_name)
 
     @property
     def adds(self) -> list:
@@ -350,55 +319,6 @@ class NetworkPlan:
         """(name, shape code, fill) of the per-unit work arrays (batch statistics)."""
         return [(name, f"({width},)", "empty") for node in self.norms
                 for name, width in node.unit_buffers]
-
-    # Static shared memory a CUDA block may use is 48 KiB; leave room for the reductions.
-    FUSED_LIMIT = 40_000
-
-    def fused_shared_bytes(self, chunk: int) -> int:
-        """Shared memory of the fused CUDA epoch kernel: weights and gradient sums of every
-        layer, and ``chunk`` rows of inputs, targets, activations (and z) and deltas."""
-        floats = chunk * (self.n_in + self.n_out)
-        for layer in self.layers:
-            floats += 2 * (layer.n_in * layer.n_out + layer.n_out)
-            floats += chunk * layer.n_out * (3 if layer.keep_z else 2)
-        return floats * (4 if self.float_type == "float32" else 8)
-
-    # Kernel arguments travel in a 4 KiB parameter block (before CUDA 12.1 and Volta), and
-    # Numba passes a 2-D array as 9 words (72 bytes): 48 arrays fill 3.4 KiB of it.
-    FUSED_MAX_ARRAYS = 48
-
-    def fused_fits(self, chunk: int = 32) -> bool:
-        """Whether the CUDA module trains through the one-block fused epoch kernel: its
-        shared memory and its arguments (X, Y, perm, losses, status, parameters and their
-        optimizer state) fit, no layer has dropout (its masks need per-layer RNG), and the
-        network is a chain of dense layers."""
-        arrays = 5 + len(self.params) + len(self.states)
-        return (self.fused_shared_bytes(chunk) <= self.FUSED_LIMIT and not self.blocks
-                and arrays <= self.FUSED_MAX_ARRAYS and not self.dropout_args)
-
-    @property
-    def shardable(self) -> bool:
-        """Whether run() gets the data-parallel path for training batches (see above). Not
-        with dropout: each thread would draw its masks from its own random stream."""
-        weights = [layer.n_in * layer.n_out for layer in self.layers]
-        # Batch normalization couples a batch's rows: its networks split in stages
-        # (symprop.codegen.stages).
-        return (self.split_batches and not self.dropout_args
-                and sum(weights) >= SHARD_MIN_MACS_PER_ROW
-                and max(weights) <= SHARD_MAX_LAYER_WEIGHTS)
-
-    @property
-    def shard_buffers(self) -> list[tuple[str, int, int]]:
-        """(name, offset, width) of each batch buffer inside one thread's work row of the
-        data-parallel path: per row of the thread's share, widths summed up to that buffer
-        (a buffer of width w over cap rows sits at cap * offset .. cap * (offset + w))."""
-        widths = [("XB", self.n_in), ("YB", self.n_out)]
-        widths += [(name, width) for name, width, _ in self.buffers]
-        layout, offset = [], 0
-        for name, width in widths:
-            layout.append((name, offset, width))
-            offset += width
-        return layout
 
     @property
     def param_layout(self) -> list[tuple[str, int, int, str]]:
