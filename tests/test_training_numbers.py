@@ -91,18 +91,21 @@ class FailAt:
 REPLAYS = {3: [12], 6: [20, 12], 64: [20, 20, 20, 12]}
 
 
-@pytest.mark.parametrize("every", sorted(REPLAYS))
-def test_recovery_replays_to_the_batch_before_the_failure(monkeypatch, every):
+@pytest.mark.parametrize("every, blocks", [(every, False) for every in sorted(REPLAYS)]
+                         + [(6, True)])
+def test_recovery_replays_to_the_batch_before_the_failure(monkeypatch, every, blocks):
     """A failure in epoch 4, batch 3: the weights, optimizer state, step count and random
     generator equal those of a run that stopped just before that batch, with shuffling and
-    dropout (whose seeds each copy redraws) on."""
+    dropout (whose seeds each copy redraws) on; with ``blocks``, in a network with batch
+    normalization (its running statistics too) and dropout inside a residual block."""
     monkeypatch.setattr(recovery, "EVERY_BATCHES", every)
     rng = np.random.default_rng(3)
     X, y = rng.standard_normal((20, 3)), rng.integers(0, 2, 20)
 
     def network():
-        return sp.Network([sp.Dense(3, 6, "tanh", dropout=0.3), sp.Dense(6, 2, "softmax")],
-                          loss="ce", dtype="float64", seed=7)
+        middle = [sp.BatchNorm(6), sp.Residual([sp.Dense(6, 6, "relu", dropout=0.2)])]
+        return sp.Network([sp.Dense(3, 6, "tanh", dropout=0.3), *(middle if blocks else []),
+                           sp.Dense(6, 2, "softmax")], loss="ce", dtype="float64", seed=7)
 
     failing, reference = network(), network()
     wrappers = {}
@@ -124,8 +127,10 @@ def test_recovery_replays_to_the_batch_before_the_failure(monkeypatch, every):
     for (W, b), (W0, b0) in zip(failing.params, reference.params, strict=True):
         np.testing.assert_array_equal(W, W0)
         np.testing.assert_array_equal(b, b0)
-    for state, expected_state in zip(failing._state, reference._state, strict=True):
+    for state, expected_state in zip(failing._state + failing._running,
+                                     reference._state + reference._running, strict=True):
         np.testing.assert_array_equal(state, expected_state)
+    assert len(failing._running) == (2 if blocks else 0)
     assert failing._step == reference._step == 3 * 4 + 2
     assert failing._rng.integers(1 << 30) == reference._rng.integers(1 << 30)
 
