@@ -29,6 +29,13 @@ def max_param_diff(a, b) -> float:
                for x, y in zip(pa, pb, strict=True))
 
 
+def gradient_diff(cpu, gpu, X, y) -> float:
+    """Largest difference of the two networks' gradients on (X, y)."""
+    grads = [net.gradients(X, y) for net in (cpu, gpu)]
+    return max(float(np.abs(a - b).max()) for ga, gb in zip(*grads, strict=True)
+               for a, b in zip(ga, gb, strict=True))
+
+
 def pair(layers, loss, dtype, seed=1):
     return [sp.Network([sp.Dense(*spec) for spec in layers], loss=loss, dtype=dtype,
                        target=target, seed=seed) for target in ("cpu", "cuda")]
@@ -49,10 +56,7 @@ def adam_float64(results):
                                         for a, b in zip(histories[0][key], histories[1][key],
                                                             strict=True))
     results["adam_f64_predict_diff"] = float(np.abs(cpu.predict(X) - gpu.predict(X)).max())
-    grads = [net.gradients(X, y) for net in (cpu, gpu)]
-    results["adam_f64_gradient_diff"] = max(float(np.abs(a - b).max()) for ga, gb in
-                                            zip(*grads, strict=True)
-                                            for a, b in zip(ga, gb, strict=True))
+    results["adam_f64_gradient_diff"] = gradient_diff(cpu, gpu, X, y)
     results["adam_f64_moved"] = float(np.abs(cpu.params[0][0] - initial).max())
 
 
@@ -331,10 +335,7 @@ def blocks(results):
                                       zip(histories[0]["loss"], histories[1]["loss"],
                                           strict=True))
     results["blocks_predict_diff"] = float(np.abs(cpu.predict(X) - gpu.predict(X)).max())
-    grads = [net.gradients(X, y) for net in (cpu, gpu)]
-    results["blocks_gradient_diff"] = max(float(np.abs(a - b).max()) for ga, gb in
-                                          zip(*grads, strict=True)
-                                          for a, b in zip(ga, gb, strict=True))
+    results["blocks_gradient_diff"] = gradient_diff(cpu, gpu, X, y)
     results["blocks_fused"] = bool(gpu._module(sp.Adam(0.05)).FUSED)
 
 

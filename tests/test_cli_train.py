@@ -103,6 +103,16 @@ def test_train_from_csv(env, tmp_path):
     assert json.loads(run.stdout)["train"]["accuracy"] > 0.8
 
 
+def run_alone(env, folder, code: str) -> subprocess.CompletedProcess:
+    """Python ``code`` run in ``folder`` (where exported modules are), symprop's checkout
+    off the path; it must succeed."""
+    clean = {k: v for k, v in env.items() if k != "PYTHONPATH"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=folder, capture_output=True,
+                            text=True, env=clean, timeout=600)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
 def test_kernels_writes_standalone_modules(env, tmp_path):
     run = symprop(env, "kernels", "4-8:relu-3:softmax", "--loss", "ce", "--target", "cpu",
                   "--optimizer", "adam", "--out", str(tmp_path))
@@ -123,10 +133,7 @@ def test_kernels_writes_standalone_modules(env, tmp_path):
              "p = [np.full((4, 8), .1, np.float32), np.zeros(8, np.float32), "
              "np.full((8, 3), .1, np.float32), np.zeros(3, np.float32)]; "
              "g = [np.empty_like(a) for a in p]; print(network.gradients(X, Y, *p, *g))")
-    clean = {k: v for k, v in env.items() if k != "PYTHONPATH"}
-    result = subprocess.run([sys.executable, "-c", check], cwd=tmp_path, capture_output=True,
-                            text=True, env=clean, timeout=600)
-    assert result.returncode == 0, result.stderr
+    result = run_alone(env, tmp_path, check)
     assert abs(float(result.stdout) - 1.0986122886681098) < 1e-5  # log 3: uniform softmax
 
 
@@ -164,10 +171,7 @@ def test_exported_block_network_runs_without_symprop(env, tmp_path):
              f"a = [f[f'a{{i}}'] for i in range({len(arrays)})]; "
              "g = [np.empty_like(p) for p in a[:-2]]; "
              "network.gradients(f['X'], f['Y'], *a, *g); np.savez('grads.npz', *g)")
-    clean = {k: v for k, v in env.items() if k != "PYTHONPATH"}
-    result = subprocess.run([sys.executable, "-c", check], cwd=tmp_path, capture_output=True,
-                            text=True, env=clean, timeout=600)
-    assert result.returncode == 0, result.stderr
+    run_alone(env, tmp_path, check)
     exported = np.load(tmp_path / "grads.npz")
     expected = [array for pair in net.gradients(X, y) for array in pair]
     for number, array in enumerate(expected):
