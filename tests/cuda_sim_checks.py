@@ -315,7 +315,7 @@ def validation_same_inputs(results):
 def blocks(results):
     """BatchNorm, LayerNorm and a residual block on the device: Adam through shuffled
     batches (one short), then gradients, running statistics and eval-mode predictions, as
-    the CPU gives them (float64). Exported, the CUDA module of such a network runs alone."""
+    the CPU gives them (float64)."""
     from symprop.blocks import parse_network
     from symprop.runtime.network_parts import layers_from_specs
 

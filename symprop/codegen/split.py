@@ -118,6 +118,12 @@ class SplitPath:
         return shard_stages(self.nodes, self.backward_steps if self.blocks else [])
 
     @property
+    def loss_stage(self) -> int:
+        """The stage that computes the batch's loss (the others return 0)."""
+        return next(number for number, stage in enumerate(self.shard_stages)
+                    if ("loss",) in stage.items)
+
+    @property
     def stats_floats(self) -> int:
         """Floats of a thread's batch-normalization moments, at the end of its work row."""
         return sum(2 * node.n for node in self.batchnorms)

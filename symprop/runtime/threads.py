@@ -46,7 +46,19 @@ if hasattr(os, "register_at_fork"):
 
 
 def largest_product(layers, rows: int) -> int:
-    return max(rows * layer.n_in * layer.n_out for layer in layers)
+    """Multiply-adds of the largest matrix product of a batch of ``rows`` rows: the dense
+    layers', residual blocks' bodies included (normalizations have none)."""
+    return max(rows * n_in * n_out for n_in, n_out in _dense_shapes(layers))
+
+
+def _dense_shapes(layers):
+    from symprop.runtime.blocks import BatchNorm, LayerNorm, Residual
+
+    for layer in layers:
+        if isinstance(layer, Residual):
+            yield from _dense_shapes(layer.layers)
+        elif not isinstance(layer, BatchNorm | LayerNorm):
+            yield layer.n_in, layer.n_out
 
 
 def shards_for(module, layers, rows: int) -> int:
