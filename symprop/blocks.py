@@ -248,14 +248,17 @@ def _norm_token(token: str, width: int, text: str) -> NormSpec:
     return NormSpec(NORM_KINDS[name], width, **options)
 
 
-def format_nodes(nodes, n_in: int | None = None) -> str:
-    """The architecture string of ``nodes`` (``n_in`` first where given)."""
+def format_nodes(nodes, n_in: int | None = None, dense_token=None) -> str:
+    """The architecture string of ``nodes`` (``n_in`` first where given); each dense layer
+    as ``dense_token(spec)`` where given (the generated modules' headers pass their labels,
+    never the text a user typed for a formula), else ``width:activation``."""
+    token = dense_token or (lambda spec: f"{spec.n_out}:{spec.activation}")
     parts = [] if n_in is None else [str(n_in)]
     for node in nodes:
         if isinstance(node, ResidualSpec):
-            parts.append(f"[{format_nodes(node.body)}]")
+            parts.append(f"[{format_nodes(node.body, dense_token=token)}]")
         elif isinstance(node, NormSpec):
             parts.append(node.token)
         else:
-            parts.append(f"{node.n_out}:{node.activation}")
+            parts.append(token(node))
     return "-".join(parts)

@@ -257,18 +257,3 @@ def identity_delta_kernel(layer) -> str:
 def slope_kernel(layer) -> str:
     return f"slope_{layer.kernel_act.name}{'_dropout' if layer.has_dropout else ''}"
 
-
-def nodes_text(nodes, labels) -> str:
-    """The architecture string with each dense layer's label (from ``labels``, in order),
-    never the text a user typed for a formula."""
-    from symprop.blocks import NormSpec, ResidualSpec
-
-    parts = []
-    for node in nodes:
-        if isinstance(node, ResidualSpec):
-            parts.append(f"[{nodes_text(node.body, labels)}]")
-        elif isinstance(node, NormSpec):
-            parts.append(node.token)
-        else:
-            parts.append(next(labels))
-    return "-".join(parts)

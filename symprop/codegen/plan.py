@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from symprop.architecture import LayerSpec, check_chain
-from symprop.blocks import check_nodes, dense_layers
+from symprop.blocks import check_nodes, dense_layers, format_nodes
 from symprop.codegen.code import ActivationCode, LossCode, UpdateCode
 from symprop.codegen.fused_plan import FusedEpoch
 from symprop.codegen.graph import (
@@ -23,7 +23,6 @@ from symprop.codegen.graph import (
     consumers,
     fused_below,
     identity_delta_kernel,
-    nodes_text,
     param_shapes,
     plan_nodes,
     slope_kernel,
@@ -175,10 +174,6 @@ class NetworkPlan(SplitPath, FusedEpoch):
     @property
     def batchnorms(self) -> list:
         return [node for node in self.norms if node.kind == "batchnorm"]
-
-    @property
-    def adds(self) -> list:
-        return [node for node in self.blocks if isinstance(node, AddPlan)]
 
     @cached_property
     def _graph(self) -> tuple[list[Step], Gradients]:
@@ -400,7 +395,7 @@ def make_plan(layers: list[LayerSpec], loss: str, update: UpdateCode,
     # The header's architecture names each layer by its label (a built-in or validated name,
     # or a formula's kernel identifier), never by the text the user typed.
     labels = iter(f"{layer.n_out}:{layer.act.label}" for layer in plans)
-    architecture = f"{layers[0].n_in}-{nodes_text(nodes, labels)}"
+    architecture = format_nodes(nodes, layers[0].n_in, lambda spec: next(labels))
     return NetworkPlan(plans, the_loss, update, float_type,
                        architecture, the_loss.name, update.name, dropout,
                        jit_options(float_type, called_from_python=False),

@@ -44,6 +44,10 @@ class HostArrays:
         """Batch normalization's running means and variances (none without it)."""
         return self.net._running
 
+    def arrays(self) -> list:
+        """Parameters, running statistics and optimizer state where this fit keeps them."""
+        return self.params + self.running + self.state
+
     def sync(self) -> None:
         """Nothing to copy: the host arrays are the network's."""
 
@@ -52,11 +56,10 @@ class HostArrays:
         (symprop.runtime.recovery): the kernels update these very arrays in place.
         ``lasting``: whether the copy must outlive the next sync() (a copy on the host
         always does)."""
-        return [array.copy() for array in self.params + self.running + self.state]
+        return [array.copy() for array in self.arrays()]
 
     def restore(self, snapshot: list) -> None:
-        for array, saved in zip(self.params + self.running + self.state, snapshot,
-                                strict=True):
+        for array, saved in zip(self.arrays(), snapshot, strict=True):
             array[...] = saved
 
     def placed(self, X, Y) -> tuple:
@@ -91,16 +94,13 @@ class DeviceArrays(HostArrays):
     def running(self) -> list:
         return self._running
 
-    def _device_arrays(self) -> list:
-        return self._params + self._running + self._state
-
     def _host_arrays(self) -> list:
         return self.net._flat_params() + self.net._running + self.net._state
 
     def sync(self) -> None:
         """Copy parameters, running statistics and optimizer state back into the network's
         host arrays."""
-        for device, host in zip(self._device_arrays(), self._host_arrays(), strict=True):
+        for device, host in zip(self.arrays(), self._host_arrays(), strict=True):
             device.copy_to_host(host)
 
     def snapshot(self, lasting: bool = True) -> list | None:
@@ -113,7 +113,7 @@ class DeviceArrays(HostArrays):
             return None
         from numba import cuda
 
-        arrays = self._device_arrays()
+        arrays = self.arrays()
         shapes = [(array.shape, array.dtype) for array in arrays]
         kept = getattr(self.net, "_snapshot_buffers", None)
         if kept is None or [(b.shape, b.dtype) for b in kept] != shapes:
@@ -125,7 +125,7 @@ class DeviceArrays(HostArrays):
 
     def restore(self, snapshot: list | None) -> None:
         sources = self._host_arrays() if snapshot is None else snapshot
-        for device, source in zip(self._device_arrays(), sources, strict=True):
+        for device, source in zip(self.arrays(), sources, strict=True):
             device.copy_to_device(source)
 
     def placed(self, X, Y) -> tuple:

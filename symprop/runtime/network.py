@@ -44,7 +44,7 @@ class Network:
         self.layers = list(layers)
         self._dense = [node for node in param_nodes(self.layers) if isinstance(node, Dense)]
         self._blocks = not all(isinstance(layer, Dense) for layer in self.layers)
-        check_layers(self.layers, self._blocks, target)
+        check_layers(self.layers, self._blocks)
         if not isinstance(loss, str):
             raise SympropError(f"loss must be a name or a formula string, not {loss!r}")
         found = resolve_loss(loss)

@@ -50,7 +50,7 @@ def param_shapes(layer) -> tuple[tuple[int, ...], tuple[int, ...]]:
     return (layer.n,), (layer.n,)
 
 
-def check_layers(layers, blocks: bool, target: str) -> None:
+def check_layers(layers, blocks: bool) -> None:
     """Widths along the network and around every residual block (errors name the layer or
     block); a network with other layers than Dense ends with a Dense layer."""
     specs = [layer.spec for layer in layers]

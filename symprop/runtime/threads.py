@@ -48,17 +48,11 @@ if hasattr(os, "register_at_fork"):
 def largest_product(layers, rows: int) -> int:
     """Multiply-adds of the largest matrix product of a batch of ``rows`` rows: the dense
     layers', residual blocks' bodies included (normalizations have none)."""
-    return max(rows * n_in * n_out for n_in, n_out in _dense_shapes(layers))
+    from symprop.runtime.blocks import BatchNorm, LayerNorm
+    from symprop.runtime.network_parts import param_nodes
 
-
-def _dense_shapes(layers):
-    from symprop.runtime.blocks import BatchNorm, LayerNorm, Residual
-
-    for layer in layers:
-        if isinstance(layer, Residual):
-            yield from _dense_shapes(layer.layers)
-        elif not isinstance(layer, BatchNorm | LayerNorm):
-            yield layer.n_in, layer.n_out
+    return max(rows * layer.n_in * layer.n_out for layer in param_nodes(layers)
+               if not isinstance(layer, BatchNorm | LayerNorm))
 
 
 def shards_for(module, layers, rows: int) -> int:
