@@ -141,10 +141,26 @@ def gemm_float32(A, B, C, m, n, k, transpose_a, transpose_b):
 
 
 @njit(**_OPTIONS)
+def gemm_add_float32(A, B, C, m, n, k, transpose_a, transpose_b):
+    """C[:m, :n] += op(A) @ op(B): gemm's beta = 1, the sum in the same pass."""
+    _sgemm(ROW_MAJOR, TRANS if transpose_a else NO_TRANS, TRANS if transpose_b else NO_TRANS,
+           m, n, k, np.float32(1.0), data_pointer(A), A.shape[1], data_pointer(B), B.shape[1],
+           np.float32(1.0), data_pointer(C), C.shape[1])
+
+
+@njit(**_OPTIONS)
 def gemm_float64(A, B, C, m, n, k, transpose_a, transpose_b):
     """C[:m, :n] = op(A) @ op(B), op(A) m x k and op(B) k x n; row-major, C-contiguous."""
     _dgemm(ROW_MAJOR, TRANS if transpose_a else NO_TRANS, TRANS if transpose_b else NO_TRANS,
            m, n, k, 1.0, data_pointer(A), A.shape[1], data_pointer(B), B.shape[1], 0.0,
+           data_pointer(C), C.shape[1])
+
+
+@njit(**_OPTIONS)
+def gemm_add_float64(A, B, C, m, n, k, transpose_a, transpose_b):
+    """C[:m, :n] += op(A) @ op(B): gemm's beta = 1, the sum in the same pass."""
+    _dgemm(ROW_MAJOR, TRANS if transpose_a else NO_TRANS, TRANS if transpose_b else NO_TRANS,
+           m, n, k, 1.0, data_pointer(A), A.shape[1], data_pointer(B), B.shape[1], 1.0,
            data_pointer(C), C.shape[1])
 
 

@@ -37,6 +37,7 @@ IMPORTS = {
     ("numba.cuda.random", "create_xoroshiro128p_states"),
     ("numba.cuda.random", "xoroshiro128p_uniform_float64"),
     ("symprop.codegen.blas", "gemm_float32"), ("symprop.codegen.blas", "gemm_float64"),
+    ("symprop.codegen.blas", "gemm_add_float32"), ("symprop.codegen.blas", "gemm_add_float64"),
     ("symprop.codegen.blas", "transpose_float32"),
     ("symprop.codegen.blas", "transpose_float64"),
 }

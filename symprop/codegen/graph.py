@@ -5,8 +5,10 @@ layer below, slope included). Once a normalization or a residual addition sits b
 layers, or a value feeds two nodes (a residual block's input feeds its body and its sum),
 the gradient of a node's output is assembled from its consumers first:
 
-- the first consumer (in backward order) writes it, the others add theirs (via a scratch
-  buffer and ``accumulate``); a residual body's last node shares its block's gradient;
+- the first consumer (in backward order) writes it, the others add theirs (``Step.scratch``:
+  the CPU kernels add in the same pass, gemm's beta = 1 or ``+=``; the CUDA module writes
+  the scratch buffer, then ``accumulate``); a residual body's last node shares its block's
+  gradient;
 - then the node's own backward step: a dense layer's slope (``D = G * f'``) and gradients,
   a normalization's closed form (``symprop.derive.norms``) and gamma, beta gradients.
 
@@ -98,7 +100,12 @@ class Step:
       into ``target`` (the identity-slope delta kernel; ``fused``: the layer below's delta);
     - ``norm``: a normalization's backward from ``source`` into ``target``;
     - ``copy`` / ``add``: ``target`` = / += ``source`` (a sum's gradient to its skip input);
-    - after ``dense`` or ``norm`` with ``scratch``: ``accumulate(target, scratch)``."""
+    - ``dense`` or ``norm`` with ``scratch``: the contribution is added to ``target`` (which
+      an earlier consumer wrote), through ``scratch`` where the target needs a buffer for it;
+    - ``norm`` with ``target`` a sink (``Gradients.sinks``): nothing reads its input's
+      gradient (the network's first node), only gamma's and beta's are needed;
+    - ``norm`` with ``slope``: its input's gradient goes on through that dense layer's
+      slope in the same pass, into its D (``folds_slope``)."""
 
     kind: str
     node: object = None
@@ -106,6 +113,8 @@ class Step:
     target: str = ""
     scratch: str = ""  # the consumer's contribution lands here, then is added to target
     fused: bool = False
+    sink: bool = False  # target is a sink: nothing reads it
+    slope: object = None  # norm steps: the dense node below, whose slope joins (folds_slope)
 
 
 @dataclass
@@ -116,6 +125,7 @@ class Gradients:
     written: set[str] = field(default_factory=set)
     scratch: list[tuple[str, int]] = field(default_factory=list)  # (name, width) to allocate
     own: list[tuple[str, int]] = field(default_factory=list)
+    sinks: list[tuple[str, int]] = field(default_factory=list)  # input gradients nobody reads
 
 
 def consumers(nodes) -> dict[str, list[tuple[object, str]]]:
@@ -141,6 +151,15 @@ def fused_below(node, users) -> bool:
             and is_dense(above[0][0]))
 
 
+def folds_slope(node, users) -> bool:
+    """Whether dense ``node``'s slope joins the backward pass of the normalization above it
+    (its only consumer): one pass writes D = (gradient of the norm's input) * f' instead of
+    a gradient buffer and a slope pass. Softmax's slope mixes a row's units: not there."""
+    above = users.get(node.output, [])
+    return (is_dense(node) and len(above) == 1 and above[0][1] == "input"
+            and isinstance(above[0][0], NormPlan) and not node.kernel_act.is_softmax)
+
+
 def backward_steps(nodes) -> tuple[list[Step], Gradients]:
     """The backward pass of ``nodes`` (in execution order; the last is the dense output
     layer, whose delta the loss writes) as steps, and the gradient buffers they need."""
@@ -151,12 +170,15 @@ def backward_steps(nodes) -> tuple[list[Step], Gradients]:
         only = users.get(name, [])
         if len(only) == 1 and only[0][1] == "body":
             grads.buffer[name] = grads.buffer[only[0][0].output]  # a body shares its sum's
+        elif folds_slope(node, users):
+            grads.buffer[name] = f"D{node.index}"
         elif name in users and not fused_below(node, users):
             grads.buffer[name] = f"G_{name}"
             grads.own.append((f"G_{name}", node.n_out))
     steps: list[Step] = []
     for node in reversed(nodes):
-        if is_dense(node) and node is not nodes[-1] and not fused_below(node, users):
+        if (is_dense(node) and node is not nodes[-1] and not fused_below(node, users)
+                and not folds_slope(node, users)):
             steps.append(Step("slope", node, source=grads.buffer[node.output]))
         if isinstance(node, AddPlan):
             if node.skip != "XB":
@@ -167,24 +189,56 @@ def backward_steps(nodes) -> tuple[list[Step], Gradients]:
         if node.input == "XB":  # nothing below needs a gradient; a norm still writes one
             step = Step(_kind(node), node, source=grads.buffer.get(node.output, ""))
             if isinstance(node, NormPlan):
-                step.target = f"E_in{node.number}"
-                grads.scratch.append((step.target, node.n))
+                step.target, step.sink = f"E_in{node.number}", True
+                grads.sinks.append((step.target, node.n))
             steps.append(step)
             continue
         below = node.input
         if is_dense(node) and fused_below_of(nodes, users, node):
             steps.append(Step("dense", node, fused=True))
             continue
-        steps.append(_contribute(grads, Step(_kind(node), node,
-                                             source=grads.buffer.get(node.output, "")),
-                                 below, node.n_in))
+        step = Step(_kind(node), node, source=grads.buffer.get(node.output, ""))
+        producer = _producer(nodes, below)
+        if producer is not None and folds_slope(producer, users):
+            step.slope = producer
+        steps.append(_contribute(grads, step, below, node.n_in))
+    _share_copied_gradients(steps, grads)
     return steps, grads
+
+
+def _share_copied_gradients(steps: list[Step], grads: Gradients) -> None:
+    """A residual block's input gradient starts as a copy of its sum's gradient. Where every
+    read of the sum's gradient comes before the first addition to the copy, one buffer can
+    serve both: the copy goes (a pass over the batch saved). In nested blocks a skip's
+    addition can come before the body's reads; those copies stay."""
+    index = 0
+    while index < len(steps):
+        step = steps[index]
+        later = steps[index + 1:]
+        reads = [j for j, other in enumerate(later) if other.source == step.source]
+        writes = [j for j, other in enumerate(later) if other.target == step.target]
+        if step.kind != "copy" or (reads and writes and max(reads) >= min(writes)):
+            index += 1
+            continue
+        del steps[index]
+        for other in later:
+            other.target = step.source if other.target == step.target else other.target
+            other.source = step.source if other.source == step.target else other.source
+        for output, buffer in grads.buffer.items():
+            if buffer == step.target:
+                grads.buffer[output] = step.source
+        grads.own = [(name, width) for name, width in grads.own if name != step.target]
 
 
 def fused_below_of(nodes, users, node) -> bool:
     """Whether ``node``'s input is a dense layer whose delta ``node`` writes, fused."""
-    below = next((other for other in nodes if other.output == node.input), None)
+    below = _producer(nodes, node.input)
     return below is not None and fused_below(below, users)
+
+
+def _producer(nodes, output: str):
+    """The node whose output is ``output`` (None for the network's input)."""
+    return next((other for other in nodes if other.output == output), None)
 
 
 def _kind(node) -> str:
@@ -248,10 +302,11 @@ def param_shapes(node) -> list[tuple[str, tuple[int, ...]]]:
     return [(node.W, (node.n_in, node.n_out)), (node.b, (node.n_out,))]
 
 
-def identity_delta_kernel(layer) -> str:
+def identity_delta_kernel(layer, add: bool = False) -> str:
     """The delta kernel that writes D @ W^T alone (into the gradient of a node that is not
-    a dense layer, or of one with several consumers)."""
-    return f"delta_identity_{layer.kernel_variant}"
+    a dense layer, or of one with several consumers); ``add``: adds it to what an earlier
+    consumer wrote."""
+    return f"delta_{'add' if add else 'identity'}_{layer.kernel_variant}"
 
 
 def slope_kernel(layer) -> str:

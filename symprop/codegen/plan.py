@@ -140,6 +140,7 @@ class Kernel:
     width: int = 0  # narrow kernels: the output count of the layer they serve
     keep_z: bool = True  # forward kernels: store z in Z besides a in A
     transposed: bool = False  # delta kernels: W comes as the stored transpose WT
+    add: bool = False  # delta kernels: OUT += D @ W^T (a further consumer's share)
 
 
 @dataclass
@@ -199,6 +200,22 @@ class NetworkPlan(SplitPath, FusedEpoch):
                        for step in self.backward_steps if step.kind == "slope")
 
     @property
+    def norm_slope_kernels(self) -> list[Kernel]:
+        """Normalization backward kernels that go on through a dense layer's slope (variant:
+        the normalization's kind)."""
+        return _unique(Kernel(f"{step.node.kind}_{step.slope.kernel_act.name}"
+                              f"{'_dropout' if step.slope.has_dropout else ''}",
+                              step.slope.kernel_act, step.node.kind, step.slope.has_dropout)
+                       for step in self.backward_steps if step.slope is not None)
+
+    @property
+    def plain_norm_kinds(self) -> set[str]:
+        """The normalization kinds with a backward step whose input's gradient is written,
+        added or not needed (not through a slope): those need the plain kernels."""
+        return {step.node.kind for step in self.backward_steps
+                if step.kind == "norm" and step.slope is None}
+
+    @property
     def forward_kernels(self) -> list[Kernel]:
         return _unique(Kernel(layer.forward_kernel, layer.kernel_act, layer.variant,
                               width=layer.width, keep_z=layer.keep_z)
@@ -216,8 +233,8 @@ class NetworkPlan(SplitPath, FusedEpoch):
                         above.variant, above.below.has_dropout,
                         above.width, transposed=self.keeps_transpose(above))
                  for above in self.layers if above.below is not None]
-        into = [Kernel(identity_delta_kernel(step.node), self.identity, step.node.variant,
-                       width=step.node.width)
+        into = [Kernel(identity_delta_kernel(step.node, bool(step.scratch)), self.identity,
+                       step.node.variant, width=step.node.width, add=bool(step.scratch))
                 for step in self.backward_steps
                 if step.kind == "dense" and step.target]
         return _unique(fused + into)
@@ -307,8 +324,19 @@ class NetworkPlan(SplitPath, FusedEpoch):
                 if isinstance(node, NormPlan | AddPlan):
                     buffers += node.row_buffers
             grads = self._graph[1]
-            buffers += [(name, width, "empty") for name, width in grads.own + grads.scratch]
+            buffers += [(name, width, "empty") for name, width in grads.own + grads.sinks]
         return buffers
+
+    def scratch_shapes(self, rows: str) -> list[tuple[str, str, str]]:
+        """Buffers for the gradient contributions that are added to another's (the CUDA
+        module's; the CPU kernels add them in the same pass)."""
+        return [(name, f"({rows}, {width})", "empty") for name, width in self._graph[1].scratch]
+
+    @property
+    def gemm_add(self) -> str:
+        """The BLAS product that adds (beta = 1), where an identity delta kernel adds."""
+        adds = any(k.add and k.variant == "blas" for k in self.delta_kernels)
+        return self.gemm.replace("gemm_", "gemm_add_") if adds and self.gemm else ""
 
     def unit_buffer_shapes(self) -> list[tuple[str, str, str]]:
         """(name, shape code, fill) of the per-unit work arrays (batch statistics)."""
