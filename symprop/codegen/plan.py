@@ -233,11 +233,22 @@ class NetworkPlan(SplitPath, FusedEpoch):
                         above.variant, above.below.has_dropout,
                         above.width, transposed=self.keeps_transpose(above))
                  for above in self.layers if above.below is not None]
-        into = [Kernel(identity_delta_kernel(step.node, bool(step.scratch)), self.identity,
-                       step.node.variant, width=step.node.width, add=bool(step.scratch))
-                for step in self.backward_steps
-                if step.kind == "dense" and step.target]
+        into = [Kernel(self.identity_delta_kernel(step), self.identity, step.node.variant,
+                       width=step.node.width, add=bool(step.scratch),
+                       transposed=self.keeps_transpose(step.node))
+                for step in self.backward_steps if step.kind == "dense" and step.target]
         return _unique(fused + into)
+
+    def identity_delta_kernel(self, step: Step) -> str:
+        """The kernel of a dense step that writes (or adds) D @ W^T alone."""
+        copy = "_t" if self.keeps_transpose(step.node) else ""
+        return identity_delta_kernel(step.node, bool(step.scratch)) + copy
+
+    @cached_property
+    def _identity_deltas(self) -> set[int]:
+        """Dense layers whose input's gradient a delta kernel of its own writes (not fused)."""
+        return {step.node.index for step in self.backward_steps
+                if step.kind == "dense" and step.target}
 
     @property
     def identity(self) -> ActivationCode:
@@ -247,7 +258,8 @@ class NetworkPlan(SplitPath, FusedEpoch):
         """Whether run() keeps WT = W^T of this layer for the delta product below it (see
         TRANSPOSE_WEIGHTS; only with OpenBLAS bound, whose omatcopy refreshes it)."""
         low, high = TRANSPOSE_WEIGHTS
-        return (bool(self.gemm) and layer.below is not None and layer.variant == "blas"
+        below = layer.below is not None or layer.index in self._identity_deltas
+        return (bool(self.gemm) and below and layer.variant == "blas"
                 and low <= layer.n_in * layer.n_out <= high)
 
     @property
