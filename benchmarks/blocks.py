@@ -43,8 +43,7 @@ def time_symprop(arch, loss, batch, X, y, epochs) -> list[float]:
     from symprop.runtime.network_parts import layers_from_specs
 
     net = sp.Network(layers_from_specs(parse_network(arch)), loss=loss, seed=0)
-    options = dict(batch_size=batch, optimizer=sp.SGD(lr=0.05), verbose=False,
-                   metrics_each_epoch=False)
+    options = dict(batch_size=batch, optimizer=sp.SGD(lr=0.05), verbose=False)
     net.fit(X, y, epochs=1, **options)  # compile and warm up
     steps = FIT_EPOCHS * (X.shape[0] // batch)
     times = []

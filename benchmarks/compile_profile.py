@@ -69,7 +69,7 @@ def main(argv=None) -> None:
         module = net._module(sp.SGD(0.1))
         rendered = time.perf_counter()
         net.gradients(X, y)
-        net.fit(X, y, epochs=1, batch_size=32, verbose=False, metrics_each_epoch=False)
+        net.fit(X, y, epochs=1, batch_size=32, verbose=False)
         done = time.perf_counter()
     print(f"{args.arch} ({args.loss}): derive + render {rendered - began:.2f} s, "
           f"compile + first fit {done - rendered:.2f} s, total {done - began:.2f} s")

@@ -64,8 +64,7 @@ class Symprop(Contender):
         X, y = self.X[:rows], self.y[:rows]
         start = time.perf_counter()
         self.net.fit(X, y, epochs=1, batch_size=self.case.batch,
-                     optimizer=self.sp.SGD(lr=self.case.lr), shuffle=False, verbose=False,
-                     metrics_each_epoch=False)
+                     optimizer=self.sp.SGD(lr=self.case.lr), shuffle=False, verbose=False)
         return time.perf_counter() - start
 
     def params(self):

@@ -49,7 +49,7 @@ def main(argv: list[str]) -> None:
 
     def fit(rows):
         net.fit(X[:rows], y[:rows], epochs=1, batch_size=case.batch, shuffle=False,
-                optimizer=sp.SGD(case.lr), verbose=False, metrics_each_epoch=False)
+                optimizer=sp.SGD(case.lr), verbose=False)
 
     fit(2 * case.batch)  # compile
     times = {}

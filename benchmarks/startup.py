@@ -47,8 +47,7 @@ t4 = time.perf_counter()
 net._module(sp.SGD(0.1))
 net.gradients(X[:32], y[:32])
 t5 = time.perf_counter()
-net.fit(X, y, epochs=1, batch_size=32, optimizer=sp.SGD(0.1), shuffle=False, verbose=False,
-        metrics_each_epoch=False)
+net.fit(X, y, epochs=1, batch_size=32, optimizer=sp.SGD(0.1), shuffle=False, verbose=False)
 t6 = time.perf_counter()
 print(json.dumps({"wall_start": wall0, "import_numpy_s": t1 - t0, "import_numba_s": t2 - t1,
                   "import_symprop_s": t3 - t2, "imports_s": t3 - t0, "network_s": t4 - t3,

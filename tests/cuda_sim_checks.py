@@ -55,6 +55,8 @@ def adam_float64(results):
     results["adam_f64_loss_diff"] = max(abs(a - b) for key in ("loss", "val_loss")
                                         for a, b in zip(histories[0][key], histories[1][key],
                                                             strict=True))
+    # the running accuracy: each row's output as its batch saw it, kept on the device
+    results["adam_f64_running_accuracy"] = [history["accuracy"] for history in histories]
     results["adam_f64_predict_diff"] = float(np.abs(cpu.predict(X) - gpu.predict(X)).max())
     results["adam_f64_gradient_diff"] = gradient_diff(cpu, gpu, X, y)
     results["adam_f64_moved"] = float(np.abs(cpu.params[0][0] - initial).max())
@@ -74,12 +76,14 @@ def layered_training(results):
         module.FUSED = False
         module.USE_CUPY = module.USE_CUPY and name == "cupy"
         try:
-            for net in (cpu, gpu):
-                net.fit(X, y, epochs=2, batch_size=4, optimizer=sp.Adam(0.05), verbose=False,
-                        clip_norm=0.3, metrics_each_epoch=False)
+            histories = [net.fit(X, y, epochs=2, batch_size=4, optimizer=sp.Adam(0.05),
+                                 verbose=False, clip_norm=0.3) for net in (cpu, gpu)]
         finally:
             module.FUSED, module.USE_CUPY = True, results["layered_used_cupy"]
         results[f"layered_{name}_param_diff"] = max_param_diff(cpu, gpu)
+        results[f"layered_{name}_running_diff"] = max(
+            abs(a - b) for key in ("loss", "mae", "r2")
+            for a, b in zip(histories[0][key], histories[1][key], strict=True))
 
 
 def momentum_float32(results):

@@ -48,14 +48,15 @@ def test_training_follows_torch_and_predicts_with_running_statistics(optimizer):
             "adam": (sp.Adam(lr=0.01), torch.optim.Adam(reference.tensors, lr=0.01))}
     ours, theirs = make[optimizer]
     history = net.fit(X, y, epochs=6, batch_size=8, optimizer=ours, shuffle=False,
-                      verbose=False)  # 30 steps
+                      verbose=False, metrics_each_epoch=True)  # 30 steps
     for epoch in range(6):
         for start in range(0, 40, 8):
             theirs.zero_grad()
             torch_loss(reference.forward(X[start:start + 8]),
                        torch.tensor(Y[start:start + 8]), "ce").backward()
             theirs.step()
-        with torch.no_grad():  # the epoch's loss, as fit measures it: running statistics
+        with torch.no_grad():  # the epoch's loss, as fit measures it after the epoch:
+            # running statistics
             expected = torch_loss(reference.forward(X, training=False), torch.tensor(Y), "ce")
         assert history["loss"][epoch] == pytest.approx(expected.item(), rel=1e-8)
     ours_arrays = [array for pair in net.params for array in pair]

@@ -57,6 +57,8 @@ def test_float64_adam_training_matches_the_cpu(checked):
     for key in ("adam_f64_param_diff", "adam_f64_loss_diff", "adam_f64_predict_diff",
                 "adam_f64_gradient_diff"):
         assert checked[key] < 1e-12, key
+    cpu, gpu = checked["adam_f64_running_accuracy"]
+    assert cpu == gpu and len(cpu) == 2 and 0 < sum(cpu)
 
 
 def test_small_networks_train_through_the_fused_epoch_kernel(checked):
@@ -67,6 +69,9 @@ def test_per_layer_kernels_train_like_the_cpu(checked):
     """The path of networks too big for the fused kernel (cuBLAS or the tiled product)."""
     assert checked["layered_cupy_param_diff"] < 1e-12
     assert checked["layered_tiled_param_diff"] < 1e-12
+    # the running loss, MAE and R^2 from the outputs the per-layer path kept
+    assert checked["layered_cupy_running_diff"] < 1e-12
+    assert checked["layered_tiled_running_diff"] < 1e-12
     # On a GPU with CuPy (the GPU extra installs it) the products go through cuBLAS.
     assert checked["layered_used_cupy"] is (checked["mode"] == "gpu"
                                             and checked["cupy_installed"])

@@ -92,10 +92,11 @@ def test_iris_end_to_end_silent(capsys):
     assert "val_loss" not in history
     assert history["loss"][-1] < history["loss"][0]
     assert history["accuracy"][-1] >= 0.9
-    # the last history entry is the loss of the final weights on the training data
+    # the last history entry is the running loss of the last epoch: what its batches saw,
+    # near the final weights' loss on the training data once training has settled
     final = net.evaluate(X_train, y_train)
-    assert history["loss"][-1] == pytest.approx(final["loss"], rel=1e-12)
-    assert history["accuracy"][-1] == pytest.approx(final["accuracy"])
+    assert history["loss"][-1] == pytest.approx(final["loss"], rel=0.5)
+    assert history["accuracy"][-1] == pytest.approx(final["accuracy"], abs=0.05)
     probabilities = net.predict(X_test)
     assert probabilities.shape == (30, 3) and probabilities.dtype == np.float64
     np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-12)
@@ -141,7 +142,8 @@ def test_early_stopping_restores_best_weights():
     X_val, y_val = X_train, (y_train + 1) % 3
     net = _iris_net(seed=3)
     history = net.fit(X_train, y_train, epochs=200, batch_size=16, optimizer=sp.Adam(lr=0.01),
-                      validation_data=(X_val, y_val), patience=5, verbose=False)
+                      validation_data=(X_val, y_val), patience=5, verbose=False,
+                      metrics_each_epoch=True)  # the training loss of each epoch's weights
     assert history.stopped_epoch is not None and history.stopped_epoch < 200
     assert history.epochs == history.stopped_epoch
     best = history.best_epoch

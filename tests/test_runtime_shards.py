@@ -76,10 +76,11 @@ def train_with(shards, optimizer, clip_norm=0.0, batch_size=64, epochs=2, nan_ro
     for _ in range(epochs):
         perm = rng.permutation(X.shape[0])
         losses = np.full(-(-X.shape[0] // batch_size), np.nan)
+        outputs = np.full(Y.shape, np.nan)  # each row's output as its batch saw it
         batches, step, status = module.train_epoch(
             Xf, Y, perm, batch_size, step, clip_norm, losses, *params, *states,
-            *net._model_hyper(), *hyper, shards=shards)
-        results.append((batches, step, status, losses.copy()))
+            *net._model_hyper(), *hyper, shards=shards, outputs=outputs)
+        results.append((batches, step, status, losses.copy(), outputs))
         if status:
             break
     return [p.copy() for p in params], results
@@ -104,9 +105,11 @@ def test_split_batches_train_like_one_thread(shards, blocks, optimizer, clip_nor
     params, got = train_with(shards, optimizer, clip_norm, blocks=blocks)
     for a, b in zip(ref_params, params, strict=True):
         np.testing.assert_allclose(b, a, rtol=0, atol=1e-12)
-    for (b1, s1, st1, l1), (b2, s2, st2, l2) in zip(ref, got, strict=True):
+    for (b1, s1, st1, l1, o1), (b2, s2, st2, l2, o2) in zip(ref, got, strict=True):
         assert (b1, s1, st1) == (b2, s2, st2)
         np.testing.assert_allclose(l2, l1, rtol=1e-12)
+        assert np.isfinite(o1).all()  # every row's output written, by its thread
+        np.testing.assert_allclose(o2, o1, rtol=0, atol=1e-12)
     assert not np.allclose(ref_params[0], make_net().params[0][0])  # training moved them
 
 
@@ -144,7 +147,9 @@ def test_fit_splits_medium_batches_and_matches_one_thread(monkeypatch):
     monkeypatch.setattr(threads, "shards_for", lambda *args: 1)
     monkeypatch.setattr("symprop.runtime.training.shards_for", lambda *args: 1)
     reference = b.fit(X, y, epochs=2, batch_size=64, optimizer=sp.SGD(lr=0.1), verbose=False)
-    np.testing.assert_allclose(history.history["loss"], reference.history["loss"], rtol=1e-12)
+    assert history.keys() == reference.keys() == {"loss", "accuracy"}
+    for key in history.keys():
+        np.testing.assert_allclose(history[key], reference[key], rtol=1e-12)
     for (Wa, ba), (Wb, bb) in zip(a.params, b.params, strict=True):
         np.testing.assert_allclose(Wa, Wb, atol=1e-12)
         np.testing.assert_allclose(ba, bb, atol=1e-12)

@@ -57,6 +57,14 @@ def _torch_loss(layers, loss: str, params, X, Y):
     raise AssertionError(loss)
 
 
+def _torch_outputs(layers, params, X):
+    """The output layer's activations (probabilities for softmax)."""
+    A = X
+    for number, (_, _, act, hyper) in enumerate(layers):
+        A = _torch_activation(act, hyper)(A @ params[2 * number] + params[2 * number + 1])
+    return A
+
+
 def _torch_targets(loss: str, y: np.ndarray, n_out: int):
     if loss == "ce" and y.ndim == 1:
         return torch.tensor(y, dtype=torch.int64)
@@ -152,30 +160,34 @@ def _trained(key: str):
     net = _make_net(layers, loss, seed=11)
     initial = net.params
     history = net.fit(X, y, epochs=EPOCHS, batch_size=BATCH, optimizer=make_sp_opt(),
-                      shuffle=False, verbose=False)
+                      shuffle=False, verbose=False, metrics_each_epoch=True)
 
     tparams = _torch_params(initial)
     optimizer = make_torch_opt(tparams)
     TX = torch.tensor(X, dtype=torch.float64)
     TY = _torch_targets(loss, y, layers[-1][1])
-    batch_losses, epoch_losses = [], []
+    batch_losses, epoch_losses, seen = [], [], []
     for _ in range(EPOCHS):
+        outputs = []
         for start in range(0, N_SAMPLES, BATCH):
             optimizer.zero_grad()
             value = _torch_loss(layers, loss, tparams, TX[start:start + BATCH],
                                 TY[start:start + BATCH])
+            with torch.no_grad():  # what the batch saw, before its update
+                outputs.append(_torch_outputs(layers, tparams, TX[start:start + BATCH]))
             value.backward()
             optimizer.step()
             batch_losses.append(float(value.detach()))
+        seen.append(torch.cat(outputs).numpy())
         with torch.no_grad():
             epoch_losses.append(float(_torch_loss(layers, loss, tparams, TX, TY)))
     expected = [p.detach().numpy().copy() for p in tparams]
-    return net, history, initial, expected, epoch_losses, batch_losses, (X, y)
+    return net, history, initial, expected, epoch_losses, batch_losses, (X, y), seen
 
 
 @pytest.mark.parametrize("key", list(TRAINED))
 def test_training_follows_torch_optim(key):
-    net, history, initial, expected, epoch_losses, batch_losses, _ = _trained(key)
+    net, history, initial, expected, epoch_losses, batch_losses, *_ = _trained(key)
     assert len(batch_losses) == EPOCHS * N_SAMPLES // BATCH == 25
     assert np.all(np.isfinite(batch_losses))
     got = [a for pair in net.params for a in pair]
@@ -190,17 +202,43 @@ def test_training_follows_torch_optim(key):
                                err_msg=f"{key}: per-epoch loss")
 
 
+@pytest.mark.parametrize("key", list(TRAINED))
+def test_running_epoch_values_are_what_the_batches_saw(key):
+    """fit's default epoch values (no pass after the epoch): the mean of the epoch's batch
+    losses, and the metrics of each row's output before its batch's update, as PyTorch's
+    loop computes them from the same weights."""
+    layers, loss, make_sp_opt, _ = TRAINED[key]
+    *_, batch_losses, (X, y), seen = _trained(key)
+    net = _make_net(layers, loss, seed=11)
+    history = net.fit(X, y, epochs=EPOCHS, batch_size=BATCH, optimizer=make_sp_opt(),
+                      shuffle=False, verbose=False)
+    per_epoch = np.asarray(batch_losses).reshape(EPOCHS, -1).mean(axis=1)  # equal batches
+    np.testing.assert_allclose(history["loss"], per_epoch, rtol=1e-8, atol=1e-12)
+    Y = _torch_targets(loss, y, layers[-1][1]).numpy()
+    for epoch, outputs in enumerate(seen):
+        if loss == "ce":
+            expected = {"accuracy": np.mean(outputs.argmax(axis=1) == Y)}
+        elif loss == "bce":
+            expected = {"accuracy": np.mean((outputs > 0.5) == (Y > 0.5))}
+        else:
+            residual, total = ((Y - outputs) ** 2).sum(), ((Y - Y.mean(axis=0)) ** 2).sum()
+            expected = {"mae": np.abs(Y - outputs).mean(), "r2": 1 - residual / total}
+        assert expected.keys() <= history.keys()
+        for name, value in expected.items():
+            assert history[name][epoch] == pytest.approx(value, rel=1e-8, abs=1e-12), name
+
+
 def test_training_loss_decreases_like_torch():
     """The per-epoch losses decrease for the SGD-with-momentum run, as torch's per-batch ones
     do on average: the trajectories are not just equal but meaningful."""
-    _, history, _, _, epoch_losses, batch_losses, _ = _trained("sgd_momentum")
+    _, history, _, _, epoch_losses, batch_losses, *_ = _trained("sgd_momentum")
     assert history["loss"][-1] < history["loss"][0]
     assert np.mean(batch_losses[-5:]) < np.mean(batch_losses[:5])
     assert epoch_losses[-1] < epoch_losses[0]
 
 
 def test_gradients_ce_int_and_one_hot_labels():
-    net, *_, (X, y) = _trained("sgd_momentum")
+    net, *_, (X, y), _ = _trained("sgd_momentum")
     layers, loss = TRAINED["sgd_momentum"][:2]
     _assert_gradients(net, layers, loss, X, y, "softmax/ce, int labels")
     one_hot = np.eye(3)[y]
@@ -212,7 +250,7 @@ def test_gradients_ce_int_and_one_hot_labels():
 
 @pytest.mark.parametrize("key", ["adam", "nesterov", "rmsprop"])
 def test_gradients_regression_outputs(key):
-    net, *_, (X, y) = _trained(key)
+    net, *_, (X, y), _ = _trained(key)
     layers, loss = TRAINED[key][:2]
     _assert_gradients(net, layers, loss, X, y, f"{key}: {layers[-1][2]}/{loss}")
 
@@ -272,12 +310,16 @@ def test_notes_numpy_loop_same_loss_trajectory():
     epochs = 200
     numpy_losses, (W1, b1, W2, b2) = _notes_loop(epochs + 1)
     net = _notes_net()
-    start = net.evaluate(NOTES_X, NOTES_Y)["loss"]
     history = net.fit(NOTES_X, NOTES_Y, epochs=epochs, batch_size=4, optimizer=sp.SGD(lr=0.1),
                       shuffle=False, verbose=False)
-    # the notes record the loss before each update, the history after each epoch
-    symprop_losses = [start] + history["loss"]
-    np.testing.assert_allclose(symprop_losses, numpy_losses, rtol=1e-9, atol=0)
+    # the notes record the loss before each (full-batch) update, as fit's running loss does
+    np.testing.assert_allclose(history["loss"], numpy_losses[:epochs], rtol=1e-9, atol=0)
+    exact = _notes_net()
+    start = exact.evaluate(NOTES_X, NOTES_Y)["loss"]
+    after = exact.fit(NOTES_X, NOTES_Y, epochs=epochs, batch_size=4, optimizer=sp.SGD(lr=0.1),
+                      shuffle=False, verbose=False, metrics_each_epoch=True)
+    # metrics_each_epoch: the loss after each epoch's update
+    np.testing.assert_allclose([start] + after["loss"], numpy_losses, rtol=1e-9, atol=0)
     assert numpy_losses[-1] < numpy_losses[0]  # it learned something
     (gW1, gb1), (gW2, gb2) = net.params
     # after `epochs` updates the weights are the notes' after the same number of updates

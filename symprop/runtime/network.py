@@ -20,6 +20,7 @@ from symprop.runtime.checks import _numeric, as_features, as_targets
 from symprop.runtime.data import check_seed
 from symprop.runtime.device import require_cuda
 from symprop.runtime.layers import Dense
+from symprop.runtime.metrics import metrics
 from symprop.runtime.network_parts import check_layers, initial_arrays, param_nodes, param_shapes
 from symprop.runtime.optimizers import SGD, Optimizer, make_optimizer
 
@@ -333,16 +334,3 @@ def _sequence(value) -> list | None:
         return list(value)
     except TypeError:
         return None
-
-
-def metrics(loss: str, out: np.ndarray, Y: np.ndarray) -> dict[str, float]:
-    """Accuracy for classification losses; MAE and R^2 for regression."""
-    out, Y = np.asarray(out, dtype=np.float64), np.asarray(Y, dtype=np.float64)
-    if loss == "ce":
-        return {"accuracy": float(np.mean(out.argmax(axis=1) == Y.argmax(axis=1)))}
-    if loss == "bce":
-        return {"accuracy": float(np.mean((out > 0.5) == (Y > 0.5)))}
-    residual = ((Y - out) ** 2).sum()
-    total = ((Y - Y.mean(axis=0)) ** 2).sum()
-    return {"mae": float(np.abs(Y - out).mean()),
-            "r2": float(1 - residual / total) if total > 0 else float("nan")}

@@ -10,6 +10,7 @@ import numpy as np
 
 from symprop.errors import DataError, SympropError, TrainingError
 from symprop.runtime.device import arrays_for
+from symprop.runtime.metrics import metrics
 from symprop.runtime.optimizers import SGD, make_optimizer
 from symprop.runtime.recovery import Checkpoints
 from symprop.runtime.threads import blas_threads_for, shards_for
@@ -65,16 +66,22 @@ def _positive_int(name: str, value) -> int:
 def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
         validation_split: float = 0.0, validation_data=None, shuffle: bool = True,
         verbose: bool = True, patience: int | None = None, restore_best: bool = True,
-        clip_norm: float | None = None, metrics_each_epoch: bool = True,
+        clip_norm: float | None = None, metrics_each_epoch: bool = False,
         track_gradients: bool = False) -> History:
     """Train ``net`` on (X, y).
 
     ``patience``: stop when the monitored loss (validation loss if there is validation data,
     else training loss) has not improved for that many epochs, restoring the best weights if
-    ``restore_best``. ``clip_norm``: clip the global gradient norm. ``metrics_each_epoch``:
-    measure loss and metrics on the training data after each epoch (one extra forward pass);
-    if False, the epoch's loss is the mean of its batch losses, as the batches saw it, and
-    no training metrics are kept (validation data is still evaluated). If the loss becomes NaN or
+    ``restore_best``. ``clip_norm``: clip the global gradient norm.
+
+    The epoch's training loss and metrics (accuracy; MAE and R^2 for regression) are running
+    values, as Keras reports them: the mean of its batches' losses and the metrics of each
+    row's output as its batch saw it, before that batch's update, in training mode (batch
+    statistics, dropout on), gathered by the generated epoch itself at no extra pass.
+    ``metrics_each_epoch=True`` measures them instead after each epoch with the epoch's final
+    weights in evaluation mode (one more forward pass over the training data: 25-60% of an
+    epoch's time for small networks). Validation data is always evaluated that way, after
+    the epoch. If the loss becomes NaN or
     infinite, or an update makes a parameter or the optimizer's state NaN or infinite,
     training stops with a TrainingError naming the epoch and batch; the weights are those
     from before that batch. ``track_gradients``: after each epoch, each layer's gradient
@@ -121,12 +128,14 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
     threads = blas_threads_for(net.layers, batch_size)
     split = {"shards": shards_for(module, net.layers, batch_size)} if net.target == "cpu" else {}
     checkpoints = Checkpoints(net, arrays, module, n, shuffle, epochs, len(batch_losses))
+    # each row's output as its batch saw it (the running metrics), on the host
+    outputs = None if metrics_each_epoch else np.empty((n, Y.shape[1]), dtype=X.dtype)
 
     def run_epoch(perm) -> tuple[int, int]:
         batches, step, status = module.train_epoch(
             arrays.X, arrays.Y, perm, batch_size, net._step, float(clip_norm or 0.0),
             batch_losses, *arrays.params, *arrays.running, *arrays.state, *hyper, *opt_hyper,
-            *dropout, **split)
+            *dropout, **split, outputs=outputs)
         net._step = int(step)
         return int(batches), int(status)
 
@@ -145,9 +154,10 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
                     "are those from before that batch")
             if metrics_each_epoch:
                 values = _epoch_values(net, X, Y, arrays)
-            else:
+            else:  # the running values: every row ran once in this epoch
                 sizes = np.minimum(batch_size, n - batch_size * np.arange(batches))
-                values = {"loss": float(np.dot(batch_losses[:batches], sizes) / n)}
+                values = {"loss": float(np.dot(batch_losses[:batches], sizes) / n),
+                          **metrics(net.loss, outputs, Y)}
             if X_val is not None:
                 values.update(_epoch_values(net, X_val, Y_val, arrays, "val_"))
             if track_gradients:
@@ -227,8 +237,6 @@ def module_states(module) -> list[str]:
 
 def _epoch_values(net, X, Y, arrays, prefix: str = "") -> dict[str, float]:
     """Loss and metrics of the network on X; the arrays fit() placed are reused."""
-    from symprop.runtime.network import metrics
-
     out, loss = net._run(X, Y, arrays.placed(X, Y))
     return {f"{prefix}loss": loss, **{prefix + k: v for k, v in metrics(net.loss, out, Y).items()}}
 
