@@ -21,6 +21,19 @@ def _numeric(values, what: str) -> np.ndarray:
     return array
 
 
+def all_finite(array: np.ndarray) -> bool:
+    """Whether every value of ``array`` is finite. Integers always are. Floats: their sum
+    first (NaN or inf where any value is; one pass, no temporary array: fit checks its data
+    on every call), the elementwise test only where the sum is not finite (NaN or inf, or
+    large finite values whose sum overflows)."""
+    if not np.issubdtype(array.dtype, np.floating):
+        return True
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(array.sum()):
+            return True
+    return bool(np.isfinite(array).all())
+
+
 def as_features(X, n_in: int, dtype, what: str = "X") -> np.ndarray:
     array = _numeric(X, what)
     if array.ndim == 1 and n_in == 1:
@@ -33,7 +46,7 @@ def as_features(X, n_in: int, dtype, what: str = "X") -> np.ndarray:
         raise ShapeError(f"{what} has {array.shape[1]} features but layer 1 takes {n_in} "
                          "inputs")
     array = np.ascontiguousarray(array, dtype=dtype)
-    if not np.isfinite(array).all():
+    if not all_finite(array):
         row, col = np.argwhere(~np.isfinite(array))[0]
         raise DataError(f"{what} has a NaN or inf value (row {row}, column {col})")
     return array
@@ -45,7 +58,7 @@ def as_targets(y, loss: str, n_out: int, n_rows: int, dtype, what: str = "y") ->
     if array.shape[:1] != (n_rows,):
         raise ShapeError(f"{what} has {array.shape[0] if array.ndim else 0} rows but X has "
                          f"{n_rows}")
-    if not np.isfinite(array.astype(np.float64)).all():
+    if not all_finite(array):
         raise DataError(f"{what} has a NaN or inf value")
     if loss == "ce":
         if array.ndim == 1:
@@ -68,7 +81,7 @@ def as_targets(y, loss: str, n_out: int, n_rows: int, dtype, what: str = "y") ->
 
 
 def _one_hot(labels: np.ndarray, classes: int, what: str) -> np.ndarray:
-    if not np.all(labels == np.round(labels)):
+    if not np.issubdtype(labels.dtype, np.integer) and not np.all(labels == np.round(labels)):
         raise DataError(f"{what}: class labels must be integers")
     labels = labels.astype(np.int64)
     bad = (labels < 0) | (labels >= classes)
