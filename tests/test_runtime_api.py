@@ -117,6 +117,25 @@ def test_verbose_false_is_silent_and_true_shows_progress(capsys):
     assert (captured.out + captured.err).strip(), "verbose=True printed nothing"
 
 
+def test_a_compiling_first_epoch_says_so_instead_of_a_remaining_time(capsys):
+    """The first epoch of a module this process has not run yet also compiles it (or loads
+    it from Numba's cache): the bar names that phase, shows no rate or remaining time for
+    it, and starts its clock again after it. A module already run shows a plain bar."""
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((48, 3)), rng.integers(0, 2, 48)
+    net = sp.Network([sp.Dense(3, 11, "elu"), sp.Dense(11, 1, "sigmoid")], loss="bce", seed=0)
+    capsys.readouterr()
+    net.fit(X, y, epochs=3, batch_size=16, optimizer=sp.SGD(0.1), verbose=True)
+    first = capsys.readouterr().err.replace("\r", "\n")
+    assert "compiling kernels + epoch 1: " in first
+    compiling = [line for line in first.splitlines() if "compiling" in line]
+    assert all("?" not in line and "epoch/s" not in line for line in compiling)
+    assert "3/3" in first  # the bar itself after it, every epoch counted
+    net.fit(X, y, epochs=3, batch_size=16, optimizer=sp.SGD(0.1), verbose=True)
+    second = capsys.readouterr().err
+    assert "compiling" not in second and "3/3" in second
+
+
 def test_validation_split_adds_validation_metrics():
     X_train, _, y_train, _ = _iris()
     net = _iris_net(seed=2)

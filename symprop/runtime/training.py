@@ -123,7 +123,7 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
     history = History()
     monitor = "val_loss" if X_val is not None else "loss"
     best, best_params, waited = math.inf, None, 0
-    progress = _progress(epochs, verbose)
+    progress = _progress(epochs, verbose, compiling=not _compiled(module))
     arrays = arrays_for(net, X, Y)  # on the GPU for target="cuda", for the whole fit
     threads = blas_threads_for(net.layers, batch_size)
     split = {"shards": shards_for(module, net.layers, batch_size)} if net.target == "cpu" else {}
@@ -164,9 +164,7 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
                 values["grad_norm"] = _gradient_norms(net, X, Y)
             history.append(values)
             if progress is not None:
-                progress.set_postfix({k: f"{v:.4g}" for k, v in values.items()
-                                      if k != "grad_norm"}, refresh=False)
-                progress.update(1)
+                _show_epoch(progress, epoch, values)
             if values[monitor] < best - 1e-12:
                 best, waited, history.best_epoch = values[monitor], 0, epoch
                 if patience is not None and restore_best:
@@ -263,9 +261,36 @@ def _validation(net, X, Y, split, data):
             np.ascontiguousarray(X[val]), np.ascontiguousarray(Y[val]))
 
 
-def _progress(epochs: int, verbose: bool):
+def _compiled(module) -> bool:
+    """Whether the module's epoch function has run in this process (else its first call
+    compiles it, or loads it from Numba's cache)."""
+    run = getattr(module, "run", None)
+    return bool(getattr(run, "signatures", True))
+
+
+# The progress bar's label while the first epoch also compiles the kernels: its time says
+# nothing about the epochs after it, so no rate or remaining time is shown until it is done.
+COMPILING = "compiling kernels + epoch 1"
+
+
+def _progress(epochs: int, verbose: bool, compiling: bool = False):
     if not verbose:
         return None
     from tqdm.auto import tqdm
 
+    if compiling:
+        return tqdm(total=epochs, unit="epoch", leave=True, dynamic_ncols=True,
+                    desc=COMPILING, bar_format="{desc}: {elapsed}")
     return tqdm(total=epochs, unit="epoch", leave=True, dynamic_ncols=True)
+
+
+def _show_epoch(progress, epoch: int, values: dict) -> None:
+    """One epoch done: its values beside the bar. After a compiling first epoch the bar
+    starts its clock again, so that its rate and remaining time are the epochs' own."""
+    if epoch == 1 and progress.desc == COMPILING:
+        progress.bar_format = None
+        progress.set_description_str("", refresh=False)
+        progress.reset(total=progress.total)
+    progress.set_postfix({k: f"{v:.4g}" for k, v in values.items() if k != "grad_norm"},
+                         refresh=False)
+    progress.update(1)
