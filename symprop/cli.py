@@ -349,6 +349,8 @@ def run_train(args) -> int:
         for part in ("train", "test"):
             values = ", ".join(f"{k} {v:.4f}" for k, v in summary[part].items())
             print(f"  {part:5s} {values}")
+        # the progress bar showed each epoch's running values, as its batches saw them
+        print("  (final weights, evaluation mode; the progress bar showed running values)")
         for key in ("plot", "model"):
             if summary.get(key):
                 print(f"  {key}: {summary[key]}")

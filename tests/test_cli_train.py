@@ -75,6 +75,7 @@ def test_train_prints_summary(env):
     assert run.returncode == 0, run.stderr
     assert "wine: 13-16:relu-3:softmax" in run.stdout
     assert "test  loss" in run.stdout and "accuracy" in run.stdout
+    assert "final weights" in run.stdout and "running values" in run.stdout
 
 
 @pytest.mark.parametrize("args, fragment", [
