@@ -60,7 +60,9 @@ def main(argv=None, log=print) -> dict:
     gemm = machine.gemm_rate(args.gemm_size or (1024 if args.quick else 2048),
                              repeats=3 if args.quick else 5)
     log(f"float32 GEMM {gemm['n']}x{gemm['n']}: {gemm['gflops']:.1f} GFLOP/s")
-    results = {"machine": info, "gemm": gemm, "cases": [], "startup": None,
+    peak = machine.fma_peak(rounds=1_000_000 if args.quick else 4_000_000)
+    log(f"float32 FMA peak: {peak['gflops_per_core']:.1f} GFLOP/s a core")
+    results = {"machine": info, "gemm": gemm, "fma_peak": peak, "cases": [], "startup": None,
                "config": {"quick": args.quick, "repeats": repeats,
                           "contenders": [c.name for c in classes],
                           "torch_threads": args.torch_threads or "default",

@@ -51,6 +51,12 @@ def test_tiny_case_end_to_end(tmp_path):
     assert data["cases"][0]["results"]["symprop"]["ratio_vs_symprop"] == 1.0
     assert data["machine"]["versions"]["numpy"]
     assert data["gemm"]["gflops"] > 0
+    # the FMA peak of a core, from the micro-kernel: a GEMM on the usable cores stays under
+    # the cores' peak (with room for timing noise on a tiny probe)
+    peak = data["fma_peak"]["gflops_per_core"] * data["machine"]["usable_cores"]
+    assert 0 < data["gemm"]["gflops"] < 1.2 * peak
+    assert "FMA peak" in markdown
+    assert any("FMA peak" in t["target"] for t in data["targets"])
     assert {t["status"] for t in data["targets"]} <= {"PASS", "FAIL", "SKIP"}
 
 
@@ -67,9 +73,14 @@ def test_targets_pass_fail_skip():
                "startup": {"cold": {"build_s": 2.0}, "warm": {"build_s": 0.7},
                            "derive": {"derive_all_builtins_s": 2.5}}}
     # tiny vs torch, tiny vs sklearn, medium (absent), large vs torch, large GEMM share,
-    # cold start, warm start, deriving every built-in
+    # large FMA-peak share (no peak measured), cold start, warm start, deriving every built-in
     statuses = [t["status"] for t in report.targets(results)]
-    assert statuses == ["PASS", "FAIL", "SKIP", "PASS", "PASS", "PASS", "FAIL", "FAIL"]
+    assert statuses == ["PASS", "FAIL", "SKIP", "PASS", "PASS", "SKIP", "PASS", "FAIL", "FAIL"]
+    # with a peak: 90 GFLOP/s of 2 cores x 60 = 75%, short of 90%
+    results.update(fma_peak={"gflops_per_core": 60.0}, machine={"usable_cores": 2})
+    assert report.targets(results)[5]["status"] == "FAIL"
+    results["fma_peak"]["gflops_per_core"] = 50.0  # 90%
+    assert report.targets(results)[5]["status"] == "PASS"
 
 
 def test_time_format():
