@@ -32,7 +32,7 @@ def kernels(tmp_path_factory):
     relu = activation_code_for("relu", "float64")
     parts = [str(getattr(macros, name)(plan)) for name in MACROS]
     parts.append(str(macros.batchnorm_backward(plan, True)))
-    parts += [str(macros.norm_slope_kernel(plan, Kernel(kind, relu, kind)))
+    parts += [str(macros.norm_slope_kernel(plan, Kernel("relu", relu, kind)))
               for kind in ("batchnorm", "layernorm")]
     path = tmp_path_factory.mktemp("norms") / "norm_kernels.py"
     path.write_text(HEADER + "\n\n\n".join(parts))

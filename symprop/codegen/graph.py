@@ -116,6 +116,11 @@ class Step:
     sink: bool = False  # target is a sink: nothing reads it
     slope: object = None  # norm steps: the dense node below, whose slope joins (folds_slope)
 
+    @property
+    def slope_suffix(self) -> str:
+        """What a norm step's kernel name adds for the slope it goes on through."""
+        return f"_{slope_suffix(self.slope)}" if self.slope is not None else ""
+
 
 @dataclass
 class Gradients:
@@ -309,6 +314,12 @@ def identity_delta_kernel(layer, add: bool = False) -> str:
     return f"delta_{'add' if add else 'identity'}_{layer.kernel_variant}"
 
 
+def slope_suffix(layer) -> str:
+    """A dense layer's slope in kernel names: its activation, and _dropout where it has it
+    (the slope kernels, and the normalization kernels that go on through a slope)."""
+    return f"{layer.kernel_act.name}{'_dropout' if layer.has_dropout else ''}"
+
+
 def slope_kernel(layer) -> str:
-    return f"slope_{layer.kernel_act.name}{'_dropout' if layer.has_dropout else ''}"
+    return f"slope_{slope_suffix(layer)}"
 

@@ -26,6 +26,7 @@ from symprop.codegen.graph import (
     param_shapes,
     plan_nodes,
     slope_kernel,
+    slope_suffix,
 )
 from symprop.codegen.printed import activation_code_for, loss_code_for
 from symprop.codegen.split import SplitPath
@@ -201,12 +202,16 @@ class NetworkPlan(SplitPath, FusedEpoch):
 
     @property
     def norm_slope_kernels(self) -> list[Kernel]:
-        """Normalization backward kernels that go on through a dense layer's slope (variant:
-        the normalization's kind)."""
-        return _unique(Kernel(f"{step.node.kind}_{step.slope.kernel_act.name}"
-                              f"{'_dropout' if step.slope.has_dropout else ''}",
-                              step.slope.kernel_act, step.node.kind, step.slope.has_dropout)
-                       for step in self.backward_steps if step.slope is not None)
+        """Normalization backward kernels that go on through a dense layer's slope (name: the
+        slope's part of the kernel names, graph.slope_suffix; variant: the normalization's
+        kind), one per kind and slope."""
+        found = {}
+        for step in self.backward_steps:
+            if step.slope is not None:
+                kernel = Kernel(slope_suffix(step.slope), step.slope.kernel_act, step.node.kind,
+                                step.slope.has_dropout)
+                found.setdefault((kernel.variant, kernel.name), kernel)
+        return list(found.values())
 
     @property
     def plain_norm_kinds(self) -> set[str]:
