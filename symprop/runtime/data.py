@@ -20,27 +20,53 @@ from symprop.errors import DataError, FileError, SympropError, UnknownNameError
 
 
 def _iris():
-    from sklearn.datasets import load_iris
-
-    return load_iris(return_X_y=True)
+    return _bundled("iris.csv") or _sklearn("load_iris")
 
 
 def _digits():
-    from sklearn.datasets import load_digits
-
-    return load_digits(return_X_y=True)
+    return _bundled("digits.csv.gz") or _sklearn("load_digits")
 
 
 def _wine():
-    from sklearn.datasets import load_wine
-
-    return load_wine(return_X_y=True)
+    return _bundled("wine_data.csv") or _sklearn("load_wine")
 
 
 def _breast_cancer():
-    from sklearn.datasets import load_breast_cancer
+    return _bundled("breast_cancer.csv") or _sklearn("load_breast_cancer")
 
-    return load_breast_cancer(return_X_y=True)
+
+def _sklearn(loader: str):
+    import sklearn.datasets
+
+    return getattr(sklearn.datasets, loader)(return_X_y=True)
+
+
+def _bundled(file_name: str):
+    """scikit-learn's own copy of a small data set, read without importing scikit-learn
+    (its import takes most of a second, longer than training iris), or None where the file
+    is not where this version keeps it: the caller then asks scikit-learn's loader.
+    A plain CSV file (gzipped for digits): the rows, the target last; in the three
+    uncompressed ones a first line giving the row and feature counts.
+    tests/test_data.py checks the arrays equal scikit-learn's loaders'."""
+    import gzip
+    import importlib.util
+
+    spec = importlib.util.find_spec("sklearn")  # finds the package; does not run it
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = os.path.join(spec.submodule_search_locations[0], "datasets", "data", file_name)
+    try:
+        opener = gzip.open if file_name.endswith(".gz") else open
+        with opener(path, "rt", encoding="utf-8") as lines:
+            rows = list(csv.reader(lines))
+        if not file_name.endswith(".gz"):
+            counts, rows = rows[0], rows[1:]
+            if (len(rows), len(rows[0]) - 1) != (int(counts[0]), int(counts[1])):
+                return None
+        table = np.array(rows, dtype=np.float64)
+    except (OSError, ValueError, IndexError):
+        return None
+    return table[:, :-1], table[:, -1].astype(np.int64)
 
 
 def _moons(n_samples=500, noise=0.2, seed=0):
