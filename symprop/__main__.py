@@ -1,5 +1,3 @@
-import sys
+from symprop.cli import program
 
-from symprop.cli import main
-
-sys.exit(main())
+program()

@@ -7,6 +7,7 @@ one line ``symprop: error: ...`` on stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 
@@ -402,5 +403,15 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
+def program() -> None:
+    """The `symprop` command (and `python -m symprop`): main() on the command line, then
+    exit. The objects still alive are frozen first: the interpreter's last garbage
+    collection would otherwise trace everything Numba's compiler left behind, 0.2 s after
+    a first build. Not in main(), which tests and callers run in their own processes."""
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    program()
