@@ -45,6 +45,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
+# fit's peak memory against issue 17's bound: an MNIST-sized epoch of large, 2M rows of tiny
+MEMORY_BOUND_RUNS = [("large", 60_000), ("tiny", 2_000_000)]
+
+
+def memory_bound(case: str, rows: int, log=print) -> dict:
+    from benchmarks.memory import fit_bound
+
+    log(f"[{case}] peak memory of fit on {rows:,} rows, against its bound ...")
+    return fit_bound(case, rows)
+
+
 def main(argv=None, log=print) -> dict:
     """Run the suite, print the report, write it under ``--out``; returns the results."""
     args = parse_args(argv)
@@ -71,6 +82,9 @@ def main(argv=None, log=print) -> dict:
         steps = args.steps or (case.quick_steps if args.quick else case.steps)
         results["cases"].append(timing.run_case(case, steps, repeats, classes,
                                                 memory=not args.no_memory, log=log))
+    if not args.no_memory and not args.quick:
+        results["memory_bound"] = [memory_bound(name, rows, log)
+                                   for name, rows in MEMORY_BOUND_RUNS]
     if not args.no_startup:
         results["startup"] = startup.measure(quick=args.quick, log=log)
     info["load_average_end"] = list(os.getloadavg())

@@ -80,19 +80,27 @@ def targets(results: dict) -> list[dict]:
          (startup.get("warm") or {}).get("build_s"), 0.5, "s"),
         ("deriving every built-in < 2 s",
          (startup.get("derive") or {}).get("derive_all_builtins_s"), 2.0, "s"),
-    ]
+        ("first `symprop train` on empty caches <= 3 s wall",
+         (startup.get("cli_cold") or {}).get("wall_s"), 3.0, "s"),
+        ("warm `symprop train` <= 1 s wall", (startup.get("cli_warm") or {}).get("wall_s"),
+         1.0, "s"),
+        ("a new architecture's compile (cold build - warm build) <= 2 s",
+         _compile_s(startup), 2.0, "s"),
+    ] + [(f"{run['case']}, {run['rows']:,} rows: fit's peak RSS / (data + 1.5 x (model + "
+          f"Adam state) + 300 MiB) <= 1", run["peak_mib"] / run["bound_mib"], 1.0, "ratio")
+         for run in results.get("memory_bound") or [] if "peak_mib" in run]
     out = []
     for text, value, threshold, unit in checks:
         if value is None:
             status = "SKIP"
-        elif unit == "s":
+        elif unit in ("s", "ratio"):
             status = "PASS" if value <= threshold else "FAIL"
         elif text.endswith("> 1"):
             status = "PASS" if value > threshold else "FAIL"
         else:
             status = "PASS" if value >= threshold else "FAIL"
         shown = "-" if value is None else (fmt_time(value) if unit == "s" else
-                                           f"{value:.2f}{unit}")
+                                           f"{value:.2f}{'' if unit == 'ratio' else unit}")
         out.append({"target": text, "value": value, "threshold": threshold, "status": status,
                     "line": f"[{status}] {text}: {shown}"})
     return out
@@ -153,6 +161,26 @@ def _peak_line(results: dict) -> str:
             f"the GEMM reaches {100 * results['gemm']['gflops'] / total:.0f}% of it")
 
 
+def _compile_s(startup: dict) -> float | None:
+    cold, warm = startup.get("cold") or {}, startup.get("warm") or {}
+    if "build_s" not in cold or "build_s" not in warm:
+        return None
+    return cold["build_s"] - warm["build_s"]
+
+
+def memory_bound_rows(runs: list[dict]) -> list[str]:
+    rows = [_row(["case", "rows", "data MiB", "model + Adam state MiB", "bound MiB",
+                  "peak RSS MiB", "peak / bound"]), _row(["---"] * 7)]
+    for run in runs:
+        if "error" in run:
+            rows.append(_row([run.get("case", "?"), "-", run["error"], "", "", "", ""]))
+            continue
+        rows.append(_row([run["case"], f"{run['rows']:,}", _num(run["data_mib"]),
+                          _num(run["model_mib"] + run["state_mib"], 2), _num(run["bound_mib"]),
+                          _num(run["peak_mib"]), f"{run['peak_mib'] / run['bound_mib']:.2f}"]))
+    return rows
+
+
 def markdown(results: dict) -> str:
     machine, gemm, config = results["machine"], results["gemm"], results["config"]
     versions = ", ".join(f"{k} {v}" for k, v in machine["versions"].items())
@@ -186,6 +214,14 @@ def markdown(results: dict) -> str:
                        f"{_fixed(sym.get('fixed_cost_per_call_s'))}"
                        + (f"; batches split over {sym['threads']} threads"
                           if sym.get("threads", 1) > 1 else ""))
+    if results.get("memory_bound"):
+        out += ["", "## fit's peak memory (issue 17's bound)", ""]
+        out += memory_bound_rows(results["memory_bound"])
+        out += ["", "A fresh process per row: numpy and the data (float32 X, int64 labels), then "
+                "symprop and one `fit` epoch with its defaults (Adam, shuffled batches of the "
+                "case's size); peak = VmHWM restarted after making the data; the kernels load "
+                "from the cache a first process filled. Bound: data + 1.5 x (model + Adam's two "
+                "moments) + 300 MiB."]
     startup = results.get("startup")
     if startup:
         cold_runs = len(startup.get("cold_runs") or [1])
@@ -197,6 +233,14 @@ def markdown(results: dict) -> str:
                 fmt_time(run.get("build_s")) for run in startup["cold_runs"])]
         out += ["", "build = after the imports until the first fit returns (network, "
                 "module, first gradients, first fit); the start-up targets use it."]
+        cli = [(run, startup.get(f"cli_{run}") or {}) for run in ("cold", "warm")]
+        if any("wall_s" in entry for _, entry in cli):
+            out += ["", "`python -m symprop train` (iris, 200 epochs, the README's main job), "
+                    "wall time of the whole process, median of 3: " + "; ".join(
+                        f"{run} {fmt_time(entry['wall_s'])} (runs: "
+                        + ", ".join(fmt_time(w) for w in entry["runs"]) + ")"
+                        for run, entry in cli if "wall_s" in entry)
+                    + ". cold: empty symprop and Numba caches; warm: the last cold run's."]
         floor = startup.get("numba_floor") or {}
         if "first_call_s" in floor:
             out += ["", "Numba's floor under any warm start on this machine: the first call of "

@@ -173,11 +173,47 @@ def measure(quick: bool = False, warm_runs: int | None = None, timeout: float = 
                     warm = [_child(spec, Path(tmp), timeout) for _ in range(warm_runs)]
         result["cold"], result["cold_runs"] = _median_run(cold), cold
     result["warm"], result["warm_runs"] = _median_run(warm), warm
+    if not quick:
+        log("[startup] `symprop train` (iris), 3 processes on empty caches, then 3 warm ...")
+        result["cli_cold"], result["cli_warm"] = cli_train(timeout=timeout)
     log("[startup] Numba's floor: a cached trivial function in fresh processes ...")
     result["numba_floor"] = numba_floor(timeout=timeout)
     log("[startup] deriving every built-in in a fresh process ...")
     result["derive"] = derive_builtins(timeout)
     return result
+
+
+def cli_train(runs: int = 3, timeout: float = 300) -> tuple[dict, dict]:
+    """Wall time of `python -m symprop train` (the README's main job: iris, 200 epochs), as
+    a new user runs it: ``runs`` processes on empty cache folders each, then ``runs`` on
+    the last one's. Medians, with every run's time."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+
+    def wall(folder: Path) -> float | str:
+        env["SYMPROP_CACHE_DIR"] = str(folder / "symprop")
+        env["NUMBA_CACHE_DIR"] = str(folder / "numba")
+        start = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "symprop", "train"], env=env, cwd=ROOT,
+                              capture_output=True, text=True, timeout=timeout)
+        seconds = time.perf_counter() - start
+        return seconds if proc.returncode == 0 else f"exit {proc.returncode}: " + (
+            proc.stderr.strip().splitlines() or ["no output"])[-1]
+
+    cold, warm = [], []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory(prefix="symprop-cli-") as tmp:
+            cold.append(wall(Path(tmp)))
+            if len(cold) == runs:
+                warm = [wall(Path(tmp)) for _ in range(runs)]
+    return _median_wall(cold), _median_wall(warm)
+
+
+def _median_wall(walls: list) -> dict:
+    errors = [w for w in walls if isinstance(w, str)]
+    if errors:
+        return {"error": errors[0], "runs": walls}
+    return {"wall_s": sorted(walls)[len(walls) // 2], "runs": walls}
 
 
 def _median_run(runs: list[dict]) -> dict:
