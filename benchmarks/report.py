@@ -217,11 +217,11 @@ def markdown(results: dict) -> str:
     if results.get("memory_bound"):
         out += ["", "## fit's peak memory (issue 17's bound)", ""]
         out += memory_bound_rows(results["memory_bound"])
-        out += ["", "A fresh process per row: numpy and the data (float32 X, int64 labels), then "
-                "symprop and one `fit` epoch with its defaults (Adam, shuffled batches of the "
-                "case's size); peak = VmHWM restarted after making the data; the kernels load "
-                "from the cache a first process filled. Bound: data + 1.5 x (model + Adam's two "
-                "moments) + 300 MiB."]
+        out += ["", "A fresh process per row: numpy and the data (float32 X, int64 labels), "
+                "then symprop and one `fit` epoch with Adam (otherwise its defaults: shuffled "
+                "batches of the case's size); peak = VmHWM restarted after making the data; the "
+                "kernels load from the cache a first process filled. Bound: data + 1.5 x "
+                "(model + Adam's two moments) + 300 MiB."]
     startup = results.get("startup")
     if startup:
         cold_runs = len(startup.get("cold_runs") or [1])
