@@ -55,8 +55,10 @@ _DERIVE = {
 
 
 # Served from a module of their own: symprop.derive does not import them, so that the
-# function ``handbook`` does not hide the module ``symprop.derive.handbook``.
-_DERIVE_MODULES = {"handbook": "symprop.derive.handbook"}
+# function ``handbook`` does not hide the module ``symprop.derive.handbook``; and the sweep
+# engine (Dask is imported only when a sweep runs).
+_DERIVE_MODULES = {"handbook": "symprop.derive.handbook", "sweep": "symprop.sweeps",
+                   "SweepResult": "symprop.sweeps", "SweepError": "symprop.sweeps"}
 
 
 def __getattr__(name: str):
@@ -77,13 +79,14 @@ __all__ = [
     "FormulaError", "History", "Hyperparameters", "LayerNorm", "LinearChange", "Loss",
     "MissingHyperparameterError", "ModelFileError", "Network", "NotDifferentiableError",
     "RMSprop", "Residual", "ShapeError", "Softmax", "Standardizer",
-    "Step", "SympropError", "TrainingError", "UnknownNameError", "UnsafeSourceError",
+    "Step", "SweepError", "SweepResult", "SympropError", "TrainingError", "UnknownNameError",
+    "UnsafeSourceError",
     "activation", "batchnorm_derivation", "computation_graph", "directional_derivative",
     "explain_network",
     "gradient", "gradient_derivation", "gradient_descent", "gradient_descent_derivation",
     "handbook", "jacobian", "jacobian_derivation", "known_activations", "known_losses",
     "layernorm_derivation", "linear_change", "load", "load_csv", "load_dataset", "loss",
     "network_derivation",
-    "one_hot", "output_delta", "residual_derivation", "rmsnorm_derivation",
+    "one_hot", "output_delta", "residual_derivation", "rmsnorm_derivation", "sweep",
     "train_test_split",
 ]

@@ -1,3 +1,4 @@
 from symprop.cli import program
 
-program()
+if __name__ == "__main__":  # not when a worker process (Dask, multiprocessing) imports it
+    program()

@@ -132,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--save", help="save the trained model to this .npz")
     train.add_argument("--json", action="store_true", help="print one JSON summary line")
     train.set_defaults(handler=run_train)
+    from symprop.sweeps.command import add_parser as add_sweep_parser
+
+    add_sweep_parser(commands)
     return parser
 
 

@@ -276,6 +276,33 @@ def train_test_split(X, y, test_size: float = 0.2, seed: int = 0, stratify: bool
     return X[train], X[test], y[train], y[test]
 
 
+def kfold_indices(y, folds: int, seed: int = 0, stratify: bool = True
+                  ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train rows, validation rows) of each of ``folds`` folds; every row is validated in
+    exactly one. With ``stratify`` (integer labels of shape (n,)) each class's rows are
+    shuffled and dealt to the folds in turn, so every fold keeps the class shares (as
+    scikit-learn's StratifiedKFold does); otherwise the shuffled rows are cut into folds of
+    sizes that differ by at most one."""
+    check_seed(seed)
+    y = np.asarray(y)
+    if isinstance(folds, bool) or not isinstance(folds, int | np.integer) or folds < 2:
+        raise DataError(f"folds must be an integer >= 2, not {folds!r}")
+    if folds > len(y):
+        raise DataError(f"{folds} folds need at least {folds} rows; there are {len(y)}")
+    rng = np.random.default_rng(seed)
+    fold_of = np.empty(len(y), dtype=np.int64)
+    if stratify and y.ndim == 1 and np.issubdtype(y.dtype, np.integer):
+        dealt = 0  # where the next class starts dealing: the folds stay balanced in size
+        for cls in np.unique(y):
+            rows = rng.permutation(np.flatnonzero(y == cls))
+            fold_of[rows] = (dealt + np.arange(len(rows))) % folds
+            dealt += len(rows)
+    else:
+        fold_of[rng.permutation(len(y))] = np.arange(len(y)) * folds // len(y)
+    return [(np.flatnonzero(fold_of != k), np.flatnonzero(fold_of == k))
+            for k in range(folds)]
+
+
 def one_hot(labels: np.ndarray, classes: int) -> np.ndarray:
     """Integer labels (n,) -> one-hot rows (n, classes); a label out of range is an error."""
     from symprop.architecture import check_width

@@ -11,13 +11,7 @@ from symprop.io import write_atomically
 
 def plot_history(history, path, title: str = "") -> None:
     """Loss (and validation loss) per epoch, plus accuracy where there is one, to a PNG."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise SympropError("plotting needs matplotlib: pip install 'symprop[plot]'") from None
+    plt = pyplot()
     metric = next((k for k in ("accuracy", "r2") if k in history), None)
     gradients = "grad_norm" in history
     columns = 1 + bool(metric) + gradients
@@ -37,9 +31,26 @@ def plot_history(history, path, title: str = "") -> None:
     if title:
         figure.suptitle(title)
     figure.tight_layout()
+    save_png(figure, path)
+
+
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (files, no window), or a clear error."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise SympropError("plotting needs matplotlib: pip install 'symprop[plot]'") from None
+    return plt
+
+
+def save_png(figure, path) -> None:
+    """The figure as a PNG at ``path`` (written whole or not at all), then closed."""
     buffer = io.BytesIO()
     figure.savefig(buffer, dpi=110, format="png")
-    plt.close(figure)
+    pyplot().close(figure)
     try:
         write_atomically(path, buffer.getvalue())
     except OSError as exc:  # named by the user's path, not write_atomically's temporary file

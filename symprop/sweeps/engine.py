@@ -1,0 +1,165 @@
+"""Running a sweep's runs on Dask distributed: an embedded LocalCluster by default, or any
+cluster a caller connects to. Each finished run is appended to the results file at once, so
+an interrupted sweep loses nothing finished, and ``resume`` skips what the file holds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import sys
+import uuid
+
+from symprop.errors import FileError
+from symprop.sweeps.grid import SweepError
+from symprop.sweeps.task import train_run
+
+# Worker processes symprop starts train on one thread each: the parallelism is across runs.
+ONE_THREAD = {name: "1" for name in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS",
+                                     "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+
+
+def require_distributed():
+    try:
+        import distributed
+    except ImportError:
+        raise SweepError("sweeps run on Dask distributed, an optional extra: "
+                         "pip install 'symprop[sweep]'") from None
+    return distributed
+
+
+@contextlib.contextmanager
+def dask_client(client=None, workers: int | None = None, scheduler: str | None = None,
+                log=None):
+    """``client`` as it is; else a Client of the cluster at ``scheduler``; else an embedded
+    LocalCluster of ``workers`` single-threaded worker processes (default: the cores),
+    closed afterwards."""
+    if client is not None:
+        yield client
+        return
+    distributed = require_distributed()
+    if scheduler is not None:
+        with distributed.Client(scheduler, timeout="20s") as connected:
+            _say(log, f"sweep: connected to {scheduler}; dashboard "
+                      f"{connected.dashboard_link}")
+            yield connected
+        return
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                or workers < 1):
+        raise SweepError(f"workers must be a positive integer, not {workers!r}")
+    count = workers or os.cpu_count() or 1
+    try:
+        cluster = distributed.LocalCluster(n_workers=count, threads_per_worker=1,
+                                           processes=True, dashboard_address=":0",
+                                           silence_logs=logging.ERROR, env=ONE_THREAD)
+    except RuntimeError as exc:
+        raise SweepError(
+            f"Dask's worker processes did not start ({exc}). Each one imports the main "
+            "script: in a script, run the sweep under `if __name__ == \"__main__\":`"
+        ) from None
+    with cluster, distributed.Client(cluster) as local:
+        yield local
+
+
+def _say(log, message: str) -> None:
+    if log is not None:
+        log(message)
+
+
+def finished_runs(path) -> dict[str, dict]:
+    """The records in a results file, by run id (a line that is not a whole JSON record,
+    such as the last line of a sweep killed while writing it, is skipped)."""
+    records = {}
+    try:
+        with open(path, encoding="utf-8") as lines:
+            for line in lines:
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(record, dict) and isinstance(record.get("run_id"), str):
+                    records[record["run_id"]] = record
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FileError(f"results file {path}: cannot be read ({exc})") from None
+    return records
+
+
+class ResultsFile:
+    """Appends one JSON line per finished run, flushed and synced before the next."""
+
+    def __init__(self, path, resume: bool):
+        self.path = os.fspath(path)
+        folder = os.path.dirname(os.path.abspath(self.path))
+        if not os.path.isdir(folder):
+            raise FileError(f"results file {self.path}: its folder {folder} does not exist")
+        if os.path.isdir(self.path):
+            raise FileError(f"results file {self.path} is a folder")
+        exists = os.path.exists(self.path) and os.path.getsize(self.path) > 0
+        if exists and not resume:
+            raise FileError(f"results file {self.path} already holds runs: add --resume "
+                            "(resume=True) to continue that sweep, or name another file")
+        self.stream = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        if exists and not _ends_with_newline(self.path):
+            self.stream.write("\n")  # a partial last line stays alone (and skipped)
+
+    def append(self, record: dict) -> None:
+        self.stream.write(json.dumps(record, sort_keys=True, allow_nan=False) + "\n")
+        self.stream.flush()
+        os.fsync(self.stream.fileno())
+
+    def close(self) -> None:
+        self.stream.close()
+
+
+def _ends_with_newline(path: str) -> bool:
+    with open(path, "rb") as stream:
+        stream.seek(-1, os.SEEK_END)
+        return stream.read(1) == b"\n"
+
+
+def run_all(client, runs: list[dict], data: dict, results: ResultsFile | None,
+            progress=None, on_record=None) -> list[dict]:
+    """Submit every run, gather the records as they finish (appending each to ``results``);
+    the records in the order of ``runs``. ``data``: data set name -> (X, y) for data that is
+    not built in (scattered to the workers once); built-in data sets load on the workers.
+    A run whose worker died more often than Dask allows is recorded as failed."""
+    distributed = require_distributed()
+    shipped = {name: client.scatter(arrays, broadcast=False, hash=False)
+               for name, arrays in data.items()}
+    # Keys named by the run (readable on a dashboard) and this submission: a resumed sweep's
+    # futures must not meet those of the interrupted one, still being cancelled.
+    submission = uuid.uuid4().hex[:8]
+    futures = {client.submit(train_run, run, shipped.get(run["dataset"]), pure=False,
+                             key=f"symprop-run-{run['run_id']}-{submission}"): run
+               for run in runs}
+    records = {}
+    try:
+        for future in distributed.as_completed(futures):
+            run = futures[future]
+            try:
+                record = future.result()
+            except distributed.KilledWorker as exc:
+                record = {**run, "status": "failed", "error": f"worker lost: {exc}"}
+            records[run["run_id"]] = record
+            if results is not None:
+                results.append(record)
+            if progress is not None:
+                progress.update(1)
+            if on_record is not None:
+                on_record(record)
+    except BaseException:
+        client.cancel(list(futures))
+        raise
+    return [records[run["run_id"]] for run in runs]
+
+
+def progress_bar(total: int, verbose: bool):
+    if not verbose:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="run", desc="sweep", file=sys.stderr, dynamic_ncols=True)

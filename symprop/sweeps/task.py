@@ -1,0 +1,115 @@
+"""One run of a sweep, as a Dask worker executes it: a plain function of a run (a dict) and
+its data, returning the record written to the results file.
+
+A run never raises: a bad formula, a loss that diverges, any error, becomes a record with
+``"status": "failed"`` and the error, and the sweep goes on. Each run trains on one thread
+(the sweep's parallelism is across runs), so its numbers are the same whatever the number
+of workers: the weights bit for bit, the loss to 1e-9 (a module compiled by the process
+that runs it and the same module loaded from Numba's disk cache sum it that far apart).
+The kernels are compiled once per worker and structure: the generated module stays
+imported in the worker process (symprop.codegen.cache), and Numba's disk cache is shared
+by the workers of a machine (its files are written whole, then renamed).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+
+import numpy as np
+
+SPLIT_SEED = 0  # every configuration and seed is validated on the same folds: paired
+HOLDOUT = 0.2  # folds=1: one stratified 80/20 split
+
+
+def train_run(run: dict, data=None) -> dict:
+    """Train ``run`` (see symprop.sweeps.grid) on ``data`` = (X, y), or on the built-in data
+    set it names when ``data`` is None; the record: the run, what happened, the metrics."""
+    began = time.perf_counter()
+    record = dict(run)
+    try:
+        record.update(_train(run, data))
+        record["status"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - every failure is recorded, none stops a sweep
+        from symprop.errors import SympropError
+
+        record["status"] = "failed"
+        named = "" if isinstance(exc, SympropError) else f"{type(exc).__name__}: "
+        record["error"] = " ".join(f"{named}{exc}".split())
+    record["seconds"] = round(time.perf_counter() - began, 4)
+    return record
+
+
+def _train(run: dict, data) -> dict:
+    from symprop.blocks import parse_network
+    from symprop.runtime.data import Standardizer, kfold_indices, load_dataset, train_test_split
+    from symprop.runtime.network import Network
+    from symprop.runtime.network_parts import layers_from_specs
+    from symprop.runtime.optimizers import make_optimizer
+
+    _one_thread()
+    X, y = data if data is not None else load_dataset(run["dataset"])
+    arch = adapt_architecture(run["arch"], X.shape[1], y)
+    specs = parse_network(arch)
+    loss = run["loss"] if run["loss"] != "auto" else loss_for(arch)
+    classification = loss in ("ce", "bce")
+    if run["folds"] == 1:
+        X_train, X_val, y_train, y_val = train_test_split(X, y, HOLDOUT, seed=SPLIT_SEED,
+                                                          stratify=classification)
+    else:
+        train, val = kfold_indices(y, run["folds"], seed=SPLIT_SEED,
+                                   stratify=classification)[run["fold"]]
+        X_train, X_val, y_train, y_val = X[train], X[val], y[train], y[val]
+    scaler = Standardizer().fit(X_train)
+    X_train, X_val = scaler.transform(X_train), scaler.transform(X_val)
+    net = Network(layers_from_specs(specs), loss=loss, dtype="float32", seed=run["seed"])
+    history = net.fit(X_train, y_train, epochs=run["epochs"], batch_size=run["batch_size"],
+                      optimizer=make_optimizer(run["optimizer"], lr=run["lr"]),
+                      verbose=False)
+    train_metrics, val_metrics = net.evaluate(X_train, y_train), net.evaluate(X_val, y_val)
+    if not all(math.isfinite(v) for v in (*train_metrics.values(), *val_metrics.values())):
+        raise ArithmeticError("the trained network's loss or metrics are not finite")
+    return {"network": arch, "loss_used": loss, "epochs_run": history.epochs,
+            "train": _floats(train_metrics), "validation": _floats(val_metrics),
+            "rows": {"train": len(y_train), "validation": len(y_val)}}
+
+
+def adapt_architecture(arch: str, features: int, y) -> str:
+    """``arch`` with its input width set to the data's feature count and a softmax output's
+    width to its class count, so that one architecture runs on data sets of other widths
+    (4-8:relu-3:softmax on wine's 13 features: 13-8:relu-3:softmax). The result is parsed
+    like any architecture string."""
+    from symprop.blocks import split_top_level
+
+    tokens = split_top_level(arch.strip())
+    if len(tokens) >= 2 and tokens[0].isascii() and tokens[0].isdigit():
+        tokens[0] = str(features)
+        output = re.fullmatch(r"(\d+):softmax", tokens[-1])
+        y = np.asarray(y)
+        if output and y.ndim == 1 and np.issubdtype(y.dtype, np.integer) and len(y):
+            tokens[-1] = f"{int(y.max()) + 1}:softmax"
+    return "-".join(tokens)
+
+
+def loss_for(arch: str) -> str:
+    """The loss an architecture's output activation suggests: softmax -> ce, sigmoid -> bce,
+    anything else -> mse."""
+    from symprop.blocks import split_top_level
+
+    last = split_top_level(arch.strip())[-1]
+    activation = last.split(":", 1)[1].strip() if ":" in last else ""
+    return {"softmax": "ce", "sigmoid": "bce"}.get(activation, "mse")
+
+
+def _one_thread() -> None:
+    """Numba's parallel regions on one thread (NUMBA_NUM_THREADS is set to 1 for the
+    workers symprop starts; a worker of someone else's cluster may have more)."""
+    import numba
+
+    if numba.get_num_threads() != 1:
+        numba.set_num_threads(1)
+
+
+def _floats(metrics: dict) -> dict:
+    return {key: float(value) for key, value in metrics.items()}

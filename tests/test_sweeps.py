@@ -1,0 +1,275 @@
+"""Sweeps (symprop.sweeps, `symprop sweep`): the grid, one run, the results file, resume,
+failures recorded, and the engine on real Dask LocalClusters: the same records whatever the
+number of workers, a worker killed mid-sweep, an interrupted sweep resumed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import symprop as sp
+from symprop.runtime.data import kfold_indices, load_dataset
+from symprop.sweeps import engine
+from symprop.sweeps.grid import SweepError, expand, run_id
+from symprop.sweeps.task import adapt_architecture, loss_for, train_run
+
+distributed = pytest.importorskip("distributed")
+
+GRID = {"arch": "4-8:relu-3:softmax", "lr": [0.01, 0.1], "epochs": 5}
+
+
+def _same(records) -> list[dict]:
+    """Records without what differs between identical runs (time)."""
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in records]
+
+
+def _close(records, expected) -> bool:
+    """The same runs and outcomes, metrics to 1e-6. Not bit for bit: the trained weights
+    are, but a module compiled in the process that runs it and the same module loaded from
+    Numba's disk cache sum the loss to values 1e-9 apart (whichever worker compiles first,
+    the others load)."""
+    assert len(records) == len(expected)
+    for got, want in zip(_same(records), _same(expected), strict=True):
+        for part in ("train", "validation"):
+            assert got.pop(part) == pytest.approx(want.pop(part), rel=1e-6, abs=1e-7)
+        assert got == want
+    return True
+
+
+# -- the grid ------------------------------------------------------------------------------
+
+def test_the_grid_is_the_product_times_data_sets_seeds_and_folds():
+    runs = expand({"arch": ["4-8:relu-3:softmax", "4-4:tanh-3:softmax"],
+                   "optimizer": ["adam", "sgd"], "lr": [0.01, 0.1, 1.0]},
+                  ["iris", "wine"], seeds=2, folds=3)
+    assert len(runs) == 2 * 2 * 3 * 2 * 2 * 3
+    assert len({r["run_id"] for r in runs}) == len(runs)
+    assert {(r["seed"], r["fold"]) for r in runs} == {(s, f) for s in range(2) for f in range(3)}
+    assert all(r["batch_size"] == 16 and r["epochs"] == 30 and r["loss"] == "auto"
+               for r in runs)  # the defaults
+    # the id is a function of the run alone: a resumed sweep recognises its runs
+    again = expand({"arch": ["4-8:relu-3:softmax", "4-4:tanh-3:softmax"],
+                    "optimizer": ["adam", "sgd"], "lr": [0.01, 0.1, 1.0]},
+                   ["iris", "wine"], seeds=2, folds=3)
+    assert [r["run_id"] for r in again] == [r["run_id"] for r in runs]
+    assert run_id({**runs[0], "lr": 0.5}) != runs[0]["run_id"]
+
+
+@pytest.mark.parametrize("grid, seeds, folds, message", [
+    ({"lr": [0.1]}, 1, 1, "needs at least one architecture"),
+    ({"arch": "4-3:softmax", "learning_rate": [0.1]}, 1, 1, "unknown grid key"),
+    ({"arch": "4-3:softmax", "lr": []}, 1, 1, "empty list"),
+    ({"arch": "4-3:softmax", "lr": [0.1, -1.0]}, 1, 1, "not a positive number"),
+    ({"arch": "4-3:softmax", "lr": [0.1, 0.1]}, 1, 1, "more than once"),
+    ({"arch": "4-3:softmax", "epochs": [2.5]}, 1, 1, "not a positive integer"),
+    ({"arch": "4-3:softmax", "optimizer": ["adamw"]}, 1, 1, "unknown optimizer"),
+    ({"arch": "4-3:softmax", "loss": ["cee"]}, 1, 1, "unknown loss"),
+    ({"arch": "4-3:softmax"}, 0, 1, "seeds must be >= 1"),
+    ({"arch": "4-3:softmax"}, [1, 1], 1, "more than once"),
+    ({"arch": "4-3:softmax"}, 1, 0, "folds must be a positive integer"),
+])
+def test_bad_grids_are_refused_naming_what_is_wrong(grid, seeds, folds, message):
+    with pytest.raises(sp.SympropError, match=message):
+        expand(grid, ["iris"], seeds, folds)
+
+
+def test_bad_data_sets_are_refused():
+    with pytest.raises(sp.UnknownNameError, match="iris"):
+        sp.sweep(GRID, ["irsi"], folds=2, seeds=1, verbose=False)
+    with pytest.raises(SweepError, match="one row per label"):
+        sp.sweep(GRID, {"mine": (np.zeros((5, 4)), np.zeros(4, int))}, verbose=False)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 3), min_size=6, max_size=60), st.integers(2, 6))
+def test_folds_partition_the_rows_and_keep_class_shares(labels, folds):
+    y = np.array(labels)
+    if folds > len(y):
+        with pytest.raises(sp.DataError):
+            kfold_indices(y, folds)
+        return
+    splits = kfold_indices(y, folds, seed=3)
+    validated = np.concatenate([val for _, val in splits])
+    assert sorted(validated.tolist()) == list(range(len(y)))  # each row validated once
+    for train, val in splits:
+        assert not set(train) & set(val) and len(train) + len(val) == len(y)
+    for cls in np.unique(y):  # a class's rows spread over the folds as evenly as can be
+        counts = [int(np.sum(y[val] == cls)) for _, val in splits]
+        assert max(counts) - min(counts) <= 1
+    sizes = [len(val) for _, val in splits]
+    assert max(sizes) - min(sizes) <= 1
+
+
+# -- one run, as a worker runs it ----------------------------------------------------------
+
+def test_one_run_records_its_configuration_and_metrics():
+    (run,) = [r for r in expand(GRID, ["wine"], seeds=1, folds=3) if r["lr"] == 0.1
+              and r["fold"] == 1]
+    record = train_run(run)
+    assert record["status"] == "ok", record.get("error")
+    assert record["network"] == "13-8:relu-3:softmax"  # the input width follows the data
+    assert record["loss_used"] == "ce" and record["epochs_run"] == 5
+    assert set(record["validation"]) == {"loss", "accuracy"}
+    X, y = load_dataset("wine")
+    assert record["rows"]["validation"] == len(kfold_indices(y, 3)[1][1])
+    assert record["validation"]["accuracy"] > 0.8
+    assert record["seconds"] > 0
+    # deterministic: the same run gives the same numbers
+    assert _close([train_run(run)], [record])
+
+
+def test_failures_are_records_not_exceptions():
+    bad_formula = {**expand({"arch": "4-8:foo(x)-3:softmax"}, ["iris"], 1, 1)[0]}
+    record = train_run(bad_formula)
+    assert record["status"] == "failed" and "foo" in record["error"]
+    X = np.random.default_rng(0).standard_normal((40, 3)) * 1e3
+    diverging = expand({"arch": "3-8:relu-1:identity", "optimizer": "sgd", "lr": 1e6,
+                        "epochs": 20}, ["big"], 1, 1)[0]
+    record = train_run(diverging, (X, X @ np.ones(3) * 1e6))
+    assert record["status"] == "failed" and "the loss became inf" in record["error"]
+
+
+def test_architectures_adapt_to_the_data_and_suggest_a_loss():
+    assert adapt_architecture("4-8:relu-3:softmax", 13, np.array([0, 1, 2])) == \
+        "13-8:relu-3:softmax"
+    assert adapt_architecture("4-8:relu-3:softmax", 30, np.array([0, 1])) == \
+        "30-8:relu-2:softmax"
+    assert adapt_architecture("4-bn-[8:relu-8:relu]-1:sigmoid", 2, np.array([0, 1])) == \
+        "2-bn-[8:relu-8:relu]-1:sigmoid"
+    assert [loss_for(a) for a in ("4-3:softmax", "4-1:sigmoid", "4-1:identity")] == \
+        ["ce", "bce", "mse"]
+
+
+# -- the results file ------------------------------------------------------------------------
+
+def test_results_file_refuses_to_overwrite_and_skips_a_torn_last_line(tmp_path):
+    path = tmp_path / "runs.jsonl"
+    path.write_text(json.dumps({"run_id": "a", "status": "ok"}) + "\n{\"run_id\": \"b\", ")
+    with pytest.raises(sp.FileError, match="--resume"):
+        engine.ResultsFile(path, resume=False)
+    assert list(engine.finished_runs(path)) == ["a"]  # the torn line is no record
+    writer = engine.ResultsFile(path, resume=True)
+    writer.append({"run_id": "c", "status": "ok"})
+    writer.close()
+    assert list(engine.finished_runs(path)) == ["a", "c"]
+    with pytest.raises(sp.FileError, match="does not exist"):
+        engine.ResultsFile(tmp_path / "no" / "runs.jsonl", resume=False)
+
+
+def test_without_dask_a_sweep_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(SweepError, match=r"symprop\[sweep\]"):
+        sp.sweep(GRID, ["iris"], folds=2, seeds=1, verbose=False)
+
+
+# -- on Dask ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def two_workers():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0", silence_logs=40,
+                                  env=engine.ONE_THREAD) as cluster, \
+            distributed.Client(cluster) as client:
+        yield client
+
+
+def test_same_records_whatever_the_number_of_workers(two_workers, tmp_path):
+    grid = {"arch": ["4-8:relu-3:softmax", "4-8:x*tanh(log(1+exp(x)))-3:softmax"],
+            "lr": [0.01, 0.1], "epochs": 5}
+    on_two = sp.sweep(grid, ["iris"], folds=2, seeds=2, client=two_workers,
+                      results=tmp_path / "two.jsonl", verbose=False)
+    on_one = sp.sweep(grid, ["iris"], folds=2, seeds=2, workers=1, verbose=False)
+    in_process = [train_run(run) for run in expand(grid, ["iris"], 2, 2)]
+    assert len(on_two.runs) == 16 and not on_two.failed
+    assert _close(on_two.runs, on_one.runs) and _close(on_two.runs, in_process)
+    lines = (tmp_path / "two.jsonl").read_text().splitlines()
+    assert sorted(json.loads(line)["run_id"] for line in lines) == \
+        sorted(r["run_id"] for r in on_two.runs)
+    summary = on_two.summary()
+    assert len(summary) == 4  # configurations
+    best = summary.iloc[0]
+    group = [r["validation"]["accuracy"] for r in on_two.runs
+             if (r["arch"], r["lr"]) == (best["arch"], best["lr"])]
+    assert best["validation_accuracy_mean"] == pytest.approx(np.mean(group))
+    assert best["validation_accuracy_std"] == pytest.approx(np.std(group, ddof=1))
+    assert best["validation_accuracy_mean"] == summary["validation_accuracy_mean"].max()
+
+
+def test_an_interrupted_sweep_resumes_without_rerunning(two_workers, tmp_path):
+    path = tmp_path / "runs.jsonl"
+    seen = []
+
+    def interrupt_after_three(record):
+        seen.append(record)
+        if len(seen) == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        sp.sweep(GRID, ["iris"], folds=3, seeds=2, client=two_workers, results=path,
+                 verbose=False, on_record=interrupt_after_three)
+    first = engine.finished_runs(path)
+    assert len(first) == 3  # finished runs are kept
+    rerun = []
+    result = sp.sweep(GRID, ["iris"], folds=3, seeds=2, client=two_workers, results=path,
+                      resume=True, verbose=False, on_record=rerun.append)
+    assert len(result.runs) == 12 and len(rerun) == 9
+    assert not {r["run_id"] for r in rerun} & set(first)
+    assert len(path.read_text().splitlines()) == 12
+    assert {r["run_id"]: r for r in result.runs if r["run_id"] in first} == first
+
+
+def test_a_failing_configuration_does_not_stop_the_sweep(two_workers):
+    grid = {"arch": ["4-8:relu-3:softmax", "4-8:nope(x)-3:softmax"], "epochs": 3}
+    result = sp.sweep(grid, ["iris"], folds=2, seeds=1, client=two_workers, verbose=False)
+    assert len(result.runs) == 4 and len(result.failed) == 2
+    assert all("nope" in r["error"] for r in result.failed)
+    assert "failed" in result.table()
+
+
+def test_a_worker_killed_mid_sweep_has_its_runs_done_elsewhere(tmp_path):
+    path = tmp_path / "runs.jsonl"
+    killed = []
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0", silence_logs=50,
+                                  env=engine.ONE_THREAD) as cluster, \
+            distributed.Client(cluster) as client:
+        def kill_one_worker(record):
+            if not killed:
+                pid = next(iter(client.run(os.getpid).values()))
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+
+        grid = {"arch": "4-8:relu-3:softmax", "lr": [0.01, 0.03, 0.1], "epochs": 40}
+        result = sp.sweep(grid, ["iris"], folds=3, seeds=2, client=client, results=path,
+                          verbose=False, on_record=kill_one_worker)
+    assert killed
+    assert len(result.runs) == 18 and not result.failed
+    assert len(engine.finished_runs(path)) == 18
+    assert _close(result.runs, [train_run(r) for r in expand(grid, ["iris"], 2, 3)])
+
+
+def test_cli_sweep_prints_the_table_and_writes_results_and_plot(tmp_path):
+    results, plot = tmp_path / "runs.jsonl", tmp_path / "lr.png"
+    command = [sys.executable, "-m", "symprop", "sweep", "--dataset", "iris",
+               "--arch", "4-8:relu-3:softmax", "--lr", "0.01,0.1", "--epochs", "3",
+               "--seeds", "1", "--folds", "2", "--workers", "1", "--results", str(results),
+               "--plot", str(plot)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "val accuracy" in done.stdout and "results:" in done.stdout
+    assert len(results.read_text().splitlines()) == 4
+    assert plot.read_bytes().startswith(b"\x89PNG")
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 2 and "--resume" in again.stderr
+    assert len(again.stderr.strip().splitlines()) == 1
+    bad = subprocess.run(command[:-4] + ["--lr", "0.1,fast"], capture_output=True, text=True,
+                         timeout=300)
+    assert bad.returncode == 2 and "--lr" in bad.stderr
