@@ -273,3 +273,12 @@ def test_cli_sweep_prints_the_table_and_writes_results_and_plot(tmp_path):
     bad = subprocess.run(command[:-4] + ["--lr", "0.1,fast"], capture_output=True, text=True,
                          timeout=300)
     assert bad.returncode == 2 and "--lr" in bad.stderr
+
+
+def test_runs_go_in_small_tasks_of_one_data_set():
+    runs = expand({"arch": "4-3:softmax", "lr": [0.1, 0.2, 0.3]}, ["iris", "wine"], 2, 5)
+    chunks = engine._chunks(runs, workers=2)  # 60 runs: tasks of 3, at least 8 a worker
+    assert [run for chunk in chunks for run in chunk] == runs
+    assert all(len({run["dataset"] for run in chunk}) == 1 for chunk in chunks)
+    assert max(len(chunk) for chunk in chunks) == 3 and len(chunks) >= 16
+    assert all(len(chunk) == 1 for chunk in engine._chunks(runs[:10], workers=2))

@@ -13,6 +13,7 @@ by the workers of a machine (its files are written whole, then renamed).
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import time
@@ -41,15 +42,30 @@ def train_run(run: dict, data=None) -> dict:
     return record
 
 
+def train_runs(runs: list[dict], data=None) -> list[dict]:
+    """The records of several runs on the same data: one Dask task, one scheduling cost."""
+    return [train_run(run, data) for run in runs]
+
+
+@functools.lru_cache(maxsize=16)
+def _builtin(name: str):
+    """A built-in data set, loaded once per worker process (read-only: runs index it)."""
+    from symprop.runtime.data import load_dataset
+
+    X, y = load_dataset(name)
+    X.flags.writeable = y.flags.writeable = False
+    return X, y
+
+
 def _train(run: dict, data) -> dict:
     from symprop.blocks import parse_network
-    from symprop.runtime.data import Standardizer, kfold_indices, load_dataset, train_test_split
+    from symprop.runtime.data import Standardizer, kfold_indices, train_test_split
     from symprop.runtime.network import Network
     from symprop.runtime.network_parts import layers_from_specs
     from symprop.runtime.optimizers import make_optimizer
 
     _one_thread()
-    X, y = data if data is not None else load_dataset(run["dataset"])
+    X, y = data if data is not None else _builtin(run["dataset"])
     arch = adapt_architecture(run["arch"], X.shape[1], y)
     specs = parse_network(arch)
     loss = run["loss"] if run["loss"] != "auto" else loss_for(arch)
