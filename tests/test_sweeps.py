@@ -82,6 +82,8 @@ def test_bad_grids_are_refused_naming_what_is_wrong(grid, seeds, folds, message)
 
 
 def test_bad_data_sets_are_refused():
+    with pytest.raises(SweepError, match="more than once"):
+        sp.sweep(GRID, ["iris", "IRIS"], folds=2, seeds=1, verbose=False)
     with pytest.raises(sp.UnknownNameError, match="iris"):
         sp.sweep(GRID, ["irsi"], folds=2, seeds=1, verbose=False)
     with pytest.raises(SweepError, match="one row per label"):
@@ -150,18 +152,36 @@ def test_architectures_adapt_to_the_data_and_suggest_a_loss():
 
 # -- the results file ------------------------------------------------------------------------
 
+def _record(lr, status="ok", **extra):
+    (run,) = expand({"arch": "4-3:softmax", "lr": lr}, ["iris"], 1, 1)
+    metrics = {"loss": 0.5, "accuracy": 0.9}
+    return {**run, "status": status, "train": metrics, "validation": metrics, **extra}
+
+
 def test_results_file_refuses_to_overwrite_and_skips_a_torn_last_line(tmp_path):
     path = tmp_path / "runs.jsonl"
-    path.write_text(json.dumps({"run_id": "a", "status": "ok"}) + "\n{\"run_id\": \"b\", ")
+    a, b, c = _record(0.1), _record(0.2), _record(0.3)
+    path.write_text(json.dumps(a) + "\n" + json.dumps(b)[:40])
     with pytest.raises(sp.FileError, match="--resume"):
         engine.ResultsFile(path, resume=False)
-    assert list(engine.finished_runs(path)) == ["a"]  # the torn line is no record
+    assert list(engine.finished_runs(path)) == [a["run_id"]]  # the torn line is no record
     writer = engine.ResultsFile(path, resume=True)
-    writer.append({"run_id": "c", "status": "ok"})
+    writer.append(c)
     writer.close()
-    assert list(engine.finished_runs(path)) == ["a", "c"]
+    assert list(engine.finished_runs(path)) == [a["run_id"], c["run_id"]]
     with pytest.raises(sp.FileError, match="does not exist"):
         engine.ResultsFile(tmp_path / "no" / "runs.jsonl", resume=False)
+
+
+def test_resume_trusts_only_whole_records_and_retries_lost_workers(tmp_path):
+    path = tmp_path / "runs.jsonl"
+    edited = {**_record(0.1), "lr": 0.7}  # its run id no longer says what it is
+    lost = _record(0.2, status="failed", retry=True, error="worker lost")
+    bad_metrics = {**_record(0.3), "validation": {"loss": "0.5"}}
+    failed = _record(0.4, status="failed", error="the loss became inf")
+    lines = [edited, lost, bad_metrics, failed, ["not", "a", "record"], _record(0.5)]
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    assert list(engine.finished_runs(path)) == [failed["run_id"], _record(0.5)["run_id"]]
 
 
 def test_without_dask_a_sweep_names_the_extra(monkeypatch):
@@ -226,6 +246,17 @@ def test_an_interrupted_sweep_resumes_without_rerunning(two_workers, tmp_path):
     assert {r["run_id"]: r for r in result.runs if r["run_id"] in first} == first
 
 
+def test_data_given_as_arrays_reaches_every_worker(two_workers):
+    X, y = load_dataset("wine")
+    result = sp.sweep({"arch": "2-6:tanh-2:softmax", "epochs": 3}, {"wine-arrays": (X, y)},
+                      folds=4, seeds=2, client=two_workers, verbose=False)
+    assert len(result.runs) == 8 and not result.failed
+    assert {r["network"] for r in result.runs} == {"13-6:tanh-3:softmax"}
+    assert _close(result.runs, [train_run(r, (X, y)) for r in
+                                expand({"arch": "2-6:tanh-2:softmax", "epochs": 3},
+                                       ["wine-arrays"], 2, 4)])
+
+
 def test_a_failing_configuration_does_not_stop_the_sweep(two_workers):
     grid = {"arch": ["4-8:relu-3:softmax", "4-8:nope(x)-3:softmax"], "epochs": 3}
     result = sp.sweep(grid, ["iris"], folds=2, seeds=1, client=two_workers, verbose=False)
@@ -273,6 +304,9 @@ def test_cli_sweep_prints_the_table_and_writes_results_and_plot(tmp_path):
     bad = subprocess.run(command[:-4] + ["--lr", "0.1,fast"], capture_output=True, text=True,
                          timeout=300)
     assert bad.returncode == 2 and "--lr" in bad.stderr
+    nowhere = str(tmp_path / "no" / "lr.png")  # refused before any training
+    bad = subprocess.run(command[:-1] + [nowhere], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "--plot" in bad.stderr and "does not exist" in bad.stderr
 
 
 def test_runs_go_in_small_tasks_of_one_data_set():
@@ -281,4 +315,5 @@ def test_runs_go_in_small_tasks_of_one_data_set():
     assert [run for chunk in chunks for run in chunk] == runs
     assert all(len({run["dataset"] for run in chunk}) == 1 for chunk in chunks)
     assert max(len(chunk) for chunk in chunks) == 3 and len(chunks) >= 16
+    assert max(len(chunk) for chunk in engine._chunks(runs * 10, workers=1)) == 4
     assert all(len(chunk) == 1 for chunk in engine._chunks(runs[:10], workers=2))

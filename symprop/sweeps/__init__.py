@@ -134,6 +134,7 @@ def _datasets(datasets) -> tuple[list[str], dict]:
             from symprop.errors import UnknownNameError
 
             raise UnknownNameError("data set", name, list(DATASETS))
+    names = [name.lower() for name in names]
     if len(set(names)) != len(names):
         raise SweepError(f"datasets lists a data set more than once: {names}")
-    return [name.lower() for name in names], {}
+    return names, {}

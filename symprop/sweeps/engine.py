@@ -13,7 +13,7 @@ import sys
 import uuid
 
 from symprop.errors import FileError
-from symprop.sweeps.grid import SweepError
+from symprop.sweeps.grid import SweepError, run_id
 from symprop.sweeps.task import train_runs
 
 # Worker processes symprop starts train on one thread each: the parallelism is across runs.
@@ -41,7 +41,11 @@ def dask_client(client=None, workers: int | None = None, scheduler: str | None =
         return
     distributed = require_distributed()
     if scheduler is not None:
-        with distributed.Client(scheduler, timeout="20s") as connected:
+        try:
+            connecting = distributed.Client(scheduler, timeout="20s")
+        except (OSError, ValueError, TimeoutError) as exc:
+            raise SweepError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
+        with connecting as connected:
             _say(log, f"sweep: connected to {scheduler}; dashboard "
                       f"{connected.dashboard_link}")
             yield connected
@@ -79,13 +83,31 @@ def finished_runs(path) -> dict[str, dict]:
                     record = json.loads(line)
                 except ValueError:
                     continue
-                if isinstance(record, dict) and isinstance(record.get("run_id"), str):
+                if _is_record(record) and not record.get("retry"):
                     records[record["run_id"]] = record
     except FileNotFoundError:
         return {}
     except (OSError, UnicodeDecodeError) as exc:
         raise FileError(f"results file {path}: cannot be read ({exc})") from None
     return records
+
+
+def _is_record(record) -> bool:
+    """A record as train_run writes it: its run id that of its fields (so a line edited or
+    written by something else is not taken for a run), a status, and metrics that are
+    numbers where the run finished."""
+    if not isinstance(record, dict) or record.get("status") not in ("ok", "failed"):
+        return False
+    try:
+        if record["run_id"] != run_id(record):
+            return False
+    except (KeyError, TypeError, ValueError):
+        return False
+    if record["status"] == "ok":
+        parts = [record.get("train"), record.get("validation")]
+        return all(isinstance(part, dict) and part and all(
+            isinstance(v, float) for v in part.values()) for part in parts)
+    return True
 
 
 class ResultsFile:
@@ -128,9 +150,11 @@ def run_all(client, runs: list[dict], data: dict, results: ResultsFile | None,
     not built in (scattered to the workers once); built-in data sets load on the workers.
     Runs go in tasks of a few runs of one data set (Dask costs milliseconds a task, as much
     as a small run), at least 8 tasks a worker where there are runs enough. The runs of a
-    task whose worker died more often than Dask allows are recorded as failed."""
+    task whose worker died more often than Dask allows are recorded as failed, marked for
+    ``resume`` to run again."""
     distributed = require_distributed()
-    shipped = {name: client.scatter(arrays, broadcast=False, hash=False)
+    # On every worker: data scattered to one would be lost with it (Dask cannot rebuild it)
+    shipped = {name: client.scatter(arrays, broadcast=True, hash=False)
                for name, arrays in data.items()}
     workers = max(1, len(client.scheduler_info().get("workers", {})))
     # Keys named by a run (readable on a dashboard) and this submission: a resumed sweep's
@@ -145,9 +169,10 @@ def run_all(client, runs: list[dict], data: dict, results: ResultsFile | None,
             chunk = futures[future]
             try:
                 done = future.result()
-            except distributed.KilledWorker as exc:
-                done = [{**run, "status": "failed", "error": f"worker lost: {exc}"}
-                        for run in chunk]
+            except (distributed.KilledWorker, distributed.client.FutureCancelledError) as exc:
+                # not the run's fault: --resume runs it again
+                done = [{**run, "status": "failed", "retry": True,
+                         "error": " ".join(f"worker lost: {exc}".split())} for run in chunk]
             for record in done:
                 records[record["run_id"]] = record
                 if results is not None:
@@ -163,8 +188,10 @@ def run_all(client, runs: list[dict], data: dict, results: ResultsFile | None,
 
 
 def _chunks(runs: list[dict], workers: int) -> list[list[dict]]:
-    """Consecutive runs of one data set, in groups of up to len(runs) / (8 x workers)."""
-    size = max(1, min(16, len(runs) // (8 * workers)))
+    """Consecutive runs of one data set, in groups of up to len(runs) / (8 x workers) and
+    at most 4: a group's records come back (and are written) when all of its runs are done,
+    so an interrupted sweep loses at most the runs of the groups in flight."""
+    size = max(1, min(4, len(runs) // (8 * workers)))
     chunks: list[list[dict]] = []
     for run in runs:
         if chunks and len(chunks[-1]) < size and chunks[-1][0]["dataset"] == run["dataset"]:
