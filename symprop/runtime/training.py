@@ -10,7 +10,7 @@ import numpy as np
 
 from symprop.errors import DataError, SympropError, TrainingError
 from symprop.runtime.device import arrays_for
-from symprop.runtime.metrics import metrics
+from symprop.runtime.metrics import metrics, metrics_against
 from symprop.runtime.optimizers import SGD, make_optimizer
 from symprop.runtime.recovery import Checkpoints
 from symprop.runtime.threads import blas_threads_for, shards_for
@@ -130,6 +130,8 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
     checkpoints = Checkpoints(net, arrays, module, n, shuffle, epochs, len(batch_losses))
     # each row's output as its batch saw it (the running metrics), on the host
     outputs = None if metrics_each_epoch else np.empty((n, Y.shape[1]), dtype=X.dtype)
+    running_metrics = None if metrics_each_epoch else metrics_against(net.loss, Y)
+    batch_rows = np.minimum(batch_size, n - batch_size * np.arange(len(batch_losses)))
 
     def run_epoch(perm) -> tuple[int, int]:
         batches, step, status = module.train_epoch(
@@ -155,9 +157,8 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
             if metrics_each_epoch:
                 values = _epoch_values(net, X, Y, arrays)
             else:  # the running values: every row ran once in this epoch
-                sizes = np.minimum(batch_size, n - batch_size * np.arange(batches))
-                values = {"loss": float(np.dot(batch_losses[:batches], sizes) / n),
-                          **metrics(net.loss, outputs, Y)}
+                values = {"loss": float(np.dot(batch_losses, batch_rows) / n),
+                          **running_metrics(outputs)}
             if X_val is not None:
                 values.update(_epoch_values(net, X_val, Y_val, arrays, "val_"))
             if track_gradients:
