@@ -317,3 +317,43 @@ def test_runs_go_in_small_tasks_of_one_data_set():
     assert max(len(chunk) for chunk in chunks) == 3 and len(chunks) >= 16
     assert max(len(chunk) for chunk in engine._chunks(runs * 10, workers=1)) == 4
     assert all(len(chunk) == 1 for chunk in engine._chunks(runs[:10], workers=2))
+
+
+def test_cli_runs_on_an_existing_cluster_given_by_its_address(two_workers, tmp_path):
+    results = tmp_path / "runs.jsonl"
+
+    def transitions():
+        return two_workers.run_on_scheduler(lambda dask_scheduler:
+                                            dask_scheduler.transition_counter)
+
+    before = transitions()
+    done = subprocess.run(
+        [sys.executable, "-m", "symprop", "sweep", "--arch", "4-8:relu-3:softmax",
+         "--epochs", "2", "--folds", "2", "--scheduler", two_workers.scheduler.address,
+         "--results", str(results), "--json"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    (row,) = [json.loads(line) for line in done.stdout.splitlines()]
+    assert row["dataset"] == "iris" and row["runs"] == 2 and row["failed"] == 0
+    assert transitions() > before  # the runs went through this cluster's scheduler
+    assert len(engine.finished_runs(results)) == 2
+
+
+def test_workers_compiling_the_same_structure_at_once_leave_an_intact_cache(tmp_path):
+    from symprop.codegen.cache import is_intact
+
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o700)
+    grid = {"arch": "4-5:softsign-3:softmax", "lr": [0.01, 0.02], "epochs": 3}
+    records = []
+    for _ in range(2):  # an empty cache, both workers compiling; then one that finds it
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1,
+                                      dashboard_address=":0", silence_logs=50,
+                                      env={**engine.ONE_THREAD,
+                                           "SYMPROP_CACHE_DIR": str(cache)}) as cluster, \
+                distributed.Client(cluster) as client:
+            records.append(sp.sweep(grid, ["iris"], folds=2, seeds=1, client=client,
+                                    verbose=False).runs)
+    modules = list(cache.glob("symprop_*.py"))
+    assert len(modules) == 1 and is_intact(modules[0])
+    assert not records[0][0].get("error") and not records[1][0].get("error")
+    assert _close(records[0], records[1])

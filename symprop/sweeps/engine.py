@@ -46,8 +46,7 @@ def dask_client(client=None, workers: int | None = None, scheduler: str | None =
         except (OSError, ValueError, TimeoutError) as exc:
             raise SweepError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
         with connecting as connected:
-            _say(log, f"sweep: connected to {scheduler}; dashboard "
-                      f"{connected.dashboard_link}")
+            _say(log, f"sweep: connected to {scheduler}" + _dashboard(connected))
             yield connected
         return
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
@@ -64,7 +63,18 @@ def dask_client(client=None, workers: int | None = None, scheduler: str | None =
             "script: in a script, run the sweep under `if __name__ == \"__main__\":`"
         ) from None
     with cluster, distributed.Client(cluster) as local:
+        _say(log, f"sweep: a local Dask cluster of {count} worker process(es), one thread each"
+                  + _dashboard(local))
         yield local
+
+
+def _dashboard(client) -> str:
+    """'; dashboard LINK' where the cluster serves one (Dask's needs bokeh installed)."""
+    try:
+        import bokeh  # noqa: F401
+    except ImportError:
+        return ""
+    return f"; dashboard {client.dashboard_link}"
 
 
 def _say(log, message: str) -> None:
