@@ -17,10 +17,36 @@ from symprop.io import write_atomically
 FORMATS = ("latex", "markdown", "text")
 
 
+class DefaultsShown(argparse.HelpFormatter):
+    """Each option's default after its help, where it has one worth saying (not None or
+    False)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if (action.default not in (None, False, argparse.SUPPRESS) and "%(default)" not in text
+                and action.option_strings):
+            text += " (default: %(default)s)"
+        return text
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (symprop's rule for bad input) and defaults in help."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", DefaultsShown)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    from symprop import __version__
+
+    parser = Parser(
         prog="symprop",
         description="Symbolic derivation plus code generation for neural networks.")
+    parser.add_argument("--version", action="version", version=f"symprop {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     derive = commands.add_parser(
         "derive", help="print a derivation step by step",
@@ -37,9 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     derive.add_argument("--name", help="a name for a formula")
     derive.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                         help="hyperparameter value, e.g. --param alpha=0.1 (repeatable)")
-    derive.add_argument("--format", choices=FORMATS, default="latex",
+    derive.add_argument("--format", choices=FORMATS, default=None,
                         help="latex: a fragment to \\input into a document with amsmath and "
-                             "amssymb; markdown: $-delimited maths; text: Unicode maths")
+                             "amssymb; markdown: $-delimited maths; text: Unicode maths "
+                             "(default: text on a terminal, else latex)")
     _document_options(derive)
     derive.set_defaults(handler=run_derive)
 
@@ -49,13 +76,17 @@ def build_parser() -> argparse.ArgumentParser:
                     "numba and math) for a network: the fused training module and the "
                     "elementwise activation kernels.")
     kernels.add_argument("arch", help="architecture, e.g. 4-8:relu-3:softmax")
-    kernels.add_argument("--loss", default="mse")
-    kernels.add_argument("--optimizer", default="sgd", help="sgd | adam | rmsprop")
-    kernels.add_argument("--momentum", type=float, default=0.0)
-    kernels.add_argument("--weight-decay", type=float, default=0.0)
-    kernels.add_argument("--dtype", default="float32", choices=("float32", "float64"))
-    kernels.add_argument("--matmul", default="auto", choices=("auto", "loops", "blas"))
-    kernels.add_argument("--target", default="cpu", choices=("cpu", "cuda"))
+    kernels.add_argument("--loss", default="mse", help="loss (symprop list losses)")
+    kernels.add_argument("--optimizer", default="adam",
+                         help="sgd | adam | rmsprop (train's default too)")
+    kernels.add_argument("--momentum", type=float, default=0.0, help="sgd's momentum")
+    kernels.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay")
+    kernels.add_argument("--dtype", default="float32", choices=("float32", "float64"),
+                         help="the arrays' float type")
+    kernels.add_argument("--matmul", default="auto", choices=("auto", "loops", "blas"),
+                         help="products by loops, by BLAS, or chosen by layer size")
+    kernels.add_argument("--target", "--device", dest="target", default="cpu",
+                         choices=("cpu", "cuda"), help="the device the kernels run on")
     kernels.add_argument("--out", required=True, help="folder to write the modules into")
     kernels.set_defaults(handler=run_kernels)
 
@@ -78,10 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
                                            "must be ARCH)")
     explain.add_argument("--seed", type=int, default=0, help="seed of the initial weights")
     explain.add_argument("--optimizer", default="sgd", help="sgd | adam | rmsprop")
-    explain.add_argument("--lr", type=float, default=0.1)
-    explain.add_argument("--momentum", type=float, default=0.0)
-    explain.add_argument("--weight-decay", type=float, default=0.0)
-    explain.add_argument("--format", choices=FORMATS, default="latex")
+    explain.add_argument("--lr", type=float, default=0.1, help="learning rate")
+    explain.add_argument("--momentum", type=float, default=0.0, help="sgd's momentum")
+    explain.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay")
+    explain.add_argument("--format", choices=FORMATS, default=None,
+                         help="text on a terminal, else latex (a fragment for amsmath)")
     _document_options(explain)
     explain.set_defaults(handler=run_explain)
 
@@ -107,7 +139,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="iris (default), digits, wine, breast_cancer, moons, "
                             "make_classification")
     train.add_argument("--csv", help="a CSV file with a header row (instead of --dataset)")
-    train.add_argument("--target", help="the target column of --csv")
+    train.add_argument("--label", metavar="COLUMN", help="the label (target) column of --csv")
+    train.add_argument("--target", help=argparse.SUPPRESS)  # the old spelling of --label
+    train.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                       help="train on the CPU or on an NVIDIA GPU (pip install "
+                            "'symprop[cuda]')")
     train.add_argument("--arch", help="architecture (default: the data set's suggestion): "
                                       "widths and activations joined by '-', e.g. "
                                       "4-8:relu-3:softmax; 'bn' and 'ln' add batch or layer "
@@ -115,16 +151,22 @@ def build_parser() -> argparse.ArgumentParser:
                                       "4-16:relu-bn-[16:relu-16:relu]-3:softmax")
     train.add_argument("--loss", help="loss (default: the data set's suggestion)")
     train.add_argument("--optimizer", default="adam", help="sgd | adam | rmsprop")
-    train.add_argument("--lr", type=float, default=0.01)
-    train.add_argument("--momentum", type=float, default=0.0)
-    train.add_argument("--weight-decay", type=float, default=0.0)
-    train.add_argument("--epochs", type=int, default=200)
-    train.add_argument("--batch-size", type=int, default=16)
-    train.add_argument("--test-size", type=float, default=0.2)
-    train.add_argument("--validation-split", type=float, default=0.0)
-    train.add_argument("--patience", type=int, default=None)
-    train.add_argument("--dtype", default="float32", choices=("float32", "float64"))
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--lr", type=float, default=0.01, help="learning rate")
+    train.add_argument("--momentum", type=float, default=0.0, help="sgd's momentum")
+    train.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay")
+    train.add_argument("--epochs", type=int, default=200, help="passes over the training data")
+    train.add_argument("--batch-size", type=int, default=16, help="rows per update")
+    train.add_argument("--test-size", type=float, default=0.2,
+                       help="the share of rows held out for the test (stratified)")
+    train.add_argument("--validation-split", type=float, default=0.0,
+                       help="the share of training rows measured after each epoch")
+    train.add_argument("--patience", type=int, default=None,
+                       help="stop after this many epochs without a better validation (or "
+                            "training) loss, keeping the best weights")
+    train.add_argument("--dtype", default="float32", choices=("float32", "float64"),
+                       help="the arrays' float type")
+    train.add_argument("--seed", type=int, default=0,
+                       help="seed of the split, the initial weights and the shuffling")
     train.add_argument("--plot", help="write the loss curve to this PNG")
     train.add_argument("--track-gradients", action="store_true",
                        help="record each layer's gradient norm per epoch (in the --json "
@@ -132,9 +174,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--save", help="save the trained model to this .npz")
     train.add_argument("--json", action="store_true", help="print one JSON summary line")
     train.set_defaults(handler=run_train)
+    from symprop.cli_list import add_parser as add_list_parser
     from symprop.sweeps.command import add_parser as add_sweep_parser
 
     add_sweep_parser(commands)
+    add_list_parser(commands)
     return parser
 
 
@@ -149,6 +193,14 @@ def _parse_params(pairs: list[str]) -> dict[str, float]:
         except ValueError:
             raise SympropError(f"--param {pair!r}: {value!r} is not a number") from None
     return params
+
+
+def _format(args) -> str:
+    """--format, or text where a person reads the terminal and latex where it goes on."""
+    if args.format:
+        return args.format
+    terminal = args.output is None and not args.standalone and sys.stdout.isatty()
+    return "text" if terminal else "latex"
 
 
 def _document_options(parser) -> None:
@@ -203,7 +255,7 @@ def render(derivation, fmt: str, standalone: bool) -> str:
 
 def run_derive(args) -> int:
     derivation = with_values(find_derivation(args), _parse_params(args.param))
-    write_output(render(derivation, args.format, args.standalone), args.output)
+    write_output(render(derivation, _format(args), args.standalone), args.output)
     return 0
 
 
@@ -290,7 +342,7 @@ def run_explain(args) -> int:
                        **({"momentum": args.momentum} if args.momentum else {}))
     optimizer = make_optimizer(args.optimizer, **options)
     derivation = net.explain(np.array(inputs), y[:, 0] if y.shape[1] == 1 else y, optimizer)
-    write_output(render(derivation, args.format, args.standalone), args.output)
+    write_output(render(derivation, _format(args), args.standalone), args.output)
     return 0
 
 

@@ -83,7 +83,7 @@ def test_train_prints_summary(env):
     (["--arch", "5-8:relu-3:softmax"], "does not match the 4 features"),
     (["--optimizer", "adamw"], "unknown optimizer"),
     (["--epochs", "0"], "epochs must be a positive integer"),
-    (["--csv", "missing.csv", "--target", "y", "--arch", "2-1:sigmoid", "--loss", "bce"],
+    (["--csv", "missing.csv", "--label", "y", "--arch", "2-1:sigmoid", "--loss", "bce"],
      "cannot read"),
 ])
 def test_train_errors_are_one_line(env, args, fragment):
@@ -98,10 +98,36 @@ def test_train_from_csv(env, tmp_path):
     rows = ["a,b,label"] + [f"{i % 7},{(i * 3) % 5},{'yes' if i % 7 > 3 else 'no'}"
                             for i in range(60)]
     (tmp_path / "data.csv").write_text("\n".join(rows) + "\n")
-    run = symprop(env, "train", "--csv", str(tmp_path / "data.csv"), "--target", "label",
+    run = symprop(env, "train", "--csv", str(tmp_path / "data.csv"), "--label", "label",
                   "--arch", "2-8:relu-1:sigmoid", "--loss", "bce", "--epochs", "30", "--json")
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["train"]["accuracy"] > 0.8
+    # the old spelling still works, and says what it is now
+    old = symprop(env, "train", "--csv", str(tmp_path / "data.csv"), "--target", "label",
+                  "--arch", "2-8:relu-1:sigmoid", "--loss", "bce", "--epochs", "30", "--json")
+    assert old.returncode == 0 and json.loads(old.stdout) == json.loads(run.stdout) | {
+        "seconds": json.loads(old.stdout)["seconds"]}
+    assert "--target is now --label" in old.stderr
+
+
+def test_version_list_help_and_one_line_usage_errors(env):
+    from symprop import __version__
+
+    assert symprop(env, "--version").stdout.strip() == f"symprop {__version__}"
+    listed = symprop(env, "list").stdout
+    for name in ("relu", "leaky_relu", "[alpha=0.01]", "huber", "[delta=1]", "adam",
+                 "beta1=0.9", "iris", "4-8:relu-3:softmax (ce)", "a formula in x"):
+        assert name in listed, name
+    only = symprop(env, "list", "losses").stdout
+    assert "ce" in only and "relu" not in only and only.startswith("losses:")
+    shown = " ".join(symprop(env, "train", "--help").stdout.split())  # unwrapped
+    assert "(default: 200)" in shown and "--label COLUMN" in shown and "--device" in shown
+    kernels = " ".join(symprop(env, "kernels", "--help").stdout.split())
+    assert "train's default too) (default: adam)" in kernels
+    for bad in (["train", "--epochs", "x"], ["nonsense"], ["sweep", "--arch"], []):
+        run = symprop(env, *bad)
+        assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1, bad
+        assert "error:" in run.stderr and "--help" in run.stderr
 
 
 def run_alone(env, folder, code: str) -> subprocess.CompletedProcess:

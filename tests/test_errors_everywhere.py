@@ -289,5 +289,5 @@ def test_cli_train_refuses_momentum_for_adam():
 
 
 def test_cli_train_refuses_a_device_as_csv():
-    assert_cli_error(run_cli("train", "--csv", "/dev/zero", "--target", "y"),
+    assert_cli_error(run_cli("train", "--csv", "/dev/zero", "--label", "y"),
                      "/dev/zero is not a regular file")

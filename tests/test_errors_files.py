@@ -43,7 +43,7 @@ def assert_csv_error(path, error, *fragments):
         sp.load_csv(path, "t")
     for fragment in (str(path), *fragments):
         assert fragment in str(info.value), f"{fragment!r} not in {str(info.value)!r}"
-    assert_cli_error(run_cli("train", "--csv", path, "--target", "t", *TRAIN_CSV),
+    assert_cli_error(run_cli("train", "--csv", path, "--label", "t", *TRAIN_CSV),
                      path, *fragments)
 
 

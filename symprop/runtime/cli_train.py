@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 from symprop.blocks import parse_network
@@ -24,9 +25,13 @@ def _data(args):
     if args.csv:
         if args.dataset:
             raise SympropError("give --dataset or --csv, not both")
-        if not args.target:
-            raise SympropError("--csv needs --target COLUMN")
-        X, y, _ = load_csv(args.csv, args.target)
+        if args.target and not args.label:  # the old spelling, still understood
+            print("symprop: --target is now --label (it names the CSV's label column)",
+                  file=sys.stderr)
+            args.label = args.target
+        if not args.label:
+            raise SympropError("--csv needs --label COLUMN")
+        X, y, _ = load_csv(args.csv, args.label)
         return args.csv, X, y, None
     name = args.dataset or "iris"
     X, y = load_dataset(name)
@@ -71,7 +76,8 @@ def train_from_args(args) -> dict:
         X, y, args.test_size, seed=args.seed, stratify=classification)
     scaler = Standardizer().fit(X_train)
     X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-    net = Network(layers_from_specs(specs), loss=loss, dtype=args.dtype, seed=args.seed)
+    net = Network(layers_from_specs(specs), loss=loss, dtype=args.dtype, seed=args.seed,
+                  target=getattr(args, "device", "cpu"))
     options = {"lr": args.lr}
     if args.optimizer.lower() == "sgd":
         options["momentum"] = args.momentum
