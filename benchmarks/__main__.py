@@ -15,7 +15,9 @@ from pathlib import Path
 from benchmarks import cases as case_table
 from benchmarks import contenders, machine, report, startup, timing
 
-DEFAULT_OUT = Path(__file__).resolve().parent / "results"
+# Untracked (.gitignore): a run never rewrites the results kept in the repository, which
+# `--out benchmarks/results` updates on purpose.
+DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "local"
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -34,7 +36,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--torch-threads", type=int,
                         help="torch.set_num_threads(N) before timing (default: torch's own)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                        help="folder for latest.md and latest.json (default benchmarks/results)")
+                        help="folder for latest.md and latest.json (default: "
+                             "benchmarks/results/local, untracked; benchmarks/results: the "
+                             "kept ones)")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
     parser.add_argument("--no-startup", action="store_true", help="skip the start-up runs")
     args = parser.parse_args(argv)

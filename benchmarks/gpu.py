@@ -81,7 +81,8 @@ def main(argv=None, log=print) -> dict:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--cases", default=",".join(GPU_CASES))
     parser.add_argument("--repeats", type=int)
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "local"),
+                        help="folder of gpu_latest.md/.json (benchmarks/results: the kept ones)")
     args = parser.parse_args(argv)
     results: dict = {"machine": machine_info(), "cases": []}
     out = Path(args.out)
