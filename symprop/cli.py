@@ -403,7 +403,8 @@ def run_train(args) -> int:
               f"{summary['optimizer']}), {summary['epochs']} epochs in "
               f"{summary['seconds']:.2f} s")
         for part in ("train", "test"):
-            values = ", ".join(f"{k} {v:.4f}" for k, v in summary[part].items())
+            values = ", ".join(f"{k} ({summary['loss']}) {v:.4f}" if k == "loss" else
+                               f"{k} {v:.4f}" for k, v in summary[part].items())
             print(f"  {part:5s} {values}")
         # the progress bar showed each epoch's running values, as its batches saw them
         print("  (final weights, evaluation mode; the progress bar showed running values)")

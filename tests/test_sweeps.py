@@ -301,7 +301,7 @@ def test_cli_sweep_prints_the_table_and_writes_results_and_plot(tmp_path):
     again = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert again.returncode == 2 and "--resume" in again.stderr
     assert len(again.stderr.strip().splitlines()) == 1
-    bad = subprocess.run(command[:-4] + ["--lr", "0.1,fast"], capture_output=True, text=True,
+    bad = subprocess.run(command[:-2] + ["--lr", "0.1,fast"], capture_output=True, text=True,
                          timeout=300)
     assert bad.returncode == 2 and "--lr" in bad.stderr
     nowhere = str(tmp_path / "no" / "lr.png")  # refused before any training

@@ -1,4 +1,9 @@
-"""History plots (matplotlib is an optional extra: ``pip install symprop[plot]``)."""
+"""History plots (matplotlib is an optional extra: ``pip install symprop[plot]``).
+
+Figures are made with matplotlib's object API (``matplotlib.figure.Figure``), never pyplot:
+no backend is switched (a notebook keeps its inline one, and shows a returned figure), and
+no figure stays registered after it is written.
+"""
 
 from __future__ import annotations
 
@@ -6,51 +11,80 @@ import io
 import os
 
 from symprop.errors import FileError, SympropError
-from symprop.io import write_atomically
+
+LOSS_NAMES = {"mse": "mean squared error", "mae": "mean absolute error",
+              "bce": "binary cross-entropy", "ce": "cross-entropy", "huber": "Huber loss",
+              "log_cosh": "log-cosh loss"}
 
 
-def plot_history(history, path, title: str = "") -> None:
-    """Loss (and validation loss) per epoch, plus accuracy where there is one, to a PNG."""
-    plt = pyplot()
+def plot_history(history, path=None, title: str = ""):
+    """Loss (and validation loss) per epoch, plus accuracy (or R^2) where there is one and
+    each layer's gradient norm where fit tracked them; the best epoch marked (and said to
+    be restored where early stopping restored it). A PNG at ``path``, or the figure when
+    ``path`` is None (a notebook shows it)."""
     metric = next((k for k in ("accuracy", "r2") if k in history), None)
     gradients = "grad_norm" in history
     columns = 1 + bool(metric) + gradients
-    figure, axes = plt.subplots(1, columns, figsize=(5 * columns, 3.6), squeeze=False)
+    figure = new_figure((5 * columns, 3.6))
+    axes = figure.subplots(1, columns, squeeze=False)[0]
     epochs = range(1, history.epochs + 1)
-    panels = [("loss", "val_loss")] + ([(metric, f"val_{metric}")] if metric else [])
+    loss = getattr(history, "loss", None)
+    loss_label = f"loss ({loss}: {LOSS_NAMES.get(loss, loss)})" if loss else "loss"
+    panels = [("loss", loss_label)] + ([(metric, metric)] if metric else [])
     if gradients:
-        _gradient_panel(axes[0][-1], epochs, history["grad_norm"])
-    for axis, (train_key, val_key) in zip(axes[0], panels, strict=False):
-        axis.plot(epochs, history[train_key], label=f"train {train_key}")
-        if val_key in history:
-            axis.plot(epochs, history[val_key], label=f"validation {train_key}")
+        _gradient_panel(axes[-1], epochs, history["grad_norm"])
+    for axis, (key, label) in zip(axes, panels, strict=False):
+        axis.plot(epochs, history[key], label=f"train {key}")
+        if f"val_{key}" in history:
+            axis.plot(epochs, history[f"val_{key}"], label=f"validation {key}")
+        _mark_best(axis, history)
         axis.set_xlabel("epoch")
-        axis.set_ylabel(train_key)
+        axis.set_ylabel(label)
         axis.grid(alpha=0.3)
-        axis.legend()
+        axis.legend(fontsize="small")
+    for axis in axes:
+        _integer_epochs(axis)
     if title:
         figure.suptitle(title)
     figure.tight_layout()
+    if path is None:
+        return figure
     save_png(figure, path)
+    return None
 
 
-def pyplot():
-    """matplotlib.pyplot on the Agg backend (files, no window), or a clear error."""
+def _mark_best(axis, history) -> None:
+    """A dashed line at the best epoch of the monitored loss, where early stopping (or any
+    run longer than one epoch) has one: restored, if fit went back to its weights."""
+    best = getattr(history, "best_epoch", None)
+    if best is None or history.epochs < 2:
+        return
+    restored = history.stopped_epoch is not None and getattr(history, "restored", False)
+    axis.axvline(best, color="grey", linestyle="--", linewidth=1,
+                 label=f"best epoch {best}" + (" (restored)" if restored else ""))
+
+
+def _integer_epochs(axis) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def new_figure(size: tuple[float, float]):
+    """A matplotlib Figure of ``size`` inches, or a clear error without matplotlib."""
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
     except ImportError:
         raise SympropError("plotting needs matplotlib: pip install 'symprop[plot]'") from None
-    return plt
+    return Figure(figsize=size)
 
 
 def save_png(figure, path) -> None:
-    """The figure as a PNG at ``path`` (written whole or not at all), then closed."""
+    """The figure as a PNG at ``path``, written whole or not at all."""
+    from symprop.io import write_atomically
+
     buffer = io.BytesIO()
     figure.savefig(buffer, dpi=110, format="png")
-    pyplot().close(figure)
     try:
         write_atomically(path, buffer.getvalue())
     except OSError as exc:  # named by the user's path, not write_atomically's temporary file

@@ -28,10 +28,12 @@ GRADIENT_ROWS = 1024
 class History:
     """Per-epoch values: ``history["loss"]``, ``"val_loss"``, ``"accuracy"`` ..."""
 
-    def __init__(self):
+    def __init__(self, loss: str | None = None):
         self.history: dict[str, list[float]] = {}
+        self.loss = loss  # the loss's name (the plot's label)
         self.best_epoch: int | None = None
         self.stopped_epoch: int | None = None
+        self.restored = False  # early stopping went back to the best epoch's weights
 
     def append(self, values: dict) -> None:
         """One epoch's values: numbers, or a list of numbers (``grad_norm``: one a layer)."""
@@ -52,8 +54,17 @@ class History:
     def epochs(self) -> int:
         return len(self.history.get("loss", []))
 
+    def plot(self, path=None, title: str = ""):
+        """The curves per epoch (loss, accuracy or R^2, validation, gradient norms), the
+        best epoch marked: a PNG at ``path``, or the matplotlib figure without one (a
+        notebook shows it)."""
+        from symprop.runtime.plotting import plot_history
+
+        return plot_history(self, path, title)
+
     def __repr__(self) -> str:
-        last = {k: round(v[-1], 6) for k, v in self.history.items() if v}
+        last = {k: round(v[-1], 6) for k, v in self.history.items()
+                if v and not isinstance(v[-1], list)}
         return f"History(epochs={self.epochs}, last={last})"
 
 
@@ -120,7 +131,7 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
     hyper = net._model_hyper()
     opt_hyper = optimizer.hyper_values()
     dropout = net._dropout_values()
-    history = History()
+    history = History(net.loss)
     monitor = "val_loss" if X_val is not None else "loss"
     best, best_params, waited = math.inf, None, 0
     progress = _progress(epochs, verbose, compiling=not _compiled(module))
@@ -185,6 +196,7 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
         net._arrays = [np.ascontiguousarray(array) for pair in params for array in pair]
         for array, best in zip(net._running, running, strict=True):
             array[...] = best
+        history.restored = True
     return history
 
 
@@ -277,7 +289,9 @@ COMPILING = "compiling kernels + epoch 1"
 def _progress(epochs: int, verbose: bool, compiling: bool = False):
     if not verbose:
         return None
-    from tqdm.auto import tqdm
+    # The text bar everywhere: in a notebook it prints as text too (tqdm.auto's widget warns
+    # without ipywidgets, and a saved notebook keeps it at 0%)
+    from tqdm import tqdm
 
     if compiling:
         return tqdm(total=epochs, unit="epoch", leave=True, dynamic_ncols=True,

@@ -112,7 +112,7 @@ def plot(records: list[dict], path=None, x: str = "lr", metric: str | None = Non
     hyperparameter ``x``, one line per architecture (and optimizer where there are
     several), one panel per data set. Written as a PNG to ``path``, or returned as a
     matplotlib figure when ``path`` is None."""
-    from symprop.runtime.plotting import pyplot, save_png
+    from symprop.runtime.plotting import new_figure, save_png
 
     if x not in PLOTTABLE:
         raise SweepError(f"a sweep plots against one of {', '.join(PLOTTABLE)}, not {x!r}")
@@ -122,9 +122,8 @@ def plot(records: list[dict], path=None, x: str = "lr", metric: str | None = Non
         raise SweepError(f"no finished run has a validation {metric} to plot")
     datasets = sorted({row["dataset"] for row in rows})
     several = {key: len({row[key] for row in rows}) > 1 for key in CONFIG_KEYS}
-    plt = pyplot()
-    figure, axes = plt.subplots(1, len(datasets), figsize=(5.5 * len(datasets), 4),
-                                squeeze=False)
+    figure = new_figure((5.5 * len(datasets), 4))
+    axes = figure.subplots(1, len(datasets), squeeze=False)
     for axis, dataset in zip(axes[0], datasets, strict=True):
         lines: dict[tuple, list[dict]] = {}
         for row in rows:
