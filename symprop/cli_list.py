@@ -34,15 +34,20 @@ def _hyper(defaults: dict) -> str:
     return ", ".join(f"{name}={value:g}" for name, value in defaults.items())
 
 
+def _catalog(entries: dict, aliases: dict) -> list[tuple[str, ...]]:
+    """Catalog entries as rows: name, description (and the aliases it goes by), defaults."""
+    also: dict[str, list[str]] = {}
+    for alias, name in aliases.items():
+        also.setdefault(name, []).append(alias)
+    return [(name, entry.summary + (f" (also: {', '.join(also[name])})" if name in also
+                                    else ""), _hyper(entry.defaults))
+            for name, entry in entries.items()]
+
+
 def _activations() -> list[tuple[str, ...]]:
     from symprop.catalog import ACTIVATION_ALIASES, ACTIVATIONS
 
-    aliases = {}
-    for alias, name in ACTIVATION_ALIASES.items():
-        aliases.setdefault(name, []).append(alias)
-    return [(name, entry.summary + (f" (also: {', '.join(aliases[name])})"
-                                    if name in aliases else ""), _hyper(entry.defaults))
-            for name, entry in ACTIVATIONS.items()] + [
+    return _catalog(ACTIVATIONS, ACTIVATION_ALIASES) + [
         ("a formula in x", "e.g. 'x*tanh(log(1+exp(x)))' as an --arch activation, or "
                            "symprop derive FORMULA", "")]
 
@@ -50,12 +55,7 @@ def _activations() -> list[tuple[str, ...]]:
 def _losses() -> list[tuple[str, ...]]:
     from symprop.catalog import LOSS_ALIASES, LOSSES
 
-    aliases = {}
-    for alias, name in LOSS_ALIASES.items():
-        aliases.setdefault(name, []).append(alias)
-    return [(name, entry.summary + (f" (also: {', '.join(aliases[name])})"
-                                    if name in aliases else ""), _hyper(entry.defaults))
-            for name, entry in LOSSES.items()]
+    return _catalog(LOSSES, LOSS_ALIASES)
 
 
 OPTIMIZER_RULES = {
