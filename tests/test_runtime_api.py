@@ -626,3 +626,14 @@ def test_blas_thread_limit_sees_scipys_blas_on_the_np_dot_path():
     assert done.returncode == 0, done.stderr
     assert any("scipy" in path and "numpy.libs" not in path
                for path in json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_a_target_shape_error_states_what_was_passed():
+    X, y = sp.load_dataset("iris")
+    regression = sp.Network([sp.Dense(4, 3, "identity")], loss="mse")
+    with pytest.raises(sp.ShapeError, match=r"got shape \(150,\); integer class labels\? "
+                                            r".*loss='ce'"):
+        regression.fit(X, y, epochs=1, verbose=False)
+    one = sp.Network([sp.Dense(4, 1, "identity")], loss="mse")
+    with pytest.raises(sp.ShapeError, match=r"got shape \(150, 2\)$"):
+        one.fit(X, np.ones((150, 2)), epochs=1, verbose=False)

@@ -69,11 +69,16 @@ def as_targets(y, loss: str, n_out: int, n_rows: int, dtype, what: str = "y") ->
         if (array < 0).any() or (array > 1).any() or not np.allclose(array.sum(axis=1), 1):
             raise DataError(f"{what} rows must be one-hot (or probabilities summing to 1)")
         return np.ascontiguousarray(array, dtype=dtype)
+    given = array.shape  # what the caller passed, for the message
     if array.ndim == 1:
         array = array[:, None]
     if array.shape != (n_rows, n_out):
+        labels = len(given) == 1 and np.issubdtype(array.dtype, np.integer) and n_out > 1
+        hint = (f"; integer class labels? {loss} compares {n_out} outputs with {n_out} "
+                "numbers a row: use loss='ce' (softmax output) or one-hot them "
+                "(sp.one_hot)") if labels else ""
         raise ShapeError(f"{what} must have shape ({n_rows}, {n_out}) (or ({n_rows},) for one "
-                         f"output), got {array.shape}")
+                         f"output), got shape {given}{hint}")
     if loss == "bce" and ((array < 0).any() or (array > 1).any()):
         bad = array[(array < 0) | (array > 1)][0]
         raise DataError(f"{what} for bce must be 0/1 (or probabilities), found {bad!r}")
