@@ -373,7 +373,7 @@ def run_kernels(args) -> int:
     make_optimizer(args.optimizer, **{key: value for key, value in options.items()
                                       if key == "weight_decay" or args.optimizer.lower() == "sgd"})
     network = network_source(nodes, args.loss, args.optimizer, options, args.dtype,
-                             args.matmul, __version__, target=args.target)
+                             args.matmul, __version__, target=args.target, exported=True)
     files = [("network.py", network)]
     if args.target == "cpu":  # the elementwise activation kernels are a CPU module
         files.append(("activations.py", activations_source(

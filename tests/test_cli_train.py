@@ -3,6 +3,7 @@
 import ast
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -162,6 +163,39 @@ def test_kernels_writes_standalone_modules(env, tmp_path):
              "g = [np.empty_like(a) for a in p]; print(network.gradients(X, Y, *p, *g))")
     result = run_alone(env, tmp_path, check)
     assert abs(float(result.stdout) - 1.0986122886681098) < 1e-5  # log 3: uniform softmax
+
+
+def usage_data(doc: str) -> str:
+    """Python that makes the arrays a module's usage section names, from the shapes it
+    lists: data, weights (gamma ones, biases and betas zeros), running statistics."""
+    shapes = re.findall(r"(\w+) \(([\d, ]+)\)", doc[doc.index("shapes"):].splitlines()[0])
+    lines = ["import numpy as np", "rng = np.random.default_rng(0)",
+             "X = rng.standard_normal((40, 4)).astype(np.float32)",
+             "Y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 40)]",
+             "hp_lr, hp_beta1, hp_beta2, hp_eps, hp_weight_decay = 0.01, 0.9, 0.999, 1e-8, 0"]
+    for name, shape in shapes:
+        fill = {"W": "0.3 * rng.standard_normal(({}))", "g": "np.ones(({}))"}.get(
+            name[0], "np.zeros(({}))").format(shape)
+        lines.append(f"{name} = ({fill}).astype(np.float32)")
+        if name[0] == "g":  # a batch normalization's running mean and variance
+            lines += [f"RM{name[1:]} = np.zeros(({shape}), np.float32)",
+                      f"RV{name[1:]} = np.ones(({shape}), np.float32)"]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("arch", ["4-8:relu-3:softmax", "4-8:relu-bn-[8:relu]-3:softmax"])
+def test_an_exported_modules_usage_runs_as_written_without_symprop(env, tmp_path, arch):
+    # the code block of the module's docstring, run as it stands after the data it names
+    run = symprop(env, "kernels", arch, "--loss", "ce", "--out", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    doc = ast.get_docstring(ast.parse((tmp_path / "network.py").read_text()))
+    usage = doc[doc.index("Usage"):].splitlines()[1:]
+    code = "\n".join(line[4:] for line in usage if line.startswith("    ")
+                     and not line.strip().startswith(("X = ...", "Y = ...")))
+    check = (usage_data(doc) + code + "\nassert status == 0 and batches == 2 and step == 2"
+             "\nprint(mean_loss)")
+    result = run_alone(env, tmp_path, check)
+    assert 0 < float(result.stdout) < 5
 
 
 def test_derive_and_kernels_with_normalization_layers(env, tmp_path):

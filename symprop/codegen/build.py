@@ -50,7 +50,8 @@ def network_source(layers: list[LayerSpec], loss: str, optimizer: str = "sgd",
                    optimizer_options: dict | None = None, dtype: str = "float32",
                    matmul: str = "auto", version: str = "0",
                    dropout: list[bool] | None = None, direct_blas: bool = False,
-                   target: str = "cpu", cublas: bool = False, split_batches: bool = False) -> str:
+                   target: str = "cpu", cublas: bool = False, split_batches: bool = False,
+                   exported: bool = False) -> str:
     """The generated source, without touching the cache (for export and inspection).
 
     ``direct_blas``: products call numpy's CBLAS through symprop.codegen.blas (what cached
@@ -58,7 +59,8 @@ def network_source(layers: list[LayerSpec], loss: str, optimizer: str = "sgd",
     ``target`` "cuda": the GPU module; ``cublas``: its products use CuPy where it imports
     (cached modules), else the generated kernel only (standalone modules).
     ``split_batches``: give mid-size networks the data-parallel training path (cpu; cached
-    modules where Numba has threads; exported ones stay serial: no OpenMP, fork-safe)."""
+    modules where Numba has threads; exported ones stay serial: no OpenMP, fork-safe).
+    ``exported``: the module's docstring says how to call it without symprop."""
     from symprop.codegen.plan import make_plan
     from symprop.codegen.printed import update_code_for
     from symprop.codegen.render import render_network
@@ -68,7 +70,7 @@ def network_source(layers: list[LayerSpec], loss: str, optimizer: str = "sgd",
     with generation_budget(layers, loss):
         plan = make_plan(layers, loss, update, dtype, matmul, dropout, direct_blas,
                          split_batches)
-    return render_network(plan, version, target, cublas)
+    return render_network(plan, version, target, cublas, exported)
 
 
 def generation_budget(layers: list[LayerSpec], loss: str):

@@ -29,13 +29,14 @@ TEMPLATES = {"cpu": "network.py.j2", "cuda": "network_cuda.py.j2"}
 
 
 def render_network(plan: NetworkPlan, version: str, target: str = "cpu",
-                   cublas: bool = False) -> str:
+                   cublas: bool = False, exported: bool = False) -> str:
     """The source of the network module for ``plan`` on ``target``, checked to hold only
     what symprop generates (symprop.codegen.check) before anything writes, imports or
-    exports it. ``cublas`` (cuda): products through CuPy's cuBLAS where CuPy imports."""
+    exports it. ``cublas`` (cuda): products through CuPy's cuBLAS where CuPy imports.
+    ``exported``: a usage section in its docstring (how to call it without symprop)."""
     template = environment().get_template(TEMPLATES[target])
     source = template.render(plan=plan, jit=jit_options(plan.float_type), version=version,
-                             cublas=cublas)
+                             cublas=cublas, exported=exported)
     check_module(source, f"the generated {target} module of {plan.architecture}")
     return source
 
