@@ -92,10 +92,12 @@ def check_name(what: str, name) -> str | None:
 
 
 def known_activations() -> list[str]:
+    """The built-in activation names, aliases included."""
     return sorted([*ACTIVATIONS, *ACTIVATION_ALIASES])
 
 
 def known_losses() -> list[str]:
+    """The built-in loss names, aliases included."""
     return sorted([*LOSSES, *LOSS_ALIASES])
 
 

@@ -637,3 +637,18 @@ def test_a_target_shape_error_states_what_was_passed():
     one = sp.Network([sp.Dense(4, 1, "identity")], loss="mse")
     with pytest.raises(sp.ShapeError, match=r"got shape \(150, 2\)$"):
         one.fit(X, np.ones((150, 2)), epochs=1, verbose=False)
+
+
+def test_network_fit_shows_every_parameter_of_fit():
+    import inspect
+
+    from symprop.runtime import training
+
+    def listed(function, skip):
+        return [(name, p.default) for name, p in inspect.signature(function).parameters.items()
+                if name != skip]
+
+    assert listed(sp.Network.fit, "self") == listed(training.fit, "net")
+    for public in (sp.Adam, sp.RMSprop, sp.load_dataset, sp.known_activations,
+                   sp.Network.save, sp.Network.predict_classes, sp.Standardizer.fit):
+        assert (public.__doc__ or "").strip(), public

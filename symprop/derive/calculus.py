@@ -292,6 +292,8 @@ def jacobian(fs, variables) -> sp.Matrix:
 
 @bounded(_what("the Jacobian derivation"))
 def jacobian_derivation(fs, variables) -> Derivation:
+    """The Jacobian of the functions ``fs`` (formulas) in ``variables``, derived entry by
+    entry: each row the gradient of one function."""
     exprs, symbols = _setup([fs] if isinstance(fs, str | sp.Expr) else list(fs), variables)
     d = Derivation("Jacobian of f")
     for i, e in enumerate(exprs, 1):

@@ -102,6 +102,11 @@ SUGGESTED = {
 
 
 def load_dataset(name: str, **options) -> tuple[np.ndarray, np.ndarray]:
+    """A built-in data set as ``(X, y)``: float64 features and integer class labels.
+
+    ``name``: iris, digits, wine, breast_cancer (scikit-learn's bundled data), or moons,
+    make_classification (generated; ``options`` pass to scikit-learn's generator, e.g.
+    ``n_samples=``, ``noise=``, ``seed=``). ``symprop list datasets`` describes them."""
     key = str(name).lower()
     if key not in DATASETS:
         raise UnknownNameError("data set", name, list(DATASETS))
@@ -239,6 +244,7 @@ class Standardizer:
     scale: np.ndarray | None = None
 
     def fit(self, X: np.ndarray) -> Standardizer:
+        """Learn each feature's mean and standard deviation from ``X``; returns self."""
         X = np.asarray(X, dtype=np.float64)
         self.mean = X.mean(axis=0)
         std = X.std(axis=0)
@@ -246,11 +252,13 @@ class Standardizer:
         return self
 
     def transform(self, X: np.ndarray) -> np.ndarray:
+        """``X`` shifted and scaled by what fit learned (float64)."""
         if self.mean is None:
             raise DataError("the standardizer is not fitted")
         return (np.asarray(X, dtype=np.float64) - self.mean) / self.scale
 
     def fit_transform(self, X: np.ndarray) -> np.ndarray:
+        """fit on ``X``, then transform it."""
         return self.fit(X).transform(X)
 
 

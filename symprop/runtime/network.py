@@ -279,6 +279,8 @@ class Network:
         return self._run(self._features(X), None)[0]
 
     def predict_classes(self, X) -> np.ndarray:
+        """Class labels: the most probable class (softmax), or probability > 0.5 (one
+        sigmoid output)."""
         probabilities = self.predict(X)
         if self.n_out == 1:
             return (probabilities[:, 0] > 0.5).astype(np.int64)
@@ -301,14 +303,33 @@ class Network:
         return [(grads[i], grads[i + 1]) for i in range(0, len(grads), 2)]
 
     # -- training, saving -----------------------------------------------------------------
-    def fit(self, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None, **options):
-        """Train with mini-batches; see :func:`symprop.runtime.training.fit`."""
+    def fit(self, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
+            validation_split: float = 0.0, validation_data=None, shuffle: bool = True,
+            verbose: bool = True, patience: int | None = None, restore_best: bool = True,
+            clip_norm: float | None = None, metrics_each_epoch: bool = False,
+            track_gradients: bool = False):
+        """Train on (X, y) in mini-batches; returns the History (``history.plot()``).
+
+        ``optimizer``: sp.SGD(lr=...), sp.Adam(...), sp.RMSprop(...) or a name (default
+        SGD(0.01)). ``validation_split``: the share of rows held out (or ``validation_data``
+        = (X_val, y_val)), measured after each epoch. ``shuffle``: a new row order each
+        epoch (from the network's seed). ``patience``: early stopping on the validation (or
+        training) loss, back to the best weights if ``restore_best``. ``clip_norm``: clip
+        the global gradient norm. ``metrics_each_epoch``: the epoch's training loss and
+        metrics from an extra pass with its final weights, instead of the running values
+        the batches saw. ``track_gradients``: each layer's gradient norm per epoch in
+        ``history["grad_norm"]``. Details: :func:`symprop.runtime.training.fit`."""
         from symprop.runtime.training import fit
 
         return fit(self, X, y, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
-                   **options)
+                   validation_split=validation_split, validation_data=validation_data,
+                   shuffle=shuffle, verbose=verbose, patience=patience,
+                   restore_best=restore_best, clip_norm=clip_norm,
+                   metrics_each_epoch=metrics_each_epoch, track_gradients=track_gradients)
 
     def save(self, path) -> None:
+        """Write the model (architecture, loss, weights, running statistics) to ``path``
+        (.npz added where missing), whole or not at all; ``sp.load`` reads it back."""
         from symprop.runtime.model_io import save
 
         save(self, path)

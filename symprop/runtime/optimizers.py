@@ -57,6 +57,7 @@ class SGD(Optimizer):
                 "nesterov": self.nesterov}
 
     def hyper_values(self) -> list[float]:
+        """The values the generated update takes, in its argument order."""
         # rule hyperparameters: (lr, momentum, weight_decay) with momentum, else (lr, wd)
         if self.momentum:
             return [self.lr, self.momentum, self.weight_decay]
@@ -64,6 +65,11 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
+    """Adam (Kingma and Ba), as PyTorch's: moving averages m of the gradient and v of its
+    square (decay rates ``beta1``, ``beta2``), bias-corrected, and the step
+    ``lr * m_hat / (sqrt(v_hat) + eps)``; ``weight_decay`` adds that multiple of the weights
+    to the gradient (L2). ``symprop derive adam`` prints the rule derived."""
+
     rule = "adam"
 
     def __init__(self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
@@ -81,10 +87,14 @@ class Adam(Optimizer):
         return {"weight_decay": self.weight_decay}
 
     def hyper_values(self) -> list[float]:
+        """The values the generated update takes, in its argument order."""
         return [self.lr, self.beta1, self.beta2, self.eps, self.weight_decay]
 
 
 class RMSprop(Optimizer):
+    """RMSprop, as PyTorch's: a moving average v of the squared gradient (decay ``alpha``)
+    and the step ``lr * g / (sqrt(v) + eps)``; ``weight_decay`` as in Adam."""
+
     rule = "rmsprop"
 
     def __init__(self, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8,
@@ -101,6 +111,7 @@ class RMSprop(Optimizer):
         return {"weight_decay": self.weight_decay}
 
     def hyper_values(self) -> list[float]:
+        """The values the generated update takes, in its argument order."""
         return [self.lr, self.alpha, self.eps, self.weight_decay]
 
 

@@ -48,6 +48,7 @@ class History:
         return key in self.history
 
     def keys(self):
+        """The recorded series: loss, accuracy (or mae, r2), val_*, grad_norm."""
         return self.history.keys()
 
     @property

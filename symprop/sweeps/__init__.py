@@ -39,6 +39,7 @@ class SweepResult:
         return dataframe(self.runs)
 
     def table(self) -> str:
+        """The summary as aligned text, the best configuration of each data set first."""
         from symprop.sweeps.summary import table
 
         return table(self.runs)
