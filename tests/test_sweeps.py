@@ -81,6 +81,22 @@ def test_bad_grids_are_refused_naming_what_is_wrong(grid, seeds, folds, message)
         expand(grid, ["iris"], seeds, folds)
 
 
+def test_what_every_run_would_fail_on_is_refused_before_the_sweep(tmp_path):
+    results = tmp_path / "runs.jsonl"
+    with pytest.raises(SweepError, match="200 folds need at least 200 rows; data set 'iris' "
+                                         "has 150"):
+        sp.sweep(GRID, ["iris"], folds=200, seeds=1, results=results, verbose=False)
+    with pytest.raises(SweepError, match="workers must be a positive integer"):
+        sp.sweep(GRID, ["iris"], folds=2, seeds=1, workers=0, results=results,
+                 verbose=False)
+    assert not results.exists()  # nothing written for a sweep that never started
+
+
+def test_integer_regression_targets_keep_the_softmax_width_they_were_given():
+    assert adapt_architecture("4-3:softmax", 4, np.array([0, 7, 40]), classes=False) == \
+        "4-3:softmax"
+
+
 def test_bad_data_sets_are_refused():
     with pytest.raises(SweepError, match="more than once"):
         sp.sweep(GRID, ["iris", "IRIS"], folds=2, seeds=1, verbose=False)

@@ -80,7 +80,9 @@ def sweep(grid: dict, datasets, folds: int = 5, seeds=3, client=None, results=No
 
     names, arrays = _datasets(datasets)
     runs = expand(grid, names, seeds, folds)
+    _check_folds(folds, names, arrays)
     engine.require_distributed()
+    engine.check_workers(workers)
     done = engine.finished_runs(results) if results is not None and resume else {}
     todo = [run for run in runs if run["run_id"] not in done]
     writer = engine.ResultsFile(results, resume) if results is not None else None
@@ -106,6 +108,17 @@ def sweep(grid: dict, datasets, folds: int = 5, seeds=3, client=None, results=No
     by_id = {**done, **{record["run_id"]: record for record in records}}
     return SweepResult([by_id[run["run_id"]] for run in runs if run["run_id"] in by_id],
                        os.fspath(results) if results is not None else None)
+
+
+def _check_folds(folds: int, names: list[str], arrays: dict) -> None:
+    """Refuse before any run what every run would fail on: more folds than rows."""
+    from symprop.sweeps.task import _builtin
+
+    for name in names:
+        rows = len(arrays[name][1]) if name in arrays else len(_builtin(name)[1])
+        if folds > rows:
+            raise SweepError(f"{folds} folds need at least {folds} rows; data set {name!r} "
+                             f"has {rows}")
 
 
 def _datasets(datasets) -> tuple[list[str], dict]:

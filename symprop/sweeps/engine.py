@@ -49,9 +49,7 @@ def dask_client(client=None, workers: int | None = None, scheduler: str | None =
             _say(log, f"sweep: connected to {scheduler}" + _dashboard(connected))
             yield connected
         return
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
-                                or workers < 1):
-        raise SweepError(f"workers must be a positive integer, not {workers!r}")
+    check_workers(workers)
     count = workers or os.cpu_count() or 1
     try:
         cluster = distributed.LocalCluster(n_workers=count, threads_per_worker=1,
@@ -75,6 +73,12 @@ def _dashboard(client) -> str:
     except ImportError:
         return ""
     return f"; dashboard {client.dashboard_link}"
+
+
+def check_workers(workers) -> None:
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                or workers < 1):
+        raise SweepError(f"workers must be a positive integer, not {workers!r}")
 
 
 def _say(log, message: str) -> None:

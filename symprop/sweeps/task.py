@@ -66,10 +66,10 @@ def _train(run: dict, data) -> dict:
 
     _one_thread()
     X, y = data if data is not None else _builtin(run["dataset"])
-    arch = adapt_architecture(run["arch"], X.shape[1], y)
-    specs = parse_network(arch)
-    loss = run["loss"] if run["loss"] != "auto" else loss_for(arch)
+    loss = run["loss"] if run["loss"] != "auto" else loss_for(run["arch"])
     classification = loss in ("ce", "bce")
+    arch = adapt_architecture(run["arch"], X.shape[1], y, classes=loss == "ce")
+    specs = parse_network(arch)
     if run["folds"] == 1:
         X_train, X_val, y_train, y_val = train_test_split(X, y, HOLDOUT, seed=SPLIT_SEED,
                                                           stratify=classification)
@@ -91,11 +91,11 @@ def _train(run: dict, data) -> dict:
             "rows": {"train": len(y_train), "validation": len(y_val)}}
 
 
-def adapt_architecture(arch: str, features: int, y) -> str:
-    """``arch`` with its input width set to the data's feature count and a softmax output's
-    width to its class count, so that one architecture runs on data sets of other widths
-    (4-8:relu-3:softmax on wine's 13 features: 13-8:relu-3:softmax). The result is parsed
-    like any architecture string."""
+def adapt_architecture(arch: str, features: int, y, classes: bool = True) -> str:
+    """``arch`` with its input width set to the data's feature count and (``classes``: the
+    loss is ce) a softmax output's width to the class count, so that one architecture runs
+    on data sets of other widths (4-8:relu-3:softmax on wine's 13 features:
+    13-8:relu-3:softmax). The result is parsed like any architecture string."""
     from symprop.blocks import split_top_level
 
     tokens = split_top_level(arch.strip())
@@ -103,7 +103,8 @@ def adapt_architecture(arch: str, features: int, y) -> str:
         tokens[0] = str(features)
         output = re.fullmatch(r"(\d+):softmax", tokens[-1])
         y = np.asarray(y)
-        if output and y.ndim == 1 and np.issubdtype(y.dtype, np.integer) and len(y):
+        if (classes and output and y.ndim == 1 and np.issubdtype(y.dtype, np.integer)
+                and len(y)):
             tokens[-1] = f"{int(y.max()) + 1}:softmax"
     return "-".join(tokens)
 
