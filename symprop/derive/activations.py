@@ -227,7 +227,10 @@ _check_value = catalog.check_value
 def activation(spec, name: str | None = None, **hyperparameters) -> Activation:
     """A built-in activation by name, or one from a formula in ``x`` or ``z``.
 
-    Any other symbol of a formula is a hyperparameter and needs a value as a keyword.
+    ``spec``: a name (``symprop list activations``) or a formula string, e.g.
+    ``"x*tanh(log(1+exp(x)))"``; ``name``: what to call a formula. Any other symbol of a
+    formula is a hyperparameter and needs a value as a keyword (``hyperparameters``, e.g.
+    ``alpha=0.1``); a built-in's take their defaults unless given.
     """
     catalog.check_name("activation", name)
     if isinstance(spec, Activation) or getattr(spec, "kind", None) == "softmax":

@@ -214,7 +214,8 @@ def _evaluate(expr: sp.Expr, point: dict, where: str, function=None) -> sp.Expr:
 # -- gradient, Jacobian, directional derivative --------------------------------------------
 @bounded(_what("the gradient"))
 def gradient(f, variables) -> sp.Matrix:
-    """The column vector (n x 1) of the partial derivatives of ``f``, one per variable."""
+    """The column vector (n x 1) of the partial derivatives of ``f``, one per variable:
+    ``f`` a formula (string or SymPy), ``variables`` its variables (names, in order)."""
     (expr,), symbols = _setup([f], variables)
     return sp.Matrix([_diff(expr, s) for s in symbols])
 
@@ -234,8 +235,9 @@ def _begin(title: str, expr: sp.Expr, symbols, why) -> tuple[Derivation, list[sp
 
 @bounded(_what("the gradient derivation"))
 def gradient_derivation(f, variables, at=None) -> Derivation:
-    """The partial derivatives; with ``at`` (name -> number) also the gradient at that point
-    and its Euclidean norm. ``result`` is the gradient, evaluated at ``at`` if given."""
+    """The partial derivatives of ``f`` (a formula: string or SymPy) in ``variables``
+    (names, in order); with ``at`` (name -> number) also the gradient at that point and its
+    Euclidean norm. ``result`` is the gradient, evaluated at ``at`` if given."""
     (expr,), symbols = _setup([f], variables)
     d, grad = _begin("Gradient of f", expr, symbols, "the vector of the partial derivatives; "
                      "it points in the direction of steepest ascent")
@@ -271,7 +273,8 @@ class LinearChange(NamedTuple):
 @bounded(_what("the linear change"))
 def linear_change(f, variables, at, delta) -> LinearChange:
     """How well the gradient predicts the change of ``f`` for a small move ``delta`` (a
-    mapping by name or a sequence in variable order) from the point ``at``."""
+    mapping by name or a sequence in variable order) from the point ``at``; ``f`` a formula
+    (string or SymPy), ``variables`` its variables (names, in order)."""
     (expr,), symbols = _setup([f], variables)
     point = _point(at, expr, symbols)
     step = dict(zip(symbols, _values(delta, symbols, "delta"), strict=True))
@@ -285,7 +288,8 @@ def linear_change(f, variables, at, delta) -> LinearChange:
 
 @bounded(_what("the Jacobian"))
 def jacobian(fs, variables) -> sp.Matrix:
-    """The m x n matrix of partial derivatives: row i is the gradient of ``fs[i]``."""
+    """The m x n matrix of partial derivatives: row i is the gradient of ``fs[i]`` (formulas)
+    in ``variables`` (names, in column order)."""
     exprs, symbols = _setup([fs] if isinstance(fs, str | sp.Expr) else list(fs), variables)
     return sp.Matrix([[_diff(e, s) for s in symbols] for e in exprs])
 
@@ -315,6 +319,7 @@ def jacobian_derivation(fs, variables) -> Derivation:
 def directional_derivative(f, variables, direction, at=None, *, normalize: bool = True):
     """grad f . u, where u is ``direction`` scaled to unit length, so the result is the rate
     of change per unit distance; ``normalize=False`` gives grad f . direction as it is.
+    ``f`` a formula (string or SymPy), ``variables`` its variables (names, in order).
     A SymPy expression, or an exact SymPy number when ``at`` gives the point."""
     (expr,), symbols = _setup([f], variables)
     u = _values(direction, symbols, "direction")

@@ -32,7 +32,10 @@ def _describe(loss_spec, activation_spec) -> str:
 
 @bounded(_describe)
 def output_delta(loss_spec, activation_spec) -> Derivation:
-    """The derivation of ``dL/dz`` for the output layer; ``.result`` is the delta."""
+    """The derivation of ``dL/dz`` for the output layer; ``.result`` is the delta.
+
+    ``loss_spec`` and ``activation_spec``: names or formulas, as :func:`loss` and
+    :func:`activation` take them (e.g. ``output_delta("bce", "sigmoid")``)."""
     the_loss = loss(loss_spec)
     the_act = activation(activation_spec)
     if not the_act.trainable:

@@ -142,7 +142,9 @@ def gradient_descent(f, start: Mapping, lr, steps: int) -> list[tuple[dict, obje
 
 @bounded(_what("the gradient descent derivation"))
 def gradient_descent_derivation(f, start: Mapping, lr, steps: int) -> Derivation:
-    """Each step's gradient, update and new value, as the notes' Example B writes them."""
+    """Each step's gradient, update and new value, as the notes' Example B writes them:
+    ``steps`` steps of learning rate ``lr`` on the formula ``f`` from ``start`` (variable
+    name -> number)."""
     expr, symbols, rate, history = _descend(f, start, lr, steps)
     d, _ = _begin("Gradient descent", expr, symbols, "it points uphill; descent steps "
                   "against it, the direction of steepest descent")

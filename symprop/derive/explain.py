@@ -67,6 +67,7 @@ def explain_network(layers, loss_spec, params, X, Y_target, optimizer=None) -> E
     """The worked example of one training step of a dense network, with every number.
 
     ``layers``: LayerSpecs or an architecture string (``"1-1:relu-1:identity"``);
+    ``loss_spec``: the loss's name or formula;
     ``params``: ``(W, b)`` per layer in the runtime's layout (``W`` of shape
     ``(n_in, n_out)``); ``X``: ``(m, n_in)`` inputs; ``Y_target``: ``(m, n_out)`` targets
     (one-hot rows for ce). ``optimizer``: anything with a ``rule`` name (sgd, adam,

@@ -169,10 +169,11 @@ def _same(a: sp.Expr, b: sp.Expr, symbols: list[sp.Symbol]) -> bool:
 @bounded(lambda definitions, inputs: "the computation graph")
 def computation_graph(definitions: Mapping[str, str | sp.Expr],
                       inputs: Sequence[str]) -> ComputationGraph:
-    """A graph from node definitions such as ``{"d": "b*c", "e": "a + d", "f": "d*a",
-    "g": "e**f"}`` and input names ``["a", "b", "c"]``. Definitions may come in any order;
-    they are sorted so that each node follows the nodes it uses. A cycle, a name that is
-    neither an input nor a node, or a node redefining an input is a FormulaError naming it."""
+    """A graph from node ``definitions`` such as ``{"d": "b*c", "e": "a + d", "f": "d*a",
+    "g": "e**f"}`` and ``inputs``, the input names: ``["a", "b", "c"]``. Definitions may
+    come in any order; they are sorted so that each node follows the nodes it uses. A
+    cycle, a name that is neither an input nor a node, or a node redefining an input is a
+    FormulaError naming it."""
     if isinstance(inputs, str) or not isinstance(definitions, Mapping) or not definitions:
         raise FormulaError("computation_graph needs a non-empty mapping of node definitions "
                            "and a list of input names")

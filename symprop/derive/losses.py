@@ -129,7 +129,10 @@ def _builtin(name: str, values: tuple) -> Loss:
 
 
 def loss(spec, name: str | None = None, **hyperparameters) -> Loss:
-    """A built-in loss by name, or one from a formula in ``yhat`` and ``y``."""
+    """A built-in loss by name, or one from a formula in ``yhat`` and ``y``.
+
+    ``spec``: a name (``symprop list losses``) or a formula string; ``name``: what to call
+    a formula; ``hyperparameters``: values of its other symbols (huber's ``delta=``)."""
     catalog.check_name("loss", name)
     if isinstance(spec, Loss):
         return spec

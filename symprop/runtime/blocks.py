@@ -38,7 +38,8 @@ class BatchNorm(_Norm):
     """Batch normalization of ``n`` units: each unit normalized over the batch (mean 0,
     variance 1, with ``eps`` added to the variance), then scaled by gamma and shifted by
     beta. Training uses the batch's statistics and keeps running ones for
-    ``predict``/``evaluate`` (``momentum``: the new batch's weight, PyTorch's convention)."""
+    ``predict``/``evaluate`` (``momentum``: the new batch's weight, PyTorch's convention).
+    ``name``: a label of the layer in messages and derivations."""
 
     kind = "batchnorm"
 
@@ -57,7 +58,8 @@ class BatchNorm(_Norm):
 class LayerNorm(_Norm):
     """Layer normalization of ``n`` units: each sample's units normalized together (mean 0,
     variance 1, ``eps`` added), then scaled by gamma and shifted by beta, per unit. The same
-    in training and prediction."""
+    in training and prediction. ``name``: a label of the layer in messages and
+    derivations."""
 
     kind = "layernorm"
 

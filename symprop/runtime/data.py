@@ -127,7 +127,8 @@ MAX_CSV_BYTES = 1 << 30  # 1 GiB: the rows are held in memory as floats, 8 bytes
 
 
 def load_csv(path: str, target: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Numeric features and the ``target`` column of a UTF-8 CSV file with a header row.
+    """Numeric features and the ``target`` column of a UTF-8 CSV file at ``path`` with a
+    header row.
 
     A non-numeric target becomes integer class labels (sorted class names); the feature
     names come back third. Every problem of the file (not UTF-8, a malformed or non-numeric
@@ -263,7 +264,9 @@ class Standardizer:
 
 
 def train_test_split(X, y, test_size: float = 0.2, seed: int = 0, stratify: bool = True):
-    """Split rows; with ``stratify`` each class keeps its share in both parts."""
+    """``(X_train, X_test, y_train, y_test)``: ``test_size`` (a share) of the rows of ``X``
+    and ``y`` held out, drawn with ``seed``; with ``stratify`` (integer labels) each class
+    keeps its share in both parts."""
     check_seed(seed)
     X, y = np.asarray(X), np.asarray(y)
     if len(X) != len(y):

@@ -281,7 +281,8 @@ def _check_target(target: str) -> None:
 
 
 def load(path, target: str = "cpu"):
-    """A network identical to the saved one (architecture, loss, dtype, weights).
+    """A network identical to the saved one (architecture, loss, dtype, weights), read from
+    ``path`` (as ``Network.save`` wrote it) for ``target`` "cpu" or "cuda".
 
     Raises FileError when ``path`` cannot be read as a file, ModelFileError (naming the file
     and what is wrong) for any content that is not a valid symprop model file."""

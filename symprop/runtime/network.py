@@ -31,7 +31,14 @@ MAX_PARAMETERS = 1 << 31  # 8 GiB of float32 weights, before gradients and optim
 
 
 class Network:
-    """``Network([Dense(4, 8, "relu"), Dense(8, 3, "softmax")], loss="ce")``."""
+    """``Network([Dense(4, 8, "relu"), Dense(8, 3, "softmax")], loss="ce")``.
+
+    ``layers``: Dense, BatchNorm, LayerNorm and Residual blocks, each layer's width the
+    next one's input. ``loss``: a built-in name (``symprop list losses``) or a Loss.
+    ``dtype``: "float32" or "float64", of the weights and the compiled kernels. ``target``:
+    "cpu", or "cuda" (an NVIDIA GPU). ``seed``: the initial weights, shuffling and dropout
+    (None: fresh entropy). ``matmul``: "auto" (BLAS or loops by layer size), "blas" or
+    "loops"."""
 
     def __init__(self, layers: list[Dense], loss: str = "mse", dtype: str = "float32",
                  target: str = "cpu", seed: int | None = 0, matmul: str = "auto"):

@@ -38,7 +38,10 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """Plain SGD, with momentum (optionally Nesterov) and L2 weight decay, as PyTorch."""
+    """Plain SGD, with momentum (optionally Nesterov) and L2 weight decay, as PyTorch's:
+    ``lr`` the learning rate, ``momentum`` the velocity's decay (0: none), ``nesterov``
+    the look-ahead form, ``weight_decay`` that multiple of the weights added to the
+    gradient."""
 
     rule = "sgd"
 

@@ -22,7 +22,8 @@ __all__ = ["SweepError", "SweepResult", "sweep"]
 
 @dataclass
 class SweepResult:
-    """The records of a sweep's runs (those of earlier sessions too, with ``resume``)."""
+    """The records of a sweep's runs (those of earlier sessions too, with ``resume``), and
+    the results file they were appended to (``results``), if any."""
 
     runs: list[dict] = field(default_factory=list)
     results: str | None = None  # the results file, if one was written
@@ -75,6 +76,7 @@ def sweep(grid: dict, datasets, folds: int = 5, seeds=3, client=None, results=No
     is appended to; ``resume=True`` skips the runs it already holds (otherwise a file that
     holds runs is refused). A run that fails is recorded with ``"status": "failed"`` and
     its error; the sweep goes on. ``on_record(record)`` is called as each run finishes.
+    ``verbose``: say what runs where, and a progress bar of finished runs.
     """
     from symprop.sweeps import engine
 

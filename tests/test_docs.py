@@ -1,0 +1,57 @@
+"""The documentation site (docs/, Sphinx): built with warnings as errors; every public name
+in the API reference, every command's help on the command-line page; every public name and
+parameter documented in its docstring."""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import symprop as sp
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Containers symprop makes and hands out (users read them, they do not construct them): the
+# dataclass fields of their __init__ are described as attributes, not parameters.
+MADE_BY_SYMPROP = {"Activation", "Loss", "Softmax", "Derivation", "Step", "Explanation",
+                   "Hyperparameters", "ComputationGraph", "LinearChange", "Standardizer"}
+
+
+def test_the_site_builds_without_warnings_and_covers_the_api_and_cli(tmp_path):
+    pytest.importorskip("sphinx")
+    pytest.importorskip("myst_parser")
+    out = tmp_path / "html"
+    build = subprocess.run([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b",
+                            "html", str(ROOT / "docs"), str(out)], capture_output=True,
+                           text=True, timeout=600)
+    assert build.returncode == 0, build.stderr
+    api = (out / "api.html").read_text()
+    assert [name for name in sp.__all__ if f'id="symprop.{name}"' not in api] == []
+    cli = (out / "_generated" / "cli.html").read_text()
+    for command in ("derive", "explain", "handbook", "kernels", "train", "sweep", "list"):
+        assert f"usage: symprop {command}" in cli, command
+    guide = (out / "guide.html").read_text()
+    assert "Many trainings: sweeps on Dask" in guide and "Untrusted input" in guide
+
+
+def _parameters(obj) -> list[str]:
+    target = obj.__init__ if inspect.isclass(obj) else obj
+    return [name for name, p in inspect.signature(target).parameters.items()
+            if name not in ("self", "cls") and p.kind not in (p.VAR_POSITIONAL,)]
+
+
+@pytest.mark.parametrize("name", sorted(n for n in sp.__all__ if callable(getattr(sp, n))))
+def test_every_public_name_and_its_parameters_are_documented(name):
+    obj = getattr(sp, name)
+    doc = inspect.getdoc(obj) or ""
+    assert doc.strip(), f"{name} has no docstring"
+    if name in MADE_BY_SYMPROP or (inspect.isclass(obj) and issubclass(obj, Exception)):
+        return
+    if inspect.isclass(obj) and obj.__init__ is not object.__init__:
+        doc += inspect.getdoc(obj.__init__) or ""
+    missing = [p for p in _parameters(obj) if p not in doc]
+    assert not missing, f"{name}: parameters not mentioned in its docstring: {missing}"
