@@ -6,21 +6,29 @@ cannot fall behind the code."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # the checkout's symprop, installed or not
+# ... and in the kernels that run the tutorials (processes of their own)
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE.parent),
+                                                         os.environ.get("PYTHONPATH")]))
 
 import symprop  # noqa: E402
 
 project = "symprop"
 author = "the symprop developers"
 release = version = symprop.__version__
-extensions = ["sphinx.ext.autodoc", "sphinx.ext.viewcode", "myst_parser"]
-source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build"]
+extensions = ["sphinx.ext.autodoc", "sphinx.ext.viewcode", "myst_nb"]
+source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
+# The tutorials run at every build (the test suite's build included): a failing cell fails it
+nb_execution_mode = "force"
+nb_execution_raise_on_error = True
+nb_execution_timeout = 300
+exclude_patterns = ["_build", "jupyter_execute", "**.ipynb_checkpoints"]
 html_theme = "alabaster"
 autodoc_default_options = {"members": True, "member-order": "bysource"}
 autodoc_typehints = "description"

@@ -1,6 +1,7 @@
-"""The documentation site (docs/, Sphinx): built with warnings as errors; every public name
-in the API reference, every command's help on the command-line page; every public name and
-parameter documented in its docstring."""
+"""The documentation site (docs/, Sphinx): built with warnings as errors, the tutorial
+notebooks executed in the build; every public name in the API reference, every command's
+help on the command-line page; every public name and parameter documented in its
+docstring."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ MADE_BY_SYMPROP = {"Activation", "Loss", "Softmax", "Derivation", "Step", "Expla
 
 def test_the_site_builds_without_warnings_and_covers_the_api_and_cli(tmp_path):
     pytest.importorskip("sphinx")
-    pytest.importorskip("myst_parser")
+    pytest.importorskip("myst_nb")
+    pytest.importorskip("ipykernel")
     out = tmp_path / "html"
     build = subprocess.run([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b",
                             "html", str(ROOT / "docs"), str(out)], capture_output=True,
@@ -36,6 +38,13 @@ def test_the_site_builds_without_warnings_and_covers_the_api_and_cli(tmp_path):
         assert f"usage: symprop {command}" in cli, command
     guide = (out / "guide.html").read_text()
     assert "Many trainings: sweeps on Dask" in guide and "Untrusted input" in guide
+    # the tutorials ran (a failing cell fails the build): their outputs are on the pages
+    tutorials = {page.stem: page.read_text() for page in (out / "tutorials").glob("0*.html")}
+    assert len(tutorials) == 6
+    assert "dL/dw = -4, dL/dv = -24" in tutorials["03_backprop_by_hand"]
+    assert "<img" in tutorials["04_training_iris"]  # history.plot() shown inline
+    assert tutorials["05_vanishing_gradients"].count("<img") >= 2
+    assert "us a step, NumPy" in tutorials["06_kernels"]
 
 
 def _parameters(obj) -> list[str]:

@@ -20,10 +20,11 @@ def metrics_against(loss: str, Y: np.ndarray) -> Callable[[np.ndarray], dict[str
     rows = Y.shape[0]
     if loss == "ce":  # comparisons in the arrays' own precision: no converted copies
         labels = Y.argmax(axis=1)
-        return lambda out: {"accuracy": np.count_nonzero(out.argmax(axis=1) == labels) / rows}
+        return lambda out: {"accuracy": int(np.count_nonzero(out.argmax(axis=1) == labels))
+                            / rows}
     if loss == "bce":
         positive, units = Y > 0.5, Y.size
-        return lambda out: {"accuracy": np.count_nonzero((out > 0.5) == positive) / units}
+        return lambda out: {"accuracy": int(np.count_nonzero((out > 0.5) == positive)) / units}
     Y = np.asarray(Y, dtype=np.float64)
     total = ((Y - Y.mean(axis=0)) ** 2).sum()
 

@@ -7,6 +7,7 @@ no figure stays registered after it is written.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 
@@ -71,12 +72,27 @@ def _integer_epochs(axis) -> None:
 
 
 def new_figure(size: tuple[float, float]):
-    """A matplotlib Figure of ``size`` inches, or a clear error without matplotlib."""
+    """A matplotlib Figure of ``size`` inches that a notebook shows as an image whatever its
+    backend, or a clear error without matplotlib."""
+    return _shown_figure_class()(figsize=size)
+
+
+@functools.cache
+def _shown_figure_class():
     try:
         from matplotlib.figure import Figure
     except ImportError:
         raise SympropError("plotting needs matplotlib: pip install 'symprop[plot]'") from None
-    return Figure(figsize=size)
+
+    class ShownFigure(Figure):
+        """A Figure with IPython's rich display: a returned figure shows as a PNG."""
+
+        def _repr_png_(self) -> bytes:
+            buffer = io.BytesIO()
+            self.savefig(buffer, dpi=110, format="png")
+            return buffer.getvalue()
+
+    return ShownFigure
 
 
 def save_png(figure, path) -> None:
