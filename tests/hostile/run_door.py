@@ -145,7 +145,7 @@ def _command_lines(door: str, entry: dict) -> list[tuple[str, list[str]]]:
     formula = entry.get("formula", FORMULA)
     params = ([f"--param={entry['param']}={entry['text']}"] if kind == "hyper_value" else
               [f"--param={name}={value}" for name, value in hyperparameters(entry).items()])
-    train = ["train", "--csv={CSV}", "--target=t", *TRAIN]
+    train = ["train", "--csv={CSV}", "--label=t", *TRAIN]
     return {
         "activation": [("derive", ["derive", *params, "--", text])],
         "loss": [("derive", ["derive", "--activation=sigmoid", "--", text]),
@@ -157,7 +157,7 @@ def _command_lines(door: str, entry: dict) -> list[tuple[str, list[str]]]:
         "arch": [("derive net", ["derive", "--loss=bce", "--", "net", text]),
                  ("kernels", [*kernels, "--loss=bce", "--", text]),
                  ("train", [*train, f"--arch={text}", "--loss=bce"])],
-        "csv": [("train", ["train", "--csv={ENTRY_CSV}", f"--target={entry.get('target')}",
+        "csv": [("train", ["train", "--csv={ENTRY_CSV}", f"--label={entry.get('target')}",
                            *TRAIN, f"--arch={ARCH}", "--loss=bce"])],
     }.get(kind, [])
 
