@@ -5,6 +5,7 @@ an interrupted sweep loses nothing finished, and ``resume`` skips what the file 
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import json
 import logging
@@ -177,13 +178,16 @@ def run_all(client, runs: list[dict], data: dict, results: ResultsFile | None,
     futures = {client.submit(train_runs, chunk, shipped.get(chunk[0]["dataset"]), pure=False,
                              key=f"symprop-runs-{chunk[0]['run_id']}-{submission}"): chunk
                for chunk in _chunks(runs, workers)}
+    # a future Dask gave up on: its worker died too often, or it lost what it needed
+    lost = (distributed.KilledWorker,
+            getattr(distributed.client, "FutureCancelledError", concurrent.futures.CancelledError))
     records = {}
     try:
         for future in distributed.as_completed(futures):
             chunk = futures[future]
             try:
                 done = future.result()
-            except (distributed.KilledWorker, distributed.client.FutureCancelledError) as exc:
+            except lost as exc:
                 # not the run's fault: --resume runs it again
                 done = [{**run, "status": "failed", "retry": True,
                          "error": " ".join(f"worker lost: {exc}".split())} for run in chunk]
