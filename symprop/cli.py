@@ -167,6 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the arrays' float type")
     train.add_argument("--seed", type=int, default=0,
                        help="seed of the split, the initial weights and the shuffling")
+    train.add_argument("--folds", type=int, default=1,
+                       help="K >= 2: stratified K-fold cross-validation instead of one split: "
+                            "each fold's test values and their mean +/- standard deviation")
     train.add_argument("--plot", help="write the loss curve to this PNG")
     train.add_argument("--track-gradients", action="store_true",
                        help="record each layer's gradient norm per epoch (in the --json "
@@ -390,9 +393,28 @@ def run_kernels(args) -> int:
     return 0
 
 
+def run_cross_validation(args) -> int:
+    import json
+
+    from symprop.runtime.cli_train import configuration
+    from symprop.sweeps import crossval
+
+    if isinstance(args.folds, bool) or args.folds < 2:
+        raise SympropError(f"--folds must be at least 2 (or 1: one split), not {args.folds}")
+    crossval.check_options(args)
+    name, X, y, arch, loss = configuration(args)
+    config = {"arch": arch, "loss": loss, "optimizer": args.optimizer.lower(), "lr": args.lr,
+              "batch_size": args.batch_size, "epochs": args.epochs}
+    summary = crossval.cross_validate(name, X, y, config, args.folds, args.seed)
+    print(json.dumps(summary) if args.json else "\n".join(crossval.lines(summary)))
+    return 0
+
+
 def run_train(args) -> int:
     from symprop.runtime.cli_train import train_from_args
 
+    if args.folds != 1:
+        return run_cross_validation(args)
     summary = train_from_args(args)
     if args.json:
         import json

@@ -237,3 +237,32 @@ def test_exported_block_network_runs_without_symprop(env, tmp_path):
     expected = [array for pair in net.gradients(X, y) for array in pair]
     for number, array in enumerate(expected):
         np.testing.assert_allclose(exported[f"arr_{number}"], array, rtol=1e-12, atol=1e-15)
+
+
+def test_train_folds_reports_each_fold_and_their_mean_and_spread(env):
+    import statistics
+
+    from symprop.sweeps.grid import expand
+    from symprop.sweeps.task import train_run
+
+    run = symprop(env, "train", "--folds", "5", "--epochs", "40", "--json")
+    assert run.returncode == 0, run.stderr
+    summary = json.loads(run.stdout)
+    assert summary["folds"] == 5 and len(summary["per_fold"]) == 5
+    assert sum(rows["validation"] for rows in summary["rows"]) == 150  # each row tested once
+    accuracy = [fold["accuracy"] for fold in summary["per_fold"]]
+    assert summary["mean"]["accuracy"] == pytest.approx(statistics.fmean(accuracy))
+    assert summary["std"]["accuracy"] == pytest.approx(statistics.stdev(accuracy))
+    # each fold's value is that fold's own evaluation, as the sweep's run computes it
+    X, y = sp.load_dataset("iris")
+    config = {"arch": "4-8:relu-3:softmax", "loss": "ce", "optimizer": "adam", "lr": 0.01,
+              "batch_size": 16, "epochs": 40}
+    own = [train_run(r, (X, y))["validation"] for r in expand(config, ["iris"], [0], 5)]
+    for got, want in zip(summary["per_fold"], own, strict=True):
+        assert got == pytest.approx(want, rel=1e-6)
+    text = symprop(env, "train", "--folds", "5", "--epochs", "40").stdout
+    assert f"accuracy {summary['mean']['accuracy']:.4f} +/- " in text and "over 5 folds" in text
+    for bad, message in ((["--folds", "1x"], "invalid int"), (["--folds", "0"], "at least 2"),
+                         (["--folds", "3", "--plot", "x.png"], "--plot needs one trained")):
+        refused = symprop(env, "train", *bad)
+        assert refused.returncode == 2 and message in refused.stderr, refused.stderr

@@ -55,6 +55,22 @@ def _check_save_target(path: str) -> None:
                         f"{os.path.join(path, 'model.npz')}")
 
 
+def configuration(args) -> tuple:
+    """(name, X, y, architecture, loss) of a train command: its data, and the architecture
+    and loss given or the data set's suggestion, the architecture checked against the
+    data's width."""
+    name, X, y, suggestion = _data(args)
+    arch = args.arch or (suggestion[0] if suggestion else None)
+    loss = args.loss or (suggestion[1] if suggestion else None)
+    if arch is None or loss is None:
+        raise SympropError("with --csv, give --arch and --loss")
+    width = parse_network(arch)[0].n_in
+    if width != X.shape[1]:
+        raise SympropError(f"--arch {arch}: the input width {width} does not match "
+                           f"the {X.shape[1]} features of {name}")
+    return name, X, y, arch, loss
+
+
 def train_from_args(args) -> dict:
     """Train as the arguments say and return the summary. The model is saved before the
     plot is drawn, so a failing --plot cannot lose it: the plot's error comes back in the
@@ -62,15 +78,8 @@ def train_from_args(args) -> dict:
     check_seed(args.seed, "--seed")
     if args.save:
         _check_save_target(model_path(args.save))
-    name, X, y, suggestion = _data(args)
-    arch = args.arch or (suggestion[0] if suggestion else None)
-    loss = args.loss or (suggestion[1] if suggestion else None)
-    if arch is None or loss is None:
-        raise SympropError("with --csv, give --arch and --loss")
+    name, X, y, arch, loss = configuration(args)
     specs = parse_network(arch)
-    if specs[0].n_in != X.shape[1]:
-        raise SympropError(f"--arch {arch}: the input width {specs[0].n_in} does not match "
-                           f"the {X.shape[1]} features of {name}")
     classification = loss in ("ce", "bce")
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, args.test_size, seed=args.seed, stratify=classification)
