@@ -68,6 +68,21 @@ def write_atomically(path, data: bytes) -> None:
                 pass
 
 
+def check_file_target(what: str, path, example: str | None = None) -> None:
+    """Refuse, before any work is done, a path that cannot take a file: its folder must
+    exist (and be a folder), and the path must not be a folder itself. ``what`` names the
+    path in the message (an option, "results file"); ``example``: a file name to suggest
+    where a folder was given."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        problem = "is not a folder" if os.path.exists(folder) else "does not exist"
+        raise FileError(f"{what} {path}: its folder {folder} {problem}")
+    if os.path.isdir(path):
+        hint = f"; give a file name, e.g. {os.path.join(path, example)}" if example else ""
+        raise FileError(f"{what} {path} is a folder{hint}")
+
+
 def new_file_mode() -> int:
     """The permission bits of a new file, as ``open()`` would create it: 0o666 & ~umask."""
     return 0o666 & ~current_umask()

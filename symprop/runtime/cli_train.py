@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 
 from symprop.blocks import parse_network
-from symprop.errors import FileError, SympropError
+from symprop.errors import SympropError
+from symprop.io import check_file_target
 from symprop.runtime.data import (
     SUGGESTED,
     Standardizer,
@@ -43,18 +43,6 @@ def model_path(path: str) -> str:
     return path if path.endswith(".npz") else path + ".npz"
 
 
-def _check_save_target(path: str) -> None:
-    """Refuse a --save path that cannot take a file before training, not after it: its
-    folder must exist, and the path must not be a folder."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        problem = "is not a folder" if os.path.exists(folder) else "does not exist"
-        raise FileError(f"--save {path}: {folder} {problem}")
-    if os.path.isdir(path):
-        raise FileError(f"--save {path}: is a folder; give a file name, e.g. "
-                        f"{os.path.join(path, 'model.npz')}")
-
-
 def configuration(args) -> tuple:
     """(name, X, y, architecture, loss) of a train command: its data, and the architecture
     and loss given or the data set's suggestion, the architecture checked against the
@@ -76,8 +64,8 @@ def train_from_args(args) -> dict:
     plot is drawn, so a failing --plot cannot lose it: the plot's error comes back in the
     summary's "plot_error" for the caller to report after the summary."""
     check_seed(args.seed, "--seed")
-    if args.save:
-        _check_save_target(model_path(args.save))
+    if args.save:  # refused before training, not after it
+        check_file_target("--save", model_path(args.save), example="model.npz")
     name, X, y, arch, loss = configuration(args)
     specs = parse_network(arch)
     classification = loss in ("ce", "bce")

@@ -47,7 +47,7 @@ def _bundled(file_name: str):
     is not where this version keeps it: the caller then asks scikit-learn's loader.
     A plain CSV file (gzipped for digits): the rows, the target last; in the three
     uncompressed ones a first line giving the row and feature counts.
-    tests/test_data.py checks the arrays equal scikit-learn's loaders'."""
+    tests/test_data_sets.py checks the arrays equal scikit-learn's loaders'."""
     import gzip
     import importlib.util
 

@@ -63,15 +63,11 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
-    import os
-
-    from symprop.errors import FileError
+    from symprop.io import check_file_target
     from symprop.sweeps import sweep
 
     if args.plot:  # refused before the sweep, not after it
-        folder = os.path.dirname(os.path.abspath(args.plot))
-        if not os.path.isdir(folder):
-            raise FileError(f"--plot {args.plot}: its folder {folder} does not exist")
+        check_file_target("--plot", args.plot, example="sweep.png")
 
     grid = {"arch": args.arch, "loss": _items("--loss", args.loss, str),
             "optimizer": _items("--optimizer", args.optimizer, str),

@@ -4,11 +4,11 @@ test accuracy comes with its spread over splits."""
 
 from __future__ import annotations
 
-import statistics
 import time
 
 from symprop.errors import SympropError
 from symprop.sweeps.grid import expand
+from symprop.sweeps.summary import summarize
 from symprop.sweeps.task import train_run
 
 # train's options that need one model (or one split): refused with --folds, not ignored
@@ -28,12 +28,12 @@ def cross_validate(name: str, X, y, config: dict, folds: int, seed: int) -> dict
         if record["status"] != "ok":
             raise SympropError(f"fold {record['fold'] + 1} of {folds}: {record['error']}")
     per_fold = [record["validation"] for record in records]
-    names = list(per_fold[0])
+    (row,) = summarize(records)  # the sweep's mean and standard deviation over the folds
     return {"dataset": name, "architecture": config["arch"], "loss": records[0]["loss_used"],
             "optimizer": config["optimizer"], "lr": config["lr"], "epochs": config["epochs"],
             "folds": folds, "per_fold": per_fold,
-            "mean": {key: statistics.fmean(f[key] for f in per_fold) for key in names},
-            "std": {key: statistics.stdev(f[key] for f in per_fold) for key in names},
+            "mean": {key: row[f"validation_{key}_mean"] for key in per_fold[0]},
+            "std": {key: row[f"validation_{key}_std"] for key in per_fold[0]},
             "rows": [record["rows"] for record in records],
             "seconds": round(time.perf_counter() - began, 3)}
 

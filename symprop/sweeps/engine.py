@@ -14,6 +14,7 @@ import sys
 import uuid
 
 from symprop.errors import FileError
+from symprop.io import check_file_target
 from symprop.sweeps.grid import SweepError, run_id
 from symprop.sweeps.task import train_runs
 
@@ -130,11 +131,7 @@ class ResultsFile:
 
     def __init__(self, path, resume: bool):
         self.path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(self.path))
-        if not os.path.isdir(folder):
-            raise FileError(f"results file {self.path}: its folder {folder} does not exist")
-        if os.path.isdir(self.path):
-            raise FileError(f"results file {self.path} is a folder")
+        check_file_target("results file", self.path)
         exists = os.path.exists(self.path) and os.path.getsize(self.path) > 0
         if exists and not resume:
             raise FileError(f"results file {self.path} already holds runs: add --resume "
