@@ -212,3 +212,12 @@ def test_plotting_without_matplotlib_does_not_lose_the_model(tmp_path):
                   path_first=[stand_in.parent])
     assert_saved_then_plot_error(run, model, plot, "needs matplotlib")
     assert not plot.exists()
+
+
+def test_cli_save_onto_a_folder_named_without_npz_is_refused_before_training(tmp_path):
+    folder = tmp_path / "models"
+    folder.mkdir()
+    run = run_cli("train", "--epochs", "1", "--save", folder)
+    assert_cli_error(run, "--save", folder, "is a folder")
+    assert "epoch" not in run.stdout + run.stderr  # refused before any training
+    assert list(folder.iterdir()) == [] and not (tmp_path / "models.npz").exists()

@@ -64,8 +64,10 @@ def train_from_args(args) -> dict:
     plot is drawn, so a failing --plot cannot lose it: the plot's error comes back in the
     summary's "plot_error" for the caller to report after the summary."""
     check_seed(args.seed, "--seed")
-    if args.save:  # refused before training, not after it
-        check_file_target("--save", model_path(args.save), example="model.npz")
+    if args.save:  # refused before training, not after it; save() refuses a folder as
+        # given (before adding .npz), so both are checked
+        for path in dict.fromkeys([args.save, model_path(args.save)]):
+            check_file_target("--save", path, example="model.npz")
     name, X, y, arch, loss = configuration(args)
     specs = parse_network(arch)
     classification = loss in ("ce", "bce")
