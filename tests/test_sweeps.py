@@ -189,6 +189,14 @@ def test_results_file_refuses_to_overwrite_and_skips_a_torn_last_line(tmp_path):
         engine.ResultsFile(tmp_path / "no" / "runs.jsonl", resume=False)
 
 
+def test_the_table_escapes_control_characters_a_results_file_carries():
+    from symprop.sweeps.summary import table
+
+    failed = _record(0.1, status="failed", error="boom\x1b[2J\x07")
+    shown = table([failed])
+    assert "\x1b" not in shown and "\x07" not in shown and "\\x1b[2J" in shown
+
+
 def test_resume_trusts_only_whole_records_and_retries_lost_workers(tmp_path):
     path = tmp_path / "runs.jsonl"
     edited = {**_record(0.1), "lr": 0.7}  # its run id no longer says what it is

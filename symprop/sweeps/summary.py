@@ -81,11 +81,17 @@ def table(records: list[dict]) -> str:
             cells += [_mean_std(row, f"validation_{metric}"), _mean_std(row, "validation_loss"),
                       _mean_std(row, f"train_{metric}")]
         cells.append(f"{row['seconds_mean']:.2f}")
-        lines.append(cells)
+        lines.append([_printable(cell) for cell in cells])
     widths = [max(len(line[i]) for line in lines if i < len(line)) for i in range(len(header))]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths,
                                                                        strict=False)).rstrip()
                      for line in lines)
+
+
+def _printable(cell: str) -> str:
+    """A cell as it is, or escaped where it holds control characters: a results file's text
+    (an error, a loss name) never writes escape sequences to the terminal."""
+    return cell if cell.isprintable() else repr(cell)
 
 
 def _mean_std(row: dict, name: str) -> str:
