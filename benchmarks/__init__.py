@@ -2,3 +2,35 @@
 
 Run ``python -m benchmarks`` from the repository root; see ``benchmarks/README.md``.
 """
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def child_env(cache_folder: Path | None = None) -> dict[str, str]:
+    """This process's environment for a child that imports this checkout (symprop and the
+    benchmarks) first; with ``cache_folder``, its own symprop and Numba cache folders."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    if cache_folder is not None:
+        env["SYMPROP_CACHE_DIR"] = str(cache_folder / "symprop")
+        env["NUMBA_CACHE_DIR"] = str(cache_folder / "numba")
+    return env
+
+
+def child_json(arguments: list[str], timeout: float, env: dict | None = None) -> dict:
+    """Run ``python ARGUMENTS`` in the repository root and return the JSON object its last
+    line of output prints, or {"error": ...} with the end of its stderr."""
+    proc = subprocess.run([sys.executable, *arguments], capture_output=True, text=True,
+                          env=env or child_env(), cwd=ROOT, timeout=timeout)
+    if proc.returncode != 0:
+        tail = " / ".join(proc.stderr.strip().splitlines()[-3:]) or "no output"
+        return {"error": f"child exited {proc.returncode}: {tail}"}
+    return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -25,11 +25,9 @@ from __future__ import annotations
 import json
 import os
 import resource
-import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks import child_json
 
 
 def current_rss_mib() -> float:
@@ -84,14 +82,7 @@ def fit_bound(case: str, rows: int, timeout: float = 600) -> dict:
 
 
 def _child_json(arguments: list[str], timeout: float) -> dict:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.memory", *arguments],
-                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=timeout)
-    if proc.returncode != 0:
-        tail = " / ".join(proc.stderr.strip().splitlines()[-3:]) or "no output"
-        return {"error": f"child exited {proc.returncode}: {tail}"}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return child_json(["-m", "benchmarks.memory", *arguments], timeout)
 
 
 def child(case_name: str, contender_name: str, steps: int) -> dict:

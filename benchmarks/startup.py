@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks import ROOT, child_env, child_json
 
 NETWORK = {"layers": [[20, 32, "relu"], [32, 16, "relu"], [16, 1, "sigmoid"]], "loss": "bce"}
 QUICK_NETWORK = {"layers": [[20, 32, "relu"], [32, 1, "sigmoid"]], "loss": "bce"}
@@ -118,30 +118,16 @@ def derive_builtins(timeout: float = 300) -> dict:
     """Deriving every built-in activation (derivative, form in the output, derivation),
     loss (gradient, derivation) and canonical output delta, in a fresh process (nothing
     cached), timed after importing symprop's derive stage (SymPy)."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    proc = subprocess.run([sys.executable, "-c", DERIVE_CHILD], capture_output=True, text=True,
-                          env=env, cwd=ROOT, timeout=timeout)
-    if proc.returncode != 0:
-        return {"error": " / ".join(proc.stderr.strip().splitlines()[-3:]) or "no output"}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return child_json(["-c", DERIVE_CHILD], timeout)
 
 
 def _child(spec: dict, folder: Path | None, timeout: float) -> dict:
     """One fresh process; ``folder``: its cache folders (None: this process's own)."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    if folder is not None:
-        env["SYMPROP_CACHE_DIR"] = str(folder / "symprop")
-        env["NUMBA_CACHE_DIR"] = str(folder / "numba")
     start = time.time()
-    proc = subprocess.run([sys.executable, "-c", CHILD, json.dumps(spec)], capture_output=True,
-                          text=True, env=env, cwd=ROOT, timeout=timeout)
+    result = child_json(["-c", CHILD, json.dumps(spec)], timeout, child_env(folder))
     end = time.time()
-    if proc.returncode != 0:
-        tail = " / ".join(proc.stderr.strip().splitlines()[-3:]) or "no output"
-        return {"error": f"child exited {proc.returncode}: {tail}"}
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    if "error" in result:
+        return result
     result["interpreter_s"] = result.pop("wall_start") - start
     result["process_wall_s"] = end - start
     return result
@@ -187,15 +173,11 @@ def cli_train(runs: int = 3, timeout: float = 300) -> tuple[dict, dict]:
     """Wall time of `python -m symprop train` (the README's main job: iris, 200 epochs), as
     a new user runs it: ``runs`` processes on empty cache folders each, then ``runs`` on
     the last one's. Medians, with every run's time."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-
     def wall(folder: Path) -> float | str:
-        env["SYMPROP_CACHE_DIR"] = str(folder / "symprop")
-        env["NUMBA_CACHE_DIR"] = str(folder / "numba")
         start = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "symprop", "train"], env=env, cwd=ROOT,
-                              capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run([sys.executable, "-m", "symprop", "train"], cwd=ROOT,
+                              env=child_env(folder), capture_output=True, text=True,
+                              timeout=timeout)
         seconds = time.perf_counter() - start
         return seconds if proc.returncode == 0 else f"exit {proc.returncode}: " + (
             proc.stderr.strip().splitlines() or ["no output"])[-1]

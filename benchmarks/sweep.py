@@ -16,12 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks import child_json
+
 ARCHS = {8: "4-8:relu-3:softmax", 16: "4-16:relu-3:softmax"}
 LRS = [0.001, 0.01, 0.1]
 FOLDS = 5
@@ -92,14 +90,8 @@ def symprop_child(epochs: int) -> dict:
 
 
 def _child(kind: str, epochs: int) -> dict:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.sweep", "--child", kind,
-                           "--epochs", str(epochs)], capture_output=True, text=True, env=env,
-                          cwd=ROOT, timeout=1800)
-    if proc.returncode != 0:
-        return {"error": " / ".join(proc.stderr.strip().splitlines()[-3:])}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return child_json(["-m", "benchmarks.sweep", "--child", kind, "--epochs", str(epochs)],
+                      timeout=1800)
 
 
 def main(argv=None) -> dict:
