@@ -399,7 +399,7 @@ def run_cross_validation(args) -> int:
     from symprop.runtime.cli_train import configuration
     from symprop.sweeps import crossval
 
-    if isinstance(args.folds, bool) or args.folds < 2:
+    if args.folds < 2:  # argparse made it an int
         raise SympropError(f"--folds must be at least 2 (or 1: one split), not {args.folds}")
     crossval.check_options(args)
     name, X, y, arch, loss = configuration(args)
