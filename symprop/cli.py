@@ -171,6 +171,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="K >= 2: stratified K-fold cross-validation instead of one split: "
                             "each fold's test values and their mean +/- standard deviation")
     train.add_argument("--plot", help="write the loss curve to this PNG")
+    train.add_argument("--plot-boundary", metavar="FILE",
+                       help="write the decision boundary to this PNG: the class regions over "
+                            "two features (the others at their means), training points as "
+                            "dots, test points as stars")
+    train.add_argument("--boundary-columns", metavar="A,B",
+                       help="the two features of --plot-boundary, by index or CSV column "
+                            "name (default: iris's petal length and width; else 0,1)")
     train.add_argument("--track-gradients", action="store_true",
                        help="record each layer's gradient norm per epoch (in the --json "
                             "history as grad_norm, and a panel of the --plot)")
@@ -402,7 +409,7 @@ def run_cross_validation(args) -> int:
     if args.folds < 2:  # argparse made it an int
         raise SympropError(f"--folds must be at least 2 (or 1: one split), not {args.folds}")
     crossval.check_options(args)
-    name, X, y, arch, loss = configuration(args)
+    name, X, y, arch, loss, _ = configuration(args)
     config = {"arch": arch, "loss": loss, "optimizer": args.optimizer.lower(), "lr": args.lr,
               "batch_size": args.batch_size, "epochs": args.epochs}
     summary = crossval.cross_validate(name, X, y, config, args.folds, args.seed)
@@ -430,9 +437,9 @@ def run_train(args) -> int:
             print(f"  {part:5s} {values}")
         # the progress bar showed each epoch's running values, as its batches saw them
         print("  (final weights, evaluation mode; the progress bar showed running values)")
-        for key in ("plot", "model"):
+        for key in ("plot", "plot_boundary", "model"):
             if summary.get(key):
-                print(f"  {key}: {summary[key]}")
+                print(f"  {key.replace('_', ' ')}: {summary[key]}")
     if summary.get("plot_error"):
         # Reported after the summary, which says where the model was saved.
         saved = f"; the model was saved to {summary['model']}" if summary.get("model") else ""

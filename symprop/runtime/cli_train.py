@@ -9,6 +9,9 @@ from symprop.blocks import parse_network
 from symprop.errors import SympropError
 from symprop.io import check_file_target
 from symprop.runtime.data import (
+    BOUNDARY_COLUMNS,
+    CLASS_NAMES,
+    FEATURE_NAMES,
     SUGGESTED,
     Standardizer,
     check_seed,
@@ -31,11 +34,11 @@ def _data(args):
             args.label = args.target
         if not args.label:
             raise SympropError("--csv needs --label COLUMN")
-        X, y, _ = load_csv(args.csv, args.label)
-        return args.csv, X, y, None
-    name = args.dataset or "iris"
+        X, y, features = load_csv(args.csv, args.label)
+        return args.csv, X, y, None, features
+    name = (args.dataset or "iris").lower()
     X, y = load_dataset(name)
-    return name, X, y, SUGGESTED.get(name)
+    return name, X, y, SUGGESTED.get(name), FEATURE_NAMES.get(name)
 
 
 def model_path(path: str) -> str:
@@ -44,10 +47,10 @@ def model_path(path: str) -> str:
 
 
 def configuration(args) -> tuple:
-    """(name, X, y, architecture, loss) of a train command: its data, and the architecture
-    and loss given or the data set's suggestion, the architecture checked against the
-    data's width."""
-    name, X, y, suggestion = _data(args)
+    """(name, X, y, architecture, loss, feature names or None) of a train command: its
+    data, and the architecture and loss given or the data set's suggestion, the
+    architecture checked against the data's width."""
+    name, X, y, suggestion, features = _data(args)
     arch = args.arch or (suggestion[0] if suggestion else None)
     loss = args.loss or (suggestion[1] if suggestion else None)
     if arch is None or loss is None:
@@ -56,7 +59,46 @@ def configuration(args) -> tuple:
     if width != X.shape[1]:
         raise SympropError(f"--arch {arch}: the input width {width} does not match "
                            f"the {X.shape[1]} features of {name}")
-    return name, X, y, arch, loss
+    return name, X, y, arch, loss, features
+
+
+def boundary_columns(args, name: str, loss: str, features, width: int
+                     ) -> tuple[int, int] | None:
+    """The two feature indices --plot-boundary draws over (--boundary-columns: indices or
+    feature names; default: the data set's suggestion or the first two), checked before
+    any training; None without --plot-boundary."""
+    from symprop.runtime.boundary import check_columns
+
+    given = getattr(args, "boundary_columns", None)
+    if not getattr(args, "plot_boundary", None):
+        if given:
+            raise SympropError("--boundary-columns chooses the axes of --plot-boundary: "
+                               "give both")
+        return None
+    if loss not in ("ce", "bce"):
+        raise SympropError(f"--plot-boundary draws class regions; loss {loss} is a "
+                           "regression")
+    if given is None:
+        return check_columns(BOUNDARY_COLUMNS.get(name), width)
+    parts = [part.strip() for part in given.split(",")]
+    if len(parts) != 2:
+        raise SympropError(f"--boundary-columns {given}: give two features, e.g. 0,1")
+    try:
+        return check_columns([_column(part, features, given) for part in parts], width)
+    except SympropError as exc:
+        if given in str(exc):
+            raise
+        raise type(exc)(f"--boundary-columns {given}: {exc}") from None
+
+
+def _column(part: str, features, given: str) -> int:
+    if part.isdigit():
+        return int(part)
+    if features and part in features:
+        return list(features).index(part)
+    known = f" (features: {', '.join(features)})" if features else ""
+    raise SympropError(f"--boundary-columns {given}: {part!r} is not a feature index or "
+                       f"name{known}")
 
 
 def train_from_args(args) -> dict:
@@ -68,11 +110,13 @@ def train_from_args(args) -> dict:
         # given (before adding .npz), so both are checked
         for path in dict.fromkeys([args.save, model_path(args.save)]):
             check_file_target("--save", path, example="model.npz")
-    name, X, y, arch, loss = configuration(args)
+    name, X, y, arch, loss, features = configuration(args)
+    columns = boundary_columns(args, name, loss, features, X.shape[1])
     specs = parse_network(arch)
     classification = loss in ("ce", "bce")
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, args.test_size, seed=args.seed, stratify=classification)
+    raw = (X_train, X_test)  # the boundary plot's axes are in the data's units
     scaler = Standardizer().fit(X_train)
     X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
     net = Network(layers_from_specs(specs), loss=loss, dtype=args.dtype, seed=args.seed,
@@ -103,13 +147,29 @@ def train_from_args(args) -> dict:
     if args.plot:
         from symprop.runtime.plotting import plot_history
 
-        try:
-            plot_history(history, args.plot, f"{name}: {arch}")
-            summary["plot"] = args.plot
-        except SympropError as exc:  # no matplotlib, a path that cannot take the file
-            named = args.plot in str(exc)
-            summary["plot_error"] = f"--plot{'' if named else ' ' + args.plot}: {exc}"
+        _draw(summary, "plot", args.plot,
+              lambda: plot_history(history, args.plot, f"{name}: {arch}"))
+    if columns is not None:
+        _draw(summary, "plot_boundary", args.plot_boundary,
+              lambda: net.plot_boundary(raw[0], y_train, raw[1], y_test,
+                                        columns=columns, scaler=scaler,
+                                        feature_names=features, class_names=CLASS_NAMES.get(
+                                            name), path=args.plot_boundary,
+                                        title=f"{name}: {arch}"))
     return summary
+
+
+def _draw(summary: dict, key: str, path: str, draw) -> None:
+    """Draw a plot the summary names; its error (no matplotlib, a path that cannot take the
+    file) is kept in the summary's "plot_error" for the caller to report after the summary,
+    so a failing plot costs neither the trained model nor the other plot."""
+    option = "--" + key.replace("_", "-")
+    try:
+        draw()
+        summary[key] = path
+    except SympropError as exc:
+        shown = f"{option}{'' if path in str(exc) else ' ' + path}: {exc}"
+        summary["plot_error"] = "; ".join(filter(None, [summary.get("plot_error"), shown]))
 
 
 def _rounded(values: list) -> list:

@@ -100,6 +100,15 @@ SUGGESTED = {
     "make_classification": ("20-32:relu-1:sigmoid", "bce"),
 }
 
+# Labels for plots where a data set has them (scikit-learn's iris names); others number
+# their features and classes.
+FEATURE_NAMES = {"iris": ("sepal length (cm)", "sepal width (cm)", "petal length (cm)",
+                          "petal width (cm)")}
+CLASS_NAMES = {"iris": ("setosa", "versicolor", "virginica")}
+# The two features a decision boundary is drawn over unless others are chosen: iris's
+# petal measurements, which separate its classes (its sepals barely do); else the first two.
+BOUNDARY_COLUMNS = {"iris": (2, 3)}
+
 
 def load_dataset(name: str, **options) -> tuple[np.ndarray, np.ndarray]:
     """A built-in data set as ``(X, y)``: float64 features and integer class labels.

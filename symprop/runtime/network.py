@@ -334,6 +334,26 @@ class Network:
                    restore_best=restore_best, clip_norm=clip_norm,
                    metrics_each_epoch=metrics_each_epoch, track_gradients=track_gradients)
 
+    def plot_boundary(self, X, y, X_test=None, y_test=None, *, columns=None, scaler=None,
+                      hidden_units: bool = False, feature_names=None, class_names=None,
+                      resolution: int = 300, path=None, title: str = ""):
+        """The decision boundary: the class each point of a plane is given, over two
+        features, with the points (X, y) on top and test points (X_test, y_test) as stars.
+
+        ``columns``: the two features on the axes (default (0, 1)); the others are held at
+        the means of X. ``scaler``: the fitted Standardizer the network's inputs went
+        through, so X and the axes are in the data's own units. ``hidden_units``: for a
+        network with one hidden layer, each hidden unit's line w.x + b = 0.
+        ``feature_names``, ``class_names``: axis and legend labels. ``resolution``: grid
+        points per axis. ``path``: write a PNG there; otherwise the figure is returned (a
+        notebook shows it). Needs matplotlib (pip install 'symprop[plot]')."""
+        from symprop.runtime.boundary import plot_boundary
+
+        return plot_boundary(self, X, y, X_test, y_test, columns=columns, scaler=scaler,
+                             hidden_units=hidden_units, feature_names=feature_names,
+                             class_names=class_names, resolution=resolution, path=path,
+                             title=title)
+
     def save(self, path) -> None:
         """Write the model (architecture, loss, weights, running statistics) to ``path``
         (.npz added where missing), whole or not at all; ``sp.load`` reads it back."""

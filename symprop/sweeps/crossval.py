@@ -12,8 +12,9 @@ from symprop.sweeps.summary import summarize
 from symprop.sweeps.task import train_run
 
 # train's options that need one model (or one split): refused with --folds, not ignored
-ONE_MODEL_OPTIONS = {"save": "--save", "plot": "--plot", "patience": "--patience",
-                     "validation_split": "--validation-split", "momentum": "--momentum",
+ONE_MODEL_OPTIONS = {"save": "--save", "plot": "--plot", "plot_boundary": "--plot-boundary",
+                     "patience": "--patience", "validation_split": "--validation-split",
+                     "momentum": "--momentum",
                      "weight_decay": "--weight-decay", "track_gradients": "--track-gradients"}
 
 

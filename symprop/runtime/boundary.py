@@ -1,0 +1,194 @@
+"""Decision boundaries: a classifier's class regions over two of its input features (the
+others held at their means), the data points on top, and for a network with one hidden
+layer, optionally the line where each hidden unit's pre-activation is zero.
+
+Made with matplotlib's object API, as the history plots are (see plotting.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from symprop.errors import DataError, ShapeError, SympropError
+from symprop.runtime.checks import as_features
+from symprop.runtime.layers import Dense
+from symprop.runtime.plotting import new_figure, save_png
+
+FIGURE_INCHES = (6.4, 5.2)  # 704 x 572 pixels at the 110 dpi plots are written with
+REGION_WHITE = 0.7  # a region's colour: its class's colour mixed with this much white
+TAB10 = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+         "#7f7f7f", "#bcbd22", "#17becf")
+
+
+def class_colours(classes: int) -> list[tuple[float, float, float]]:
+    """One RGB colour per class: matplotlib's tab10 up to ten classes, spread over a
+    colour map beyond."""
+    from matplotlib import colormaps
+    from matplotlib.colors import to_rgb
+
+    if classes <= len(TAB10):
+        return [to_rgb(colour) for colour in TAB10[:classes]]
+    return [to_rgb(colormaps["turbo"](i / (classes - 1))) for i in range(classes)]
+
+
+def region_colours(classes: int) -> list[tuple[float, float, float]]:
+    """The light colour each class's region is painted in (its points keep the full one)."""
+    return [tuple(REGION_WHITE + (1 - REGION_WHITE) * c for c in colour)
+            for colour in class_colours(classes)]
+
+
+def plot_boundary(net, X, y, X_test=None, y_test=None, *, columns=None, scaler=None,
+                  hidden_units: bool = False, feature_names=None, class_names=None,
+                  resolution: int = 300, path=None, title: str = ""):
+    """See ``Network.plot_boundary``."""
+    if not net.is_classifier:
+        raise SympropError(f"plot_boundary draws a classifier's class regions; this network's "
+                           f"loss is {net.loss!r} (a regression)")
+    classes = net.n_out if net.n_out > 1 else 2
+    columns = check_columns(columns, net.n_in)
+    X, labels = _points(net, X, y, classes, "X", "y")
+    tests = None if X_test is None else _points(net, X_test, y_test, classes, "X_test",
+                                                "y_test")
+    if isinstance(resolution, bool) or not isinstance(resolution, int) or \
+            not 10 <= resolution <= 2000:
+        raise SympropError(f"resolution must be an integer in [10, 2000], not {resolution!r}")
+    if hidden_units:
+        _check_one_hidden_layer(net)
+    names = _names(feature_names, net.n_in, "feature_names", "feature")
+    shown = np.vstack([X] + ([tests[0]] if tests else []))[:, columns]
+    (x0, x1), (y0, y1) = (_padded(shown[:, 0]), _padded(shown[:, 1]))
+    grid_x, grid_y = np.meshgrid(np.linspace(x0, x1, resolution),
+                                 np.linspace(y0, y1, resolution))
+    inputs = np.tile(X.mean(axis=0), (grid_x.size, 1))  # the other features at their means
+    inputs[:, columns[0]], inputs[:, columns[1]] = grid_x.ravel(), grid_y.ravel()
+    if scaler is not None:  # the network was trained on scaled features; axes show raw ones
+        inputs = scaler.transform(inputs)
+    regions = net.predict_classes(inputs).reshape(grid_x.shape)
+
+    from matplotlib.colors import ListedColormap
+
+    figure = new_figure(FIGURE_INCHES)
+    axis = figure.subplots()
+    axis.imshow(regions, origin="lower", extent=(x0, x1, y0, y1), aspect="auto",
+                interpolation="nearest", cmap=ListedColormap(region_colours(classes)),
+                vmin=-0.5, vmax=classes - 0.5)
+    if hidden_units:
+        _hidden_unit_lines(axis, net, inputs, grid_x, grid_y)
+    _scatter(axis, X[:, columns], labels, tests and (tests[0][:, columns], tests[1]),
+             _names(class_names, classes, "class_names", "class"))
+    axis.set_xlim(x0, x1)
+    axis.set_ylim(y0, y1)
+    axis.set_xlabel(names[columns[0]])
+    axis.set_ylabel(names[columns[1]])
+    held = "; the other features at their means" if net.n_in > 2 else ""
+    axis.set_title((title or net.architecture) + held, fontsize="medium")
+    figure.tight_layout()
+    if path is None:
+        return figure
+    save_png(figure, path)
+    return None
+
+
+def check_columns(columns, width: int) -> tuple[int, int]:
+    """Two different feature indices in [0, width): the plot's x and y."""
+    if width < 2:
+        raise ShapeError("a decision boundary is drawn over two features; the network "
+                         f"takes {width}")
+    if columns is None:
+        return (0, 1)
+    items = list(columns) if isinstance(columns, list | tuple) else None
+    if items is None or len(items) != 2 or not all(
+            isinstance(c, int | np.integer) and not isinstance(c, bool) for c in items):
+        raise SympropError(f"columns must be two feature indices, e.g. (0, 1), not {columns!r}")
+    first, second = (int(c) for c in items)
+    for column in (first, second):
+        if not 0 <= column < width:
+            raise SympropError(f"column {column} is not a feature index of the network's "
+                               f"{width} inputs (0 to {width - 1})")
+    if first == second:
+        raise SympropError(f"columns must be two different features, not {first} twice")
+    return first, second
+
+
+def _points(net, X, y, classes: int, x_name: str, y_name: str):
+    """(X as float64, integer class labels) of points to plot, checked like fit's data."""
+    if y is None:
+        raise SympropError(f"{x_name} needs its labels ({y_name})")
+    features = as_features(X, net.n_in, np.float64, x_name)
+    labels = np.asarray(y)
+    if labels.ndim == 2 and labels.shape[1] > 1:  # one-hot rows
+        labels = labels.argmax(axis=1)
+    labels = labels.reshape(-1) if labels.ndim == 2 and labels.shape[1] == 1 else labels
+    if labels.ndim != 1 or labels.shape[0] != features.shape[0]:
+        raise ShapeError(f"{y_name} has shape {np.shape(y)}; {x_name} has "
+                         f"{features.shape[0]} rows, so {y_name} needs one label per row")
+    if labels.dtype.kind == "f" and np.isfinite(labels).all() and \
+            (labels == np.round(labels)).all():
+        labels = labels.astype(np.int64)
+    if labels.dtype.kind not in "iub" or labels.size and (labels.min() < 0 or
+                                                          labels.max() >= classes):
+        raise DataError(f"{y_name} must hold class labels 0 to {classes - 1} (the network "
+                        f"has {classes} classes)")
+    return features, labels.astype(np.int64)
+
+
+def _names(names, count: int, what: str, kind: str) -> list[str]:
+    if names is None:
+        return [f"{kind} {i}" for i in range(count)]
+    names = [str(name) for name in names]
+    if len(names) != count:
+        raise SympropError(f"{what} has {len(names)} names; the network has {count} "
+                           f"{kind}s")
+    return names
+
+
+def _padded(values: np.ndarray) -> tuple[float, float]:
+    low, high = float(values.min()), float(values.max())
+    margin = 0.08 * (high - low) if high > low else 0.5
+    return low - margin, high + margin
+
+
+def _check_one_hidden_layer(net) -> None:
+    if len(net.layers) != 2 or not all(isinstance(layer, Dense) for layer in net.layers):
+        raise SympropError("hidden_units draws the lines of a network with one hidden layer "
+                           f"(two Dense layers); this one is {net.architecture}")
+
+
+def _hidden_unit_lines(axis, net, inputs, grid_x, grid_y) -> None:
+    """Where each hidden unit's pre-activation w.x + b is zero: the line a ReLU unit turns
+    on at, and the midpoint of a sigmoid or tanh unit. Drawn as the zero contour over the
+    grid, so it is right in the axes' units whatever scaling the network's inputs had."""
+    from matplotlib.lines import Line2D
+
+    W, b = net.params[0]
+    pre_activation = inputs @ W.astype(np.float64) + b.astype(np.float64)
+    for unit in range(W.shape[1]):
+        field = pre_activation[:, unit].reshape(grid_x.shape)
+        if field.min() < 0 < field.max():  # a unit whose line crosses the plot
+            axis.contour(grid_x, grid_y, field, levels=[0.0], colors="0.25",
+                         linestyles="dashed", linewidths=0.9)
+    axis.add_artist(axis.legend(
+        handles=[Line2D([], [], color="0.25", linestyle="dashed", linewidth=0.9)],
+        labels=[f"hidden units ({W.shape[1]}): w.x + b = 0"], loc="lower right",
+        fontsize="small", framealpha=0.85))
+
+
+def _scatter(axis, train, labels, tests, class_names) -> None:
+    """Training points as circles, test points as stars, both in their class's colour."""
+    from matplotlib.lines import Line2D
+
+    colours = class_colours(len(class_names))
+    for number, name in enumerate(class_names):
+        chosen = train[labels == number]
+        axis.scatter(chosen[:, 0], chosen[:, 1], s=26, color=colours[number],
+                     edgecolors="black", linewidths=0.6, label=name, zorder=3)
+    handles, names = axis.get_legend_handles_labels()
+    if tests:
+        points, test_labels = tests
+        axis.scatter(points[:, 0], points[:, 1], s=110, marker="*",
+                     color=[colours[k] for k in test_labels], edgecolors="black",
+                     linewidths=0.7, zorder=4)
+        handles.append(Line2D([], [], marker="*", linestyle="", markersize=11,
+                              markerfacecolor="white", markeredgecolor="black"))
+        names.append("test points")
+    axis.legend(handles, names, loc="upper left", fontsize="small", framealpha=0.85)
