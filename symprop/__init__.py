@@ -33,6 +33,7 @@ from symprop.runtime import (
     Residual,
     RMSprop,
     Standardizer,
+    kfold_indices,
     load,
     load_csv,
     load_dataset,
@@ -85,8 +86,8 @@ __all__ = [
     "explain_network",
     "gradient", "gradient_derivation", "gradient_descent", "gradient_descent_derivation",
     "handbook", "jacobian", "jacobian_derivation", "known_activations", "known_losses",
-    "layernorm_derivation", "linear_change", "load", "load_csv", "load_dataset", "loss",
-    "network_derivation",
+    "kfold_indices", "layernorm_derivation", "linear_change", "load", "load_csv",
+    "load_dataset", "loss", "network_derivation",
     "one_hot", "output_delta", "residual_derivation", "rmsnorm_derivation", "sweep",
     "train_test_split",
 ]

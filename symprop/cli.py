@@ -437,6 +437,10 @@ def run_train(args) -> int:
             print(f"  {part:5s} {values}")
         # the progress bar showed each epoch's running values, as its batches saw them
         print("  (final weights, evaluation mode; the progress bar showed running values)")
+        if "accuracy" in summary["test"]:  # how much one split's accuracy can say
+            tests = summary["rows"]["test"]
+            print(f"  ({tests} test rows: each is {1 / tests:.3f} of accuracy; --folds 5 "
+                  "gives the accuracy's spread over splits)")
         for key in ("plot", "plot_boundary", "model"):
             if summary.get(key):
                 print(f"  {key.replace('_', ' ')}: {summary[key]}")

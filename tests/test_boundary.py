@@ -142,7 +142,8 @@ def test_cli_plot_boundary_draws_iris_petals_and_names_csv_columns(tmp_path):
     run = run_cli("train", "--epochs", "20", "--json", "--plot-boundary", path)
     assert run.returncode == 0, run.stderr
     summary = json.loads(run.stdout)
-    assert summary["plot_boundary"] == str(path)
+    assert summary["plot_boundary"] == str(path) and summary["rows"] == {"train": 120,
+                                                                         "test": 30}
     assert matplotlib.image.imread(path).shape[:2] == (572, 704)
     rows = ["a,b,c,label"] + [f"{i % 7},{(i * 3) % 5},{i % 2},{'yes' if i % 7 > 3 else 'no'}"
                               for i in range(40)]

@@ -6,6 +6,7 @@ docstring."""
 from __future__ import annotations
 
 import inspect
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -40,11 +41,14 @@ def test_the_site_builds_without_warnings_and_covers_the_api_and_cli(tmp_path):
     assert "Many trainings: sweeps on Dask" in guide and "Untrusted input" in guide
     # the tutorials ran (a failing cell fails the build): their outputs are on the pages
     tutorials = {page.stem: page.read_text() for page in (out / "tutorials").glob("0*.html")}
-    assert len(tutorials) == 6
+    assert len(tutorials) == 7
     assert "dL/dw = -4, dL/dv = -24" in tutorials["03_backprop_by_hand"]
     assert "<img" in tutorials["04_training_iris"]  # history.plot() shown inline
     assert tutorials["05_vanishing_gradients"].count("<img") >= 2
     assert "us a step, NumPy" in tutorials["06_kernels"]
+    bonus = tutorials["07_iris_bonus_challenges"]  # dropout, learning rates, the boundary
+    assert bonus.count("<img") >= 3
+    assert re.search(r"4-8:relu-3:softmax +accuracy 0\.9\d\d \+/- 0\.0\d\d", bonus)
 
 
 def _parameters(obj) -> list[str]:

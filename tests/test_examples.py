@@ -67,3 +67,25 @@ def test_vanishing_gradients_and_their_remedies(env, tmp_path):
     assert accuracy["batch norm"] > 0.85 and accuracy["residual"] > 0.8
     assert ratio["batch norm"] > 1e-2 and ratio["residual"] > 1e-2
     assert (tmp_path / "norms.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_iris_bonus_challenges(env, tmp_path):
+    """Architectures by 5-fold accuracy with its spread, dropout curbing the validation loss
+    of a wide network on 45 rows, learning rates from too slow to diverging, and the best
+    architecture's decision boundary."""
+    out = run(env, "07_iris_bonus_challenges.py", str(tmp_path))
+    accuracy = {line.split("accuracy")[0].strip(): line.split("accuracy")[1].split()
+                for line in out.splitlines() if "+/-" in line}
+    assert len(accuracy) == 4
+    notes = accuracy["4-8:relu-3:softmax (the notes')"]
+    assert float(notes[0]) > 0.9 and 0 < float(notes[2]) < 0.1
+    validation = {line.split(":")[0].strip(): float(line.split("validation loss")[1].split()[0])
+                  for line in out.splitlines() if line.strip().startswith("dropout 0.")}
+    assert validation["dropout 0.5"] < 0.7 * validation["dropout 0.0"]
+    losses = {line.split()[1]: line for line in out.splitlines()
+              if line.strip().startswith("lr ")}
+    final = {lr: float(line.split("epochs")[1].split(",")[0]) for lr, line in losses.items()
+             if "diverged" not in line}
+    assert final["0.001"] > final["0.01"] > final["0.1"] and "diverged" in losses["20"]
+    for name in ("iris_dropout.png", "iris_learning_rates.png", "iris_boundary.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -3,6 +3,7 @@
 from symprop.runtime.blocks import BatchNorm, LayerNorm, Residual
 from symprop.runtime.data import (
     Standardizer,
+    kfold_indices,
     load_csv,
     load_dataset,
     one_hot,
@@ -15,5 +16,5 @@ from symprop.runtime.optimizers import SGD, Adam, RMSprop
 from symprop.runtime.training import History
 
 __all__ = ["SGD", "Adam", "BatchNorm", "Dense", "History", "LayerNorm", "Network", "RMSprop",
-           "Residual", "Standardizer", "load", "load_csv", "load_dataset", "one_hot",
-           "train_test_split"]
+           "Residual", "Standardizer", "kfold_indices", "load", "load_csv", "load_dataset",
+           "one_hot", "train_test_split"]

@@ -139,6 +139,7 @@ def train_from_args(args) -> dict:
         "dataset": name, "architecture": arch, "loss": loss, "optimizer": repr(optimizer),
         "epochs": history.epochs, "seconds": round(seconds, 3),
         "train": net.evaluate(X_train, y_train), "test": net.evaluate(X_test, y_test),
+        "rows": {"train": len(X_train), "test": len(X_test)},
         "history": {k: _rounded(values) for k, values in history.history.items()},
     }
     if args.save:

@@ -302,7 +302,8 @@ def kfold_indices(y, folds: int, seed: int = 0, stratify: bool = True
     exactly one. With ``stratify`` (integer labels of shape (n,)) each class's rows are
     shuffled and dealt to the folds in turn, so every fold keeps the class shares (as
     scikit-learn's StratifiedKFold does); otherwise the shuffled rows are cut into folds of
-    sizes that differ by at most one."""
+    sizes that differ by at most one. ``seed``: the shuffling (the same seed, the same
+    folds)."""
     check_seed(seed)
     y = np.asarray(y)
     if isinstance(folds, bool) or not isinstance(folds, int | np.integer) or folds < 2:
