@@ -136,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a compiled network. Defaults: the iris project of the notes "
                     "(4-8:relu-3:softmax, cross-entropy, Adam 0.01, 200 epochs, batch 16).")
     train.add_argument("--dataset", default=None,
-                       help="iris (default), digits, wine, breast_cancer, moons, "
+                       help="iris (default), digits, wine, breast_cancer, moons, circles, "
                             "make_classification")
     train.add_argument("--csv", help="a CSV file with a header row (instead of --dataset)")
     train.add_argument("--label", metavar="COLUMN", help="the label (target) column of --csv")

@@ -82,6 +82,7 @@ DATASET_NOTES = {
     "wine": "178 wines, 13 chemical measurements, 3 cultivars",
     "breast_cancer": "569 tumours, 30 features, malignant or benign",
     "moons": "two interleaving half circles, 2 features (generated: 500 rows, noise 0.2)",
+    "circles": "a circle inside another, 2 features (generated: 500 rows, noise 0.1)",
     "make_classification": "generated, 1,000 rows, 20 features, 2 classes",
 }
 

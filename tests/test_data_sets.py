@@ -9,6 +9,7 @@ import pytest
 import sklearn.datasets
 
 import symprop as sp
+from symprop.errors import DataError
 from symprop.runtime import data
 
 LOADERS = {"iris": "load_iris", "digits": "load_digits", "wine": "load_wine",
@@ -56,3 +57,31 @@ def test_loading_iris_does_not_import_scikit_learn():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "False"
+
+
+def test_generated_two_feature_sets_for_decision_boundaries():
+    """moons, circles and make_classification with two features: planes a boundary plot
+    shows whole; make_classification's default set is scikit-learn's own."""
+    from sklearn.datasets import make_classification
+
+    for name, options in (("moons", {}), ("circles", {}),
+                          ("make_classification", {"n_features": 2})):
+        X, y = data.load_dataset(name, **options)
+        assert X.shape[1] == 2 and X.dtype == np.float64
+        assert sorted(np.unique(y)) == [0, 1] and abs(np.mean(y) - 0.5) < 0.05
+    radius = np.hypot(*data.load_dataset("circles", noise=0.0)[0].T)
+    _, y = data.load_dataset("circles", noise=0.0)
+    np.testing.assert_allclose(radius[y == 0], 1.0)  # the outer circle, and the inner one
+    np.testing.assert_allclose(radius[y == 1], 0.5)
+    X, y = data.load_dataset("make_classification")
+    X_sk, y_sk = make_classification(n_samples=1000, n_features=20, n_classes=2,
+                                     random_state=42)
+    np.testing.assert_array_equal(X, X_sk)
+    np.testing.assert_array_equal(y, y_sk)
+
+
+def test_a_generator_option_it_does_not_take_is_a_data_error():
+    with pytest.raises(DataError, match="data set moons: .*bogus"):
+        data.load_dataset("moons", bogus=1)
+    with pytest.raises(DataError, match="data set circles"):
+        data.load_dataset("circles", factor=2.0)

@@ -75,10 +75,22 @@ def _moons(n_samples=500, noise=0.2, seed=0):
     return make_moons(n_samples=n_samples, noise=noise, random_state=seed)
 
 
+def _circles(n_samples=500, noise=0.1, factor=0.5, seed=0):
+    from sklearn.datasets import make_circles
+
+    return make_circles(n_samples=n_samples, noise=noise, factor=factor, random_state=seed)
+
+
 def _classification(n_samples=1000, n_features=20, n_classes=2, seed=42):
     from sklearn.datasets import make_classification
 
+    # scikit-learn's 2 informative and 2 redundant features, as far as n_features allows
+    # (n_features=2: both informative, one cluster per class, a plane to draw)
+    informative = 2 if n_features >= 2 else 1
     return make_classification(n_samples=n_samples, n_features=n_features,
+                               n_informative=informative,
+                               n_redundant=min(2, max(n_features - informative, 0)),
+                               n_clusters_per_class=1 if n_features < 4 else 2,
                                n_classes=n_classes, random_state=seed)
 
 
@@ -88,6 +100,7 @@ DATASETS = {
     "wine": _wine,
     "breast_cancer": _breast_cancer,
     "moons": _moons,
+    "circles": _circles,
     "make_classification": _classification,
 }
 # The architecture and loss each data set suggests (used by `symprop train --dataset`).
@@ -97,6 +110,7 @@ SUGGESTED = {
     "wine": ("13-16:relu-3:softmax", "ce"),
     "breast_cancer": ("30-16:relu-1:sigmoid", "bce"),
     "moons": ("2-16:relu-16:relu-1:sigmoid", "bce"),
+    "circles": ("2-16:relu-16:relu-1:sigmoid", "bce"),
     "make_classification": ("20-32:relu-1:sigmoid", "bce"),
 }
 
@@ -114,12 +128,15 @@ def load_dataset(name: str, **options) -> tuple[np.ndarray, np.ndarray]:
     """A built-in data set as ``(X, y)``: float64 features and integer class labels.
 
     ``name``: iris, digits, wine, breast_cancer (scikit-learn's bundled data), or moons,
-    make_classification (generated; ``options`` pass to scikit-learn's generator, e.g.
+    circles, make_classification (generated; ``options`` pass to scikit-learn's generator, e.g.
     ``n_samples=``, ``noise=``, ``seed=``). ``symprop list datasets`` describes them."""
     key = str(name).lower()
     if key not in DATASETS:
         raise UnknownNameError("data set", name, list(DATASETS))
-    X, y = DATASETS[key](**options)
+    try:
+        X, y = DATASETS[key](**options)
+    except (TypeError, ValueError) as exc:  # an option the generator does not take or allow
+        raise DataError(f"data set {key}: {exc}") from None
     return np.asarray(X, dtype=np.float64), np.asarray(y)
 
 

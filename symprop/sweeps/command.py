@@ -24,7 +24,7 @@ def add_parser(commands) -> None:
         epilog=f"example: {EXAMPLE}")
     sweep.add_argument("--dataset", action="append", default=[],
                        help="a built-in data set (repeatable): iris, digits, wine, "
-                            "breast_cancer, moons, make_classification")
+                            "breast_cancer, moons, circles, make_classification")
     sweep.add_argument("--csv", action="append", default=[], metavar="FILE",
                        help="a CSV file with a header row (repeatable)")
     sweep.add_argument("--label", action="append", default=[], metavar="COLUMN",
