@@ -33,6 +33,7 @@ html_theme = "alabaster"
 autodoc_default_options = {"members": True, "member-order": "bysource"}
 autodoc_typehints = "description"
 myst_heading_anchors = 3
+myst_enable_extensions = ["dollarmath"]  # $...$ maths in the pages and notebooks' prose
 suppress_warnings = ["myst.header"]  # the README starts at level 1, its pages at level 2
 
 COMMANDS = ["derive", "explain", "handbook", "kernels", "train", "sweep", "list"]
@@ -54,4 +55,40 @@ def _cli_page() -> None:
     (folder / "cli.md").write_text("\n".join(parts))
 
 
+def _notation_page() -> None:
+    """docs/_generated/notation.md: the conventions every derivation follows (the list a
+    standalone document states at its start) and how names print, from the registry in
+    symprop.derive.notation, so the page says what the printers do."""
+    from symprop.derive import notation
+
+    parts = ["# Notation\n",
+             "Every derivation symprop prints (LaTeX, Markdown, Unicode text) uses one notation. "
+             "A standalone document (`symprop derive ... --standalone`, the handbook) states "
+             "these conventions at its start.\n"]
+    parts += [f"- **{name}**: {text}." for name, text in notation.CONVENTIONS]
+    parts.append(
+        "\n## Two layouts\n\nThe derivations use the column-vector notation of the notes, "
+        "$z^{(l)} = W^{(l)} a^{(l-1)} + b^{(l)}$ with $W^{(l)}$ of shape "
+        "$n_{l} \\times n_{l-1}$, one sample at a time. The runtime and the kernels store "
+        "the batch-major layout $Z = X W + b$: a batch's rows are samples and `W` has shape "
+        "`(n_in, n_out)` (what `net.params` returns). The network derivation restates its "
+        "rules in that layout at its end, e.g. $\\partial J / \\partial \\mathbf{W}^{(l)} = "
+        "A^{(l-1)T} \\Delta^{(l)}$, where the rows of $\\Delta^{(l)}$ are the samples' error "
+        "signals with the batch mean's factor $1/m$ applied once, at the output.\n")
+    parts.append("## Names that print as symbols\n\nA hyperparameter or formula variable of "
+                 "one of these names prints as its symbol, and with an index after `_` "
+                 "(`alpha_2`) as the symbol with a subscript; any other name prints as SymPy "
+                 "writes it (`z_k` as $z_{k}$, `a1` as $a_{1}$).\n\n| name | LaTeX | text |\n"
+                 "| --- | --- | --- |")
+    for name, (tex, text) in {**notation.GREEK, **notation.BASE}.items():
+        parts.append(f"| `{name}` | ${tex}$ | {text} |")
+    parts.append("\n## Function names\n\nThese print as their usual operators; any other "
+                 "function name is upright, e.g. $\\operatorname{relu}$.\n\n"
+                 "| name | LaTeX |\n| --- | --- |")
+    for name, tex in notation.OPERATOR_LATEX.items():
+        parts.append(f"| `{name}` | ${tex}$ |")
+    (HERE / "_generated" / "notation.md").write_text("\n".join(parts) + "\n")
+
+
 _cli_page()
+_notation_page()

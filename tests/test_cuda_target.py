@@ -207,3 +207,26 @@ def test_validation_with_the_training_inputs_uses_its_own_targets(checked):
     for key in ("loss", "val_loss"):
         np.testing.assert_allclose(gpu[key], cpu[key], rtol=1e-10)
     assert cpu["val_loss"] != cpu["loss"]  # the targets differ, so the losses do
+
+
+def test_train_command_on_the_device_matches_the_cpu(tmp_path):
+    """`symprop train --device cuda` (in the simulator): the same split, weights and losses
+    as the CPU's run, to float32 rounding, and the model saved from the device loads."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        filter(None, [str(HERE.parent), os.environ.get("PYTHONPATH")]))}
+    runs = {}
+    for device in ("cpu", "cuda"):
+        device_env = {**env, "NUMBA_ENABLE_CUDASIM": "1"} if device == "cuda" else env
+        run = subprocess.run([sys.executable, "-m", "symprop", "train", "--device", device,
+                              "--epochs", "1", "--json", "--save", str(tmp_path / device)],
+                             env=device_env, capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stderr[-3000:]
+        runs[device] = json.loads(run.stdout)
+    for part in ("train", "test"):
+        for key, value in runs["cpu"][part].items():
+            assert abs(runs["cuda"][part][key] - value) < 1e-5, (part, key)
+    assert abs(runs["cuda"]["history"]["loss"][0] - runs["cpu"]["history"]["loss"][0]) < 1e-5
+    saved = [sp.load(tmp_path / f"{device}.npz").params for device in ("cpu", "cuda")]
+    for (W_cpu, b_cpu), (W_gpu, b_gpu) in zip(*saved, strict=True):
+        np.testing.assert_allclose(W_gpu, W_cpu, atol=1e-5)
+        np.testing.assert_allclose(b_gpu, b_cpu, atol=1e-5)

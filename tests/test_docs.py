@@ -37,6 +37,11 @@ def test_the_site_builds_without_warnings_and_covers_the_api_and_cli(tmp_path):
     cli = (out / "_generated" / "cli.html").read_text()
     for command in ("derive", "explain", "handbook", "kernels", "train", "sweep", "list"):
         assert f"usage: symprop {command}" in cli, command
+    notation = (out / "_generated" / "notation.html").read_text()
+    from symprop.derive.notation import CONVENTIONS
+
+    assert all(f"<strong>{name}</strong>" in notation for name, _ in CONVENTIONS)
+    assert r'<span class="math notranslate nohighlight">\(\alpha\)</span>' in notation
     guide = (out / "guide.html").read_text()
     assert "Many trainings: sweeps on Dask" in guide and "Untrusted input" in guide
     # the tutorials ran (a failing cell fails the build): their outputs are on the pages
