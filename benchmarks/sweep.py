@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import time
 
 from benchmarks import child_json
@@ -24,6 +25,9 @@ ARCHS = {8: "4-8:relu-3:softmax", 16: "4-16:relu-3:softmax"}
 LRS = [0.001, 0.01, 0.1]
 FOLDS = 5
 DATASETS = ["iris", "wine"]
+
+
+REPEATS = 3  # timed sweeps (searches) per child process; its median is the round's time
 
 
 def sklearn_child(epochs: int) -> dict:
@@ -51,9 +55,13 @@ def sklearn_child(epochs: int) -> dict:
                          n_jobs=cores, refit=False).fit(X, y)
 
     search(1)  # starts the worker processes
-    began = time.perf_counter()
-    search(epochs)
-    return {"seconds": time.perf_counter() - began, "runs": len(ARCHS) * len(LRS) * FOLDS * 2}
+    times = []
+    for _ in range(REPEATS):
+        began = time.perf_counter()
+        search(epochs)
+        times.append(time.perf_counter() - began)
+    return {"seconds": statistics.median(times),
+            "runs": len(ARCHS) * len(LRS) * FOLDS * len(DATASETS)}
 
 
 def symprop_child(epochs: int) -> dict:
@@ -63,30 +71,36 @@ def symprop_child(epochs: int) -> dict:
     from symprop.sweeps.engine import ONE_THREAD
 
     grid = {"arch": list(ARCHS.values()), "lr": LRS, "epochs": epochs, "batch_size": 16}
-    cores = os.cpu_count() or 1
     out = {"runs": len(ARCHS) * len(LRS) * FOLDS * len(DATASETS)}
-    for workers in sorted({1, cores}):
+    for workers in worker_counts():
         with distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
                                       dashboard_address=":0", silence_logs=50,
                                       env=ONE_THREAD) as cluster, \
                 distributed.Client(cluster) as client:
-            sp.sweep({**grid, "epochs": 1}, DATASETS, folds=FOLDS, seeds=1, client=client,
-                     verbose=False)  # compiles each structure on each worker
-            began = time.perf_counter()
-            result = sp.sweep(grid, DATASETS, folds=FOLDS, seeds=1, client=client,
-                              verbose=False)
-            out[f"seconds_{workers}"] = time.perf_counter() - began
+            def sweep(grid_now):
+                return sp.sweep(grid_now, DATASETS, folds=FOLDS, seeds=1, client=client,
+                                verbose=False)
+
+            sweep({**grid, "epochs": 1})  # compiles each structure on each worker
+            times = []
+            for _ in range(REPEATS):
+                began = time.perf_counter()
+                result = sweep(grid)
+                times.append(time.perf_counter() - began)
+            out[f"seconds_{workers}"] = statistics.median(times)
             out[f"mean_accuracy_{workers}"] = sum(
                 r["validation"]["accuracy"] for r in result.runs) / len(result.runs)
             # scheduling overhead: 1-epoch runs, wall time less the runs' own time
-            one = {**grid, "epochs": 1, "lr": [0.001, 0.002, 0.005, 0.01, 0.02, 0.05]}
             began = time.perf_counter()
-            quick = sp.sweep(one, DATASETS, folds=FOLDS, seeds=1, client=client,
-                             verbose=False)
+            quick = sweep({**grid, "epochs": 1, "lr": [0.001, 0.002, 0.005, 0.01, 0.02, 0.05]})
             wall = time.perf_counter() - began
             busy = sum(r["seconds"] for r in quick.runs) / workers
             out[f"overhead_per_run_{workers}"] = (wall - busy) / len(quick.runs)
     return out
+
+
+def worker_counts() -> list[int]:
+    return sorted({1, os.cpu_count() or 1})
 
 
 def _child(kind: str, epochs: int) -> dict:
@@ -94,9 +108,17 @@ def _child(kind: str, epochs: int) -> dict:
                       timeout=1800)
 
 
+def _spread(values: list[float]) -> str:
+    """The median, and the range over the rounds."""
+    return (f"{statistics.median(values):.1f}x ({min(values):.1f}-{max(values):.1f}x over "
+            f"{len(values)} rounds)")
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of one child per contender, interleaved")
     parser.add_argument("--child", choices=("symprop", "sklearn"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -104,25 +126,36 @@ def main(argv=None) -> dict:
         print(json.dumps(child(args.epochs)))
         return {}
     cores = os.cpu_count() or 1
-    sym, skl = _child("symprop", args.epochs), _child("sklearn", args.epochs)
+    rounds = []
+    for _ in range(args.rounds):  # interleaved: a slow spell of the machine hits both
+        rounds.append({"symprop": _child("symprop", args.epochs),
+                       "sklearn": _child("sklearn", args.epochs)})
+        failed = [f"{name}: {r['error']}" for name, r in rounds[-1].items() if "error" in r]
+        if failed:
+            print("\n".join(failed))
+            return {"rounds": rounds}
     print(f"grid: {len(ARCHS)} architectures x {len(LRS)} learning rates x {FOLDS} folds on "
-          f"{' and '.join(DATASETS)}, {args.epochs} epochs, batch 16 (Adam); {cores} cores")
-    for name, result in (("symprop", sym), ("scikit-learn", skl)):
-        if "error" in result:
-            print(f"{name}: {result['error']}")
-    if "error" in sym or "error" in skl:
-        return {"symprop": sym, "sklearn": skl}
-    print(f"scikit-learn GridSearchCV (n_jobs={cores}): {skl['seconds']:.2f} s for "
-          f"{skl['runs']} fits")
-    for workers in sorted({1, cores}):
-        seconds = sym[f"seconds_{workers}"]
-        print(f"symprop sweep, {workers} worker(s): {seconds:.3f} s "
-              f"({skl['seconds'] / seconds:.1f}x scikit-learn), mean validation accuracy "
-              f"{sym[f'mean_accuracy_{workers}']:.3f}; scheduling overhead per run "
-              f"{1000 * sym[f'overhead_per_run_{workers}']:.1f} ms")
+          f"{' and '.join(DATASETS)}, {args.epochs} epochs, batch 16 (Adam); {cores} cores; "
+          f"{args.rounds} rounds, each the median of {REPEATS} sweeps")
+    sklearn_s = [r["sklearn"]["seconds"] for r in rounds]
+    print(f"scikit-learn GridSearchCV (n_jobs={cores}): {statistics.median(sklearn_s):.2f} s "
+          f"for {rounds[0]['sklearn']['runs']} fits")
+    summary = {"rounds": rounds}
+    for workers in worker_counts():
+        sym = [r["symprop"][f"seconds_{workers}"] for r in rounds]
+        ratios = [r["sklearn"]["seconds"] / r["symprop"][f"seconds_{workers}"] for r in rounds]
+        overhead = statistics.median(r["symprop"][f"overhead_per_run_{workers}"]
+                                     for r in rounds)
+        summary[f"speedup_{workers}"] = statistics.median(ratios)
+        print(f"symprop sweep, {workers} worker(s): {statistics.median(sym):.3f} s, "
+              f"{_spread(ratios)} scikit-learn; mean validation accuracy "
+              f"{rounds[-1]['symprop'][f'mean_accuracy_{workers}']:.3f}; scheduling overhead "
+              f"per run {1000 * overhead:.1f} ms")
     if cores > 1:
-        print(f"throughput {cores} workers / 1: {sym['seconds_1'] / sym[f'seconds_{cores}']:.2f}x")
-    return {"symprop": sym, "sklearn": skl}
+        scaling = [r["symprop"]["seconds_1"] / r["symprop"][f"seconds_{cores}"] for r in rounds]
+        summary["throughput_scaling"] = statistics.median(scaling)
+        print(f"throughput {cores} workers / 1: {_spread(scaling)}")
+    return summary
 
 
 if __name__ == "__main__":

@@ -333,14 +333,26 @@ def test_cli_sweep_prints_the_table_and_writes_results_and_plot(tmp_path):
     assert bad.returncode == 2 and "--plot" in bad.stderr and "does not exist" in bad.stderr
 
 
-def test_runs_go_in_small_tasks_of_one_data_set():
+def test_runs_go_in_tasks_of_one_data_set_sized_by_their_work():
+    """Small runs many to a task (Dask's cost per task is a small run's), at least two tasks
+    a worker; long runs one to a task; each task of one data set, in the runs' order."""
+    from symprop.sweeps import chunks
+
     runs = expand({"arch": "4-3:softmax", "lr": [0.1, 0.2, 0.3]}, ["iris", "wine"], 2, 5)
-    chunks = engine._chunks(runs, workers=2)  # 60 runs: tasks of 3, at least 8 a worker
-    assert [run for chunk in chunks for run in chunk] == runs
-    assert all(len({run["dataset"] for run in chunk}) == 1 for chunk in chunks)
-    assert max(len(chunk) for chunk in chunks) == 3 and len(chunks) >= 16
-    assert max(len(chunk) for chunk in engine._chunks(runs * 10, workers=1)) == 4
-    assert all(len(chunk) == 1 for chunk in engine._chunks(runs[:10], workers=2))
+    for workers in (1, 2, 4):
+        tasks = chunks.chunks(runs, workers)  # 60 runs of about 1 ms
+        assert [run for task in tasks for run in task] == runs
+        assert all(len({run["dataset"] for run in task}) == 1 for task in tasks)
+        assert chunks.TASKS_PER_WORKER * workers <= len(tasks) <= 4 * workers + 2
+    long = expand({"arch": "64-128:relu-10:softmax", "epochs": 500}, ["digits"], 3, 5)
+    assert all(len(task) == 1 for task in chunks.chunks(long, workers=2))
+    many = expand({"arch": "4-3:softmax", "lr": [i / 1000 for i in range(1, 101)],
+                   "epochs": 1}, ["iris"], 1, 10)  # 1,000 tiny runs
+    assert max(len(task) for task in chunks.chunks(many, workers=1)) == chunks.MAX_RUNS
+    custom = expand({"arch": "4-3:softmax", "epochs": 200}, ["big"], 1, 5)
+    assert len(chunks.chunks(custom, 1, {"big": 10**6})) == 5  # the rows of given data count
+    for name, rows in chunks.BUILTIN_ROWS.items():
+        assert len(load_dataset(name)[1]) == rows, name
 
 
 def test_cli_runs_on_an_existing_cluster_given_by_its_address(two_workers, tmp_path):

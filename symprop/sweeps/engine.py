@@ -15,6 +15,7 @@ import uuid
 
 from symprop.errors import FileError
 from symprop.io import check_file_target
+from symprop.sweeps.chunks import chunks
 from symprop.sweeps.grid import SweepError, run_id
 from symprop.sweeps.task import train_runs
 
@@ -160,8 +161,8 @@ def run_all(client, runs: list[dict], data: dict, results: ResultsFile | None,
     """Submit every run, gather the records as they finish (appending each to ``results``);
     the records in the order of ``runs``. ``data``: data set name -> (X, y) for data that is
     not built in (scattered to the workers once); built-in data sets load on the workers.
-    Runs go in tasks of a few runs of one data set (Dask costs milliseconds a task, as much
-    as a small run), at least 8 tasks a worker where there are runs enough. The runs of a
+    Runs go in tasks of runs of one data set, grouped by their estimated work
+    (symprop.sweeps.chunks). The runs of a
     task whose worker died more often than Dask allows are recorded as failed, marked for
     ``resume`` to run again."""
     distributed = require_distributed()
@@ -172,9 +173,10 @@ def run_all(client, runs: list[dict], data: dict, results: ResultsFile | None,
     # Keys named by a run (readable on a dashboard) and this submission: a resumed sweep's
     # futures must not meet those of the interrupted one, still being cancelled.
     submission = uuid.uuid4().hex[:8]
+    rows = {name: len(arrays[1]) for name, arrays in data.items()}
     futures = {client.submit(train_runs, chunk, shipped.get(chunk[0]["dataset"]), pure=False,
                              key=f"symprop-runs-{chunk[0]['run_id']}-{submission}"): chunk
-               for chunk in _chunks(runs, workers)}
+               for chunk in chunks(runs, workers, rows)}
     # a future Dask gave up on: its worker died too often, or it lost what it needed
     lost = (distributed.KilledWorker,
             getattr(distributed.client, "FutureCancelledError", concurrent.futures.CancelledError))
@@ -200,20 +202,6 @@ def run_all(client, runs: list[dict], data: dict, results: ResultsFile | None,
         client.cancel(list(futures))
         raise
     return [records[run["run_id"]] for run in runs]
-
-
-def _chunks(runs: list[dict], workers: int) -> list[list[dict]]:
-    """Consecutive runs of one data set, in groups of up to len(runs) / (8 x workers) and
-    at most 4: a group's records come back (and are written) when all of its runs are done,
-    so an interrupted sweep loses at most the runs of the groups in flight."""
-    size = max(1, min(4, len(runs) // (8 * workers)))
-    chunks: list[list[dict]] = []
-    for run in runs:
-        if chunks and len(chunks[-1]) < size and chunks[-1][0]["dataset"] == run["dataset"]:
-            chunks[-1].append(run)
-        else:
-            chunks.append([run])
-    return chunks
 
 
 def progress_bar(total: int, verbose: bool):

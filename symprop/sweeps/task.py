@@ -59,7 +59,6 @@ def _builtin(name: str):
 
 def _train(run: dict, data) -> dict:
     from symprop.blocks import parse_network
-    from symprop.runtime.data import Standardizer, kfold_indices, train_test_split
     from symprop.runtime.network import Network
     from symprop.runtime.network_parts import layers_from_specs
     from symprop.runtime.optimizers import make_optimizer
@@ -70,15 +69,11 @@ def _train(run: dict, data) -> dict:
     classification = loss in ("ce", "bce")
     arch = adapt_architecture(run["arch"], X.shape[1], y, classes=loss == "ce")
     specs = parse_network(arch)
-    if run["folds"] == 1:
-        X_train, X_val, y_train, y_val = train_test_split(X, y, HOLDOUT, seed=SPLIT_SEED,
-                                                          stratify=classification)
+    if data is None:  # the same folds serve every configuration and seed of the sweep
+        parts = _builtin_split(run["dataset"], run["folds"], run["fold"], classification)
     else:
-        train, val = kfold_indices(y, run["folds"], seed=SPLIT_SEED,
-                                   stratify=classification)[run["fold"]]
-        X_train, X_val, y_train, y_val = X[train], X[val], y[train], y[val]
-    scaler = Standardizer().fit(X_train)
-    X_train, X_val = scaler.transform(X_train), scaler.transform(X_val)
+        parts = _split(X, y, run["folds"], run["fold"], classification)
+    X_train, X_val, y_train, y_val = parts
     net = Network(layers_from_specs(specs), loss=loss, dtype="float32", seed=run["seed"])
     history = net.fit(X_train, y_train, epochs=run["epochs"], batch_size=run["batch_size"],
                       optimizer=make_optimizer(run["optimizer"], lr=run["lr"]),
@@ -89,6 +84,31 @@ def _train(run: dict, data) -> dict:
     return {"network": arch, "loss_used": loss, "epochs_run": history.epochs,
             "train": _floats(train_metrics), "validation": _floats(val_metrics),
             "rows": {"train": len(y_train), "validation": len(y_val)}}
+
+
+def _split(X, y, folds: int, fold: int, classification: bool) -> tuple:
+    """(X_train, X_val, y_train, y_val) of one fold (folds=1: the 80/20 holdout), the
+    features standardized with the training part's statistics."""
+    from symprop.runtime.data import Standardizer, kfold_indices, train_test_split
+
+    if folds == 1:
+        X_train, X_val, y_train, y_val = train_test_split(X, y, HOLDOUT, seed=SPLIT_SEED,
+                                                          stratify=classification)
+    else:
+        train, val = kfold_indices(y, folds, seed=SPLIT_SEED, stratify=classification)[fold]
+        X_train, X_val, y_train, y_val = X[train], X[val], y[train], y[val]
+    scaler = Standardizer().fit(X_train)
+    return scaler.transform(X_train), scaler.transform(X_val), y_train, y_val
+
+
+@functools.lru_cache(maxsize=64)
+def _builtin_split(name: str, folds: int, fold: int, classification: bool) -> tuple:
+    """_split of a built-in data set, made once per worker process (read-only: runs share
+    it; a run's fit and evaluate copy what they take)."""
+    parts = _split(*_builtin(name), folds, fold, classification)
+    for array in parts:
+        array.flags.writeable = False
+    return parts
 
 
 def adapt_architecture(arch: str, features: int, y, classes: bool = True) -> str:
