@@ -99,6 +99,48 @@ def symprop_child(epochs: int) -> dict:
     return out
 
 
+def plain_child(epochs: int) -> dict:
+    """The sweep's runs in a plain loop in this process, warm: the work without Dask."""
+    from symprop.sweeps.grid import expand
+    from symprop.sweeps.task import train_run
+
+    grid = {"arch": list(ARCHS.values()), "lr": LRS, "epochs": epochs, "batch_size": 16}
+    runs = expand(grid, DATASETS, [0], FOLDS)
+    for run in runs:
+        train_run(run)
+    began = time.perf_counter()
+    for _ in range(REPEATS):
+        for run in runs:
+            train_run(run)
+    return {"seconds": (time.perf_counter() - began) / REPEATS}
+
+
+def machine_scaling(epochs: int) -> float:
+    """How much more two processes get through than one on this machine, each running the
+    runs in a plain loop (no Dask): the ceiling of the workers' scaling (cores that share
+    a physical core, or a host that throttles, give less than 2)."""
+    import subprocess
+    import sys
+
+    from benchmarks import ROOT, child_env
+
+    command = [sys.executable, "-m", "benchmarks.sweep", "--child", "plain", "--epochs",
+               str(epochs)]
+    env = {**child_env(), **{name: "1" for name in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS",
+                                                      "OPENBLAS_NUM_THREADS")}}
+
+    def seconds(processes: list) -> list[float]:
+        return [json.loads(p.communicate(timeout=600)[0].strip().splitlines()[-1])["seconds"]
+                for p in processes]
+
+    def start():
+        return subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+
+    (alone,) = seconds([start()])
+    together = seconds([start(), start()])
+    return 2 * alone / max(together)
+
+
 def worker_counts() -> list[int]:
     return sorted({1, os.cpu_count() or 1})
 
@@ -119,10 +161,12 @@ def main(argv=None) -> dict:
     parser.add_argument("--epochs", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3,
                         help="rounds of one child per contender, interleaved")
-    parser.add_argument("--child", choices=("symprop", "sklearn"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=("symprop", "sklearn", "plain"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        child = symprop_child if args.child == "symprop" else sklearn_child
+        child = {"symprop": symprop_child, "sklearn": sklearn_child,
+                 "plain": plain_child}[args.child]
         print(json.dumps(child(args.epochs)))
         return {}
     cores = os.cpu_count() or 1
@@ -155,6 +199,10 @@ def main(argv=None) -> dict:
         scaling = [r["symprop"]["seconds_1"] / r["symprop"][f"seconds_{cores}"] for r in rounds]
         summary["throughput_scaling"] = statistics.median(scaling)
         print(f"throughput {cores} workers / 1: {_spread(scaling)}")
+        if cores == 2:
+            summary["machine_scaling"] = machine_scaling(args.epochs)
+            print(f"the machine's own ceiling: two plain processes get through "
+                  f"{summary['machine_scaling']:.2f}x what one does (the same runs, no Dask)")
     return summary
 
 

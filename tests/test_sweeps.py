@@ -348,11 +348,15 @@ def test_runs_go_in_tasks_of_one_data_set_sized_by_their_work():
     assert all(len(task) == 1 for task in chunks.chunks(long, workers=2))
     many = expand({"arch": "4-3:softmax", "lr": [i / 1000 for i in range(1, 101)],
                    "epochs": 1}, ["iris"], 1, 10)  # 1,000 tiny runs
-    assert max(len(task) for task in chunks.chunks(many, workers=1)) == chunks.MAX_RUNS
+    tasks = chunks.chunks(many, workers=1)
+    assert len(tasks) == 16 and max(len(task) for task in tasks) <= chunks.MAX_RUNS
     custom = expand({"arch": "4-3:softmax", "epochs": 200}, ["big"], 1, 5)
-    assert len(chunks.chunks(custom, 1, {"big": 10**6})) == 5  # the rows of given data count
-    for name, rows in chunks.BUILTIN_ROWS.items():
-        assert len(load_dataset(name)[1]) == rows, name
+    assert len(chunks.chunks(custom, 1, {"big": (10**6, 4)})) == 5  # given data's rows count
+    wide = expand({"arch": "4-8:relu-3:softmax", "epochs": 50}, ["digits", "iris"], 4, 5)
+    cost = {task[0]["dataset"]: len(task) for task in chunks.chunks(wide, workers=1)}
+    assert cost["iris"] > 4 * cost["digits"]  # digits: 12x the rows, 16x the inputs
+    for name, shape in chunks.BUILTIN_SHAPES.items():
+        assert load_dataset(name)[0].shape == shape, name
 
 
 def test_cli_runs_on_an_existing_cluster_given_by_its_address(two_workers, tmp_path):

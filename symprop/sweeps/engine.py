@@ -173,10 +173,10 @@ def run_all(client, runs: list[dict], data: dict, results: ResultsFile | None,
     # Keys named by a run (readable on a dashboard) and this submission: a resumed sweep's
     # futures must not meet those of the interrupted one, still being cancelled.
     submission = uuid.uuid4().hex[:8]
-    rows = {name: len(arrays[1]) for name, arrays in data.items()}
+    shapes = {name: arrays[0].shape for name, arrays in data.items()}
     futures = {client.submit(train_runs, chunk, shipped.get(chunk[0]["dataset"]), pure=False,
                              key=f"symprop-runs-{chunk[0]['run_id']}-{submission}"): chunk
-               for chunk in chunks(runs, workers, rows)}
+               for chunk in chunks(runs, workers, shapes)}
     # a future Dask gave up on: its worker died too often, or it lost what it needed
     lost = (distributed.KilledWorker,
             getattr(distributed.client, "FutureCancelledError", concurrent.futures.CancelledError))
