@@ -169,3 +169,19 @@ def test_cli_bad_boundary_options_are_refused_before_training(tmp_path, options,
     run = run_cli("train", "--plot-boundary", tmp_path / "b.png", *save, *options)
     assert_cli_error(run, message)
     assert not model.exists()
+
+
+def test_names_and_titles_with_dollar_signs_are_shown_as_written_not_as_tex(tmp_path):
+    """A CSV column or file name with $...$ would be read by matplotlib as mathematics
+    (failing at drawing on TeX it cannot parse): it is shown as written."""
+    X, y = sp.load_dataset("moons", n_samples=60)
+    net = sp.Network([sp.Dense(2, 1, "sigmoid")], loss="bce", seed=0)
+    history = net.fit(X, y, epochs=2, verbose=False)
+    figure = net.plot_boundary(X, y, feature_names=[r"$\frac{a", "cost ($)"],
+                               class_names=["$x^2$", "b"], title=r"/data/$HOME\$x.csv")
+    pixels(figure)  # drawing parses every text: bad TeX would raise here
+    axis = figure.axes[0]
+    assert axis.get_xlabel() == r"\$\frac{a" and axis.get_ylabel() == r"cost (\$)"
+    assert [t.get_text() for t in axis.get_legend().get_texts()][0] == r"\$x^2\$"
+    history.plot(tmp_path / "h.png", title=r"$\frac{")  # drawn and written, no error
+    assert (tmp_path / "h.png").read_bytes().startswith(b"\x89PNG")

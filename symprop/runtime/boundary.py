@@ -12,7 +12,7 @@ import numpy as np
 from symprop.errors import DataError, ShapeError, SympropError
 from symprop.runtime.checks import as_features
 from symprop.runtime.layers import Dense
-from symprop.runtime.plotting import new_figure, save_png
+from symprop.runtime.plotting import new_figure, plain_text, save_png
 
 FIGURE_INCHES = (6.4, 5.2)  # 704 x 572 pixels at the 110 dpi plots are written with
 REGION_WHITE = 0.7  # a region's colour: its class's colour mixed with this much white
@@ -81,7 +81,7 @@ def plot_boundary(net, X, y, X_test=None, y_test=None, *, columns=None, scaler=N
     axis.set_xlabel(names[columns[0]])
     axis.set_ylabel(names[columns[1]])
     held = "; the other features at their means" if net.n_in > 2 else ""
-    axis.set_title((title or net.architecture) + held, fontsize="medium")
+    axis.set_title(plain_text((title or net.architecture) + held), fontsize="medium")
     figure.tight_layout()
     if path is None:
         return figure
@@ -135,7 +135,7 @@ def _points(net, X, y, classes: int, x_name: str, y_name: str):
 def _names(names, count: int, what: str, kind: str) -> list[str]:
     if names is None:
         return [f"{kind} {i}" for i in range(count)]
-    names = [str(name) for name in names]
+    names = [plain_text(name) for name in names]
     if len(names) != count:
         raise SympropError(f"{what} has {len(names)} names; the network has {count} "
                            f"{kind}s")

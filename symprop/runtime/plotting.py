@@ -30,7 +30,8 @@ def plot_history(history, path=None, title: str = ""):
     axes = figure.subplots(1, columns, squeeze=False)[0]
     epochs = range(1, history.epochs + 1)
     loss = getattr(history, "loss", None)
-    loss_label = f"loss ({loss}: {LOSS_NAMES.get(loss, loss)})" if loss else "loss"
+    loss_label = (plain_text(f"loss ({loss}: {LOSS_NAMES.get(loss, loss)})") if loss
+                  else "loss")
     panels = [("loss", loss_label)] + ([(metric, metric)] if metric else [])
     if gradients:
         _gradient_panel(axes[-1], epochs, history["grad_norm"])
@@ -46,12 +47,19 @@ def plot_history(history, path=None, title: str = ""):
     for axis in axes:
         _integer_epochs(axis)
     if title:
-        figure.suptitle(title)
+        figure.suptitle(plain_text(title))
     figure.tight_layout()
     if path is None:
         return figure
     save_png(figure, path)
     return None
+
+
+def plain_text(text) -> str:
+    """``text`` to be shown as written: matplotlib reads $...$ as mathematics (and fails
+    at drawing on TeX it cannot parse), and a title or label may hold a file name or a CSV
+    column name."""
+    return str(text).replace("$", r"\$")
 
 
 def _mark_best(axis, history) -> None:
