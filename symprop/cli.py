@@ -178,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--boundary-columns", metavar="A,B",
                        help="the two features of --plot-boundary, by index or CSV column "
                             "name (default: iris's petal length and width; else 0,1)")
+    train.add_argument("--boundary-units", action="store_true",
+                       help="with --plot-boundary, for a network with one hidden layer: each "
+                            "hidden unit's line w.x + b = 0")
     train.add_argument("--track-gradients", action="store_true",
                        help="record each layer's gradient norm per epoch (in the --json "
                             "history as grad_norm, and a panel of the --plot)")

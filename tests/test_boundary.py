@@ -139,7 +139,8 @@ def test_what_has_no_boundary_or_no_hidden_layer_is_refused():
 
 def test_cli_plot_boundary_draws_iris_petals_and_names_csv_columns(tmp_path):
     path = tmp_path / "iris.png"
-    run = run_cli("train", "--epochs", "20", "--json", "--plot-boundary", path)
+    run = run_cli("train", "--epochs", "20", "--json", "--plot-boundary", path,
+                  "--boundary-units")
     assert run.returncode == 0, run.stderr
     summary = json.loads(run.stdout)
     assert summary["plot_boundary"] == str(path) and summary["rows"] == {"train": 120,
@@ -162,8 +163,10 @@ def test_cli_plot_boundary_draws_iris_petals_and_names_csv_columns(tmp_path):
     (["--boundary-columns", "0,petal"], "'petal' is not a feature index or name"),
     (["--boundary-columns", "0"], "give two features"),
     (["--folds", "3"], "--plot-boundary needs one trained model"),
+    (["--boundary-units", "--arch", "4-8:relu-bn-3:softmax"], "one hidden layer"),
 ])
 def test_cli_bad_boundary_options_are_refused_before_training(tmp_path, options, message):
+    """Every one refused before any training (no model saved), in one line."""
     model = tmp_path / "m.npz"
     save = [] if "--folds" in options else ["--save", model]  # --folds refuses --save too
     run = run_cli("train", "--plot-boundary", tmp_path / "b.png", *save, *options)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
+from symprop.architecture import LayerSpec
 from symprop.blocks import parse_network
 from symprop.errors import SympropError
 from symprop.io import check_file_target
@@ -71,9 +72,10 @@ def boundary_columns(args, name: str, loss: str, features, width: int
 
     given = getattr(args, "boundary_columns", None)
     if not getattr(args, "plot_boundary", None):
-        if given:
-            raise SympropError("--boundary-columns chooses the axes of --plot-boundary: "
-                               "give both")
+        for option, value in (("--boundary-columns", given),
+                              ("--boundary-units", getattr(args, "boundary_units", False))):
+            if value:
+                raise SympropError(f"{option} belongs to --plot-boundary: give both")
         return None
     if loss not in ("ce", "bce"):
         raise SympropError(f"--plot-boundary draws class regions; loss {loss} is a "
@@ -113,6 +115,10 @@ def train_from_args(args) -> dict:
     name, X, y, arch, loss, features = configuration(args)
     columns = boundary_columns(args, name, loss, features, X.shape[1])
     specs = parse_network(arch)
+    if columns is not None and args.boundary_units and (
+            len(specs) != 2 or not all(isinstance(spec, LayerSpec) for spec in specs)):
+        raise SympropError(f"--boundary-units draws the hidden units of a network with one "
+                           f"hidden layer; {arch} is not one")
     classification = loss in ("ce", "bce")
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, args.test_size, seed=args.seed, stratify=classification)
@@ -154,6 +160,7 @@ def train_from_args(args) -> dict:
         _draw(summary, "plot_boundary", args.plot_boundary,
               lambda: net.plot_boundary(raw[0], y_train, raw[1], y_test,
                                         columns=columns, scaler=scaler,
+                                        hidden_units=args.boundary_units,
                                         feature_names=features, class_names=CLASS_NAMES.get(
                                             name), path=args.plot_boundary,
                                         title=f"{name}: {arch}"))

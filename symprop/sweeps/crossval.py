@@ -13,6 +13,8 @@ from symprop.sweeps.task import train_run
 
 # train's options that need one model (or one split): refused with --folds, not ignored
 ONE_MODEL_OPTIONS = {"save": "--save", "plot": "--plot", "plot_boundary": "--plot-boundary",
+                     "boundary_columns": "--boundary-columns",
+                     "boundary_units": "--boundary-units",
                      "patience": "--patience", "validation_split": "--validation-split",
                      "momentum": "--momentum",
                      "weight_decay": "--weight-decay", "track_gradients": "--track-gradients"}
