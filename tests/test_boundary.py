@@ -14,6 +14,7 @@ from symprop.runtime.boundary import FIGURE_INCHES, class_colours, region_colour
 
 matplotlib = pytest.importorskip("matplotlib")
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.image import imread  # noqa: E402
 
 from tests.cli_subprocess import assert_cli_error, run_cli  # noqa: E402
 
@@ -79,7 +80,7 @@ def test_the_png_has_its_size_and_every_class_its_region_and_points(iris_model, 
     path = tmp_path / "boundary.png"
     assert net.plot_boundary(X_train, y_train, X_test, y_test, columns=(2, 3),
                              scaler=scaler, path=path) is None
-    image = matplotlib.image.imread(path)[..., :3]
+    image = imread(path)[..., :3]
     assert image.shape[:2] == (round(FIGURE_INCHES[1] * 110), round(FIGURE_INCHES[0] * 110))
     total = image.shape[0] * image.shape[1]
     for region, point in zip(region_colours(3), class_colours(3), strict=True):
@@ -104,6 +105,17 @@ def test_two_features_hidden_unit_lines_lie_where_w_x_plus_b_is_zero():
         assert np.abs(values[:, unit]).max() < 2 * spacing * np.abs(W[:, unit]).sum()
     assert [text.get_text() for text in figure.axes[0].get_legend().get_texts()] == \
         ["class 0", "class 1"]
+    # trained on scaled features, drawn in the data's units: the lines go through the scaler
+    raw = X * [3.0, 0.5] + [10.0, -4.0]
+    scaler = sp.Standardizer().fit(raw)
+    figure = net.plot_boundary(raw, y, hidden_units=True, scaler=scaler, resolution=200)
+    contours = [c for c in figure.axes[0].collections if hasattr(c, "levels")]
+    assert contours
+    for contour in contours:
+        vertices = np.vstack([path.vertices for path in contour.get_paths()])
+        values = scaler.transform(vertices) @ W + b
+        unit = np.argmin(np.abs(values).max(axis=0))
+        assert np.abs(values[:, unit]).max() < 2 * spacing * np.abs(W[:, unit]).sum()
 
 
 @pytest.mark.parametrize("call, message", [
@@ -115,7 +127,16 @@ def test_two_features_hidden_unit_lines_lie_where_w_x_plus_b_is_zero():
     (lambda n, X, y: n.plot_boundary(X[:, :3], y), "has 3 features"),
     (lambda n, X, y: n.plot_boundary(X, y, X[:5]), "X_test needs its labels"),
     (lambda n, X, y: n.plot_boundary(X, y, resolution=5), "resolution"),
-    (lambda n, X, y: n.plot_boundary(X, y, class_names=["a"]), "class_names has 1"),
+    (lambda n, X, y: n.plot_boundary(X, y, class_names=["a"]), "class_names has 1 names; "
+     "the network has 3 classes"),
+    (lambda n, X, y: n.plot_boundary(X, y, feature_names="abcd"), "must be a list of 4"),
+    (lambda n, X, y: n.plot_boundary(X, y, feature_names=5), "must be a list of 4"),
+    (lambda n, X, y: n.plot_boundary(X, y, hidden_units="no"), "True or False"),
+    (lambda n, X, y: n.plot_boundary(X, y, y_test=y), "y_test needs its points"),
+    (lambda n, X, y: n.plot_boundary(X, np.eye(2)[y % 2]), "2 columns of one-hot"),
+    (lambda n, X, y: n.plot_boundary(X, y, scaler=5), "scaler must be a fitted scaler"),
+    (lambda n, X, y: n.plot_boundary(X, y, scaler=sp.Standardizer().fit(X[:, :3])),
+     "scaler.transform failed on points of 4 features"),
 ])
 def test_bad_arguments_are_clear_errors(call, message):
     X, y = sp.load_dataset("iris")
@@ -137,24 +158,56 @@ def test_what_has_no_boundary_or_no_hidden_layer_is_refused():
         sp.Network([sp.Dense(1, 1, "sigmoid")], loss="bce").plot_boundary(X[:, :1], y > 0)
 
 
-def test_cli_plot_boundary_draws_iris_petals_and_names_csv_columns(tmp_path):
-    path = tmp_path / "iris.png"
+def same_image(first, second) -> bool:
+    return np.array_equal(imread(first), imread(second))
+
+
+def test_cli_plot_boundary_is_the_apis_plot_of_its_model_split_and_scaler(tmp_path):
+    """iris: the petal columns, raw units through the training part's scaler, hidden
+    units, the names; pixel for pixel what net.plot_boundary draws of the saved model."""
+    from symprop.runtime.data import CLASS_NAMES, FEATURE_NAMES
+
+    path, model = tmp_path / "iris.png", tmp_path / "iris.npz"
     run = run_cli("train", "--epochs", "20", "--json", "--plot-boundary", path,
-                  "--boundary-units")
+                  "--boundary-units", "--save", model, "--loss", "CE")  # an alias of ce
     assert run.returncode == 0, run.stderr
     summary = json.loads(run.stdout)
     assert summary["plot_boundary"] == str(path) and summary["rows"] == {"train": 120,
                                                                          "test": 30}
-    assert matplotlib.image.imread(path).shape[:2] == (572, 704)
-    rows = ["a,b,c,label"] + [f"{i % 7},{(i * 3) % 5},{i % 2},{'yes' if i % 7 > 3 else 'no'}"
+    assert imread(path).shape[:2] == (572, 704)
+    X, y = sp.load_dataset("iris")
+    X_train, X_test, y_train, y_test = sp.train_test_split(X, y, 0.2, seed=0)  # the CLI's
+    scaler = sp.Standardizer().fit(X_train)
+    sp.load(model).plot_boundary(X_train, y_train, X_test, y_test, columns=(2, 3),
+                                 scaler=scaler, hidden_units=True,
+                                 feature_names=FEATURE_NAMES["iris"],
+                                 class_names=CLASS_NAMES["iris"], path=tmp_path / "api.png",
+                                 title="iris: 4-8:relu-3:softmax")
+    assert same_image(path, tmp_path / "api.png")
+
+
+def test_cli_plot_boundary_of_a_csv_picks_columns_by_name_before_index(tmp_path):
+    """Columns named "1" and "0" are those columns, not indices; a CSV file named iris
+    gets no iris defaults (columns, class names)."""
+    rows = ["1,b,0,label"] + [f"{i % 7},{(i * 3) % 5},{i % 2},{'yes' if i % 7 > 3 else 'no'}"
                               for i in range(40)]
-    (tmp_path / "data.csv").write_text("\n".join(rows) + "\n")
-    out = tmp_path / "csv.png"
-    run = run_cli("train", "--csv", tmp_path / "data.csv", "--label", "label", "--arch",
-                  "3-4:relu-1:sigmoid", "--loss", "bce", "--epochs", "5", "--json",
-                  "--plot-boundary", out, "--boundary-columns", "c,a")
+    data = tmp_path / "iris"
+    data.write_text("\n".join(rows) + "\n")
+    out, model = tmp_path / "csv.png", tmp_path / "csv.npz"
+    run = run_cli("train", "--csv", data, "--label", "label", "--arch", "3-4:relu-1:sigmoid",
+                  "--loss", "bce", "--epochs", "5", "--json", "--plot-boundary", out,
+                  "--boundary-columns", "0,1", "--save", model)
     assert run.returncode == 0, run.stderr
-    assert out.read_bytes().startswith(b"\x89PNG")
+    X, y, names = sp.load_csv(data, "label")
+    X_train, X_test, y_train, y_test = sp.train_test_split(X, y, 0.2, seed=0)
+    sp.load(model).plot_boundary(X_train, y_train, X_test, y_test, columns=(2, 0),
+                                 scaler=sp.Standardizer().fit(X_train), feature_names=names,
+                                 path=tmp_path / "api.png", title=f"{data}: 3-4:relu-1:sigmoid")
+    assert same_image(out, tmp_path / "api.png")
+    default = run_cli("train", "--csv", data, "--label", "label", "--arch",
+                      "3-4:relu-1:sigmoid", "--loss", "bce", "--epochs", "1",
+                      "--plot-boundary", tmp_path / "default.png")
+    assert default.returncode == 0, default.stderr  # columns 0, 1: not iris's 2, 3
 
 
 @pytest.mark.parametrize("options, message", [
@@ -164,6 +217,7 @@ def test_cli_plot_boundary_draws_iris_petals_and_names_csv_columns(tmp_path):
     (["--boundary-columns", "0"], "give two features"),
     (["--folds", "3"], "--plot-boundary needs one trained model"),
     (["--boundary-units", "--arch", "4-8:relu-bn-3:softmax"], "one hidden layer"),
+    (["--boundary-columns", "\u00b2,0"], "is not a feature index or name"),
 ])
 def test_cli_bad_boundary_options_are_refused_before_training(tmp_path, options, message):
     """Every one refused before any training (no model saved), in one line."""
@@ -186,5 +240,7 @@ def test_names_and_titles_with_dollar_signs_are_shown_as_written_not_as_tex(tmp_
     axis = figure.axes[0]
     assert axis.get_xlabel() == r"\$\frac{a" and axis.get_ylabel() == r"cost (\$)"
     assert [t.get_text() for t in axis.get_legend().get_texts()][0] == r"\$x^2\$"
+    assert [t.get_text() for t in net.plot_boundary(X, y, class_names=["_a", "b"]).axes[0]
+            .get_legend().get_texts()] == ["_a", "b"]  # matplotlib would hide "_a"
     history.plot(tmp_path / "h.png", title=r"$\frac{")  # drawn and written, no error
     assert (tmp_path / "h.png").read_bytes().startswith(b"\x89PNG")

@@ -222,6 +222,7 @@ def test_train_command_on_the_device_matches_the_cpu(tmp_path):
                              env=device_env, capture_output=True, text=True, timeout=600)
         assert run.returncode == 0, run.stderr[-3000:]
         runs[device] = json.loads(run.stdout)
+    assert runs["cpu"]["device"] == "cpu" and runs["cuda"]["device"] == "cuda"
     for part in ("train", "test"):
         for key, value in runs["cpu"][part].items():
             assert abs(runs["cuda"][part][key] - value) < 1e-5, (part, key)

@@ -195,12 +195,17 @@ def assert_saved_then_plot_error(run, model, plot, *fragments):
     return line
 
 
-@pytest.mark.parametrize("where", ["under a file", "missing folder"])  # IO: missing folder
-def test_a_failing_plot_path_does_not_lose_the_model(places, tmp_path, where):
-    model, plot = tmp_path / "model.npz", places[where].with_suffix(".png")
-    run = run_cli("train", "--epochs", "1", "--json", "--plot", plot, "--save", model)
-    assert_saved_then_plot_error(run, model, plot)
-    assert not plot.exists()
+@pytest.mark.parametrize("option", ["--plot", "--plot-boundary"])
+@pytest.mark.parametrize("where", ["under a file", "missing folder", "onto a folder"])
+def test_a_plot_path_where_no_file_can_go_is_refused_before_training(places, tmp_path,
+                                                                     where, option):
+    model = tmp_path / "model.npz"
+    plot = places[where].with_suffix(".png") if where != "onto a folder" else places[where]
+    run = run_cli("train", "--epochs", "1", "--json", option, plot, "--save", model)
+    assert_cli_error(run, option, plot)
+    assert run.stdout == "" and not model.exists() and not plot.is_file()  # nothing trained
+    empty = run_cli("train", "--epochs", "1", option, "")
+    assert_cli_error(empty, option, "needs a file name")
 
 
 def test_plotting_without_matplotlib_does_not_lose_the_model(tmp_path):

@@ -350,6 +350,10 @@ def test_runs_go_in_tasks_of_one_data_set_sized_by_their_work():
                    "epochs": 1}, ["iris"], 1, 10)  # 1,000 tiny runs
     tasks = chunks.chunks(many, workers=1)
     assert len(tasks) == 16 and max(len(task) for task in tasks) <= chunks.MAX_RUNS
+    uneven = expand({"arch": "4-3:softmax", "epochs": 10**5}, ["iris"], 1, 2)[:1] + many
+    assert max(len(task) for task in chunks.chunks(uneven, workers=1)) <= chunks.MAX_RUNS
+    no_dense = expand({"arch": ["4-bn", "4-3:softmax"]}, ["iris"], 1, 3)
+    assert [run for task in chunks.chunks(no_dense, 2) for run in task] == no_dense
     custom = expand({"arch": "4-3:softmax", "epochs": 200}, ["big"], 1, 5)
     assert len(chunks.chunks(custom, 1, {"big": (10**6, 4)})) == 5  # given data's rows count
     wide = expand({"arch": "4-8:relu-3:softmax", "epochs": 50}, ["digits", "iris"], 4, 5)

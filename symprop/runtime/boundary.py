@@ -7,6 +7,8 @@ Made with matplotlib's object API, as the history plots are (see plotting.py).
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 
 from symprop.errors import DataError, ShapeError, SympropError
@@ -47,22 +49,26 @@ def plot_boundary(net, X, y, X_test=None, y_test=None, *, columns=None, scaler=N
     classes = net.n_out if net.n_out > 1 else 2
     columns = check_columns(columns, net.n_in)
     X, labels = _points(net, X, y, classes, "X", "y")
+    if X_test is None and y_test is not None:
+        raise SympropError("y_test needs its points, X_test")
     tests = None if X_test is None else _points(net, X_test, y_test, classes, "X_test",
                                                 "y_test")
     if isinstance(resolution, bool) or not isinstance(resolution, int) or \
             not 10 <= resolution <= 2000:
         raise SympropError(f"resolution must be an integer in [10, 2000], not {resolution!r}")
+    if not isinstance(hidden_units, bool):
+        raise SympropError(f"hidden_units must be True or False, not {hidden_units!r}")
     if hidden_units:
         _check_one_hidden_layer(net)
     names = _names(feature_names, net.n_in, "feature_names", "feature")
+    legend_names = _names(class_names, classes, "class_names", "class")
     shown = np.vstack([X] + ([tests[0]] if tests else []))[:, columns]
     (x0, x1), (y0, y1) = (_padded(shown[:, 0]), _padded(shown[:, 1]))
     grid_x, grid_y = np.meshgrid(np.linspace(x0, x1, resolution),
                                  np.linspace(y0, y1, resolution))
     inputs = np.tile(X.mean(axis=0), (grid_x.size, 1))  # the other features at their means
     inputs[:, columns[0]], inputs[:, columns[1]] = grid_x.ravel(), grid_y.ravel()
-    if scaler is not None:  # the network was trained on scaled features; axes show raw ones
-        inputs = scaler.transform(inputs)
+    inputs = _scaled(scaler, inputs)  # the network's inputs; the axes show the data's
     regions = net.predict_classes(inputs).reshape(grid_x.shape)
 
     from matplotlib.colors import ListedColormap
@@ -75,7 +81,7 @@ def plot_boundary(net, X, y, X_test=None, y_test=None, *, columns=None, scaler=N
     if hidden_units:
         _hidden_unit_lines(axis, net, inputs, grid_x, grid_y)
     _scatter(axis, X[:, columns], labels, tests and (tests[0][:, columns], tests[1]),
-             _names(class_names, classes, "class_names", "class"))
+             legend_names)
     axis.set_xlim(x0, x1)
     axis.set_ylim(y0, y1)
     axis.set_xlabel(names[columns[0]])
@@ -96,7 +102,7 @@ def check_columns(columns, width: int) -> tuple[int, int]:
                          f"takes {width}")
     if columns is None:
         return (0, 1)
-    items = list(columns) if isinstance(columns, list | tuple) else None
+    items = list(columns) if isinstance(columns, list | tuple | np.ndarray) else None
     if items is None or len(items) != 2 or not all(
             isinstance(c, int | np.integer) and not isinstance(c, bool) for c in items):
         raise SympropError(f"columns must be two feature indices, e.g. (0, 1), not {columns!r}")
@@ -117,6 +123,9 @@ def _points(net, X, y, classes: int, x_name: str, y_name: str):
     features = as_features(X, net.n_in, np.float64, x_name)
     labels = np.asarray(y)
     if labels.ndim == 2 and labels.shape[1] > 1:  # one-hot rows
+        if labels.shape[1] != classes:
+            raise ShapeError(f"{y_name} has {labels.shape[1]} columns of one-hot labels; the "
+                             f"network has {classes} classes")
         labels = labels.argmax(axis=1)
     labels = labels.reshape(-1) if labels.ndim == 2 and labels.shape[1] == 1 else labels
     if labels.ndim != 1 or labels.shape[0] != features.shape[0]:
@@ -133,13 +142,40 @@ def _points(net, X, y, classes: int, x_name: str, y_name: str):
 
 
 def _names(names, count: int, what: str, kind: str) -> list[str]:
+    """Labels for the axes or the legend: as given (shortened where long, shown as
+    written), else numbered."""
     if names is None:
         return [f"{kind} {i}" for i in range(count)]
-    names = [plain_text(name) for name in names]
+    if isinstance(names, str) or not isinstance(names, list | tuple | np.ndarray):
+        raise SympropError(f"{what} must be a list of {count} names, not {names!r}")
     if len(names) != count:
-        raise SympropError(f"{what} has {len(names)} names; the network has {count} "
-                           f"{kind}s")
-    return names
+        plural = "classes" if kind == "class" else kind + "s"
+        raise SympropError(f"{what} has {len(names)} names; the network has {count} {plural}")
+    return [plain_text(textwrap.shorten(str(name), 60, placeholder="...") or str(name))
+            for name in names]
+
+
+def _scaled(scaler, inputs: np.ndarray) -> np.ndarray:
+    """The grid's points through ``scaler.transform`` (None: as they are), refused with a
+    clear error where it is not a fitted scaler of these features."""
+    if scaler is None:
+        return inputs
+    transform = getattr(scaler, "transform", None)
+    if not callable(transform):
+        raise SympropError(f"scaler must be a fitted scaler with a transform method (such as "
+                           f"sp.Standardizer), not {scaler!r}")
+    try:
+        scaled = np.asarray(transform(inputs), dtype=np.float64)
+    except SympropError:
+        raise
+    except (ValueError, TypeError, AttributeError, IndexError) as exc:
+        raise SympropError(f"scaler.transform failed on points of {inputs.shape[1]} "
+                           f"features: {exc}") from None
+    if scaled.shape != inputs.shape:
+        raise ShapeError(f"scaler.transform turned points of shape {inputs.shape} into "
+                         f"{scaled.shape}; it must keep the network's {inputs.shape[1]} "
+                         "features")
+    return scaled
 
 
 def _padded(values: np.ndarray) -> tuple[float, float]:
@@ -162,15 +198,17 @@ def _hidden_unit_lines(axis, net, inputs, grid_x, grid_y) -> None:
 
     W, b = net.params[0]
     pre_activation = inputs @ W.astype(np.float64) + b.astype(np.float64)
+    drawn = 0
     for unit in range(W.shape[1]):
         field = pre_activation[:, unit].reshape(grid_x.shape)
         if field.min() < 0 < field.max():  # a unit whose line crosses the plot
             axis.contour(grid_x, grid_y, field, levels=[0.0], colors="0.25",
                          linestyles="dashed", linewidths=0.9)
+            drawn += 1
     axis.add_artist(axis.legend(
         handles=[Line2D([], [], color="0.25", linestyle="dashed", linewidth=0.9)],
-        labels=[f"hidden units ({W.shape[1]}): w.x + b = 0"], loc="lower right",
-        fontsize="small", framealpha=0.85))
+        labels=[f"hidden units: w.x + b = 0 ({drawn} of {W.shape[1]} cross the plot)"],
+        loc="lower right", fontsize="small", framealpha=0.85))
 
 
 def _scatter(axis, train, labels, tests, class_names) -> None:
@@ -178,11 +216,11 @@ def _scatter(axis, train, labels, tests, class_names) -> None:
     from matplotlib.lines import Line2D
 
     colours = class_colours(len(class_names))
-    for number, name in enumerate(class_names):
+    handles, names = [], list(class_names)  # passed as they are: matplotlib's own legend
+    for number in range(len(class_names)):  # would drop a name that starts with "_"
         chosen = train[labels == number]
-        axis.scatter(chosen[:, 0], chosen[:, 1], s=26, color=colours[number],
-                     edgecolors="black", linewidths=0.6, label=name, zorder=3)
-    handles, names = axis.get_legend_handles_labels()
+        handles.append(axis.scatter(chosen[:, 0], chosen[:, 1], s=26, color=colours[number],
+                                    edgecolors="black", linewidths=0.6, zorder=3))
     if tests:
         points, test_labels = tests
         axis.scatter(points[:, 0], points[:, 1], s=110, marker="*",

@@ -7,6 +7,7 @@ import time
 
 from symprop.architecture import LayerSpec
 from symprop.blocks import parse_network
+from symprop.catalog import resolve_loss
 from symprop.errors import SympropError
 from symprop.io import check_file_target
 from symprop.runtime.data import (
@@ -60,18 +61,18 @@ def configuration(args) -> tuple:
     if width != X.shape[1]:
         raise SympropError(f"--arch {arch}: the input width {width} does not match "
                            f"the {X.shape[1]} features of {name}")
-    return name, X, y, arch, loss, features
+    found = resolve_loss(loss)  # an alias (CE, cross_entropy) as its built-in name
+    return name, X, y, arch, found[0] if found else loss, features
 
 
-def boundary_columns(args, name: str, loss: str, features, width: int
-                     ) -> tuple[int, int] | None:
-    """The two feature indices --plot-boundary draws over (--boundary-columns: indices or
-    feature names; default: the data set's suggestion or the first two), checked before
-    any training; None without --plot-boundary."""
+def boundary_columns(args, loss: str, features, width: int) -> tuple[int, int] | None:
+    """The two feature indices --plot-boundary draws over (--boundary-columns: feature
+    names or indices; default: the built-in data set's suggestion or the first two),
+    checked before any training; None without --plot-boundary."""
     from symprop.runtime.boundary import check_columns
 
     given = getattr(args, "boundary_columns", None)
-    if not getattr(args, "plot_boundary", None):
+    if getattr(args, "plot_boundary", None) is None:
         for option, value in (("--boundary-columns", given),
                               ("--boundary-units", getattr(args, "boundary_units", False))):
             if value:
@@ -81,7 +82,8 @@ def boundary_columns(args, name: str, loss: str, features, width: int
         raise SympropError(f"--plot-boundary draws class regions; loss {loss} is a "
                            "regression")
     if given is None:
-        return check_columns(BOUNDARY_COLUMNS.get(name), width)
+        return check_columns(None if args.csv else BOUNDARY_COLUMNS.get(_builtin(args)),
+                             width)
     parts = [part.strip() for part in given.split(",")]
     if len(parts) != 2:
         raise SympropError(f"--boundary-columns {given}: give two features, e.g. 0,1")
@@ -93,11 +95,16 @@ def boundary_columns(args, name: str, loss: str, features, width: int
         raise type(exc)(f"--boundary-columns {given}: {exc}") from None
 
 
+def _builtin(args) -> str:
+    return (args.dataset or "iris").lower()
+
+
 def _column(part: str, features, given: str) -> int:
-    if part.isdigit():
-        return int(part)
+    """A feature by name (first: a CSV column may be named "1") or by index."""
     if features and part in features:
         return list(features).index(part)
+    if part.isascii() and part.isdecimal():
+        return int(part)
     known = f" (features: {', '.join(features)})" if features else ""
     raise SympropError(f"--boundary-columns {given}: {part!r} is not a feature index or "
                        f"name{known}")
@@ -112,10 +119,17 @@ def train_from_args(args) -> dict:
         # given (before adding .npz), so both are checked
         for path in dict.fromkeys([args.save, model_path(args.save)]):
             check_file_target("--save", path, example="model.npz")
+    for option, path, example in (("--plot", args.plot, "loss.png"),
+                                  ("--plot-boundary", getattr(args, "plot_boundary", None),
+                                   "boundary.png")):
+        if path == "":
+            raise SympropError(f"{option} needs a file name, e.g. {example}")
+        if path is not None:
+            check_file_target(option, path, example=example)
     name, X, y, arch, loss, features = configuration(args)
-    columns = boundary_columns(args, name, loss, features, X.shape[1])
+    columns = boundary_columns(args, loss, features, X.shape[1])
     specs = parse_network(arch)
-    if columns is not None and args.boundary_units and (
+    if columns is not None and getattr(args, "boundary_units", False) and (
             len(specs) != 2 or not all(isinstance(spec, LayerSpec) for spec in specs)):
         raise SympropError(f"--boundary-units draws the hidden units of a network with one "
                            f"hidden layer; {arch} is not one")
@@ -144,6 +158,7 @@ def train_from_args(args) -> dict:
     summary = {
         "dataset": name, "architecture": arch, "loss": loss, "optimizer": repr(optimizer),
         "epochs": history.epochs, "seconds": round(seconds, 3),
+        "device": net.target,
         "train": net.evaluate(X_train, y_train), "test": net.evaluate(X_test, y_test),
         "rows": {"train": len(X_train), "test": len(X_test)},
         "history": {k: _rounded(values) for k, values in history.history.items()},
@@ -160,9 +175,10 @@ def train_from_args(args) -> dict:
         _draw(summary, "plot_boundary", args.plot_boundary,
               lambda: net.plot_boundary(raw[0], y_train, raw[1], y_test,
                                         columns=columns, scaler=scaler,
-                                        hidden_units=args.boundary_units,
-                                        feature_names=features, class_names=CLASS_NAMES.get(
-                                            name), path=args.plot_boundary,
+                                        hidden_units=getattr(args, "boundary_units", False),
+                                        feature_names=features,
+                                        class_names=None if args.csv else CLASS_NAMES.get(
+                                            _builtin(args)), path=args.plot_boundary,
                                         title=f"{name}: {arch}"))
     return summary
 

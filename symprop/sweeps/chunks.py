@@ -19,7 +19,7 @@ import math
 
 TASK_SECONDS = 0.2  # the estimated work a task aims at, at most
 TASKS_PER_WORKER = 2  # at least, where there are runs enough (no worker idles at the end)
-MAX_RUNS = 64  # a task's runs, about at most (tasks are cut by their work)
+MAX_RUNS = 64  # a task's runs, at most
 # A run's estimated time: a fixed cost (data, network, evaluation), and per epoch fit's
 # Python plus each training row's multiply-adds (forward, delta and gradient products).
 RUN_SECONDS, EPOCH_SECONDS, MACS_PER_SECOND = 3e-4, 2e-5, 1e9
@@ -51,9 +51,9 @@ def chunks(runs: list[dict], workers: int, shapes: dict[str, tuple[int, int]] | 
 
 
 def _cut(runs: list[dict], costs: list[float], budget: float) -> list[list[dict]]:
-    """The fewest tasks of about ``budget`` (and MAX_RUNS runs) at most, as even as the
-    runs' order allows: a run goes to task i where the middle of its work falls in the
-    i-th equal slice of the whole."""
+    """The fewest tasks of about ``budget`` at most, as even as the runs' order allows (a
+    run goes to task i where the middle of its work falls in the i-th equal slice of the
+    whole), and of MAX_RUNS runs at most."""
     total = sum(costs)
     tasks = max(math.ceil(total / budget) if budget > 0 else len(runs),
                 math.ceil(len(runs) / MAX_RUNS), 1)
@@ -64,7 +64,8 @@ def _cut(runs: list[dict], costs: list[float], budget: float) -> list[list[dict]
                    len(groups) - 1)
         groups[slot].append(run)
         before += cost
-    return [group for group in groups if group]
+    # cut by work, a stretch of cheap runs after a costly one may hold more than MAX_RUNS
+    return [group[i:i + MAX_RUNS] for group in groups for i in range(0, len(group), MAX_RUNS)]
 
 
 def estimated_seconds(run: dict, rows: int, features: int) -> float:
@@ -86,6 +87,8 @@ def _macs_per_row(arch: str, features: int) -> int:
     try:
         layers = dense_layers(parse_network(arch))
     except SympropError:
+        return 0
+    if not layers:  # no dense layer (e.g. "4-bn"): such a run fails at once too
         return 0
     first = layers[0]
     return (sum(layer.n_in * layer.n_out for layer in layers)
