@@ -115,10 +115,10 @@ def plain_child(epochs: int) -> dict:
     return {"seconds": (time.perf_counter() - began) / REPEATS}
 
 
-def machine_scaling(epochs: int) -> float:
-    """How much more two processes get through than one on this machine, each running the
-    runs in a plain loop (no Dask): the ceiling of the workers' scaling (cores that share
-    a physical core, or a host that throttles, give less than 2)."""
+def machine_scaling(epochs: int, processes: int) -> float:
+    """How much more ``processes`` processes get through than one on this machine, each
+    running the runs in a plain loop (no Dask): the ceiling of the workers' scaling (cores
+    that share a physical core, a host that throttles, or other load give less)."""
     import subprocess
     import sys
 
@@ -137,8 +137,8 @@ def machine_scaling(epochs: int) -> float:
         return subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
 
     (alone,) = seconds([start()])
-    together = seconds([start(), start()])
-    return 2 * alone / max(together)
+    together = seconds([start() for _ in range(processes)])
+    return processes * alone / max(together)
 
 
 def worker_counts() -> list[int]:
@@ -164,6 +164,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--child", choices=("symprop", "sklearn", "plain"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.rounds < 1 or args.epochs < 1:
+        parser.error("--rounds and --epochs must be at least 1")
     if args.child:
         child = {"symprop": symprop_child, "sklearn": sklearn_child,
                  "plain": plain_child}[args.child]
@@ -199,10 +201,9 @@ def main(argv=None) -> dict:
         scaling = [r["symprop"]["seconds_1"] / r["symprop"][f"seconds_{cores}"] for r in rounds]
         summary["throughput_scaling"] = statistics.median(scaling)
         print(f"throughput {cores} workers / 1: {_spread(scaling)}")
-        if cores == 2:
-            summary["machine_scaling"] = machine_scaling(args.epochs)
-            print(f"the machine's own ceiling: two plain processes get through "
-                  f"{summary['machine_scaling']:.2f}x what one does (the same runs, no Dask)")
+        summary["machine_scaling"] = machine_scaling(args.epochs, cores)
+        print(f"the machine's own ceiling: {cores} plain processes get through "
+              f"{summary['machine_scaling']:.2f}x what one does (the same runs, no Dask)")
     return summary
 
 
