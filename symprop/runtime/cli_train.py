@@ -38,7 +38,7 @@ def _data(args):
             raise SympropError("--csv needs --label COLUMN")
         X, y, features = load_csv(args.csv, args.label)
         return args.csv, X, y, None, features
-    name = (args.dataset or "iris").lower()
+    name = _builtin(args)
     X, y = load_dataset(name)
     return name, X, y, SUGGESTED.get(name), FEATURE_NAMES.get(name)
 
@@ -96,6 +96,7 @@ def boundary_columns(args, loss: str, features, width: int) -> tuple[int, int] |
 
 
 def _builtin(args) -> str:
+    """The built-in data set a train command names (iris by default)."""
     return (args.dataset or "iris").lower()
 
 
