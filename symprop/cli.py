@@ -18,13 +18,14 @@ FORMATS = ("latex", "markdown", "text")
 
 
 class DefaultsShown(argparse.HelpFormatter):
-    """Each option's default after its help, where it has one worth saying (not None or
-    False)."""
+    """Each option's default after its help, where it has one worth saying (not None, or
+    False of a flag; a 0 is said: 0 == False, so the test is by identity)."""
 
     def _get_help_string(self, action):
         text = action.help or ""
-        if (action.default not in (None, False, argparse.SUPPRESS) and "%(default)" not in text
-                and action.option_strings):
+        default = action.default
+        if (default is not None and default is not False and default != argparse.SUPPRESS
+                and "%(default)" not in text and action.option_strings):
             text += " (default: %(default)s)"
         return text
 

@@ -55,8 +55,8 @@ def add_parser(commands) -> None:
                             "two features (the others at their means), training points as "
                             "dots, test points as stars")
     train.add_argument("--boundary-columns", metavar="A,B",
-                       help="the two features of --plot-boundary, by index or CSV column "
-                            "name (default: iris's petal length and width; else 0,1)")
+                       help="the two features of --plot-boundary, by CSV column name or "
+                            "index (default: iris's petal length and width; else 0,1)")
     train.add_argument("--boundary-units", action="store_true",
                        help="with --plot-boundary, for a network with one hidden layer: each "
                             "hidden unit's line w.x + b = 0")

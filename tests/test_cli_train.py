@@ -132,6 +132,8 @@ def test_version_list_help_and_one_line_usage_errors(env):
     assert "ce" in only and "relu" not in only and only.startswith("losses:")
     shown = " ".join(symprop(env, "train", "--help").stdout.split())  # unwrapped
     assert "(default: 200)" in shown and "--label COLUMN" in shown and "--device" in shown
+    # a default of 0 is said too (0 == False: the formatter tests by identity)
+    assert "the shuffling (default: 0)" in shown and "sgd's momentum (default: 0.0)" in shown
     kernels = " ".join(symprop(env, "kernels", "--help").stdout.split())
     assert "train's default too) (default: adam)" in kernels
     for bad in (["train", "--epochs", "x"], ["nonsense"], ["sweep", "--arch"], []):
