@@ -244,3 +244,31 @@ def test_names_and_titles_with_dollar_signs_are_shown_as_written_not_as_tex(tmp_
             .get_legend().get_texts()] == ["_a", "b"]  # matplotlib would hide "_a"
     history.plot(tmp_path / "h.png", title=r"$\frac{")  # drawn and written, no error
     assert (tmp_path / "h.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_grid_worked_out_in_pieces_gives_the_same_regions_and_lines(monkeypatch):
+    """The grid is predicted GRID_POINTS points at a time (memory bounded by that times the
+    features): pieces that do not divide the grid change nothing."""
+    from symprop.runtime import boundary
+
+    X, y = sp.load_dataset("iris")
+    scaler = sp.Standardizer().fit(X)
+    net = sp.Network([sp.Dense(4, 6, "relu"), sp.Dense(6, 3, "softmax")], loss="ce",
+                     dtype="float64", seed=1)
+    net.fit(scaler.transform(X), y, epochs=20, optimizer=sp.Adam(lr=0.05), verbose=False)
+
+    def drawn():
+        figure = net.plot_boundary(X, y, columns=(2, 3), scaler=scaler, hidden_units=True,
+                                   resolution=97)
+        axis = figure.axes[0]
+        lines = [np.vstack([p.vertices for p in c.get_paths()])
+                 for c in axis.collections if hasattr(c, "levels")]
+        return np.asarray(axis.get_images()[0].get_array()), lines
+
+    whole_regions, whole_lines = drawn()
+    monkeypatch.setattr(boundary, "GRID_POINTS", 1000)  # 97 x 97 points in 10 pieces
+    pieces_regions, pieces_lines = drawn()
+    np.testing.assert_array_equal(pieces_regions, whole_regions)
+    assert len(pieces_lines) == len(whole_lines) > 0
+    for piece, whole in zip(pieces_lines, whole_lines, strict=True):
+        np.testing.assert_array_equal(piece, whole)

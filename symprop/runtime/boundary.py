@@ -18,6 +18,7 @@ from symprop.runtime.plotting import new_figure, plain_text, save_png
 
 FIGURE_INCHES = (6.4, 5.2)  # 704 x 572 pixels at the 110 dpi plots are written with
 REGION_WHITE = 0.7  # a region's colour: its class's colour mixed with this much white
+GRID_POINTS = 1 << 15  # grid points predicted at a time (times the features: the memory)
 TAB10 = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
          "#7f7f7f", "#bcbd22", "#17becf")
 
@@ -59,17 +60,15 @@ def plot_boundary(net, X, y, X_test=None, y_test=None, *, columns=None, scaler=N
     if not isinstance(hidden_units, bool):
         raise SympropError(f"hidden_units must be True or False, not {hidden_units!r}")
     if hidden_units:
-        _check_one_hidden_layer(net)
+        check_one_hidden_layer(net)
     names = _names(feature_names, net.n_in, "feature_names", "feature")
     legend_names = _names(class_names, classes, "class_names", "class")
     shown = np.vstack([X] + ([tests[0]] if tests else []))[:, columns]
     (x0, x1), (y0, y1) = (_padded(shown[:, 0]), _padded(shown[:, 1]))
     grid_x, grid_y = np.meshgrid(np.linspace(x0, x1, resolution),
                                  np.linspace(y0, y1, resolution))
-    inputs = np.tile(X.mean(axis=0), (grid_x.size, 1))  # the other features at their means
-    inputs[:, columns[0]], inputs[:, columns[1]] = grid_x.ravel(), grid_y.ravel()
-    inputs = _scaled(scaler, inputs)  # the network's inputs; the axes show the data's
-    regions = net.predict_classes(inputs).reshape(grid_x.shape)
+    regions, fields = _grid_values(net, X.mean(axis=0), columns, grid_x, grid_y, scaler,
+                                   hidden_units)
 
     from matplotlib.colors import ListedColormap
 
@@ -79,7 +78,7 @@ def plot_boundary(net, X, y, X_test=None, y_test=None, *, columns=None, scaler=N
                 interpolation="nearest", cmap=ListedColormap(region_colours(classes)),
                 vmin=-0.5, vmax=classes - 0.5)
     if hidden_units:
-        _hidden_unit_lines(axis, net, inputs, grid_x, grid_y)
+        _hidden_unit_lines(axis, fields, grid_x, grid_y)
     _scatter(axis, X[:, columns], labels, tests and (tests[0][:, columns], tests[1]),
              legend_names)
     axis.set_xlim(x0, x1)
@@ -93,6 +92,26 @@ def plot_boundary(net, X, y, X_test=None, y_test=None, *, columns=None, scaler=N
         return figure
     save_png(figure, path)
     return None
+
+
+def _grid_values(net, means, columns, grid_x, grid_y, scaler, hidden_units: bool):
+    """The class the network gives each grid point (the two columns set, the other features
+    at ``means``, then through the scaler) and, with ``hidden_units``, each first-layer
+    unit's pre-activation w.x + b there (points by units, float32). Worked out GRID_POINTS
+    points at a time, so memory grows with the grid, not with the grid times the features."""
+    xs, ys = grid_x.ravel(), grid_y.ravel()
+    regions = np.empty(xs.size, dtype=np.int64)
+    W, b = (array.astype(np.float64) for array in net.params[0])
+    fields = np.empty((xs.size, W.shape[1]), dtype=np.float32) if hidden_units else None
+    for lo in range(0, xs.size, GRID_POINTS):
+        hi = min(lo + GRID_POINTS, xs.size)
+        inputs = np.tile(means, (hi - lo, 1))
+        inputs[:, columns[0]], inputs[:, columns[1]] = xs[lo:hi], ys[lo:hi]
+        inputs = _scaled(scaler, inputs)  # the network's inputs; the axes show the data's
+        regions[lo:hi] = net.predict_classes(inputs)
+        if fields is not None:
+            fields[lo:hi] = inputs @ W + b
+    return regions.reshape(grid_x.shape), fields
 
 
 def check_columns(columns, width: int) -> tuple[int, int]:
@@ -184,30 +203,32 @@ def _padded(values: np.ndarray) -> tuple[float, float]:
     return low - margin, high + margin
 
 
-def _check_one_hidden_layer(net) -> None:
+def check_one_hidden_layer(net, what: str = "hidden_units") -> None:
+    """Hidden-unit lines are drawn for a network of two Dense layers only (``what``: the
+    option asking for them, named in the error)."""
     if len(net.layers) != 2 or not all(isinstance(layer, Dense) for layer in net.layers):
-        raise SympropError("hidden_units draws the lines of a network with one hidden layer "
-                           f"(two Dense layers); this one is {net.architecture}")
+        raise SympropError(f"{what} draws the hidden units of a network with one hidden "
+                           f"layer (two Dense layers); {net.architecture} is not one")
 
 
-def _hidden_unit_lines(axis, net, inputs, grid_x, grid_y) -> None:
-    """Where each hidden unit's pre-activation w.x + b is zero: the line a ReLU unit turns
-    on at, and the midpoint of a sigmoid or tanh unit. Drawn as the zero contour over the
-    grid, so it is right in the axes' units whatever scaling the network's inputs had."""
+def _hidden_unit_lines(axis, fields, grid_x, grid_y) -> None:
+    """Where each hidden unit's pre-activation w.x + b (``fields``: grid points by units)
+    is zero: the line a ReLU unit turns on at, and the midpoint of a sigmoid or tanh unit.
+    Drawn as the zero contour over the grid, so it is right in the axes' units whatever
+    scaling the network's inputs had."""
     from matplotlib.lines import Line2D
 
-    W, b = net.params[0]
-    pre_activation = inputs @ W.astype(np.float64) + b.astype(np.float64)
+    units = fields.shape[1]
     drawn = 0
-    for unit in range(W.shape[1]):
-        field = pre_activation[:, unit].reshape(grid_x.shape)
+    for unit in range(units):
+        field = fields[:, unit].reshape(grid_x.shape)
         if field.min() < 0 < field.max():  # a unit whose line crosses the plot
             axis.contour(grid_x, grid_y, field, levels=[0.0], colors="0.25",
                          linestyles="dashed", linewidths=0.9)
             drawn += 1
     axis.add_artist(axis.legend(
         handles=[Line2D([], [], color="0.25", linestyle="dashed", linewidth=0.9)],
-        labels=[f"hidden units: w.x + b = 0 ({drawn} of {W.shape[1]} cross the plot)"],
+        labels=[f"hidden units: w.x + b = 0 ({drawn} of {units} cross the plot)"],
         loc="lower right", fontsize="small", framealpha=0.85))
 
 

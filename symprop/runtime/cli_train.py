@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 import time
 
-from symprop.architecture import LayerSpec
 from symprop.blocks import parse_network
 from symprop.catalog import resolve_loss
 from symprop.errors import SympropError
@@ -21,7 +20,7 @@ from symprop.runtime.data import (
     load_dataset,
     train_test_split,
 )
-from symprop.runtime.network import Network
+from symprop.runtime.network import CLASSIFICATION, Network
 from symprop.runtime.network_parts import layers_from_specs
 from symprop.runtime.optimizers import make_optimizer
 
@@ -78,7 +77,7 @@ def boundary_columns(args, loss: str, features, width: int) -> tuple[int, int] |
             if value:
                 raise SympropError(f"{option} belongs to --plot-boundary: give both")
         return None
-    if loss not in ("ce", "bce"):
+    if loss not in CLASSIFICATION:
         raise SympropError(f"--plot-boundary draws class regions; loss {loss} is a "
                            "regression")
     if given is None:
@@ -130,11 +129,7 @@ def train_from_args(args) -> dict:
     name, X, y, arch, loss, features = configuration(args)
     columns = boundary_columns(args, loss, features, X.shape[1])
     specs = parse_network(arch)
-    if columns is not None and getattr(args, "boundary_units", False) and (
-            len(specs) != 2 or not all(isinstance(spec, LayerSpec) for spec in specs)):
-        raise SympropError(f"--boundary-units draws the hidden units of a network with one "
-                           f"hidden layer; {arch} is not one")
-    classification = loss in ("ce", "bce")
+    classification = loss in CLASSIFICATION
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, args.test_size, seed=args.seed, stratify=classification)
     raw = (X_train, X_test)  # the boundary plot's axes are in the data's units
@@ -142,6 +137,10 @@ def train_from_args(args) -> dict:
     X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
     net = Network(layers_from_specs(specs), loss=loss, dtype=args.dtype, seed=args.seed,
                   target=getattr(args, "device", "cpu"))
+    if columns is not None and getattr(args, "boundary_units", False):
+        from symprop.runtime.boundary import check_one_hidden_layer
+
+        check_one_hidden_layer(net, "--boundary-units")  # before training, not after it
     options = {"lr": args.lr}
     if args.optimizer.lower() == "sgd":
         options["momentum"] = args.momentum

@@ -17,6 +17,8 @@ from __future__ import annotations
 import functools
 import math
 
+from symprop.sweeps.task import HOLDOUT
+
 TASK_SECONDS = 0.2  # the estimated work a task aims at, at most
 TASKS_PER_WORKER = 2  # at least, where there are runs enough (no worker idles at the end)
 MAX_RUNS = 64  # a task's runs, at most
@@ -71,7 +73,7 @@ def _cut(runs: list[dict], costs: list[float], budget: float) -> list[list[dict]
 def estimated_seconds(run: dict, rows: int, features: int) -> float:
     """A run's time on one core, roughly (see the module's docstring)."""
     folds = run.get("folds", 1)
-    train_rows = rows * (1 - 1 / folds) if folds > 1 else rows * 0.8
+    train_rows = rows * (1 - 1 / folds) if folds > 1 else rows * (1 - HOLDOUT)
     return RUN_SECONDS + run["epochs"] * (
         EPOCH_SECONDS + 3 * train_rows * _macs_per_row(run["arch"], features) / MACS_PER_SECOND)
 
