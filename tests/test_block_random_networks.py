@@ -18,7 +18,7 @@ from symprop.blocks import parse_network
 from symprop.runtime.network_parts import layers_from_specs
 
 HIDDEN = ("relu", "tanh", "sigmoid", "identity")
-# 24 and 96 put products in BLAS, and 24 x 96 .. 96 x 96 in the range where run() keeps a
+# 24 and 96 put products in BLAS, and 24 x 24 .. 96 x 96 in the range where run() keeps a
 # transposed copy of the weights (codegen/plan.py TRANSPOSE_WEIGHTS); 3 and 5 stay in loops.
 WIDTHS = (3, 5, 24, 96)
 ROWS, K = 9, 3

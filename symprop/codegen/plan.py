@@ -43,11 +43,15 @@ NARROW_WIDTH = 8  # float32 lanes of an AVX2 register
 FLOAT_TYPES = ("float32", "float64")
 
 # OpenBLAS's small-matrix kernel for the delta product D @ W^T (row-major, W transposed)
-# runs at half the speed of D @ WT with a stored WT = W^T: 14.4 against 9.3 us for 64 rows,
-# 64 x 128 weights, 9.6 against 4.6 us for 32 rows; refreshing WT after each update costs
-# 0.9 us (omatcopy). Layers in this range of weight counts keep such a copy; bigger products
-# leave that kernel (as fast either way), smaller ones gain less than the copy costs.
-TRANSPOSE_WEIGHTS = (2048, 1 << 15)
+# runs at half the speed of D @ WT with a stored WT = W^T; refreshing WT after each update
+# (omatcopy) costs far less. Measured inside Numba, float32, 32 rows (us): 32 x 32 weights
+# 1.07 against 0.61, WT refreshed in 0.07; 16 x 16 0.38 against 0.18 (0.02); 64 x 32 2.47
+# against 1.19 (0.14); 64 rows, 64 x 128: 14.4 against 9.3 (0.9). Layers in this range of
+# weight counts keep such a copy; bigger products leave that kernel (as fast either way).
+# Below TRANSPOSE_MIN_INPUTS inputs the transposed product is no slower (8 x 64: 0.41
+# against 0.47).
+TRANSPOSE_WEIGHTS = (256, 1 << 15)
+TRANSPOSE_MIN_INPUTS = 16
 
 
 
@@ -265,7 +269,8 @@ class NetworkPlan(SplitPath, FusedEpoch):
         low, high = TRANSPOSE_WEIGHTS
         below = layer.below is not None or layer.index in self._identity_deltas
         return (bool(self.gemm) and below and layer.variant == "blas"
-                and low <= layer.n_in * layer.n_out <= high)
+                and low <= layer.n_in * layer.n_out <= high
+                and layer.n_in >= TRANSPOSE_MIN_INPUTS)
 
     @property
     def transposed(self) -> list[LayerPlan]:
