@@ -145,3 +145,18 @@ def build_activation_module(specs: list[str], dtype: str = "float32") -> ModuleT
 
     key = cache_key("activations", TEMPLATE_VERSION, __version__, tuple(specs), dtype, "cpu")
     return load_module(key, lambda: activations_source(specs, dtype, __version__))
+
+
+def build_support_module() -> ModuleType:
+    """The cached module of training helpers every network shares (the epochs' row order):
+    compiled once per machine, not once per network."""
+    from symprop import __version__
+
+    key = cache_key("support", TEMPLATE_VERSION, __version__)
+    return load_module(key, lambda: _support_source(__version__))
+
+
+def _support_source(version: str) -> str:
+    from symprop.codegen.render import render_support
+
+    return render_support(version)

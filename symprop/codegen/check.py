@@ -48,9 +48,9 @@ MODULE_ATTRIBUTES = {
     "cuda.device_array", "cuda.device_array_like", "cuda.grid", "cuda.gridsize", "cuda.jit",
     "cuda.shared.array", "cuda.syncthreads", "cuda.threadIdx.x", "cuda.threadIdx.y",
     "cuda.to_device", "cupy.asarray", "cupy.matmul", "np.arange", "np.ascontiguousarray",
-    "np.dot", "np.empty", "np.empty_like", "np.float32", "np.float64", "np.floor",
-    "np.int32", "np.ndarray", "np.ones", "np.random.random", "np.random.seed",
-    "np.row_stack", "np.vstack", "np.zeros", "np.zeros_like", "np.nan", "np.inf",
+    "np.dot", "np.empty", "np.empty_like", "np.float32", "np.float64", "np.floor", "np.inf",
+    "np.int32", "np.int64", "np.nan", "np.ndarray", "np.ones", "np.random.random",
+    "np.random.seed", "np.row_stack", "np.uint64", "np.vstack", "np.zeros", "np.zeros_like",
 }
 LOCAL_ATTRIBUTES = {"T", "copy_to_device", "copy_to_host", "dtype", "get", "reshape",
                     "shape", "size"}

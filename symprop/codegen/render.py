@@ -49,3 +49,11 @@ def render_activations(activations, float_type: str, version: str) -> str:
                              jit=jit_options(float_type), version=version)
     check_module(source, "the generated activation kernels")
     return source
+
+
+def render_support(version: str) -> str:
+    """The source of the module of network-independent training helpers (support.py.j2),
+    checked as network modules are."""
+    source = environment().get_template("support.py.j2").render(version=version)
+    check_module(source, "the generated training helpers")
+    return source
