@@ -152,8 +152,14 @@ def build_support_module() -> ModuleType:
     compiled once per machine, not once per network."""
     from symprop import __version__
 
-    key = cache_key("support", TEMPLATE_VERSION, __version__)
-    return load_module(key, lambda: _support_source(__version__))
+    return load_module(support_key(), lambda: _support_source(__version__))
+
+
+def support_key() -> str:
+    """The support module's cache key (its file is ``symprop_<key>.py``)."""
+    from symprop import __version__
+
+    return cache_key("support", TEMPLATE_VERSION, __version__)
 
 
 def _support_source(version: str) -> str:
