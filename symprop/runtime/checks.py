@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from symprop.errors import DataError, ShapeError
+from symprop.runtime.support import floats_all_finite
 
 
 def _numeric(values, what: str) -> np.ndarray:
@@ -22,16 +23,13 @@ def _numeric(values, what: str) -> np.ndarray:
 
 
 def all_finite(array: np.ndarray) -> bool:
-    """Whether every value of ``array`` is finite. Integers always are. Floats: their sum
-    first (NaN or inf where any value is; one pass, no temporary array: fit checks its data
-    on every call), the elementwise test only where the sum is not finite (NaN or inf, or
-    large finite values whose sum overflows)."""
+    """Whether every value of ``array`` is finite. Integers always are. Floats: one pass
+    without a temporary array (fit checks its data on every call): their sum, which is NaN or
+    inf where any value is (the elementwise test only where it is not finite), or for big
+    arrays a compiled pass (symprop.runtime.support)."""
     if not np.issubdtype(array.dtype, np.floating):
         return True
-    with np.errstate(over="ignore", invalid="ignore"):
-        if np.isfinite(array.sum()):
-            return True
-    return bool(np.isfinite(array).all())
+    return floats_all_finite(array)
 
 
 def as_features(X, n_in: int, dtype, what: str = "X") -> np.ndarray:

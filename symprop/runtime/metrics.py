@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from symprop.runtime.support import row_argmax
+
 
 def metrics(loss: str, out: np.ndarray, Y: np.ndarray) -> dict[str, float]:
     """Accuracy for classification losses; MAE and R^2 for regression (of outputs ``out``
@@ -19,8 +21,8 @@ def metrics_against(loss: str, Y: np.ndarray) -> Callable[[np.ndarray], dict[str
     labels' argmax was a fifth of the Python an epoch costs)."""
     rows = Y.shape[0]
     if loss == "ce":  # comparisons in the arrays' own precision: no converted copies
-        labels = Y.argmax(axis=1)
-        return lambda out: {"accuracy": int(np.count_nonzero(out.argmax(axis=1) == labels))
+        labels = row_argmax(Y)
+        return lambda out: {"accuracy": int(np.count_nonzero(row_argmax(out) == labels))
                             / rows}
     if loss == "bce":
         positive, units = Y > 0.5, Y.size

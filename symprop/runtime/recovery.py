@@ -23,20 +23,9 @@ import copy
 
 import numpy as np
 
+from symprop.runtime.support import shuffled_rows
+
 EVERY_BATCHES = 64
-
-
-def shuffle_rows():
-    """The compiled Fisher-Yates shuffle of the support module (symprop.codegen.build)."""
-    global _shuffle_rows
-    if _shuffle_rows is None:
-        from symprop.codegen.build import build_support_module
-
-        _shuffle_rows = build_support_module().shuffle_rows
-    return _shuffle_rows
-
-
-_shuffle_rows = None
 
 
 class Checkpoints:
@@ -80,10 +69,8 @@ class Checkpoints:
             self.module.seed_rng(int(rng.integers(2**31)))
         if not self.shuffle:
             return np.arange(self.n)
-        perm = np.empty(self.n, dtype=np.int64)
-        # the generator's next raw 64-bit output, halved to fit an int64
-        shuffle_rows()(perm, int(rng.bit_generator.random_raw()) >> 1)
-        return perm
+        # seeded with the generator's next raw 64-bit output, halved to fit an int64
+        return shuffled_rows(self.n, int(rng.bit_generator.random_raw()) >> 1)
 
     def replay(self, epoch: int, batch: int, batch_size: int, run_epoch) -> bool:
         """Restore the copy, then run every batch from it up to, not including, batch

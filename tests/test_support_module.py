@@ -1,5 +1,6 @@
-"""Each epoch's row order (the support module's compiled shuffle, seeded from the network's
-generator) and the scratch arrays fit makes once for all its epochs."""
+"""The compiled helpers every network shares (symprop.runtime.support): each epoch's row order
+(seeded from the network's generator), the finiteness check of the data and the rows' argmax
+of the accuracy, against NumPy; and the scratch arrays fit makes once for all its epochs."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import symprop as sp
-from symprop.runtime.recovery import shuffle_rows
+from symprop.errors import DataError
+from symprop.runtime import support
+from symprop.runtime.support import floats_all_finite, row_argmax, support_module
+
+
+def shuffle_rows():
+    return support_module().shuffle_rows
 
 
 @given(n=st.integers(0, 300), seed=st.integers(0, 2**63 - 1))
@@ -99,3 +106,67 @@ def test_seeds_give_their_own_orders():
         results.append(net.params[0][0])
     np.testing.assert_array_equal(results[0], results[1])
     assert not np.allclose(results[0], results[2])
+
+
+@pytest.fixture
+def compiled_for_any_size(monkeypatch):
+    """The compiled paths for small arrays too (they are taken from a size on)."""
+    monkeypatch.setattr(support, "COMPILED_MIN_VALUES", 1)
+    monkeypatch.setattr(support, "COMPILED_MIN_ROWS", 1)
+
+
+@given(size=st.integers(1, 200), where=st.integers(0, 10**6),
+       bad=st.sampled_from([np.nan, np.inf, -np.inf, None]),
+       dtype=st.sampled_from([np.float32, np.float64]))
+@settings(max_examples=80, deadline=None)
+def test_finiteness_as_numpy_sees_it(size, where, bad, dtype):
+    array = np.random.default_rng(size).standard_normal(size).astype(dtype) * 1e3
+    if bad is not None:
+        array[where % size] = bad
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(support, "COMPILED_MIN_VALUES", 1)
+        assert floats_all_finite(array) == bool(np.isfinite(array).all())
+        assert floats_all_finite(array.reshape(1, -1)) == bool(np.isfinite(array).all())
+
+
+def test_huge_finite_values_are_finite(compiled_for_any_size):
+    """Values whose sum overflows are still finite (the compiled pass never sums them)."""
+    array = np.full(1000, 3e38, dtype=np.float32)
+    assert floats_all_finite(array)
+    assert floats_all_finite(array[::2])  # not contiguous: NumPy's path
+
+
+def test_fit_names_the_bad_value_of_big_data():
+    """Above COMPILED_MIN_VALUES the compiled check runs, and fit still names the cell."""
+    rows = support.COMPILED_MIN_VALUES // 4 + 1
+    X = np.random.default_rng(0).standard_normal((rows, 4)).astype(np.float32)
+    X[rows - 2, 3] = np.inf
+    net = sp.Network([sp.Dense(4, 1, "sigmoid")], loss="bce", seed=0)
+    before = net.params
+    with pytest.raises(DataError, match=rf"X has a NaN or inf value \(row {rows - 2}, column 3\)"):
+        net.fit(X, np.zeros(rows), epochs=1, verbose=False)
+    np.testing.assert_array_equal(net.params[0][0], before[0][0])
+
+
+@given(rows=st.integers(1, 60), columns=st.integers(1, 12), seed=st.integers(0, 10**6),
+       nan=st.booleans(), dtype=st.sampled_from([np.float32, np.float64]))
+@settings(max_examples=80, deadline=None)
+def test_row_argmax_is_numpys(rows, columns, seed, nan, dtype):
+    """Ties (scores from a few values) go to the first column, NaN rows as NumPy has them."""
+    rng = np.random.default_rng(seed)
+    values = rng.integers(0, 3, (rows, columns)).astype(dtype)
+    if nan:
+        values[rng.integers(rows), rng.integers(columns)] = np.nan
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(support, "COMPILED_MIN_ROWS", 1)
+        np.testing.assert_array_equal(row_argmax(values), values.argmax(axis=1))
+
+
+def test_accuracy_of_many_rows_equals_numpys():
+    """fit's and evaluate's accuracy for ce above COMPILED_MIN_ROWS, against NumPy's."""
+    rows = support.COMPILED_MIN_ROWS + 7
+    rng = np.random.default_rng(1)
+    X, y = rng.standard_normal((rows, 5)).astype(np.float32), rng.integers(0, 4, rows)
+    net = sp.Network([sp.Dense(5, 4, "softmax")], loss="ce", seed=0)
+    expected = float(np.mean(net.predict(X).argmax(axis=1) == y))
+    assert net.evaluate(X, y)["accuracy"] == expected

@@ -1,0 +1,54 @@
+"""The compiled helpers every network shares (codegen/templates/support.py.j2): built once per
+machine, in symprop's cache with the network modules, loaded on first use.
+
+The first use in a fresh cache compiles the function used (about 0.1 s each), so the checks
+and metrics take them only for arrays big enough to gain more than that over a few calls;
+smaller arrays stay with NumPy, which gives the same answers.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+# From here on the compiled finiteness check pays (NumPy's sum: 0.16 us per 1000 float32
+# values, the compiled pass 0.05 us).
+COMPILED_MIN_VALUES = 1 << 18
+# From here on the compiled argmax pays (NumPy: 28 ns a row of 10 scores, compiled 6 ns).
+COMPILED_MIN_ROWS = 1 << 14
+
+
+@functools.cache
+def support_module():
+    from symprop.codegen.build import build_support_module
+
+    return build_support_module()
+
+
+def shuffled_rows(n: int, seed: int) -> np.ndarray:
+    """A uniformly random order of range(n), the same for the same seed (0 <= seed < 2**63)."""
+    perm = np.empty(n, dtype=np.int64)
+    support_module().shuffle_rows(perm, seed)
+    return perm
+
+
+def floats_all_finite(array: np.ndarray) -> bool:
+    """Whether every value of a float array is finite (compiled for big C-ordered arrays)."""
+    if (array.size >= COMPILED_MIN_VALUES and array.flags.c_contiguous
+            and array.dtype in (np.float32, np.float64)):
+        return bool(support_module().all_finite(array.reshape(-1)))
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(array.sum()):  # one pass, no temporary; NaN or inf where any value is
+            return True
+    return bool(np.isfinite(array).all())  # or large finite values whose sum overflows
+
+
+def row_argmax(values: np.ndarray) -> np.ndarray:
+    """values.argmax(axis=1) (compiled for many C-ordered float rows)."""
+    if (values.shape[0] >= COMPILED_MIN_ROWS and values.ndim == 2 and values.shape[1] > 0
+            and values.flags.c_contiguous and values.dtype in (np.float32, np.float64)):
+        out = np.empty(values.shape[0], dtype=np.int64)
+        if support_module().row_argmax(values, out):
+            return out
+    return values.argmax(axis=1)  # NumPy's rule for rows with a NaN: its first NaN
