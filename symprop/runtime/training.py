@@ -84,7 +84,9 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
 
     ``patience``: stop when the monitored loss (validation loss if there is validation data,
     else training loss) has not improved for that many epochs, restoring the best weights if
-    ``restore_best``. ``clip_norm``: clip the global gradient norm.
+    ``restore_best``. ``clip_norm``: clip the global gradient norm. ``shuffle``: each epoch
+    takes the rows in a new random order, drawn from the network's generator (its ``seed``
+    makes training repeatable).
 
     The epoch's training loss and metrics (accuracy; MAE and R^2 for regression) are running
     values, as Keras reports them: the mean of its batches' losses and the metrics of each
