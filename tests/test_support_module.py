@@ -71,25 +71,90 @@ def _data(rows=300, features=6, classes=3, seed=0):
     return rng.standard_normal((rows, features)), rng.integers(0, classes, rows)
 
 
-@pytest.mark.parametrize("layers", [
-    [sp.Dense(6, 16, "relu"), sp.Dense(16, 3, "softmax")],
-    [sp.Dense(6, 24, "tanh"), sp.BatchNorm(24),
-     sp.Residual([sp.Dense(24, 24, "relu")]), sp.Dense(24, 3, "softmax")],
+def _poison(work):
+    """NaN into every float scratch array of epoch_work()'s result, nested lists included."""
+    for item in work:
+        if isinstance(item, np.ndarray) and item.dtype.kind == "f":
+            item.fill(np.nan)
+        elif isinstance(item, list | tuple):
+            _poison(item)
+
+
+@pytest.mark.parametrize("shards", [1, 2])
+@pytest.mark.parametrize("layers", [  # big enough rows for the module's split path
+    [sp.Dense(6, 128, "relu"), sp.Dense(128, 64, "relu"), sp.Dense(64, 3, "softmax")],
+    [sp.Dense(6, 96, "tanh"), sp.BatchNorm(96),
+     sp.Residual([sp.Dense(96, 96, "relu")]), sp.Dense(96, 3, "softmax")],
 ])
-def test_epochs_of_one_fit_equal_fits_of_one_epoch(layers):
+def test_scratch_arrays_carry_nothing_between_epochs(layers, shards, monkeypatch):
     """fit makes its scratch arrays once and reuses them each epoch: nothing in them may
-    carry over. Three epochs in one fit equal three fits of one epoch (the same row orders:
-    the network's generator goes on from one fit to the next)."""
+    carry over. With every scratch array filled with NaN before each epoch, three epochs in
+    one fit equal three fits of one epoch on fresh arrays (the same row orders: the
+    network's generator goes on from one fit to the next). shards=2 runs the split (and,
+    with the norm, staged) paths on any machine."""
+    import symprop.runtime.training as training
+
+    monkeypatch.setattr(training, "shards_for",
+                        lambda module, layers, rows: shards if module.SHARDED else 1)
     X, y = _data()
     nets = [sp.Network(layers, loss="ce", dtype="float64", seed=5) for _ in range(2)]
-    nets[0].fit(X, y, epochs=3, batch_size=32, optimizer=sp.SGD(lr=0.1, momentum=0.9),
+    module = nets[0]._module(sp.SGD(lr=0.1, momentum=0.9))
+    assert module.SHARDED
+    original, poisoned = module.train_epoch, []
+
+    def train_epoch(*args, work=None, **kw):
+        _poison(work)
+        poisoned.append(kw["shards"])
+        return original(*args, work=work, **kw)
+
+    monkeypatch.setattr(module, "train_epoch", train_epoch)
+    nets[0].fit(X, y, epochs=3, batch_size=64, optimizer=sp.SGD(lr=0.1, momentum=0.9),
                 verbose=False)
+    assert poisoned == [shards] * 3
+    monkeypatch.setattr(module, "train_epoch", original)
     optimizer = sp.SGD(lr=0.1, momentum=0.9)
     for _ in range(3):
-        nets[1].fit(X, y, epochs=1, batch_size=32, optimizer=optimizer, verbose=False)
+        nets[1].fit(X, y, epochs=1, batch_size=64, optimizer=optimizer, verbose=False)
     for (Wa, ba), (Wb, bb) in zip(nets[0].params, nets[1].params, strict=True):
+        assert np.isfinite(Wa).all()
         np.testing.assert_array_equal(Wa, Wb)
         np.testing.assert_array_equal(ba, bb)
+
+
+def test_train_epoch_refuses_work_of_another_batch_size():
+    """work made for smaller batches (or another shard count) would be written past its end:
+    train_epoch refuses it."""
+    X, y = _data()
+    net = sp.Network([sp.Dense(6, 128, "relu"), sp.Dense(128, 64, "relu"),
+                      sp.Dense(64, 3, "softmax")], loss="ce", dtype="float64", seed=5)
+    optimizer = sp.SGD(lr=0.1)
+    module = net._module(optimizer)
+    assert module.SHARDED
+    params = [p for pair in net.params for p in pair]
+    Y = np.eye(3)[y]
+    perm = np.arange(len(X))
+    losses = np.empty(len(X))
+    hyper = optimizer.hyper_values()
+    module.train_epoch(X, Y, perm, 64, 0, 0.0, losses, *params, *hyper,
+                       work=module.epoch_work(64, params))  # the matching work is taken
+    for work, shards in [(module.epoch_work(16, params), 1), (module.epoch_work(64, params, 2), 1)]:
+        with pytest.raises(ValueError, match="another batch_size or shard count"):
+            module.train_epoch(X, Y, perm, 64, 0, 0.0, losses, *params, *hyper, shards=shards,
+                               work=work)
+
+
+def test_a_seeded_networks_epochs_keep_their_orders(monkeypatch):
+    """The row orders fit draws for a seeded network are pinned: the seed of each epoch's
+    shuffle comes from the network's generator (random_raw() >> 1) and must not change
+    silently, or every seeded training in users' notes gives other numbers."""
+    net = sp.Network([sp.Dense(2, 1, "sigmoid")], loss="bce", seed=7)
+    module = net._module(sp.SGD(0.1))
+    original, orders = module.train_epoch, []
+    monkeypatch.setattr(module, "train_epoch", lambda X, Y, perm, *args, **kw:
+                        orders.append(perm.tolist()) or original(X, Y, perm, *args, **kw))
+    X, y = np.arange(20.0).reshape(10, 2), np.arange(10) % 2
+    net.fit(X, y, epochs=2, batch_size=4, verbose=False)
+    assert orders == [[0, 4, 3, 2, 7, 8, 1, 9, 5, 6], [9, 6, 8, 0, 3, 5, 1, 4, 2, 7]]
 
 
 def test_seeds_give_their_own_orders():

@@ -146,7 +146,7 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
     outputs = None if metrics_each_epoch else np.empty((n, Y.shape[1]), dtype=X.dtype)
     running_metrics = None if metrics_each_epoch else metrics_against(net.loss, Y)
     batch_rows = np.minimum(batch_size, n - batch_size * np.arange(len(batch_losses)))
-    if hasattr(module, "epoch_work"):  # the CPU module: its scratch arrays made once a fit
+    if net.target == "cpu":  # the CPU module: its scratch arrays made once a fit
         split["work"] = module.epoch_work(batch_size, arrays.params, split["shards"])
 
     def run_epoch(perm) -> tuple[int, int]:
