@@ -101,6 +101,27 @@ def momentum_float32(results):
     results["momentum_f32_eval"] = evaluations
 
 
+def adam_float32(results):
+    """float32 Adam with a beta2 that rounds to 1 in float32: the device's update takes the
+    CPU's float32 scalars and its 1 - beta2 made in double, in the fused epoch and in the
+    per-layer kernels."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((12, 3)).astype(np.float32)
+    y = rng.integers(0, 2, 12)
+    optimizer = dict(lr=0.01, beta2=1 - 1e-8)
+    for path in ("fused", "layered"):
+        cpu, gpu = pair([(3, 5, "tanh"), (5, 2, "softmax")], "ce", "float32")
+        module = gpu._module(sp.Adam(**optimizer))
+        module.FUSED = path == "fused"
+        try:
+            for net in (cpu, gpu):
+                net.fit(X, y, epochs=2, batch_size=6, optimizer=sp.Adam(**optimizer),
+                        verbose=False, metrics_each_epoch=False)
+        finally:
+            module.FUSED = True
+        results[f"adam_f32_{path}_param_diff"] = max_param_diff(cpu, gpu)
+
+
 def non_finite_loss(results):
     """A loss that overflows mid-epoch stops both targets at the same batch, same weights."""
     X = np.linspace(-1, 1, 12).reshape(6, 2)
@@ -359,7 +380,7 @@ def benchmark_contender(results):
 
 
 CHECKS = {"adam_float64": adam_float64, "layered_training": layered_training,
-          "momentum_float32": momentum_float32,
+          "momentum_float32": momentum_float32, "adam_float32": adam_float32,
           "non_finite_loss": non_finite_loss, "non_finite_update": non_finite_update,
           "replay_from_an_earlier_epoch": replay_from_an_earlier_epoch,
           "standalone_module": standalone_module,

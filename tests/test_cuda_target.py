@@ -77,6 +77,13 @@ def test_per_layer_kernels_train_like_the_cpu(checked):
                                             and checked["cupy_installed"])
 
 
+@pytest.mark.parametrize("path", ["fused", "layered"])
+def test_float32_adam_takes_the_cpus_scalars(checked, path):
+    """float32 on both sides, 1 - beta2 made in double: with a beta2 that is 1 in float32,
+    a loop computing 1 - beta2 itself would step about 1e4 times too far."""
+    assert checked[f"adam_f32_{path}_param_diff"] < 1e-5
+
+
 def test_float32_momentum_training_matches_the_cpu(checked):
     assert checked["momentum_f32_param_diff"] < 1e-5
     cpu, gpu = checked["momentum_f32_eval"]

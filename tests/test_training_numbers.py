@@ -53,8 +53,8 @@ def test_an_overflowing_update_stops_with_the_weights_from_before_it(dtype, opti
 
 
 def test_a_learning_rate_beyond_float32_is_caught():
-    """The issue's own case: a float32 network whose learning rate overflows float32 in
-    the update (the arithmetic runs in double, the store overflows)."""
+    """The issue's own case: a float32 network whose learning rate is beyond float32's
+    range (the float32 update takes it as inf, and the new weights are not finite)."""
     X, y = overflowing_data(8)
     X /= 1e8  # a gradient of about 1e12: only a learning rate beyond float32's range
     net = sp.Network([sp.Dense(4, 3, "relu"), sp.Dense(3, 1, "identity")], loss="mae",
@@ -62,6 +62,33 @@ def test_a_learning_rate_beyond_float32_is_caught():
     with pytest.raises(sp.TrainingError, match="non-finite"):
         net.fit(X, y, epochs=1, batch_size=8, optimizer=sp.SGD(1e39), verbose=False)
     assert all(np.isfinite(a).all() for pair in net.params for a in pair)
+
+
+@pytest.mark.parametrize(("optimizer", "batch_size"), [
+    (sp.Adam(0.01, beta2=1 - 1e-8), 16), (sp.Adam(0.01, beta1=1 - 2e-8), 16),
+    (sp.RMSprop(0.01, alpha=1 - 1e-8), 64)])
+def test_float32_updates_keep_one_minus_beta_near_one(optimizer, batch_size):
+    """A decay rate within float32's rounding of 1 (float32(beta) == 1): its 1 - beta is
+    computed in double before the float32 loop takes it, so the float32 network follows the
+    float64 one. Taken in the loop from a float32 beta, 1 - beta was 0 and Adam's first step
+    about 1e8 too large. (RMSprop has no bias correction: with this alpha its steps are
+    about 1e4 lr, so one step only; more and the two precisions part chaotically.)"""
+    X, y = _regression_data()
+    nets = {dtype: sp.Network([sp.Dense(4, 8, "tanh"), sp.Dense(8, 1, "identity")],
+                              loss="mse", dtype=dtype, seed=3) for dtype in ("float32", "float64")}
+    for net in nets.values():
+        net.fit(X, y, epochs=3 if batch_size < 64 else 1, batch_size=batch_size,
+                optimizer=optimizer, verbose=False, shuffle=False)
+    for (W32, b32), (W64, b64) in zip(nets["float32"].params, nets["float64"].params,
+                                      strict=True):
+        np.testing.assert_allclose(W32, W64, rtol=1e-3, atol=1e-4)
+        np.testing.assert_allclose(b32, b64, rtol=1e-3, atol=1e-4)
+
+
+def _regression_data(rows: int = 64):
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((rows, 4))
+    return X, X @ np.array([0.5, -1.0, 2.0, 0.1]) + 0.3
 
 
 class FailAt:

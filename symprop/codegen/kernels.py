@@ -153,18 +153,24 @@ def _clamped_logs(expr: sp.Expr) -> sp.Expr:
 def update_code(rule: UpdateRule, float_type: str) -> UpdateCode:
     printer = _printer(float_type, list(rule.hyperparameters) + [t])
     printer.names[t] = "step"
+    # The invariants in double whatever the network's type: the element loop then takes them
+    # rounded once (a float32 literal would pull a plain-Python or simulated run to float32).
+    scalar_printer = _printer("float64", list(rule.hyperparameters) + [t])
+    scalar_printer.names[t] = "step"
     # Sequential assignments -> one expression per output, with earlier ones substituted.
     current: dict[sp.Symbol, sp.Expr] = {}
     for target, expr in rule.assignments:
         current[target] = expr.xreplace(current)
     outputs = [s for s in [*rule.state, sp.Symbol("w", real=True)] if s in current]
     element = {sp.Symbol("w", real=True), sp.Symbol("g", real=True), *rule.state}
-    # Hoist loop-invariant scalars (bias corrections 1 - beta^t) out of the element loop.
+    # Hoist loop-invariant scalars (bias corrections 1 - beta^t, and 1 - beta) out of the
+    # element loop: run() computes them in double, so a beta within float32's rounding of 1
+    # still gives its true 1 - beta to a float32 loop (PyTorch computes 1 - beta in double).
     invariant_subs, invariant = {}, []
     for index, sub in enumerate(_scalar_subexpressions([current[s] for s in outputs], element)):
         symbol = sp.Symbol(f"c{index}", real=True)
         invariant_subs[sub] = symbol
-        invariant.append((str(symbol), printer.doprint(sub)))
+        invariant.append((str(symbol), scalar_printer.doprint(sub)))
     lines = print_assignments(
         [(f"{s.name}_new", current[s].xreplace(invariant_subs)) for s in outputs], printer, "e")
     return UpdateCode(rule.name, invariant, lines, [s.name for s in rule.state],
@@ -172,11 +178,12 @@ def update_code(rule: UpdateRule, float_type: str) -> UpdateCode:
 
 
 def _scalar_subexpressions(exprs, element_symbols) -> list[sp.Expr]:
-    """Maximal subexpressions free of per-element symbols that cost something to compute."""
+    """Maximal subexpressions free of per-element symbols that cost something to compute
+    (not a lone symbol or number, nor a number times a symbol: -lr stays in the loop)."""
     found: list[sp.Expr] = []
 
     def visit(e):
-        if not (e.free_symbols & element_symbols) and not e.is_Atom and e.has(t):
+        if not (e.free_symbols & element_symbols) and not e.is_Atom and not _negated_atom(e):
             if e not in found:
                 found.append(e)
             return
@@ -186,3 +193,8 @@ def _scalar_subexpressions(exprs, element_symbols) -> list[sp.Expr]:
     for e in exprs:
         visit(e)
     return found
+
+
+def _negated_atom(e: sp.Expr) -> bool:
+    """-x: printed as such, nothing to hoist."""
+    return e.is_Mul and len(e.args) == 2 and e.args[0] == -1 and e.args[1].is_Atom
