@@ -628,6 +628,34 @@ def test_blas_thread_limit_sees_scipys_blas_on_the_np_dot_path():
                for path in json.loads(done.stdout.strip().splitlines()[-1]))
 
 
+def test_blas_thread_limit_holds_the_bound_library_to_one_thread():
+    """Small products run on one BLAS thread while fit runs, set directly on the bound
+    OpenBLAS (as threadpoolctl, which reads it back here, sees it), and restored after,
+    also when training raises."""
+    from threadpoolctl import threadpool_info
+
+    from symprop.codegen import blas
+    from symprop.codegen.blas import binding, thread_count
+    from symprop.runtime.threads import blas_threads_for
+
+    if binding() is None or thread_count() is None:
+        pytest.skip("no OpenBLAS bound: threadpoolctl limits the BLAS np.dot uses instead")
+    get, set_ = thread_count()
+    layers = [sp.Dense(4, 8, "relu"), sp.Dense(8, 1, "sigmoid")]
+    before = get()
+    set_(2)
+    try:
+        with pytest.raises(RuntimeError), blas_threads_for(layers, 32):
+            counts = {info["filepath"]: info["num_threads"] for info in threadpool_info()
+                      if info["internal_api"] == "openblas"}
+            raise RuntimeError("a failing epoch")
+        assert get() == 2
+    finally:
+        set_(before)
+    bound = [path for path in counts if any(path == lib._name for lib in blas._LIBRARIES)]
+    assert bound and all(counts[path] == 1 for path in bound)
+
+
 def test_a_target_shape_error_states_what_was_passed():
     X, y = sp.load_dataset("iris")
     regression = sp.Network([sp.Dense(4, 3, "identity")], loss="mse")

@@ -56,11 +56,29 @@ def binding() -> str | None:
                     llvm_names = LLVM_NAMES if kind == "gemm" else LLVM_TRANSPOSE_NAMES
                     llvm.add_symbol(llvm_names[dtype], address)
                 _LIBRARIES.append(library)  # keep it loaded while the process runs
+                _bind_thread_count(library, prefix, suffix)
                 return f"openblas {names['float32', 'gemm']} ({'ilp64' if wide else 'lp64'})"
     return None
 
 
 _LIBRARIES: list = []
+_THREAD_COUNT: list = []  # (get, set) of the bound library's BLAS thread count, if it has them
+
+
+def _bind_thread_count(library, prefix: str, suffix: str) -> None:
+    names = [f"{prefix}openblas_{verb}_num_threads{suffix}" for verb in ("get", "set")]
+    if all(hasattr(library, name) for name in names):
+        get, set_ = (getattr(library, name) for name in names)
+        get.restype, get.argtypes = ctypes.c_int, []
+        set_.restype, set_.argtypes = None, [ctypes.c_int]
+        _THREAD_COUNT[:] = [get, set_]
+
+
+def thread_count():
+    """(get, set) of the bound OpenBLAS's thread count: what the kernels' products run on,
+    set in about a microsecond (threadpoolctl's limit, over every BLAS loaded, takes 14 us a
+    fit); None where no OpenBLAS is bound or it lacks them."""
+    return tuple(_THREAD_COUNT) if binding() is not None and _THREAD_COUNT else None
 
 
 @functools.cache

@@ -82,9 +82,23 @@ def _threading_layer() -> str:
 
 @contextlib.contextmanager
 def blas_threads_for(layers, rows: int):
-    """Limit BLAS to one thread while running products this small; otherwise no change."""
+    """Limit BLAS to one thread while running products this small; otherwise no change.
+    The OpenBLAS the kernels are bound to is set directly; without one, threadpoolctl
+    limits every BLAS loaded (np.dot's among them)."""
     if largest_product(layers, rows) > SINGLE_THREAD_MACS:
         yield
+        return
+    from symprop.codegen.blas import thread_count
+
+    bound = thread_count()
+    if bound is not None:  # the kernels' products run on this library alone
+        get, set_ = bound
+        before = get()
+        set_(1)
+        try:
+            yield
+        finally:
+            set_(before)
         return
     controller = _controller()
     if controller is None:  # scikit-learn brings threadpoolctl; without it, leave BLAS alone
