@@ -1,9 +1,13 @@
-"""Where a cold start goes: ``python -m benchmarks.compile_profile [ARCH] [--loss L]``.
+"""Where a cold start goes: ``python -m benchmarks.compile_profile [ARCH] [--loss L]
+[--warm-with ARCH2]``.
 
 Builds a network in empty cache folders (in this process) and prints derive + render time,
 then every function Numba compiled with its time (inclusive of the functions it compiled
 in turn), the time spent holding LLVM, and run()'s compiler passes. The numbers come from
 Numba's own event API (``numba.core.event``) and ``dispatcher.get_metadata``.
+``--warm-with ARCH2``: a child process first trains ARCH2 on the same cache folders, as a
+user's earlier work would have (the support module and the BLAS wrappers are then cached):
+what a new architecture costs on a machine that has run symprop before.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import argparse
 import collections
 import contextlib
 import os
+import subprocess
+import sys
 import tempfile
 import time
 
@@ -48,10 +54,16 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("arch", nargs="?", default="20-32:relu-16:relu-1:sigmoid")
     parser.add_argument("--loss", default="bce")
+    parser.add_argument("--warm-with", metavar="ARCH2",
+                        help="train ARCH2 first, in a child process on the same caches")
     args = parser.parse_args(argv)
     folder = tempfile.mkdtemp(prefix="symprop-profile-")
     os.environ["SYMPROP_CACHE_DIR"] = os.path.join(folder, "symprop")
     os.environ["NUMBA_CACHE_DIR"] = os.path.join(folder, "numba")  # before numba imports
+    if args.warm_with:
+        subprocess.run([sys.executable, "-m", "symprop", "train", "--dataset",
+                        "make_classification", "--arch", args.warm_with, "--epochs", "1"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     import numpy as np
 
