@@ -3,6 +3,8 @@
 cold: an empty ``SYMPROP_CACHE_DIR`` (and ``NUMBA_CACHE_DIR``): derive + generate + compile.
 warm: a second process on the same cache folders: load the generated module and Numba's
 cached machine code.
+new architecture: a process on those folders that builds a network they do not hold yet
+(what symprop compiles once for all networks, the support module, is there).
 
 The child reports each phase: interpreter (process spawn until the first line of the script
 runs, measured with the wall clock across the two processes), imports (numpy, numba,
@@ -26,6 +28,16 @@ from benchmarks import ROOT, child_env, child_json
 
 NETWORK = {"layers": [[20, 32, "relu"], [32, 16, "relu"], [16, 1, "sigmoid"]], "loss": "bce"}
 QUICK_NETWORK = {"layers": [[20, 32, "relu"], [32, 1, "sigmoid"]], "loss": "bce"}
+
+NEW_ARCHITECTURES = 3  # processes, each building an architecture new to a used cache
+
+
+def new_architecture(spec: dict, k: int) -> dict:
+    """``spec`` with its first hidden layer ``k`` units wider: the same kind of network, new
+    to the cache (its module and machine code are made), as a user's next experiment is."""
+    (n_in, width, act), (_, n_out, act2), *rest = spec["layers"]
+    return {**spec, "layers": [[n_in, width + k, act], [width + k, n_out, act2], *rest]}
+
 
 CHILD = r"""
 import time
@@ -157,7 +169,12 @@ def measure(quick: bool = False, warm_runs: int | None = None, timeout: float = 
                 cold.append(_child(spec, Path(tmp), timeout))
                 if len(cold) == cold_runs:
                     warm = [_child(spec, Path(tmp), timeout) for _ in range(warm_runs)]
+                    log(f"[startup] {NEW_ARCHITECTURES} architectures new to that cache, one "
+                        "process each ...")
+                    new = [_child(new_architecture(spec, k), Path(tmp), timeout)
+                           for k in range(1, NEW_ARCHITECTURES + 1)]
         result["cold"], result["cold_runs"] = _median_run(cold), cold
+        result["new_arch"], result["new_arch_runs"] = _median_run(new), new
     result["warm"], result["warm_runs"] = _median_run(warm), warm
     if not quick:
         log("[startup] `symprop train` (iris), 3 processes on empty caches, then 3 warm ...")

@@ -84,6 +84,21 @@ def test_targets_pass_fail_skip():
     assert report.targets(results)[5]["status"] == "FAIL"
     results["fma_peak"]["gflops_per_core"] = 50.0  # 90%
     assert report.targets(results)[5]["status"] == "PASS"
+    # with new-architecture runs the compile is theirs: 3.0 - 0.7 s
+    results["startup"]["new_arch"] = {"build_s": 3.0}
+    compile_target = report.targets(results)[-1]
+    assert compile_target["status"] == "FAIL" and "new architecture" in compile_target["target"]
+
+
+def test_new_architectures_are_new_to_the_cache():
+    from benchmarks.startup import NETWORK, NEW_ARCHITECTURES, new_architecture
+
+    specs = [new_architecture(NETWORK, k) for k in range(1, NEW_ARCHITECTURES + 1)]
+    layers = [json.dumps(spec["layers"]) for spec in specs]
+    assert len(set(layers + [json.dumps(NETWORK["layers"])])) == NEW_ARCHITECTURES + 1
+    for spec in specs:  # each still a chain: every layer takes the one before's width
+        widths = spec["layers"]
+        assert all(a[1] == b[0] for a, b in zip(widths, widths[1:], strict=False))
 
 
 def test_time_format():
