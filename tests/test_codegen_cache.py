@@ -188,6 +188,7 @@ used = [obj for obj in own if obj.signatures and obj.stats.cache_path is not Non
 inner = [obj for obj in own if obj.signatures and obj.stats.cache_path is None]
 from symprop.codegen import blas
 print(json.dumps({"path": module.__symprop_path__, "loss": loss,
+                  "libraries": module.__symprop_libraries__,
                   "gemm_compiled": len(blas.gemm_float64.signatures),
                   "inner_compiled": len(inner),
                   "scipy_linalg_imported": "scipy.linalg" in sys.modules,
@@ -360,6 +361,7 @@ params = [rng.standard_normal((3, 3)), rng.standard_normal(3)]
 grads = [np.empty_like(p) for p in params]
 loss = module.gradients(X, Y, *params, *grads)
 print(json.dumps({"path": module.__symprop_path__, "loss": loss,
+                  "libraries": module.__symprop_libraries__,
                   "grads": [g.tolist() for g in grads],
                   "source": hashlib.sha256(source.encode()).hexdigest()}))
 """
@@ -405,7 +407,14 @@ def test_concurrent_builds_of_the_same_module(tmp_path):
         assert other["source"] == first["source"], "renders differ between processes"
     path = Path(first["path"])
     assert path.parent == folder and is_intact(path)
-    assert [p.name for p in folder.glob("symprop_*.py")] == [path.name]
+    networks = [p.name for p in folder.glob("symprop_*.py")
+                if not p.name.startswith("symprop_kernel_")]
+    assert networks == [path.name]
+    # its shared kernels beside it, each written whole once, the same in every process
+    kernels = sorted(p.name for p in folder.glob("symprop_kernel_*.py"))
+    assert kernels and kernels == sorted(Path(p).name for p in first["libraries"])
+    assert all(other["libraries"] == first["libraries"] for other in results)
+    assert all(is_intact(folder / name) for name in kernels)
     leftovers = [str(p) for p in folder.rglob("*") if p.name.startswith(".tmp-")]
     assert not leftovers
     digest = hashlib.sha256(path.read_bytes().partition(b"\n")[2]).hexdigest()

@@ -402,7 +402,9 @@ def test_workers_compiling_the_same_structure_at_once_leave_an_intact_cache(tmp_
     modules = set(cache.glob("symprop_*.py"))
     support = cache / f"symprop_{support_key()}.py"  # fit's shuffle, shared by every network
     assert support in modules and is_intact(support)
-    networks = list(modules - {support})
+    kernels = {path for path in modules if path.name.startswith("symprop_kernel_")}
+    networks = list(modules - {support} - kernels)
     assert len(networks) == 1 and is_intact(networks[0])
+    assert kernels and all(is_intact(path) for path in kernels)  # its shared kernels
     assert not records[0][0].get("error") and not records[1][0].get("error")
     assert _close(records[0], records[1])

@@ -115,7 +115,17 @@ def build_network_module(layers: list[LayerSpec], loss: str, optimizer: str = "s
     return load_module(key, lambda: network_source(
         layers, loss, optimizer, optimizer_options, dtype, matmul, __version__, dropout,
         direct_blas=blas is not None, target=target, cublas=target == "cuda",
-        split_batches=split))
+        split_batches=split), split=_shared_kernels(blas) if target == "cpu" else None)
+
+
+def _shared_kernels(blas: str | None):
+    """How a CPU module leaves its shared kernels to library modules: each named by its
+    text and the BLAS bound (their machine code calls it), symprop.codegen.kernel_library."""
+    from symprop import __version__
+    from symprop.codegen.kernel_library import split_source
+
+    return lambda source: split_source(
+        source, lambda text: cache_key("kernel", TEMPLATE_VERSION, __version__, blas, text))
 
 
 def numba_threads() -> int:

@@ -16,6 +16,7 @@ Temporary files that killed writers left are removed once per process.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.util
 import os
@@ -26,6 +27,7 @@ from types import ModuleType
 
 from symprop.codegen.cache_folder import ensure_private_folder, sweep_once
 from symprop.codegen.check import check_module
+from symprop.codegen.kernel_library import library_imports
 from symprop.codegen.numba_cache import discard_damaged_files, sign_cache_writes
 from symprop.codegen.numba_startup import defer_scipy_blas_probe
 from symprop.errors import CacheError, UnsafeSourceError
@@ -126,13 +128,18 @@ def _checked_source(path: Path) -> str | None:
     return source
 
 
-def load_module(key: str, render: Callable[[], str], folder: Path | None = None) -> ModuleType:
+def load_module(key: str, render: Callable[[], str], folder: Path | None = None,
+                split: Callable[[str], tuple[str, list]] | None = None) -> ModuleType:
     """The module cached under ``key``, rendering (and writing) it first if it is missing or
     not intact. ``render`` is only called on a miss, so a warm start derives nothing.
+    ``split``: how a rendered module leaves its shared kernels to library modules of their
+    own (symprop.codegen.kernel_library.split_source), written beside it where missing.
 
     The module runs from the very text that was checked: the file is read once, its checksum
     and syntax tree checked (symprop.codegen.check), and that text compiled and executed
-    (never a bytecode file or a second read, which could differ from what was checked).
+    (never a bytecode file or a second read, which could differ from what was checked). The
+    kernel libraries it imports are loaded the same way from the same folder first, or, if
+    one is missing or damaged, the module is rendered again.
 
     Before that, the folder must be private (CachePermissionError otherwise) and Numba's
     damaged cache files of the module are deleted (compiled again on first use); after it,
@@ -149,13 +156,50 @@ def load_module(key: str, render: Callable[[], str], folder: Path | None = None)
     sweep_once(folder)
     path = folder / f"symprop_{key}.py"
     checked = _checked_source(path)
+    libraries: list[Path] = []
+    if checked is not None and not _load_libraries(checked, folder, libraries):
+        checked = None  # a kernel library it imports is missing or damaged
     if checked is None:
         source = render()
         check_module(source, f"the module rendered for {path}")  # never written otherwise
-        write_atomically(path, with_checksum(source).encode())
+        source, shared = split(source) if split is not None else (source, [])
+        for library in shared:
+            _write(folder / f"{library.name}.py", library.source)
+        _write(path, source)
         checked = _checked_source(path)
-        if checked is None:
+        libraries = []
+        if checked is None or not _load_libraries(checked, folder, libraries):
             raise CacheError(f"kernel cache file {path} could not be written intact")
+    module = _execute(name, path, checked)
+    module.__symprop_libraries__ = [str(library) for library in libraries]
+    return module
+
+
+def _write(path: Path, source: str) -> None:
+    """``source`` checked, then written whole, unless the file already holds it intact."""
+    if _checked_source(path) != with_checksum(source):
+        check_module(source, f"the module rendered for {path}")
+        write_atomically(path, with_checksum(source).encode())
+
+
+def _load_libraries(source: str, folder: Path, loaded: list[Path]) -> bool:
+    """Load (checked, from ``folder``) every kernel library ``source`` imports, theirs
+    first; False where one is missing or not intact. ``loaded`` gets their paths."""
+    for library in library_imports(ast.parse(source)):
+        path = folder / f"{library}.py"
+        if library in sys.modules:
+            loaded += [path] if path not in loaded else []
+            continue
+        checked = _checked_source(path)
+        if checked is None or not _load_libraries(checked, folder, loaded):
+            return False
+        _execute(library, path, checked)
+        loaded.append(path)
+    return True
+
+
+def _execute(name: str, path: Path, checked: str) -> ModuleType:
+    """The checked text of ``path`` run as module ``name``."""
     defer_scipy_blas_probe()  # before the module's first Numba function is compiled or loaded
     discard_damaged_files(path)  # Numba compiles again what it no longer finds
     spec = importlib.util.spec_from_file_location(name, path)

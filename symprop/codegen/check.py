@@ -7,7 +7,9 @@ Python: every module is parsed and its tree compared with the shapes symprop's t
 produce before it is written, imported or exported. A module that fails is never written
 or imported. The rules are allow-lists, taken from what the templates generate:
 
-- imports: exactly the (module, name) pairs of :data:`IMPORTS`; nothing else, no aliases
+- imports: exactly the (module, name) pairs of :data:`IMPORTS`, and names from the shared
+  kernel modules (``symprop_kernel_`` and 24 hex digits, symprop.codegen.kernel_library:
+  the loader takes those only from the cache folder, checked); nothing else, no aliases
   but ``numpy as np``, no private names;
 - an imported name is never bound again (``njit`` is numba's njit wherever it appears), and
   nothing is assigned to an attribute but the GPU module's ``np.row_stack`` shim;
@@ -26,6 +28,7 @@ from __future__ import annotations
 import ast
 import builtins
 
+from symprop.codegen.kernel_library import LIBRARY_NAME
 from symprop.errors import UnsafeSourceError
 
 # What a generated module may import: (module, name) for `from module import name`, and
@@ -182,8 +185,12 @@ class _Checker(ast.NodeVisitor):
             self.imported.add(alias.asname or alias.name)
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        library = bool(node.module and LIBRARY_NAME.match(node.module))  # a shared kernel
         for alias in node.names:
-            if node.level or (node.module, alias.name) not in IMPORTS or alias.asname:
+            allowed = (node.module, alias.name) in IMPORTS or (
+                library and alias.name.isidentifier() and not alias.name.startswith("__")
+                and alias.name not in MODULES | UNSAFE_BUILTINS)
+            if node.level or not allowed or alias.asname:
                 raise self.refuse(node, f"the import of {alias.name} from "
                                         f"{node.module or 'a relative module'}")
             self.imported.add(alias.name)

@@ -7,6 +7,7 @@ loaded from the cache) on first use, once per optimizer structure.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
 import numpy as np
@@ -243,9 +244,16 @@ class Network:
         return self._modules[key]
 
     def kernel_source(self, optimizer: Optimizer | None = None) -> str:
-        """The generated Python source of this network's module."""
-        with open(self._module(optimizer).__symprop_path__, encoding="utf-8") as stream:
-            return stream.read()
+        """The generated Python source of this network's module, then of each shared kernel
+        module it imports (symprop.codegen.kernel_library), each under a comment naming it."""
+        module = self._module(optimizer)
+        paths = [module.__symprop_path__, *getattr(module, "__symprop_libraries__", [])]
+        texts = []
+        for path in paths:
+            with open(path, encoding="utf-8") as stream:
+                texts.append(stream.read() if not texts else
+                             f"\n# ---- {os.path.basename(path)} ----\n{stream.read()}")
+        return "".join(texts)
 
     def _model_hyper(self) -> list[float]:
         """Activation hyperparameters layer by layer, then the loss's (by name, as the

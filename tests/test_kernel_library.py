@@ -1,0 +1,187 @@
+"""Shared kernel modules (symprop.codegen.kernel_library): what a network's module leaves to
+them, that a second architecture loads them from Numba's cache instead of compiling them,
+and that the cache's libraries are held to the same checks as its network modules."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from symprop.codegen.cache import CHECKSUM_PREFIX, with_checksum
+from symprop.codegen.check import check_module
+from symprop.codegen.kernel_library import LIBRARY_PREFIX, library_imports, split_source
+from symprop.errors import UnsafeSourceError
+
+REPO = Path(__file__).resolve().parent.parent
+
+SOURCE = '''"""A module as the templates write it."""
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+TRAIN = 0
+
+
+@njit(nogil=True)
+def _helper(x):
+    return math.exp(x)
+
+
+@njit(nogil=True)
+def kernel(A, nb):
+    for r in range(nb):
+        A[r] = _helper(A[r])
+
+
+@njit(nogil=True)
+def unused(A):
+    return A[0]
+
+
+@njit(nogil=True)
+def reads_a_constant(mode):
+    return mode == TRAIN
+
+
+@njit(nogil=True, parallel=True)
+def parallel_part(A):
+    for t in prange(2):
+        kernel(A, 1)
+
+
+@njit(cache=True, nogil=True)
+def run(A, mode):
+    kernel(A, A.shape[0])
+    parallel_part(A)
+    return reads_a_constant(mode)
+'''
+
+
+def _key(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def test_the_split_moves_what_depends_only_on_imports_and_shared_kernels():
+    network, libraries = split_source(SOURCE, _key)
+    functions = {lib.function: lib for lib in libraries}
+    # kernel and its helper leave; what reads the module's constants, the parallel function
+    # and the cached entry point stay; a function nothing calls is dropped with no library
+    assert sorted(functions) == ["_helper", "kernel"]
+    tree = check_module(network, "the split module")
+    defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    assert defined == {"reads_a_constant", "parallel_part", "run"}
+    assert library_imports(tree) == [functions["kernel"].name]  # _helper only through kernel
+    kernel_tree = check_module(functions["kernel"].source, "a library")
+    assert library_imports(kernel_tree) == [functions["_helper"].name]
+    assert "@njit(cache=True, nogil=True)" in functions["kernel"].source
+    assert libraries.index(functions["_helper"]) < libraries.index(functions["kernel"])
+    assert all(re.fullmatch(LIBRARY_PREFIX + "[0-9a-f]{24}", lib.name) for lib in libraries)
+
+
+def test_a_library_is_named_by_its_text_and_its_dependencies():
+    _, first = split_source(SOURCE, _key)
+    _, second = split_source(SOURCE.replace("math.exp(x)", "math.exp(-x)"), _key)
+    names = [{lib.function: lib.name for lib in libraries} for libraries in (first, second)]
+    assert names[0]["_helper"] != names[1]["_helper"]
+    # kernel's own text is the same, but it imports another helper: another library
+    assert names[0]["kernel"] != names[1]["kernel"]
+    _, again = split_source(SOURCE, _key)
+    assert [lib.name for lib in again] == [lib.name for lib in first]
+
+
+@pytest.mark.parametrize("line", [
+    "from symprop_kernel_0123 import kernel",  # not a library's name
+    "from symprop_kernel_0123456789abcdef01234567 import kernel as k",
+    "from symprop_kernel_0123456789abcdef01234567 import __import__",
+    "from symprop_kernel_0123456789abcdef01234567 import np",
+    "from .symprop_kernel_0123456789abcdef01234567 import kernel",
+])
+def test_the_checker_takes_only_plain_imports_of_library_names(line):
+    with pytest.raises(UnsafeSourceError):
+        check_module(f"{line}\n")
+    check_module("from symprop_kernel_0123456789abcdef01234567 import kernel\n")
+
+
+CHILD = r"""
+import json, sys
+import numpy as np
+import symprop as sp
+
+width = int(sys.argv[1])
+net = sp.Network([sp.Dense(6, width, "relu"), sp.Dense(width, 2, "softmax")], loss="ce",
+                 dtype="float32", seed=0)
+X = np.random.default_rng(0).standard_normal((64, 6)).astype(np.float32)
+y = (X[:, 0] > 0).astype(np.int64)
+history = net.fit(X, y, epochs=2, batch_size=32, verbose=False)
+module = net._module(net._optimizer)
+hits, misses = {}, {}
+for name, value in vars(module).items():
+    stats = getattr(value, "stats", None)
+    if stats is not None and value.py_func.__module__ != module.__name__:
+        hits[name] = sum(stats.cache_hits.values())
+        misses[name] = sum(stats.cache_misses.values())
+print(json.dumps({"libraries": module.__symprop_libraries__, "loss": history["loss"],
+                  "hits": hits, "misses": misses, "marker": "MARKER" in sys.modules}))
+"""
+
+
+def _child(folder: Path, width: int) -> dict:
+    env = dict(os.environ, SYMPROP_CACHE_DIR=str(folder / "symprop"),
+               NUMBA_CACHE_DIR=str(folder / "numba"),
+               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO),
+                                                         os.environ.get("PYTHONPATH")])))
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(CHILD), str(width)], env=env,
+                          cwd=str(REPO), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_a_new_architecture_loads_the_shared_kernels_an_earlier_one_compiled(tmp_path):
+    """The point of the split: the second network's module is new, its relu and update
+    kernels are not: Numba loads them from its cache (hits, no misses)."""
+    first = _child(tmp_path, 8)
+    second = _child(tmp_path, 9)
+    shared = {Path(p).name for p in first["libraries"]} & {
+        Path(p).name for p in second["libraries"]}
+    assert shared, "no kernel shared by 6-8-2 and 6-9-2"
+    assert sum(first["misses"].values()) > 0
+    relu = [name for name in second["hits"] if name.startswith("forward_relu")]
+    assert relu and all(second["hits"][name] >= 1 and second["misses"][name] == 0
+                        for name in relu + ["update_flat"])
+
+
+def test_a_tampered_library_is_never_imported_and_is_written_again(tmp_path):
+    """A library whose checksum holds but whose code symprop never writes (an import of
+    sys that marks the process) is refused: the network is rendered again, the library
+    rewritten, and the marker never set."""
+    first = _child(tmp_path, 8)
+    target = Path(first["libraries"][0])
+    body = target.read_text().partition("\n")[2]
+    evil = "import sys\nsys.modules['MARKER'] = sys\n" + body
+    target.write_text(with_checksum(evil))
+    again = _child(tmp_path, 8)
+    assert again["marker"] is False
+    assert again["loss"] == first["loss"]
+    assert target.read_text().startswith(CHECKSUM_PREFIX)
+    assert "MARKER" not in target.read_text()
+
+
+def test_a_missing_library_brings_its_network_back(tmp_path):
+    first = _child(tmp_path, 8)
+    for path in first["libraries"]:
+        Path(path).unlink()
+    again = _child(tmp_path, 8)
+    assert again["loss"] == first["loss"]
+    assert all(Path(path).exists() for path in again["libraries"])
