@@ -187,7 +187,8 @@ def _load_libraries(source: str, folder: Path, loaded: list[Path]) -> bool:
     first; False where one is missing or not intact. ``loaded`` gets their paths."""
     for library in library_imports(ast.parse(source)):
         path = folder / f"{library}.py"
-        if library in sys.modules:
+        if library in sys.modules:  # loaded before, perhaps from another folder: its file
+            path = Path(sys.modules[library].__symprop_path__)
             loaded += [path] if path not in loaded else []
             continue
         checked = _checked_source(path)
