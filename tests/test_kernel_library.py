@@ -90,6 +90,20 @@ def test_the_split_moves_what_depends_only_on_imports_and_shared_kernels():
     assert all(re.fullmatch(LIBRARY_PREFIX + "[0-9a-f]{24}", lib.name) for lib in libraries)
 
 
+def test_a_functions_own_names_are_not_taken_for_the_modules():
+    """An argument or local named like a shared kernel (or a module constant) is the
+    function's own: no import of the kernel into the module that holds it (the checker would
+    refuse the argument as a rebinding), and the constant does not keep it in the module."""
+    source = SOURCE.replace("def unused(A):\n    return A[0]",
+                            "def unused(kernel, TRAIN):\n    return kernel[TRAIN]").replace(
+        "    return reads_a_constant(mode)", "    unused(A, 0)\n    return reads_a_constant(mode)")
+    network, libraries = split_source(source, _key)
+    assert sorted(lib.function for lib in libraries) == ["_helper", "kernel", "unused"]
+    unused = next(lib for lib in libraries if lib.function == "unused")
+    assert library_imports(check_module(unused.source, "a library")) == []
+    check_module(network, "the split module")
+
+
 def test_a_library_is_named_by_its_text_and_its_dependencies():
     _, first = split_source(SOURCE, _key)
     _, second = split_source(SOURCE.replace("math.exp(x)", "math.exp(-x)"), _key)

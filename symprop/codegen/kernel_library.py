@@ -135,10 +135,18 @@ def _module_names(tree: ast.Module) -> set[str]:
 
 
 def _globals(node: ast.AST) -> set[str]:
-    """Every name a statement reads (a superset of its globals: locals of the same name
-    only make a function look less shareable, never more)."""
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
-            and isinstance(n.ctx, ast.Load)}
+    """The names a statement reads that it does not bind itself (a function's arguments
+    and assigned names are its locals)."""
+    loads = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+             and isinstance(n.ctx, ast.Load)}
+    if not isinstance(node, ast.FunctionDef):
+        return loads
+    arguments = node.args.posonlyargs + node.args.args + node.args.kwonlyargs
+    local = {a.arg for a in arguments} | {a.arg for a in (node.args.vararg, node.args.kwarg)
+                                          if a is not None}
+    local |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+              and isinstance(n.ctx, ast.Store)}
+    return loads - local
 
 
 def _dependencies_first(shared: set[str], calls: dict[str, set[str]]) -> list[str]:
