@@ -199,3 +199,17 @@ def test_a_missing_library_brings_its_network_back(tmp_path):
     again = _child(tmp_path, 8)
     assert again["loss"] == first["loss"]
     assert all(Path(path).exists() for path in again["libraries"])
+
+
+def test_libraries_that_import_each_other_are_refused_and_rewritten(tmp_path):
+    """A cycle symprop never writes (two libraries importing each other) ends in a render,
+    not in endless recursion."""
+    first = _child(tmp_path, 8)
+    paths = [Path(path) for path in first["libraries"][:2]]
+    names = [path.stem for path in paths]
+    for path, other in zip(paths, reversed(names), strict=True):
+        body = path.read_text().partition("\n")[2]
+        path.write_text(with_checksum(f"from {other} import kernel_{other[-4:]}\n" + body))
+    again = _child(tmp_path, 8)
+    assert again["loss"] == first["loss"]
+    assert all(Path(p).read_text().count("import kernel_") == 0 for p in again["libraries"])

@@ -182,17 +182,22 @@ def _write(path: Path, source: str) -> None:
         write_atomically(path, with_checksum(source).encode())
 
 
-def _load_libraries(source: str, folder: Path, loaded: list[Path]) -> bool:
+def _load_libraries(source: str, folder: Path, loaded: list[Path],
+                    pending: frozenset[str] = frozenset()) -> bool:
     """Load (checked, from ``folder``) every kernel library ``source`` imports, theirs
-    first; False where one is missing or not intact. ``loaded`` gets their paths."""
+    first; False where one is missing, not intact, or imports itself through others (symprop
+    writes no cycle). ``loaded`` gets their paths."""
     for library in library_imports(ast.parse(source)):
         path = folder / f"{library}.py"
+        if library in pending:
+            return False
         if library in sys.modules:  # loaded before, perhaps from another folder: its file
             path = Path(sys.modules[library].__symprop_path__)
             loaded += [path] if path not in loaded else []
             continue
         checked = _checked_source(path)
-        if checked is None or not _load_libraries(checked, folder, loaded):
+        if checked is None or not _load_libraries(checked, folder, loaded,
+                                                  pending | {library}):
             return False
         _execute(library, path, checked)
         loaded.append(path)
