@@ -104,6 +104,38 @@ def test_a_functions_own_names_are_not_taken_for_the_modules():
     check_module(network, "the split module")
 
 
+@pytest.mark.parametrize(("change", "kept"), [
+    # two kernels calling each other: no library can import one that imports it
+    (("    return math.exp(x)", "    return kernel(x, 1)"), {"_helper", "kernel"}),
+    # a name bound in a module-level if is the module's
+    (("TRAIN = 0\n", "TRAIN = 0\nif TRAIN:\n    LIMIT = 1\n"
+      ), set()),
+    # a default argument is read in the module's scope
+    (("def _helper(x):", "def _helper(x, mode=TRAIN):"), {"_helper", "kernel"}),
+    # a positional signature: njit(cache=True, "sig") would not parse
+    (("@njit(nogil=True)\ndef _helper", "@njit('float64(float64)', nogil=True)\ndef _helper"),
+     {"_helper", "kernel"}),
+])
+def test_what_the_module_reads_keeps_a_kernel_in_it(change, kept):
+    source = SOURCE.replace(*change)
+    if change[1].startswith("TRAIN = 0\nif"):  # and a kernel reading that name
+        source = source.replace("return A[0]", "return A[LIMIT]").replace(
+            "    return reads_a_constant(mode)", "    unused(A)\n    return reads_a_constant(mode)")
+        kept = {"unused"}
+    network, libraries = split_source(source, _key)
+    tree = check_module(network, "the split module")
+    defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    assert kept <= defined
+    assert not kept & {lib.function for lib in libraries}
+    for library in libraries:
+        check_module(library.source, "a library")
+
+
+def test_a_function_defined_twice_keeps_the_module_whole():
+    source = SOURCE + "\n\n@njit(nogil=True)\ndef kernel(A, nb):\n    return nb\n"
+    assert split_source(source, _key) == (source, [])
+
+
 def test_a_library_is_named_by_its_text_and_its_dependencies():
     _, first = split_source(SOURCE, _key)
     _, second = split_source(SOURCE.replace("math.exp(x)", "math.exp(-x)"), _key)
@@ -213,3 +245,44 @@ def test_libraries_that_import_each_other_are_refused_and_rewritten(tmp_path):
     again = _child(tmp_path, 8)
     assert again["loss"] == first["loss"]
     assert all(Path(p).read_text().count("import kernel_") == 0 for p in again["libraries"])
+
+
+RACE = r"""
+import sys, threading, time
+from symprop.architecture import parse_architecture
+from symprop.codegen import build, cache
+
+ARCHS = ("4-8:relu-1:sigmoid", "20-16:relu-1:sigmoid")  # sharing their relu kernels
+if sys.argv[1] == "warm":
+    for arch in ARCHS:
+        build.build_network_module(parse_architecture(arch), "bce")
+    sys.exit()
+signed = cache.sign_cache_writes
+cache.sign_cache_writes = lambda module: time.sleep(0.2) or signed(module)  # a wide window
+errors = []
+
+def load(arch):
+    try:
+        build.build_network_module(parse_architecture(arch), "bce")
+    except BaseException as exc:
+        errors.append(f"{arch}: {type(exc).__name__}: {exc}")
+
+threads = [threading.Thread(target=load, args=(arch,)) for arch in ARCHS]
+[thread.start() for thread in threads]
+[thread.join() for thread in threads]
+print("errors:", errors)
+"""
+
+
+def test_threads_loading_networks_that_share_kernels(tmp_path):
+    """Two threads load two networks sharing a kernel library while a library is between
+    sys.modules and the end of its set-up (widened to 0.2 s): neither sees it half made."""
+    env = dict(os.environ, SYMPROP_CACHE_DIR=str(tmp_path / "symprop"),
+               NUMBA_CACHE_DIR=str(tmp_path / "numba"),
+               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO),
+                                                         os.environ.get("PYTHONPATH")])))
+    for phase in ("warm", "race"):
+        done = subprocess.run([sys.executable, "-c", RACE, phase], env=env, cwd=str(REPO),
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "errors: []"

@@ -21,6 +21,7 @@ import hashlib
 import importlib.util
 import os
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -147,6 +148,19 @@ def load_module(key: str, render: Callable[[], str], folder: Path | None = None,
     name = f"symprop_generated_{key}"
     if name in sys.modules:
         return sys.modules[name]
+    # One load at a time in a process: a module is in sys.modules before it has run, and
+    # networks share libraries, so another thread could import a library half made.
+    with _LOADING:
+        if name in sys.modules:
+            return sys.modules[name]
+        return _load(name, key, render, folder, split)
+
+
+_LOADING = threading.RLock()
+
+
+def _load(name: str, key: str, render: Callable[[], str], folder: Path | None,
+          split: Callable[[str], tuple[str, list]] | None) -> ModuleType:
     if folder is None:
         folder = cache_dir()
         # symprop's own default folder is made 0700 if an earlier version left it 0755.
@@ -215,6 +229,7 @@ def _execute(name: str, path: Path, checked: str) -> ModuleType:
     # The file's own name: Numba keys its on-disk cache by it and reads the source lines.
     # From text, not the tree: compiling a tree recursed out for networks of 500 layers.
     code = compile(checked, str(path), "exec")
+    module.__symprop_path__ = str(path)  # before it is in sys.modules: another thread reads it
     sys.modules[name] = module
     try:
         exec(code, module.__dict__)  # noqa: S102 - the checked text of a generated module
@@ -222,5 +237,4 @@ def _execute(name: str, path: Path, checked: str) -> ModuleType:
         del sys.modules[name]
         raise
     sign_cache_writes(module)  # before any function compiles, loads or writes its cache
-    module.__symprop_path__ = str(path)
     return module

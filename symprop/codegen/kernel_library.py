@@ -51,10 +51,14 @@ def split_source(source: str, key: Callable[[str], str]) -> tuple[str, list[Libr
     imports = [node for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)]
     imported = {alias.asname or alias.name.split(".")[0]
                 for node in imports for alias in node.names}
-    functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+    defs = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
+    functions = {node.name: node for node in defs}
+    if len(functions) != len(defs):
+        return source, []  # a name defined twice: nothing symprop writes, kept whole
     others = _module_names(tree) - imported  # constants and functions of the module
     calls = {name: _globals(node) & (others | imported) for name, node in functions.items()}
     shared = {name for name, node in functions.items() if _plain_njit(node)}
+    shared -= {name for name in shared if _reaches_itself(name, calls)}
     while True:  # drop functions that read anything of the module but shared functions
         kept = {name for name in shared if calls[name] - imported <= shared - {name}}
         if kept == shared:
@@ -106,7 +110,8 @@ def _plain_njit(node: ast.FunctionDef) -> bool:
     if not (isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Name)
             and decorator.func.id == "njit"):
         return False
-    return not any(keyword.arg in ("parallel", "cache") for keyword in decorator.keywords)
+    return not decorator.args and not any(keyword.arg in ("parallel", "cache")
+                                          for keyword in decorator.keywords)
 
 
 def _cached(text: str) -> str:
@@ -125,12 +130,14 @@ def _text(lines: list[str], node: ast.stmt) -> str:
 
 
 def _module_names(tree: ast.Module) -> set[str]:
+    """Every name the module binds outside its functions (in an ``if`` too), and theirs."""
     names = set()
     for node in tree.body:
         if isinstance(node, ast.FunctionDef):
             names.add(node.name)
-        elif isinstance(node, ast.Assign):
-            names |= {n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        elif not isinstance(node, ast.Import | ast.ImportFrom):
+            names |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+                      and not isinstance(n.ctx, ast.Load)}
     return names
 
 
@@ -146,7 +153,25 @@ def _globals(node: ast.AST) -> set[str]:
                                           if a is not None}
     local |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
               and isinstance(n.ctx, ast.Store)}
-    return loads - local
+    # defaults and decorators are read in the module's scope, not the function's
+    outside = [*node.decorator_list, *node.args.defaults,
+               *(d for d in node.args.kw_defaults if d is not None)]
+    return (loads - local) | {n.id for part in outside for n in ast.walk(part)
+                              if isinstance(n, ast.Name)}
+
+
+def _reaches_itself(name: str, calls: dict[str, set[str]]) -> bool:
+    """Whether ``name`` calls itself, directly or through others (kept in the module: a
+    library cannot import one that imports it)."""
+    seen, todo = set(), list(calls[name] & calls.keys())
+    while todo:
+        other = todo.pop()
+        if other == name:
+            return True
+        if other not in seen:
+            seen.add(other)
+            todo += calls[other] & calls.keys()
+    return False
 
 
 def _dependencies_first(shared: set[str], calls: dict[str, set[str]]) -> list[str]:
