@@ -153,6 +153,11 @@ def test_a_library_is_named_by_its_text_and_its_dependencies():
     "from symprop_kernel_0123456789abcdef01234567 import __import__",
     "from symprop_kernel_0123456789abcdef01234567 import np",
     "from .symprop_kernel_0123456789abcdef01234567 import kernel",
+    # what numba, numpy or the builtins bind: a library's njit would stand in for numba's
+    "from symprop_kernel_0123456789abcdef01234567 import njit",
+    "from symprop_kernel_0123456789abcdef01234567 import range",
+    "from symprop_kernel_0123456789abcdef01234567 import kernel\n"
+    "from symprop_kernel_fedcba9876543210fedcba98 import kernel",  # one name imported twice
 ])
 def test_the_checker_takes_only_plain_imports_of_library_names(line):
     with pytest.raises(UnsafeSourceError):

@@ -45,6 +45,10 @@ IMPORTS = {
     ("symprop.codegen.blas", "transpose_float64"),
 }
 ALIASES = {"numpy": "np"}  # the only `import x as y`
+# Names a kernel library's import may never bind: what the allowed imports and the builtins
+# bind (a library's `njit` would stand in for numba's).
+RESERVED_NAMES = ({name for _, name in IMPORTS if name} | set(ALIASES.values())
+                  | {"math", "numpy", "cupy", "cuda", "config"} | set(dir(builtins)))
 MODULES = {"math", "np", "cupy", "cuda", "config"}  # bound names that are modules
 MODULE_ATTRIBUTES = {
     "config.ENABLE_CUDASIM", "cuda.atomic.add", "cuda.blockIdx.x", "cuda.blockIdx.y",
@@ -90,10 +94,16 @@ def check_module(source: str, origin: str = "generated module") -> ast.Module:
         body = body[1:]
     for statement in body:
         checker.module_statement(statement)
+    imports = [node for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom)]
+    bound = [alias.asname or alias.name for node in imports for alias in node.names]
+    twice = sorted({name for name in bound if bound.count(name) > 1})
+    if twice:
+        raise checker.refuse(next(node for node in reversed(imports) if any(
+            (alias.asname or alias.name) == twice[0] for alias in node.names)),
+            f"a second import of {twice[0]!r}")
     try:
-        for node in ast.walk(tree):  # every import first: a name bound before its import
-            if isinstance(node, ast.Import | ast.ImportFrom):  # counts as a rebinding too
-                checker.visit(node)
+        for node in imports:  # every import first: a name bound before its import
+            checker.visit(node)  # counts as a rebinding too
         checker.visit(tree)
     except RecursionError:
         raise UnsafeSourceError(f"{origin} is nested too deeply to check") from None
@@ -189,7 +199,7 @@ class _Checker(ast.NodeVisitor):
         for alias in node.names:
             allowed = (node.module, alias.name) in IMPORTS or (
                 library and alias.name.isidentifier() and not alias.name.startswith("__")
-                and alias.name not in MODULES | UNSAFE_BUILTINS)
+                and alias.name not in RESERVED_NAMES)
             if node.level or not allowed or alias.asname:
                 raise self.refuse(node, f"the import of {alias.name} from "
                                         f"{node.module or 'a relative module'}")
