@@ -146,8 +146,6 @@ def load_module(key: str, render: Callable[[], str], folder: Path | None = None,
     damaged cache files of the module are deleted (compiled again on first use); after it,
     the module's Numba functions sign the cache files they write."""
     name = f"symprop_generated_{key}"
-    if name in sys.modules:
-        return sys.modules[name]
     # One load at a time in a process: a module is in sys.modules before it has run, and
     # networks share libraries, so another thread could import a library half made.
     with _LOADING:
