@@ -115,18 +115,17 @@ def is_intact(path: Path) -> bool:
     return intact_source(path) is not None
 
 
-def _checked_source(path: Path) -> str | None:
-    """The text of the cached module at ``path`` if it is intact and passes the structural
-    check; None means: render it again (missing, corrupt, or not what symprop generates:
-    whoever wrote it, it is never imported)."""
+def _checked_file(path: Path) -> tuple[str, ast.Module] | None:
+    """The text of the cached module at ``path`` and its syntax tree, if it is intact and
+    passes the structural check; None means: render it again (missing, corrupt, or not what
+    symprop generates: whoever wrote it, it is never imported)."""
     source = intact_source(path)
     if source is None:
         return None
     try:
-        check_module(source, f"kernel cache file {path}")
+        return source, check_module(source, f"kernel cache file {path}")
     except UnsafeSourceError:
         return None
-    return source
 
 
 def load_module(key: str, render: Callable[[], str], folder: Path | None = None,
@@ -167,9 +166,9 @@ def _load(name: str, key: str, render: Callable[[], str], folder: Path | None,
         ensure_private_folder(folder)
     sweep_once(folder)
     path = folder / f"symprop_{key}.py"
-    checked = _checked_source(path)
+    checked = _checked_file(path)
     libraries: list[Path] = []
-    if checked is not None and not _load_libraries(checked, folder, libraries):
+    if checked is not None and not _load_libraries(checked[1], folder, libraries):
         checked = None  # a kernel library it imports is missing or damaged
     if checked is None:
         source = render()
@@ -178,28 +177,29 @@ def _load(name: str, key: str, render: Callable[[], str], folder: Path | None,
         for library in shared:
             _write(folder / f"{library.name}.py", library.source)
         _write(path, source)
-        checked = _checked_source(path)
+        checked = _checked_file(path)
         libraries = []
-        if checked is None or not _load_libraries(checked, folder, libraries):
+        if checked is None or not _load_libraries(checked[1], folder, libraries):
             raise CacheError(f"kernel cache file {path} could not be written intact")
-    module = _execute(name, path, checked)
+    module = _execute(name, path, checked[0])
     module.__symprop_libraries__ = [str(library) for library in libraries]
     return module
 
 
 def _write(path: Path, source: str) -> None:
-    """``source`` checked, then written whole, unless the file already holds it intact."""
-    if _checked_source(path) != with_checksum(source):
+    """``source`` checked, then written whole, unless the file already holds it intact
+    (it is checked again when it is loaded)."""
+    if intact_source(path) != with_checksum(source):
         check_module(source, f"the module rendered for {path}")
         write_atomically(path, with_checksum(source).encode())
 
 
-def _load_libraries(source: str, folder: Path, loaded: list[Path],
+def _load_libraries(tree: ast.Module, folder: Path, loaded: list[Path],
                     pending: frozenset[str] = frozenset()) -> bool:
-    """Load (checked, from ``folder``) every kernel library ``source`` imports, theirs
-    first; False where one is missing, not intact, or imports itself through others (symprop
+    """Load (checked, from ``folder``) every kernel library the checked ``tree`` imports,
+    theirs first; False where one is missing, not intact, or imports itself through others (symprop
     writes no cycle). ``loaded`` gets their paths."""
-    for library in library_imports(ast.parse(source)):
+    for library in library_imports(tree):
         path = folder / f"{library}.py"
         if library in pending:
             return False
@@ -207,11 +207,11 @@ def _load_libraries(source: str, folder: Path, loaded: list[Path],
             path = Path(sys.modules[library].__symprop_path__)
             loaded += [path] if path not in loaded else []
             continue
-        checked = _checked_source(path)
-        if checked is None or not _load_libraries(checked, folder, loaded,
+        checked = _checked_file(path)
+        if checked is None or not _load_libraries(checked[1], folder, loaded,
                                                   pending | {library}):
             return False
-        _execute(library, path, checked)
+        _execute(library, path, checked[0])
         loaded.append(path)
     return True
 

@@ -45,11 +45,11 @@ IMPORTS = {
     ("symprop.codegen.blas", "transpose_float64"),
 }
 ALIASES = {"numpy": "np"}  # the only `import x as y`
+MODULES = {"math", "np", "cupy", "cuda", "config"}  # bound names that are modules
 # Names a kernel library's import may never bind: what the allowed imports and the builtins
 # bind (a library's `njit` would stand in for numba's).
-RESERVED_NAMES = ({name for _, name in IMPORTS if name} | set(ALIASES.values())
-                  | {"math", "numpy", "cupy", "cuda", "config"} | set(dir(builtins)))
-MODULES = {"math", "np", "cupy", "cuda", "config"}  # bound names that are modules
+RESERVED_NAMES = ({name or module for module, name in IMPORTS} | MODULES
+                  | set(dir(builtins)))
 MODULE_ATTRIBUTES = {
     "config.ENABLE_CUDASIM", "cuda.atomic.add", "cuda.blockIdx.x", "cuda.blockIdx.y",
     "cuda.device_array", "cuda.device_array_like", "cuda.grid", "cuda.gridsize", "cuda.jit",

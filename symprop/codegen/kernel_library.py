@@ -60,22 +60,12 @@ def split_source(source: str, key: Callable[[str], str]) -> tuple[str, list[Libr
     shared = {name for name, node in functions.items() if _plain_njit(node)}
     shared -= {name for name in shared if _reaches_itself(name, calls)}
     while True:  # drop functions that read anything of the module but shared functions
-        kept = {name for name in shared if calls[name] - imported <= shared - {name}}
+        kept = {name for name in shared if calls[name] - imported <= shared}
         if kept == shared:
             break
         shared = kept
     if not shared:
         return source, []
-    header = "".join(_text(lines, node) for node in imports)
-    names: dict[str, str] = {}
-    libraries: list[Library] = []
-    for name in _dependencies_first(shared, calls):
-        deps = sorted(calls[name] & shared)
-        body = "".join(f"from {names[dep]} import {dep}\n" for dep in deps)
-        text = _cached(_text(lines, functions[name]))
-        names[name] = LIBRARY_PREFIX + key("\0".join([header, body, text]))
-        libraries.append(Library(names[name], name, _HEADER.format(name) + header + body
-                                 + "\n\n" + text))
     own = [node for node in tree.body if not (isinstance(node, ast.FunctionDef)
                                                 and node.name in shared)]
     used = set().union(*(_globals(node) for node in own)) & shared
@@ -85,7 +75,16 @@ def split_source(source: str, key: Callable[[str], str]) -> tuple[str, list[Libr
         if name not in reached:
             reached.add(name)
             todo += calls[name] & shared
-    libraries = [library for library in libraries if library.function in reached]
+    header = "".join(_text(lines, node) for node in imports)
+    names: dict[str, str] = {}
+    libraries: list[Library] = []
+    for name in _dependencies_first(reached, calls):
+        deps = sorted(calls[name] & reached)
+        body = "".join(f"from {names[dep]} import {dep}\n" for dep in deps)
+        text = _cached(_text(lines, functions[name]))
+        names[name] = LIBRARY_PREFIX + key("\0".join([header, body, text]))
+        libraries.append(Library(names[name], name, _HEADER.format(name) + header + body
+                                 + "\n\n" + text))
     imports_line = "".join(f"from {names[name]} import {name}\n" for name in sorted(used))
     last_import = max(node.end_lineno for node in imports)
     removed = {number for name in shared for number in _span(functions[name])}  # unused too
@@ -180,7 +179,7 @@ def _dependencies_first(shared: set[str], calls: dict[str, set[str]]) -> list[st
     def visit(name: str) -> None:
         if name in order:
             return
-        for dep in sorted(calls[name] & shared - {name}):
+        for dep in sorted(calls[name] & shared):
             visit(dep)
         order.append(name)
 
