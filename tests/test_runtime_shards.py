@@ -113,6 +113,29 @@ def test_split_batches_train_like_one_thread(shards, blocks, optimizer, clip_nor
     assert not np.allclose(ref_params[0], make_net().params[0][0])  # training moved them
 
 
+@pytest.mark.parametrize("blocks, optimizer, clip_norm", [(False, *ADAM), ("bn", *MOMENTUM)])
+def test_threads_that_cannot_all_start_give_the_same_epoch_on_one(blocks, optimizer,
+                                                                  clip_norm):
+    """An epoch's threads meet at barriers; with one Numba thread they cannot all run, and
+    the epoch runs every share in turn on one: bit for bit what two threads give."""
+    import numba
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one Numba thread: every epoch runs its shares in turn")
+    joined_params, joined = train_with(2, optimizer, clip_norm, blocks=blocks)
+    numba.set_num_threads(1)
+    try:
+        serial_params, serial = train_with(2, optimizer, clip_norm, blocks=blocks)
+    finally:
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    for a, b in zip(joined_params, serial_params, strict=True):
+        np.testing.assert_array_equal(b, a)
+    for (b1, s1, st1, l1, o1), (b2, s2, st2, l2, o2) in zip(joined, serial, strict=True):
+        assert (b1, s1, st1) == (b2, s2, st2)
+        np.testing.assert_array_equal(l2, l1)
+        np.testing.assert_array_equal(o2, o1)
+
+
 @pytest.mark.parametrize("blocks", [False, "bn"])
 def test_split_batches_stop_at_the_same_non_finite_batch(blocks):
     """A NaN target: the batch's loss is not finite, no update applied from it on (with

@@ -43,6 +43,10 @@ IMPORTS = {
     ("symprop.codegen.blas", "gemm_add_float32"), ("symprop.codegen.blas", "gemm_add_float64"),
     ("symprop.codegen.blas", "transpose_float32"),
     ("symprop.codegen.blas", "transpose_float64"),
+    ("symprop.codegen.split_support", "SYNC_SLOTS"),
+    ("symprop.codegen.split_support", "join_threads"),
+    ("symprop.codegen.split_support", "meet"),
+    ("symprop.codegen.split_support", "rows_apart"),
 }
 ALIASES = {"numpy": "np"}  # the only `import x as y`
 MODULES = {"math", "np", "cupy", "cuda", "config"}  # bound names that are modules

@@ -2,11 +2,14 @@
 
 Each of ``shards`` threads forward- and back-propagates its share of a training batch's
 rows, in its own row of one work array, then the threads' gradients are summed and each
-thread updates its share of the parameters (the templates' ``shard_pass``, ``split_update``).
+thread updates its share of the parameters (the templates' ``shard_pass``, ``split_part``).
+An epoch is one parallel region (``shard_epoch``): each thread runs every batch
+(``shard_thread``), and the threads meet at a barrier wherever one needs what another wrote
+(symprop/codegen/split_support.py).
 
 Batch normalization couples a batch's rows: its mean and variance are the whole batch's, and
-so are the sums over rows of its backward pass. Its networks' steps run in stages, each one
-parallel region, with a short serial reduction between two:
+so are the sums over rows of its backward pass. Its networks' steps run in stages, the
+threads meeting after each, with a short reduction by one thread between two:
 
 - forward, up to a batch normalization's input: each thread's moments of its rows (mean and
   sum of squared deviations), combined into the batch's (Chan's parallel formula, as exact
@@ -25,21 +28,26 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from symprop.codegen.graph import NormPlan
+from symprop.codegen.split_support import CACHE_LINE
 
 # Data-parallel training steps (each thread forward- and back-propagates its share of the
 # batch rows, then sums the threads' gradients and updates its share of the parameters):
-# the module carries that path only for networks whose step is worth two parallel regions
-# (~0.6 us each with OpenMP) and whose products stay on one BLAS thread at the batch sizes
-# that could split (see symprop/runtime/threads.py). Measured on this project's 2-core
-# machine, medium 64-128-64-10 at batch 64: 65 -> 46-49 us a step (interleaved); the
-# 8192 floor is a judgement (a 20-32-16-1 step of 2 us could only lose), not a measurement.
+# the module carries that path only for networks whose step is worth the threads' meetings
+# and the weights and gradients crossing between the cores each step, and whose products
+# stay on one BLAS thread at the batch sizes that could split (see
+# symprop/runtime/threads.py). Measured on this project's 2-core machine, medium
+# 64-128-64-10 at batch 64: 65 -> 46-49 us a step with a parallel region per step part,
+# 41-44 us with one per epoch (interleaved). Below the floor a split loses even with the
+# barriers: 20-32-bn-[32-32]-1 (2,720 per row), batch 32, 8.6 us a step on one thread
+# against 11-12 us on two.
 SHARD_MIN_MACS_PER_ROW = 8192  # multiply-adds of one row's forward pass
 SHARD_MAX_LAYER_WEIGHTS = 1 << 17  # a layer this big takes BLAS threads instead
 
 
 @dataclass
 class Stage:
-    """Lines of one parallel region, then the serial reduction after it (if any).
+    """Lines the threads run before they meet, then the reduction one thread makes after
+    it (if any).
 
     items: ("node", node) a forward node; ("moments", bn); ("normalize", bn); ("loss",);
     ("step", step) a backward step; ("grad_sums", step); ("input_grad", step).
@@ -122,6 +130,12 @@ class SplitPath:
         """The stage that computes the batch's loss (the others return 0)."""
         return next(number for number, stage in enumerate(self.shard_stages)
                     if ("loss",) in stage.items)
+
+    @property
+    def line_floats(self) -> int:
+        """Floats in a cache line: where the threads' shares of the parameters are cut, so
+        that no two threads write one line (see symprop/codegen/split_support.py)."""
+        return CACHE_LINE // (4 if self.float_type == "float32" else 8)
 
     @property
     def stats_floats(self) -> int:

@@ -8,7 +8,8 @@ products keep every thread.
 Where the products stay on one BLAS thread, modules built with a data-parallel path
 (``SHARDED``, see symprop/codegen/plan.py) split each training batch's rows over Numba's
 threads instead: each forward- and back-propagates its share, then sums the threads'
-gradients and updates its share of the parameters (two parallel regions a step).
+gradients and updates its share of the parameters; the threads of an epoch's one parallel
+region meet at barriers in between (symprop/codegen/split_support.py).
 """
 
 from __future__ import annotations

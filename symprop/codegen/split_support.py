@@ -1,0 +1,165 @@
+"""What the split path's generated code calls (see symprop/codegen/split.py): the threads'
+meeting points, and per-thread rows that start on their own cache lines.
+
+A training epoch on the split path is one parallel region: each thread runs every batch's
+stages on its share of the rows and waits for the others at a barrier between two stages.
+Opening a parallel region costs about 1.2 us on this project's 2-core machine; a barrier
+about 0.09 us. Numba has no atomics on the CPU, so the few needed (fetch-add, compare-swap,
+acquire load, release store on int64 array elements) are LLVM instructions emitted here.
+
+A barrier only works if every thread runs at once. OpenMP gives a region all the threads it
+asks for, but a threading layer may run two iterations of a ``prange`` one after the other
+(TBB can), and a busy machine may keep a thread waiting: ``join_threads`` lets the threads
+in only if all of them arrive within a few milliseconds, and otherwise tells every one of
+them, however late, to leave, so that the epoch runs on one thread instead (the same
+arithmetic in the same order, see the templates' ``shard_thread``).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from numba import njit, types
+from numba.core import cgutils
+from numba.core.errors import TypingError
+from numba.extending import intrinsic
+
+# int64 slots of a sync array, each on a cache line of its own: the barrier's count of
+# threads in, its sense (flips at each barrier), and join_threads's count of arrivals.
+COUNT, SENSE, ARRIVED = 0, 8, 16
+SYNC_SLOTS = 24
+# join_threads: an arrivals count this large means the door is shut (somebody gave up).
+SHUT = 1 << 40
+SPINS_BEFORE_YIELD = 4000  # a barrier's wait is usually well under a microsecond
+JOIN_YIELDS = 20000  # about 10-30 ms of yields for the other threads to start
+CACHE_LINE = 64
+
+_OPTIONS = {"cache": True, "nogil": True, "no_cpython_wrapper": True, "no_cfunc_wrapper": True}
+
+
+def _element_pointer(context, builder, signature, args):
+    array_type = signature.args[0]
+    array = context.make_array(array_type)(context, builder, args[0])
+    return cgutils.get_item_pointer(context, builder, array_type, array, [args[1]])
+
+
+def _check(array) -> None:
+    if not (isinstance(array, types.Array) and array.dtype == types.int64 and array.ndim == 1):
+        raise TypingError(f"the split path's atomics take a 1-d int64 array, not {array}")
+
+
+@intrinsic
+def fetch_add(typingctx, array, index, value):
+    """array[index] += value atomically; returns the value before."""
+    _check(array)
+
+    def codegen(context, builder, signature, args):
+        pointer = _element_pointer(context, builder, signature, args)
+        return builder.atomic_rmw("add", pointer, args[2], "seq_cst")
+
+    return types.int64(array, types.intp, types.int64), codegen
+
+
+@intrinsic
+def compare_swap(typingctx, array, index, expected, new):
+    """array[index] = new if it holds expected, atomically; returns the value it held."""
+    _check(array)
+
+    def codegen(context, builder, signature, args):
+        pointer = _element_pointer(context, builder, signature, args)
+        pair = builder.cmpxchg(pointer, args[2], args[3], "seq_cst", "seq_cst")
+        return builder.extract_value(pair, 0)
+
+    return types.int64(array, types.intp, types.int64, types.int64), codegen
+
+
+@intrinsic
+def load_acquire(typingctx, array, index):
+    """array[index], read anew on every call (a plain load could be hoisted out of a loop)."""
+    _check(array)
+
+    def codegen(context, builder, signature, args):
+        pointer = _element_pointer(context, builder, signature, args)
+        return builder.load_atomic(pointer, "acquire", 8)
+
+    return types.int64(array, types.intp), codegen
+
+
+@intrinsic
+def store_release(typingctx, array, index, value):
+    """array[index] = value, after every write before it is visible to other threads."""
+    _check(array)
+
+    def codegen(context, builder, signature, args):
+        pointer = _element_pointer(context, builder, signature, args)
+        builder.store_atomic(args[2], pointer, "release", 8)
+        return context.get_dummy_value()
+
+    return types.void(array, types.intp, types.int64), codegen
+
+
+if os.name == "posix":
+    # libc's, resolved by name when the compiled code is linked (cacheable, no address)
+    _sched_yield = types.ExternalFunction("sched_yield", types.int32())
+
+    @njit(**_OPTIONS)
+    def pause():
+        """Let another thread have this core (a waiting thread may be keeping out the one
+        it waits for, where threads outnumber cores)."""
+        _sched_yield()
+else:
+    @njit(**_OPTIONS)
+    def pause():
+        """No portable yield here: keep spinning."""
+
+
+@njit(**_OPTIONS)
+def join_threads(sync, shards):
+    """True when all ``shards`` threads have arrived (each calls this once, first); False,
+    for every one of them, where some did not arrive in time (the door is then shut)."""
+    if fetch_add(sync, ARRIVED, 1) >= SHUT:
+        return False
+    waits = 0
+    while True:
+        arrived = load_acquire(sync, ARRIVED)
+        if arrived >= SHUT:
+            return False
+        if arrived == shards:
+            return True
+        waits += 1
+        if waits > SPINS_BEFORE_YIELD:
+            pause()
+            if waits > SPINS_BEFORE_YIELD + JOIN_YIELDS:
+                # give up, unless somebody arrives this very moment (then look again)
+                if compare_swap(sync, ARRIVED, arrived, arrived + SHUT) == arrived:
+                    return False
+
+
+@njit(**_OPTIONS)
+def meet(sync, shards, sense):
+    """A barrier: returns once all ``shards`` threads have called it; give it the sense
+    it returned last time (0 at first). Every write before it is seen after it."""
+    sense = 1 - sense
+    if fetch_add(sync, COUNT, 1) == shards - 1:  # the last one in lets the others go
+        store_release(sync, COUNT, 0)
+        store_release(sync, SENSE, sense)
+        return sense
+    waits = 0
+    while load_acquire(sync, SENSE) != sense:
+        waits += 1
+        if waits > SPINS_BEFORE_YIELD:
+            pause()
+    return sense
+
+
+def rows_apart(shards: int, width: int, dtype) -> np.ndarray:
+    """A zeroed (shards, width') array, width' >= width, whose rows each start on a cache
+    line of their own: two threads writing their rows never share a line (and a row's
+    vector loads and stores start aligned)."""
+    itemsize = np.dtype(dtype).itemsize
+    line = CACHE_LINE // itemsize
+    padded = -(-width // line) * line
+    raw = np.zeros(shards * padded + line, dtype)
+    skip = (-raw.ctypes.data % CACHE_LINE) // itemsize
+    return raw[skip:skip + shards * padded].reshape(shards, padded)

@@ -1,0 +1,112 @@
+"""The split path's meeting points (symprop/codegen/split_support.py): threads that all
+start pass barriers in step and see each other's writes; where they cannot all run at once,
+every one of them is told to leave (never some in, some out: those would wait forever)."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pytest
+from numba import njit, prange
+
+from symprop.codegen.split_support import (
+    ARRIVED,
+    SHUT,
+    SYNC_SLOTS,
+    compare_swap,
+    fetch_add,
+    join_threads,
+    load_acquire,
+    meet,
+    rows_apart,
+    store_release,
+)
+
+ROUNDS = 2000
+
+
+@njit(parallel=True)
+def _rounds(sync, shards, rounds, seen, joined):
+    """Each thread joins, then per round writes its round number, meets, reads everyone's
+    (must be this round's), meets again; seen[t] counts the values that were right."""
+    for i in range(sync.shape[0]):
+        sync[i] = 0
+    for t in prange(shards):
+        joined[t] = join_threads(sync, shards)
+        if joined[t]:
+            sense = 0
+            for r in range(rounds):
+                seen[t, 0] = r
+                sense = meet(sync, shards, sense)
+                for u in range(shards):
+                    if seen[u, 0] == r:
+                        seen[t, 1] += 1
+                sense = meet(sync, shards, sense)
+
+
+def run_rounds(shards, threads):
+    before = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        sync = np.zeros(SYNC_SLOTS, np.int64)
+        seen = np.zeros((shards, 16), np.int64)  # a cache line a thread
+        joined = np.zeros(shards, np.bool_)
+        _rounds(sync, shards, ROUNDS, seen, joined)
+    finally:
+        numba.set_num_threads(before)
+    return joined, seen[:, 1]
+
+
+def test_threads_that_all_start_meet_in_step_and_see_each_others_writes():
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one Numba thread: nothing runs at once")
+    joined, right = run_rounds(2, 2)
+    if not joined.any():  # a threading layer that ran the two iterations one after the other
+        pytest.skip(f"the {numba.threading_layer()} layer did not run two threads at once")
+    assert joined.all()
+    assert (right == 2 * ROUNDS).all()
+
+
+@pytest.mark.parametrize("shards", [2, 3])
+def test_more_shares_than_threads_all_leave(shards):
+    """One thread runs the shares one after the other: the first waits, gives up and shuts
+    the door; the later ones find it shut. None is left waiting at a barrier."""
+    joined, right = run_rounds(shards, 1)
+    assert not joined.any()
+    assert (right == 0).all()
+
+
+@njit
+def _late_arrival(sync):
+    """What a thread that comes after the door was shut sees, and one that shuts it."""
+    arrived = load_acquire(sync, ARRIVED)
+    shut = compare_swap(sync, ARRIVED, arrived, arrived + SHUT) == arrived
+    return shut, join_threads(sync, 2), fetch_add(sync, ARRIVED, 0) >= SHUT
+
+
+def test_a_shut_door_stays_shut():
+    sync = np.zeros(SYNC_SLOTS, np.int64)
+    assert _late_arrival(sync) == (True, False, True)
+
+
+@njit
+def _store_then_load(sync, value):
+    store_release(sync, 3, value)
+    return load_acquire(sync, 3), fetch_add(sync, 3, 5), load_acquire(sync, 3)
+
+
+def test_atomics_read_and_write_the_element():
+    sync = np.zeros(SYNC_SLOTS, np.int64)
+    assert _store_then_load(sync, 7) == (7, 7, 12)
+    assert sync[3] == 12 and sync.sum() == 12
+
+
+@pytest.mark.parametrize("dtype, width", [(np.float32, 42890), (np.float64, 42890),
+                                          (np.float32, 16), (np.float64, 3)])
+def test_rows_apart_start_on_their_own_cache_lines(dtype, width):
+    rows = rows_apart(3, width, dtype)
+    assert rows.dtype == dtype and rows.shape[0] == 3 and rows.shape[1] >= width
+    assert rows.flags.c_contiguous
+    for row in rows:
+        assert row.ctypes.data % 64 == 0
+    assert (rows == 0).all()  # padding included: sums over a whole row see only zeros
