@@ -14,6 +14,7 @@ import pytest
 import symprop as sp
 from symprop.architecture import parse_architecture
 from symprop.codegen.build import network_source
+from symprop.codegen.split_support import ARRIVED
 from symprop.runtime import threads
 from symprop.runtime.optimizers import make_optimizer
 
@@ -56,9 +57,10 @@ def data(rows=389, seed=0):
 
 
 def train_with(shards, optimizer, clip_norm=0.0, batch_size=64, epochs=2, nan_row=None,
-               blocks=False):
+               blocks=False, lr=None):
     """Parameters and batch losses after `epochs` epochs through module.train_epoch; a NaN
-    target in row nan_row (past the checks fit() makes) if given."""
+    target in row nan_row (past the checks fit() makes) if given; ``lr`` as given (past
+    the optimizer's checks, inf say) if given."""
     net = make_net(blocks=blocks)
     X, y = data()
     Xf, Y = net._features(X), net._targets(y, X.shape[0])
@@ -71,19 +73,27 @@ def train_with(shards, optimizer, clip_norm=0.0, batch_size=64, epochs=2, nan_ro
     params = net._flat_params() + net._running
     states = [np.zeros_like(p) for p in net._flat_params() for _ in module.OPTIMIZER_STATE]
     hyper = optimizer.hyper_values()
+    if lr is not None:
+        hyper = [lr, *hyper[1:]]
     step, results = 0, []
     rng = np.random.default_rng(7)
+    work = module.epoch_work(batch_size, net._flat_params(), shards)
+    sync = work[2][2]  # the threads' meeting points (symprop.codegen.split_support)
     for _ in range(epochs):
         perm = rng.permutation(X.shape[0])
         losses = np.full(-(-X.shape[0] // batch_size), np.nan)
         outputs = np.full(Y.shape, np.nan)  # each row's output as its batch saw it
         batches, step, status = module.train_epoch(
             Xf, Y, perm, batch_size, step, clip_norm, losses, *params, *states,
-            *net._model_hyper(), *hyper, shards=shards, outputs=outputs)
+            *net._model_hyper(), *hyper, shards=shards, outputs=outputs, work=work)
         results.append((batches, step, status, losses.copy(), outputs))
+        JOINED.append(shards > 1 and sync[ARRIVED] == shards)  # all threads ran the epoch
         if status:
             break
     return [p.copy() for p in params], results
+
+
+JOINED: list[bool] = []  # whether each epoch of train_with ran on all its threads
 
 
 SGD, ADAM = (sp.SGD(lr=0.1), 0.0), (sp.Adam(lr=0.01), 0.5)
@@ -99,8 +109,8 @@ MOMENTUM = (sp.SGD(lr=0.1, momentum=0.9), 0.5)
     for blocks, optimizers in ((False, (SGD, ADAM)), ("ln", (ADAM,)), ("bn", (MOMENTUM,)))
     for optimizer in optimizers for shards in (2, 3)])
 def test_split_batches_train_like_one_thread(shards, blocks, optimizer, clip_norm):
-    """389 rows in batches of 64: the last batch (5 rows) splits unevenly, and with three
-    shards over two Numba threads one thread takes two shares."""
+    """389 rows in batches of 64: the last batch (5 rows) splits unevenly. Three shards
+    over two Numba threads (CI's) run on one thread, every share in turn."""
     ref_params, ref = train_with(1, optimizer, clip_norm, blocks=blocks)
     params, got = train_with(shards, optimizer, clip_norm, blocks=blocks)
     for a, b in zip(ref_params, params, strict=True):
@@ -122,18 +132,34 @@ def test_threads_that_cannot_all_start_give_the_same_epoch_on_one(blocks, optimi
 
     if numba.config.NUMBA_NUM_THREADS < 2:
         pytest.skip("one Numba thread: every epoch runs its shares in turn")
+    JOINED.clear()
     joined_params, joined = train_with(2, optimizer, clip_norm, blocks=blocks)
+    if not all(JOINED):  # a busy machine kept a thread from starting in time
+        pytest.skip(f"the threads did not all start in every epoch: {JOINED}")
     numba.set_num_threads(1)
     try:
         serial_params, serial = train_with(2, optimizer, clip_norm, blocks=blocks)
     finally:
         numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    assert not any(JOINED[len(joined):])  # one thread: every epoch in turn, at once
     for a, b in zip(joined_params, serial_params, strict=True):
         np.testing.assert_array_equal(b, a)
     for (b1, s1, st1, l1, o1), (b2, s2, st2, l2, o2) in zip(joined, serial, strict=True):
         assert (b1, s1, st1) == (b2, s2, st2)
         np.testing.assert_array_equal(l2, l1)
         np.testing.assert_array_equal(o2, o1)
+
+
+@pytest.mark.parametrize("blocks, clip_norm", [(False, 0.0), ("bn", 0.5)])
+def test_split_batches_stop_at_the_same_non_finite_update(blocks, clip_norm):
+    """A step that makes the weights infinite (status 2): every thread stops at the same
+    batch, as one thread does."""
+    ref_params, ref = train_with(1, sp.SGD(lr=0.1), clip_norm, blocks=blocks, lr=np.inf)
+    params, got = train_with(2, sp.SGD(lr=0.1), clip_norm, blocks=blocks, lr=np.inf)
+    assert len(ref) == 1 and ref[0][2] == 2
+    assert [r[:3] for r in ref] == [g[:3] for g in got]
+    for a, b in zip(ref_params, params, strict=True):
+        np.testing.assert_array_equal(np.isfinite(b), np.isfinite(a))
 
 
 @pytest.mark.parametrize("blocks", [False, "bn"])

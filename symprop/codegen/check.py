@@ -36,7 +36,7 @@ from symprop.errors import UnsafeSourceError
 IMPORTS = {
     ("math", None), ("numpy", None), ("cupy", None),
     ("numba", "njit"), ("numba", "prange"), ("numba", "cuda"), ("numba", "config"),
-    ("numba", "float32"), ("numba", "float64"),
+    ("numba", "float32"), ("numba", "float64"), ("numba", "get_num_threads"),
     ("numba.cuda.random", "create_xoroshiro128p_states"),
     ("numba.cuda.random", "xoroshiro128p_uniform_float64"),
     ("symprop.codegen.blas", "gemm_float32"), ("symprop.codegen.blas", "gemm_float64"),

@@ -133,8 +133,9 @@ class SplitPath:
 
     @property
     def line_floats(self) -> int:
-        """Floats in a cache line: where the threads' shares of the parameters are cut, so
-        that no two threads write one line (see symprop/codegen/split_support.py)."""
+        """Floats in a cache line: where the threads' shares of the flat gradient rows are
+        cut, so that no two threads write one line of them (the rows start on lines, see
+        symprop/codegen/split_support.py; the parameters' own arrays need not)."""
         return CACHE_LINE // (4 if self.float_type == "float32" else 8)
 
     @property

@@ -12,7 +12,12 @@ asks for, but a threading layer may run two iterations of a ``prange`` one after
 (TBB can), and a busy machine may keep a thread waiting: ``join_threads`` lets the threads
 in only if all of them arrive within a few milliseconds, and otherwise tells every one of
 them, however late, to leave, so that the epoch runs on one thread instead (the same
-arithmetic in the same order, see the templates' ``shard_thread``).
+arithmetic in the same order, see the templates' ``shard_epoch``). An epoch asked for
+more shares than Numba has threads runs on one at once, without that wait.
+
+Nothing between two meetings raises in symprop's kernels (NumPy's error model, no bounds
+checks). Under ``NUMBA_BOUNDSCHECK=1`` an index error in one thread would leave the others
+waiting at the next meeting: debug the split path with ``numba.set_num_threads(1)``.
 """
 
 from __future__ import annotations
@@ -32,7 +37,10 @@ SYNC_SLOTS = 24
 # join_threads: an arrivals count this large means the door is shut (somebody gave up).
 SHUT = 1 << 40
 SPINS_BEFORE_YIELD = 4000  # a barrier's wait is usually well under a microsecond
-JOIN_YIELDS = 20000  # about 10-30 ms of yields for the other threads to start
+# How long join_threads waits for the other threads to start: about 10-30 ms of yields
+# (more on a busy machine, where a yield can hand over a time slice); where there is no
+# yield (not posix), 20 million bare loads of the count, about as long.
+JOIN_WAITS = 20000 if os.name == "posix" else 20_000_000
 CACHE_LINE = 64
 
 _OPTIONS = {"cache": True, "nogil": True, "no_cpython_wrapper": True, "no_cfunc_wrapper": True}
@@ -130,7 +138,7 @@ def join_threads(sync, shards):
         waits += 1
         if waits > SPINS_BEFORE_YIELD:
             pause()
-            if waits > SPINS_BEFORE_YIELD + JOIN_YIELDS:
+            if waits > SPINS_BEFORE_YIELD + JOIN_WAITS:
                 # give up, unless somebody arrives this very moment (then look again)
                 if compare_swap(sync, ARRIVED, arrived, arrived + SHUT) == arrived:
                     return False
