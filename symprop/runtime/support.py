@@ -27,9 +27,10 @@ def support_module():
     return build_support_module()
 
 
-def shuffled_rows(n: int, seed: int) -> np.ndarray:
-    """A uniformly random order of range(n), the same for the same seed (0 <= seed < 2**63)."""
-    perm = np.empty(n, dtype=np.int64)
+def shuffled_rows(n: int, seed: int, out: np.ndarray | None = None) -> np.ndarray:
+    """A uniformly random order of range(n), the same for the same seed (0 <= seed < 2**63);
+    in ``out`` (n int64s) where given."""
+    perm = np.empty(n, dtype=np.int64) if out is None else out
     support_module().shuffle_rows(perm, seed)
     return perm
 
@@ -53,3 +54,13 @@ def row_argmax(values: np.ndarray) -> np.ndarray:
         if support_module().row_argmax(values, out):
             return out
     return values.argmax(axis=1)  # NumPy's rule for rows with a NaN: its first NaN
+
+
+def threshold_hits(values: np.ndarray, targets: np.ndarray) -> int:
+    """How many values are on the same side of 0.5 as the same-shaped targets (bce's correct
+    predictions; compiled for many C-ordered values of one float type)."""
+    if (values.size >= COMPILED_MIN_ROWS and values.flags.c_contiguous
+            and targets.flags.c_contiguous and values.dtype == targets.dtype
+            and values.dtype in (np.float32, np.float64)):
+        return int(support_module().threshold_hits(values.reshape(-1), targets.reshape(-1)))
+    return int(np.count_nonzero((values > 0.5) == (targets > 0.5)))
