@@ -30,6 +30,19 @@ def test_every_row_once(n, seed):
     assert sorted(perm.tolist()) == list(range(n))
 
 
+@given(n=st.integers(0, support.COMPILED_MIN_ROWS + 40), seed=st.integers(0, 2**63 - 1))
+@settings(max_examples=60, deadline=None)
+def test_few_rows_are_shuffled_without_compiling_the_same_way(n, seed):
+    """Below COMPILED_MIN_ROWS shuffled_rows shuffles in NumPy and Python: the compiled
+    loop's permutation, so that a seeded fit does not depend on the data's size class."""
+    compiled = np.empty(n, dtype=np.int64)
+    shuffle_rows()(compiled, seed)
+    assert support._fisher_yates(n, seed) == compiled.tolist()
+    out = np.full(n, -1, dtype=np.int64)
+    assert support.shuffled_rows(n, seed, out) is out
+    assert out.tolist() == compiled.tolist()
+
+
 def test_the_order_of_a_seed_is_pinned():
     """A seeded fit's row orders are part of its results: a change to the generator or the
     shuffle would change every seeded training, so it must be deliberate."""

@@ -29,10 +29,33 @@ def support_module():
 
 def shuffled_rows(n: int, seed: int, out: np.ndarray | None = None) -> np.ndarray:
     """A uniformly random order of range(n), the same for the same seed (0 <= seed < 2**63);
-    in ``out`` (n int64s) where given."""
+    in ``out`` (n int64s) where given. Compiled from COMPILED_MIN_ROWS rows on; fewer are
+    shuffled here, the same permutation (compiling the loop was 0.13 s of a first
+    ``symprop train`` on iris, whose 200 epochs shuffle here in about 2 ms)."""
     perm = np.empty(n, dtype=np.int64) if out is None else out
-    support_module().shuffle_rows(perm, seed)
+    if n >= COMPILED_MIN_ROWS:
+        support_module().shuffle_rows(perm, seed)
+    else:
+        perm[:] = _fisher_yates(n, seed)
     return perm
+
+
+def _fisher_yates(n: int, seed: int) -> list[int]:
+    """support.py.j2's shuffle_rows in NumPy and Python: its splitmix64 draws for all steps
+    at once (uint64 arithmetic wraps as the compiled one does), then the swaps."""
+    order = list(range(n))
+    if n < 2:
+        return order
+    counts = np.arange(1, n, dtype=np.uint64)
+    z = np.uint64(seed) + counts * np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z ^= z >> np.uint64(31)
+    tops = np.arange(n, 1, -1, dtype=np.uint64)  # i + 1 for i = n - 1 .. 1
+    picks = ((z >> np.uint64(32)) * tops) >> np.uint64(32)
+    for i, j in zip(range(n - 1, 0, -1), picks.tolist(), strict=True):
+        order[i], order[j] = order[j], order[i]
+    return order
 
 
 def floats_all_finite(array: np.ndarray) -> bool:
