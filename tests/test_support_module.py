@@ -43,6 +43,22 @@ def test_few_rows_are_shuffled_without_compiling_the_same_way(n, seed):
     assert out.tolist() == compiled.tolist()
 
 
+def test_a_process_that_shuffles_many_rows_compiles_the_shuffle(monkeypatch):
+    """Past PYTHON_SHUFFLE_ROWS rows shuffled in Python, small shuffles take the compiled
+    loop too (a sweep's thousands of epochs), with the same permutations."""
+    monkeypatch.setattr(support, "_python_shuffled", 0)
+    monkeypatch.setattr(support, "PYTHON_SHUFFLE_ROWS", 300)
+    calls = []
+    compiled = support_module().shuffle_rows
+    monkeypatch.setattr(support, "support_module",
+                        lambda: type("M", (), {"shuffle_rows": staticmethod(
+                            lambda perm, seed: calls.append(len(perm)) or compiled(perm, seed))}))
+    orders = [support.shuffled_rows(120, seed).tolist() for seed in range(5)]
+    assert calls == [120, 120]  # 3 x 120 rows in Python reach 300: then compiled
+    for seed, order in enumerate(orders):
+        assert order == support._fisher_yates(120, seed)
+
+
 def test_the_order_of_a_seed_is_pinned():
     """A seeded fit's row orders are part of its results: a change to the generator or the
     shuffle would change every seeded training, so it must be deliberate."""

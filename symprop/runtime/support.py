@@ -29,15 +29,25 @@ def support_module():
 
 def shuffled_rows(n: int, seed: int, out: np.ndarray | None = None) -> np.ndarray:
     """A uniformly random order of range(n), the same for the same seed (0 <= seed < 2**63);
-    in ``out`` (n int64s) where given. Compiled from COMPILED_MIN_ROWS rows on; fewer are
-    shuffled here, the same permutation (compiling the loop was 0.13 s of a first
-    ``symprop train`` on iris, whose 200 epochs shuffle here in about 2 ms)."""
+    in ``out`` (n int64s) where given. Compiled from COMPILED_MIN_ROWS rows on, and once a
+    process has shuffled PYTHON_SHUFFLE_ROWS rows; until then fewer are shuffled here, the
+    same permutation. Compiling the loop was 0.13 s of a first ``symprop train`` on iris,
+    whose 200 epochs shuffle here in 3 ms; a sweep's worker, whose thousands of short
+    epochs gain 15 us each from the compiled loop, switches to it early on."""
+    global _python_shuffled
     perm = np.empty(n, dtype=np.int64) if out is None else out
-    if n >= COMPILED_MIN_ROWS:
+    if n >= COMPILED_MIN_ROWS or _python_shuffled >= PYTHON_SHUFFLE_ROWS:
         support_module().shuffle_rows(perm, seed)
     else:
+        _python_shuffled += n
         perm[:] = _fisher_yates(n, seed)
     return perm
+
+
+# Rows a process shuffles in Python before it compiles (or loads) the shuffle: about 30 ms
+# of Python, a fraction of the compile it may spare.
+PYTHON_SHUFFLE_ROWS = 1 << 18
+_python_shuffled = 0
 
 
 def _fisher_yates(n: int, seed: int) -> list[int]:
