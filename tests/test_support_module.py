@@ -264,3 +264,39 @@ def test_accuracy_of_many_rows_equals_numpys():
     net = sp.Network([sp.Dense(5, 4, "softmax")], loss="ce", seed=0)
     expected = float(np.mean(net.predict(X).argmax(axis=1) == y))
     assert net.evaluate(X, y)["accuracy"] == expected
+
+
+@given(rows=st.integers(1, 3000), seed=st.integers(0, 10**6), nan=st.booleans(),
+       dtype=st.sampled_from([np.float32, np.float64]))
+@settings(max_examples=40, deadline=None)
+def test_threshold_hits_count_as_numpy_does(rows, seed, nan, dtype):
+    """bce's correct predictions: compiled from COMPILED_MIN_ROWS values on, NumPy below;
+    a NaN output is above 0.5 for neither, values at exactly 0.5 are not above it."""
+    rng = np.random.default_rng(seed)
+    out = rng.choice([0.0, 0.25, 0.5, 0.75, 1.0], size=(rows, 1)).astype(dtype)
+    targets = rng.integers(0, 2, (rows, 1)).astype(dtype)
+    if nan:
+        out[rng.integers(rows), 0] = np.nan
+    expected = int(np.count_nonzero((out > 0.5) == (targets > 0.5)))
+    assert support.threshold_hits(out, targets) == expected
+    assert support_module().threshold_hits(out.reshape(-1), targets.reshape(-1)) == expected
+
+
+@pytest.mark.parametrize("labels", [np.int64, np.int32, list, "one-hot"])
+def test_fit_reports_the_same_accuracy_from_labels_or_one_hot_rows(labels):
+    """fit's running accuracy compares the outputs' argmax with the integer labels given
+    (no argmax of the one-hot targets each call) or with the one-hot rows' argmax: the
+    same history either way; and the same as with validation rows split off."""
+    rng = np.random.default_rng(3)
+    X, y = rng.standard_normal((3000, 5)), rng.integers(0, 4, 3000)
+    targets = {"one-hot": sp.one_hot(y, 4), list: y.tolist()}.get(labels)
+    targets = y.astype(labels) if targets is None else targets
+
+    def history(given):
+        net = sp.Network([sp.Dense(5, 6, "tanh"), sp.Dense(6, 4, "softmax")], loss="ce",
+                         seed=1)
+        return net.fit(X, given, epochs=3, batch_size=64, verbose=False).history
+
+    got, reference = history(targets), history(y)
+    assert got == reference
+    assert 0.2 < reference["accuracy"][-1] < 1.0

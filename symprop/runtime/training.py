@@ -150,7 +150,8 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
     checkpoints = Checkpoints(net, arrays, module, n, shuffle, epochs, len(batch_losses))
     # each row's output as its batch saw it (the running metrics), on the host
     outputs = None if metrics_each_epoch else _epoch_outputs(net, n, Y.shape[1], X.dtype)
-    running_metrics = None if metrics_each_epoch else metrics_against(net.loss, Y)
+    running_metrics = (None if metrics_each_epoch
+                       else metrics_against(net.loss, Y, _class_labels(net, y, Y)))
     # floats: np.dot of the float losses with integers converts them first (2.6 against 1.1 us)
     batch_rows = np.minimum(batch_size, n - batch_size * np.arange(len(batch_losses)),
                             dtype=np.float64)
@@ -223,6 +224,15 @@ def _epoch_outputs(net, rows: int, units: int, dtype) -> np.ndarray:
     if kept is None or kept.shape != (rows, units) or kept.dtype != dtype:
         kept = net._epoch_outputs = np.empty((rows, units), dtype)
     return kept
+
+
+def _class_labels(net, y, Y: np.ndarray) -> np.ndarray | None:
+    """y itself where it holds ce's integer class labels of Y's rows, else None (the
+    metrics then take Y's argmax). With validation rows split off, Y has fewer rows."""
+    if (net.loss == "ce" and isinstance(y, np.ndarray) and y.ndim == 1
+            and y.shape[0] == Y.shape[0] and np.issubdtype(y.dtype, np.integer)):
+        return y
+    return None
 
 
 def _start_state(net) -> tuple:
