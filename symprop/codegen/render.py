@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 
 import jinja2
 
 from symprop.codegen.check import check_module
 from symprop.codegen.plan import NetworkPlan, jit_options
-
-TEMPLATE_DIR = Path(__file__).parent / "templates"
+from symprop.codegen.template_modules import OPTIONS, template_loader
 
 
 @cache
 def environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        autoescape=False,  # noqa: S701 - the output is Python source, not HTML
-    )
+    """symprop's templates, compiled ahead where that is current (template_modules)."""
+    return jinja2.Environment(loader=template_loader(), **OPTIONS)  # noqa: S701
 
 
 TEMPLATES = {"cpu": "network.py.j2", "cuda": "network_cuda.py.j2"}

@@ -1,0 +1,586 @@
+from jinja2.runtime import LoopContext, Macro, Markup, Namespace, TemplateNotFound, TemplateReference, TemplateRuntimeError, Undefined, escape, identity, internalcode, markup_join, missing, str_join
+name = 'shards.j2'
+
+def root(context, missing=missing):
+    resolve = context.resolve_or_missing
+    undefined = environment.undefined
+    concat = environment.concat
+    cond_expr_undefined = Undefined
+    if 0: yield None
+    l_0_m = l_0_b = l_0_views = l_0_gather = l_0_shared = l_0_stage_item = l_0_staged_pass = l_0_thread_epoch = missing
+    try:
+        t_1 = environment.filters['length']
+    except KeyError:
+        @internalcode
+        def t_1(*unused):
+            raise TemplateRuntimeError("No filter named 'length' found.")
+    try:
+        t_2 = environment.filters['list']
+    except KeyError:
+        @internalcode
+        def t_2(*unused):
+            raise TemplateRuntimeError("No filter named 'list' found.")
+    try:
+        t_3 = environment.filters['selectattr']
+    except KeyError:
+        @internalcode
+        def t_3(*unused):
+            raise TemplateRuntimeError("No filter named 'selectattr' found.")
+    pass
+    l_0_m = context.vars['m'] = environment.get_template('macros.j2', 'shards.j2')._get_default_module(context)
+    context.exported_vars.discard('m')
+    l_0_b = context.vars['b'] = environment.get_template('blocks.j2', 'shards.j2')._get_default_module(context)
+    context.exported_vars.discard('b')
+    def macro(l_1_plan, l_1_work, l_1_row_floats, l_1_weights, l_1_narrow, l_1_staged):
+        t_4 = []
+        l_1_namespace = resolve('namespace')
+        l_1_ns = missing
+        if l_1_plan is missing:
+            l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
+        if l_1_work is missing:
+            l_1_work = undefined("parameter 'work' was not provided", name='work')
+        if l_1_row_floats is missing:
+            l_1_row_floats = undefined("parameter 'row_floats' was not provided", name='row_floats')
+        if l_1_weights is missing:
+            l_1_weights = undefined("parameter 'weights' was not provided", name='weights')
+        if l_1_narrow is missing:
+            l_1_narrow = undefined("parameter 'narrow' was not provided", name='narrow')
+        if l_1_staged is missing:
+            l_1_staged = False
+        pass
+        t_4.extend((
+            '    rows = hi - lo\n    cap = (work.shape[0] - ',
+            str((environment.getattr(l_1_plan, 'transposed_floats') + environment.getattr(l_1_plan, 'stats_floats'))),
+            ') // ',
+            str(l_1_row_floats),
+            '\n',
+        ))
+        l_1_ns = context.call((undefined(name='namespace') if l_1_namespace is missing else l_1_namespace), offset=0)
+        for l_2_layer in environment.getattr(l_1_plan, 'transposed'):
+            _loop_vars = {}
+            pass
+            t_4.extend((
+                "    # this thread's own copy of W",
+                str(environment.getattr(l_2_layer, 'index')),
+                '^T, made from the weights it is about to read anyway\n    ',
+                str(environment.getattr(l_2_layer, 'W')),
+                'T = work[',
+                str(l_1_row_floats),
+                ' * cap + ',
+                str(environment.getattr((undefined(name='ns') if l_1_ns is missing else l_1_ns), 'offset')),
+                ':',
+                str(l_1_row_floats),
+                ' * cap + ',
+                str((environment.getattr((undefined(name='ns') if l_1_ns is missing else l_1_ns), 'offset') + (environment.getattr(l_2_layer, 'n_in') * environment.getattr(l_2_layer, 'n_out')))),
+                '].reshape(',
+                str(environment.getattr(l_2_layer, 'n_out')),
+                ', ',
+                str(environment.getattr(l_2_layer, 'n_in')),
+                ')\n',
+            ))
+            if l_1_staged:
+                pass
+                t_4.extend((
+                    '    if stage == 0:\n        transpose_',
+                    str(environment.getattr(l_1_plan, 'float_type')),
+                    '(',
+                    str(environment.getattr(l_2_layer, 'W')),
+                    ', ',
+                    str(environment.getattr(l_2_layer, 'W')),
+                    'T)\n',
+                ))
+            else:
+                pass
+                t_4.extend((
+                    '    transpose_',
+                    str(environment.getattr(l_1_plan, 'float_type')),
+                    '(',
+                    str(environment.getattr(l_2_layer, 'W')),
+                    ', ',
+                    str(environment.getattr(l_2_layer, 'W')),
+                    'T)\n',
+                ))
+            if not isinstance(l_1_ns, Namespace):
+                raise TemplateRuntimeError("cannot assign attribute on non-namespace object")
+            l_1_ns['offset'] = (environment.getattr((undefined(name='ns') if l_1_ns is missing else l_1_ns), 'offset') + (environment.getattr(l_2_layer, 'n_in') * environment.getattr(l_2_layer, 'n_out')))
+        l_2_layer = missing
+        for (l_2_name, l_2_offset, l_2_width) in l_1_work:
+            _loop_vars = {}
+            pass
+            t_4.extend((
+                '    ',
+                str(l_2_name),
+                ' = work[',
+                str(l_2_offset),
+                ' * cap:',
+                str((l_2_offset + l_2_width)),
+                ' * cap].reshape(cap, ',
+                str(l_2_width),
+                ')[:rows]\n',
+            ))
+        l_2_name = l_2_offset = l_2_width = missing
+        for (l_2_name, l_2_offset, l_2_size, l_2_shape) in environment.getattr(l_1_plan, 'param_layout'):
+            _loop_vars = {}
+            pass
+            t_4.extend((
+                '    d',
+                str(l_2_name),
+                ' = grads[',
+                str(l_2_offset),
+                ':',
+                str((l_2_offset + l_2_size)),
+                ']',
+                str((str_join(('.reshape', l_2_shape, )) if (l_2_name in l_1_weights) else cond_expr_undefined("the inline if-expression on line 29 in 'shards.j2' evaluated to false and no else section was defined."))),
+                '\n',
+            ))
+        l_2_name = l_2_offset = l_2_size = l_2_shape = missing
+        for l_2_param in l_1_narrow:
+            _loop_vars = {}
+            pass
+            t_4.extend((
+                '    ',
+                str(l_2_param),
+                '_flat = ',
+                str(l_2_param),
+                '.reshape(-1)\n    d',
+                str(l_2_param),
+                '_flat = d',
+                str(l_2_param),
+                '.reshape(-1)\n',
+            ))
+        l_2_param = missing
+        return concat(t_4)
+    context.exported_vars.add('views')
+    context.vars['views'] = l_0_views = Macro(environment, macro, 'views', ('plan', 'work', 'row_floats', 'weights', 'narrow', 'staged'), False, False, False, context.eval_ctx.autoescape)
+    yield '\n'
+    def macro(l_1_plan, l_1_pad):
+        t_5 = []
+        if l_1_plan is missing:
+            l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
+        if l_1_pad is missing:
+            l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
+        pass
+        t_5.extend((
+            str(l_1_pad),
+            'inputs_check = np.',
+            str(environment.getattr(l_1_plan, 'float_type')),
+            '(0.0)  # NaN where an input is NaN or inf (value * 0)\n',
+            str(l_1_pad),
+            'for r in range(rows):\n',
+            str(l_1_pad),
+            '    src = perm[start + lo + r]\n',
+            str(l_1_pad),
+            '    for k in range(',
+            str(environment.getattr(l_1_plan, 'n_in')),
+            '):\n',
+            str(l_1_pad),
+            '        XB[r, k] = X[src, k]\n',
+            str(l_1_pad),
+            '        inputs_check += X[src, k] * np.',
+            str(environment.getattr(l_1_plan, 'float_type')),
+            '(0.0)\n',
+            str(l_1_pad),
+            '    for j in range(',
+            str(environment.getattr(l_1_plan, 'n_out')),
+            '):\n',
+            str(l_1_pad),
+            '        YB[r, j] = Y[src, j]',
+        ))
+        return concat(t_5)
+    context.exported_vars.add('gather')
+    context.vars['gather'] = l_0_gather = Macro(environment, macro, 'gather', ('plan', 'pad'), False, False, False, context.eval_ctx.autoescape)
+    def macro(l_1_plan):
+        t_6 = []
+        if l_1_plan is missing:
+            l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
+        pass
+        for (l_2_name, l_2__, l_2__) in context.call(environment.getattr(l_1_plan, 'unit_buffer_shapes')):
+            _loop_vars = {}
+            pass
+            t_6.extend((
+                ', ',
+                str(l_2_name),
+            ))
+        l_2_name = l_2__ = missing
+        return concat(t_6)
+    context.exported_vars.add('shared')
+    context.vars['shared'] = l_0_shared = Macro(environment, macro, 'shared', ('plan',), False, False, False, context.eval_ctx.autoescape)
+    yield '\n'
+    def macro(l_1_plan, l_1_item, l_1_pad):
+        t_7 = []
+        l_1_bn = resolve('bn')
+        l_1_step = resolve('step')
+        l_1_kind = missing
+        if l_1_plan is missing:
+            l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
+        if l_1_item is missing:
+            l_1_item = undefined("parameter 'item' was not provided", name='item')
+        if l_1_pad is missing:
+            l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
+        pass
+        l_1_kind = environment.getitem(l_1_item, 0)
+        if ((undefined(name='kind') if l_1_kind is missing else l_1_kind) == 'node'):
+            pass
+            t_7.extend((
+                str(context.call(environment.getattr((undefined(name='b') if l_0_b is missing else l_0_b), 'forward_node'), l_1_plan, environment.getitem(l_1_item, 1), l_1_pad, 'rows')),
+                '\n',
+            ))
+        elif ((undefined(name='kind') if l_1_kind is missing else l_1_kind) == 'moments'):
+            pass
+            t_7.extend((
+                str(l_1_pad),
+                'batchnorm_moments(',
+                str(environment.getattr(environment.getitem(l_1_item, 1), 'input')),
+                ', rows, MOM',
+                str(environment.getattr(environment.getitem(l_1_item, 1), 'number')),
+                ')\n',
+            ))
+        elif ((undefined(name='kind') if l_1_kind is missing else l_1_kind) == 'normalize'):
+            pass
+            l_1_bn = environment.getitem(l_1_item, 1)
+            t_7.extend((
+                str(l_1_pad),
+                'batchnorm_normalize(',
+                str(environment.getattr((undefined(name='bn') if l_1_bn is missing else l_1_bn), 'input')),
+                ', rows, ',
+                str(environment.getattr((undefined(name='bn') if l_1_bn is missing else l_1_bn), 'gamma')),
+                ', ',
+                str(environment.getattr((undefined(name='bn') if l_1_bn is missing else l_1_bn), 'beta')),
+                ', ',
+                str(environment.getattr((undefined(name='bn') if l_1_bn is missing else l_1_bn), 'output')),
+                ', XH',
+                str(environment.getattr((undefined(name='bn') if l_1_bn is missing else l_1_bn), 'number')),
+                ', MU',
+                str(environment.getattr((undefined(name='bn') if l_1_bn is missing else l_1_bn), 'number')),
+                ', IS',
+                str(environment.getattr((undefined(name='bn') if l_1_bn is missing else l_1_bn), 'number')),
+                ')\n',
+            ))
+        elif ((undefined(name='kind') if l_1_kind is missing else l_1_kind) == 'loss'):
+            pass
+            t_7.extend((
+                str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'keep_outputs'), l_1_plan, 'rows', 'start + lo', l_1_pad)),
+                '\n',
+                str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'loss_delta'), l_1_plan, 'rows', l_1_pad)),
+                '\n',
+            ))
+        elif ((undefined(name='kind') if l_1_kind is missing else l_1_kind) == 'step'):
+            pass
+            t_7.extend((
+                str(context.call(environment.getattr((undefined(name='b') if l_0_b is missing else l_0_b), 'backward_step'), l_1_plan, environment.getitem(l_1_item, 1), l_1_pad, 'rows')),
+                '\n',
+            ))
+        elif ((undefined(name='kind') if l_1_kind is missing else l_1_kind) == 'grad_sums'):
+            pass
+            l_1_bn = environment.getattr(environment.getitem(l_1_item, 1), 'node')
+            t_7.extend((
+                str(l_1_pad),
+                'batchnorm_grad_sums(',
+                str(environment.getattr(environment.getitem(l_1_item, 1), 'source')),
+                ', XH',
+                str(environment.getattr((undefined(name='bn') if l_1_bn is missing else l_1_bn), 'number')),
+                ', rows, d',
+                str(environment.getattr((undefined(name='bn') if l_1_bn is missing else l_1_bn), 'gamma')),
+                ', d',
+                str(environment.getattr((undefined(name='bn') if l_1_bn is missing else l_1_bn), 'beta')),
+                ')\n',
+            ))
+        else:
+            pass
+            l_1_step = environment.getitem(l_1_item, 1)
+            l_1_bn = environment.getattr((undefined(name='step') if l_1_step is missing else l_1_step), 'node')
+            t_7.extend((
+                str(l_1_pad),
+                'batchnorm_input_grad',
+                str(environment.getattr((undefined(name='step') if l_1_step is missing else l_1_step), 'slope_suffix')),
+                '(',
+                str(environment.getattr((undefined(name='step') if l_1_step is missing else l_1_step), 'source')),
+                ', XH',
+                str(environment.getattr((undefined(name='bn') if l_1_bn is missing else l_1_bn), 'number')),
+                ', IS',
+                str(environment.getattr((undefined(name='bn') if l_1_bn is missing else l_1_bn), 'number')),
+                ', ',
+                str(environment.getattr((undefined(name='bn') if l_1_bn is missing else l_1_bn), 'gamma')),
+                ', rows, nb, ',
+                str(environment.getattr((undefined(name='step') if l_1_step is missing else l_1_step), 'target')),
+                ', SGX',
+                str(environment.getattr((undefined(name='bn') if l_1_bn is missing else l_1_bn), 'number')),
+                ', SG',
+                str(environment.getattr((undefined(name='bn') if l_1_bn is missing else l_1_bn), 'number')),
+                ', ',
+                str(context.call(environment.getattr((undefined(name='b') if l_0_b is missing else l_0_b), 'input_grad'), (undefined(name='step') if l_1_step is missing else l_1_step))),
+                ')\n',
+            ))
+        return concat(t_7)
+    context.exported_vars.add('stage_item')
+    context.vars['stage_item'] = l_0_stage_item = Macro(environment, macro, 'stage_item', ('plan', 'item', 'pad'), False, False, False, context.eval_ctx.autoescape)
+    yield '\n'
+    def macro(l_1_plan, l_1_work, l_1_row_floats, l_1_weights, l_1_narrow):
+        t_8 = []
+        if l_1_plan is missing:
+            l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
+        if l_1_work is missing:
+            l_1_work = undefined("parameter 'work' was not provided", name='work')
+        if l_1_row_floats is missing:
+            l_1_row_floats = undefined("parameter 'row_floats' was not provided", name='row_floats')
+        if l_1_weights is missing:
+            l_1_weights = undefined("parameter 'weights' was not provided", name='weights')
+        if l_1_narrow is missing:
+            l_1_narrow = undefined("parameter 'narrow' was not provided", name='narrow')
+        pass
+        t_8.extend((
+            '@njit(',
+            str(environment.getattr(l_1_plan, 'jit')),
+            ')\ndef shard_pass(stage, lo, hi, nb, X, Y, perm, start, out, work, grads',
+            str(context.call((undefined(name='shared') if l_0_shared is missing else l_0_shared), l_1_plan)),
+            ', ',
+            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'args'), environment.getattr(l_1_plan, 'params'))),
+            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(l_1_plan, 'model_hyper'))),
+            '):\n    """Stage `stage` of the pass over rows lo..hi of a training batch of nb rows, in this\n    thread\'s row of work (its batch normalizations\' moments at the row\'s end); the\n    gradients of their part of the batch mean into grads. Returns their summed loss (from\n    the stage that has the loss; 0 from the others), plus NaN from stage 0 where one of\n    their inputs is NaN or inf."""\n',
+            str(context.call(environment.getattr(context.call((undefined(name='views') if l_0_views is missing else l_0_views), l_1_plan, l_1_work, l_1_row_floats, l_1_weights, l_1_narrow, True), 'rstrip'))),
+            '\n    moments = work[work.shape[0] - ',
+            str(environment.getattr(l_1_plan, 'stats_floats')),
+            ':]\n',
+        ))
+        for (l_2_bn, l_2_offset) in environment.getattr(l_1_plan, 'stats_layout'):
+            _loop_vars = {}
+            pass
+            t_8.extend((
+                '    MOM',
+                str(environment.getattr(l_2_bn, 'number')),
+                ' = moments[',
+                str(l_2_offset),
+                ':',
+                str((l_2_offset + (2 * environment.getattr(l_2_bn, 'n')))),
+                '].reshape(2, ',
+                str(environment.getattr(l_2_bn, 'n')),
+                ')\n',
+            ))
+        l_2_bn = l_2_offset = missing
+        t_8.append(
+            '    batch_loss = 0.0\n',
+        )
+        l_2_loop = missing
+        for l_2_stage, l_2_loop in LoopContext(environment.getattr(l_1_plan, 'shard_stages'), undefined):
+            _loop_vars = {}
+            pass
+            t_8.extend((
+                '    ',
+                str(('if' if environment.getattr(l_2_loop, 'first') else 'elif')),
+                ' stage == ',
+                str(environment.getattr(l_2_loop, 'index0')),
+                ':\n',
+            ))
+            if environment.getattr(l_2_loop, 'first'):
+                pass
+                t_8.extend((
+                    str(context.call((undefined(name='gather') if l_0_gather is missing else l_0_gather), l_1_plan, '        ', _loop_vars=_loop_vars)),
+                    '\n',
+                ))
+            for l_3_item in environment.getattr(l_2_stage, 'items'):
+                _loop_vars = {}
+                pass
+                t_8.extend((
+                    str(context.call(environment.getattr(context.call((undefined(name='stage_item') if l_0_stage_item is missing else l_0_stage_item), l_1_plan, l_3_item, '        ', _loop_vars=_loop_vars), 'rstrip'), _loop_vars=_loop_vars)),
+                    '\n',
+                ))
+            l_3_item = missing
+            if environment.getattr(l_2_loop, 'first'):
+                pass
+                t_8.append(
+                    '        batch_loss += inputs_check  # a NaN or inf input stops training as a NaN loss would\n',
+                )
+        l_2_loop = l_2_stage = missing
+        t_8.extend((
+            '    return batch_loss\n\n\n@njit(',
+            str(environment.getattr(l_1_plan, 'jit')),
+            ')\ndef shard_reduce(stage, shards, nb, work, grads',
+            str(context.call((undefined(name='shared') if l_0_shared is missing else l_0_shared), l_1_plan)),
+            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(l_1_plan, 'persistent'))),
+            '):\n    """After stage `stage`: the batch\'s statistics, or its sums for a batch normalization\'s\n    backward pass, from the threads\' shares (in their work rows, or their gradients)."""\n',
+        ))
+        def t_9(fiter):
+            for l_2_stage in fiter:
+                if environment.getattr(l_2_stage, 'reduce'):
+                    yield l_2_stage
+        l_2_loop = missing
+        for l_2_stage, l_2_loop in LoopContext(t_9(environment.getattr(l_1_plan, 'shard_stages')), undefined):
+            l_2_bn = missing
+            _loop_vars = {}
+            pass
+            t_8.extend((
+                '    ',
+                str(('if' if environment.getattr(l_2_loop, 'first') else 'elif')),
+                ' stage == ',
+                str(context.call(environment.getattr(environment.getattr(l_1_plan, 'shard_stages'), 'index'), l_2_stage, _loop_vars=_loop_vars)),
+                ':\n',
+            ))
+            l_2_bn = environment.getitem(environment.getattr(l_2_stage, 'reduce'), 1)
+            _loop_vars['bn'] = l_2_bn
+            if (environment.getitem(environment.getattr(l_2_stage, 'reduce'), 0) == 'statistics'):
+                pass
+                t_8.extend((
+                    '        batchnorm_statistics(work, shards, nb, work.shape[1] - ',
+                    str((environment.getattr(l_1_plan, 'stats_floats') - context.call(environment.getattr(l_1_plan, 'stats_offset'), (undefined(name='bn') if l_2_bn is missing else l_2_bn), _loop_vars=_loop_vars))),
+                    ', MU',
+                    str(environment.getattr((undefined(name='bn') if l_2_bn is missing else l_2_bn), 'number')),
+                    ', IS',
+                    str(environment.getattr((undefined(name='bn') if l_2_bn is missing else l_2_bn), 'number')),
+                    ', RM',
+                    str(environment.getattr((undefined(name='bn') if l_2_bn is missing else l_2_bn), 'number')),
+                    ', RV',
+                    str(environment.getattr((undefined(name='bn') if l_2_bn is missing else l_2_bn), 'number')),
+                    ', ',
+                    str(environment.getattr((undefined(name='bn') if l_2_bn is missing else l_2_bn), 'momentum')),
+                    ', ',
+                    str(environment.getattr((undefined(name='bn') if l_2_bn is missing else l_2_bn), 'eps')),
+                    ')\n',
+                ))
+            else:
+                pass
+                t_8.extend((
+                    '        batchnorm_grad_totals(grads, shards, ',
+                    str(context.call(environment.getattr(l_1_plan, 'param_offset'), str_join(('d', environment.getattr((undefined(name='bn') if l_2_bn is missing else l_2_bn), 'gamma'), )), _loop_vars=_loop_vars)),
+                    ', ',
+                    str(context.call(environment.getattr(l_1_plan, 'param_offset'), str_join(('d', environment.getattr((undefined(name='bn') if l_2_bn is missing else l_2_bn), 'beta'), )), _loop_vars=_loop_vars)),
+                    ', SGX',
+                    str(environment.getattr((undefined(name='bn') if l_2_bn is missing else l_2_bn), 'number')),
+                    ', SG',
+                    str(environment.getattr((undefined(name='bn') if l_2_bn is missing else l_2_bn), 'number')),
+                    ')\n',
+                ))
+        l_2_loop = l_2_stage = l_2_bn = missing
+        return concat(t_8)
+    context.exported_vars.add('staged_pass')
+    context.vars['staged_pass'] = l_0_staged_pass = Macro(environment, macro, 'staged_pass', ('plan', 'work', 'row_floats', 'weights', 'narrow'), False, False, False, context.eval_ctx.autoescape)
+    yield '\n\n'
+    def macro(l_1_plan, l_1_weights):
+        t_10 = []
+        l_1_staged = l_1_reducing = missing
+        if l_1_plan is missing:
+            l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
+        if l_1_weights is missing:
+            l_1_weights = undefined("parameter 'weights' was not provided", name='weights')
+        pass
+        l_1_staged = (t_1(environment.getattr(l_1_plan, 'shard_stages')) > 1)
+        l_1_reducing = t_2(context.eval_ctx, t_3(context, environment.getattr(l_1_plan, 'shard_stages'), 'reduce'))
+        t_10.extend((
+            '@njit(',
+            str(environment.getattr(l_1_plan, 'jit')),
+            ', parallel=True)\ndef shard_epoch(shards, crowded, sync, results, X, Y, perm, batch_size, first_step, clip_norm, batch_losses, out, work, grads, losses, verdicts',
+            str(context.call((undefined(name='shared') if l_0_shared is missing else l_0_shared), l_1_plan)),
+            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(l_1_plan, 'params'))),
+            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(l_1_plan, 'persistent'))),
+            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(l_1_plan, 'states'))),
+            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(l_1_plan, 'model_hyper'))),
+            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr(l_1_plan, 'update'), 'hyper'))),
+            '):\n    """A training epoch in one parallel region: thread t runs each batch\'s ',
+            str(('stages' if (undefined(name='staged') if l_1_staged is missing else l_1_staged) else 'pass')),
+            '\n    on its share of the rows (in its rows of work and grads), then its share of the update,\n    the threads meeting after each (symprop.codegen.split_support). Where they did not all\n    start at once, or cannot (crowded: more shares than Numba has threads), thread 0 does\n    every share in turn, the same arithmetic in the same order, and the others leave.\n    Thread 0 writes (batches done, step, status, summed loss) into results, which this\n    returns as run() does. The threads\' part is written out here, not a function of its\n    own, and calls shard_pass and split_part once each: Numba optimizes again all that a\n    function calls, and LLVM inlines a callee at each call (a function level more and a\n    second call cost 2.3 s of a 64-128-64-10 cold compile)."""\n    for i in range(sync.shape[0]):\n        sync[i] = 0\n    for t in prange(shards):\n        serial = crowded or not join_threads(sync, shards)\n        if t == 0 or not serial:\n',
+        ))
+        for l_2_param in l_1_weights:
+            _loop_vars = {}
+            pass
+            t_10.extend((
+                '            ',
+                str(l_2_param),
+                '_flat = ',
+                str(l_2_param),
+                '.reshape(-1)\n',
+            ))
+            for l_3_st in environment.getattr(environment.getattr(l_1_plan, 'update'), 'state'):
+                _loop_vars = {}
+                pass
+                t_10.extend((
+                    '            ',
+                    str(l_3_st),
+                    '_',
+                    str(l_2_param),
+                    '_flat = ',
+                    str(l_3_st),
+                    '_',
+                    str(l_2_param),
+                    '.reshape(-1)\n',
+                ))
+            l_3_st = missing
+        l_2_param = missing
+        t_10.extend((
+            "            first, last = (0, shards) if serial else (t, t + 1)\n            sense = 0\n            n = perm.shape[0]\n            batches = (n + batch_size - 1) // batch_size\n            done = batches\n            status = 0\n            step = first_step  # the body's own: Numba would sum a count from outside over the threads\n            loss_sum = 0.0\n            clipping = clip_norm > 0.0  # bools, not literals: one compiled signature\n            for bi in range(batches):\n                start = bi * batch_size\n                nb = n - start if n - start < batch_size else batch_size  # the last may be short\n                for stage in range(",
+            str(t_1(environment.getattr(l_1_plan, 'shard_stages'))),
+            '):\n                    for s in range(first, last):\n                        value = shard_pass(',
+            str(('stage, ' if (undefined(name='staged') if l_1_staged is missing else l_1_staged) else cond_expr_undefined("the inline if-expression on line 162 in 'shards.j2' evaluated to false and no else section was defined."))),
+            's * nb // shards, (s + 1) * nb // shards, nb, X, Y, perm, start, out, work[s], grads[s]',
+            str((context.call((undefined(name='shared') if l_0_shared is missing else l_0_shared), l_1_plan) if (undefined(name='staged') if l_1_staged is missing else l_1_staged) else cond_expr_undefined("the inline if-expression on line 162 in 'shards.j2' evaluated to false and no else section was defined."))),
+            ', ',
+            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'args'), environment.getattr(l_1_plan, 'params'))),
+            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(l_1_plan, 'model_hyper'))),
+            ")\n                        if stage == 0:  # the inputs' check, and the loss where stage 0 has it\n                            losses[s] = value\n",
+        ))
+        if environment.getattr(l_1_plan, 'loss_stage'):
+            pass
+            t_10.extend((
+                '                        elif stage == ',
+                str(environment.getattr(l_1_plan, 'loss_stage')),
+                ':\n                            losses[s] += value\n',
+            ))
+        t_10.append(
+            '                    if not serial:\n                        sense = meet(sync, shards, sense)\n',
+        )
+        if (undefined(name='reducing') if l_1_reducing is missing else l_1_reducing):
+            pass
+            t_10.append(
+                '                    if ',
+            )
+            l_2_loop = missing
+            for l_2_stage, l_2_loop in LoopContext((undefined(name='reducing') if l_1_reducing is missing else l_1_reducing), undefined):
+                _loop_vars = {}
+                pass
+                t_10.extend((
+                    str((' or ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 172 in 'shards.j2' evaluated to false and no else section was defined."))),
+                    'stage == ',
+                    str(context.call(environment.getattr(environment.getattr(l_1_plan, 'shard_stages'), 'index'), l_2_stage, _loop_vars=_loop_vars)),
+                ))
+            l_2_loop = l_2_stage = missing
+            t_10.extend((
+                ":\n                        if t == 0:  # the batch's statistics or sums, once\n                            shard_reduce(stage, shards, nb, work, grads",
+                str(context.call((undefined(name='shared') if l_0_shared is missing else l_0_shared), l_1_plan)),
+                str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(l_1_plan, 'persistent'))),
+                ')\n                        if not serial:\n                            sense = meet(sync, shards, sense)\n',
+            ))
+        t_10.append(
+            "                batch_loss = 0.0\n                for s in range(shards):\n                    batch_loss += losses[s]\n                loss_sum += batch_loss\n                if t == 0:\n                    batch_losses[bi] = batch_loss / nb\n                # all threads read the same values after a meeting: all take the same branch\n                # not math.isfinite: Numba's is (x - x) == (x - x), which LLVM's fastmath\n                # reassociation may fold to true (it did where the loss adds inputs_check)\n                if not abs(batch_loss) < math.inf:\n                    done, status = bi, 1\n                    break\n                step += 1\n                scale = 1.0\n",
+        )
+        if environment.getattr(environment.getattr(l_1_plan, 'update'), 'invariant'):
+            pass
+            t_10.extend((
+                str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'invariant_lines'), l_1_plan, '                '), 'rstrip'))),
+                '\n',
+            ))
+        t_10.extend((
+            "                # with clipping, the summed gradients' norm first, then the update\n                phases = 2 if clipping else 1\n                for phase in range(phases):\n                    for s in range(first, last):\n                        lo = s * ",
+            str(environment.getattr(l_1_plan, 'param_count')),
+            ' // shards // ',
+            str(environment.getattr(l_1_plan, 'line_floats')),
+            ' * ',
+            str(environment.getattr(l_1_plan, 'line_floats')),
+            '\n                        hi = ',
+            str(environment.getattr(l_1_plan, 'param_count')),
+            ' if s == shards - 1 else (s + 1) * ',
+            str(environment.getattr(l_1_plan, 'param_count')),
+            ' // shards // ',
+            str(environment.getattr(l_1_plan, 'line_floats')),
+            ' * ',
+            str(environment.getattr(l_1_plan, 'line_floats')),
+            '\n                        verdicts[s] = split_part(lo, hi, shards, phase == 0, phase == phases - 1, scale, grads',
+            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'params_with_state'), l_1_plan, l_1_weights)),
+            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'update_tail'), l_1_plan)),
+            ')\n                    if not serial:\n                        sense = meet(sync, shards, sense)\n                    if phase < phases - 1:\n',
+            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'clip_scale'), 'sum_of_squares(grads[0])', '                        ')),
+            '\n                nonfinite = 0.0\n                for s in range(shards):\n                    nonfinite += verdicts[s]\n                if nonfinite != 0.0:\n                    done, status = bi, 2\n                    break\n            if t == 0:\n                results[0] = done\n                results[1] = step\n                results[2] = status\n                results[3] = loss_sum\n    return int(results[0]), int(results[1]), int(results[2]), results[3]',
+        ))
+        return concat(t_10)
+    context.exported_vars.add('thread_epoch')
+    context.vars['thread_epoch'] = l_0_thread_epoch = Macro(environment, macro, 'thread_epoch', ('plan', 'weights'), False, False, False, context.eval_ctx.autoescape)
+
+blocks = {}
+debug_info = '4=30&5=32&10=34&12=53&13=58&14=59&15=64&16=66&17=81&19=85&21=96&23=105&25=107&26=112&28=122&29=127&31=137&32=142&33=146&37=156&38=164&39=168&40=170&41=172&42=176&43=178&44=182&45=186&49=192&50=197&53=209&54=221&55=222&56=225&57=228&58=231&59=238&60=240&61=242&62=259&63=262&64=264&65=267&66=270&67=273&68=275&69=277&71=290&72=291&73=293&77=318&78=333&79=335&85=340&86=342&87=345&88=350&91=364&92=369&93=374&94=377&96=380&97=384&99=388&106=396&107=398&110=402&111=413&112=418&113=420&114=424&116=443&122=457&123=465&124=466&125=469&126=471&127=478&142=481&143=486&144=491&145=496&160=509&162=511&165=519&166=523&171=529&172=535&174=546&192=553&193=556&199=561&200=567&201=575&205=578'

@@ -1,0 +1,714 @@
+from jinja2.runtime import LoopContext, Macro, Markup, Namespace, TemplateNotFound, TemplateReference, TemplateRuntimeError, Undefined, escape, identity, internalcode, markup_join, missing, str_join
+name = 'macros.j2'
+
+def root(context, missing=missing):
+    resolve = context.resolve_or_missing
+    undefined = environment.undefined
+    concat = environment.concat
+    cond_expr_undefined = Undefined
+    if 0: yield None
+    l_0_args = l_0_tail = l_0_lit = l_0_lines = l_0_helpers = l_0_float32_cpu_helpers = l_0_loss_delta = l_0_keep_outputs = l_0_forward_call = l_0_backward_calls = l_0_clip_scale = l_0_grad_squares = l_0_update_tail = l_0_params_with_state = l_0_invariant_lines = l_0_update_section = l_0_usage = l_0_shapes = missing
+    try:
+        t_1 = environment.filters['join']
+    except KeyError:
+        @internalcode
+        def t_1(*unused):
+            raise TemplateRuntimeError("No filter named 'join' found.")
+    try:
+        t_2 = environment.filters['length']
+    except KeyError:
+        @internalcode
+        def t_2(*unused):
+            raise TemplateRuntimeError("No filter named 'length' found.")
+    try:
+        t_3 = environment.filters['reverse']
+    except KeyError:
+        @internalcode
+        def t_3(*unused):
+            raise TemplateRuntimeError("No filter named 'reverse' found.")
+    pass
+    def macro(l_1_names):
+        t_4 = []
+        if l_1_names is missing:
+            l_1_names = undefined("parameter 'names' was not provided", name='names')
+        pass
+        t_4.append(
+            str(t_1(context.eval_ctx, l_1_names, ', ')),
+        )
+        return concat(t_4)
+    context.exported_vars.add('args')
+    context.vars['args'] = l_0_args = Macro(environment, macro, 'args', ('names',), False, False, False, context.eval_ctx.autoescape)
+    yield '\n'
+    def macro(l_1_names):
+        t_5 = []
+        if l_1_names is missing:
+            l_1_names = undefined("parameter 'names' was not provided", name='names')
+        pass
+        for l_2_name in l_1_names:
+            _loop_vars = {}
+            pass
+            t_5.extend((
+                ', ',
+                str(l_2_name),
+            ))
+        l_2_name = missing
+        return concat(t_5)
+    context.exported_vars.add('tail')
+    context.vars['tail'] = l_0_tail = Macro(environment, macro, 'tail', ('names',), False, False, False, context.eval_ctx.autoescape)
+    yield '\n'
+    def macro(l_1_plan, l_1_value):
+        t_6 = []
+        if l_1_plan is missing:
+            l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
+        if l_1_value is missing:
+            l_1_value = undefined("parameter 'value' was not provided", name='value')
+        pass
+        t_6.extend((
+            'np.',
+            str(environment.getattr(l_1_plan, 'float_type')),
+            '(',
+            str(l_1_value),
+            ')',
+        ))
+        return concat(t_6)
+    context.exported_vars.add('lit')
+    context.vars['lit'] = l_0_lit = Macro(environment, macro, 'lit', ('plan', 'value'), False, False, False, context.eval_ctx.autoescape)
+    yield '\n'
+    def macro(l_1_code, l_1_indent):
+        t_7 = []
+        if l_1_code is missing:
+            l_1_code = undefined("parameter 'code' was not provided", name='code')
+        if l_1_indent is missing:
+            l_1_indent = undefined("parameter 'indent' was not provided", name='indent')
+        pass
+        l_2_loop = missing
+        for (l_2_name, l_2_expr), l_2_loop in LoopContext(l_1_code, undefined):
+            _loop_vars = {}
+            pass
+            t_7.extend((
+                str((' ' * l_1_indent)),
+                str(l_2_name),
+                ' = ',
+                str(l_2_expr),
+                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 17 in 'macros.j2' evaluated to false and no else section was defined."))),
+            ))
+        l_2_loop = l_2_name = l_2_expr = missing
+        return concat(t_7)
+    context.exported_vars.add('lines')
+    context.vars['lines'] = l_0_lines = Macro(environment, macro, 'lines', ('code', 'indent'), False, False, False, context.eval_ctx.autoescape)
+    yield '\n'
+    def macro(l_1_jit, l_1_float_type, l_1_decorator):
+        t_8 = []
+        if l_1_jit is missing:
+            l_1_jit = undefined("parameter 'jit' was not provided", name='jit')
+        if l_1_float_type is missing:
+            l_1_float_type = undefined("parameter 'float_type' was not provided", name='float_type')
+        if l_1_decorator is missing:
+            l_1_decorator = ''
+        pass
+        if ((l_1_float_type == 'float32') and (not l_1_decorator)):
+            pass
+            t_8.extend((
+                str(context.call((undefined(name='float32_cpu_helpers') if l_0_float32_cpu_helpers is missing else l_0_float32_cpu_helpers), l_1_jit)),
+                '\n',
+            ))
+        else:
+            pass
+            t_8.extend((
+                str((l_1_decorator or str_join(('@njit(', l_1_jit, ')', )))),
+                '\ndef _sigmoid(z):\n    """1/(1 + e^-z) without overflow: with e = e^-|z|, 1/(1 + e) for z >= 0 and\n    e/(1 + e) below. A select, not a branch: the sign of z is a coin toss in training."""\n    one = np.',
+                str(l_1_float_type),
+                '(1.0)\n    e = math.exp(-abs(z))\n    s = one / (one + e)\n    return s if z >= 0 else e * s\n\n\n',
+                str((l_1_decorator or str_join(('@njit(', l_1_jit, ')', )))),
+                '\ndef _softplus(z):\n    """log(1 + e^z) without overflow: max(z, 0) + log1p(e^-|z|)."""\n    zero = np.',
+                str(l_1_float_type),
+                '(0.0)\n    tail = math.log1p(math.exp(-abs(z)))\n    return (zero if zero > z else z) + tail\n',
+            ))
+        return concat(t_8)
+    context.exported_vars.add('helpers')
+    context.vars['helpers'] = l_0_helpers = Macro(environment, macro, 'helpers', ('jit', 'float_type', 'decorator'), False, False, False, context.eval_ctx.autoescape)
+    def macro(l_1_jit):
+        t_9 = []
+        l_1_range = resolve('range')
+        if l_1_jit is missing:
+            l_1_jit = undefined("parameter 'jit' was not provided", name='jit')
+        pass
+        t_9.extend((
+            '@njit(',
+            str(l_1_jit),
+            ')\ndef _exp_neg(x):\n    """e^x for x <= 0, in double: x = k ln 2 + r with |r| <= ln 2 / 2, e^r by its Taylor\n    series to r^8 (the rest is below 3e-10 of it), times 2^k as the product of the powers\n    2^-(2^i) that the bits of -k pick. x below -104 (e^x < 2^-150, zero in float32) is\n    held there; a NaN stays a NaN."""\n    x = x if not (x < -104.0) else -104.0\n    # np.floor keeps k a float: math.floor\'s integer would be undefined for a NaN x\n    k = np.floor(x * 1.4426950408889634 + 0.5)\n    r = x - k * 0.6931471805599453\n    p = 1.0 + r * (1.0 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720 + r * (1 / 5040 + r * (1 / 40320))))))))\n    m = int(-(k if k <= 0.0 else 0.0))  # 0..150; a NaN x gives 0 (p is NaN anyway)\n    scale = 1.0\n',
+        ))
+        for l_2_i in context.call((undefined(name='range') if l_1_range is missing else l_1_range), 8):
+            _loop_vars = {}
+            pass
+            t_9.extend((
+                '    scale *= ',
+                str((2.0 ** (-(2 ** l_2_i)))),
+                ' if m & ',
+                str((2 ** l_2_i)),
+                ' else 1.0\n',
+            ))
+        l_2_i = missing
+        t_9.extend((
+            '    return p * scale\n\n\n@njit(',
+            str(l_1_jit),
+            ')\ndef _sigmoid(z):\n    """1/(1 + e^-z) without overflow, in double, rounded once: with e = e^-|z|, 1/(1 + e)\n    for z >= 0 and e/(1 + e) below. A select, not a branch: the sign of z is a coin toss\n    in training."""\n    zd = np.float64(z)\n    e = _exp_neg(-abs(zd))\n    s = 1.0 / (1.0 + e)\n    return np.float32(s if zd >= 0.0 else e * s)\n\n\n@njit(',
+            str(l_1_jit),
+            ', inline="always")\ndef _softplus(z):\n    """log(1 + e^z) without overflow, in double, rounded once: max(z, 0) + log1p(e) with\n    e = e^-|z| in (0, 1]. log1p(e) = 2 atanh(u) with u = e/(2 + e), or, for e above\n    sqrt(2) - 1, ln 2 + 2 atanh(u) with u = (e - 1)/(e + 3): |u| <= 0.1716 either way, and\n    the odd series 2u (1 + u^2/3 + ... + u^8/9) is within 2e-9 of it."""\n    zd = np.float64(z)\n    e = _exp_neg(-abs(zd))\n    upper = e > 0.41421356237309503\n    u = (e - 1.0) / (e + 3.0) if upper else e / (2.0 + e)\n    w = u * u\n    tail = 2.0 * u * (1.0 + w * (1 / 3 + w * (1 / 5 + w * (1 / 7 + w * (1 / 9)))))\n    tail += 0.6931471805599453 if upper else 0.0\n    return np.float32((zd if zd > 0.0 else 0.0) + tail)',
+        ))
+        return concat(t_9)
+    context.exported_vars.add('float32_cpu_helpers')
+    context.vars['float32_cpu_helpers'] = l_0_float32_cpu_helpers = Macro(environment, macro, 'float32_cpu_helpers', ('jit',), False, False, False, context.eval_ctx.autoescape)
+    def macro(l_1_plan, l_1_rows, l_1_pad):
+        t_10 = []
+        l_1_L = l_1_K = missing
+        if l_1_plan is missing:
+            l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
+        if l_1_rows is missing:
+            l_1_rows = 'nb'
+        if l_1_pad is missing:
+            l_1_pad = '        '
+        pass
+        l_1_L = environment.getattr(environment.getitem(environment.getattr(l_1_plan, 'layers'), -1), 'index')
+        l_1_K = environment.getattr(l_1_plan, 'n_out')
+        t_10.extend((
+            str(l_1_pad),
+            'dscale = ',
+            str(context.call((undefined(name='lit') if l_0_lit is missing else l_0_lit), l_1_plan, 1)),
+            ' / (nb * ',
+            str(environment.getattr(l_1_plan, 'units_scale')),
+            ')\n',
+            str(l_1_pad),
+            'total = 0.0\n',
+        ))
+        if (environment.getattr(environment.getattr(l_1_plan, 'loss'), 'mode') == 'softmax_ce'):
+            pass
+            t_10.extend((
+                str(l_1_pad),
+                'for r in range(',
+                str(l_1_rows),
+                '):\n',
+                str(l_1_pad),
+                '    top = Z',
+                str((undefined(name='L') if l_1_L is missing else l_1_L)),
+                '[r, 0]\n',
+                str(l_1_pad),
+                '    for j in range(1, ',
+                str((undefined(name='K') if l_1_K is missing else l_1_K)),
+                '):\n',
+                str(l_1_pad),
+                '        zj = Z',
+                str((undefined(name='L') if l_1_L is missing else l_1_L)),
+                '[r, j]\n',
+                str(l_1_pad),
+                '        top = zj if zj > top else top\n',
+                str(l_1_pad),
+                '    s = 0.0\n',
+                str(l_1_pad),
+                '    for j in range(',
+                str((undefined(name='K') if l_1_K is missing else l_1_K)),
+                '):\n',
+                str(l_1_pad),
+                '        s += math.exp(Z',
+                str((undefined(name='L') if l_1_L is missing else l_1_L)),
+                '[r, j] - top)\n',
+                str(l_1_pad),
+                '    lse = top + math.log(s)\n',
+                str(l_1_pad),
+                '    for j in range(',
+                str((undefined(name='K') if l_1_K is missing else l_1_K)),
+                '):\n',
+                str(l_1_pad),
+                '        y = YB[r, j]\n',
+                str(l_1_pad),
+                '        total += y * (lse - Z',
+                str((undefined(name='L') if l_1_L is missing else l_1_L)),
+                '[r, j])\n',
+                str(l_1_pad),
+                '        D',
+                str((undefined(name='L') if l_1_L is missing else l_1_L)),
+                '[r, j] = (A',
+                str((undefined(name='L') if l_1_L is missing else l_1_L)),
+                '[r, j] - y) * dscale\n',
+            ))
+        elif (environment.getattr(environment.getattr(l_1_plan, 'loss'), 'mode') == 'softmax_vjp'):
+            pass
+            t_10.extend((
+                str(l_1_pad),
+                'for r in range(',
+                str(l_1_rows),
+                '):\n',
+                str(l_1_pad),
+                '    dot = 0.0\n',
+                str(l_1_pad),
+                '    for j in range(',
+                str((undefined(name='K') if l_1_K is missing else l_1_K)),
+                '):\n',
+                str(l_1_pad),
+                '        yhat = A',
+                str((undefined(name='L') if l_1_L is missing else l_1_L)),
+                '[r, j]\n',
+                str(l_1_pad),
+                '        y = YB[r, j]\n',
+                str(context.call((undefined(name='lines') if l_0_lines is missing else l_0_lines), environment.getattr(environment.getattr(l_1_plan, 'loss'), 'value'), (t_2(l_1_pad) + 8))),
+                '\n',
+                str(l_1_pad),
+                '        total += value\n',
+                str(context.call((undefined(name='lines') if l_0_lines is missing else l_0_lines), environment.getattr(environment.getattr(l_1_plan, 'loss'), 'delta'), (t_2(l_1_pad) + 8))),
+                '\n',
+                str(l_1_pad),
+                '        D',
+                str((undefined(name='L') if l_1_L is missing else l_1_L)),
+                '[r, j] = g\n',
+                str(l_1_pad),
+                '        dot += g * yhat\n',
+                str(l_1_pad),
+                '    for j in range(',
+                str((undefined(name='K') if l_1_K is missing else l_1_K)),
+                '):\n',
+                str(l_1_pad),
+                '        D',
+                str((undefined(name='L') if l_1_L is missing else l_1_L)),
+                '[r, j] = A',
+                str((undefined(name='L') if l_1_L is missing else l_1_L)),
+                '[r, j] * (D',
+                str((undefined(name='L') if l_1_L is missing else l_1_L)),
+                '[r, j] - dot) * dscale\n',
+                str(l_1_pad),
+                'total /= ',
+                str(environment.getattr(l_1_plan, 'units_scale')),
+                '\n',
+            ))
+        else:
+            pass
+            t_10.extend((
+                str(l_1_pad),
+                'for r in range(',
+                str(l_1_rows),
+                '):\n',
+                str(l_1_pad),
+                '    for j in range(',
+                str((undefined(name='K') if l_1_K is missing else l_1_K)),
+                '):\n',
+                str(l_1_pad),
+                '        yhat = A',
+                str((undefined(name='L') if l_1_L is missing else l_1_L)),
+                '[r, j]\n',
+                str(l_1_pad),
+                '        y = YB[r, j]\n',
+            ))
+            if ('z' in environment.getattr(environment.getattr(l_1_plan, 'loss'), 'reads')):
+                pass
+                t_10.extend((
+                    str(l_1_pad),
+                    '        z = Z',
+                    str((undefined(name='L') if l_1_L is missing else l_1_L)),
+                    '[r, j]\n',
+                ))
+            t_10.extend((
+                str(context.call((undefined(name='lines') if l_0_lines is missing else l_0_lines), environment.getattr(environment.getattr(l_1_plan, 'loss'), 'value'), (t_2(l_1_pad) + 8))),
+                '\n',
+                str(l_1_pad),
+                '        total += value\n',
+                str(context.call((undefined(name='lines') if l_0_lines is missing else l_0_lines), environment.getattr(environment.getattr(l_1_plan, 'loss'), 'delta'), (t_2(l_1_pad) + 8))),
+                '\n',
+                str(l_1_pad),
+                '        D',
+                str((undefined(name='L') if l_1_L is missing else l_1_L)),
+                '[r, j] = delta * dscale\n',
+                str(l_1_pad),
+                'total /= ',
+                str(environment.getattr(l_1_plan, 'units_scale')),
+                '\n',
+            ))
+        t_10.extend((
+            str(l_1_pad),
+            'batch_loss = total',
+        ))
+        return concat(t_10)
+    context.exported_vars.add('loss_delta')
+    context.vars['loss_delta'] = l_0_loss_delta = Macro(environment, macro, 'loss_delta', ('plan', 'rows', 'pad'), False, False, False, context.eval_ctx.autoescape)
+    def macro(l_1_plan, l_1_rows, l_1_first, l_1_pad):
+        t_11 = []
+        if l_1_plan is missing:
+            l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
+        if l_1_rows is missing:
+            l_1_rows = undefined("parameter 'rows' was not provided", name='rows')
+        if l_1_first is missing:
+            l_1_first = undefined("parameter 'first' was not provided", name='first')
+        if l_1_pad is missing:
+            l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
+        pass
+        t_11.extend((
+            str(l_1_pad),
+            'for r in range(',
+            str(l_1_rows),
+            '):\n',
+            str(l_1_pad),
+            '    for j in range(',
+            str(environment.getattr(l_1_plan, 'n_out')),
+            '):\n',
+            str(l_1_pad),
+            '        out[perm[',
+            str(l_1_first),
+            ' + r], j] = A',
+            str(environment.getattr(environment.getitem(environment.getattr(l_1_plan, 'layers'), -1), 'index')),
+            '[r, j]',
+        ))
+        return concat(t_11)
+    context.exported_vars.add('keep_outputs')
+    context.vars['keep_outputs'] = l_0_keep_outputs = Macro(environment, macro, 'keep_outputs', ('plan', 'rows', 'first', 'pad'), False, False, False, context.eval_ctx.autoescape)
+    def macro(l_1_plan, l_1_layer, l_1_rows):
+        t_12 = []
+        l_1_inp = missing
+        if l_1_plan is missing:
+            l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
+        if l_1_layer is missing:
+            l_1_layer = undefined("parameter 'layer' was not provided", name='layer')
+        if l_1_rows is missing:
+            l_1_rows = undefined("parameter 'rows' was not provided", name='rows')
+        pass
+        l_1_inp = environment.getattr(l_1_layer, 'input')
+        t_12.extend((
+            str(environment.getattr(l_1_layer, 'forward_kernel')),
+            '(',
+            str((undefined(name='inp') if l_1_inp is missing else l_1_inp)),
+            ', ',
+            str(l_1_rows),
+            ', ',
+            str(environment.getattr(l_1_layer, 'weights_arg')),
+            ', ',
+            str(environment.getattr(l_1_layer, 'b')),
+            ', ',
+            str((('Z%d, ' % environment.getattr(l_1_layer, 'index')) if environment.getattr(l_1_layer, 'keep_z') else cond_expr_undefined("the inline if-expression on line 161 in 'macros.j2' evaluated to false and no else section was defined."))),
+            'A',
+            str(environment.getattr(l_1_layer, 'index')),
+            str(context.call((undefined(name='tail') if l_0_tail is missing else l_0_tail), environment.getattr(environment.getattr(l_1_layer, 'act'), 'hyper'))),
+            ')',
+        ))
+        return concat(t_12)
+    context.exported_vars.add('forward_call')
+    context.vars['forward_call'] = l_0_forward_call = Macro(environment, macro, 'forward_call', ('plan', 'layer', 'rows'), False, False, False, context.eval_ctx.autoescape)
+    def macro(l_1_plan, l_1_rows, l_1_pad):
+        t_13 = []
+        if l_1_plan is missing:
+            l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
+        if l_1_rows is missing:
+            l_1_rows = undefined("parameter 'rows' was not provided", name='rows')
+        if l_1_pad is missing:
+            l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
+        pass
+        for l_2_layer in t_3(environment.getattr(l_1_plan, 'layers')):
+            l_2_below = resolve('below')
+            l_2_inp = missing
+            _loop_vars = {}
+            pass
+            l_2_inp = environment.getattr(l_2_layer, 'input')
+            _loop_vars['inp'] = l_2_inp
+            t_13.extend((
+                str(l_1_pad),
+                'grad_',
+                str(environment.getattr(l_2_layer, 'kernel_variant')),
+                '(',
+                str((undefined(name='inp') if l_2_inp is missing else l_2_inp)),
+                ', D',
+                str(environment.getattr(l_2_layer, 'index')),
+                ', ',
+                str(l_1_rows),
+                ', d',
+                str(environment.getattr(l_2_layer, 'weights_arg')),
+                ', d',
+                str(environment.getattr(l_2_layer, 'b')),
+                ')\n',
+            ))
+            if environment.getattr(l_2_layer, 'below'):
+                pass
+                l_2_below = environment.getattr(l_2_layer, 'below')
+                _loop_vars['below'] = l_2_below
+                t_13.extend((
+                    str(l_1_pad),
+                    str(context.call(environment.getattr(l_1_plan, 'delta_kernel'), l_2_layer, _loop_vars=_loop_vars)),
+                    '(D',
+                    str(environment.getattr(l_2_layer, 'index')),
+                    ', ',
+                    str((str_join((environment.getattr(l_2_layer, 'W'), 'T', )) if context.call(environment.getattr(l_1_plan, 'keeps_transpose'), l_2_layer, _loop_vars=_loop_vars) else environment.getattr(l_2_layer, 'weights_arg'))),
+                    ', ',
+                    str(environment.getattr((undefined(name='below') if l_2_below is missing else l_2_below), 'slope_source')),
+                    ', D',
+                    str(environment.getattr((undefined(name='below') if l_2_below is missing else l_2_below), 'index')),
+                    ', ',
+                    str(l_1_rows),
+                    str(((', M%d' % environment.getattr((undefined(name='below') if l_2_below is missing else l_2_below), 'index')) if environment.getattr((undefined(name='below') if l_2_below is missing else l_2_below), 'has_dropout') else '')),
+                    str(context.call((undefined(name='tail') if l_0_tail is missing else l_0_tail), environment.getattr(environment.getattr((undefined(name='below') if l_2_below is missing else l_2_below), 'act'), 'hyper'), _loop_vars=_loop_vars)),
+                    ')\n',
+                ))
+        l_2_layer = l_2_inp = l_2_below = missing
+        return concat(t_13)
+    context.exported_vars.add('backward_calls')
+    context.vars['backward_calls'] = l_0_backward_calls = Macro(environment, macro, 'backward_calls', ('plan', 'rows', 'pad'), False, False, False, context.eval_ctx.autoescape)
+    def macro(l_1_squares, l_1_pad):
+        t_14 = []
+        if l_1_squares is missing:
+            l_1_squares = undefined("parameter 'squares' was not provided", name='squares')
+        if l_1_pad is missing:
+            l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
+        pass
+        t_14.extend((
+            str(l_1_pad),
+            'norm = math.sqrt(',
+            str(l_1_squares),
+            ')\n',
+            str(l_1_pad),
+            'if norm > clip_norm:\n',
+            str(l_1_pad),
+            '    scale = clip_norm / (norm + 1e-6)',
+        ))
+        return concat(t_14)
+    context.exported_vars.add('clip_scale')
+    context.vars['clip_scale'] = l_0_clip_scale = Macro(environment, macro, 'clip_scale', ('squares', 'pad'), False, False, False, context.eval_ctx.autoescape)
+    def macro(l_1_plan, l_1_weights):
+        t_15 = []
+        if l_1_plan is missing:
+            l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
+        if l_1_weights is missing:
+            l_1_weights = undefined("parameter 'weights' was not provided", name='weights')
+        pass
+        l_2_loop = missing
+        for l_2_g, l_2_loop in LoopContext(environment.getattr(l_1_plan, 'grads'), undefined):
+            _loop_vars = {}
+            pass
+            t_15.extend((
+                str((' + ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 187 in 'macros.j2' evaluated to false and no else section was defined."))),
+                'sum_of_squares(',
+                str(l_2_g),
+                str(('_flat' if (l_2_g[1:] in l_1_weights) else '')),
+                ')',
+            ))
+        l_2_loop = l_2_g = missing
+        return concat(t_15)
+    context.exported_vars.add('grad_squares')
+    context.vars['grad_squares'] = l_0_grad_squares = Macro(environment, macro, 'grad_squares', ('plan', 'weights'), False, False, False, context.eval_ctx.autoescape)
+    def macro(l_1_plan):
+        t_16 = []
+        if l_1_plan is missing:
+            l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
+        pass
+        t_16.append(
+            str(context.call((undefined(name='tail') if l_0_tail is missing else l_0_tail), environment.getattr(environment.getattr(l_1_plan, 'update'), 'hyper'))),
+        )
+        for l_2_c in environment.getattr(environment.getattr(l_1_plan, 'update'), 'invariant'):
+            _loop_vars = {}
+            pass
+            t_16.extend((
+                ', ',
+                str(environment.getitem(l_2_c, 0)),
+            ))
+        l_2_c = missing
+        return concat(t_16)
+    context.exported_vars.add('update_tail')
+    context.vars['update_tail'] = l_0_update_tail = Macro(environment, macro, 'update_tail', ('plan',), False, False, False, context.eval_ctx.autoescape)
+    def macro(l_1_plan, l_1_flat, l_1_suffix):
+        t_17 = []
+        if l_1_plan is missing:
+            l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
+        if l_1_flat is missing:
+            l_1_flat = ()
+        if l_1_suffix is missing:
+            l_1_suffix = '_flat'
+        pass
+        for l_2_p in environment.getattr(l_1_plan, 'params'):
+            l_2_f = missing
+            _loop_vars = {}
+            pass
+            l_2_f = (l_1_suffix if (l_2_p in l_1_flat) else '')
+            _loop_vars['f'] = l_2_f
+            t_17.extend((
+                ', ',
+                str(l_2_p),
+                str((undefined(name='f') if l_2_f is missing else l_2_f)),
+            ))
+            for l_3_st in environment.getattr(environment.getattr(l_1_plan, 'update'), 'state'):
+                _loop_vars = {}
+                pass
+                t_17.extend((
+                    ', ',
+                    str(l_3_st),
+                    '_',
+                    str(l_2_p),
+                    str((undefined(name='f') if l_2_f is missing else l_2_f)),
+                ))
+            l_3_st = missing
+        l_2_p = l_2_f = missing
+        return concat(t_17)
+    context.exported_vars.add('params_with_state')
+    context.vars['params_with_state'] = l_0_params_with_state = Macro(environment, macro, 'params_with_state', ('plan', 'flat', 'suffix'), False, False, False, context.eval_ctx.autoescape)
+    yield '\n'
+    def macro(l_1_plan, l_1_pad):
+        t_18 = []
+        if l_1_plan is missing:
+            l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
+        if l_1_pad is missing:
+            l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
+        pass
+        for l_2_c in environment.getattr(environment.getattr(l_1_plan, 'update'), 'invariant'):
+            _loop_vars = {}
+            pass
+            t_18.extend((
+                str(l_1_pad),
+                str(environment.getitem(l_2_c, 0)),
+                ' = ',
+                str(environment.getitem(l_2_c, 1)),
+                '\n',
+            ))
+        l_2_c = missing
+        return concat(t_18)
+    context.exported_vars.add('invariant_lines')
+    context.vars['invariant_lines'] = l_0_invariant_lines = Macro(environment, macro, 'invariant_lines', ('plan', 'pad'), False, False, False, context.eval_ctx.autoescape)
+    def macro(l_1_plan, l_1_weights, l_1_pad):
+        t_19 = []
+        if l_1_plan is missing:
+            l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
+        if l_1_weights is missing:
+            l_1_weights = undefined("parameter 'weights' was not provided", name='weights')
+        if l_1_pad is missing:
+            l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
+        pass
+        t_19.extend((
+            str(l_1_pad),
+            'step += 1\n',
+            str(l_1_pad),
+            'scale = 1.0\n',
+            str(l_1_pad),
+            'if clip_norm > 0.0:\n',
+            str(context.call((undefined(name='clip_scale') if l_0_clip_scale is missing else l_0_clip_scale), context.call((undefined(name='grad_squares') if l_0_grad_squares is missing else l_0_grad_squares), l_1_plan, l_1_weights), str_join((l_1_pad, '    ', )))),
+            '\n',
+            str(context.call((undefined(name='invariant_lines') if l_0_invariant_lines is missing else l_0_invariant_lines), l_1_plan, l_1_pad)),
+            str(l_1_pad),
+            'nonfinite = 0.0\n',
+        ))
+        for l_2_param in environment.getattr(l_1_plan, 'params'):
+            l_2_flat = missing
+            _loop_vars = {}
+            pass
+            l_2_flat = ('_flat' if (l_2_param in l_1_weights) else '')
+            _loop_vars['flat'] = l_2_flat
+            t_19.extend((
+                str(l_1_pad),
+                'nonfinite += update_flat(',
+                str(l_2_param),
+                str((undefined(name='flat') if l_2_flat is missing else l_2_flat)),
+                ', d',
+                str(l_2_param),
+                str((undefined(name='flat') if l_2_flat is missing else l_2_flat)),
+            ))
+            for l_3_s in environment.getattr(environment.getattr(l_1_plan, 'update'), 'state'):
+                _loop_vars = {}
+                pass
+                t_19.extend((
+                    ', ',
+                    str(l_3_s),
+                    '_',
+                    str(l_2_param),
+                    str((undefined(name='flat') if l_2_flat is missing else l_2_flat)),
+                ))
+            l_3_s = missing
+            t_19.extend((
+                ', scale',
+                str(context.call((undefined(name='update_tail') if l_0_update_tail is missing else l_0_update_tail), l_1_plan, _loop_vars=_loop_vars)),
+                ')\n',
+            ))
+        l_2_param = l_2_flat = missing
+        t_19.extend((
+            str(l_1_pad),
+            'if nonfinite != 0.0:  # NaN: a new parameter or state value is not finite\n',
+            str(l_1_pad),
+            '    return bi, step, 2, loss_sum\n',
+        ))
+        for l_2_layer in environment.getattr(l_1_plan, 'transposed'):
+            _loop_vars = {}
+            pass
+            t_19.extend((
+                str(l_1_pad),
+                'transpose_',
+                str(environment.getattr(l_1_plan, 'float_type')),
+                '(',
+                str(environment.getattr(l_2_layer, 'W')),
+                ', ',
+                str(environment.getattr(l_2_layer, 'W')),
+                'T)\n',
+            ))
+        l_2_layer = missing
+        return concat(t_19)
+    context.exported_vars.add('update_section')
+    context.vars['update_section'] = l_0_update_section = Macro(environment, macro, 'update_section', ('plan', 'weights', 'pad'), False, False, False, context.eval_ctx.autoescape)
+    def macro(l_1_plan, l_1_target):
+        t_20 = []
+        if l_1_plan is missing:
+            l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
+        if l_1_target is missing:
+            l_1_target = undefined("parameter 'target' was not provided", name='target')
+        pass
+        t_20.extend((
+            'Usage (this file needs only numpy, numba and math',
+            str((', numba-cuda' if (l_1_target == 'cuda') else cond_expr_undefined("the inline if-expression on line 234 in 'macros.j2' evaluated to false and no else section was defined."))),
+            '): every array ',
+            str(environment.getattr(l_1_plan, 'float_type')),
+            ', C order.\n\n    import numpy as np\n    import network                      # this file, on the path\n    params = [',
+            str(context.call((undefined(name='args') if l_0_args is missing else l_0_args), environment.getattr(l_1_plan, 'params'))),
+            ']\n    #   shapes ',
+            str(context.call((undefined(name='shapes') if l_0_shapes is missing else l_0_shapes), environment.getattr(l_1_plan, 'param_layout'))),
+            '\n    #   (W of shape (n_in, n_out): Z = X @ W + b)\n',
+        ))
+        if environment.getattr(l_1_plan, 'persistent'):
+            pass
+            t_20.extend((
+                '    running = [',
+                str(t_1(context.eval_ctx, environment.getattr(l_1_plan, 'persistent'), ', ')),
+                "]   # batch normalization's running mean\n    #   and variance: zeros and ones at the start, updated by train_epoch\n",
+            ))
+        t_20.extend((
+            '    state = [np.zeros_like(p) for p in params for _ in network.OPTIMIZER_STATE]\n    X = ...                             # (rows, ',
+            str(environment.getattr(l_1_plan, 'n_in')),
+            ')\n    Y = ...                             # (rows, ',
+            str(environment.getattr(l_1_plan, 'n_out')),
+            '): ',
+            str(context.call(environment.getattr({'ce': 'one-hot classes', 'bce': '0/1'}, 'get'), environment.getattr(l_1_plan, 'loss_name'), 'the targets')),
+            "\n    batch_size, step = 32, 0                       # step: updates so far\n    perm = np.random.permutation(len(X))           # the epoch's row order\n    losses = np.empty(-(-len(X) // batch_size))    # each batch's mean loss\n    batches, step, status = network.train_epoch(\n        X, Y, perm, batch_size, step, 0.0, losses, *params,",
+            str((' *running,' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 252 in 'macros.j2' evaluated to false and no else section was defined."))),
+            ' *state,\n        ',
+            str(t_1(context.eval_ctx, ((environment.getattr(l_1_plan, 'model_hyper') + environment.getattr(environment.getattr(l_1_plan, 'update'), 'hyper')) + environment.getattr(l_1_plan, 'dropout_args')), ', ')),
+            ")\n    # Adam's bias correction counts step; 0.0: no gradient clipping (else the largest\n    # global gradient norm).\n    # status 0: the epoch ran; 1: batch number `batches` had a non-finite loss and was\n    # not applied; 2: its update made a weight or state value non-finite.\n    # Hyperparameters: ",
+            str((t_1(context.eval_ctx, ((environment.getattr(l_1_plan, 'model_hyper') + environment.getattr(environment.getattr(l_1_plan, 'update'), 'hyper')) + environment.getattr(l_1_plan, 'dropout_args')), ', ') or 'none')),
+            '\n    out = np.empty((len(X), ',
+            str(environment.getattr(l_1_plan, 'n_out')),
+            '), X.dtype)\n    mean_loss = network.evaluate(X, Y, out, True, 1024, *params',
+            str((', *running' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 260 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str(context.call((undefined(name='tail') if l_0_tail is missing else l_0_tail), (environment.getattr(l_1_plan, 'model_hyper') + environment.getattr(l_1_plan, 'dropout_args')))),
+            ')',
+        ))
+        return concat(t_20)
+    context.exported_vars.add('usage')
+    context.vars['usage'] = l_0_usage = Macro(environment, macro, 'usage', ('plan', 'target'), False, False, False, context.eval_ctx.autoescape)
+    yield '\n'
+    def macro(l_1_layout):
+        t_21 = []
+        if l_1_layout is missing:
+            l_1_layout = undefined("parameter 'layout' was not provided", name='layout')
+        pass
+        l_2_loop = missing
+        for (l_2_name, l_2__, l_2__, l_2_shape), l_2_loop in LoopContext(l_1_layout, undefined):
+            _loop_vars = {}
+            pass
+            t_21.extend((
+                str(l_2_name),
+                ' ',
+                str(l_2_shape),
+                str((', ' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 264 in 'macros.j2' evaluated to false and no else section was defined."))),
+            ))
+        l_2_loop = l_2_name = l_2__ = l_2_shape = missing
+        return concat(t_21)
+    context.exported_vars.add('shapes')
+    context.vars['shapes'] = l_0_shapes = Macro(environment, macro, 'shapes', ('layout',), False, False, False, context.eval_ctx.autoescape)
+
+blocks = {}
+debug_info = '3=30&4=36&7=42&8=47&11=59&12=68&15=77&16=85&17=89&21=100&22=109&23=112&25=118&29=120&35=122&38=124&50=130&51=138&64=141&65=146&70=154&81=156&99=162&100=172&101=173&102=175&103=181&104=184&105=187&106=191&107=195&108=199&109=203&110=205&111=207&112=211&113=215&114=217&115=221&116=223&117=227&118=234&119=237&120=241&121=243&122=247&123=251&124=253&125=255&126=257&127=259&128=263&129=265&130=269&131=277&133=285&134=289&135=293&136=297&137=300&138=303&140=309&141=311&142=313&143=315&144=319&146=325&152=331&153=343&154=347&155=351&159=361&160=371&161=373&166=392&167=401&168=406&169=409&170=424&171=426&172=429&179=449&180=457&181=461&182=463&186=469&187=477&192=491&193=497&198=510&199=519&202=546&203=553&204=557&212=567&213=577&214=579&215=581&216=583&217=585&218=586&219=589&220=593&221=596&223=622&224=624&225=627&226=631&233=644&234=653&238=657&239=659&241=662&242=666&246=671&247=673&252=677&253=679&258=681&259=683&260=685&263=693&264=699'
