@@ -3,6 +3,8 @@ rendering exactly what the templates themselves render; stale ones are never use
 
 from __future__ import annotations
 
+import json
+
 import jinja2
 import pytest
 
@@ -12,13 +14,21 @@ from symprop.codegen.build import network_source
 from symprop.codegen.render import environment
 
 
+def kept_manifest() -> dict:
+    return json.loads(template_modules.MANIFEST.read_text(encoding="utf-8"))
+
+
 def test_the_compiled_templates_are_current():
-    assert template_modules.compiled_are_current(), (
+    assert kept_manifest()["templates"] == template_modules.template_hashes(), (
         "a template changed since symprop/codegen/templates_compiled/ was made: run "
         "python -m symprop.codegen.template_modules")
 
 
 def test_this_process_renders_from_them():
+    made_by = kept_manifest()["jinja2"]
+    if made_by != jinja2.__version__:  # another Jinja's runtime: not used, and no error
+        assert isinstance(environment().loader, jinja2.FileSystemLoader)
+        pytest.skip(f"compiled by Jinja {made_by}, this is {jinja2.__version__}")
     loader = environment().loader
     assert isinstance(loader, jinja2.ChoiceLoader)
     assert isinstance(loader.loaders[0], jinja2.ModuleLoader)
@@ -46,12 +56,19 @@ def test_they_render_what_the_templates_render(monkeypatch, arch, loss, optimize
 
 
 def test_a_stale_manifest_is_not_used(monkeypatch, tmp_path):
-    """A manifest whose hashes are not the templates' (one was edited), or none at all:
-    the templates themselves."""
+    """A manifest whose hashes are not the templates' (one was edited), made by another
+    Jinja (whose runtime the compiled code calls), or none at all: the templates
+    themselves."""
+    current = template_modules.manifest()
     stale = tmp_path / "sources.json"
-    stale.write_text('{"network.py.j2": "0"}', encoding="utf-8")
     monkeypatch.setattr(template_modules, "MANIFEST", stale)
-    assert not template_modules.compiled_are_current()
-    assert isinstance(template_modules.template_loader(), jinja2.FileSystemLoader)
+    stale.write_text(json.dumps(current), encoding="utf-8")
+    assert template_modules.compiled_are_current()  # the same content elsewhere: current
+    edited = {**current, "templates": {**current["templates"], "network.py.j2": "0"}}
+    other_jinja = {**current, "jinja2": "2.11.3"}
+    for manifest in (edited, other_jinja, current["templates"]):
+        stale.write_text(json.dumps(manifest), encoding="utf-8")
+        assert not template_modules.compiled_are_current()
+        assert isinstance(template_modules.template_loader(), jinja2.FileSystemLoader)
     monkeypatch.setattr(template_modules, "MANIFEST", tmp_path / "missing.json")
     assert isinstance(template_modules.template_loader(), jinja2.FileSystemLoader)

@@ -4,10 +4,11 @@ Jinja parses a template and generates Python from it the first time a process re
 90 ms for the four templates a dense network's module needs, a thirtieth of a first
 ``symprop train``. The modules Jinja makes of them (``Environment.compile_templates``) are
 kept in ``templates_compiled/`` beside a manifest of the SHA-256 of each template they came
-from. A process loads them only while every template still has its manifest's hash (reading
-and hashing the templates takes well under a millisecond); otherwise, as while a template is
-being edited, it compiles the templates as before. They are symprop's own source, committed
-with it: nothing in them comes from a user or a cache.
+from and the Jinja version that made them (its compiled code calls Jinja's runtime). A process
+loads them only while every template still has its manifest's hash and Jinja that version
+(reading and hashing the templates takes well under a millisecond); otherwise, as while a
+template is being edited, it compiles the templates as before. They are symprop's own
+source, committed with it: nothing in them comes from a user or a cache.
 
 After editing a template: ``python -m symprop.codegen.template_modules`` (the test suite fails
 while they are stale: tests/test_template_modules.py).
@@ -41,13 +42,19 @@ def template_hashes() -> dict[str, str]:
             for path in sorted(TEMPLATE_DIR.glob("*.j2"))}
 
 
+def manifest() -> dict:
+    """What templates_compiled/ must have been made from to be used now."""
+    return {"jinja2": jinja2.__version__, "templates": template_hashes()}
+
+
 def compiled_are_current() -> bool:
-    """Whether templates_compiled/ was made from the templates as they are now."""
+    """Whether templates_compiled/ was made from the templates as they are now, by this
+    version of Jinja."""
     try:
         kept = json.loads(MANIFEST.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return kept == template_hashes()
+    return kept == manifest()
 
 
 def template_loader() -> jinja2.BaseLoader:
@@ -66,10 +73,12 @@ def compile_templates() -> list[str]:
         old.unlink()
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
                                      **OPTIONS)  # noqa: S701 - Python source, not HTML
-    hashes = template_hashes()
+    made_from = manifest()
+    hashes = made_from["templates"]
     environment.compile_templates(str(COMPILED_DIR), zip=None, ignore_errors=False,
                                   filter_func=lambda name: name in hashes)
-    MANIFEST.write_text(json.dumps(hashes, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    MANIFEST.write_text(json.dumps(made_from, indent=1, sort_keys=True) + "\n",
+                        encoding="utf-8")
     return sorted(hashes)
 
 
