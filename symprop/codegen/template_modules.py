@@ -17,6 +17,7 @@ while they are stale: tests/test_template_modules.py).
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 from pathlib import Path
 
@@ -43,18 +44,18 @@ def template_hashes() -> dict[str, str]:
 
 
 def manifest() -> dict:
-    """What templates_compiled/ must have been made from to be used now."""
-    return {"jinja2": jinja2.__version__, "templates": template_hashes()}
+    """What templates_compiled/ must have been made from to be used now (Jinja's version
+    from its package metadata: ``jinja2.__version__`` is deprecated)."""
+    return {"jinja2": importlib.metadata.version("jinja2"), "templates": template_hashes()}
 
 
 def compiled_are_current() -> bool:
     """Whether templates_compiled/ was made from the templates as they are now, by this
-    version of Jinja."""
+    version of Jinja. Anything unreadable or missing: no."""
     try:
-        kept = json.loads(MANIFEST.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return json.loads(MANIFEST.read_text(encoding="utf-8")) == manifest()
+    except (OSError, ValueError, importlib.metadata.PackageNotFoundError):
         return False
-    return kept == manifest()
 
 
 def template_loader() -> jinja2.BaseLoader:

@@ -101,8 +101,9 @@ def as_targets(y, loss: str, n_out: int, n_rows: int, dtype, what: str = "y") ->
     elif not all_finite(targets):
         if not all_finite(array):
             raise DataError(f"{what} has a NaN or inf value")
+        largest = float(array.flat[np.abs(array).argmax()])  # with its sign
         raise DataError(f"{what} has a value too large for the network's {np.dtype(dtype)}: "
-                        f"{float(np.abs(array).max())!r}")
+                        f"{largest!r}")
     return targets
 
 

@@ -92,6 +92,9 @@ def row_argmax(values: np.ndarray) -> np.ndarray:
 def threshold_hits(values: np.ndarray, targets: np.ndarray) -> int:
     """How many values are on the same side of 0.5 as the same-shaped targets (bce's correct
     predictions; compiled for many C-ordered values of one float type)."""
+    if values.shape != targets.shape:
+        raise ValueError(f"threshold_hits: values {values.shape} and targets {targets.shape} "
+                         "differ in shape")
     if (values.size >= COMPILED_MIN_ROWS and values.flags.c_contiguous
             and targets.flags.c_contiguous and values.dtype == targets.dtype
             and values.dtype in (np.float32, np.float64)):

@@ -171,7 +171,7 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
         for epoch in range(1, epochs + 1):
             batches, status = run_epoch(checkpoints.begin_epoch(epoch))
             checkpoints.end_epoch(batches)
-            if status == NONFINITE_LOSS and start_state is not None and epoch == 1:
+            if status and start_state is not None and epoch == 1:
                 _refuse_nonfinite_rows(net, X, checkpoints, start_state)
             if status == NONFINITE_UPDATE:
                 _recover(checkpoints, epoch, batches, len(batch_losses), batch_size, run_epoch)
@@ -242,10 +242,11 @@ def _start_state(net) -> tuple:
 
 
 def _refuse_nonfinite_rows(net, X, checkpoints, start_state) -> None:
-    """Epoch 1 stopped on a NaN loss: if X holds a NaN or inf there, the network as it was
-    before fit, then the DataError that names the value (as_features' own)."""
+    """Epoch 1 stopped (a batch's NaN loss or input, or an update that overflowed before a
+    bad row came): if X holds a NaN or inf, the network as it was before fit, then the
+    DataError that names the value (as_features' own), as a pass over X first would."""
     if all_finite(X):
-        return  # the loss itself overflowed: fit's TrainingError says so
+        return  # the loss or the update itself overflowed: fit's TrainingError says so
     checkpoints.arrays.restore(checkpoints.saved[1])  # epoch 1's copy: fit's start
     net._optimizer, net._state, net._step, generator = start_state
     net._rng.bit_generator.state = generator

@@ -343,7 +343,7 @@ def root(context, missing=missing):
                 pass
                 yield str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'backward_calls'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'rows', '    '), 'rstrip')))
                 yield '\n'
-            yield '    return batch_loss + inputs_check  # a NaN or inf input stops training as a NaN loss would\n'
+            yield '    return batch_loss if inputs_finite else math.nan  # a NaN or inf input: as a NaN loss\n'
         yield '\n\n@njit('
         yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'jit'))
         yield ')\ndef split_part(lo, hi, shards, reduce, update, scale, grads'
@@ -477,13 +477,9 @@ def root(context, missing=missing):
         yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'model_hyper')))
         yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'hyper')))
         yield ')\n'
-    yield '    loss_sum = 0.0\n    batches = (n + batch_size - 1) // batch_size\n    for bi in range(batches):\n        start = bi * batch_size\n        nb = n - start if n - start < batch_size else batch_size  # the last batch may be short\n        inputs_check = np.'
-    yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'float_type'))
-    yield '(0.0)  # NaN where an input is NaN or inf (value * 0)\n        for r in range(nb):\n            src = perm[start + r]\n            for k in range('
+    yield '    loss_sum = 0.0\n    batches = (n + batch_size - 1) // batch_size\n    for bi in range(batches):\n        start = bi * batch_size\n        nb = n - start if n - start < batch_size else batch_size  # the last batch may be short\n        # comparisons, not a sum of value * 0: fastmath may factor that sum into\n        # (x1 + x2 + ...) * 0, NaN where finite values overflow as they add up\n        inputs_finite = True\n        for r in range(nb):\n            src = perm[start + r]\n            for k in range('
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_in'))
-    yield '):\n                XB[r, k] = X[src, k]\n                inputs_check += X[src, k] * np.'
-    yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'float_type'))
-    yield '(0.0)\n            if mode != PREDICT:\n                for j in range('
+    yield '):\n                XB[r, k] = X[src, k]\n                inputs_finite &= abs(X[src, k]) < math.inf\n            if mode != PREDICT:\n                for j in range('
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_out'))
     yield '):\n                    YB[r, j] = Y[src, j]\n\n        # -- forward ------------------------------------------------------------------------\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'has_blocks'):
@@ -522,7 +518,7 @@ def root(context, missing=missing):
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'keep_outputs'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'nb', 'start', '            '))
     yield '\n        if mode == PREDICT:\n            continue\n\n        # -- loss and output delta ----------------------------------------------------------\n'
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'loss_delta'), (undefined(name='plan') if l_0_plan is missing else l_0_plan)))
-    yield "\n        batch_loss += inputs_check  # a NaN or inf input stops training as a NaN loss would\n        loss_sum += batch_loss\n        if training:\n            batch_losses[bi] = batch_loss / nb\n            # not math.isfinite: Numba's is (x - x) == (x - x), which LLVM's fastmath\n            # reassociation may fold to true (it did where the loss adds inputs_check)\n            if not abs(batch_loss) < math.inf:\n                return bi, step, 1, loss_sum\n        if mode == EVALUATE:\n            continue\n\n        # -- backward -----------------------------------------------------------------------\n"
+    yield "\n        if not inputs_finite:  # a NaN or inf input stops training as a NaN loss would\n            batch_loss = math.nan\n        loss_sum += batch_loss\n        if training:\n            batch_losses[bi] = batch_loss / nb\n            # not math.isfinite: Numba's is (x - x) == (x - x), which LLVM's fastmath\n            # reassociation may fold to true (it did where the loss added a check of the inputs)\n            if not abs(batch_loss) < math.inf:\n                return bi, step, 1, loss_sum\n        if mode == EVALUATE:\n            continue\n\n        # -- backward -----------------------------------------------------------------------\n"
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'has_blocks'):
         pass
         for l_1_step in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'backward_steps'):
@@ -583,7 +579,7 @@ def root(context, missing=missing):
         for l_1_layer, l_1_loop in LoopContext(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed'), undefined):
             _loop_vars = {}
             pass
-            yield str((', ' if (not environment.getattr(l_1_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 403 in 'network.py.j2' evaluated to false and no else section was defined.")))
+            yield str((', ' if (not environment.getattr(l_1_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 406 in 'network.py.j2' evaluated to false and no else section was defined.")))
             yield 'np.ascontiguousarray(params['
             yield str(context.call(environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params'), 'index'), environment.getattr(l_1_layer, 'W'), _loop_vars=_loop_vars))
             yield '].T)'
@@ -605,7 +601,7 @@ def root(context, missing=missing):
     yield ']\n    out = np.empty((X.shape[0], '
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_out'))
     yield '), dtype=X.dtype) if outputs is None else outputs\n    shards = max(1, int(shards))\n    buffers, grads, shard_arrays = epoch_work(batch_size, params, shards) if work is None else work\n    if buffers[0].shape[0] < min(batch_size, X.shape[0])'
-    yield str((' or shard_arrays[0] != shards' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 418 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((' or shard_arrays[0] != shards' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 421 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ':\n        raise ValueError("train_epoch: work was made for another batch_size or shard count; "\n                         "make it with epoch_work(batch_size, params, shards)")\n    batches, step, status, _ = run(TRAIN, X, Y, perm, batch_size, step, clip_norm, batch_losses, out, *buffers, *params'
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
     yield ', *grads'
@@ -614,7 +610,7 @@ def root(context, missing=missing):
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'hyper')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
     yield ', *shard_arrays'
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 421 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 424 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return batches, step, status\n\n\ndef epoch_work(batch_size, params, shards=1):\n    """train_epoch\'s scratch arrays for batches of batch_size rows: the batch buffers, the\n    gradients and the threads\' shares'
     yield str(('' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else ' (none here)'))
     yield '; nothing in them outlives an epoch."""\n    return (_buffers(batch_size), _like(params), '
@@ -642,8 +638,8 @@ def root(context, missing=missing):
         yield ', 0.0'
     l_1__ = missing
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_shard_arrays(1, params, 1)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 436 in 'network.py.j2' evaluated to false and no else section was defined.")))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 436 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_shard_arrays(1, params, 1)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 439 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 439 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return total / n\n\n\ndef evaluate(X, Y, out, with_loss, chunk, '
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'args'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
@@ -661,9 +657,9 @@ def root(context, missing=missing):
         yield ', 0.0'
     l_1__ = missing
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_shard_arrays(1, params, 1)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 446 in 'network.py.j2' evaluated to false and no else section was defined.")))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 446 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_shard_arrays(1, params, 1)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 449 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 449 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return total / max(n, 1)\n'
 
 blocks = {}
-debug_info = '2=46&3=48&4=50&7=52&8=56&9=61&11=63&12=67&13=71&14=73&15=77&16=87&17=89&19=92&20=94&21=101&23=104&30=107&31=111&33=114&35=118&41=122&44=130&51=132&59=136&63=138&66=142&68=145&71=149&73=152&76=156&78=159&81=163&83=166&87=169&90=172&93=174&95=176&98=179&99=181&102=184&105=186&108=190&111=194&114=196&117=198&121=201&126=203&131=207&139=209&140=212&141=216&142=218&143=232&147=234&151=237&152=241&155=247&159=249&160=253&162=258&164=260&165=264&168=270&171=280&172=282&173=285&174=288&175=291&185=295&186=297&189=299&191=304&192=306&197=309&198=311&199=313&200=315&201=318&204=323&205=327&208=330&209=332&210=334&211=336&212=339&215=344&221=348&222=350&236=353&237=356&238=359&239=363&242=370&245=373&250=393&254=396&255=398&269=430&270=434&271=438&273=440&274=443&275=447&276=451&277=455&278=459&282=470&284=473&291=481&294=483&296=485&298=487&302=489&303=491&304=494&307=499&308=503&309=505&311=508&313=516&318=522&323=524&336=526&337=528&338=531&341=536&347=539&351=541&352=544&368=550&371=552&372=554&373=556&374=560&379=568&388=571&390=575&392=577&400=579&403=583&407=593&409=600&410=602&414=604&415=606&418=608&421=610&427=619&428=621&431=623&433=630&436=632&440=648&442=653&446=655'
+debug_info = '2=46&3=48&4=50&7=52&8=56&9=61&11=63&12=67&13=71&14=73&15=77&16=87&17=89&19=92&20=94&21=101&23=104&30=107&31=111&33=114&35=118&41=122&44=130&51=132&59=136&63=138&66=142&68=145&71=149&73=152&76=156&78=159&81=163&83=166&87=169&90=172&93=174&95=176&98=179&99=181&102=184&105=186&108=190&111=194&114=196&117=198&121=201&126=203&131=207&139=209&140=212&141=216&142=218&143=232&147=234&151=237&152=241&155=247&159=249&160=253&162=258&164=260&165=264&168=270&171=280&172=282&173=285&174=288&175=291&185=295&186=297&189=299&191=304&192=306&197=309&198=311&199=313&200=315&201=318&204=323&205=327&208=330&209=332&210=334&211=336&212=339&215=344&221=348&222=350&236=353&237=356&238=359&239=363&242=370&245=373&250=393&254=396&255=398&269=430&270=434&271=438&273=440&274=443&275=447&276=451&277=455&278=459&282=470&284=473&296=481&300=483&304=485&305=487&306=490&309=495&310=499&311=501&313=504&315=512&320=518&325=520&339=522&340=524&341=527&344=532&350=535&354=537&355=540&371=546&374=548&375=550&376=552&377=556&382=564&391=567&393=571&395=573&403=575&406=579&410=589&412=596&413=598&417=600&418=602&421=604&424=606&430=615&431=617&434=619&436=626&439=628&443=644&445=649&449=651'

@@ -162,9 +162,7 @@ def root(context, missing=missing):
         pass
         t_5.extend((
             str(l_1_pad),
-            'inputs_check = np.',
-            str(environment.getattr(l_1_plan, 'float_type')),
-            '(0.0)  # NaN where an input is NaN or inf (value * 0)\n',
+            'inputs_finite = True  # comparisons: a sum of value * 0 may be factored (run())\n',
             str(l_1_pad),
             'for r in range(rows):\n',
             str(l_1_pad),
@@ -176,9 +174,7 @@ def root(context, missing=missing):
             str(l_1_pad),
             '        XB[r, k] = X[src, k]\n',
             str(l_1_pad),
-            '        inputs_check += X[src, k] * np.',
-            str(environment.getattr(l_1_plan, 'float_type')),
-            '(0.0)\n',
+            '        inputs_finite &= abs(X[src, k]) < math.inf\n',
             str(l_1_pad),
             '    for j in range(',
             str(environment.getattr(l_1_plan, 'n_out')),
@@ -388,7 +384,7 @@ def root(context, missing=missing):
             if environment.getattr(l_2_loop, 'first'):
                 pass
                 t_8.append(
-                    '        batch_loss += inputs_check  # a NaN or inf input stops training as a NaN loss would\n',
+                    '        if not inputs_finite:  # a NaN or inf input stops training as a NaN loss would\n            batch_loss = math.nan\n',
                 )
         l_2_loop = l_2_stage = missing
         t_8.extend((
@@ -508,9 +504,9 @@ def root(context, missing=missing):
             "            first, last = (0, shards) if serial else (t, t + 1)\n            sense = 0\n            n = perm.shape[0]\n            batches = (n + batch_size - 1) // batch_size\n            done = batches\n            status = 0\n            step = first_step  # the body's own: Numba would sum a count from outside over the threads\n            loss_sum = 0.0\n            clipping = clip_norm > 0.0  # bools, not literals: one compiled signature\n            for bi in range(batches):\n                start = bi * batch_size\n                nb = n - start if n - start < batch_size else batch_size  # the last may be short\n                for stage in range(",
             str(t_1(environment.getattr(l_1_plan, 'shard_stages'))),
             '):\n                    for s in range(first, last):\n                        value = shard_pass(',
-            str(('stage, ' if (undefined(name='staged') if l_1_staged is missing else l_1_staged) else cond_expr_undefined("the inline if-expression on line 162 in 'shards.j2' evaluated to false and no else section was defined."))),
+            str(('stage, ' if (undefined(name='staged') if l_1_staged is missing else l_1_staged) else cond_expr_undefined("the inline if-expression on line 163 in 'shards.j2' evaluated to false and no else section was defined."))),
             's * nb // shards, (s + 1) * nb // shards, nb, X, Y, perm, start, out, work[s], grads[s]',
-            str((context.call((undefined(name='shared') if l_0_shared is missing else l_0_shared), l_1_plan) if (undefined(name='staged') if l_1_staged is missing else l_1_staged) else cond_expr_undefined("the inline if-expression on line 162 in 'shards.j2' evaluated to false and no else section was defined."))),
+            str((context.call((undefined(name='shared') if l_0_shared is missing else l_0_shared), l_1_plan) if (undefined(name='staged') if l_1_staged is missing else l_1_staged) else cond_expr_undefined("the inline if-expression on line 163 in 'shards.j2' evaluated to false and no else section was defined."))),
             ', ',
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'args'), environment.getattr(l_1_plan, 'params'))),
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(l_1_plan, 'model_hyper'))),
@@ -536,7 +532,7 @@ def root(context, missing=missing):
                 _loop_vars = {}
                 pass
                 t_10.extend((
-                    str((' or ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 172 in 'shards.j2' evaluated to false and no else section was defined."))),
+                    str((' or ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 173 in 'shards.j2' evaluated to false and no else section was defined."))),
                     'stage == ',
                     str(context.call(environment.getattr(environment.getattr(l_1_plan, 'shard_stages'), 'index'), l_2_stage, _loop_vars=_loop_vars)),
                 ))
@@ -548,7 +544,7 @@ def root(context, missing=missing):
                 ')\n                        if not serial:\n                            sense = meet(sync, shards, sense)\n',
             ))
         t_10.append(
-            "                batch_loss = 0.0\n                for s in range(shards):\n                    batch_loss += losses[s]\n                loss_sum += batch_loss\n                if t == 0:\n                    batch_losses[bi] = batch_loss / nb\n                # all threads read the same values after a meeting: all take the same branch\n                # not math.isfinite: Numba's is (x - x) == (x - x), which LLVM's fastmath\n                # reassociation may fold to true (it did where the loss adds inputs_check)\n                if not abs(batch_loss) < math.inf:\n                    done, status = bi, 1\n                    break\n                step += 1\n                scale = 1.0\n",
+            "                batch_loss = 0.0\n                for s in range(shards):\n                    batch_loss += losses[s]\n                loss_sum += batch_loss\n                if t == 0:\n                    batch_losses[bi] = batch_loss / nb\n                # all threads read the same values after a meeting: all take the same branch\n                # not math.isfinite: Numba's is (x - x) == (x - x), which LLVM's fastmath\n                # reassociation may fold to true (it did where the loss added a check of the inputs)\n                if not abs(batch_loss) < math.inf:\n                    done, status = bi, 1\n                    break\n                step += 1\n                scale = 1.0\n",
         )
         if environment.getattr(environment.getattr(l_1_plan, 'update'), 'invariant'):
             pass
@@ -583,4 +579,4 @@ def root(context, missing=missing):
     context.vars['thread_epoch'] = l_0_thread_epoch = Macro(environment, macro, 'thread_epoch', ('plan', 'weights'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '4=30&5=32&10=34&12=53&13=58&14=59&15=64&16=66&17=81&19=85&21=96&23=105&25=107&26=112&28=122&29=127&31=137&32=142&33=146&37=156&38=164&39=168&40=170&41=172&42=176&43=178&44=182&45=186&49=192&50=197&53=209&54=221&55=222&56=225&57=228&58=231&59=238&60=240&61=242&62=259&63=262&64=264&65=267&66=270&67=273&68=275&69=277&71=290&72=291&73=293&77=318&78=333&79=335&85=340&86=342&87=345&88=350&91=364&92=369&93=374&94=377&96=380&97=384&99=388&106=396&107=398&110=402&111=413&112=418&113=420&114=424&116=443&122=457&123=465&124=466&125=469&126=471&127=478&142=481&143=486&144=491&145=496&160=509&162=511&165=519&166=523&171=529&172=535&174=546&192=553&193=556&199=561&200=567&201=575&205=578'
+debug_info = '4=30&5=32&10=34&12=53&13=58&14=59&15=64&16=66&17=81&19=85&21=96&23=105&25=107&26=112&28=122&29=127&31=137&32=142&33=146&37=156&38=164&39=166&40=168&41=170&42=174&43=176&44=178&45=182&49=188&50=193&53=205&54=217&55=218&56=221&57=224&58=227&59=234&60=236&61=238&62=255&63=258&64=260&65=263&66=266&67=269&68=271&69=273&71=286&72=287&73=289&77=314&78=329&79=331&85=336&86=338&87=341&88=346&91=360&92=365&93=370&94=373&96=376&97=380&99=384&107=392&108=394&111=398&112=409&113=414&114=416&115=420&117=439&123=453&124=461&125=462&126=465&127=467&128=474&143=477&144=482&145=487&146=492&161=505&163=507&166=515&167=519&172=525&173=531&175=542&193=549&194=552&200=557&201=563&202=571&206=574'
