@@ -477,11 +477,17 @@ def root(context, missing=missing):
         yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'model_hyper')))
         yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'hyper')))
         yield ')\n'
-    yield '    loss_sum = 0.0\n    batches = (n + batch_size - 1) // batch_size\n    for bi in range(batches):\n        start = bi * batch_size\n        nb = n - start if n - start < batch_size else batch_size  # the last batch may be short\n        # comparisons, not a sum of value * 0: fastmath may factor that sum into\n        # (x1 + x2 + ...) * 0, NaN where finite values overflow as they add up\n        inputs_finite = True\n        for r in range(nb):\n            src = perm[start + r]\n            for k in range('
+    yield '    loss_sum = 0.0\n    batches = (n + batch_size - 1) // batch_size\n    for bi in range(batches):\n        start = bi * batch_size\n        nb = n - start if n - start < batch_size else batch_size  # the last batch may be short\n        inputs_check = np.'
+    yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'float_type'))
+    yield '(0.0)  # NaN where an input is NaN or inf (value * 0)\n        for r in range(nb):\n            src = perm[start + r]\n            for k in range('
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_in'))
-    yield '):\n                XB[r, k] = X[src, k]\n                inputs_finite &= abs(X[src, k]) < math.inf\n            if mode != PREDICT:\n                for j in range('
+    yield '):\n                XB[r, k] = X[src, k]\n                inputs_check += X[src, k] * np.'
+    yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'float_type'))
+    yield '(0.0)\n            if mode != PREDICT:\n                for j in range('
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_out'))
-    yield '):\n                    YB[r, j] = Y[src, j]\n\n        # -- forward ------------------------------------------------------------------------\n'
+    yield '):\n                    YB[r, j] = Y[src, j]\n'
+    yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'confirm_inputs'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'nb', '        '))
+    yield '\n\n        # -- forward ------------------------------------------------------------------------\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'has_blocks'):
         pass
         for l_1_node in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'nodes'):
@@ -579,7 +585,7 @@ def root(context, missing=missing):
         for l_1_layer, l_1_loop in LoopContext(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed'), undefined):
             _loop_vars = {}
             pass
-            yield str((', ' if (not environment.getattr(l_1_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 406 in 'network.py.j2' evaluated to false and no else section was defined.")))
+            yield str((', ' if (not environment.getattr(l_1_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 405 in 'network.py.j2' evaluated to false and no else section was defined.")))
             yield 'np.ascontiguousarray(params['
             yield str(context.call(environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params'), 'index'), environment.getattr(l_1_layer, 'W'), _loop_vars=_loop_vars))
             yield '].T)'
@@ -601,7 +607,7 @@ def root(context, missing=missing):
     yield ']\n    out = np.empty((X.shape[0], '
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_out'))
     yield '), dtype=X.dtype) if outputs is None else outputs\n    shards = max(1, int(shards))\n    buffers, grads, shard_arrays = epoch_work(batch_size, params, shards) if work is None else work\n    if buffers[0].shape[0] < min(batch_size, X.shape[0])'
-    yield str((' or shard_arrays[0] != shards' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 421 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((' or shard_arrays[0] != shards' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 420 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ':\n        raise ValueError("train_epoch: work was made for another batch_size or shard count; "\n                         "make it with epoch_work(batch_size, params, shards)")\n    batches, step, status, _ = run(TRAIN, X, Y, perm, batch_size, step, clip_norm, batch_losses, out, *buffers, *params'
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
     yield ', *grads'
@@ -610,7 +616,7 @@ def root(context, missing=missing):
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'hyper')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
     yield ', *shard_arrays'
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 424 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 423 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return batches, step, status\n\n\ndef epoch_work(batch_size, params, shards=1):\n    """train_epoch\'s scratch arrays for batches of batch_size rows: the batch buffers, the\n    gradients and the threads\' shares'
     yield str(('' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else ' (none here)'))
     yield '; nothing in them outlives an epoch."""\n    return (_buffers(batch_size), _like(params), '
@@ -638,8 +644,8 @@ def root(context, missing=missing):
         yield ', 0.0'
     l_1__ = missing
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_shard_arrays(1, params, 1)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 439 in 'network.py.j2' evaluated to false and no else section was defined.")))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 439 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_shard_arrays(1, params, 1)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 438 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 438 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return total / n\n\n\ndef evaluate(X, Y, out, with_loss, chunk, '
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'args'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
@@ -657,9 +663,9 @@ def root(context, missing=missing):
         yield ', 0.0'
     l_1__ = missing
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_shard_arrays(1, params, 1)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 449 in 'network.py.j2' evaluated to false and no else section was defined.")))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 449 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_shard_arrays(1, params, 1)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 448 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 448 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return total / max(n, 1)\n'
 
 blocks = {}
-debug_info = '2=46&3=48&4=50&7=52&8=56&9=61&11=63&12=67&13=71&14=73&15=77&16=87&17=89&19=92&20=94&21=101&23=104&30=107&31=111&33=114&35=118&41=122&44=130&51=132&59=136&63=138&66=142&68=145&71=149&73=152&76=156&78=159&81=163&83=166&87=169&90=172&93=174&95=176&98=179&99=181&102=184&105=186&108=190&111=194&114=196&117=198&121=201&126=203&131=207&139=209&140=212&141=216&142=218&143=232&147=234&151=237&152=241&155=247&159=249&160=253&162=258&164=260&165=264&168=270&171=280&172=282&173=285&174=288&175=291&185=295&186=297&189=299&191=304&192=306&197=309&198=311&199=313&200=315&201=318&204=323&205=327&208=330&209=332&210=334&211=336&212=339&215=344&221=348&222=350&236=353&237=356&238=359&239=363&242=370&245=373&250=393&254=396&255=398&269=430&270=434&271=438&273=440&274=443&275=447&276=451&277=455&278=459&282=470&284=473&296=481&300=483&304=485&305=487&306=490&309=495&310=499&311=501&313=504&315=512&320=518&325=520&339=522&340=524&341=527&344=532&350=535&354=537&355=540&371=546&374=548&375=550&376=552&377=556&382=564&391=567&393=571&395=573&403=575&406=579&410=589&412=596&413=598&417=600&418=602&421=604&424=606&430=615&431=617&434=619&436=626&439=628&443=644&445=649&449=651'
+debug_info = '2=46&3=48&4=50&7=52&8=56&9=61&11=63&12=67&13=71&14=73&15=77&16=87&17=89&19=92&20=94&21=101&23=104&30=107&31=111&33=114&35=118&41=122&44=130&51=132&59=136&63=138&66=142&68=145&71=149&73=152&76=156&78=159&81=163&83=166&87=169&90=172&93=174&95=176&98=179&99=181&102=184&105=186&108=190&111=194&114=196&117=198&121=201&126=203&131=207&139=209&140=212&141=216&142=218&143=232&147=234&151=237&152=241&155=247&159=249&160=253&162=258&164=260&165=264&168=270&171=280&172=282&173=285&174=288&175=291&185=295&186=297&189=299&191=304&192=306&197=309&198=311&199=313&200=315&201=318&204=323&205=327&208=330&209=332&210=334&211=336&212=339&215=344&221=348&222=350&236=353&237=356&238=359&239=363&242=370&245=373&250=393&254=396&255=398&269=430&270=434&271=438&273=440&274=443&275=447&276=451&277=455&278=459&282=470&284=473&291=481&294=483&296=485&298=487&300=489&303=491&304=493&305=496&308=501&309=505&310=507&312=510&314=518&319=524&324=526&338=528&339=530&340=533&343=538&349=541&353=543&354=546&370=552&373=554&374=556&375=558&376=562&381=570&390=573&392=577&394=579&402=581&405=585&409=595&411=602&412=604&416=606&417=608&420=610&423=612&429=621&430=623&433=625&435=632&438=634&442=650&444=655&448=657'

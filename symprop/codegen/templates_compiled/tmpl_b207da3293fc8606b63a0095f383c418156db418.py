@@ -162,7 +162,9 @@ def root(context, missing=missing):
         pass
         t_5.extend((
             str(l_1_pad),
-            'inputs_finite = True  # comparisons: a sum of value * 0 may be factored (run())\n',
+            'inputs_check = np.',
+            str(environment.getattr(l_1_plan, 'float_type')),
+            '(0.0)  # NaN where an input is NaN or inf (value * 0)\n',
             str(l_1_pad),
             'for r in range(rows):\n',
             str(l_1_pad),
@@ -174,13 +176,16 @@ def root(context, missing=missing):
             str(l_1_pad),
             '        XB[r, k] = X[src, k]\n',
             str(l_1_pad),
-            '        inputs_finite &= abs(X[src, k]) < math.inf\n',
+            '        inputs_check += X[src, k] * np.',
+            str(environment.getattr(l_1_plan, 'float_type')),
+            '(0.0)\n',
             str(l_1_pad),
             '    for j in range(',
             str(environment.getattr(l_1_plan, 'n_out')),
             '):\n',
             str(l_1_pad),
-            '        YB[r, j] = Y[src, j]',
+            '        YB[r, j] = Y[src, j]\n',
+            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'confirm_inputs'), l_1_plan, 'rows', l_1_pad)),
         ))
         return concat(t_5)
     context.exported_vars.add('gather')
@@ -504,9 +509,9 @@ def root(context, missing=missing):
             "            first, last = (0, shards) if serial else (t, t + 1)\n            sense = 0\n            n = perm.shape[0]\n            batches = (n + batch_size - 1) // batch_size\n            done = batches\n            status = 0\n            step = first_step  # the body's own: Numba would sum a count from outside over the threads\n            loss_sum = 0.0\n            clipping = clip_norm > 0.0  # bools, not literals: one compiled signature\n            for bi in range(batches):\n                start = bi * batch_size\n                nb = n - start if n - start < batch_size else batch_size  # the last may be short\n                for stage in range(",
             str(t_1(environment.getattr(l_1_plan, 'shard_stages'))),
             '):\n                    for s in range(first, last):\n                        value = shard_pass(',
-            str(('stage, ' if (undefined(name='staged') if l_1_staged is missing else l_1_staged) else cond_expr_undefined("the inline if-expression on line 163 in 'shards.j2' evaluated to false and no else section was defined."))),
+            str(('stage, ' if (undefined(name='staged') if l_1_staged is missing else l_1_staged) else cond_expr_undefined("the inline if-expression on line 164 in 'shards.j2' evaluated to false and no else section was defined."))),
             's * nb // shards, (s + 1) * nb // shards, nb, X, Y, perm, start, out, work[s], grads[s]',
-            str((context.call((undefined(name='shared') if l_0_shared is missing else l_0_shared), l_1_plan) if (undefined(name='staged') if l_1_staged is missing else l_1_staged) else cond_expr_undefined("the inline if-expression on line 163 in 'shards.j2' evaluated to false and no else section was defined."))),
+            str((context.call((undefined(name='shared') if l_0_shared is missing else l_0_shared), l_1_plan) if (undefined(name='staged') if l_1_staged is missing else l_1_staged) else cond_expr_undefined("the inline if-expression on line 164 in 'shards.j2' evaluated to false and no else section was defined."))),
             ', ',
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'args'), environment.getattr(l_1_plan, 'params'))),
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(l_1_plan, 'model_hyper'))),
@@ -532,7 +537,7 @@ def root(context, missing=missing):
                 _loop_vars = {}
                 pass
                 t_10.extend((
-                    str((' or ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 173 in 'shards.j2' evaluated to false and no else section was defined."))),
+                    str((' or ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 174 in 'shards.j2' evaluated to false and no else section was defined."))),
                     'stage == ',
                     str(context.call(environment.getattr(environment.getattr(l_1_plan, 'shard_stages'), 'index'), l_2_stage, _loop_vars=_loop_vars)),
                 ))
@@ -579,4 +584,4 @@ def root(context, missing=missing):
     context.vars['thread_epoch'] = l_0_thread_epoch = Macro(environment, macro, 'thread_epoch', ('plan', 'weights'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '4=30&5=32&10=34&12=53&13=58&14=59&15=64&16=66&17=81&19=85&21=96&23=105&25=107&26=112&28=122&29=127&31=137&32=142&33=146&37=156&38=164&39=166&40=168&41=170&42=174&43=176&44=178&45=182&49=188&50=193&53=205&54=217&55=218&56=221&57=224&58=227&59=234&60=236&61=238&62=255&63=258&64=260&65=263&66=266&67=269&68=271&69=273&71=286&72=287&73=289&77=314&78=329&79=331&85=336&86=338&87=341&88=346&91=360&92=365&93=370&94=373&96=376&97=380&99=384&107=392&108=394&111=398&112=409&113=414&114=416&115=420&117=439&123=453&124=461&125=462&126=465&127=467&128=474&143=477&144=482&145=487&146=492&161=505&163=507&166=515&167=519&172=525&173=531&175=542&193=549&194=552&200=557&201=563&202=571&206=574'
+debug_info = '4=30&5=32&10=34&12=53&13=58&14=59&15=64&16=66&17=81&19=85&21=96&23=105&25=107&26=112&28=122&29=127&31=137&32=142&33=146&37=156&38=164&39=168&40=170&41=172&42=176&43=178&44=182&45=186&46=188&50=193&51=198&54=210&55=222&56=223&57=226&58=229&59=232&60=239&61=241&62=243&63=260&64=263&65=265&66=268&67=271&68=274&69=276&70=278&72=291&73=292&74=294&78=319&79=334&80=336&86=341&87=343&88=346&89=351&92=365&93=370&94=375&95=378&97=381&98=385&100=389&108=397&109=399&112=403&113=414&114=419&115=421&116=425&118=444&124=458&125=466&126=467&127=470&128=472&129=479&144=482&145=487&146=492&147=497&162=510&164=512&167=520&168=524&173=530&174=536&176=547&194=554&195=557&201=562&202=568&203=576&207=579'

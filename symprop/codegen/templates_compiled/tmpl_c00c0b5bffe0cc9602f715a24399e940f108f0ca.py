@@ -7,7 +7,7 @@ def root(context, missing=missing):
     concat = environment.concat
     cond_expr_undefined = Undefined
     if 0: yield None
-    l_0_args = l_0_tail = l_0_lit = l_0_lines = l_0_helpers = l_0_float32_cpu_helpers = l_0_loss_delta = l_0_keep_outputs = l_0_forward_call = l_0_backward_calls = l_0_clip_scale = l_0_grad_squares = l_0_update_tail = l_0_params_with_state = l_0_invariant_lines = l_0_update_section = l_0_usage = l_0_shapes = missing
+    l_0_args = l_0_tail = l_0_lit = l_0_lines = l_0_helpers = l_0_float32_cpu_helpers = l_0_loss_delta = l_0_keep_outputs = l_0_forward_call = l_0_backward_calls = l_0_clip_scale = l_0_grad_squares = l_0_update_tail = l_0_params_with_state = l_0_invariant_lines = l_0_update_section = l_0_usage = l_0_shapes = l_0_confirm_inputs = missing
     try:
         t_1 = environment.filters['join']
     except KeyError:
@@ -709,6 +709,37 @@ def root(context, missing=missing):
         return concat(t_21)
     context.exported_vars.add('shapes')
     context.vars['shapes'] = l_0_shapes = Macro(environment, macro, 'shapes', ('layout',), False, False, False, context.eval_ctx.autoescape)
+    def macro(l_1_plan, l_1_rows, l_1_pad):
+        t_22 = []
+        if l_1_plan is missing:
+            l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
+        if l_1_rows is missing:
+            l_1_rows = undefined("parameter 'rows' was not provided", name='rows')
+        if l_1_pad is missing:
+            l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
+        pass
+        t_22.extend((
+            str(l_1_pad),
+            'inputs_finite = True\n',
+            str(l_1_pad),
+            'if inputs_check != 0.0:\n',
+            str(l_1_pad),
+            '    for r in range(',
+            str(l_1_rows),
+            '):\n',
+            str(l_1_pad),
+            '        for k in range(',
+            str(environment.getattr(l_1_plan, 'n_in')),
+            '):\n',
+            str(l_1_pad),
+            '            if not abs(XB[r, k]) < math.inf:\n',
+            str(l_1_pad),
+            '                inputs_finite = False',
+        ))
+        return concat(t_22)
+    context.exported_vars.add('confirm_inputs')
+    context.vars['confirm_inputs'] = l_0_confirm_inputs = Macro(environment, macro, 'confirm_inputs', ('plan', 'rows', 'pad'), False, False, False, context.eval_ctx.autoescape)
+    yield '\n'
 
 blocks = {}
-debug_info = '3=30&4=36&7=42&8=47&11=59&12=68&15=77&16=85&17=89&21=100&22=109&23=112&25=118&29=120&35=122&38=124&50=130&51=138&64=141&65=146&70=154&81=156&99=162&100=172&101=173&102=175&103=181&104=184&105=187&106=191&107=195&108=199&109=203&110=205&111=207&112=211&113=215&114=217&115=221&116=223&117=227&118=234&119=237&120=241&121=243&122=247&123=251&124=253&125=255&126=257&127=259&128=263&129=265&130=269&131=277&133=285&134=289&135=293&136=297&137=300&138=303&140=309&141=311&142=313&143=315&144=319&146=325&152=331&153=343&154=347&155=351&159=361&160=371&161=373&166=392&167=401&168=406&169=409&170=424&171=426&172=429&179=449&180=457&181=461&182=463&186=469&187=477&192=491&193=497&198=510&199=519&202=546&203=553&204=557&212=567&213=577&214=579&215=581&216=583&217=585&218=586&219=589&220=593&221=596&223=622&224=624&225=627&226=631&233=644&234=653&238=657&239=659&241=662&242=666&246=671&247=673&252=677&253=679&258=681&259=683&260=685&263=693&264=699'
+debug_info = '3=30&4=36&7=42&8=47&11=59&12=68&15=77&16=85&17=89&21=100&22=109&23=112&25=118&29=120&35=122&38=124&50=130&51=138&64=141&65=146&70=154&81=156&99=162&100=172&101=173&102=175&103=181&104=184&105=187&106=191&107=195&108=199&109=203&110=205&111=207&112=211&113=215&114=217&115=221&116=223&117=227&118=234&119=237&120=241&121=243&122=247&123=251&124=253&125=255&126=257&127=259&128=263&129=265&130=269&131=277&133=285&134=289&135=293&136=297&137=300&138=303&140=309&141=311&142=313&143=315&144=319&146=325&152=331&153=343&154=347&155=351&159=361&160=371&161=373&166=392&167=401&168=406&169=409&170=424&171=426&172=429&179=449&180=457&181=461&182=463&186=469&187=477&192=491&193=497&198=510&199=519&202=546&203=553&204=557&212=567&213=577&214=579&215=581&216=583&217=585&218=586&219=589&220=593&221=596&223=622&224=624&225=627&226=631&233=644&234=653&238=657&239=659&241=662&242=666&246=671&247=673&252=677&253=679&258=681&259=683&260=685&263=693&264=699&272=712&273=722&274=724&275=726&276=730&277=734&278=736'
