@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from symprop.errors import DataError, SympropError, TrainingError
-from symprop.runtime.checks import all_finite, require_finite
+from symprop.runtime.checks import require_finite
 from symprop.runtime.device import arrays_for
 from symprop.runtime.metrics import metrics, metrics_against
 from symprop.runtime.optimizers import SGD, make_optimizer
@@ -245,12 +245,14 @@ def _refuse_nonfinite_rows(net, X, checkpoints, start_state) -> None:
     """Epoch 1 stopped (a batch's NaN loss or input, or an update that overflowed before a
     bad row came): if X holds a NaN or inf, the network as it was before fit, then the
     DataError that names the value (as_features' own), as a pass over X first would."""
-    if all_finite(X):
-        return  # the loss or the update itself overflowed: fit's TrainingError says so
-    checkpoints.arrays.restore(checkpoints.saved[1])  # epoch 1's copy: fit's start
-    net._optimizer, net._state, net._step, generator = start_state
-    net._rng.bit_generator.state = generator
-    require_finite(X)
+    try:
+        require_finite(X)
+    except DataError:
+        checkpoints.arrays.restore(checkpoints.saved[1])  # epoch 1's copy: fit's start
+        net._optimizer, net._state, net._step, generator = start_state
+        net._rng.bit_generator.state = generator
+        raise
+    # X is finite: the loss or the update itself overflowed, fit's TrainingError says so
 
 
 def _recover(checkpoints, epoch: int, batch: int, batches: int, batch_size: int,
