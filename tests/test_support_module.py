@@ -133,7 +133,7 @@ def test_scratch_arrays_carry_nothing_between_epochs(layers, shards, monkeypatch
 
     def train_epoch(*args, work=None, **kw):
         _poison(work)
-        poisoned.append(kw["shards"])
+        poisoned.extend([kw["shards"]] * kw.get("epochs", 1))  # one thread: 3 in one call
         return original(*args, work=work, **kw)
 
     monkeypatch.setattr(module, "train_epoch", train_epoch)
@@ -179,11 +179,16 @@ def test_a_seeded_networks_epochs_keep_their_orders(monkeypatch):
     net = sp.Network([sp.Dense(2, 1, "sigmoid")], loss="bce", seed=7)
     module = net._module(sp.SGD(0.1))
     original, orders = module.train_epoch, []
-    monkeypatch.setattr(module, "train_epoch", lambda X, Y, perm, *args, **kw:
-                        orders.append(perm.tolist()) or original(X, Y, perm, *args, **kw))
+
+    def train_epoch(X, Y, perm, *args, epochs=1, **kw):
+        orders.extend(np.split(perm, epochs))  # several epochs a call: orders back to back
+        return original(X, Y, perm, *args, epochs=epochs, **kw)
+
+    monkeypatch.setattr(module, "train_epoch", train_epoch)
     X, y = np.arange(20.0).reshape(10, 2), np.arange(10) % 2
     net.fit(X, y, epochs=2, batch_size=4, verbose=False)
-    assert orders == [[0, 4, 3, 2, 7, 8, 1, 9, 5, 6], [9, 6, 8, 0, 3, 5, 1, 4, 2, 7]]
+    assert [order.tolist() for order in orders] == [[0, 4, 3, 2, 7, 8, 1, 9, 5, 6],
+                                                    [9, 6, 8, 0, 3, 5, 1, 4, 2, 7]]
 
 
 def test_seeds_give_their_own_orders():

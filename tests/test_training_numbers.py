@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import symprop as sp
-from symprop.runtime import recovery
+from symprop.runtime import recovery, training
 from symprop.runtime.threads import shards_for
 
 OPTIMIZERS = {
@@ -112,6 +112,11 @@ class FailAt:
         return (batches, step, 0) if self.stop_before else (self.batch, step, 2)
 
 
+def one_epoch_a_call(monkeypatch) -> None:
+    """fit calls train_epoch once an epoch (else several epochs a call where it can)."""
+    monkeypatch.setattr(training, "_epochs_at_once", lambda *args: 1)
+
+
 # Copies every N batches, with 4 batches an epoch -> what the replay runs (rows per call):
 # every 3: a copy at each epoch's start, so only the failing epoch's first two batches;
 # every 6: copies at epochs 1 and 3; every 64: only at epoch 1, so three whole epochs first.
@@ -126,6 +131,7 @@ def test_recovery_replays_to_the_batch_before_the_failure(monkeypatch, every, bl
     dropout (whose seeds each copy redraws) on; with ``blocks``, in a network with batch
     normalization (its running statistics too) and dropout inside a residual block."""
     monkeypatch.setattr(recovery, "EVERY_BATCHES", every)
+    one_epoch_a_call(monkeypatch)  # FailAt counts calls as epochs
     rng = np.random.default_rng(3)
     X, y = rng.standard_normal((20, 3)), rng.integers(0, 2, 20)
 
@@ -150,6 +156,7 @@ def test_recovery_replays_to_the_batch_before_the_failure(monkeypatch, every, bl
         finally:
             monkeypatch.undo()
             monkeypatch.setattr(recovery, "EVERY_BATCHES", every)
+            one_epoch_a_call(monkeypatch)
     assert wrappers[False].replayed == REPLAYS[every]
     for (W, b), (W0, b0) in zip(failing.params, reference.params, strict=True):
         np.testing.assert_array_equal(W, W0)
@@ -199,6 +206,7 @@ def test_recovery_with_dropout_and_no_seed_restores_the_weights_before_the_batch
     """seed=None: the dropout masks still replay (each copy reseeds them from the network's
     own generator), so the weights are exactly those the failing batch started from."""
     monkeypatch.setattr(recovery, "EVERY_BATCHES", every)
+    one_epoch_a_call(monkeypatch)  # the failing call is epoch 3
     rng = np.random.default_rng(4)
     X, y = rng.standard_normal((20, 3)), rng.integers(0, 2, 20)
     net = sp.Network([sp.Dense(3, 6, "tanh", dropout=0.3), sp.Dense(6, 2, "softmax")],

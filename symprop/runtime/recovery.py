@@ -24,7 +24,7 @@ import functools
 
 import numpy as np
 
-from symprop.runtime.support import shuffled_rows
+from symprop.runtime.support import shuffled_epochs, shuffled_rows
 
 EVERY_BATCHES = 64
 
@@ -35,6 +35,12 @@ def _rows_in_order(n: int) -> np.ndarray:
     read-only: Numba would compile the epoch again for a read-only array type; nothing
     writes it."""
     return np.arange(n)
+
+
+@functools.lru_cache(maxsize=1)
+def _rows_in_order_repeated(n: int, count: int) -> np.ndarray:
+    """0 .. n - 1, ``count`` times over: the row orders of as many epochs without shuffling."""
+    return np.tile(_rows_in_order(n), count)
 
 
 class Checkpoints:
@@ -57,9 +63,18 @@ class Checkpoints:
         # the epochs' row order, refilled each epoch: fresh pages cost a page fault each
         # (for 128,000 rows 57 us, a 1-step fit's time)
         self.order = None if shuffle else _rows_in_order(n)
+        self.orders = None  # the same for several epochs drawn at once
 
     def begin_epoch(self, epoch: int) -> np.ndarray:
         """Copy the training state if it is time to; then the epoch's permutation."""
+        perm, _ = self.begin_epochs(epoch, 1)
+        return perm
+
+    def begin_epochs(self, epoch: int, most: int) -> tuple[np.ndarray, int]:
+        """Copy the training state if it is time to; then the row orders, back to back, of
+        the epochs from ``epoch`` on that run before the next copy falls due (at least one,
+        at most ``most``), and their count. Epochs taken so in one call copy and draw what
+        they would one at a time: the same training, bit for bit."""
         due = self.saved is None or self.batches_since >= EVERY_BATCHES
         if due:
             # Whether this copy must outlive the epoch's sync: another epoch follows and will
@@ -70,21 +85,49 @@ class Checkpoints:
             self.saved = (epoch, self.arrays.snapshot(lasting), self.net._step,
                           self.net._rng.bit_generator.state)
             self.batches_since = 0
-        return self.draw_epoch(reseed=due)
+        count = max(1, min(most, self.epochs_until_copy()))
+        if count == 1:
+            return self.draw_epoch(reseed=due), 1
+        orders = self._orders(count)
+        rng = self.net._rng
+        if due and self.reseed:  # as draw_epoch: the dropout seed first, then the orders
+            self.module.seed_rng(int(rng.integers(2**31)))
+        if self.shuffle:  # the generator's next raw outputs, halved as draw_epoch halves one
+            shuffled_epochs(self.n, rng.bit_generator.random_raw(count) >> np.uint64(1), orders)
+        return orders, count
+
+    def epochs_until_copy(self) -> int:
+        """The epochs from here that end before a copy falls due (a copy is taken when
+        EVERY_BATCHES batches have run since the last)."""
+        left = EVERY_BATCHES - self.batches_since
+        return max(1, -(-left // max(self.batches_per_epoch, 1)))
+
+    def _orders(self, count: int) -> np.ndarray:
+        """Room for ``count`` epochs' row orders; without shuffling, the one order repeated."""
+        if not self.shuffle:
+            return _rows_in_order_repeated(self.n, count)
+        if self.orders is None or self.orders.shape[0] < count * self.n:
+            self.orders = np.empty(count * self.n, dtype=np.int64)
+        return self.orders[:count * self.n]
 
     def end_epoch(self, batches: int) -> None:
+        """``batches``: those the epoch (or epochs) ran."""
         self.batches_since += batches
 
-    def draw_epoch(self, reseed: bool) -> np.ndarray:
+    def draw_epoch(self, reseed: bool, out: np.ndarray | None = None) -> np.ndarray:
+        """An epoch's randomness: the dropout seed where ``reseed``, then its row order (in
+        ``out`` where given)."""
         rng = self.net._rng
         if reseed and self.reseed:
             self.module.seed_rng(int(rng.integers(2**31)))
         if not self.shuffle:
             return self.order
-        if self.order is None:
-            self.order = np.empty(self.n, dtype=np.int64)
+        if out is None:
+            if self.order is None:
+                self.order = np.empty(self.n, dtype=np.int64)
+            out = self.order
         # seeded with the generator's next raw 64-bit output, halved to fit an int64
-        return shuffled_rows(self.n, int(rng.bit_generator.random_raw()) >> 1, self.order)
+        return shuffled_rows(self.n, int(rng.bit_generator.random_raw()) >> 1, out)
 
     def replay(self, epoch: int, batch: int, batch_size: int, run_epoch) -> bool:
         """Restore the copy, then run every batch from it up to, not including, batch

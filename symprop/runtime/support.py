@@ -44,10 +44,32 @@ def shuffled_rows(n: int, seed: int, out: np.ndarray | None = None) -> np.ndarra
     return perm
 
 
+def shuffled_epochs(n: int, seeds: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """shuffled_rows of each seed (uint64s below 2**63), back to back in ``out``
+    (len(seeds) * n int64s): the row orders of several epochs, drawn in one call."""
+    global _python_shuffled
+    orders = out.reshape(len(seeds), n)
+    if n >= COMPILED_MIN_ROWS or _python_shuffled >= PYTHON_SHUFFLE_ROWS:
+        support_module().shuffle_epochs(orders, seeds.astype(np.int64))
+    else:
+        _python_shuffled += orders.size
+        for order, seed in zip(orders, seeds.tolist(), strict=True):
+            order[:] = _fisher_yates(n, seed)
+    return out
+
+
 # Rows a process shuffles in Python before it compiles (or loads) the shuffle: about 30 ms
 # of Python, a fraction of the compile it may spare.
 PYTHON_SHUFFLE_ROWS = 1 << 18
 _python_shuffled = 0
+
+
+def compiled_shuffles() -> None:
+    """From now on every shuffle in this process is the compiled one: for a process that
+    will shuffle many rows, such as a sweep's worker (its runs' first 2**18 rows in Python
+    were a third of a 60-run sweep's time on each of two workers)."""
+    global _python_shuffled
+    _python_shuffled = max(_python_shuffled, PYTHON_SHUFFLE_ROWS)
 
 
 def _fisher_yates(n: int, seed: int) -> list[int]:

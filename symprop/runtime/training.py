@@ -42,6 +42,11 @@ class History:
             kept = [float(v) for v in value] if isinstance(value, list) else float(value)
             self.history.setdefault(key, []).append(kept)
 
+    def extend(self, values: dict[str, list[float]]) -> None:
+        """Several epochs' values: for each key, one number an epoch."""
+        for key, series in values.items():
+            self.history.setdefault(key, []).extend(series)
+
     def __getitem__(self, key: str) -> list[float]:
         return self.history[key]
 
@@ -136,72 +141,102 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
     # Keras do); the module's batch buffers are sized by batch_size, so never beyond n.
     batch_size = min(batch_size, n)
     _check_batch_statistics(net, n, batch_size)
-    batch_losses = np.empty((n + batch_size - 1) // batch_size, dtype=np.float64)
+    per_epoch = (n + batch_size - 1) // batch_size  # batches
     hyper = net._model_hyper()
     opt_hyper = optimizer.hyper_values()
     dropout = net._dropout_values()
     history = History(net.loss)
     monitor = "val_loss" if X_val is not None else "loss"
-    best, best_params, waited = math.inf, None, 0
-    progress = _progress(epochs, verbose, compiling=not _compiled(module))
+    best_params, waited = None, 0
+    compiled = _compiled(module)
+    progress = _progress(epochs, verbose, compiling=not compiled)
     arrays = arrays_for(net, X, Y)  # on the GPU for target="cuda", for the whole fit
     threads = blas_threads_for(net.layers, batch_size)
     split = {"shards": shards_for(module, net.layers, batch_size)} if net.target == "cpu" else {}
-    checkpoints = Checkpoints(net, arrays, module, n, shuffle, epochs, len(batch_losses))
+    checkpoints = Checkpoints(net, arrays, module, n, shuffle, epochs, per_epoch)
+    most = _epochs_at_once(checkpoints, epochs, split.get("shards") == 1 and X_val is None
+                           and patience is None and not track_gradients
+                           and not metrics_each_epoch)
+    batch_losses = np.empty(most * per_epoch, dtype=np.float64)
     # each row's output as its batch saw it (the running metrics), on the host
-    outputs = None if metrics_each_epoch else _epoch_outputs(net, n, Y.shape[1], X.dtype)
+    outputs = (None if metrics_each_epoch
+               else _epoch_outputs(net, most * n, Y.shape[1], X.dtype))
     running_metrics = (None if metrics_each_epoch
                        else metrics_against(net.loss, Y, _class_labels(net, y, Y)))
     # floats: np.dot of the float losses with integers converts them first (2.6 against 1.1 us)
-    batch_rows = np.minimum(batch_size, n - batch_size * np.arange(len(batch_losses)),
+    batch_rows = np.minimum(batch_size, n - batch_size * np.arange(per_epoch),
                             dtype=np.float64)
     if net.target == "cpu":  # the CPU module: its scratch arrays made once a fit
         split["work"] = module.epoch_work(batch_size, arrays.params, split["shards"])
 
-    def run_epoch(perm) -> tuple[int, int]:
+    def run_epoch(perm, count: int = 1) -> tuple[int, int]:
+        """``count`` epochs (perm their orders back to back): (batches done, status)."""
+        extra = {"epochs": count} if count > 1 else {}  # the CUDA module trains one at a time
         batches, step, status = module.train_epoch(
             arrays.X, arrays.Y, perm, batch_size, net._step, float(clip_norm or 0.0),
             batch_losses, *arrays.params, *arrays.running, *arrays.state, *hyper, *opt_hyper,
-            *dropout, **split, outputs=outputs)
+            *dropout, **split, outputs=outputs, **extra)
         net._step = int(step)
         return int(batches), int(status)
 
+    def stopping(epoch: int, values: dict) -> bool:
+        """Record an epoch's values; whether early stopping ends training there."""
+        nonlocal best_params, waited
+        best = _best_value(history, monitor)
+        history.append(values)
+        if progress is not None:
+            _show_epoch(progress, epoch, values)
+        if values[monitor] < best - 1e-12:
+            waited, history.best_epoch = 0, epoch
+            if patience is not None and restore_best:
+                best_params = net.params, [array.copy() for array in net._running]
+        elif patience is not None:
+            waited += 1
+            if waited >= patience:
+                history.stopped_epoch = epoch
+                return True
+        return False
+
     threads.__enter__()
     try:
-        for epoch in range(1, epochs + 1):
-            batches, status = run_epoch(checkpoints.begin_epoch(epoch))
+        epoch = 1
+        while epoch <= epochs:
+            # a first epoch that compiles runs alone: the bar shows that phase by itself
+            alone = epoch == 1 and not compiled and progress is not None
+            perm, count = checkpoints.begin_epochs(epoch, min(1 if alone else most,
+                                                              epochs - epoch + 1))
+            batches, status = run_epoch(perm, count)
             checkpoints.end_epoch(batches)
-            if status and start_state is not None and epoch == 1:
-                _refuse_nonfinite_rows(net, X, checkpoints, start_state)
-            if status == NONFINITE_UPDATE:
-                _recover(checkpoints, epoch, batches, len(batch_losses), batch_size, run_epoch)
-            arrays.sync()  # once per epoch: metrics, early stopping and the caller see them
             if status:
+                failed = epoch + batches // per_epoch
+                if start_state is not None and failed == 1:
+                    _refuse_nonfinite_rows(net, X, checkpoints, start_state)
+                if status == NONFINITE_UPDATE:
+                    _recover(checkpoints, failed, batches % per_epoch, per_epoch, batch_size,
+                             run_epoch)
+                arrays.sync()
                 raise TrainingError(
-                    f"the loss became {batch_losses[batches]} at epoch {epoch}, batch "
-                    f"{batches + 1} of {len(batch_losses)}; training stopped and the weights "
-                    "are those from before that batch")
+                    f"the loss became {batch_losses[batches]} at epoch {failed}, batch "
+                    f"{batches % per_epoch + 1} of {per_epoch}; training stopped and the "
+                    "weights are those from before that batch")
+            arrays.sync()  # once per call: metrics, early stopping and the caller see them
+            if count > 1:  # several epochs, nothing between them: their running values
+                _record_epochs(history, epoch, _epoch_losses(batch_losses, batch_rows, count),
+                               running_metrics.epochs(outputs[:count * n], count), progress)
+                epoch += count
+                continue
             if metrics_each_epoch:
                 values = _epoch_values(net, X, Y, arrays)
             else:  # the running values: every row ran once in this epoch
-                values = {"loss": float(np.dot(batch_losses, batch_rows) / n),
-                          **running_metrics(outputs)}
+                values = {"loss": _epoch_losses(batch_losses, batch_rows, 1)[0],
+                          **running_metrics(outputs[:n])}
             if X_val is not None:
                 values.update(_epoch_values(net, X_val, Y_val, arrays, "val_"))
             if track_gradients:
                 values["grad_norm"] = _gradient_norms(net, X, Y)
-            history.append(values)
-            if progress is not None:
-                _show_epoch(progress, epoch, values)
-            if values[monitor] < best - 1e-12:
-                best, waited, history.best_epoch = values[monitor], 0, epoch
-                if patience is not None and restore_best:
-                    best_params = net.params, [array.copy() for array in net._running]
-            elif patience is not None:
-                waited += 1
-                if waited >= patience:
-                    history.stopped_epoch = epoch
-                    break
+            if stopping(epoch, values):
+                break
+            epoch += 1
     finally:
         arrays.sync()
         threads.__exit__(None, None, None)
@@ -214,6 +249,45 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
             array[...] = best
         history.restored = True
     return history
+
+
+def _epoch_losses(batch_losses: np.ndarray, batch_rows: np.ndarray, count: int
+                  ) -> list[float]:
+    """The mean loss over the rows of each of ``count`` epochs, from its batches' mean
+    losses (the first epoch's first) and their rows."""
+    per_epoch, rows = batch_rows.shape[0], float(batch_rows.sum())
+    return [float(np.dot(batch_losses[e * per_epoch:(e + 1) * per_epoch], batch_rows) / rows)
+            for e in range(count)]
+
+
+def _record_epochs(history: History, first: int, losses: list[float],
+                   metrics_lists: dict[str, list[float]], progress) -> None:
+    """The running values of several epochs from ``first`` on, trained in one call (no
+    validation data and no early stopping there): into the history, the best one marked,
+    the bar moved on once."""
+    count = len(losses)
+    values = {"loss": losses, **metrics_lists}
+    best = _best_value(history, "loss")
+    history.extend(values)
+    for number, loss in enumerate(losses):
+        if loss < best - 1e-12:
+            best, history.best_epoch = loss, first + number
+    if progress is not None:
+        _show_epoch(progress, first + count - 1, {k: v[-1] for k, v in values.items()},
+                    count)
+
+
+def _epochs_at_once(checkpoints: Checkpoints, epochs: int, between_free: bool) -> int:
+    """How many epochs one call of the module trains at most. Where nothing runs between
+    epochs (``between_free``: one thread, no validation, early stopping, gradient norms or
+    exact metrics), those up to the next copy of the training state (recovery.py): for a
+    small network a call and an epoch's Python cost 20-30 us, as much as its batches."""
+    return min(epochs, checkpoints.epochs_until_copy()) if between_free else 1
+
+
+def _best_value(history: History, monitor: str) -> float:
+    """The monitored value of the best epoch so far (inf before the first)."""
+    return math.inf if history.best_epoch is None else history[monitor][history.best_epoch - 1]
 
 
 def _epoch_outputs(net, rows: int, units: int, dtype) -> np.ndarray:
@@ -355,13 +429,14 @@ def _progress(epochs: int, verbose: bool, compiling: bool = False):
     return tqdm(total=epochs, unit="epoch", leave=True, dynamic_ncols=True)
 
 
-def _show_epoch(progress, epoch: int, values: dict) -> None:
-    """One epoch done: its values beside the bar. After a compiling first epoch the bar
-    starts its clock again, so that its rate and remaining time are the epochs' own."""
+def _show_epoch(progress, epoch: int, values: dict, epochs: int = 1) -> None:
+    """One epoch done (or ``epochs``, the last one's values shown): its values beside the
+    bar. After a compiling first epoch the bar starts its clock again, so that its rate and
+    remaining time are the epochs' own."""
     if epoch == 1 and progress.desc == COMPILING:
         progress.bar_format = None
         progress.set_description_str("", refresh=False)
         progress.reset(total=progress.total)
     progress.set_postfix({k: f"{v:.4g}" for k, v in values.items() if k != "grad_norm"},
                          refresh=False)
-    progress.update(1)
+    progress.update(epochs)

@@ -141,11 +141,15 @@ def loss_for(arch: str) -> str:
 
 def _one_thread() -> None:
     """Numba's parallel regions on one thread (NUMBA_NUM_THREADS is set to 1 for the
-    workers symprop starts; a worker of someone else's cluster may have more)."""
+    workers symprop starts; a worker of someone else's cluster may have more); and the
+    compiled shuffle from the first run on (a worker shuffles many rows)."""
     import numba
+
+    from symprop.runtime.support import compiled_shuffles
 
     if numba.get_num_threads() != 1:
         numba.set_num_threads(1)
+    compiled_shuffles()
 
 
 def _floats(metrics: dict) -> dict:

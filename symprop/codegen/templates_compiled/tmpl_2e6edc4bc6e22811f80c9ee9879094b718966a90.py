@@ -394,7 +394,7 @@ def root(context, missing=missing):
         yield '\n'
     yield '\n\n@njit('
     yield str((undefined(name='jit') if l_0_jit is missing else l_0_jit))
-    yield ')\ndef run(mode, X, Y, perm, batch_size, step, clip_norm, batch_losses, out, XB, YB'
+    yield ')\ndef run(mode, X, Y, perm, epochs, batch_size, step, clip_norm, batch_losses, out, XB, YB'
     for (l_1_name, l_1__, l_1__) in context.call(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'buffer_shapes'), ''):
         _loop_vars = {}
         pass
@@ -426,7 +426,7 @@ def root(context, missing=missing):
         yield str(environment.getattr(l_1_layer, 'W'))
         yield 'T'
     l_1_layer = missing
-    yield '):\n    """Run the rows of X in the order of perm, in batches of batch_size, doing what `mode`\n    says (TRAIN, GRADIENTS, EVALUATE, PREDICT). No Python runs per batch.\n\n    XB, YB and the A, Z, D (M, AD) arrays are the batch buffers (from _buffers): allocated\n    by the caller, so that no allocation is compiled in here.\n\n    Returns (batches done, step, status, summed loss); status 1 means the loss of batch\n    number `batches`, or one of its inputs (in X), was not finite, and no update was applied\n    for it (batch normalization\'s running statistics may hold its batch\'s); status 2 means its\n    update made a parameter or optimizer state non-finite (the caller restores them).\n    """\n    n = perm.shape[0]\n    # The loops below have the layer sizes written in: refuse arrays of other widths.\n    if X.shape[1] != '
+    yield '):\n    """Run the rows of X in the order of perm, in batches of batch_size, doing what `mode`\n    says (TRAIN, GRADIENTS, EVALUATE, PREDICT). No Python runs per batch. perm holds the\n    row orders of `epochs` epochs back to back (its length a multiple of epochs); each\n    epoch\'s batches start with its first row, its last batch may be short, and batch_losses\n    and out take the epochs\' values in turn (out: X\'s rows for each epoch). Several epochs\n    in one call spare a small network\'s fit the call\'s and the epoch\'s Python (20-30 us).\n\n    XB, YB and the A, Z, D (M, AD) arrays are the batch buffers (from _buffers): allocated\n    by the caller, so that no allocation is compiled in here.\n\n    Returns (batches done, step, status, summed loss), the batches counted over the epochs;\n    status 1 means the loss of batch number `batches`, or one of its inputs (in X), was not\n    finite, and no update was applied\n    for it (batch normalization\'s running statistics may hold its batch\'s); status 2 means its\n    update made a parameter or optimizer state non-finite (the caller restores them).\n    """\n    epoch_rows = perm.shape[0] // epochs\n    # The loops below have the layer sizes written in: refuse arrays of other widths.\n    if X.shape[1] != '
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_in'))
     yield ' or (mode != PREDICT and Y.shape[1] != '
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_out'))
@@ -469,7 +469,7 @@ def root(context, missing=missing):
     yield '    training = mode == TRAIN\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable'):
         pass
-        yield "    if training and shards > 1:  # each batch's rows split over `shards` threads\n        return shard_epoch(shards, shard_crowded, shard_sync, shard_results, X, Y, perm, batch_size, step, clip_norm, batch_losses, out, shard_work, shard_grads, shard_losses, shard_verdicts"
+        yield "    if training and shards > 1:  # each batch's rows split over `shards` threads, one epoch\n        return shard_epoch(shards, shard_crowded, shard_sync, shard_results, X, Y, perm, batch_size, step, clip_norm, batch_losses, out, shard_work, shard_grads, shard_losses, shard_verdicts"
         yield str(context.call(environment.getattr((undefined(name='sh') if l_0_sh is missing else l_0_sh), 'shared'), (undefined(name='plan') if l_0_plan is missing else l_0_plan)))
         yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params')))
         yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
@@ -477,7 +477,7 @@ def root(context, missing=missing):
         yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'model_hyper')))
         yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'hyper')))
         yield ')\n'
-    yield '    loss_sum = 0.0\n    batches = (n + batch_size - 1) // batch_size\n    for bi in range(batches):\n        start = bi * batch_size\n        nb = n - start if n - start < batch_size else batch_size  # the last batch may be short\n        inputs_check = np.'
+    yield "    loss_sum = 0.0\n    batches = (epoch_rows + batch_size - 1) // batch_size  # an epoch's\n    for flat in range(epochs * batches):  # epoch after epoch, batch after batch\n        epoch = flat // batches\n        bi = flat - epoch * batches\n        start = epoch * epoch_rows + bi * batch_size\n        rest = epoch_rows - bi * batch_size\n        nb = rest if rest < batch_size else batch_size  # the last batch may be short\n        out_base = epoch * X.shape[0]\n        inputs_check = np."
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'float_type'))
     yield '(0.0)  # NaN where an input is NaN or inf (value * 0)\n        for r in range(nb):\n            src = perm[start + r]\n            for k in range('
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_in'))
@@ -521,10 +521,10 @@ def root(context, missing=missing):
                 yield '[:nb]\n'
         l_1_layer = missing
     yield "        if mode != GRADIENTS:  # in training too: the outputs for the epoch's metrics\n"
-    yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'keep_outputs'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'nb', 'start', '            '))
+    yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'keep_outputs'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'nb', 'start', '            ', 'out_base + '))
     yield '\n        if mode == PREDICT:\n            continue\n\n        # -- loss and output delta ----------------------------------------------------------\n'
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'loss_delta'), (undefined(name='plan') if l_0_plan is missing else l_0_plan)))
-    yield "\n        if not inputs_finite:  # a NaN or inf input stops training as a NaN loss would\n            batch_loss = math.nan\n        loss_sum += batch_loss\n        if training:\n            batch_losses[bi] = batch_loss / nb\n            # not math.isfinite: Numba's is (x - x) == (x - x), which LLVM's fastmath\n            # reassociation may fold to true (it did where the loss added a check of the inputs)\n            if not abs(batch_loss) < math.inf:\n                return bi, step, 1, loss_sum\n        if mode == EVALUATE:\n            continue\n\n        # -- backward -----------------------------------------------------------------------\n"
+    yield "\n        if not inputs_finite:  # a NaN or inf input stops training as a NaN loss would\n            batch_loss = math.nan\n        loss_sum += batch_loss\n        if training:\n            batch_losses[flat] = batch_loss / nb\n            # not math.isfinite: Numba's is (x - x) == (x - x), which LLVM's fastmath\n            # reassociation may fold to true (it did where the loss added a check of the inputs)\n            if not abs(batch_loss) < math.inf:\n                return flat, step, 1, loss_sum\n        if mode == EVALUATE:\n            continue\n\n        # -- backward -----------------------------------------------------------------------\n"
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'has_blocks'):
         pass
         for l_1_step in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'backward_steps'):
@@ -539,7 +539,7 @@ def root(context, missing=missing):
         yield '\n'
     yield '        if mode == GRADIENTS:\n            continue\n\n        # -- update -------------------------------------------------------------------------\n'
     yield str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'update_section'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), (undefined(name='weights') if l_0_weights is missing else l_0_weights), '        '), 'rstrip')))
-    yield '\n    return batches, step, 0, loss_sum\n\n\n'
+    yield '\n    return epochs * batches, step, 0, loss_sum\n\n\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args'):
         pass
         yield '@njit('
@@ -585,7 +585,7 @@ def root(context, missing=missing):
         for l_1_layer, l_1_loop in LoopContext(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed'), undefined):
             _loop_vars = {}
             pass
-            yield str((', ' if (not environment.getattr(l_1_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 405 in 'network.py.j2' evaluated to false and no else section was defined.")))
+            yield str((', ' if (not environment.getattr(l_1_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 414 in 'network.py.j2' evaluated to false and no else section was defined.")))
             yield 'np.ascontiguousarray(params['
             yield str(context.call(environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params'), 'index'), environment.getattr(l_1_layer, 'W'), _loop_vars=_loop_vars))
             yield '].T)'
@@ -598,17 +598,17 @@ def root(context, missing=missing):
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'model_hyper')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'hyper')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield ', shards=1, outputs=None, work=None):\n    """One epoch of mini-batches in the order of perm; returns (batches, step, status).\n    shards > 1 splits each batch\'s rows over that many threads'
+    yield ', shards=1, outputs=None, work=None, epochs=1):\n    """One epoch of mini-batches in the order of perm; returns (batches, step, status).\n    shards > 1 splits each batch\'s rows over that many threads'
     yield str(('' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else ' (not in this module: SHARDED is False)'))
     yield ".\n    outputs (X's rows by "
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_out'))
-    yield ', X\'s dtype): receives the output layer\'s values of each\n    row as its batch saw them, before that batch\'s update (the epoch\'s running metrics).\n    work: what epoch_work(batch_size, params, shards) returned, for the same arguments: the\n    scratch arrays, made once for all of a fit\'s epochs (else made here)."""\n    params = ['
+    yield ', X\'s dtype): receives the output layer\'s values of each\n    row as its batch saw them, before that batch\'s update (the epoch\'s running metrics).\n    work: what epoch_work(batch_size, params, shards) returned, for the same arguments: the\n    scratch arrays, made once for all of a fit\'s epochs (else made here).\n    epochs > 1 (one thread only): that many epochs in one call, perm their row orders back\n    to back, batch_losses and outputs (epochs times X\'s rows) their values in turn, and\n    batches counted over them all."""\n    params = ['
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'args'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params')))
-    yield ']\n    out = np.empty((X.shape[0], '
+    yield ']\n    epochs, shards = int(epochs), max(1, int(shards))\n    rows = perm.shape[0] // max(epochs, 1)\n    if epochs < 1 or rows * epochs != perm.shape[0] or (epochs > 1 and shards > 1):\n        raise ValueError("train_epoch: perm must hold `epochs` epochs\' row orders, each as "\n                         "long (and epochs must be 1 where shards > 1)")\n    out = np.empty((epochs * X.shape[0], '
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_out'))
-    yield '), dtype=X.dtype) if outputs is None else outputs\n    shards = max(1, int(shards))\n    buffers, grads, shard_arrays = epoch_work(batch_size, params, shards) if work is None else work\n    if buffers[0].shape[0] < min(batch_size, X.shape[0])'
-    yield str((' or shard_arrays[0] != shards' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 420 in 'network.py.j2' evaluated to false and no else section was defined.")))
-    yield ':\n        raise ValueError("train_epoch: work was made for another batch_size or shard count; "\n                         "make it with epoch_work(batch_size, params, shards)")\n    batches, step, status, _ = run(TRAIN, X, Y, perm, batch_size, step, clip_norm, batch_losses, out, *buffers, *params'
+    yield '), dtype=X.dtype) if outputs is None else outputs\n    # the compiled loop writes without bounds checks: arrays too short are refused here\n    if out.shape[0] < epochs * X.shape[0] or batch_losses.shape[0] < epochs * -(-rows // batch_size):\n        raise ValueError("train_epoch: outputs must have `epochs` times X\'s rows and "\n                         "batch_losses `epochs` times an epoch\'s batches")\n    buffers, grads, shard_arrays = epoch_work(batch_size, params, shards) if work is None else work\n    if buffers[0].shape[0] < min(batch_size, X.shape[0])'
+    yield str((' or shard_arrays[0] != shards' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 440 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield ':\n        raise ValueError("train_epoch: work was made for another batch_size or shard count; "\n                         "make it with epoch_work(batch_size, params, shards)")\n    batches, step, status, _ = run(TRAIN, X, Y, perm, epochs, batch_size, step, clip_norm, batch_losses, out, *buffers, *params'
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
     yield ', *grads'
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'states')))
@@ -616,7 +616,7 @@ def root(context, missing=missing):
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'hyper')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
     yield ', *shard_arrays'
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 423 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 443 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return batches, step, status\n\n\ndef epoch_work(batch_size, params, shards=1):\n    """train_epoch\'s scratch arrays for batches of batch_size rows: the batch buffers, the\n    gradients and the threads\' shares'
     yield str(('' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else ' (none here)'))
     yield '; nothing in them outlives an epoch."""\n    return (_buffers(batch_size), _like(params), '
@@ -630,7 +630,7 @@ def root(context, missing=missing):
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
     yield '):\n    """Gradients of the mean loss over all rows of X (one batch, no dropout); returns it."""\n    params = ['
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'args'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params')))
-    yield ']\n    n = X.shape[0]\n    states = [np.zeros_like(p) for p in params for _ in OPTIMIZER_STATE]\n    _, _, _, total = run(GRADIENTS, X, Y, np.arange(n), n, 0, 0.0, np.empty(1), np.empty((1, '
+    yield ']\n    n = X.shape[0]\n    states = [np.zeros_like(p) for p in params for _ in OPTIMIZER_STATE]\n    _, _, _, total = run(GRADIENTS, X, Y, np.arange(n), 1, n, 0, 0.0, np.empty(1), np.empty((1, '
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_out'))
     yield '), X.dtype), *_buffers(n), *params'
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
@@ -644,8 +644,8 @@ def root(context, missing=missing):
         yield ', 0.0'
     l_1__ = missing
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_shard_arrays(1, params, 1)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 438 in 'network.py.j2' evaluated to false and no else section was defined.")))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 438 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_shard_arrays(1, params, 1)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 458 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 458 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return total / n\n\n\ndef evaluate(X, Y, out, with_loss, chunk, '
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'args'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
@@ -653,7 +653,7 @@ def root(context, missing=missing):
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
     yield '):\n    """Output activations of every row into out; the mean loss over rows if with_loss."""\n    params = ['
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'args'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params')))
-    yield ']\n    n = X.shape[0]\n    states = [np.zeros_like(p) for p in params for _ in OPTIMIZER_STATE]\n    chunk = max(1, min(chunk, n))\n    _, _, _, total = run(EVALUATE if with_loss else PREDICT, X, Y, np.arange(n), chunk, 0, 0.0, np.empty(1), out, *_buffers(chunk), *params'
+    yield ']\n    n = X.shape[0]\n    states = [np.zeros_like(p) for p in params for _ in OPTIMIZER_STATE]\n    chunk = max(1, min(chunk, n))\n    _, _, _, total = run(EVALUATE if with_loss else PREDICT, X, Y, np.arange(n), 1, chunk, 0, 0.0, np.empty(1), out, *_buffers(chunk), *params'
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
     yield ', *_like(params), *states'
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'model_hyper')))
@@ -663,9 +663,9 @@ def root(context, missing=missing):
         yield ', 0.0'
     l_1__ = missing
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_shard_arrays(1, params, 1)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 448 in 'network.py.j2' evaluated to false and no else section was defined.")))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 448 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_shard_arrays(1, params, 1)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 468 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 468 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return total / max(n, 1)\n'
 
 blocks = {}
-debug_info = '2=46&3=48&4=50&7=52&8=56&9=61&11=63&12=67&13=71&14=73&15=77&16=87&17=89&19=92&20=94&21=101&23=104&30=107&31=111&33=114&35=118&41=122&44=130&51=132&59=136&63=138&66=142&68=145&71=149&73=152&76=156&78=159&81=163&83=166&87=169&90=172&93=174&95=176&98=179&99=181&102=184&105=186&108=190&111=194&114=196&117=198&121=201&126=203&131=207&139=209&140=212&141=216&142=218&143=232&147=234&151=237&152=241&155=247&159=249&160=253&162=258&164=260&165=264&168=270&171=280&172=282&173=285&174=288&175=291&185=295&186=297&189=299&191=304&192=306&197=309&198=311&199=313&200=315&201=318&204=323&205=327&208=330&209=332&210=334&211=336&212=339&215=344&221=348&222=350&236=353&237=356&238=359&239=363&242=370&245=373&250=393&254=396&255=398&269=430&270=434&271=438&273=440&274=443&275=447&276=451&277=455&278=459&282=470&284=473&291=481&294=483&296=485&298=487&300=489&303=491&304=493&305=496&308=501&309=505&310=507&312=510&314=518&319=524&324=526&338=528&339=530&340=533&343=538&349=541&353=543&354=546&370=552&373=554&374=556&375=558&376=562&381=570&390=573&392=577&394=579&402=581&405=585&409=595&411=602&412=604&416=606&417=608&420=610&423=612&429=621&430=623&433=625&435=632&438=634&442=650&444=655&448=657'
+debug_info = '2=46&3=48&4=50&7=52&8=56&9=61&11=63&12=67&13=71&14=73&15=77&16=87&17=89&19=92&20=94&21=101&23=104&30=107&31=111&33=114&35=118&41=122&44=130&51=132&59=136&63=138&66=142&68=145&71=149&73=152&76=156&78=159&81=163&83=166&87=169&90=172&93=174&95=176&98=179&99=181&102=184&105=186&108=190&111=194&114=196&117=198&121=201&126=203&131=207&139=209&140=212&141=216&142=218&143=232&147=234&151=237&152=241&155=247&159=249&160=253&162=258&164=260&165=264&168=270&171=280&172=282&173=285&174=288&175=291&185=295&186=297&189=299&191=304&192=306&197=309&198=311&199=313&200=315&201=318&204=323&205=327&208=330&209=332&210=334&211=336&212=339&215=344&221=348&222=350&236=353&237=356&238=359&239=363&242=370&245=373&250=393&254=396&255=398&274=430&275=434&276=438&278=440&279=443&280=447&281=451&282=455&283=459&287=470&289=473&300=481&303=483&305=485&307=487&309=489&312=491&313=493&314=496&317=501&318=505&319=507&321=510&323=518&328=524&333=526&347=528&348=530&349=533&352=538&358=541&362=543&363=546&379=552&382=554&383=556&384=558&385=562&390=570&399=573&401=577&403=579&411=581&414=585&418=595&420=602&421=604&428=606&434=608&440=610&443=612&449=621&450=623&453=625&455=632&458=634&462=650&464=655&468=657'

@@ -328,7 +328,7 @@ def root(context, missing=missing):
         return concat(t_10)
     context.exported_vars.add('loss_delta')
     context.vars['loss_delta'] = l_0_loss_delta = Macro(environment, macro, 'loss_delta', ('plan', 'rows', 'pad'), False, False, False, context.eval_ctx.autoescape)
-    def macro(l_1_plan, l_1_rows, l_1_first, l_1_pad):
+    def macro(l_1_plan, l_1_rows, l_1_first, l_1_pad, l_1_base):
         t_11 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
@@ -338,6 +338,8 @@ def root(context, missing=missing):
             l_1_first = undefined("parameter 'first' was not provided", name='first')
         if l_1_pad is missing:
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
+        if l_1_base is missing:
+            l_1_base = ''
         pass
         t_11.extend((
             str(l_1_pad),
@@ -349,7 +351,9 @@ def root(context, missing=missing):
             str(environment.getattr(l_1_plan, 'n_out')),
             '):\n',
             str(l_1_pad),
-            '        out[perm[',
+            '        out[',
+            str(l_1_base),
+            'perm[',
             str(l_1_first),
             ' + r], j] = A',
             str(environment.getattr(environment.getitem(environment.getattr(l_1_plan, 'layers'), -1), 'index')),
@@ -357,7 +361,7 @@ def root(context, missing=missing):
         ))
         return concat(t_11)
     context.exported_vars.add('keep_outputs')
-    context.vars['keep_outputs'] = l_0_keep_outputs = Macro(environment, macro, 'keep_outputs', ('plan', 'rows', 'first', 'pad'), False, False, False, context.eval_ctx.autoescape)
+    context.vars['keep_outputs'] = l_0_keep_outputs = Macro(environment, macro, 'keep_outputs', ('plan', 'rows', 'first', 'pad', 'base'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_layer, l_1_rows):
         t_12 = []
         l_1_inp = missing
@@ -380,7 +384,7 @@ def root(context, missing=missing):
             ', ',
             str(environment.getattr(l_1_layer, 'b')),
             ', ',
-            str((('Z%d, ' % environment.getattr(l_1_layer, 'index')) if environment.getattr(l_1_layer, 'keep_z') else cond_expr_undefined("the inline if-expression on line 161 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((('Z%d, ' % environment.getattr(l_1_layer, 'index')) if environment.getattr(l_1_layer, 'keep_z') else cond_expr_undefined("the inline if-expression on line 162 in 'macros.j2' evaluated to false and no else section was defined."))),
             'A',
             str(environment.getattr(l_1_layer, 'index')),
             str(context.call((undefined(name='tail') if l_0_tail is missing else l_0_tail), environment.getattr(environment.getattr(l_1_layer, 'act'), 'hyper'))),
@@ -478,7 +482,7 @@ def root(context, missing=missing):
             _loop_vars = {}
             pass
             t_15.extend((
-                str((' + ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 187 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str((' + ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 188 in 'macros.j2' evaluated to false and no else section was defined."))),
                 'sum_of_squares(',
                 str(l_2_g),
                 str(('_flat' if (l_2_g[1:] in l_1_weights) else '')),
@@ -622,7 +626,7 @@ def root(context, missing=missing):
             str(l_1_pad),
             'if nonfinite != 0.0:  # NaN: a new parameter or state value is not finite\n',
             str(l_1_pad),
-            '    return bi, step, 2, loss_sum\n',
+            '    return flat, step, 2, loss_sum\n',
         ))
         for l_2_layer in environment.getattr(l_1_plan, 'transposed'):
             _loop_vars = {}
@@ -650,7 +654,7 @@ def root(context, missing=missing):
         pass
         t_20.extend((
             'Usage (this file needs only numpy, numba and math',
-            str((', numba-cuda' if (l_1_target == 'cuda') else cond_expr_undefined("the inline if-expression on line 234 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((', numba-cuda' if (l_1_target == 'cuda') else cond_expr_undefined("the inline if-expression on line 235 in 'macros.j2' evaluated to false and no else section was defined."))),
             '): every array ',
             str(environment.getattr(l_1_plan, 'float_type')),
             ', C order.\n\n    import numpy as np\n    import network                      # this file, on the path\n    params = [',
@@ -674,7 +678,7 @@ def root(context, missing=missing):
             '): ',
             str(context.call(environment.getattr({'ce': 'one-hot classes', 'bce': '0/1'}, 'get'), environment.getattr(l_1_plan, 'loss_name'), 'the targets')),
             "\n    batch_size, step = 32, 0                       # step: updates so far\n    perm = np.random.permutation(len(X))           # the epoch's row order\n    losses = np.empty(-(-len(X) // batch_size))    # each batch's mean loss\n    batches, step, status = network.train_epoch(\n        X, Y, perm, batch_size, step, 0.0, losses, *params,",
-            str((' *running,' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 252 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((' *running,' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 253 in 'macros.j2' evaluated to false and no else section was defined."))),
             ' *state,\n        ',
             str(t_1(context.eval_ctx, ((environment.getattr(l_1_plan, 'model_hyper') + environment.getattr(environment.getattr(l_1_plan, 'update'), 'hyper')) + environment.getattr(l_1_plan, 'dropout_args')), ', ')),
             ")\n    # Adam's bias correction counts step; 0.0: no gradient clipping (else the largest\n    # global gradient norm).\n    # status 0: the epoch ran; 1: batch number `batches` had a non-finite loss and was\n    # not applied; 2: its update made a weight or state value non-finite.\n    # Hyperparameters: ",
@@ -682,7 +686,7 @@ def root(context, missing=missing):
             '\n    out = np.empty((len(X), ',
             str(environment.getattr(l_1_plan, 'n_out')),
             '), X.dtype)\n    mean_loss = network.evaluate(X, Y, out, True, 1024, *params',
-            str((', *running' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 260 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((', *running' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 261 in 'macros.j2' evaluated to false and no else section was defined."))),
             str(context.call((undefined(name='tail') if l_0_tail is missing else l_0_tail), (environment.getattr(l_1_plan, 'model_hyper') + environment.getattr(l_1_plan, 'dropout_args')))),
             ')',
         ))
@@ -703,7 +707,7 @@ def root(context, missing=missing):
                 str(l_2_name),
                 ' ',
                 str(l_2_shape),
-                str((', ' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 264 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str((', ' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 265 in 'macros.j2' evaluated to false and no else section was defined."))),
             ))
         l_2_loop = l_2_name = l_2__ = l_2_shape = missing
         return concat(t_21)
@@ -742,4 +746,4 @@ def root(context, missing=missing):
     yield '\n'
 
 blocks = {}
-debug_info = '3=30&4=36&7=42&8=47&11=59&12=68&15=77&16=85&17=89&21=100&22=109&23=112&25=118&29=120&35=122&38=124&50=130&51=138&64=141&65=146&70=154&81=156&99=162&100=172&101=173&102=175&103=181&104=184&105=187&106=191&107=195&108=199&109=203&110=205&111=207&112=211&113=215&114=217&115=221&116=223&117=227&118=234&119=237&120=241&121=243&122=247&123=251&124=253&125=255&126=257&127=259&128=263&129=265&130=269&131=277&133=285&134=289&135=293&136=297&137=300&138=303&140=309&141=311&142=313&143=315&144=319&146=325&152=331&153=343&154=347&155=351&159=361&160=371&161=373&166=392&167=401&168=406&169=409&170=424&171=426&172=429&179=449&180=457&181=461&182=463&186=469&187=477&192=491&193=497&198=510&199=519&202=546&203=553&204=557&212=567&213=577&214=579&215=581&216=583&217=585&218=586&219=589&220=593&221=596&223=622&224=624&225=627&226=631&233=644&234=653&238=657&239=659&241=662&242=666&246=671&247=673&252=677&253=679&258=681&259=683&260=685&263=693&264=699&272=712&273=722&274=724&275=726&276=730&277=734&278=736'
+debug_info = '3=30&4=36&7=42&8=47&11=59&12=68&15=77&16=85&17=89&21=100&22=109&23=112&25=118&29=120&35=122&38=124&50=130&51=138&64=141&65=146&70=154&81=156&99=162&100=172&101=173&102=175&103=181&104=184&105=187&106=191&107=195&108=199&109=203&110=205&111=207&112=211&113=215&114=217&115=221&116=223&117=227&118=234&119=237&120=241&121=243&122=247&123=251&124=253&125=255&126=257&127=259&128=263&129=265&130=269&131=277&133=285&134=289&135=293&136=297&137=300&138=303&140=309&141=311&142=313&143=315&144=319&146=325&153=331&154=345&155=349&156=353&160=365&161=375&162=377&167=396&168=405&169=410&170=413&171=428&172=430&173=433&180=453&181=461&182=465&183=467&187=473&188=481&193=495&194=501&199=514&200=523&203=550&204=557&205=561&213=571&214=581&215=583&216=585&217=587&218=589&219=590&220=593&221=597&222=600&224=626&225=628&226=631&227=635&234=648&235=657&239=661&240=663&242=666&243=670&247=675&248=677&253=681&254=683&259=685&260=687&261=689&264=697&265=703&273=716&274=726&275=728&276=730&277=734&278=738&279=740'
