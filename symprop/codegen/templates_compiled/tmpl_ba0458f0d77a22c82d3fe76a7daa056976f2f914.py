@@ -118,6 +118,7 @@ def root(context, missing=missing):
             str((undefined(name='Z') if l_1_Z is missing else l_1_Z)),
             ')',
             str(('' if environment.getattr(l_1_kernel, 'keep_z') else ' in place')),
+            str((', and Z = log(A)' if (environment.getattr((undefined(name='act') if l_1_act is missing else l_1_act), 'is_softmax') and environment.getattr(l_1_kernel, 'keep_z')) else cond_expr_undefined("the inline if-expression on line 53 in 'layers.j2' evaluated to false and no else section was defined."))),
             '."""\n',
         ))
         l_1_bias_later = ((environment.getattr(l_1_kernel, 'variant') == 'blas') and (not environment.getattr((undefined(name='act') if l_1_act is missing else l_1_act), 'is_softmax')))
@@ -138,10 +139,22 @@ def root(context, missing=missing):
                 str((undefined(name='cols') if l_1_cols is missing else l_1_cols)),
                 '):\n            e = math.exp(',
                 str((undefined(name='Z') if l_1_Z is missing else l_1_Z)),
-                '[r, j] - top)\n            A[r, j] = e\n            norm += e\n        for j in range(',
-                str((undefined(name='cols') if l_1_cols is missing else l_1_cols)),
-                '):\n            A[r, j] /= norm\n',
+                '[r, j] - top)\n            A[r, j] = e\n            norm += e\n',
             ))
+            if environment.getattr(l_1_kernel, 'keep_z'):
+                pass
+                t_3.extend((
+                    "        # Z becomes log(A) = z - logsumexp(z), what the cross-entropy reads (no exponentials\n        # of its own: K of them a row were a fifth of a small network's step); nothing else\n        # reads a softmax layer's Z\n        shift = top + math.log(norm)\n        for j in range(",
+                    str((undefined(name='cols') if l_1_cols is missing else l_1_cols)),
+                    '):\n            A[r, j] /= norm\n            Z[r, j] -= shift\n',
+                ))
+            else:
+                pass
+                t_3.extend((
+                    '        for j in range(',
+                    str((undefined(name='cols') if l_1_cols is missing else l_1_cols)),
+                    '):\n            A[r, j] /= norm\n',
+                ))
         else:
             pass
             t_3.extend((
@@ -212,7 +225,7 @@ def root(context, missing=missing):
                 "': the delta of the layer below.\n    S is what the derivative reads: ",
                 str(('its output A' if (environment.getattr((undefined(name='act') if l_1_act is missing else l_1_act), 'is_softmax') or (environment.getattr((undefined(name='act') if l_1_act is missing else l_1_act), 'backward_from') == 'a')) else 'its pre-activation Z')),
                 '.',
-                str(('\n    W comes transposed (run() keeps W^T): the product is D @ W.' if environment.getattr(l_1_kernel, 'transposed') else cond_expr_undefined("the inline if-expression on line 97 in 'layers.j2' evaluated to false and no else section was defined."))),
+                str(('\n    W comes transposed (run() keeps W^T): the product is D @ W.' if environment.getattr(l_1_kernel, 'transposed') else cond_expr_undefined("the inline if-expression on line 107 in 'layers.j2' evaluated to false and no else section was defined."))),
                 '"""\n',
             ))
             if environment.getattr(l_1_kernel, 'transposed'):
@@ -328,7 +341,7 @@ def root(context, missing=missing):
             ')\ndef ',
             str(environment.getattr(l_1_kernel, 'name')),
             '(D, W, OUT, nb):\n    """OUT += D @ W^T: this layer\'s share of the gradient of its input, which another\n    consumer of that input wrote first.',
-            str(('\n    W comes transposed (run() keeps W^T): the product is D @ W.' if environment.getattr(l_1_kernel, 'transposed') else cond_expr_undefined("the inline if-expression on line 156 in 'layers.j2' evaluated to false and no else section was defined."))),
+            str(('\n    W comes transposed (run() keeps W^T): the product is D @ W.' if environment.getattr(l_1_kernel, 'transposed') else cond_expr_undefined("the inline if-expression on line 166 in 'layers.j2' evaluated to false and no else section was defined."))),
             '"""\n',
         ))
         if environment.getattr(l_1_kernel, 'transposed'):
@@ -393,7 +406,7 @@ def root(context, missing=missing):
             str(environment.getattr(l_1_kernel, 'name')),
             '(inp, D, nb, dW, db):\n    """dW = inp^T D and db = column sums of D (',
             str(environment.getattr(l_1_kernel, 'variant')),
-            str((', dW flat' if environment.getattr(l_1_kernel, 'width') else cond_expr_undefined("the inline if-expression on line 181 in 'layers.j2' evaluated to false and no else section was defined."))),
+            str((', dW flat' if environment.getattr(l_1_kernel, 'width') else cond_expr_undefined("the inline if-expression on line 191 in 'layers.j2' evaluated to false and no else section was defined."))),
             ')."""\n',
         ))
         if ((environment.getattr(l_1_kernel, 'variant') == 'blas') and environment.getattr(l_1_plan, 'gemm')):
@@ -487,4 +500,4 @@ def root(context, missing=missing):
     context.vars['slope_kernel'] = l_0_slope_kernel = Macro(environment, macro, 'slope_kernel', ('plan', 'kernel'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '6=12&8=14&9=25&10=27&11=31&13=40&15=43&18=47&20=50&22=54&24=56&27=58&28=60&33=67&37=69&43=75&44=85&47=91&48=99&49=100&50=101&51=104&52=106&53=112&54=123&55=125&56=128&60=132&61=134&62=136&65=138&66=140&69=142&73=149&74=152&75=156&76=158&77=161&81=170&83=174&88=181&89=190&90=193&92=198&93=199&94=202&95=204&96=209&97=213&98=218&99=222&100=225&101=229&102=232&105=239&106=243&112=253&113=256&114=260&115=262&120=270&122=274&123=276&124=278&129=286&131=291&134=296&142=308&143=310&144=312&152=318&153=327&154=329&156=331&157=334&158=338&159=341&160=345&161=348&166=357&167=360&168=364&169=366&178=381&179=391&180=393&181=395&182=399&183=403&184=406&186=411&188=415&190=417&193=419&197=426&204=429&205=432&206=434&208=436&214=442&215=450&216=453&217=455&218=460&220=467&223=471&230=478&231=480&232=482'
+debug_info = '6=12&8=14&9=25&10=27&11=31&13=40&15=43&18=47&20=50&22=54&24=56&27=58&28=60&33=67&37=69&43=75&44=85&47=91&48=99&49=100&50=101&51=104&52=106&53=112&54=124&55=126&56=129&60=133&61=135&62=137&65=139&66=141&69=144&74=148&78=155&83=162&84=165&85=169&86=171&87=174&91=183&93=187&98=194&99=203&100=206&102=211&103=212&104=215&105=217&106=222&107=226&108=231&109=235&110=238&111=242&112=245&115=252&116=256&122=266&123=269&124=273&125=275&130=283&132=287&133=289&134=291&139=299&141=304&144=309&152=321&153=323&154=325&162=331&163=340&164=342&166=344&167=347&168=351&169=354&170=358&171=361&176=370&177=373&178=377&179=379&188=394&189=404&190=406&191=408&192=412&193=416&194=419&196=424&198=428&200=430&203=432&207=439&214=442&215=445&216=447&218=449&224=455&225=463&226=466&227=468&228=473&230=480&233=484&240=491&241=493&242=495'

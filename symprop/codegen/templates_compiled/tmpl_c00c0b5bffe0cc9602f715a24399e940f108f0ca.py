@@ -187,33 +187,9 @@ def root(context, missing=missing):
                 str(l_1_pad),
                 'for r in range(',
                 str(l_1_rows),
-                '):\n',
-                str(l_1_pad),
-                '    top = Z',
+                '):  # Z',
                 str((undefined(name='L') if l_1_L is missing else l_1_L)),
-                '[r, 0]\n',
-                str(l_1_pad),
-                '    for j in range(1, ',
-                str((undefined(name='K') if l_1_K is missing else l_1_K)),
-                '):\n',
-                str(l_1_pad),
-                '        zj = Z',
-                str((undefined(name='L') if l_1_L is missing else l_1_L)),
-                '[r, j]\n',
-                str(l_1_pad),
-                '        top = zj if zj > top else top\n',
-                str(l_1_pad),
-                '    s = 0.0\n',
-                str(l_1_pad),
-                '    for j in range(',
-                str((undefined(name='K') if l_1_K is missing else l_1_K)),
-                '):\n',
-                str(l_1_pad),
-                '        s += math.exp(Z',
-                str((undefined(name='L') if l_1_L is missing else l_1_L)),
-                '[r, j] - top)\n',
-                str(l_1_pad),
-                '    lse = top + math.log(s)\n',
+                ' holds log(softmax(z)) = z - logsumexp(z)\n',
                 str(l_1_pad),
                 '    for j in range(',
                 str((undefined(name='K') if l_1_K is missing else l_1_K)),
@@ -221,9 +197,9 @@ def root(context, missing=missing):
                 str(l_1_pad),
                 '        y = YB[r, j]\n',
                 str(l_1_pad),
-                '        total += y * (lse - Z',
+                '        total -= y * Z',
                 str((undefined(name='L') if l_1_L is missing else l_1_L)),
-                '[r, j])\n',
+                '[r, j]\n',
                 str(l_1_pad),
                 '        D',
                 str((undefined(name='L') if l_1_L is missing else l_1_L)),
@@ -384,7 +360,7 @@ def root(context, missing=missing):
             ', ',
             str(environment.getattr(l_1_layer, 'b')),
             ', ',
-            str((('Z%d, ' % environment.getattr(l_1_layer, 'index')) if environment.getattr(l_1_layer, 'keep_z') else cond_expr_undefined("the inline if-expression on line 162 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((('Z%d, ' % environment.getattr(l_1_layer, 'index')) if environment.getattr(l_1_layer, 'keep_z') else cond_expr_undefined("the inline if-expression on line 154 in 'macros.j2' evaluated to false and no else section was defined."))),
             'A',
             str(environment.getattr(l_1_layer, 'index')),
             str(context.call((undefined(name='tail') if l_0_tail is missing else l_0_tail), environment.getattr(environment.getattr(l_1_layer, 'act'), 'hyper'))),
@@ -482,7 +458,7 @@ def root(context, missing=missing):
             _loop_vars = {}
             pass
             t_15.extend((
-                str((' + ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 188 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str((' + ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 180 in 'macros.j2' evaluated to false and no else section was defined."))),
                 'sum_of_squares(',
                 str(l_2_g),
                 str(('_flat' if (l_2_g[1:] in l_1_weights) else '')),
@@ -654,7 +630,7 @@ def root(context, missing=missing):
         pass
         t_20.extend((
             'Usage (this file needs only numpy, numba and math',
-            str((', numba-cuda' if (l_1_target == 'cuda') else cond_expr_undefined("the inline if-expression on line 235 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((', numba-cuda' if (l_1_target == 'cuda') else cond_expr_undefined("the inline if-expression on line 227 in 'macros.j2' evaluated to false and no else section was defined."))),
             '): every array ',
             str(environment.getattr(l_1_plan, 'float_type')),
             ', C order.\n\n    import numpy as np\n    import network                      # this file, on the path\n    params = [',
@@ -678,7 +654,7 @@ def root(context, missing=missing):
             '): ',
             str(context.call(environment.getattr({'ce': 'one-hot classes', 'bce': '0/1'}, 'get'), environment.getattr(l_1_plan, 'loss_name'), 'the targets')),
             "\n    batch_size, step = 32, 0                       # step: updates so far\n    perm = np.random.permutation(len(X))           # the epoch's row order\n    losses = np.empty(-(-len(X) // batch_size))    # each batch's mean loss\n    batches, step, status = network.train_epoch(\n        X, Y, perm, batch_size, step, 0.0, losses, *params,",
-            str((' *running,' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 253 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((' *running,' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 245 in 'macros.j2' evaluated to false and no else section was defined."))),
             ' *state,\n        ',
             str(t_1(context.eval_ctx, ((environment.getattr(l_1_plan, 'model_hyper') + environment.getattr(environment.getattr(l_1_plan, 'update'), 'hyper')) + environment.getattr(l_1_plan, 'dropout_args')), ', ')),
             ")\n    # Adam's bias correction counts step; 0.0: no gradient clipping (else the largest\n    # global gradient norm).\n    # status 0: the epoch ran; 1: batch number `batches` had a non-finite loss and was\n    # not applied; 2: its update made a weight or state value non-finite.\n    # Hyperparameters: ",
@@ -686,7 +662,7 @@ def root(context, missing=missing):
             '\n    out = np.empty((len(X), ',
             str(environment.getattr(l_1_plan, 'n_out')),
             '), X.dtype)\n    mean_loss = network.evaluate(X, Y, out, True, 1024, *params',
-            str((', *running' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 261 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((', *running' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 253 in 'macros.j2' evaluated to false and no else section was defined."))),
             str(context.call((undefined(name='tail') if l_0_tail is missing else l_0_tail), (environment.getattr(l_1_plan, 'model_hyper') + environment.getattr(l_1_plan, 'dropout_args')))),
             ')',
         ))
@@ -707,7 +683,7 @@ def root(context, missing=missing):
                 str(l_2_name),
                 ' ',
                 str(l_2_shape),
-                str((', ' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 265 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str((', ' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 257 in 'macros.j2' evaluated to false and no else section was defined."))),
             ))
         l_2_loop = l_2_name = l_2__ = l_2_shape = missing
         return concat(t_21)
@@ -746,4 +722,4 @@ def root(context, missing=missing):
     yield '\n'
 
 blocks = {}
-debug_info = '3=30&4=36&7=42&8=47&11=59&12=68&15=77&16=85&17=89&21=100&22=109&23=112&25=118&29=120&35=122&38=124&50=130&51=138&64=141&65=146&70=154&81=156&99=162&100=172&101=173&102=175&103=181&104=184&105=187&106=191&107=195&108=199&109=203&110=205&111=207&112=211&113=215&114=217&115=221&116=223&117=227&118=234&119=237&120=241&121=243&122=247&123=251&124=253&125=255&126=257&127=259&128=263&129=265&130=269&131=277&133=285&134=289&135=293&136=297&137=300&138=303&140=309&141=311&142=313&143=315&144=319&146=325&153=331&154=345&155=349&156=353&160=365&161=375&162=377&167=396&168=405&169=410&170=413&171=428&172=430&173=433&180=453&181=461&182=465&183=467&187=473&188=481&193=495&194=501&199=514&200=523&203=550&204=557&205=561&213=571&214=581&215=583&216=585&217=587&218=589&219=590&220=593&221=597&222=600&224=626&225=628&226=631&227=635&234=648&235=657&239=661&240=663&242=666&243=670&247=675&248=677&253=681&254=683&259=685&260=687&261=689&264=697&265=703&273=716&274=726&275=728&276=730&277=734&278=738&279=740'
+debug_info = '3=30&4=36&7=42&8=47&11=59&12=68&15=77&16=85&17=89&21=100&22=109&23=112&25=118&29=120&35=122&38=124&50=130&51=138&64=141&65=146&70=154&81=156&99=162&100=172&101=173&102=175&103=181&104=184&105=187&106=193&107=197&108=199&109=203&110=210&111=213&112=217&113=219&114=223&115=227&116=229&117=231&118=233&119=235&120=239&121=241&122=245&123=253&125=261&126=265&127=269&128=273&129=276&130=279&132=285&133=287&134=289&135=291&136=295&138=301&145=307&146=321&147=325&148=329&152=341&153=351&154=353&159=372&160=381&161=386&162=389&163=404&164=406&165=409&172=429&173=437&174=441&175=443&179=449&180=457&185=471&186=477&191=490&192=499&195=526&196=533&197=537&205=547&206=557&207=559&208=561&209=563&210=565&211=566&212=569&213=573&214=576&216=602&217=604&218=607&219=611&226=624&227=633&231=637&232=639&234=642&235=646&239=651&240=653&245=657&246=659&251=661&252=663&253=665&256=673&257=679&265=692&266=702&267=704&268=706&269=710&270=714&271=716'
