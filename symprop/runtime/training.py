@@ -5,6 +5,7 @@ shows progress."""
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 
@@ -19,6 +20,11 @@ from symprop.runtime.threads import blas_threads_for, shards_for
 # train_epoch's status: 1 a batch's loss, or on the CPU one of its inputs, was not finite (no
 # update applied for it), 2 its update made a parameter or optimizer state non-finite.
 NONFINITE_LOSS, NONFINITE_UPDATE = 1, 2
+
+# Several epochs in one call of the module (_epochs_at_once): a call aims at this long, and
+# keeps its epochs' outputs (for their running metrics) in this much memory at most.
+CALL_SECONDS = 0.1
+OUTPUT_BYTES = 1 << 22
 
 # track_gradients measures each layer's gradient on the same training rows every epoch (so
 # the curves compare epoch with epoch), at most this many, spread evenly over the data: a
@@ -148,15 +154,14 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
     history = History(net.loss)
     monitor = "val_loss" if X_val is not None else "loss"
     best_params, waited = None, 0
-    compiled = _compiled(module)
-    progress = _progress(epochs, verbose, compiling=not compiled)
+    progress = _progress(epochs, verbose, compiling=not _compiled(module))
     arrays = arrays_for(net, X, Y)  # on the GPU for target="cuda", for the whole fit
     threads = blas_threads_for(net.layers, batch_size)
     split = {"shards": shards_for(module, net.layers, batch_size)} if net.target == "cpu" else {}
     checkpoints = Checkpoints(net, arrays, module, n, shuffle, epochs, per_epoch)
     most = _epochs_at_once(checkpoints, epochs, split.get("shards") == 1 and X_val is None
                            and patience is None and not track_gradients
-                           and not metrics_each_epoch)
+                           and not metrics_each_epoch, n * Y.shape[1] * X.dtype.itemsize)
     batch_losses = np.empty(most * per_epoch, dtype=np.float64)
     # each row's output as its batch saw it (the running metrics), on the host
     outputs = (None if metrics_each_epoch
@@ -199,13 +204,14 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
 
     threads.__enter__()
     try:
-        epoch = 1
+        epoch, at_once = 1, 1  # the first call: one epoch (it may compile), and timed
         while epoch <= epochs:
-            # a first epoch that compiles runs alone: the bar shows that phase by itself
-            alone = epoch == 1 and not compiled and progress is not None
-            perm, count = checkpoints.begin_epochs(epoch, min(1 if alone else most,
-                                                              epochs - epoch + 1))
+            perm, count = checkpoints.begin_epochs(epoch, min(at_once, epochs - epoch + 1))
+            began = time.perf_counter()
             batches, status = run_epoch(perm, count)
+            # the next call: what runs in about CALL_SECONDS at this call's pace
+            at_once = max(1, int(min(most, CALL_SECONDS * count
+                                     / max(time.perf_counter() - began, 1e-9))))
             checkpoints.end_epoch(batches)
             if status:
                 failed = epoch + batches // per_epoch
@@ -277,12 +283,18 @@ def _record_epochs(history: History, first: int, losses: list[float],
                     count)
 
 
-def _epochs_at_once(checkpoints: Checkpoints, epochs: int, between_free: bool) -> int:
+def _epochs_at_once(checkpoints: Checkpoints, epochs: int, between_free: bool,
+                    epoch_bytes: int) -> int:
     """How many epochs one call of the module trains at most. Where nothing runs between
     epochs (``between_free``: one thread, no validation, early stopping, gradient norms or
-    exact metrics), those up to the next copy of the training state (recovery.py): for a
-    small network a call and an epoch's Python cost 20-30 us, as much as its batches."""
-    return min(epochs, checkpoints.epochs_until_copy()) if between_free else 1
+    exact metrics), those up to the next copy of the training state (recovery.py) and whose
+    outputs (``epoch_bytes`` each) fit in OUTPUT_BYTES: for a small network a call and an
+    epoch's Python cost 20-30 us, as much as its batches. Each call is then held to about
+    CALL_SECONDS by the pace of the one before (the bar moves, Ctrl-C is heard)."""
+    if not between_free:
+        return 1
+    return max(1, min(epochs, checkpoints.epochs_until_copy(),
+                      OUTPUT_BYTES // max(epoch_bytes, 1)))
 
 
 def _best_value(history: History, monitor: str) -> float:
