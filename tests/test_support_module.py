@@ -181,7 +181,8 @@ def test_a_seeded_networks_epochs_keep_their_orders(monkeypatch):
     original, orders = module.train_epoch, []
 
     def train_epoch(X, Y, perm, *args, epochs=1, **kw):
-        orders.extend(np.split(perm, epochs))  # several epochs a call: orders back to back
+        # several epochs a call: orders back to back (copied: fit refills its buffer)
+        orders.extend(part.copy() for part in np.split(perm, epochs))
         return original(X, Y, perm, *args, epochs=epochs, **kw)
 
     monkeypatch.setattr(module, "train_epoch", train_epoch)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from symprop.runtime.support import row_argmax, threshold_hits
+from symprop.runtime.support import COMPILED_MIN_ROWS, row_argmax, threshold_hits
 
 
 def metrics(loss: str, out: np.ndarray, Y: np.ndarray) -> dict[str, float]:
@@ -56,7 +56,10 @@ class RunningMetrics:
         (a call per epoch was a third of a small network's fit); regression's sums epoch by
         epoch, in the order one epoch's call sums them."""
         if self.loss == "ce":
-            hits = row_argmax(outputs).reshape(count, self.rows) == self.labels
+            # compiled only where one epoch's call would be: a cold start compiles nothing
+            picks = (row_argmax(outputs) if self.rows >= COMPILED_MIN_ROWS
+                     else outputs.argmax(axis=1))
+            hits = picks.reshape(count, self.rows) == self.labels
             return {"accuracy": (np.count_nonzero(hits, axis=1) / self.rows).tolist()}
         if self.loss == "bce":
             shaped = outputs.reshape(count, *self.Y.shape)
