@@ -50,7 +50,7 @@ def _rows_in_order_repeated(n: int, count: int) -> np.ndarray:
 class Checkpoints:
     """The copy of a fit's training state and the replay from it.
 
-    ``draw_epoch`` is the only place where an epoch's randomness is drawn (the dropout seed
+    ``draw_epochs`` is the only place where an epoch's randomness is drawn (the dropout seed
     at a copy, then the permutation), so that the replay draws the same numbers."""
 
     def __init__(self, net, arrays, module, n: int, shuffle: bool, epochs: int,
@@ -69,11 +69,6 @@ class Checkpoints:
         self.order = None if shuffle else _rows_in_order(n)
         self.orders = None  # the same for several epochs drawn at once
 
-    def begin_epoch(self, epoch: int) -> np.ndarray:
-        """Copy the training state if it is time to; then the epoch's permutation."""
-        perm, _ = self.begin_epochs(epoch, 1)
-        return perm
-
     def begin_epochs(self, epoch: int, most: int) -> tuple[np.ndarray, int]:
         """Copy the training state if it is time to; then the row orders, back to back, of
         the epochs from ``epoch`` on that run before the next copy falls due (at least one,
@@ -90,15 +85,7 @@ class Checkpoints:
                           self.net._rng.bit_generator.state)
             self.batches_since = 0
         count = max(1, min(most, self.epochs_until_copy()))
-        if count == 1:
-            return self.draw_epoch(reseed=due), 1
-        orders = self._orders(count)
-        rng = self.net._rng
-        if due and self.reseed:  # as draw_epoch: the dropout seed first, then the orders
-            self.module.seed_rng(int(rng.integers(2**31)))
-        if self.shuffle:  # the generator's next raw outputs, halved as draw_epoch halves one
-            shuffled_epochs(self.n, rng.bit_generator.random_raw(count) >> np.uint64(1), orders)
-        return orders, count
+        return self.draw_epochs(due, count), count
 
     def epochs_until_copy(self) -> int:
         """The epochs from here that end before a copy falls due (a copy is taken when
@@ -118,20 +105,28 @@ class Checkpoints:
         """``batches``: those the epoch (or epochs) ran."""
         self.batches_since += batches
 
-    def draw_epoch(self, reseed: bool, out: np.ndarray | None = None) -> np.ndarray:
-        """An epoch's randomness: the dropout seed where ``reseed``, then its row order (in
-        ``out`` where given)."""
+    def draw_epoch(self, reseed: bool) -> np.ndarray:
+        """An epoch's randomness: the dropout seed where ``reseed``, then its row order."""
+        return self.draw_epochs(reseed, 1)
+
+    def draw_epochs(self, reseed: bool, count: int) -> np.ndarray:
+        """The randomness of ``count`` epochs: the dropout seed where ``reseed``, then their
+        row orders back to back, each seeded with the generator's next raw 64-bit output,
+        halved to fit an int64 (the same numbers whether drawn one epoch or several)."""
         rng = self.net._rng
         if reseed and self.reseed:
             self.module.seed_rng(int(rng.integers(2**31)))
+        if count > 1:
+            orders = self._orders(count)
+            if self.shuffle:
+                shuffled_epochs(self.n, rng.bit_generator.random_raw(count) >> np.uint64(1),
+                                orders)
+            return orders
         if not self.shuffle:
             return self.order
-        if out is None:
-            if self.order is None:
-                self.order = np.empty(self.n, dtype=np.int64)
-            out = self.order
-        # seeded with the generator's next raw 64-bit output, halved to fit an int64
-        return shuffled_rows(self.n, int(rng.bit_generator.random_raw()) >> 1, out)
+        if self.order is None:
+            self.order = np.empty(self.n, dtype=np.int64)
+        return shuffled_rows(self.n, int(rng.bit_generator.random_raw()) >> 1, self.order)
 
     def replay(self, epoch: int, batch: int, batch_size: int, run_epoch) -> bool:
         """Restore the copy, then run every batch from it up to, not including, batch
