@@ -7,7 +7,7 @@ def root(context, missing=missing):
     concat = environment.concat
     cond_expr_undefined = Undefined
     if 0: yield None
-    l_0_args = l_0_tail = l_0_lit = l_0_lines = l_0_helpers = l_0_float32_cpu_helpers = l_0_loss_delta = l_0_keep_outputs = l_0_forward_call = l_0_backward_calls = l_0_clip_scale = l_0_grad_squares = l_0_update_tail = l_0_params_with_state = l_0_invariant_lines = l_0_update_section = l_0_usage = l_0_shapes = l_0_confirm_inputs = missing
+    l_0_args = l_0_tail = l_0_lit = l_0_lines = l_0_helpers = l_0_float32_cpu_helpers = l_0_loss_delta = l_0_keep_outputs = l_0_forward_call = l_0_backward_calls = l_0_clip_scale = l_0_grad_squares = l_0_update_tail = l_0_params_with_state = l_0_invariant_lines = l_0_update_section = l_0_usage = l_0_shapes = l_0_confirm_inputs = l_0_column_sums = missing
     try:
         t_1 = environment.filters['join']
     except KeyError:
@@ -21,61 +21,67 @@ def root(context, missing=missing):
         def t_2(*unused):
             raise TemplateRuntimeError("No filter named 'length' found.")
     try:
-        t_3 = environment.filters['reverse']
+        t_3 = environment.filters['replace']
     except KeyError:
         @internalcode
         def t_3(*unused):
+            raise TemplateRuntimeError("No filter named 'replace' found.")
+    try:
+        t_4 = environment.filters['reverse']
+    except KeyError:
+        @internalcode
+        def t_4(*unused):
             raise TemplateRuntimeError("No filter named 'reverse' found.")
     pass
     def macro(l_1_names):
-        t_4 = []
+        t_5 = []
         if l_1_names is missing:
             l_1_names = undefined("parameter 'names' was not provided", name='names')
         pass
-        t_4.append(
+        t_5.append(
             str(t_1(context.eval_ctx, l_1_names, ', ')),
         )
-        return concat(t_4)
+        return concat(t_5)
     context.exported_vars.add('args')
     context.vars['args'] = l_0_args = Macro(environment, macro, 'args', ('names',), False, False, False, context.eval_ctx.autoescape)
     yield '\n'
     def macro(l_1_names):
-        t_5 = []
+        t_6 = []
         if l_1_names is missing:
             l_1_names = undefined("parameter 'names' was not provided", name='names')
         pass
         for l_2_name in l_1_names:
             _loop_vars = {}
             pass
-            t_5.extend((
+            t_6.extend((
                 ', ',
                 str(l_2_name),
             ))
         l_2_name = missing
-        return concat(t_5)
+        return concat(t_6)
     context.exported_vars.add('tail')
     context.vars['tail'] = l_0_tail = Macro(environment, macro, 'tail', ('names',), False, False, False, context.eval_ctx.autoescape)
     yield '\n'
     def macro(l_1_plan, l_1_value):
-        t_6 = []
+        t_7 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_value is missing:
             l_1_value = undefined("parameter 'value' was not provided", name='value')
         pass
-        t_6.extend((
+        t_7.extend((
             'np.',
             str(environment.getattr(l_1_plan, 'float_type')),
             '(',
             str(l_1_value),
             ')',
         ))
-        return concat(t_6)
+        return concat(t_7)
     context.exported_vars.add('lit')
     context.vars['lit'] = l_0_lit = Macro(environment, macro, 'lit', ('plan', 'value'), False, False, False, context.eval_ctx.autoescape)
     yield '\n'
     def macro(l_1_code, l_1_indent):
-        t_7 = []
+        t_8 = []
         if l_1_code is missing:
             l_1_code = undefined("parameter 'code' was not provided", name='code')
         if l_1_indent is missing:
@@ -85,7 +91,7 @@ def root(context, missing=missing):
         for (l_2_name, l_2_expr), l_2_loop in LoopContext(l_1_code, undefined):
             _loop_vars = {}
             pass
-            t_7.extend((
+            t_8.extend((
                 str((' ' * l_1_indent)),
                 str(l_2_name),
                 ' = ',
@@ -93,12 +99,12 @@ def root(context, missing=missing):
                 str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 17 in 'macros.j2' evaluated to false and no else section was defined."))),
             ))
         l_2_loop = l_2_name = l_2_expr = missing
-        return concat(t_7)
+        return concat(t_8)
     context.exported_vars.add('lines')
     context.vars['lines'] = l_0_lines = Macro(environment, macro, 'lines', ('code', 'indent'), False, False, False, context.eval_ctx.autoescape)
     yield '\n'
     def macro(l_1_jit, l_1_float_type, l_1_decorator):
-        t_8 = []
+        t_9 = []
         if l_1_jit is missing:
             l_1_jit = undefined("parameter 'jit' was not provided", name='jit')
         if l_1_float_type is missing:
@@ -108,13 +114,13 @@ def root(context, missing=missing):
         pass
         if ((l_1_float_type == 'float32') and (not l_1_decorator)):
             pass
-            t_8.extend((
+            t_9.extend((
                 str(context.call((undefined(name='float32_cpu_helpers') if l_0_float32_cpu_helpers is missing else l_0_float32_cpu_helpers), l_1_jit)),
                 '\n',
             ))
         else:
             pass
-            t_8.extend((
+            t_9.extend((
                 str((l_1_decorator or str_join(('@njit(', l_1_jit, ')', )))),
                 '\ndef _sigmoid(z):\n    """1/(1 + e^-z) without overflow: with e = e^-|z|, 1/(1 + e) for z >= 0 and\n    e/(1 + e) below. A select, not a branch: the sign of z is a coin toss in training."""\n    one = np.',
                 str(l_1_float_type),
@@ -124,16 +130,16 @@ def root(context, missing=missing):
                 str(l_1_float_type),
                 '(0.0)\n    tail = math.log1p(math.exp(-abs(z)))\n    return (zero if zero > z else z) + tail\n',
             ))
-        return concat(t_8)
+        return concat(t_9)
     context.exported_vars.add('helpers')
     context.vars['helpers'] = l_0_helpers = Macro(environment, macro, 'helpers', ('jit', 'float_type', 'decorator'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_jit):
-        t_9 = []
+        t_10 = []
         l_1_range = resolve('range')
         if l_1_jit is missing:
             l_1_jit = undefined("parameter 'jit' was not provided", name='jit')
         pass
-        t_9.extend((
+        t_10.extend((
             '@njit(',
             str(l_1_jit),
             ')\ndef _exp_neg(x):\n    """e^x for x <= 0, in double: x = k ln 2 + r with |r| <= ln 2 / 2, e^r by its Taylor\n    series to r^8 (the rest is below 3e-10 of it), times 2^k as the product of the powers\n    2^-(2^i) that the bits of -k pick. x below -104 (e^x < 2^-150, zero in float32) is\n    held there; a NaN stays a NaN."""\n    x = x if not (x < -104.0) else -104.0\n    # np.floor keeps k a float: math.floor\'s integer would be undefined for a NaN x\n    k = np.floor(x * 1.4426950408889634 + 0.5)\n    r = x - k * 0.6931471805599453\n    p = 1.0 + r * (1.0 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720 + r * (1 / 5040 + r * (1 / 40320))))))))\n    m = int(-(k if k <= 0.0 else 0.0))  # 0..150; a NaN x gives 0 (p is NaN anyway)\n    scale = 1.0\n',
@@ -141,7 +147,7 @@ def root(context, missing=missing):
         for l_2_i in context.call((undefined(name='range') if l_1_range is missing else l_1_range), 8):
             _loop_vars = {}
             pass
-            t_9.extend((
+            t_10.extend((
                 '    scale *= ',
                 str((2.0 ** (-(2 ** l_2_i)))),
                 ' if m & ',
@@ -149,18 +155,18 @@ def root(context, missing=missing):
                 ' else 1.0\n',
             ))
         l_2_i = missing
-        t_9.extend((
+        t_10.extend((
             '    return p * scale\n\n\n@njit(',
             str(l_1_jit),
             ')\ndef _sigmoid(z):\n    """1/(1 + e^-z) without overflow, in double, rounded once: with e = e^-|z|, 1/(1 + e)\n    for z >= 0 and e/(1 + e) below. A select, not a branch: the sign of z is a coin toss\n    in training."""\n    zd = np.float64(z)\n    e = _exp_neg(-abs(zd))\n    s = 1.0 / (1.0 + e)\n    return np.float32(s if zd >= 0.0 else e * s)\n\n\n@njit(',
             str(l_1_jit),
             ', inline="always")\ndef _softplus(z):\n    """log(1 + e^z) without overflow, in double, rounded once: max(z, 0) + log1p(e) with\n    e = e^-|z| in (0, 1]. log1p(e) = 2 atanh(u) with u = e/(2 + e), or, for e above\n    sqrt(2) - 1, ln 2 + 2 atanh(u) with u = (e - 1)/(e + 3): |u| <= 0.1716 either way, and\n    the odd series 2u (1 + u^2/3 + ... + u^8/9) is within 2e-9 of it."""\n    zd = np.float64(z)\n    e = _exp_neg(-abs(zd))\n    upper = e > 0.41421356237309503\n    u = (e - 1.0) / (e + 3.0) if upper else e / (2.0 + e)\n    w = u * u\n    tail = 2.0 * u * (1.0 + w * (1 / 3 + w * (1 / 5 + w * (1 / 7 + w * (1 / 9)))))\n    tail += 0.6931471805599453 if upper else 0.0\n    return np.float32((zd if zd > 0.0 else 0.0) + tail)',
         ))
-        return concat(t_9)
+        return concat(t_10)
     context.exported_vars.add('float32_cpu_helpers')
     context.vars['float32_cpu_helpers'] = l_0_float32_cpu_helpers = Macro(environment, macro, 'float32_cpu_helpers', ('jit',), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_rows, l_1_pad):
-        t_10 = []
+        t_11 = []
         l_1_L = l_1_K = missing
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
@@ -171,7 +177,7 @@ def root(context, missing=missing):
         pass
         l_1_L = environment.getattr(environment.getitem(environment.getattr(l_1_plan, 'layers'), -1), 'index')
         l_1_K = environment.getattr(l_1_plan, 'n_out')
-        t_10.extend((
+        t_11.extend((
             str(l_1_pad),
             'dscale = ',
             str(context.call((undefined(name='lit') if l_0_lit is missing else l_0_lit), l_1_plan, 1)),
@@ -183,7 +189,7 @@ def root(context, missing=missing):
         ))
         if (environment.getattr(environment.getattr(l_1_plan, 'loss'), 'mode') == 'softmax_ce'):
             pass
-            t_10.extend((
+            t_11.extend((
                 str(l_1_pad),
                 'for r in range(',
                 str(l_1_rows),
@@ -209,7 +215,7 @@ def root(context, missing=missing):
             ))
         elif (environment.getattr(environment.getattr(l_1_plan, 'loss'), 'mode') == 'softmax_vjp'):
             pass
-            t_10.extend((
+            t_11.extend((
                 str(l_1_pad),
                 'for r in range(',
                 str(l_1_rows),
@@ -257,7 +263,7 @@ def root(context, missing=missing):
             ))
         else:
             pass
-            t_10.extend((
+            t_11.extend((
                 str(l_1_pad),
                 'for r in range(',
                 str(l_1_rows),
@@ -275,13 +281,13 @@ def root(context, missing=missing):
             ))
             if ('z' in environment.getattr(environment.getattr(l_1_plan, 'loss'), 'reads')):
                 pass
-                t_10.extend((
+                t_11.extend((
                     str(l_1_pad),
                     '        z = Z',
                     str((undefined(name='L') if l_1_L is missing else l_1_L)),
                     '[r, j]\n',
                 ))
-            t_10.extend((
+            t_11.extend((
                 str(context.call((undefined(name='lines') if l_0_lines is missing else l_0_lines), environment.getattr(environment.getattr(l_1_plan, 'loss'), 'value'), (t_2(l_1_pad) + 8))),
                 '\n',
                 str(l_1_pad),
@@ -297,15 +303,15 @@ def root(context, missing=missing):
                 str(environment.getattr(l_1_plan, 'units_scale')),
                 '\n',
             ))
-        t_10.extend((
+        t_11.extend((
             str(l_1_pad),
             'batch_loss = total',
         ))
-        return concat(t_10)
+        return concat(t_11)
     context.exported_vars.add('loss_delta')
     context.vars['loss_delta'] = l_0_loss_delta = Macro(environment, macro, 'loss_delta', ('plan', 'rows', 'pad'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_rows, l_1_first, l_1_pad, l_1_base):
-        t_11 = []
+        t_12 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_rows is missing:
@@ -317,7 +323,7 @@ def root(context, missing=missing):
         if l_1_base is missing:
             l_1_base = ''
         pass
-        t_11.extend((
+        t_12.extend((
             str(l_1_pad),
             'for r in range(',
             str(l_1_rows),
@@ -335,11 +341,11 @@ def root(context, missing=missing):
             str(environment.getattr(environment.getitem(environment.getattr(l_1_plan, 'layers'), -1), 'index')),
             '[r, j]',
         ))
-        return concat(t_11)
+        return concat(t_12)
     context.exported_vars.add('keep_outputs')
     context.vars['keep_outputs'] = l_0_keep_outputs = Macro(environment, macro, 'keep_outputs', ('plan', 'rows', 'first', 'pad', 'base'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_layer, l_1_rows):
-        t_12 = []
+        t_13 = []
         l_1_inp = missing
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
@@ -349,7 +355,7 @@ def root(context, missing=missing):
             l_1_rows = undefined("parameter 'rows' was not provided", name='rows')
         pass
         l_1_inp = environment.getattr(l_1_layer, 'input')
-        t_12.extend((
+        t_13.extend((
             str(environment.getattr(l_1_layer, 'forward_kernel')),
             '(',
             str((undefined(name='inp') if l_1_inp is missing else l_1_inp)),
@@ -366,11 +372,11 @@ def root(context, missing=missing):
             str(context.call((undefined(name='tail') if l_0_tail is missing else l_0_tail), environment.getattr(environment.getattr(l_1_layer, 'act'), 'hyper'))),
             ')',
         ))
-        return concat(t_12)
+        return concat(t_13)
     context.exported_vars.add('forward_call')
     context.vars['forward_call'] = l_0_forward_call = Macro(environment, macro, 'forward_call', ('plan', 'layer', 'rows'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_rows, l_1_pad):
-        t_13 = []
+        t_14 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_rows is missing:
@@ -378,14 +384,14 @@ def root(context, missing=missing):
         if l_1_pad is missing:
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
         pass
-        for l_2_layer in t_3(environment.getattr(l_1_plan, 'layers')):
+        for l_2_layer in t_4(environment.getattr(l_1_plan, 'layers')):
             l_2_below = resolve('below')
             l_2_inp = missing
             _loop_vars = {}
             pass
             l_2_inp = environment.getattr(l_2_layer, 'input')
             _loop_vars['inp'] = l_2_inp
-            t_13.extend((
+            t_14.extend((
                 str(l_1_pad),
                 'grad_',
                 str(environment.getattr(l_2_layer, 'kernel_variant')),
@@ -405,7 +411,7 @@ def root(context, missing=missing):
                 pass
                 l_2_below = environment.getattr(l_2_layer, 'below')
                 _loop_vars['below'] = l_2_below
-                t_13.extend((
+                t_14.extend((
                     str(l_1_pad),
                     str(context.call(environment.getattr(l_1_plan, 'delta_kernel'), l_2_layer, _loop_vars=_loop_vars)),
                     '(D',
@@ -423,17 +429,17 @@ def root(context, missing=missing):
                     ')\n',
                 ))
         l_2_layer = l_2_inp = l_2_below = missing
-        return concat(t_13)
+        return concat(t_14)
     context.exported_vars.add('backward_calls')
     context.vars['backward_calls'] = l_0_backward_calls = Macro(environment, macro, 'backward_calls', ('plan', 'rows', 'pad'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_squares, l_1_pad):
-        t_14 = []
+        t_15 = []
         if l_1_squares is missing:
             l_1_squares = undefined("parameter 'squares' was not provided", name='squares')
         if l_1_pad is missing:
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
         pass
-        t_14.extend((
+        t_15.extend((
             str(l_1_pad),
             'norm = math.sqrt(',
             str(l_1_squares),
@@ -443,11 +449,11 @@ def root(context, missing=missing):
             str(l_1_pad),
             '    scale = clip_norm / (norm + 1e-6)',
         ))
-        return concat(t_14)
+        return concat(t_15)
     context.exported_vars.add('clip_scale')
     context.vars['clip_scale'] = l_0_clip_scale = Macro(environment, macro, 'clip_scale', ('squares', 'pad'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_weights):
-        t_15 = []
+        t_16 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_weights is missing:
@@ -457,7 +463,7 @@ def root(context, missing=missing):
         for l_2_g, l_2_loop in LoopContext(environment.getattr(l_1_plan, 'grads'), undefined):
             _loop_vars = {}
             pass
-            t_15.extend((
+            t_16.extend((
                 str((' + ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 180 in 'macros.j2' evaluated to false and no else section was defined."))),
                 'sum_of_squares(',
                 str(l_2_g),
@@ -465,30 +471,30 @@ def root(context, missing=missing):
                 ')',
             ))
         l_2_loop = l_2_g = missing
-        return concat(t_15)
+        return concat(t_16)
     context.exported_vars.add('grad_squares')
     context.vars['grad_squares'] = l_0_grad_squares = Macro(environment, macro, 'grad_squares', ('plan', 'weights'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan):
-        t_16 = []
+        t_17 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         pass
-        t_16.append(
+        t_17.append(
             str(context.call((undefined(name='tail') if l_0_tail is missing else l_0_tail), environment.getattr(environment.getattr(l_1_plan, 'update'), 'hyper'))),
         )
         for l_2_c in environment.getattr(environment.getattr(l_1_plan, 'update'), 'invariant'):
             _loop_vars = {}
             pass
-            t_16.extend((
+            t_17.extend((
                 ', ',
                 str(environment.getitem(l_2_c, 0)),
             ))
         l_2_c = missing
-        return concat(t_16)
+        return concat(t_17)
     context.exported_vars.add('update_tail')
     context.vars['update_tail'] = l_0_update_tail = Macro(environment, macro, 'update_tail', ('plan',), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_flat, l_1_suffix):
-        t_17 = []
+        t_18 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_flat is missing:
@@ -502,7 +508,7 @@ def root(context, missing=missing):
             pass
             l_2_f = (l_1_suffix if (l_2_p in l_1_flat) else '')
             _loop_vars['f'] = l_2_f
-            t_17.extend((
+            t_18.extend((
                 ', ',
                 str(l_2_p),
                 str((undefined(name='f') if l_2_f is missing else l_2_f)),
@@ -510,7 +516,7 @@ def root(context, missing=missing):
             for l_3_st in environment.getattr(environment.getattr(l_1_plan, 'update'), 'state'):
                 _loop_vars = {}
                 pass
-                t_17.extend((
+                t_18.extend((
                     ', ',
                     str(l_3_st),
                     '_',
@@ -519,12 +525,12 @@ def root(context, missing=missing):
                 ))
             l_3_st = missing
         l_2_p = l_2_f = missing
-        return concat(t_17)
+        return concat(t_18)
     context.exported_vars.add('params_with_state')
     context.vars['params_with_state'] = l_0_params_with_state = Macro(environment, macro, 'params_with_state', ('plan', 'flat', 'suffix'), False, False, False, context.eval_ctx.autoescape)
     yield '\n'
     def macro(l_1_plan, l_1_pad):
-        t_18 = []
+        t_19 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_pad is missing:
@@ -533,7 +539,7 @@ def root(context, missing=missing):
         for l_2_c in environment.getattr(environment.getattr(l_1_plan, 'update'), 'invariant'):
             _loop_vars = {}
             pass
-            t_18.extend((
+            t_19.extend((
                 str(l_1_pad),
                 str(environment.getitem(l_2_c, 0)),
                 ' = ',
@@ -541,11 +547,11 @@ def root(context, missing=missing):
                 '\n',
             ))
         l_2_c = missing
-        return concat(t_18)
+        return concat(t_19)
     context.exported_vars.add('invariant_lines')
     context.vars['invariant_lines'] = l_0_invariant_lines = Macro(environment, macro, 'invariant_lines', ('plan', 'pad'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_weights, l_1_pad):
-        t_19 = []
+        t_20 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_weights is missing:
@@ -553,7 +559,7 @@ def root(context, missing=missing):
         if l_1_pad is missing:
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
         pass
-        t_19.extend((
+        t_20.extend((
             str(l_1_pad),
             'step += 1\n',
             str(l_1_pad),
@@ -572,7 +578,7 @@ def root(context, missing=missing):
             pass
             l_2_flat = ('_flat' if (l_2_param in l_1_weights) else '')
             _loop_vars['flat'] = l_2_flat
-            t_19.extend((
+            t_20.extend((
                 str(l_1_pad),
                 'nonfinite += update_flat(',
                 str(l_2_param),
@@ -584,7 +590,7 @@ def root(context, missing=missing):
             for l_3_s in environment.getattr(environment.getattr(l_1_plan, 'update'), 'state'):
                 _loop_vars = {}
                 pass
-                t_19.extend((
+                t_20.extend((
                     ', ',
                     str(l_3_s),
                     '_',
@@ -592,13 +598,13 @@ def root(context, missing=missing):
                     str((undefined(name='flat') if l_2_flat is missing else l_2_flat)),
                 ))
             l_3_s = missing
-            t_19.extend((
+            t_20.extend((
                 ', scale',
                 str(context.call((undefined(name='update_tail') if l_0_update_tail is missing else l_0_update_tail), l_1_plan, _loop_vars=_loop_vars)),
                 ')\n',
             ))
         l_2_param = l_2_flat = missing
-        t_19.extend((
+        t_20.extend((
             str(l_1_pad),
             'if nonfinite != 0.0:  # NaN: a new parameter or state value is not finite\n',
             str(l_1_pad),
@@ -607,7 +613,7 @@ def root(context, missing=missing):
         for l_2_layer in environment.getattr(l_1_plan, 'transposed'):
             _loop_vars = {}
             pass
-            t_19.extend((
+            t_20.extend((
                 str(l_1_pad),
                 'transpose_',
                 str(environment.getattr(l_1_plan, 'float_type')),
@@ -618,17 +624,17 @@ def root(context, missing=missing):
                 'T)\n',
             ))
         l_2_layer = missing
-        return concat(t_19)
+        return concat(t_20)
     context.exported_vars.add('update_section')
     context.vars['update_section'] = l_0_update_section = Macro(environment, macro, 'update_section', ('plan', 'weights', 'pad'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_target):
-        t_20 = []
+        t_21 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_target is missing:
             l_1_target = undefined("parameter 'target' was not provided", name='target')
         pass
-        t_20.extend((
+        t_21.extend((
             'Usage (this file needs only numpy, numba and math',
             str((', numba-cuda' if (l_1_target == 'cuda') else cond_expr_undefined("the inline if-expression on line 227 in 'macros.j2' evaluated to false and no else section was defined."))),
             '): every array ',
@@ -641,12 +647,12 @@ def root(context, missing=missing):
         ))
         if environment.getattr(l_1_plan, 'persistent'):
             pass
-            t_20.extend((
+            t_21.extend((
                 '    running = [',
                 str(t_1(context.eval_ctx, environment.getattr(l_1_plan, 'persistent'), ', ')),
                 "]   # batch normalization's running mean\n    #   and variance: zeros and ones at the start, updated by train_epoch\n",
             ))
-        t_20.extend((
+        t_21.extend((
             '    state = [np.zeros_like(p) for p in params for _ in network.OPTIMIZER_STATE]\n    X = ...                             # (rows, ',
             str(environment.getattr(l_1_plan, 'n_in')),
             ')\n    Y = ...                             # (rows, ',
@@ -666,12 +672,12 @@ def root(context, missing=missing):
             str(context.call((undefined(name='tail') if l_0_tail is missing else l_0_tail), (environment.getattr(l_1_plan, 'model_hyper') + environment.getattr(l_1_plan, 'dropout_args')))),
             ')',
         ))
-        return concat(t_20)
+        return concat(t_21)
     context.exported_vars.add('usage')
     context.vars['usage'] = l_0_usage = Macro(environment, macro, 'usage', ('plan', 'target'), False, False, False, context.eval_ctx.autoescape)
     yield '\n'
     def macro(l_1_layout):
-        t_21 = []
+        t_22 = []
         if l_1_layout is missing:
             l_1_layout = undefined("parameter 'layout' was not provided", name='layout')
         pass
@@ -679,18 +685,18 @@ def root(context, missing=missing):
         for (l_2_name, l_2__, l_2__, l_2_shape), l_2_loop in LoopContext(l_1_layout, undefined):
             _loop_vars = {}
             pass
-            t_21.extend((
+            t_22.extend((
                 str(l_2_name),
                 ' ',
                 str(l_2_shape),
                 str((', ' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 257 in 'macros.j2' evaluated to false and no else section was defined."))),
             ))
         l_2_loop = l_2_name = l_2__ = l_2_shape = missing
-        return concat(t_21)
+        return concat(t_22)
     context.exported_vars.add('shapes')
     context.vars['shapes'] = l_0_shapes = Macro(environment, macro, 'shapes', ('layout',), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_rows, l_1_pad):
-        t_22 = []
+        t_23 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_rows is missing:
@@ -698,7 +704,7 @@ def root(context, missing=missing):
         if l_1_pad is missing:
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
         pass
-        t_22.extend((
+        t_23.extend((
             str(l_1_pad),
             'inputs_finite = True\n',
             str(l_1_pad),
@@ -716,10 +722,94 @@ def root(context, missing=missing):
             str(l_1_pad),
             '                inputs_finite = False',
         ))
-        return concat(t_22)
+        return concat(t_23)
     context.exported_vars.add('confirm_inputs')
     context.vars['confirm_inputs'] = l_0_confirm_inputs = Macro(environment, macro, 'confirm_inputs', ('plan', 'rows', 'pad'), False, False, False, context.eval_ctx.autoescape)
-    yield '\n'
+    def macro(l_1_pad, l_1_rows, l_1_cols, l_1_index, l_1_targets, l_1_terms):
+        t_24 = []
+        if l_1_pad is missing:
+            l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
+        if l_1_rows is missing:
+            l_1_rows = undefined("parameter 'rows' was not provided", name='rows')
+        if l_1_cols is missing:
+            l_1_cols = undefined("parameter 'cols' was not provided", name='cols')
+        if l_1_index is missing:
+            l_1_index = undefined("parameter 'index' was not provided", name='index')
+        if l_1_targets is missing:
+            l_1_targets = undefined("parameter 'targets' was not provided", name='targets')
+        if l_1_terms is missing:
+            l_1_terms = undefined("parameter 'terms' was not provided", name='terms')
+        pass
+        t_24.extend((
+            str(l_1_pad),
+            'rows_by_4 = ',
+            str(l_1_rows),
+            ' - ',
+            str(l_1_rows),
+            ' % 4\n',
+            str(l_1_pad),
+            'for r in range(0, rows_by_4, 4):\n',
+            str(l_1_pad),
+            '    for ',
+            str(l_1_index),
+            ' in range(',
+            str(l_1_cols),
+            '):\n',
+        ))
+        l_2_loop = missing
+        for l_2_target, l_2_loop in LoopContext(l_1_targets, undefined):
+            l_2_term = missing
+            _loop_vars = {}
+            pass
+            l_2_term = environment.getitem(l_1_terms, environment.getattr(l_2_loop, 'index0'))
+            _loop_vars['term'] = l_2_term
+            t_24.extend((
+                str(l_1_pad),
+                '        ',
+                str(l_2_target),
+                '[',
+                str(l_1_index),
+                '] += (',
+                str(t_3(context.eval_ctx, (undefined(name='term') if l_2_term is missing else l_2_term), '@', 'r')),
+                ' + ',
+                str(t_3(context.eval_ctx, (undefined(name='term') if l_2_term is missing else l_2_term), '@', 'r + 1')),
+                ') + (',
+                str(t_3(context.eval_ctx, (undefined(name='term') if l_2_term is missing else l_2_term), '@', 'r + 2')),
+                ' + ',
+                str(t_3(context.eval_ctx, (undefined(name='term') if l_2_term is missing else l_2_term), '@', 'r + 3')),
+                ')\n',
+            ))
+        l_2_loop = l_2_target = l_2_term = missing
+        t_24.extend((
+            str(l_1_pad),
+            'for r in range(rows_by_4, ',
+            str(l_1_rows),
+            '):\n',
+            str(l_1_pad),
+            '    for ',
+            str(l_1_index),
+            ' in range(',
+            str(l_1_cols),
+            '):\n',
+        ))
+        l_2_loop = missing
+        for l_2_target, l_2_loop in LoopContext(l_1_targets, undefined):
+            _loop_vars = {}
+            pass
+            t_24.extend((
+                str(l_1_pad),
+                '        ',
+                str(l_2_target),
+                '[',
+                str(l_1_index),
+                '] += ',
+                str(t_3(context.eval_ctx, environment.getitem(l_1_terms, environment.getattr(l_2_loop, 'index0')), '@', 'r')),
+                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 292 in 'macros.j2' evaluated to false and no else section was defined."))),
+            ))
+        l_2_loop = l_2_target = missing
+        return concat(t_24)
+    context.exported_vars.add('column_sums')
+    context.vars['column_sums'] = l_0_column_sums = Macro(environment, macro, 'column_sums', ('pad', 'rows', 'cols', 'index', 'targets', 'terms'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '3=30&4=36&7=42&8=47&11=59&12=68&15=77&16=85&17=89&21=100&22=109&23=112&25=118&29=120&35=122&38=124&50=130&51=138&64=141&65=146&70=154&81=156&99=162&100=172&101=173&102=175&103=181&104=184&105=187&106=193&107=197&108=199&109=203&110=210&111=213&112=217&113=219&114=223&115=227&116=229&117=231&118=233&119=235&120=239&121=241&122=245&123=253&125=261&126=265&127=269&128=273&129=276&130=279&132=285&133=287&134=289&135=291&136=295&138=301&145=307&146=321&147=325&148=329&152=341&153=351&154=353&159=372&160=381&161=386&162=389&163=404&164=406&165=409&172=429&173=437&174=441&175=443&179=449&180=457&185=471&186=477&191=490&192=499&195=526&196=533&197=537&205=547&206=557&207=559&208=561&209=563&210=565&211=566&212=569&213=573&214=576&216=602&217=604&218=607&219=611&226=624&227=633&231=637&232=639&234=642&235=646&239=651&240=653&245=657&246=659&251=661&252=663&253=665&256=673&257=679&265=692&266=702&267=704&268=706&269=710&270=714&271=716'
+debug_info = '3=36&4=42&7=48&8=53&11=65&12=74&15=83&16=91&17=95&21=106&22=115&23=118&25=124&29=126&35=128&38=130&50=136&51=144&64=147&65=152&70=160&81=162&99=168&100=178&101=179&102=181&103=187&104=190&105=193&106=199&107=203&108=205&109=209&110=216&111=219&112=223&113=225&114=229&115=233&116=235&117=237&118=239&119=241&120=245&121=247&122=251&123=259&125=267&126=271&127=275&128=279&129=282&130=285&132=291&133=293&134=295&135=297&136=301&138=307&145=313&146=327&147=331&148=335&152=347&153=357&154=359&159=378&160=387&161=392&162=395&163=410&164=412&165=415&172=435&173=443&174=447&175=449&179=455&180=463&185=477&186=483&191=496&192=505&195=532&196=539&197=543&205=553&206=563&207=565&208=567&209=569&210=571&211=572&212=575&213=579&214=582&216=608&217=610&218=613&219=617&226=630&227=639&231=643&232=645&234=648&235=652&239=657&240=659&245=663&246=665&251=667&252=669&253=671&256=679&257=685&265=698&266=708&267=710&268=712&269=716&270=720&271=722&281=728&282=744&283=750&284=752&285=760&286=764&287=767&289=784&290=788&291=796&292=800'
