@@ -36,7 +36,7 @@ def shuffled_rows(n: int, seed: int, out: np.ndarray | None = None) -> np.ndarra
     epochs gain 15 us each from the compiled loop, switches to it early on."""
     global _python_shuffled
     perm = np.empty(n, dtype=np.int64) if out is None else out
-    if n >= COMPILED_MIN_ROWS or _python_shuffled >= PYTHON_SHUFFLE_ROWS:
+    if compiled_for(n):
         support_module().shuffle_rows(perm, seed)
     else:
         _python_shuffled += n
@@ -49,7 +49,7 @@ def shuffled_epochs(n: int, seeds: np.ndarray, out: np.ndarray) -> np.ndarray:
     (len(seeds) * n int64s): the row orders of several epochs, drawn in one call."""
     global _python_shuffled
     orders = out.reshape(len(seeds), n)
-    if n >= COMPILED_MIN_ROWS or _python_shuffled >= PYTHON_SHUFFLE_ROWS:
+    if compiled_for(n):
         support_module().shuffle_epochs(orders, seeds.astype(np.int64))
     else:
         _python_shuffled += orders.size
@@ -62,6 +62,14 @@ def shuffled_epochs(n: int, seeds: np.ndarray, out: np.ndarray) -> np.ndarray:
 # of Python, a fraction of the compile it may spare.
 PYTHON_SHUFFLE_ROWS = 1 << 18
 _python_shuffled = 0
+
+
+def compiled_for(rows: int) -> bool:
+    """Whether an epoch's pass over ``rows`` rows (a shuffle, its accuracy) takes the compiled
+    loop: from COMPILED_MIN_ROWS rows on, and for any size once this process has shuffled
+    PYTHON_SHUFFLE_ROWS rows in Python (or was told to, compiled_shuffles): a process of
+    many small epochs."""
+    return rows >= COMPILED_MIN_ROWS or _python_shuffled >= PYTHON_SHUFFLE_ROWS
 
 
 def compiled_shuffles() -> None:
