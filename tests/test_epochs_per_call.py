@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import symprop as sp
-from symprop.runtime import recovery, training
+from symprop.runtime import recovery, support, training
 from symprop.runtime.metrics import RunningMetrics
 from symprop.runtime.support import shuffled_epochs, shuffled_rows
 
@@ -216,3 +216,27 @@ def test_metrics_of_several_epochs_are_each_epochs_own(loss, rows, count, seed, 
         assert together.keys() == alone.keys()
         for key, value in alone.items():
             np.testing.assert_equal(together[key][e], value)
+
+
+@pytest.mark.parametrize("busy", [False, True])
+def test_accuracy_of_many_small_epochs(monkeypatch, busy):
+    """Epochs of few rows each: in a process of many small epochs (busy: past the Python
+    shuffles' rows, as a sweep's worker) their argmax is the compiled one, else NumPy's;
+    either way each epoch's accuracy is its own, ties and a NaN output included."""
+    monkeypatch.setattr(support, "_python_shuffled", support.PYTHON_SHUFFLE_ROWS if busy else 0)
+    calls = []
+    compiled = support.support_module()
+    real = compiled.row_argmax
+    monkeypatch.setattr(compiled, "row_argmax", lambda *a: calls.append(1) or real(*a))
+    rng = np.random.default_rng(3)
+    rows, count = 150, 20  # 3000 outputs: the compiled loop's size, one epoch's not
+    Y = np.eye(3)[rng.integers(0, 3, rows)]
+    outputs = rng.integers(0, 3, (count * rows, 3)).astype(np.float32) / 2
+    outputs[5 * rows + 7, 1] = np.nan  # NumPy's rule: the row's first NaN
+    metrics = RunningMetrics("ce", Y)
+    together = metrics.epochs(outputs, count)["accuracy"]
+    assert bool(calls) == busy
+    for e in range(count):
+        alone = outputs[e * rows:(e + 1) * rows].argmax(axis=1) == Y.argmax(axis=1)
+        assert together[e] == np.count_nonzero(alone) / rows
+
