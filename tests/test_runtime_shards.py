@@ -379,3 +379,95 @@ def test_transposed_weight_copies_train_like_the_plain_products():
     for (Wa, ba), (Wb, bb) in zip(ga, gb, strict=True):
         np.testing.assert_allclose(Wa, Wb, atol=1e-13)
         np.testing.assert_allclose(ba, bb, atol=1e-13)
+
+
+def epochs_in_one_call(shards, count, nan_row=None, blocks="bn"):
+    """``count`` epochs of train_with's network and data through one train_epoch call (perm
+    their orders back to back): parameters, and (batches, step, status, batch losses,
+    outputs)."""
+    net = make_net(blocks=blocks)
+    X, y = data()
+    Xf, Y = net._features(X), net._targets(y, X.shape[0])
+    if nan_row is not None:
+        Y = Y.copy()
+        Y[nan_row, 1] = np.nan
+    optimizer = make_optimizer(sp.SGD(lr=0.1, momentum=0.9))
+    module = net._module(optimizer)
+    params = net._flat_params() + net._running
+    states = [np.zeros_like(p) for p in net._flat_params() for _ in module.OPTIMIZER_STATE]
+    rng = np.random.default_rng(7)
+    perm = np.concatenate([rng.permutation(X.shape[0]) for _ in range(count)])
+    losses = np.full(count * -(-X.shape[0] // 64), np.nan)
+    outputs = np.full((count * Y.shape[0], Y.shape[1]), np.nan)
+    batches, step, status = module.train_epoch(
+        Xf, Y, perm, 64, 0, 0.5, losses, *params, *states, *net._model_hyper(),
+        *optimizer.hyper_values(), shards=shards, outputs=outputs,
+        work=module.epoch_work(64, net._flat_params(), shards), epochs=count)
+    return [p.copy() for p in params], (batches, step, status, losses, outputs)
+
+
+@pytest.mark.parametrize("blocks", [False, "bn"])
+def test_split_batches_take_several_epochs_a_call(blocks):
+    """Three epochs in one call on the split path (each batch's rows over two threads, or
+    three shares in turn): bit for bit what three calls of one epoch give, the outputs of
+    each epoch in its own rows, and the batches counted over the three."""
+    for shards in (2, 3):
+        params, (batches, step, status, losses, outputs) = epochs_in_one_call(
+            shards, 3, blocks=blocks)
+        assert (batches, step, status) == (3 * 7, 3 * 7, 0)
+        assert np.isfinite(outputs).all()  # every epoch's rows written
+        # against train_with's one epoch a call, of the same row orders
+        ref_params, ref = train_with(shards, sp.SGD(lr=0.1, momentum=0.9), 0.5,
+                                     blocks=blocks, epochs=3)
+        for a, b in zip(ref_params, params, strict=True):
+            np.testing.assert_array_equal(b, a)
+        np.testing.assert_array_equal(losses, np.concatenate([r[3] for r in ref]))
+        np.testing.assert_array_equal(outputs, np.concatenate([r[4] for r in ref]))
+
+
+def test_split_batches_stop_inside_a_call_of_several_epochs():
+    """A NaN target: the first epoch of the call stops at its batch (status 1), the batches
+    counted from the call's start, as one thread does."""
+    ref_params, ref = epochs_in_one_call(1, 3, nan_row=200)
+    params, got = epochs_in_one_call(2, 3, nan_row=200)
+    assert ref[:3] == got[:3] and ref[2] == 1 and 0 < ref[0] < 7
+    for a, b in zip(ref_params, params, strict=True):
+        np.testing.assert_allclose(b, a, rtol=0, atol=1e-12)
+
+
+def test_fit_takes_several_epochs_a_call_on_the_split_path(monkeypatch):
+    """fit trains several epochs a call on the split path too (two shares, on two threads or
+    in turn): bit for bit what one epoch a call gives, batch normalization included."""
+    from symprop.runtime import recovery, training
+
+    monkeypatch.setattr(training, "shards_for", lambda *args: 2)
+    monkeypatch.setattr(training, "CALL_SECONDS", float("inf"))  # calls up to each copy
+    monkeypatch.setattr(recovery, "EVERY_BATCHES", 64)
+    X, y = data(120)
+
+    def split_fit():
+        net = make_net(blocks="bn")
+        module, calls = net._module(sp.Adam(0.01)), []
+        original = module.train_epoch
+
+        def train_epoch(*args, **kwargs):
+            calls.append((kwargs.get("epochs", 1), kwargs["shards"]))
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(module, "train_epoch", train_epoch)
+        history = net.fit(X, y, epochs=12, batch_size=40, optimizer=sp.Adam(0.01),
+                          verbose=False)
+        return net, history, calls
+
+    net, history, calls = split_fit()
+    assert calls == [(1, 2), (11, 2)]  # 3 batches an epoch: a copy due every 22 epochs
+    monkeypatch.setattr(training, "_epochs_at_once", lambda *args: 1)
+    reference, expected, calls = split_fit()
+    assert calls == [(1, 2)] * 12
+    for key in history.keys():
+        assert history[key] == expected[key], key
+    for got, want in zip(net._flat_params() + net._running + net._state,
+                         reference._flat_params() + reference._running + reference._state,
+                         strict=True):
+        np.testing.assert_array_equal(got, want)
+

@@ -159,7 +159,7 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
     threads = blas_threads_for(net.layers, batch_size)
     split = {"shards": shards_for(module, net.layers, batch_size)} if net.target == "cpu" else {}
     checkpoints = Checkpoints(net, arrays, module, n, shuffle, epochs, per_epoch)
-    most = _epochs_at_once(checkpoints, epochs, split.get("shards") == 1 and X_val is None
+    most = _epochs_at_once(checkpoints, epochs, net.target == "cpu" and X_val is None
                            and patience is None and not track_gradients
                            and not metrics_each_epoch, n * Y.shape[1] * X.dtype.itemsize)
     batch_losses = np.empty(most * per_epoch, dtype=np.float64)
@@ -288,8 +288,8 @@ def _record_epochs(history: History, first: int, losses: list[float],
 def _epochs_at_once(checkpoints: Checkpoints, epochs: int, between_free: bool,
                     epoch_bytes: int) -> int:
     """How many epochs one call of the module trains at most. Where nothing runs between
-    epochs (``between_free``: one thread, no validation, early stopping, gradient norms or
-    exact metrics), those up to the next copy of the training state (recovery.py) and whose
+    epochs (``between_free``: the CPU module, no validation, early stopping, gradient norms
+    or exact metrics), those up to the next copy of the training state (recovery.py) and whose
     outputs (``epoch_bytes`` each) fit in OUTPUT_BYTES: for a small network a call and an
     epoch's Python cost 20-30 us, as much as its batches. Each call is then held to about
     CALL_SECONDS by the pace of the one before (the bar moves, Ctrl-C is heard)."""

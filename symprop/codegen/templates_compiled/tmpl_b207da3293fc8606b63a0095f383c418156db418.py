@@ -468,16 +468,16 @@ def root(context, missing=missing):
         t_10.extend((
             '@njit(',
             str(environment.getattr(l_1_plan, 'jit')),
-            ', parallel=True)\ndef shard_epoch(shards, crowded, sync, results, X, Y, perm, batch_size, first_step, clip_norm, batch_losses, out, work, grads, losses, verdicts',
+            ', parallel=True)\ndef shard_epoch(shards, crowded, sync, results, X, Y, perm, epochs, batch_size, first_step, clip_norm, batch_losses, out, work, grads, losses, verdicts',
             str(context.call((undefined(name='shared') if l_0_shared is missing else l_0_shared), l_1_plan)),
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(l_1_plan, 'params'))),
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(l_1_plan, 'persistent'))),
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(l_1_plan, 'states'))),
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(l_1_plan, 'model_hyper'))),
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr(l_1_plan, 'update'), 'hyper'))),
-            '):\n    """A training epoch in one parallel region: thread t runs each batch\'s ',
+            '):\n    """Training epochs (perm their row orders back to back, as run() takes them) in one\n    parallel region: thread t runs each batch\'s ',
             str(('stages' if (undefined(name='staged') if l_1_staged is missing else l_1_staged) else 'pass')),
-            '\n    on its share of the rows (in its rows of work and grads), then its share of the update,\n    the threads meeting after each (symprop.codegen.split_support). Where they did not all\n    start at once, or cannot (crowded: more shares than Numba has threads), thread 0 does\n    every share in turn, the same arithmetic in the same order, and the others leave.\n    Thread 0 writes (batches done, step, status, summed loss) into results, which this\n    returns as run() does. The threads\' part is written out here, not a function of its\n    own, and calls shard_pass and split_part once each: Numba optimizes again all that a\n    function calls, and LLVM inlines a callee at each call (a function level more and a\n    second call cost 2.3 s of a 64-128-64-10 cold compile)."""\n    for i in range(sync.shape[0]):\n        sync[i] = 0\n    for t in prange(shards):\n        serial = crowded or not join_threads(sync, shards)\n        if t == 0 or not serial:\n',
+            ' on its share of the rows (in its rows of work and grads), then its share of the update,\n    the threads meeting after each (symprop.codegen.split_support). Where they did not all\n    start at once, or cannot (crowded: more shares than Numba has threads), thread 0 does\n    every share in turn, the same arithmetic in the same order, and the others leave.\n    Thread 0 writes (batches done, step, status, summed loss) into results, which this\n    returns as run() does. The threads\' part is written out here, not a function of its\n    own, and calls shard_pass and split_part once each: Numba optimizes again all that a\n    function calls, and LLVM inlines a callee at each call (a function level more and a\n    second call cost 2.3 s of a 64-128-64-10 cold compile)."""\n    for i in range(sync.shape[0]):\n        sync[i] = 0\n    for t in prange(shards):\n        serial = crowded or not join_threads(sync, shards)\n        if t == 0 or not serial:\n',
         ))
         for l_2_param in l_1_weights:
             _loop_vars = {}
@@ -506,12 +506,12 @@ def root(context, missing=missing):
             l_3_st = missing
         l_2_param = missing
         t_10.extend((
-            "            first, last = (0, shards) if serial else (t, t + 1)\n            sense = 0\n            n = perm.shape[0]\n            batches = (n + batch_size - 1) // batch_size\n            done = batches\n            status = 0\n            step = first_step  # the body's own: Numba would sum a count from outside over the threads\n            loss_sum = 0.0\n            clipping = clip_norm > 0.0  # bools, not literals: one compiled signature\n            for bi in range(batches):\n                start = bi * batch_size\n                nb = n - start if n - start < batch_size else batch_size  # the last may be short\n                for stage in range(",
+            "            first, last = (0, shards) if serial else (t, t + 1)\n            sense = 0\n            n = perm.shape[0] // epochs  # an epoch's rows\n            batches = (n + batch_size - 1) // batch_size  # an epoch's\n            done = epochs * batches\n            status = 0\n            step = first_step  # the body's own: Numba would sum a count from outside over the threads\n            loss_sum = 0.0\n            clipping = clip_norm > 0.0  # bools, not literals: one compiled signature\n            for flat in range(epochs * batches):  # epoch after epoch, batch after batch\n                epoch = flat // batches\n                bi = flat - epoch * batches\n                start = epoch * n + bi * batch_size\n                nb = n - bi * batch_size if n - bi * batch_size < batch_size else batch_size  # the last may be short\n                # this epoch's rows of out (each epoch's outputs take X's rows in turn)\n                epoch_out = out[epoch * X.shape[0]:(epoch + 1) * X.shape[0]]\n                for stage in range(",
             str(t_1(environment.getattr(l_1_plan, 'shard_stages'))),
             '):\n                    for s in range(first, last):\n                        value = shard_pass(',
-            str(('stage, ' if (undefined(name='staged') if l_1_staged is missing else l_1_staged) else cond_expr_undefined("the inline if-expression on line 164 in 'shards.j2' evaluated to false and no else section was defined."))),
-            's * nb // shards, (s + 1) * nb // shards, nb, X, Y, perm, start, out, work[s], grads[s]',
-            str((context.call((undefined(name='shared') if l_0_shared is missing else l_0_shared), l_1_plan) if (undefined(name='staged') if l_1_staged is missing else l_1_staged) else cond_expr_undefined("the inline if-expression on line 164 in 'shards.j2' evaluated to false and no else section was defined."))),
+            str(('stage, ' if (undefined(name='staged') if l_1_staged is missing else l_1_staged) else cond_expr_undefined("the inline if-expression on line 168 in 'shards.j2' evaluated to false and no else section was defined."))),
+            's * nb // shards, (s + 1) * nb // shards, nb, X, Y, perm, start, epoch_out, work[s], grads[s]',
+            str((context.call((undefined(name='shared') if l_0_shared is missing else l_0_shared), l_1_plan) if (undefined(name='staged') if l_1_staged is missing else l_1_staged) else cond_expr_undefined("the inline if-expression on line 168 in 'shards.j2' evaluated to false and no else section was defined."))),
             ', ',
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'args'), environment.getattr(l_1_plan, 'params'))),
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(l_1_plan, 'model_hyper'))),
@@ -537,7 +537,7 @@ def root(context, missing=missing):
                 _loop_vars = {}
                 pass
                 t_10.extend((
-                    str((' or ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 174 in 'shards.j2' evaluated to false and no else section was defined."))),
+                    str((' or ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 178 in 'shards.j2' evaluated to false and no else section was defined."))),
                     'stage == ',
                     str(context.call(environment.getattr(environment.getattr(l_1_plan, 'shard_stages'), 'index'), l_2_stage, _loop_vars=_loop_vars)),
                 ))
@@ -549,7 +549,7 @@ def root(context, missing=missing):
                 ')\n                        if not serial:\n                            sense = meet(sync, shards, sense)\n',
             ))
         t_10.append(
-            "                batch_loss = 0.0\n                for s in range(shards):\n                    batch_loss += losses[s]\n                loss_sum += batch_loss\n                if t == 0:\n                    batch_losses[bi] = batch_loss / nb\n                # all threads read the same values after a meeting: all take the same branch\n                # not math.isfinite: Numba's is (x - x) == (x - x), which LLVM's fastmath\n                # reassociation may fold to true (it did where the loss added a check of the inputs)\n                if not abs(batch_loss) < math.inf:\n                    done, status = bi, 1\n                    break\n                step += 1\n                scale = 1.0\n",
+            "                batch_loss = 0.0\n                for s in range(shards):\n                    batch_loss += losses[s]\n                loss_sum += batch_loss\n                if t == 0:\n                    batch_losses[flat] = batch_loss / nb\n                # all threads read the same values after a meeting: all take the same branch\n                # not math.isfinite: Numba's is (x - x) == (x - x), which LLVM's fastmath\n                # reassociation may fold to true (it did where the loss added a check of the inputs)\n                if not abs(batch_loss) < math.inf:\n                    done, status = flat, 1\n                    break\n                step += 1\n                scale = 1.0\n",
         )
         if environment.getattr(environment.getattr(l_1_plan, 'update'), 'invariant'):
             pass
@@ -577,11 +577,11 @@ def root(context, missing=missing):
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'update_tail'), l_1_plan)),
             ')\n                    if not serial:\n                        sense = meet(sync, shards, sense)\n                    if phase < phases - 1:\n',
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'clip_scale'), 'sum_of_squares(grads[0])', '                        ')),
-            '\n                nonfinite = 0.0\n                for s in range(shards):\n                    nonfinite += verdicts[s]\n                if nonfinite != 0.0:\n                    done, status = bi, 2\n                    break\n            if t == 0:\n                results[0] = done\n                results[1] = step\n                results[2] = status\n                results[3] = loss_sum\n    return int(results[0]), int(results[1]), int(results[2]), results[3]',
+            '\n                nonfinite = 0.0\n                for s in range(shards):\n                    nonfinite += verdicts[s]\n                if nonfinite != 0.0:\n                    done, status = flat, 2\n                    break\n            if t == 0:\n                results[0] = done\n                results[1] = step\n                results[2] = status\n                results[3] = loss_sum\n    return int(results[0]), int(results[1]), int(results[2]), results[3]',
         ))
         return concat(t_10)
     context.exported_vars.add('thread_epoch')
     context.vars['thread_epoch'] = l_0_thread_epoch = Macro(environment, macro, 'thread_epoch', ('plan', 'weights'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '4=30&5=32&10=34&12=53&13=58&14=59&15=64&16=66&17=81&19=85&21=96&23=105&25=107&26=112&28=122&29=127&31=137&32=142&33=146&37=156&38=164&39=168&40=170&41=172&42=176&43=178&44=182&45=186&46=188&50=193&51=198&54=210&55=222&56=223&57=226&58=229&59=232&60=239&61=241&62=243&63=260&64=263&65=265&66=268&67=271&68=274&69=276&70=278&72=291&73=292&74=294&78=319&79=334&80=336&86=341&87=343&88=346&89=351&92=365&93=370&94=375&95=378&97=381&98=385&100=389&108=397&109=399&112=403&113=414&114=419&115=421&116=425&118=444&124=458&125=466&126=467&127=470&128=472&129=479&144=482&145=487&146=492&147=497&162=510&164=512&167=520&168=524&173=530&174=536&176=547&194=554&195=557&201=562&202=568&203=576&207=579'
+debug_info = '4=30&5=32&10=34&12=53&13=58&14=59&15=64&16=66&17=81&19=85&21=96&23=105&25=107&26=112&28=122&29=127&31=137&32=142&33=146&37=156&38=164&39=168&40=170&41=172&42=176&43=178&44=182&45=186&46=188&50=193&51=198&54=210&55=222&56=223&57=226&58=229&59=232&60=239&61=241&62=243&63=260&64=263&65=265&66=268&67=271&68=274&69=276&70=278&72=291&73=292&74=294&78=319&79=334&80=336&86=341&87=343&88=346&89=351&92=365&93=370&94=375&95=378&97=381&98=385&100=389&108=397&109=399&112=403&113=414&114=419&115=421&116=425&118=444&124=458&125=466&126=467&127=470&128=472&130=479&144=482&145=487&146=492&147=497&166=510&168=512&171=520&172=524&177=530&178=536&180=547&198=554&199=557&205=562&206=568&207=576&211=579'
