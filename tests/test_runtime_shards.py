@@ -56,18 +56,25 @@ def data(rows=389, seed=0):
     return X, y
 
 
-def train_with(shards, optimizer, clip_norm=0.0, batch_size=64, epochs=2, nan_row=None,
-               blocks=False, lr=None, bad_input=None):
-    """Parameters and batch losses after `epochs` epochs through module.train_epoch; a NaN
-    target in row nan_row (past the checks fit() makes) if given; ``bad_input`` (row,
-    column, value): that value in X (fit leaves X's check to the epoch); ``lr`` as given
-    (past the optimizer's checks, inf say) if given."""
+def network_and_data(blocks, nan_row=None):
+    """make_net's network, data()'s X and both as the module takes them; a NaN target in
+    row nan_row (past the checks fit() makes) if given."""
     net = make_net(blocks=blocks)
     X, y = data()
     Xf, Y = net._features(X), net._targets(y, X.shape[0])
     if nan_row is not None:
         Y = Y.copy()
         Y[nan_row, 1] = np.nan
+    return net, X, Xf, Y
+
+
+def train_with(shards, optimizer, clip_norm=0.0, batch_size=64, epochs=2, nan_row=None,
+               blocks=False, lr=None, bad_input=None):
+    """Parameters and batch losses after `epochs` epochs through module.train_epoch; a NaN
+    target in row nan_row (past the checks fit() makes) if given; ``bad_input`` (row,
+    column, value): that value in X (fit leaves X's check to the epoch); ``lr`` as given
+    (past the optimizer's checks, inf say) if given."""
+    net, X, Xf, Y = network_and_data(blocks, nan_row)
     if bad_input is not None:
         Xf = Xf.copy()
         Xf[bad_input[0], bad_input[1]] = bad_input[2]
@@ -385,12 +392,7 @@ def epochs_in_one_call(shards, count, nan_row=None, blocks="bn"):
     """``count`` epochs of train_with's network and data through one train_epoch call (perm
     their orders back to back): parameters, and (batches, step, status, batch losses,
     outputs)."""
-    net = make_net(blocks=blocks)
-    X, y = data()
-    Xf, Y = net._features(X), net._targets(y, X.shape[0])
-    if nan_row is not None:
-        Y = Y.copy()
-        Y[nan_row, 1] = np.nan
+    net, X, Xf, Y = network_and_data(blocks, nan_row)
     optimizer = make_optimizer(sp.SGD(lr=0.1, momentum=0.9))
     module = net._module(optimizer)
     params = net._flat_params() + net._running
