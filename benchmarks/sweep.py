@@ -65,18 +65,14 @@ def sklearn_child(epochs: int) -> dict:
 
 
 def symprop_child(epochs: int) -> dict:
-    import distributed
-
     import symprop as sp
-    from symprop.sweeps.engine import ONE_THREAD
+    from symprop.sweeps.engine import dask_client
 
     grid = {"arch": list(ARCHS.values()), "lr": LRS, "epochs": epochs, "batch_size": 16}
     out = {"runs": len(ARCHS) * len(LRS) * FOLDS * len(DATASETS)}
     for workers in worker_counts():
-        with distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
-                                      dashboard_address=":0", silence_logs=50,
-                                      env=ONE_THREAD) as cluster, \
-                distributed.Client(cluster) as client:
+        # the cluster sp.sweep makes for itself (its workers' settings), started once
+        with dask_client(workers=workers) as client:
             def sweep(grid_now):
                 return sp.sweep(grid_now, DATASETS, folds=FOLDS, seeds=1, client=client,
                                 verbose=False)

@@ -218,11 +218,21 @@ def test_without_dask_a_sweep_names_the_extra(monkeypatch):
 
 @pytest.fixture(scope="module")
 def two_workers():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=":0", silence_logs=40,
-                                  env=engine.ONE_THREAD) as cluster, \
-            distributed.Client(cluster) as client:
+    """symprop's own embedded cluster, as sp.sweep makes it without a client."""
+    with engine.dask_client(workers=2) as client:
         yield client
+
+
+def test_symprops_own_workers_run_one_thread_and_no_profiler(two_workers):
+    """Its workers train on one thread each, and Dask's statistical profiler, which would
+    interrupt the runs every 10 ms, does not run in them."""
+    import os
+
+    def settings(dask_worker):
+        return ("profile" in dask_worker.periodic_callbacks, os.environ["NUMBA_NUM_THREADS"],
+                len(dask_worker.state.executing) <= 1 and dask_worker.state.nthreads)
+
+    assert list(two_workers.run(settings).values()) == [(False, "1", 1)] * 2
 
 
 def test_same_records_whatever_the_number_of_workers(two_workers, tmp_path):
