@@ -391,7 +391,8 @@ def test_transposed_weight_copies_train_like_the_plain_products():
 def epochs_in_one_call(shards, count, nan_row=None, blocks="bn"):
     """``count`` epochs of train_with's network and data through one train_epoch call (perm
     their orders back to back): parameters, and (batches, step, status, batch losses,
-    outputs)."""
+    outputs). A NaN target in row nan_row if given, which the first epoch's order leaves
+    out (row 0 twice instead): the stop falls in the call's second epoch."""
     net, X, Xf, Y = network_and_data(blocks, nan_row)
     optimizer = make_optimizer(sp.SGD(lr=0.1, momentum=0.9))
     module = net._module(optimizer)
@@ -399,6 +400,8 @@ def epochs_in_one_call(shards, count, nan_row=None, blocks="bn"):
     states = [np.zeros_like(p) for p in net._flat_params() for _ in module.OPTIMIZER_STATE]
     rng = np.random.default_rng(7)
     perm = np.concatenate([rng.permutation(X.shape[0]) for _ in range(count)])
+    first = perm[:X.shape[0]]
+    first[first == nan_row] = 0
     losses = np.full(count * -(-X.shape[0] // 64), np.nan)
     outputs = np.full((count * Y.shape[0], Y.shape[1]), np.nan)
     batches, step, status = module.train_epoch(
@@ -428,13 +431,20 @@ def test_split_batches_take_several_epochs_a_call(blocks):
 
 
 def test_split_batches_stop_inside_a_call_of_several_epochs():
-    """A NaN target: the first epoch of the call stops at its batch (status 1), the batches
-    counted from the call's start, as one thread does."""
+    """A NaN target that only the call's second epoch meets: it stops at that batch (status
+    1), the batches counted from the call's start, with the losses and outputs up to there,
+    as one thread does; nothing is written for the batches after it."""
     ref_params, ref = epochs_in_one_call(1, 3, nan_row=200)
-    params, got = epochs_in_one_call(2, 3, nan_row=200)
-    assert ref[:3] == got[:3] and ref[2] == 1 and 0 < ref[0] < 7
-    for a, b in zip(ref_params, params, strict=True):
-        np.testing.assert_allclose(b, a, rtol=0, atol=1e-12)
+    for shards in (2, 3):
+        params, got = epochs_in_one_call(shards, 3, nan_row=200)
+        assert ref[:3] == got[:3] and ref[2] == 1 and 7 <= ref[0] < 14  # in the 2nd epoch
+        done = ref[0]
+        np.testing.assert_allclose(got[3][:done], ref[3][:done], rtol=1e-12)
+        assert np.isnan(got[3][done + 1:]).all()  # no batch after the stop
+        np.testing.assert_allclose(got[4][:389], ref[4][:389], rtol=0, atol=1e-12)
+        assert np.isnan(got[4][2 * 389:]).all()  # the third epoch never ran
+        for a, b in zip(ref_params, params, strict=True):
+            np.testing.assert_allclose(b, a, rtol=0, atol=1e-12)
 
 
 def test_fit_takes_several_epochs_a_call_on_the_split_path(monkeypatch):

@@ -120,11 +120,13 @@ def test_scratch_arrays_carry_nothing_between_epochs(layers, shards, monkeypatch
     carry over. With every scratch array filled with NaN before each epoch, three epochs in
     one fit equal three fits of one epoch on fresh arrays (the same row orders: the
     network's generator goes on from one fit to the next). shards=2 runs the split (and,
-    with the norm, staged) paths on any machine."""
+    with the norm, staged) paths on any machine. One epoch a call, so that every epoch
+    starts on poisoned arrays."""
     import symprop.runtime.training as training
 
     monkeypatch.setattr(training, "shards_for",
                         lambda module, layers, rows: shards if module.SHARDED else 1)
+    monkeypatch.setattr(training, "_epochs_at_once", lambda *args: 1)
     X, y = _data()
     nets = [sp.Network(layers, loss="ce", dtype="float64", seed=5) for _ in range(2)]
     module = nets[0]._module(sp.SGD(lr=0.1, momentum=0.9))
@@ -133,7 +135,7 @@ def test_scratch_arrays_carry_nothing_between_epochs(layers, shards, monkeypatch
 
     def train_epoch(*args, work=None, **kw):
         _poison(work)
-        poisoned.extend([kw["shards"]] * kw.get("epochs", 1))  # one thread: 3 in one call
+        poisoned.extend([kw["shards"]] * kw.get("epochs", 1))
         return original(*args, work=work, **kw)
 
     monkeypatch.setattr(module, "train_epoch", train_epoch)

@@ -230,7 +230,7 @@ def test_symprops_own_workers_run_one_thread_and_no_profiler(two_workers):
 
     def settings(dask_worker):
         return ("profile" in dask_worker.periodic_callbacks, os.environ["NUMBA_NUM_THREADS"],
-                len(dask_worker.state.executing) <= 1 and dask_worker.state.nthreads)
+                dask_worker.state.nthreads)
 
     assert list(two_workers.run(settings).values()) == [(False, "1", 1)] * 2
 

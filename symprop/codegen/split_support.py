@@ -1,8 +1,9 @@
 """What the split path's generated code calls (see symprop/codegen/split.py): the threads'
 meeting points, and per-thread rows that start on their own cache lines.
 
-A training epoch on the split path is one parallel region: each thread runs every batch's
-stages on its share of the rows and waits for the others at a barrier between two stages.
+A call of training epochs on the split path (one epoch, or those up to fit's next copy of
+the training state) is one parallel region: each thread runs every batch's stages on its
+share of the rows and waits for the others at a barrier between two stages.
 Opening a parallel region costs about 1.2 us on this project's 2-core machine; a barrier
 about 0.09 us. Numba has no atomics on the CPU, so the few needed (fetch-add, compare-swap,
 acquire load, release store on int64 array elements) are LLVM instructions emitted here.
@@ -11,9 +12,10 @@ A barrier only works if every thread runs at once. OpenMP gives a region all the
 asks for, but a threading layer may run two iterations of a ``prange`` one after the other
 (TBB can), and a busy machine may keep a thread waiting: ``join_threads`` lets the threads
 in only if all of them arrive within a few milliseconds, and otherwise tells every one of
-them, however late, to leave, so that the epoch runs on one thread instead (the same
-arithmetic in the same order, see the templates' ``shard_epoch``). An epoch asked for
-more shares than Numba has threads runs on one at once, without that wait.
+them, however late, to leave, so that the call's epochs run on one thread instead (the
+same arithmetic in the same order, see the templates' ``shard_epoch``; fit's next call is
+then sized by that slower pace). A call asked for more shares than Numba has threads runs
+on one at once, without that wait.
 
 Nothing between two meetings raises in symprop's kernels (NumPy's error model, no bounds
 checks). Under ``NUMBA_BOUNDSCHECK=1`` an index error in one thread would leave the others

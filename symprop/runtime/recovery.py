@@ -13,7 +13,8 @@ dropout seeds (training is deterministic given those), up to the one before the 
 A copy every 1024 batches costs next to nothing per step; a replay costs at most 1024
 batches plus one epoch, once, when training has failed anyway. The epochs between two
 copies may run in one call of the compiled module (symprop.runtime.training): for a small
-network 64 batches a call left a third of a 50-epoch fit to the calls and their Python.
+network, copies every 64 batches (as before) left a third of a 50-epoch fit to the calls
+and their Python.
 Changing the interval changes a network with dropout's training: each copy redraws the
 masks' seed (see Checkpoints). On the GPU the copy is the
 network's host arrays, which hold the state at an epoch's start until that epoch's sync;

@@ -61,7 +61,8 @@ def dask_client(client=None, workers: int | None = None, scheduler: str | None =
     import dask
 
     try:
-        # the nannies hand the configuration at their start to their workers (restarts too)
+        # the nannies hand the configuration at their start to their workers (restarts
+        # too); workers added later (cluster.scale) would not have it: symprop adds none
         with dask.config.set(WORKER_CONFIG):
             cluster = distributed.LocalCluster(n_workers=count, threads_per_worker=1,
                                                processes=True, dashboard_address=":0",
