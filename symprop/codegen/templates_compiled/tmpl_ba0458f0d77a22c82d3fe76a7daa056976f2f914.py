@@ -446,8 +446,20 @@ def root(context, missing=missing):
             '):\n        db[j] = ',
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'lit'), l_1_plan, 0.0)),
             '\n',
-            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'column_sums'), '    ', 'nb', (undefined(name='cols') if l_1_cols is missing else l_1_cols), 'j', ['db'], ['D[@, j]'])),
         ))
+        if (environment.getattr(l_1_kernel, 'variant') == 'blas'):
+            pass
+            t_6.extend((
+                str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'column_sums'), '    ', 'nb', (undefined(name='cols') if l_1_cols is missing else l_1_cols), 'j', ['db'], ['D[@, j]'])),
+                '\n',
+            ))
+        else:
+            pass
+            t_6.extend((
+                "    # one row a pass in the loops' kernels: their layers are small, and the blocked loop's\n    # extra code cost a cold start 0.1 s of compiling for each\n    for r in range(nb):\n        for j in range(",
+                str((undefined(name='cols') if l_1_cols is missing else l_1_cols)),
+                '):\n            db[j] += D[r, j]\n',
+            ))
         return concat(t_6)
     context.exported_vars.add('grad_kernel')
     context.vars['grad_kernel'] = l_0_grad_kernel = Macro(environment, macro, 'grad_kernel', ('plan', 'kernel'), False, False, False, context.eval_ctx.autoescape)
@@ -499,4 +511,4 @@ def root(context, missing=missing):
     context.vars['slope_kernel'] = l_0_slope_kernel = Macro(environment, macro, 'slope_kernel', ('plan', 'kernel'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '6=12&8=14&9=25&10=27&11=31&13=40&15=43&18=47&20=50&22=54&24=56&27=58&28=60&33=67&37=69&43=75&44=85&47=91&48=99&49=100&50=101&51=104&52=106&53=112&54=124&55=126&56=129&60=133&61=135&62=137&65=139&66=141&69=144&74=148&78=155&83=162&84=165&85=169&86=171&87=174&91=183&93=187&98=194&99=203&100=206&102=211&103=212&104=215&105=217&106=222&107=226&108=231&109=235&110=238&111=242&112=245&115=252&116=256&122=266&123=269&124=273&125=275&130=283&132=287&133=289&134=291&139=299&141=304&144=309&152=321&153=323&154=325&162=331&163=340&164=342&166=344&167=347&168=351&169=354&170=358&171=361&176=370&177=373&178=377&179=379&188=394&189=404&190=406&191=408&192=412&193=416&194=419&196=424&198=428&200=430&203=432&207=439&214=442&215=445&216=447&217=449&222=454&223=462&224=465&225=467&226=472&228=479&231=483&238=490&239=492&240=494'
+debug_info = '6=12&8=14&9=25&10=27&11=31&13=40&15=43&18=47&20=50&22=54&24=56&27=58&28=60&33=67&37=69&43=75&44=85&47=91&48=99&49=100&50=101&51=104&52=106&53=112&54=124&55=126&56=129&60=133&61=135&62=137&65=139&66=141&69=144&74=148&78=155&83=162&84=165&85=169&86=171&87=174&91=183&93=187&98=194&99=203&100=206&102=211&103=212&104=215&105=217&106=222&107=226&108=231&109=235&110=238&111=242&112=245&115=252&116=256&122=266&123=269&124=273&125=275&130=283&132=287&133=289&134=291&139=299&141=304&144=309&152=321&153=323&154=325&162=331&163=340&164=342&166=344&167=347&168=351&169=354&170=358&171=361&176=370&177=373&178=377&179=379&188=394&189=404&190=406&191=408&192=412&193=416&194=419&196=424&198=428&200=430&203=432&207=439&214=442&215=445&216=447&217=450&218=453&223=460&230=466&231=474&232=477&233=479&234=484&236=491&239=495&246=502&247=504&248=506'
