@@ -21,11 +21,7 @@ def root(context, missing=missing):
             str(environment.getattr(l_1_plan, 'jit')),
             ')\ndef batchnorm_normalize(X, rows, gamma, beta, H, XH, MU, IS):\n    """H = gamma * XH + beta, XH = (X - MU) * IS on rows rows (the batch\'s statistics)."""\n    for r in range(rows):\n        for k in range(X.shape[1]):\n            xh = (X[r, k] - MU[k]) * IS[k]\n            XH[r, k] = xh\n            H[r, k] = gamma[k] * xh + beta[k]\n\n\n@njit(',
             str(environment.getattr(l_1_plan, 'jit')),
-            ')\ndef batchnorm_forward(X, nb, gamma, beta, H, XH, MU, IS, RM, RV, batch_stats, update_running, momentum, eps):\n    """H = gamma * XH + beta, XH = (X - mu) / sqrt(var + eps) per unit over the nb rows.\n\n    batch_stats: normalize with this batch\'s mean and (biased) variance, kept in MU and IS\n    (1/sqrt(var + eps)) for the backward pass; update_running: also move the running mean\n    and (unbiased) variance RM, RV towards them by momentum (PyTorch\'s convention). Else\n    normalize with RM and RV."""\n    n = X.shape[1]\n    if batch_stats:\n        for k in range(n):\n            MU[k] = 0.0\n            IS[k] = 0.0\n',
-            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'column_sums'), '        ', 'nb', 'n', 'k', ['MU'], ['X[@, k]'])),
-            '\n        for k in range(n):\n            MU[k] /= nb\n        # IS holds the sum of squares until the next loop\n',
-            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'column_sums'), '        ', 'nb', 'n', 'k', ['IS'], ['(X[@, k] - MU[k]) * (X[@, k] - MU[k])'])),
-            '\n        for k in range(n):\n            var = IS[k] / nb\n            if update_running:\n                RM[k] = (1.0 - momentum) * RM[k] + momentum * MU[k]\n                RV[k] = (1.0 - momentum) * RV[k] + momentum * (IS[k] / (nb - 1) if nb > 1 else var)\n            IS[k] = 1.0 / math.sqrt(var + eps)\n    else:\n        for k in range(n):\n            MU[k] = RM[k]\n            IS[k] = 1.0 / math.sqrt(RV[k] + eps)\n    batchnorm_normalize(X, nb, gamma, beta, H, XH, MU, IS)',
+            ')\ndef batchnorm_forward(X, nb, gamma, beta, H, XH, MU, IS, RM, RV, batch_stats, update_running, momentum, eps):\n    """H = gamma * XH + beta, XH = (X - mu) / sqrt(var + eps) per unit over the nb rows.\n\n    batch_stats: normalize with this batch\'s mean and (biased) variance, kept in MU and IS\n    (1/sqrt(var + eps)) for the backward pass; update_running: also move the running mean\n    and (unbiased) variance RM, RV towards them by momentum (PyTorch\'s convention). Else\n    normalize with RM and RV."""\n    n = X.shape[1]\n    if batch_stats:\n        for k in range(n):\n            MU[k] = 0.0\n            IS[k] = 0.0\n        # one row a pass here: four (macros.j2\'s column_sums) saved 46 ns of a 32 x 32\n        # batch\'s forward pass and cost a batch-normalized network\'s first build 0.35 s\n        for r in range(nb):\n            for k in range(n):\n                MU[k] += X[r, k]\n        for k in range(n):\n            MU[k] /= nb\n        for r in range(nb):\n            for k in range(n):\n                d = X[r, k] - MU[k]\n                IS[k] += d * d  # the sum of squares until the next loop\n        for k in range(n):\n            var = IS[k] / nb\n            if update_running:\n                RM[k] = (1.0 - momentum) * RM[k] + momentum * MU[k]\n                RV[k] = (1.0 - momentum) * RV[k] + momentum * (IS[k] / (nb - 1) if nb > 1 else var)\n            IS[k] = 1.0 / math.sqrt(var + eps)\n    else:\n        for k in range(n):\n            MU[k] = RM[k]\n            IS[k] = 1.0 / math.sqrt(RV[k] + eps)\n    batchnorm_normalize(X, nb, gamma, beta, H, XH, MU, IS)',
         ))
         return concat(t_1)
     context.exported_vars.add('batchnorm_forward')
@@ -88,7 +84,7 @@ def root(context, missing=missing):
         pass
         t_5.extend((
             ', S',
-            str((', M' if environment.getattr(l_1_kernel, 'dropout') else cond_expr_undefined("the inline if-expression on line 105 in 'norms.j2' evaluated to false and no else section was defined."))),
+            str((', M' if environment.getattr(l_1_kernel, 'dropout') else cond_expr_undefined("the inline if-expression on line 111 in 'norms.j2' evaluated to false and no else section was defined."))),
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr(l_1_kernel, 'act'), 'hyper'))),
         ))
         return concat(t_5)
@@ -110,7 +106,7 @@ def root(context, missing=missing):
             '\n            D[r, k] = (',
             str(l_1_value),
             ') * slope',
-            str((' * M[r, k]' if environment.getattr(l_1_kernel, 'dropout') else cond_expr_undefined("the inline if-expression on line 111 in 'norms.j2' evaluated to false and no else section was defined."))),
+            str((' * M[r, k]' if environment.getattr(l_1_kernel, 'dropout') else cond_expr_undefined("the inline if-expression on line 117 in 'norms.j2' evaluated to false and no else section was defined."))),
         ))
         return concat(t_6)
     context.exported_vars.add('slope_lines')
@@ -125,7 +121,7 @@ def root(context, missing=missing):
             "on through the dense layer below's slope\n    (",
             str(environment.getattr(environment.getattr(l_1_kernel, 'act'), 'label')),
             "'",
-            str((', dropout mask M' if environment.getattr(l_1_kernel, 'dropout') else cond_expr_undefined("the inline if-expression on line 116 in 'norms.j2' evaluated to false and no else section was defined."))),
+            str((', dropout mask M' if environment.getattr(l_1_kernel, 'dropout') else cond_expr_undefined("the inline if-expression on line 122 in 'norms.j2' evaluated to false and no else section was defined."))),
             ", one pass): D is that layer's delta, S its ",
             str(('output A' if (environment.getattr(environment.getattr(l_1_kernel, 'act'), 'backward_from') == 'a') else 'pre-activation Z')),
         ))
@@ -304,4 +300,4 @@ def root(context, missing=missing):
     context.vars['batchnorm_split'] = l_0_batchnorm_split = Macro(environment, macro, 'batchnorm_split', ('plan',), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '4=12&6=14&7=21&17=23&30=25&34=27&50=33&51=42&59=44&60=46&64=50&72=52&76=54&80=56&83=58&94=65&98=75&104=84&105=91&108=98&109=107&110=109&111=111&114=119&116=126&121=135&122=142&123=146&124=148&125=152&126=154&129=156&132=158&133=160&134=164&136=166&138=174&142=181&143=188&167=194&168=203&169=206&170=210&171=214&180=224&193=227&195=231&199=238&202=240&206=247&207=254&215=261&216=268&224=275&225=282&236=288&237=295&256=297&280=299'
+debug_info = '4=12&6=14&7=21&17=23&56=29&57=38&65=40&66=42&70=46&78=48&82=50&86=52&89=54&100=61&104=71&110=80&111=87&114=94&115=103&116=105&117=107&120=115&122=122&127=131&128=138&129=142&130=144&131=148&132=150&135=152&138=154&139=156&140=160&142=162&144=170&148=177&149=184&173=190&174=199&175=202&176=206&177=210&186=220&199=223&201=227&205=234&208=236&212=243&213=250&221=257&222=264&230=271&231=278&242=284&243=291&262=293&286=295'
