@@ -106,10 +106,6 @@ class Checkpoints:
         """``batches``: those the epoch (or epochs) ran."""
         self.batches_since += batches
 
-    def draw_epoch(self, reseed: bool) -> np.ndarray:
-        """An epoch's randomness: the dropout seed where ``reseed``, then its row order."""
-        return self.draw_epochs(reseed, 1)
-
     def draw_epochs(self, reseed: bool, count: int) -> np.ndarray:
         """The randomness of ``count`` epochs: the dropout seed where ``reseed``, then their
         row orders back to back, each seeded with the generator's next raw 64-bit output,
@@ -139,7 +135,7 @@ class Checkpoints:
         self.net._step = step
         self.net._rng.bit_generator.state = copy.deepcopy(state)
         for number in range(first, epoch + 1):
-            perm = self.draw_epoch(reseed=number == first)
+            perm = self.draw_epochs(number == first, 1)
             if number == epoch:
                 perm = perm[: batch * batch_size]
             if perm.size and run_epoch(perm):
