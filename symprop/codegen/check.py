@@ -43,6 +43,7 @@ IMPORTS = {
     ("symprop.codegen.blas", "gemm_add_float32"), ("symprop.codegen.blas", "gemm_add_float64"),
     ("symprop.codegen.blas", "transpose_float32"),
     ("symprop.codegen.blas", "transpose_float64"),
+    ("symprop.codegen.prefetch", "prefetch"),
     ("symprop.codegen.split_support", "SYNC_SLOTS"),
     ("symprop.codegen.split_support", "join_threads"),
     ("symprop.codegen.split_support", "meet"),

@@ -41,6 +41,7 @@ BLAS_THRESHOLD = 128
 MATMUL_CHOICES = ("auto", "loops", "blas")
 NARROW_WIDTH = 8  # float32 lanes of an AVX2 register
 FLOAT_TYPES = ("float32", "float64")
+CACHE_LINE = 64  # bytes
 
 # OpenBLAS's small-matrix kernel for the delta product D @ W^T (row-major, W transposed)
 # runs at half the speed of D @ WT with a stored WT = W^T; refreshing WT after each update
@@ -385,6 +386,21 @@ class NetworkPlan(SplitPath, FusedEpoch):
     @property
     def n_out(self) -> int:
         return self.layers[-1].n_out
+
+    @property
+    def prefetch_columns(self) -> list[int]:
+        """The columns of an input row whose cache lines run() asks for a batch ahead
+        (symprop.codegen.prefetch): each 64-byte line of a row of up to four lines, and its
+        last element (a row need not start on a line); of a longer row its first two lines,
+        the hardware's own prefetcher following a row it has started reading. None in a
+        module that imports nothing of symprop (a standalone one: no BLAS binding either)."""
+        if not self.gemm:
+            return []
+        per_line = CACHE_LINE // (4 if self.float_type == "float32" else 8)
+        columns = list(range(0, self.n_in, per_line))
+        if len(columns) > 4:
+            return columns[:2]
+        return columns + [self.n_in - 1] if self.n_in - 1 != columns[-1] else columns
 
     @property
     def units_scale(self) -> int:

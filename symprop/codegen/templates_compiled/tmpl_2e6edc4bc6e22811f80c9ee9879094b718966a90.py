@@ -108,12 +108,15 @@ def root(context, missing=missing):
     yield 'njit'
     yield str((', prange' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 30 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield '\n'
+    if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'prefetch_columns'):
+        pass
+        yield "\nfrom symprop.codegen.prefetch import prefetch  # the next batch's rows, asked for early\n"
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'gemm'):
         pass
         yield '\nfrom symprop.codegen.blas import '
         yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'gemm'))
-        yield str((str_join((', ', environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'gemm_add'), )) if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'gemm_add') else cond_expr_undefined("the inline if-expression on line 33 in 'network.py.j2' evaluated to false and no else section was defined.")))
-        yield str((str_join((', transpose_', environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'float_type'), )) if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 33 in 'network.py.j2' evaluated to false and no else section was defined.")))
+        yield str((str_join((', ', environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'gemm_add'), )) if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'gemm_add') else cond_expr_undefined("the inline if-expression on line 37 in 'network.py.j2' evaluated to false and no else section was defined.")))
+        yield str((str_join((', transpose_', environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'float_type'), )) if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 37 in 'network.py.j2' evaluated to false and no else section was defined.")))
         yield '  # the BLAS numpy ships, called directly\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable'):
         pass
@@ -226,7 +229,7 @@ def root(context, missing=missing):
         pass
         yield ', '
         yield str(l_1_name)
-        yield str(('_in' if (undefined(name='single') if l_0_single is missing else l_0_single) else cond_expr_undefined("the inline if-expression on line 142 in 'network.py.j2' evaluated to false and no else section was defined.")))
+        yield str(('_in' if (undefined(name='single') if l_0_single is missing else l_0_single) else cond_expr_undefined("the inline if-expression on line 146 in 'network.py.j2' evaluated to false and no else section was defined.")))
     l_1_name = missing
     yield '):\n    """'
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'optimizer_name'))
@@ -372,9 +375,9 @@ def root(context, missing=missing):
             yield '        if a < b:\n            nonfinite += update_flat('
             yield str(l_1_name)
             yield '[a:b], grads[0, '
-            yield str((str_join((l_1_offset, ' + ', )) if l_1_offset else cond_expr_undefined("the inline if-expression on line 245 in 'network.py.j2' evaluated to false and no else section was defined.")))
+            yield str((str_join((l_1_offset, ' + ', )) if l_1_offset else cond_expr_undefined("the inline if-expression on line 249 in 'network.py.j2' evaluated to false and no else section was defined.")))
             yield 'a:'
-            yield str((str_join((l_1_offset, ' + ', )) if l_1_offset else cond_expr_undefined("the inline if-expression on line 245 in 'network.py.j2' evaluated to false and no else section was defined.")))
+            yield str((str_join((l_1_offset, ' + ', )) if l_1_offset else cond_expr_undefined("the inline if-expression on line 249 in 'network.py.j2' evaluated to false and no else section was defined.")))
             yield 'b]'
             for l_2_st in environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'state'):
                 _loop_vars = {}
@@ -486,6 +489,10 @@ def root(context, missing=missing):
     yield '(0.0)\n            if mode != PREDICT:\n                for j in range('
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_out'))
     yield '):\n                    YB[r, j] = Y[src, j]\n'
+    if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'prefetch_columns'):
+        pass
+        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'prefetch_rows'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'start + nb', 'batch_size', '        '))
+        yield '\n'
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'confirm_inputs'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'nb', '        '))
     yield '\n\n        # -- forward ------------------------------------------------------------------------\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'has_blocks'):
@@ -585,7 +592,7 @@ def root(context, missing=missing):
         for l_1_layer, l_1_loop in LoopContext(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed'), undefined):
             _loop_vars = {}
             pass
-            yield str((', ' if (not environment.getattr(l_1_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 414 in 'network.py.j2' evaluated to false and no else section was defined.")))
+            yield str((', ' if (not environment.getattr(l_1_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 421 in 'network.py.j2' evaluated to false and no else section was defined.")))
             yield 'np.ascontiguousarray(params['
             yield str(context.call(environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params'), 'index'), environment.getattr(l_1_layer, 'W'), _loop_vars=_loop_vars))
             yield '].T)'
@@ -607,7 +614,7 @@ def root(context, missing=missing):
     yield ']\n    epochs, shards = int(epochs), max(1, int(shards))\n    rows = perm.shape[0] // max(epochs, 1)\n    if epochs < 1 or rows * epochs != perm.shape[0]:\n        raise ValueError("train_epoch: perm must hold `epochs` epochs\' row orders, each as "\n                         "long")\n    out = np.empty((epochs * X.shape[0], '
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_out'))
     yield '), dtype=X.dtype) if outputs is None else outputs\n    # the compiled loop writes without bounds checks: arrays too short are refused here\n    if out.shape[0] < epochs * X.shape[0] or batch_losses.shape[0] < epochs * -(-rows // batch_size):\n        raise ValueError("train_epoch: outputs must have `epochs` times X\'s rows and "\n                         "batch_losses `epochs` times an epoch\'s batches")\n    buffers, grads, shard_arrays = epoch_work(batch_size, params, shards) if work is None else work\n    if buffers[0].shape[0] < min(batch_size, X.shape[0])'
-    yield str((' or shard_arrays[0] != shards' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 440 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((' or shard_arrays[0] != shards' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 447 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ':\n        raise ValueError("train_epoch: work was made for another batch_size or shard count; "\n                         "make it with epoch_work(batch_size, params, shards)")\n    batches, step, status, _ = run(TRAIN, X, Y, perm, epochs, batch_size, step, clip_norm, batch_losses, out, *buffers, *params'
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
     yield ', *grads'
@@ -616,7 +623,7 @@ def root(context, missing=missing):
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'hyper')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
     yield ', *shard_arrays'
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 443 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 450 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return batches, step, status\n\n\ndef epoch_work(batch_size, params, shards=1):\n    """train_epoch\'s scratch arrays for batches of batch_size rows: the batch buffers, the\n    gradients and the threads\' shares'
     yield str(('' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else ' (none here)'))
     yield '; nothing in them outlives an epoch."""\n    return (_buffers(batch_size), _like(params), '
@@ -644,8 +651,8 @@ def root(context, missing=missing):
         yield ', 0.0'
     l_1__ = missing
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_shard_arrays(1, params, 1)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 458 in 'network.py.j2' evaluated to false and no else section was defined.")))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 458 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_shard_arrays(1, params, 1)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 465 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 465 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return total / n\n\n\ndef evaluate(X, Y, out, with_loss, chunk, '
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'args'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
@@ -663,9 +670,9 @@ def root(context, missing=missing):
         yield ', 0.0'
     l_1__ = missing
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_shard_arrays(1, params, 1)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 468 in 'network.py.j2' evaluated to false and no else section was defined.")))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 468 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_shard_arrays(1, params, 1)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 475 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 475 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return total / max(n, 1)\n'
 
 blocks = {}
-debug_info = '2=46&3=48&4=50&7=52&8=56&9=61&11=63&12=67&13=71&14=73&15=77&16=87&17=89&19=92&20=94&21=101&23=104&30=107&31=111&33=114&35=118&41=122&44=130&51=132&59=136&63=138&66=142&68=145&71=149&73=152&76=156&78=159&81=163&83=166&87=169&90=172&93=174&95=176&98=179&99=181&102=184&105=186&108=190&111=194&114=196&117=198&121=201&126=203&131=207&139=209&140=212&141=216&142=218&143=232&147=234&151=237&152=241&155=247&159=249&160=253&162=258&164=260&165=264&168=270&171=280&172=282&173=285&174=288&175=291&185=295&186=297&189=299&191=304&192=306&197=309&198=311&199=313&200=315&201=318&204=323&205=327&208=330&209=332&210=334&211=336&212=339&215=344&221=348&222=350&236=353&237=356&238=359&239=363&242=370&245=373&250=393&254=396&255=398&274=430&275=434&276=438&278=440&279=443&280=447&281=451&282=455&283=459&287=470&289=473&300=481&303=483&305=485&307=487&309=489&312=491&313=493&314=496&317=501&318=505&319=507&321=510&323=518&328=524&333=526&347=528&348=530&349=533&352=538&358=541&362=543&363=546&379=552&382=554&383=556&384=558&385=562&390=570&399=573&401=577&403=579&411=581&414=585&418=595&420=602&421=604&428=606&434=608&440=610&443=612&449=621&450=623&453=625&455=632&458=634&462=650&464=655&468=657'
+debug_info = '2=46&3=48&4=50&7=52&8=56&9=61&11=63&12=67&13=71&14=73&15=77&16=87&17=89&19=92&20=94&21=101&23=104&30=107&31=111&35=114&37=117&39=121&45=125&48=133&55=135&63=139&67=141&70=145&72=148&75=152&77=155&80=159&82=162&85=166&87=169&91=172&94=175&97=177&99=179&102=182&103=184&106=187&109=189&112=193&115=197&118=199&121=201&125=204&130=206&135=210&143=212&144=215&145=219&146=221&147=235&151=237&155=240&156=244&159=250&163=252&164=256&166=261&168=263&169=267&172=273&175=283&176=285&177=288&178=291&179=294&189=298&190=300&193=302&195=307&196=309&201=312&202=314&203=316&204=318&205=321&208=326&209=330&212=333&213=335&214=337&215=339&216=342&219=347&225=351&226=353&240=356&241=359&242=362&243=366&246=373&249=376&254=396&258=399&259=401&278=433&279=437&280=441&282=443&283=446&284=450&285=454&286=458&287=462&291=473&293=476&304=484&307=486&309=488&311=490&313=492&314=494&316=496&319=498&320=500&321=503&324=508&325=512&326=514&328=517&330=525&335=531&340=533&354=535&355=537&356=540&359=545&365=548&369=550&370=553&386=559&389=561&390=563&391=565&392=569&397=577&406=580&408=584&410=586&418=588&421=592&425=602&427=609&428=611&435=613&441=615&447=617&450=619&456=628&457=630&460=632&462=639&465=641&469=657&471=662&475=664'

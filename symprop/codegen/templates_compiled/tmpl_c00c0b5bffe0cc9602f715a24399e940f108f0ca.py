@@ -7,7 +7,7 @@ def root(context, missing=missing):
     concat = environment.concat
     cond_expr_undefined = Undefined
     if 0: yield None
-    l_0_args = l_0_tail = l_0_lit = l_0_lines = l_0_helpers = l_0_float32_cpu_helpers = l_0_loss_delta = l_0_keep_outputs = l_0_forward_call = l_0_backward_calls = l_0_clip_scale = l_0_grad_squares = l_0_update_tail = l_0_params_with_state = l_0_invariant_lines = l_0_update_section = l_0_usage = l_0_shapes = l_0_confirm_inputs = l_0_column_sums = missing
+    l_0_args = l_0_tail = l_0_lit = l_0_lines = l_0_helpers = l_0_float32_cpu_helpers = l_0_loss_delta = l_0_keep_outputs = l_0_forward_call = l_0_backward_calls = l_0_clip_scale = l_0_grad_squares = l_0_update_tail = l_0_params_with_state = l_0_invariant_lines = l_0_update_section = l_0_usage = l_0_shapes = l_0_prefetch_rows = l_0_confirm_inputs = l_0_column_sums = missing
     try:
         t_1 = environment.filters['join']
     except KeyError:
@@ -695,8 +695,56 @@ def root(context, missing=missing):
         return concat(t_22)
     context.exported_vars.add('shapes')
     context.vars['shapes'] = l_0_shapes = Macro(environment, macro, 'shapes', ('layout',), False, False, False, context.eval_ctx.autoescape)
-    def macro(l_1_plan, l_1_rows, l_1_pad):
+    def macro(l_1_plan, l_1_first, l_1_count, l_1_pad):
         t_23 = []
+        if l_1_plan is missing:
+            l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
+        if l_1_first is missing:
+            l_1_first = undefined("parameter 'first' was not provided", name='first')
+        if l_1_count is missing:
+            l_1_count = undefined("parameter 'count' was not provided", name='count')
+        if l_1_pad is missing:
+            l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
+        pass
+        t_23.extend((
+            str(l_1_pad),
+            'ahead_end = ',
+            str(l_1_first),
+            ' + ',
+            str(l_1_count),
+            '\n',
+            str(l_1_pad),
+            "# a select, not min(): Numba would compile min's overload (a first build's 0.05 s)\n",
+            str(l_1_pad),
+            'ahead_end = ahead_end if ahead_end < perm.shape[0] else perm.shape[0]\n',
+            str(l_1_pad),
+            'for i in range(',
+            str(l_1_first),
+            ', ahead_end):\n',
+            str(l_1_pad),
+            '    ahead = perm[i]\n',
+        ))
+        for l_2_column in environment.getattr(l_1_plan, 'prefetch_columns'):
+            _loop_vars = {}
+            pass
+            t_23.extend((
+                str(l_1_pad),
+                '    prefetch(X, ahead, ',
+                str(l_2_column),
+                ')\n',
+            ))
+        l_2_column = missing
+        t_23.extend((
+            str(l_1_pad),
+            '    if mode != PREDICT:\n',
+            str(l_1_pad),
+            '        prefetch(Y, ahead, 0)',
+        ))
+        return concat(t_23)
+    context.exported_vars.add('prefetch_rows')
+    context.vars['prefetch_rows'] = l_0_prefetch_rows = Macro(environment, macro, 'prefetch_rows', ('plan', 'first', 'count', 'pad'), False, False, False, context.eval_ctx.autoescape)
+    def macro(l_1_plan, l_1_rows, l_1_pad):
+        t_24 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_rows is missing:
@@ -704,7 +752,7 @@ def root(context, missing=missing):
         if l_1_pad is missing:
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
         pass
-        t_23.extend((
+        t_24.extend((
             str(l_1_pad),
             'inputs_finite = True\n',
             str(l_1_pad),
@@ -722,11 +770,11 @@ def root(context, missing=missing):
             str(l_1_pad),
             '                inputs_finite = False',
         ))
-        return concat(t_23)
+        return concat(t_24)
     context.exported_vars.add('confirm_inputs')
     context.vars['confirm_inputs'] = l_0_confirm_inputs = Macro(environment, macro, 'confirm_inputs', ('plan', 'rows', 'pad'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_pad, l_1_rows, l_1_cols, l_1_index, l_1_targets, l_1_terms):
-        t_24 = []
+        t_25 = []
         if l_1_pad is missing:
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
         if l_1_rows is missing:
@@ -740,7 +788,7 @@ def root(context, missing=missing):
         if l_1_terms is missing:
             l_1_terms = undefined("parameter 'terms' was not provided", name='terms')
         pass
-        t_24.extend((
+        t_25.extend((
             str(l_1_pad),
             'rows_by_4 = ',
             str(l_1_rows),
@@ -763,7 +811,7 @@ def root(context, missing=missing):
             pass
             l_2_term = environment.getitem(l_1_terms, environment.getattr(l_2_loop, 'index0'))
             _loop_vars['term'] = l_2_term
-            t_24.extend((
+            t_25.extend((
                 str(l_1_pad),
                 '        ',
                 str(l_2_target),
@@ -780,7 +828,7 @@ def root(context, missing=missing):
                 ')\n',
             ))
         l_2_loop = l_2_target = l_2_term = missing
-        t_24.extend((
+        t_25.extend((
             str(l_1_pad),
             'for r in range(rows_by_4, ',
             str(l_1_rows),
@@ -796,7 +844,7 @@ def root(context, missing=missing):
         for l_2_target, l_2_loop in LoopContext(l_1_targets, undefined):
             _loop_vars = {}
             pass
-            t_24.extend((
+            t_25.extend((
                 str(l_1_pad),
                 '        ',
                 str(l_2_target),
@@ -804,12 +852,12 @@ def root(context, missing=missing):
                 str(l_1_index),
                 '] += ',
                 str(t_3(context.eval_ctx, environment.getitem(l_1_terms, environment.getattr(l_2_loop, 'index0')), '@', 'r')),
-                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 295 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 312 in 'macros.j2' evaluated to false and no else section was defined."))),
             ))
         l_2_loop = l_2_target = missing
-        return concat(t_24)
+        return concat(t_25)
     context.exported_vars.add('column_sums')
     context.vars['column_sums'] = l_0_column_sums = Macro(environment, macro, 'column_sums', ('pad', 'rows', 'cols', 'index', 'targets', 'terms'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '3=36&4=42&7=48&8=53&11=65&12=74&15=83&16=91&17=95&21=106&22=115&23=118&25=124&29=126&35=128&38=130&50=136&51=144&64=147&65=152&70=160&81=162&99=168&100=178&101=179&102=181&103=187&104=190&105=193&106=199&107=203&108=205&109=209&110=216&111=219&112=223&113=225&114=229&115=233&116=235&117=237&118=239&119=241&120=245&121=247&122=251&123=259&125=267&126=271&127=275&128=279&129=282&130=285&132=291&133=293&134=295&135=297&136=301&138=307&145=313&146=327&147=331&148=335&152=347&153=357&154=359&159=378&160=387&161=392&162=395&163=410&164=412&165=415&172=435&173=443&174=447&175=449&179=455&180=463&185=477&186=483&191=496&192=505&195=532&196=539&197=543&205=553&206=563&207=565&208=567&209=569&210=571&211=572&212=575&213=579&214=582&216=608&217=610&218=613&219=617&226=630&227=639&231=643&232=645&234=648&235=652&239=657&240=659&245=663&246=665&251=667&252=669&253=671&256=679&257=685&265=698&266=708&267=710&268=712&269=716&270=720&271=722&284=728&285=744&286=750&287=752&288=760&289=764&290=767&292=784&293=788&294=796&295=800'
+debug_info = '3=36&4=42&7=48&8=53&11=65&12=74&15=83&16=91&17=95&21=106&22=115&23=118&25=124&29=126&35=128&38=130&50=136&51=144&64=147&65=152&70=160&81=162&99=168&100=178&101=179&102=181&103=187&104=190&105=193&106=199&107=203&108=205&109=209&110=216&111=219&112=223&113=225&114=229&115=233&116=235&117=237&118=239&119=241&120=245&121=247&122=251&123=259&125=267&126=271&127=275&128=279&129=282&130=285&132=291&133=293&134=295&135=297&136=301&138=307&145=313&146=327&147=331&148=335&152=347&153=357&154=359&159=378&160=387&161=392&162=395&163=410&164=412&165=415&172=435&173=443&174=447&175=449&179=455&180=463&185=477&186=483&191=496&192=505&195=532&196=539&197=543&205=553&206=563&207=565&208=567&209=569&210=571&211=572&212=575&213=579&214=582&216=608&217=610&218=613&219=617&226=630&227=639&231=643&232=645&234=648&235=652&239=657&240=659&245=663&246=665&251=667&252=669&253=671&256=679&257=685&264=698&265=710&266=716&267=718&268=720&269=724&270=727&271=731&273=738&274=740&282=746&283=756&284=758&285=760&286=764&287=768&288=770&301=776&302=792&303=798&304=800&305=808&306=812&307=815&309=832&310=836&311=844&312=848'

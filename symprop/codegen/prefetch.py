@@ -1,0 +1,50 @@
+"""A software prefetch for the generated CPU loops: ``prefetch(array, row, col)`` asks the
+CPU to bring the cache line holding ``array[row, col]`` into its caches, and goes on at once.
+
+Shuffled training reads each batch's rows from all over X: row after row a cache miss,
+each waited for in the gather (for the tiny 20-32-1 network on 128,000 rows, 1.5 us of a
+3.4 us step; rows in order cost 0.2 us, the hardware's own prefetcher following them).
+run() asks for the next batch's rows while it computes this one, so that their misses
+overlap its work. A prefetch never faults and changes nothing but timing: an address out of
+the array is harmless (run() still only asks for rows perm names).
+
+This is LLVM's ``llvm.prefetch`` intrinsic (read, high locality, data cache); Numba has no
+function of its own for it.
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+READ, HIGH_LOCALITY, DATA_CACHE = 0, 3, 1  # llvm.prefetch's rw, locality and cache type
+
+
+@intrinsic
+def prefetch(typingctx, array, row, col):
+    """prefetch(array, row, col): the line of a 2-D array's element [row, col], prefetched."""
+    if not (isinstance(array, types.Array) and array.ndim == 2
+            and isinstance(row, types.Integer) and isinstance(col, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        array_type = signature.args[0]
+        data = context.make_array(array_type)(context, builder, args[0])
+        indices = [context.cast(builder, value, kind, types.intp)
+                   for value, kind in zip(args[1:], signature.args[1:], strict=True)]
+        pointer = cgutils.get_item_pointer2(
+            context, builder, data.data, cgutils.unpack_tuple(builder, data.shape, 2),
+            cgutils.unpack_tuple(builder, data.strides, 2), array_type.layout, indices,
+            wraparound=False)
+        byte_pointer = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        function = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [byte_pointer, i32, i32, i32]),
+            "llvm.prefetch.p0")
+        builder.call(function, [builder.bitcast(pointer, byte_pointer), i32(READ),
+                                i32(HIGH_LOCALITY), i32(DATA_CACHE)])
+        return context.get_dummy_value()
+
+    return types.none(array, row, col), codegen
