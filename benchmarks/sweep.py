@@ -32,6 +32,10 @@ REPEATS = 3  # timed sweeps (searches) per child process; its median is the roun
 # 10 ms, so a sweep that follows the last one's messages (its futures' release) straight
 # away waits for that interval before its tasks go out; a sweep started on its own does not.
 PAUSE = 0.05
+# Throughput: the same grid with this many seeds (600 runs), so that a sweep's fixed cost
+# (Dask's start of its first tasks, its last task's tail: about 30 ms) is a small part of
+# it, as in any sweep long enough for throughput to matter.
+THROUGHPUT_SEEDS = 10
 
 
 def sklearn_child(epochs: int) -> dict:
@@ -77,8 +81,8 @@ def symprop_child(epochs: int) -> dict:
     for workers in worker_counts():
         # the cluster sp.sweep makes for itself (its workers' settings), started once
         with dask_client(workers=workers) as client:
-            def sweep(grid_now):
-                return sp.sweep(grid_now, DATASETS, folds=FOLDS, seeds=1, client=client,
+            def sweep(grid_now, seeds=1):
+                return sp.sweep(grid_now, DATASETS, folds=FOLDS, seeds=seeds, client=client,
                                 verbose=False)
 
             sweep({**grid, "epochs": 1})  # compiles each structure on each worker
@@ -91,6 +95,13 @@ def symprop_child(epochs: int) -> dict:
             out[f"seconds_{workers}"] = statistics.median(times)
             out[f"mean_accuracy_{workers}"] = sum(
                 r["validation"]["accuracy"] for r in result.runs) / len(result.runs)
+            rates = []
+            for _ in range(REPEATS):
+                time.sleep(PAUSE)
+                began = time.perf_counter()
+                many = sweep(grid, seeds=THROUGHPUT_SEEDS)
+                rates.append(len(many.runs) / (time.perf_counter() - began))
+            out[f"runs_per_second_{workers}"] = statistics.median(rates)
             # scheduling overhead: 1-epoch runs, wall time less the runs' own time
             time.sleep(PAUSE)
             began = time.perf_counter()
@@ -199,10 +210,21 @@ def main(argv=None) -> dict:
               f"{_spread(ratios)} scikit-learn; mean validation accuracy "
               f"{rounds[-1]['symprop'][f'mean_accuracy_{workers}']:.3f}; scheduling overhead "
               f"per run {1000 * overhead:.1f} ms")
+    runs = rounds[0]["sklearn"]["runs"]
+    for workers in worker_counts():
+        rate = statistics.median(r["symprop"][f"runs_per_second_{workers}"] for r in rounds)
+        print(f"throughput, {workers} worker(s): {rate:.0f} runs/s (the grid with "
+              f"{THROUGHPUT_SEEDS} seeds, {THROUGHPUT_SEEDS * runs} runs a sweep)")
     if cores > 1:
-        scaling = [r["symprop"]["seconds_1"] / r["symprop"][f"seconds_{cores}"] for r in rounds]
+        scaling = [r["symprop"][f"runs_per_second_{cores}"] / r["symprop"]["runs_per_second_1"]
+                   for r in rounds]
         summary["throughput_scaling"] = statistics.median(scaling)
         print(f"throughput {cores} workers / 1: {_spread(scaling)}")
+        one_grid = [r["symprop"]["seconds_1"] / r["symprop"][f"seconds_{cores}"]
+                    for r in rounds]
+        summary["one_grid_scaling"] = statistics.median(one_grid)
+        print(f"one grid's sweep ({runs} runs), {cores} workers / 1: {_spread(one_grid)} (its "
+              f"fixed cost included)")
         summary["machine_scaling"] = machine_scaling(args.epochs, cores)
         print(f"the machine's own ceiling: {cores} plain processes get through "
               f"{summary['machine_scaling']:.2f}x what one does (the same runs, no Dask)")
