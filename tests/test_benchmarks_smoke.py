@@ -222,3 +222,17 @@ def test_fit_memory_bound_measured_in_a_child_and_reported():
     assert target["status"] == ("PASS" if run["within"] else "FAIL")
     table = "\n".join(report.memory_bound_rows([run]))
     assert "4,096" in table and f"{run['peak_mib']:.1f}" in table
+
+
+def test_shuffled_against_in_order_fit(capsys):
+    import pytest
+
+    from benchmarks import shuffled
+
+    result = shuffled.main(["--rows", "640", "--repeats", "1"])
+    assert set(result) == {"in_order", "shuffled"}
+    assert all(np.isfinite(seconds) and seconds > 0 for seconds in result.values())
+    printed = capsys.readouterr().out
+    assert "shuffle=True" in printed and "shuffled / in order:" in printed
+    with pytest.raises(SystemExit):
+        shuffled.main(["--rows", "0"])
