@@ -3,11 +3,12 @@ CPU to bring the cache line holding ``array[row, col]`` into its second-level ca
 on at once.
 
 Shuffled training reads each batch's rows from all over X: row after row a cache miss,
-each waited for in the gather (for the tiny 20-32-1 network on 128,000 rows, 1.5 us of a
-3.4 us step; rows in order cost 0.2 us, the hardware's own prefetcher following them).
-run() asks for the next batch's rows while it computes this one, so that their misses
-overlap its work. A prefetch never faults and changes nothing but timing: an address out of
-the array is harmless (run() still only asks for rows perm names).
+each waited for in the gather (fit on the tiny 20-32-1 network, 128,000 rows: 2.9-3.4 us a
+shuffled step against 1.9-2.0 in order, the hardware's own prefetcher following rows in
+order). run() asks for the next batch's rows while it computes this one, so that their
+misses overlap its work: 2.0-2.1 us a shuffled step (benchmarks/README.md). A prefetch
+never faults and changes nothing but timing: an address out of the array is harmless (run()
+still only asks for rows perm names).
 
 This is LLVM's ``llvm.prefetch`` intrinsic (read, locality 2, data cache); Numba has no
 function of its own for it.
@@ -21,10 +22,10 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 # llvm.prefetch's rw (read), locality and cache type (data). Locality 2 is x86's prefetcht1:
-# into the second-level cache, not the first. Into the first (prefetcht0) the shuffled tiny
-# step was 2.4-2.6 us, into the second 1.9-2.0 (rows in order: 1.8-1.9): a batch's rows
-# asked for a whole batch ahead pushed out of the small first-level cache what that batch's
-# work was using.
+# into the second-level cache, not the first. Into the first (prefetcht0) a shuffled tiny
+# step through fit took 2.83-3.07 us, into the second 2.12-2.17 (alternating runs): a
+# batch's rows asked for a whole batch ahead pushed out of the small first-level cache
+# what that batch's work was using.
 READ, SECOND_LEVEL, DATA_CACHE = 0, 2, 1
 
 
