@@ -5,7 +5,8 @@ The tiny case's network (20-32-1, relu, sigmoid, bce, batch 32, SGD) through
 the median of the repeats, shuffled and in order alternating within the process. A
 shuffled epoch gathers each batch's rows from all over X; 128,000 rows of 20 float32 (10
 MB) are more than the caches hold, so each row read is a cache miss unless it was
-prefetched (symprop/codegen/prefetch.py).
+prefetched (symprop/codegen/prefetch.py). The shuffled time includes fit's shuffle of the
+rows, about 0.06 us a step here (0.23 ms for 128,000 rows).
 """
 
 from __future__ import annotations

@@ -7,8 +7,10 @@ a StandardScaler + MLPClassifier pipeline with n_jobs at the cores (its loky pro
 started by a first, untimed search). symprop: ``sp.sweep`` on an embedded LocalCluster of
 one-thread workers, timed on a started, warm cluster (its kernels compiled by a first,
 untimed sweep; each timed one after a pause, as a sweep of its own starts), with 1 worker
-and with as many as cores; and the scheduling overhead per run, the sweep's wall time less
-the runs' own time over the workers, on 1-epoch runs. Each contender in its own process.
+and with as many as cores; its throughput, runs a second through the same grid with
+THROUGHPUT_SEEDS seeds (a sweep long enough that Dask's fixed cost is a small part of it);
+and the scheduling overhead per run, the sweep's wall time less the runs' own time over the
+workers, on 1-epoch runs. Each contender in its own process.
 """
 
 from __future__ import annotations
@@ -210,14 +212,17 @@ def main(argv=None) -> dict:
               f"{_spread(ratios)} scikit-learn; mean validation accuracy "
               f"{rounds[-1]['symprop'][f'mean_accuracy_{workers}']:.3f}; scheduling overhead "
               f"per run {1000 * overhead:.1f} ms")
-    runs = rounds[0]["sklearn"]["runs"]
+    runs = rounds[0]["symprop"]["runs"]
     for workers in worker_counts():
         rate = statistics.median(r["symprop"][f"runs_per_second_{workers}"] for r in rounds)
+        summary[f"runs_per_second_{workers}"] = rate
         print(f"throughput, {workers} worker(s): {rate:.0f} runs/s (the grid with "
               f"{THROUGHPUT_SEEDS} seeds, {THROUGHPUT_SEEDS * runs} runs a sweep)")
     if cores > 1:
         scaling = [r["symprop"][f"runs_per_second_{cores}"] / r["symprop"]["runs_per_second_1"]
                    for r in rounds]
+        # runs a second of the 10-seed sweep (before 2026-12-06: one grid's times, now
+        # one_grid_scaling)
         summary["throughput_scaling"] = statistics.median(scaling)
         print(f"throughput {cores} workers / 1: {_spread(scaling)}")
         one_grid = [r["symprop"]["seconds_1"] / r["symprop"][f"seconds_{cores}"]

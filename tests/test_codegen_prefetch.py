@@ -3,7 +3,10 @@ asks for the next batch's rows while it computes this one, which changes timing 
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -14,7 +17,7 @@ from symprop.architecture import parse_architecture
 from symprop.codegen.build import network_source
 from symprop.codegen.kernels import update_code
 from symprop.codegen.plan import make_plan
-from symprop.codegen.prefetch import prefetch
+from symprop.codegen.prefetch import AHEAD_BYTES, CACHE_LINE, SHORT_ROW_LINES, prefetch, row_columns
 from symprop.derive.optimizers import update_rule
 
 
@@ -54,38 +57,58 @@ def test_prefetch_takes_only_two_dimensional_arrays():
         one_dimensional(np.zeros(3))
 
 
-def _plan(architecture: str, float_type: str = "float32"):
+def _plan(architecture: str, float_type: str = "float32", prefetch_rows: bool = True):
     return make_plan(parse_architecture(architecture), "mse",
-                     update_code(update_rule("sgd"), float_type), float_type, direct_blas=True)
+                     update_code(update_rule("sgd"), float_type), float_type,
+                     prefetch_rows=prefetch_rows)
 
 
-@pytest.mark.parametrize("architecture, float_type, columns", [
-    ("4-3:relu-1:sigmoid", "float32", [0, 3]),
-    ("16-8:relu-1:sigmoid", "float32", [0, 15]),
-    ("20-32:relu-1:sigmoid", "float32", [0, 16, 19]),   # 80 bytes may span three lines
-    ("20-32:relu-1:sigmoid", "float64", [0, 8, 16, 19]),
-    ("64-8:relu-1:sigmoid", "float32", [0, 16, 32, 48, 63]),
-    ("784-8:relu-1:sigmoid", "float32", [0, 16]),       # long rows: the first two lines
+def test_prefetch_is_llvms_second_level_read_prefetch():
+    """The intrinsic is llvm.prefetch of the element's address: read (0), locality 2 (x86's
+    prefetcht1: into the second-level cache), data cache (1)."""
+    ir = next(iter(prefetch_then_sum.inspect_llvm().values()))
+    assert re.search(r"call void @llvm\.prefetch\.p0\w*\(ptr [^,]+, i32 0, i32 2, i32 1\)", ir)
+
+
+@pytest.mark.parametrize("width, itemsize, columns", [
+    (1, 4, [0]), (4, 4, [0, 3]), (16, 4, [0, 15]), (17, 4, [0, 16]),
+    (20, 4, [0, 16, 19]),           # 80 bytes may span three lines
+    (20, 8, [0, 8, 16, 19]), (16, 8, [0, 8, 15]),
+    (64, 4, [0, 16, 32, 48, 63]), (65, 4, [0, 16]),
+    (784, 4, [0, 16]),              # long rows: the first two lines
 ])
-def test_every_line_of_a_short_row_is_prefetched(architecture, float_type, columns):
-    plan = _plan(architecture, float_type)
-    assert plan.prefetch_columns == columns
-    row_bytes = plan.n_in * (4 if float_type == "float32" else 8)
-    if row_bytes <= 4 * 64:  # wherever a row starts, each line it touches is asked for
-        size = row_bytes // plan.n_in
-        for start in range(0, 64, size):
-            touched = {(start + byte) // 64 for byte in range(row_bytes)}
-            assert touched == {(start + column * size) // 64 for column in columns}
+def test_every_line_of_a_short_row_is_prefetched(width, itemsize, columns):
+    assert row_columns(width, itemsize) == columns
+    row_bytes = width * itemsize
+    if row_bytes <= SHORT_ROW_LINES * CACHE_LINE:  # wherever the row starts, every line
+        for start in range(0, CACHE_LINE, itemsize):
+            touched = {(start + byte) // CACHE_LINE for byte in range(row_bytes)}
+            assert touched == {(start + column * itemsize) // CACHE_LINE
+                               for column in columns}
+
+
+def test_the_plan_prefetches_x_and_y_rows_within_a_budget():
+    plan = _plan("20-32:relu-12:sigmoid").prefetch
+    assert plan["x"] == [0, 16, 19] and plan["y"] == [0, 11]
+    assert plan["rows"] * 64 * 5 <= AHEAD_BYTES < (plan["rows"] + 1) * 64 * 5
+    assert _plan("784-8:relu-10:softmax", "float64").prefetch["y"] == [0, 8, 9]
+    assert _plan("20-32:relu-1:sigmoid", prefetch_rows=False).prefetch is None
+
+
+def _run_source(source: str) -> str:
+    start = source.index("def run(")
+    return source[start:source.index("\ndef ", start)]
 
 
 def test_run_prefetches_the_next_batchs_rows():
     """run() asks, after each batch's gather, for the rows of the batch that follows it in
-    perm (bounded by perm's length): their inputs, and their targets where it reads them."""
-    source = network_source(parse_architecture("20-32:relu-1:sigmoid"), "bce",
-                            direct_blas=True)
-    run = source[source.index("def run("):source.index("\ndef ", source.index("def run("))]
-    assert re.search(r"ahead_end = start \+ nb \+ batch_size\n.*\n\s+ahead_end = ahead_end "
-                     r"if ahead_end < perm\.shape\[0\] else perm\.shape\[0\]\n", run)
+    perm (bounded by perm's length and by the plan's rows): their inputs, and their targets
+    where it reads them."""
+    run = _run_source(network_source(parse_architecture("20-32:relu-1:sigmoid"), "bce",
+                                     direct_blas=True, prefetch_rows=True))
+    assert re.search(r"ahead_end = start \+ nb \+ \(batch_size if batch_size < 512 else 512\)"
+                     r"\n.*\n\s+ahead_end = ahead_end if ahead_end < perm\.shape\[0\] else "
+                     r"perm\.shape\[0\]\n", run), run
     loop = re.search(r"for i in range\(start \+ nb, ahead_end\):\n\s+ahead = perm\[i\]\n"
                      r"((?:\s+.*\n){5})", run)
     assert loop, run
@@ -96,8 +119,36 @@ def test_run_prefetches_the_next_batchs_rows():
 
 
 def test_standalone_modules_import_nothing_of_symprop_for_it():
-    """An exported module runs without symprop: no prefetch (and no BLAS binding) there."""
-    assert _plan("20-32:relu-1:sigmoid").prefetch_columns
-    source = network_source(parse_architecture("20-32:relu-1:sigmoid"), "bce")
+    """An exported module runs without symprop: no prefetch (and no BLAS binding) there,
+    while a cached module prefetches whether or not it found a BLAS to bind."""
+    architecture = parse_architecture("20-32:relu-1:sigmoid")
+    source = network_source(architecture, "bce")
     assert "prefetch" not in source
     assert not re.search(r"^from symprop", source, re.MULTILINE)
+    assert "prefetch(X, ahead, 0)" in _run_source(
+        network_source(architecture, "bce", prefetch_rows=True))
+
+
+BOUNDS_CHECKED_FIT = """
+import numpy as np
+import symprop as sp
+rng = np.random.default_rng(0)
+for dtype in ("float32", "float64"):
+    X = rng.standard_normal((37, 5)); y = rng.integers(0, 3, 37)
+    net = sp.Network([sp.Dense(5, 4, "relu"), sp.Dense(4, 3, "softmax")], loss="ce",
+                     dtype=dtype, seed=0)
+    for batch in (1, 8, 37, 50):  # a short last batch, one batch, a batch beyond the rows
+        history = net.fit(X, y, epochs=5, batch_size=batch, verbose=False)
+        assert np.isfinite(history.history["loss"]).all()
+    net.predict(np.asfortranarray(X)); net.evaluate(X, y)
+print("ok")
+"""
+
+
+def test_prefetching_fits_stay_within_bounds(tmp_path):
+    """Several epochs a call, short and oversized batches, predict and evaluate, with
+    Numba's bounds checks on (an index out of perm would raise) and a fresh cache."""
+    env = {**os.environ, "NUMBA_BOUNDSCHECK": "1", "SYMPROP_CACHE_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", BOUNDS_CHECKED_FIT], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]

@@ -51,7 +51,7 @@ def network_source(layers: list[LayerSpec], loss: str, optimizer: str = "sgd",
                    matmul: str = "auto", version: str = "0",
                    dropout: list[bool] | None = None, direct_blas: bool = False,
                    target: str = "cpu", cublas: bool = False, split_batches: bool = False,
-                   exported: bool = False) -> str:
+                   exported: bool = False, prefetch_rows: bool = False) -> str:
     """The generated source, without touching the cache (for export and inspection).
 
     ``direct_blas``: products call numpy's CBLAS through symprop.codegen.blas (what cached
@@ -60,7 +60,9 @@ def network_source(layers: list[LayerSpec], loss: str, optimizer: str = "sgd",
     (cached modules), else the generated kernel only (standalone modules).
     ``split_batches``: give mid-size networks the data-parallel training path (cpu; cached
     modules where Numba has threads; exported ones stay serial: no OpenMP, fork-safe).
-    ``exported``: the module's docstring says how to call it without symprop."""
+    ``exported``: the module's docstring says how to call it without symprop.
+    ``prefetch_rows``: run() prefetches the next batch's rows through symprop (cached cpu
+    modules; a standalone module imports nothing of symprop)."""
     from symprop.codegen.plan import make_plan
     from symprop.codegen.printed import update_code_for
     from symprop.codegen.render import render_network
@@ -69,7 +71,7 @@ def network_source(layers: list[LayerSpec], loss: str, optimizer: str = "sgd",
                              dtype)
     with generation_budget(layers, loss):
         plan = make_plan(layers, loss, update, dtype, matmul, dropout, direct_blas,
-                         split_batches)
+                         split_batches, prefetch_rows and target == "cpu")
     return render_network(plan, version, target, cublas, exported)
 
 
@@ -115,7 +117,8 @@ def build_network_module(layers: list[LayerSpec], loss: str, optimizer: str = "s
     return load_module(key, lambda: network_source(
         layers, loss, optimizer, optimizer_options, dtype, matmul, __version__, dropout,
         direct_blas=blas is not None, target=target, cublas=target == "cuda",
-        split_batches=split), split=_shared_kernels(blas) if target == "cpu" else None)
+        split_batches=split, prefetch_rows=True),
+        split=_shared_kernels(blas) if target == "cpu" else None)
 
 
 def _shared_kernels(blas: str | None):

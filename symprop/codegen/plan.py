@@ -41,7 +41,6 @@ BLAS_THRESHOLD = 128
 MATMUL_CHOICES = ("auto", "loops", "blas")
 NARROW_WIDTH = 8  # float32 lanes of an AVX2 register
 FLOAT_TYPES = ("float32", "float64")
-CACHE_LINE = 64  # bytes
 
 # OpenBLAS's small-matrix kernel for the delta product D @ W^T (row-major, W transposed)
 # runs at half the speed of D @ WT with a stored WT = W^T; refreshing WT after each update
@@ -163,6 +162,7 @@ class NetworkPlan(SplitPath, FusedEpoch):
     jit: str = ""  # Numba options of the kernels run() calls (not called from Python)
     gemm: str = ""  # symprop.codegen.blas function for BLAS products; "" means np.dot
     split_batches: bool = True  # allow the data-parallel training path (see shardable)
+    prefetch_rows: bool = False  # run() prefetches the next batch's rows (imports symprop)
     # Every node in execution order where the network has more than dense layers
     # (symprop.codegen.graph); empty for a chain of dense layers, whose nodes are `layers`.
     blocks: list = field(default_factory=list)
@@ -388,19 +388,17 @@ class NetworkPlan(SplitPath, FusedEpoch):
         return self.layers[-1].n_out
 
     @property
-    def prefetch_columns(self) -> list[int]:
-        """The columns of an input row whose cache lines run() asks for a batch ahead
-        (symprop.codegen.prefetch): each 64-byte line of a row of up to four lines, and its
-        last element (a row need not start on a line); of a longer row its first two lines,
-        the hardware's own prefetcher following a row it has started reading. None in a
-        module that imports nothing of symprop (a standalone one: no BLAS binding either)."""
-        if not self.gemm:
-            return []
-        per_line = CACHE_LINE // (4 if self.float_type == "float32" else 8)
-        columns = list(range(0, self.n_in, per_line))
-        if len(columns) > 4:
-            return columns[:2]
-        return columns + [self.n_in - 1] if self.n_in - 1 != columns[-1] else columns
+    def prefetch(self) -> dict[str, object] | None:
+        """What run() prefetches of the next batch (symprop.codegen.prefetch): the columns
+        of X's and Y's rows, and the rows at most; None where the module may not import
+        symprop (exported, standalone)."""
+        if not self.prefetch_rows:
+            return None
+        from symprop.codegen.prefetch import CACHE_LINE, row_columns, rows_ahead
+
+        itemsize = 4 if self.float_type == "float32" else 8
+        x, y = row_columns(self.n_in, itemsize), row_columns(self.n_out, itemsize)
+        return {"x": x, "y": y, "rows": rows_ahead(CACHE_LINE * (len(x) + len(y)))}
 
     @property
     def units_scale(self) -> int:
@@ -411,10 +409,12 @@ class NetworkPlan(SplitPath, FusedEpoch):
 def make_plan(layers: list[LayerSpec], loss: str, update: UpdateCode,
               float_type: str = "float32", matmul: str = "auto",
               dropout: list[float] | None = None, direct_blas: bool = False,
-              split_batches: bool = True) -> NetworkPlan:
+              split_batches: bool = True, prefetch_rows: bool = False) -> NetworkPlan:
     """``update``: the optimizer's code, printed for ``float_type``.
     ``direct_blas``: call numpy's CBLAS (symprop.codegen.blas) rather than ``np.dot``.
-    ``split_batches``: the data-parallel training path where the sizes pay (``shardable``)."""
+    ``split_batches``: the data-parallel training path where the sizes pay (``shardable``).
+    ``prefetch_rows``: run() prefetches the next batch's rows (symprop.codegen.prefetch),
+    for modules that may import symprop (cached ones)."""
     nodes = layers
     if all(isinstance(layer, LayerSpec) for layer in layers):
         check_chain(layers)
@@ -466,7 +466,8 @@ def make_plan(layers: list[LayerSpec], loss: str, update: UpdateCode,
     return NetworkPlan(plans, the_loss, update, float_type,
                        architecture, the_loss.name, update.name, dropout,
                        jit_options(float_type, called_from_python=False),
-                       f"gemm_{float_type}" if direct_blas else "", split_batches, blocks)
+                       f"gemm_{float_type}" if direct_blas else "", split_batches,
+                       prefetch_rows, blocks)
 
 
 def _unique(kernels) -> list[Kernel]:

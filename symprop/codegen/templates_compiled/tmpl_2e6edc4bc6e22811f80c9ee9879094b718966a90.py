@@ -108,7 +108,7 @@ def root(context, missing=missing):
     yield 'njit'
     yield str((', prange' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 30 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield '\n'
-    if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'prefetch_columns'):
+    if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'prefetch'):
         pass
         yield "\nfrom symprop.codegen.prefetch import prefetch  # the next batch's rows, asked for early\n"
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'gemm'):
@@ -489,9 +489,9 @@ def root(context, missing=missing):
     yield '(0.0)\n            if mode != PREDICT:\n                for j in range('
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_out'))
     yield '):\n                    YB[r, j] = Y[src, j]\n'
-    if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'prefetch_columns'):
+    if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'prefetch'):
         pass
-        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'prefetch_rows'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'start + nb', 'batch_size', '        '))
+        yield str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'prefetch_rows'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'start + nb', 'batch_size', '        '), 'rstrip')))
         yield '\n'
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'confirm_inputs'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'nb', '        '))
     yield '\n\n        # -- forward ------------------------------------------------------------------------\n'

@@ -697,6 +697,7 @@ def root(context, missing=missing):
     context.vars['shapes'] = l_0_shapes = Macro(environment, macro, 'shapes', ('layout',), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_first, l_1_count, l_1_pad):
         t_23 = []
+        l_1_ahead = missing
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_first is missing:
@@ -706,15 +707,22 @@ def root(context, missing=missing):
         if l_1_pad is missing:
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
         pass
+        l_1_ahead = environment.getattr(l_1_plan, 'prefetch')
         t_23.extend((
             str(l_1_pad),
             'ahead_end = ',
             str(l_1_first),
-            ' + ',
+            ' + (',
             str(l_1_count),
-            '\n',
+            ' if ',
+            str(l_1_count),
+            ' < ',
+            str(environment.getattr((undefined(name='ahead') if l_1_ahead is missing else l_1_ahead), 'rows')),
+            ' else ',
+            str(environment.getattr((undefined(name='ahead') if l_1_ahead is missing else l_1_ahead), 'rows')),
+            ')\n',
             str(l_1_pad),
-            "# a select, not min(): Numba would compile min's overload (a first build's 0.05 s)\n",
+            "# selects, not min(): Numba would compile min's overload (0.1-0.2 s of a cold start)\n",
             str(l_1_pad),
             'ahead_end = ahead_end if ahead_end < perm.shape[0] else perm.shape[0]\n',
             str(l_1_pad),
@@ -724,7 +732,7 @@ def root(context, missing=missing):
             str(l_1_pad),
             '    ahead = perm[i]\n',
         ))
-        for l_2_column in environment.getattr(l_1_plan, 'prefetch_columns'):
+        for l_2_column in environment.getattr((undefined(name='ahead') if l_1_ahead is missing else l_1_ahead), 'x'):
             _loop_vars = {}
             pass
             t_23.extend((
@@ -737,9 +745,17 @@ def root(context, missing=missing):
         t_23.extend((
             str(l_1_pad),
             '    if mode != PREDICT:\n',
-            str(l_1_pad),
-            '        prefetch(Y, ahead, 0)',
         ))
+        for l_2_column in environment.getattr((undefined(name='ahead') if l_1_ahead is missing else l_1_ahead), 'y'):
+            _loop_vars = {}
+            pass
+            t_23.extend((
+                str(l_1_pad),
+                '        prefetch(Y, ahead, ',
+                str(l_2_column),
+                ')\n',
+            ))
+        l_2_column = missing
         return concat(t_23)
     context.exported_vars.add('prefetch_rows')
     context.vars['prefetch_rows'] = l_0_prefetch_rows = Macro(environment, macro, 'prefetch_rows', ('plan', 'first', 'count', 'pad'), False, False, False, context.eval_ctx.autoescape)
@@ -852,7 +868,7 @@ def root(context, missing=missing):
                 str(l_1_index),
                 '] += ',
                 str(t_3(context.eval_ctx, environment.getitem(l_1_terms, environment.getattr(l_2_loop, 'index0')), '@', 'r')),
-                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 312 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 316 in 'macros.j2' evaluated to false and no else section was defined."))),
             ))
         l_2_loop = l_2_target = missing
         return concat(t_25)
@@ -860,4 +876,4 @@ def root(context, missing=missing):
     context.vars['column_sums'] = l_0_column_sums = Macro(environment, macro, 'column_sums', ('pad', 'rows', 'cols', 'index', 'targets', 'terms'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '3=36&4=42&7=48&8=53&11=65&12=74&15=83&16=91&17=95&21=106&22=115&23=118&25=124&29=126&35=128&38=130&50=136&51=144&64=147&65=152&70=160&81=162&99=168&100=178&101=179&102=181&103=187&104=190&105=193&106=199&107=203&108=205&109=209&110=216&111=219&112=223&113=225&114=229&115=233&116=235&117=237&118=239&119=241&120=245&121=247&122=251&123=259&125=267&126=271&127=275&128=279&129=282&130=285&132=291&133=293&134=295&135=297&136=301&138=307&145=313&146=327&147=331&148=335&152=347&153=357&154=359&159=378&160=387&161=392&162=395&163=410&164=412&165=415&172=435&173=443&174=447&175=449&179=455&180=463&185=477&186=483&191=496&192=505&195=532&196=539&197=543&205=553&206=563&207=565&208=567&209=569&210=571&211=572&212=575&213=579&214=582&216=608&217=610&218=613&219=617&226=630&227=639&231=643&232=645&234=648&235=652&239=657&240=659&245=663&246=665&251=667&252=669&253=671&256=679&257=685&264=698&265=710&266=716&267=718&268=720&269=724&270=727&271=731&273=738&274=740&282=746&283=756&284=758&285=760&286=764&287=768&288=770&301=776&302=792&303=798&304=800&305=808&306=812&307=815&309=832&310=836&311=844&312=848'
+debug_info = '3=36&4=42&7=48&8=53&11=65&12=74&15=83&16=91&17=95&21=106&22=115&23=118&25=124&29=126&35=128&38=130&50=136&51=144&64=147&65=152&70=160&81=162&99=168&100=178&101=179&102=181&103=187&104=190&105=193&106=199&107=203&108=205&109=209&110=216&111=219&112=223&113=225&114=229&115=233&116=235&117=237&118=239&119=241&120=245&121=247&122=251&123=259&125=267&126=271&127=275&128=279&129=282&130=285&132=291&133=293&134=295&135=297&136=301&138=307&145=313&146=327&147=331&148=335&152=347&153=357&154=359&159=378&160=387&161=392&162=395&163=410&164=412&165=415&172=435&173=443&174=447&175=449&179=455&180=463&185=477&186=483&191=496&192=505&195=532&196=539&197=543&205=553&206=563&207=565&208=567&209=569&210=571&211=572&212=575&213=579&214=582&216=608&217=610&218=613&219=617&226=630&227=639&231=643&232=645&234=648&235=652&239=657&240=659&245=663&246=665&251=667&252=669&253=671&256=679&257=685&265=698&266=710&267=712&268=724&269=726&270=728&271=732&272=735&273=739&275=746&276=749&277=753&286=762&287=772&288=774&289=776&290=780&291=784&292=786&305=792&306=808&307=814&308=816&309=824&310=828&311=831&313=848&314=852&315=860&316=864'
