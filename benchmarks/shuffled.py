@@ -35,17 +35,17 @@ def main(argv=None) -> dict:
     steps = -(-args.rows // case.batch)
     times: dict[bool, list[float]] = {False: [], True: []}
 
-    def fit(shuffle: bool, rows: int) -> float:
+    def fit(shuffle: bool) -> float:
         began = time.perf_counter()
-        net.fit(X[:rows], y[:rows], epochs=1, batch_size=case.batch,
+        net.fit(X, y, epochs=1, batch_size=case.batch,
                 optimizer=sp.SGD(lr=case.lr), shuffle=shuffle, verbose=False)
         return time.perf_counter() - began
 
     for shuffle in times:  # compiled, and the compiled shuffle in use, before the clock
-        fit(shuffle, args.rows)
+        fit(shuffle)
     for _ in range(args.repeats):
         for shuffle in times:
-            times[shuffle].append(fit(shuffle, args.rows) / steps)
+            times[shuffle].append(fit(shuffle) / steps)
     result = {("shuffled" if shuffle else "in_order"): statistics.median(values)
               for shuffle, values in times.items()}
     print(f"tiny ({case.describe()}), {args.rows} rows, fit(epochs=1), median of "

@@ -17,7 +17,13 @@ from symprop.architecture import parse_architecture
 from symprop.codegen.build import network_source
 from symprop.codegen.kernels import update_code
 from symprop.codegen.plan import make_plan
-from symprop.codegen.prefetch import AHEAD_BYTES, CACHE_LINE, SHORT_ROW_LINES, prefetch, row_columns
+from symprop.codegen.prefetch import (
+    AHEAD_BYTES,
+    CACHE_LINE,
+    SHORT_ROW_LINES,
+    prefetch,
+    row_columns,
+)
 from symprop.derive.optimizers import update_rule
 
 
@@ -78,7 +84,7 @@ def test_prefetch_is_llvms_second_level_read_prefetch():
     (784, 4, [0, 16]),              # long rows: the first two lines
 ])
 def test_every_line_of_a_short_row_is_prefetched(width, itemsize, columns):
-    assert row_columns(width, itemsize) == columns
+    assert row_columns(width, CACHE_LINE // itemsize) == columns
     row_bytes = width * itemsize
     if row_bytes <= SHORT_ROW_LINES * CACHE_LINE:  # wherever the row starts, every line
         for start in range(0, CACHE_LINE, itemsize):

@@ -394,11 +394,10 @@ class NetworkPlan(SplitPath, FusedEpoch):
         symprop (exported, standalone)."""
         if not self.prefetch_rows:
             return None
-        from symprop.codegen.prefetch import CACHE_LINE, row_columns, rows_ahead
+        from symprop.codegen.prefetch import row_columns, rows_ahead
 
-        itemsize = 4 if self.float_type == "float32" else 8
-        x, y = row_columns(self.n_in, itemsize), row_columns(self.n_out, itemsize)
-        return {"x": x, "y": y, "rows": rows_ahead(CACHE_LINE * (len(x) + len(y)))}
+        x, y = row_columns(self.n_in, self.line_floats), row_columns(self.n_out, self.line_floats)
+        return {"x": x, "y": y, "rows": rows_ahead(len(x) + len(y))}
 
     @property
     def units_scale(self) -> int:

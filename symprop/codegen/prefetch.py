@@ -27,30 +27,30 @@ from numba.extending import intrinsic
 # batch's rows asked for a whole batch ahead pushed out of the small first-level cache
 # what that batch's work was using.
 READ, SECOND_LEVEL, DATA_CACHE = 0, 2, 1
-CACHE_LINE = 64  # bytes
+CACHE_LINE = 64  # bytes (also where the split path's per-thread rows start)
 SHORT_ROW_LINES = 4  # a row of up to this many lines is prefetched whole
 # The bytes of a batch asked for ahead, at most: well inside the second-level cache (1 MB
 # here), which must still hold the batch being computed.
 AHEAD_BYTES = 1 << 17
 
 
-def row_columns(width: int, itemsize: int) -> list[int]:
+def row_columns(width: int, per_line: int) -> list[int]:
     """The columns of a row of ``width`` elements whose cache lines a prefetch of the row
     asks for: one in each line of a row of up to SHORT_ROW_LINES lines, and its last
     element (a row need not start on a line); of a longer row its first two lines, the
     hardware's own prefetcher following a row it has started reading. For C-ordered rows
-    of ``itemsize``-byte elements (X and Y as fit and evaluate hand them to run())."""
-    per_line = max(1, CACHE_LINE // itemsize)
+    of ``per_line`` elements a cache line (X and Y as fit and evaluate hand them to run(),
+    in the network's dtype: the plan's line_floats)."""
     columns = list(range(0, width, per_line))
     if len(columns) > SHORT_ROW_LINES:
         return columns[:2]
     return columns + [width - 1] if width - 1 != columns[-1] else columns
 
 
-def rows_ahead(row_bytes: int) -> int:
-    """How many rows of ``row_bytes`` (the bytes a row's prefetch covers) run() asks for
-    ahead at most: a batch's worth, up to AHEAD_BYTES."""
-    return max(1, AHEAD_BYTES // max(row_bytes, 1))
+def rows_ahead(lines: int) -> int:
+    """How many rows run() asks for ahead at most, a row's prefetch covering ``lines``
+    cache lines: a batch's worth, up to AHEAD_BYTES."""
+    return max(1, AHEAD_BYTES // (CACHE_LINE * max(lines, 1)))
 
 
 @intrinsic

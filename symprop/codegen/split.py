@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from symprop.codegen.graph import NormPlan
-from symprop.codegen.split_support import CACHE_LINE
+from symprop.codegen.prefetch import CACHE_LINE
 
 # Data-parallel training steps (each thread forward- and back-propagates its share of the
 # batch rows, then sums the threads' gradients and updates its share of the parameters):

@@ -32,6 +32,8 @@ from numba.core import cgutils
 from numba.core.errors import TypingError
 from numba.extending import intrinsic
 
+from symprop.codegen.prefetch import CACHE_LINE
+
 # int64 slots of a sync array, each on a cache line of its own: the barrier's count of
 # threads in, its sense (flips at each barrier), and join_threads's count of arrivals.
 COUNT, SENSE, ARRIVED = 0, 8, 16
@@ -43,7 +45,6 @@ SPINS_BEFORE_YIELD = 4000  # a barrier's wait is usually well under a microsecon
 # (more on a busy machine, where a yield can hand over a time slice); where there is no
 # yield (not posix), 20 million bare loads of the count, about as long.
 JOIN_WAITS = 20000 if os.name == "posix" else 20_000_000
-CACHE_LINE = 64
 
 _OPTIONS = {"cache": True, "nogil": True, "no_cpython_wrapper": True, "no_cfunc_wrapper": True}
 
