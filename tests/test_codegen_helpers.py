@@ -74,3 +74,39 @@ def test_float32_cpu_helpers_call_no_c_library_function():
     assert "math.exp" not in helpers and "math.log" not in helpers
     assert helpers.count('inline="always"') == 1  # _softplus: too big for LLVM's inliner
     assert "math.log1p(" in activations_source(["softplus"], "float64")
+
+
+def test_float32_softmax_exponential_is_accurate_to_an_ulp():
+    """_exp_neg32 (the float32 CPU softmax's e^(z - max z)) on x <= 0 against float64: about
+    an ulp (1.01 at worst) down to e^x's smallest normal float32, held there below; a NaN
+    stays a NaN. Its two-step reduction by ln 2 must keep its order ('reassoc' off):
+    merged, 4.5 ulp."""
+    module = build_activation_module(["sigmoid"], "float32")
+    floor = np.float32(-87.33654)
+    edges = [k * np.log(2) + np.linspace(-1e-4, 1e-4, 201) for k in (-126, -100, -50, -1)]
+    x = np.concatenate([np.linspace(floor, 0, 400001), -np.geomspace(1e-9, 87.3, 20001),
+                        *edges, [0.0, -0.0]]).astype(np.float32)
+    x = x[x >= floor]
+    got = np.array([module._exp_neg32(v) for v in x], dtype=np.float32)
+    expected = np.exp(x.astype(np.float64))
+    ulps = np.abs(got - expected) / np.spacing(expected.astype(np.float32)).astype(np.float64)
+    assert ulps.max() <= 1.05, f"worst at x={x[ulps.argmax()]}: {ulps.max():.2f} ulp"
+    tiny = np.finfo(np.float32).tiny
+    for held in (-87.4, -100.0, -1e4, -np.inf):
+        assert tiny <= module._exp_neg32(np.float32(held)) <= 1.01 * tiny
+    assert np.isnan(module._exp_neg32(np.float32(np.nan)))
+    assert module._exp_neg32(np.float32(0.0)) == 1.0
+
+
+def test_float32_cpu_softmax_layer_calls_no_c_library_exp():
+    """The float32 CPU softmax layer's exponentials are the helper's arithmetic (its loop
+    vectorises); float64 keeps the C library's exp."""
+    from symprop.architecture import parse_architecture
+    from symprop.codegen.build import network_source
+
+    for dtype, helper in (("float32", True), ("float64", False)):
+        source = network_source(parse_architecture("4-8:relu-3:softmax"), "ce", dtype=dtype)
+        kernel = source[source.index("def forward_softmax"):]
+        kernel = kernel[:kernel.index("\n@njit")]
+        assert ("_exp_neg32(" in kernel) is helper
+        assert ("math.exp(" in kernel) is not helper

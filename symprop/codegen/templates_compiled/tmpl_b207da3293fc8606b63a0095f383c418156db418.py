@@ -558,25 +558,11 @@ def root(context, missing=missing):
                 '\n',
             ))
         t_10.extend((
-            "                # with clipping, the summed gradients' norm first, then the update\n                phases = 2 if clipping else 1\n                for phase in range(phases):\n                    for s in range(first, last):\n                        lo = s * ",
-            str(environment.getattr(l_1_plan, 'param_count')),
-            ' // shards // ',
-            str(environment.getattr(l_1_plan, 'line_floats')),
-            ' * ',
-            str(environment.getattr(l_1_plan, 'line_floats')),
-            '\n                        hi = ',
-            str(environment.getattr(l_1_plan, 'param_count')),
-            ' if s == shards - 1 else (s + 1) * ',
-            str(environment.getattr(l_1_plan, 'param_count')),
-            ' // shards // ',
-            str(environment.getattr(l_1_plan, 'line_floats')),
-            ' * ',
-            str(environment.getattr(l_1_plan, 'line_floats')),
-            '\n                        verdicts[s] = split_part(lo, hi, shards, phase == 0, phase == phases - 1, scale, grads',
+            "                # with clipping, the summed gradients' norm first, then the update\n                phases = 2 if clipping else 1\n                for phase in range(phases):\n                    for s in range(first, last):\n                        verdicts[s] = split_part(s, shards, phase == 0, phase == phases - 1, scale, grads",
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'params_with_state'), l_1_plan, l_1_weights)),
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'update_tail'), l_1_plan)),
             ')\n                    if not serial:\n                        sense = meet(sync, shards, sense)\n                    if phase < phases - 1:\n',
-            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'clip_scale'), 'sum_of_squares(grads[0])', '                        ')),
+            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'clip_scale'), 'split_squares(grads, shards)', '                        ')),
             '\n                nonfinite = 0.0\n                for s in range(shards):\n                    nonfinite += verdicts[s]\n                if nonfinite != 0.0:\n                    done, status = flat, 2\n                    break\n            if t == 0:\n                results[0] = done\n                results[1] = step\n                results[2] = status\n                results[3] = loss_sum\n    return int(results[0]), int(results[1]), int(results[2]), results[3]',
         ))
         return concat(t_10)
@@ -584,4 +570,4 @@ def root(context, missing=missing):
     context.vars['thread_epoch'] = l_0_thread_epoch = Macro(environment, macro, 'thread_epoch', ('plan', 'weights'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '4=30&5=32&10=34&12=53&13=58&14=59&15=64&16=66&17=81&19=85&21=96&23=105&25=107&26=112&28=122&29=127&31=137&32=142&33=146&37=156&38=164&39=168&40=170&41=172&42=176&43=178&44=182&45=186&46=188&50=193&51=198&54=210&55=222&56=223&57=226&58=229&59=232&60=239&61=241&62=243&63=260&64=263&65=265&66=268&67=271&68=274&69=276&70=278&72=291&73=292&74=294&78=319&79=334&80=336&86=341&87=343&88=346&89=351&92=365&93=370&94=375&95=378&97=381&98=385&100=389&108=397&109=399&112=403&113=414&114=419&115=421&116=425&118=444&124=458&125=466&126=467&127=470&128=472&130=479&145=482&146=487&147=492&148=497&168=510&170=512&173=520&174=524&179=530&180=536&182=547&200=554&201=557&207=562&208=568&209=576&213=579'
+debug_info = '4=30&5=32&10=34&12=53&13=58&14=59&15=64&16=66&17=81&19=85&21=96&23=105&25=107&26=112&28=122&29=127&31=137&32=142&33=146&37=156&38=164&39=168&40=170&41=172&42=176&43=178&44=182&45=186&46=188&50=193&51=198&54=210&55=222&56=223&57=226&58=229&59=232&60=239&61=241&62=243&63=260&64=263&65=265&66=268&67=271&68=274&69=276&70=278&72=291&73=292&74=294&78=319&79=334&80=336&86=341&87=343&88=346&89=351&92=365&93=370&94=375&95=378&97=381&98=385&100=389&108=397&109=399&112=403&113=414&114=419&115=421&116=425&118=444&124=458&125=466&126=467&127=470&128=472&130=479&145=482&146=487&147=492&148=497&168=510&170=512&173=520&174=524&179=530&180=536&182=547&200=554&201=557&207=562&211=565'

@@ -156,7 +156,9 @@ def root(context, missing=missing):
             ))
         l_2_i = missing
         t_10.extend((
-            '    return p * scale\n\n\n@njit(',
+            "    return p * scale\n\n\n# without 'reassoc': LLVM would fold the two steps of the reduction by ln 2 into one (4.5\n# ulp instead of 1); it still inlines this function and keeps these flags on its lines\n@njit(",
+            str(t_3(context.eval_ctx, l_1_jit, ", 'reassoc'", '')),
+            ')\ndef _exp_neg32(x):\n    """e^x in float32 for x <= 0 (a softmax\'s z - max z), to about an ulp: x = k ln 2 + r\n    with |r| <= ln 2 / 2 (ln 2 in two parts, Cody and Waite), e^r by Cephes\' expf\n    polynomial, times 2^k made from its exponent bits. x below -87.34 is held there (e^x\n    the smallest normal float32, not zero); a NaN stays a NaN."""\n    x = x if not (x < np.float32(-87.33654)) else np.float32(-87.33654)\n    k = np.floor(x * np.float32(1.44269504) + np.float32(0.5))\n    r = x - k * np.float32(0.693359375)\n    r = r - k * np.float32(-2.12194440e-4)\n    p = np.float32(1.9875691500e-4)\n    p = p * r + np.float32(1.3981999507e-3)\n    p = p * r + np.float32(8.3334519073e-3)\n    p = p * r + np.float32(4.1665795894e-2)\n    p = p * r + np.float32(1.6666665459e-1)\n    p = p * r + np.float32(5.0000001201e-1)\n    p = p * (r * r) + r + np.float32(1.0)\n    # -126..0; the select makes a NaN\'s k 0 (an integer of NaN would be undefined)\n    m = np.int32(k if k <= np.float32(0.0) else np.float32(0.0))\n    return p * np.int32((m + np.int32(127)) << np.int32(23)).view(np.float32)\n\n\n@njit(',
             str(l_1_jit),
             ')\ndef _sigmoid(z):\n    """1/(1 + e^-z) without overflow, in double, rounded once: with e = e^-|z|, 1/(1 + e)\n    for z >= 0 and e/(1 + e) below. A select, not a branch: the sign of z is a coin toss\n    in training."""\n    zd = np.float64(z)\n    e = _exp_neg(-abs(zd))\n    s = 1.0 / (1.0 + e)\n    return np.float32(s if zd >= 0.0 else e * s)\n\n\n@njit(',
             str(l_1_jit),
@@ -366,7 +368,7 @@ def root(context, missing=missing):
             ', ',
             str(environment.getattr(l_1_layer, 'b')),
             ', ',
-            str((('Z%d, ' % environment.getattr(l_1_layer, 'index')) if environment.getattr(l_1_layer, 'keep_z') else cond_expr_undefined("the inline if-expression on line 154 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((('Z%d, ' % environment.getattr(l_1_layer, 'index')) if environment.getattr(l_1_layer, 'keep_z') else cond_expr_undefined("the inline if-expression on line 178 in 'macros.j2' evaluated to false and no else section was defined."))),
             'A',
             str(environment.getattr(l_1_layer, 'index')),
             str(context.call((undefined(name='tail') if l_0_tail is missing else l_0_tail), environment.getattr(environment.getattr(l_1_layer, 'act'), 'hyper'))),
@@ -464,7 +466,7 @@ def root(context, missing=missing):
             _loop_vars = {}
             pass
             t_16.extend((
-                str((' + ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 180 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str((' + ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 204 in 'macros.j2' evaluated to false and no else section was defined."))),
                 'sum_of_squares(',
                 str(l_2_g),
                 str(('_flat' if (l_2_g[1:] in l_1_weights) else '')),
@@ -636,7 +638,7 @@ def root(context, missing=missing):
         pass
         t_21.extend((
             'Usage (this file needs only numpy, numba and math',
-            str((', numba-cuda' if (l_1_target == 'cuda') else cond_expr_undefined("the inline if-expression on line 227 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((', numba-cuda' if (l_1_target == 'cuda') else cond_expr_undefined("the inline if-expression on line 251 in 'macros.j2' evaluated to false and no else section was defined."))),
             '): every array ',
             str(environment.getattr(l_1_plan, 'float_type')),
             ', C order.\n\n    import numpy as np\n    import network                      # this file, on the path\n    params = [',
@@ -660,7 +662,7 @@ def root(context, missing=missing):
             '): ',
             str(context.call(environment.getattr({'ce': 'one-hot classes', 'bce': '0/1'}, 'get'), environment.getattr(l_1_plan, 'loss_name'), 'the targets')),
             "\n    batch_size, step = 32, 0                       # step: updates so far\n    perm = np.random.permutation(len(X))           # the epoch's row order\n    losses = np.empty(-(-len(X) // batch_size))    # each batch's mean loss\n    batches, step, status = network.train_epoch(\n        X, Y, perm, batch_size, step, 0.0, losses, *params,",
-            str((' *running,' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 245 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((' *running,' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 269 in 'macros.j2' evaluated to false and no else section was defined."))),
             ' *state,\n        ',
             str(t_1(context.eval_ctx, ((environment.getattr(l_1_plan, 'model_hyper') + environment.getattr(environment.getattr(l_1_plan, 'update'), 'hyper')) + environment.getattr(l_1_plan, 'dropout_args')), ', ')),
             ")\n    # Adam's bias correction counts step; 0.0: no gradient clipping (else the largest\n    # global gradient norm).\n    # status 0: the epoch ran; 1: batch number `batches` had a non-finite loss and was\n    # not applied; 2: its update made a weight or state value non-finite.\n    # Hyperparameters: ",
@@ -668,7 +670,7 @@ def root(context, missing=missing):
             '\n    out = np.empty((len(X), ',
             str(environment.getattr(l_1_plan, 'n_out')),
             '), X.dtype)\n    mean_loss = network.evaluate(X, Y, out, True, 1024, *params',
-            str((', *running' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 253 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((', *running' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 277 in 'macros.j2' evaluated to false and no else section was defined."))),
             str(context.call((undefined(name='tail') if l_0_tail is missing else l_0_tail), (environment.getattr(l_1_plan, 'model_hyper') + environment.getattr(l_1_plan, 'dropout_args')))),
             ')',
         ))
@@ -689,7 +691,7 @@ def root(context, missing=missing):
                 str(l_2_name),
                 ' ',
                 str(l_2_shape),
-                str((', ' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 257 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str((', ' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 281 in 'macros.j2' evaluated to false and no else section was defined."))),
             ))
         l_2_loop = l_2_name = l_2__ = l_2_shape = missing
         return concat(t_22)
@@ -868,7 +870,7 @@ def root(context, missing=missing):
                 str(l_1_index),
                 '] += ',
                 str(t_3(context.eval_ctx, environment.getitem(l_1_terms, environment.getattr(l_2_loop, 'index0')), '@', 'r')),
-                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 316 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 340 in 'macros.j2' evaluated to false and no else section was defined."))),
             ))
         l_2_loop = l_2_target = missing
         return concat(t_25)
@@ -876,4 +878,4 @@ def root(context, missing=missing):
     context.vars['column_sums'] = l_0_column_sums = Macro(environment, macro, 'column_sums', ('pad', 'rows', 'cols', 'index', 'targets', 'terms'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '3=36&4=42&7=48&8=53&11=65&12=74&15=83&16=91&17=95&21=106&22=115&23=118&25=124&29=126&35=128&38=130&50=136&51=144&64=147&65=152&70=160&81=162&99=168&100=178&101=179&102=181&103=187&104=190&105=193&106=199&107=203&108=205&109=209&110=216&111=219&112=223&113=225&114=229&115=233&116=235&117=237&118=239&119=241&120=245&121=247&122=251&123=259&125=267&126=271&127=275&128=279&129=282&130=285&132=291&133=293&134=295&135=297&136=301&138=307&145=313&146=327&147=331&148=335&152=347&153=357&154=359&159=378&160=387&161=392&162=395&163=410&164=412&165=415&172=435&173=443&174=447&175=449&179=455&180=463&185=477&186=483&191=496&192=505&195=532&196=539&197=543&205=553&206=563&207=565&208=567&209=569&210=571&211=572&212=575&213=579&214=582&216=608&217=610&218=613&219=617&226=630&227=639&231=643&232=645&234=648&235=652&239=657&240=659&245=663&246=665&251=667&252=669&253=671&256=679&257=685&265=698&266=710&267=712&268=724&269=726&270=728&271=732&272=735&273=739&275=746&276=749&277=753&286=762&287=772&288=774&289=776&290=780&291=784&292=786&305=792&306=808&307=814&308=816&309=824&310=828&311=831&313=848&314=852&315=860&316=864'
+debug_info = '3=36&4=42&7=48&8=53&11=65&12=74&15=83&16=91&17=95&21=106&22=115&23=118&25=124&29=126&35=128&38=130&50=136&51=144&64=147&65=152&72=160&94=162&105=164&123=170&124=180&125=181&126=183&127=189&128=192&129=195&130=201&131=205&132=207&133=211&134=218&135=221&136=225&137=227&138=231&139=235&140=237&141=239&142=241&143=243&144=247&145=249&146=253&147=261&149=269&150=273&151=277&152=281&153=284&154=287&156=293&157=295&158=297&159=299&160=303&162=309&169=315&170=329&171=333&172=337&176=349&177=359&178=361&183=380&184=389&185=394&186=397&187=412&188=414&189=417&196=437&197=445&198=449&199=451&203=457&204=465&209=479&210=485&215=498&216=507&219=534&220=541&221=545&229=555&230=565&231=567&232=569&233=571&234=573&235=574&236=577&237=581&238=584&240=610&241=612&242=615&243=619&250=632&251=641&255=645&256=647&258=650&259=654&263=659&264=661&269=665&270=667&275=669&276=671&277=673&280=681&281=687&289=700&290=712&291=714&292=726&293=728&294=730&295=734&296=737&297=741&299=748&300=751&301=755&310=764&311=774&312=776&313=778&314=782&315=786&316=788&329=794&330=810&331=816&332=818&333=826&334=830&335=833&337=850&338=854&339=862&340=866'
