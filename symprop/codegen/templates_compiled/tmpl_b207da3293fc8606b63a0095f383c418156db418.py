@@ -185,8 +185,20 @@ def root(context, missing=missing):
             '):\n',
             str(l_1_pad),
             '        YB[r, j] = Y[src, j]\n',
-            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'confirm_inputs'), l_1_plan, 'rows', l_1_pad)),
         ))
+        if environment.getattr(l_1_plan, 'prefetch'):
+            pass
+            t_5.extend((
+                str(l_1_pad),
+                "# this share's rows of the next batch, asked for now: the stream of X's rows each thread\n",
+                str(l_1_pad),
+                "# reads stops and starts from batch to batch, the hardware's prefetch does not follow it\n",
+                str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'prefetch_rows'), l_1_plan, 'start + nb + lo', 'rows', l_1_pad, None), 'rstrip'))),
+                '\n',
+            ))
+        t_5.append(
+            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'confirm_inputs'), l_1_plan, 'rows', l_1_pad)),
+        )
         return concat(t_5)
     context.exported_vars.add('gather')
     context.vars['gather'] = l_0_gather = Macro(environment, macro, 'gather', ('plan', 'pad'), False, False, False, context.eval_ctx.autoescape)
@@ -509,9 +521,9 @@ def root(context, missing=missing):
             "            first, last = (0, shards) if serial else (t, t + 1)\n            sense = 0\n            n = perm.shape[0] // epochs  # an epoch's rows\n            batches = (n + batch_size - 1) // batch_size  # an epoch's\n            done = epochs * batches\n            status = 0\n            step = first_step  # the body's own: Numba would sum a count from outside over the threads\n            loss_sum = 0.0\n            clipping = clip_norm > 0.0  # bools, not literals: one compiled signature\n            for flat in range(epochs * batches):  # epoch after epoch, batch after batch\n                epoch = flat // batches\n                bi = flat - epoch * batches\n                start = epoch * n + bi * batch_size\n                rest = n - bi * batch_size\n                nb = rest if rest < batch_size else batch_size  # the last may be short\n                # this epoch's rows of out (each epoch's outputs take X's rows in turn)\n                epoch_out = out[epoch * X.shape[0]:(epoch + 1) * X.shape[0]]\n                for stage in range(",
             str(t_1(environment.getattr(l_1_plan, 'shard_stages'))),
             '):\n                    for s in range(first, last):\n                        value = shard_pass(',
-            str(('stage, ' if (undefined(name='staged') if l_1_staged is missing else l_1_staged) else cond_expr_undefined("the inline if-expression on line 170 in 'shards.j2' evaluated to false and no else section was defined."))),
+            str(('stage, ' if (undefined(name='staged') if l_1_staged is missing else l_1_staged) else cond_expr_undefined("the inline if-expression on line 175 in 'shards.j2' evaluated to false and no else section was defined."))),
             's * nb // shards, (s + 1) * nb // shards, nb, X, Y, perm, start, epoch_out, work[s], grads[s]',
-            str((context.call((undefined(name='shared') if l_0_shared is missing else l_0_shared), l_1_plan) if (undefined(name='staged') if l_1_staged is missing else l_1_staged) else cond_expr_undefined("the inline if-expression on line 170 in 'shards.j2' evaluated to false and no else section was defined."))),
+            str((context.call((undefined(name='shared') if l_0_shared is missing else l_0_shared), l_1_plan) if (undefined(name='staged') if l_1_staged is missing else l_1_staged) else cond_expr_undefined("the inline if-expression on line 175 in 'shards.j2' evaluated to false and no else section was defined."))),
             ', ',
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'args'), environment.getattr(l_1_plan, 'params'))),
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(l_1_plan, 'model_hyper'))),
@@ -537,7 +549,7 @@ def root(context, missing=missing):
                 _loop_vars = {}
                 pass
                 t_10.extend((
-                    str((' or ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 180 in 'shards.j2' evaluated to false and no else section was defined."))),
+                    str((' or ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 185 in 'shards.j2' evaluated to false and no else section was defined."))),
                     'stage == ',
                     str(context.call(environment.getattr(environment.getattr(l_1_plan, 'shard_stages'), 'index'), l_2_stage, _loop_vars=_loop_vars)),
                 ))
@@ -570,4 +582,4 @@ def root(context, missing=missing):
     context.vars['thread_epoch'] = l_0_thread_epoch = Macro(environment, macro, 'thread_epoch', ('plan', 'weights'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '4=30&5=32&10=34&12=53&13=58&14=59&15=64&16=66&17=81&19=85&21=96&23=105&25=107&26=112&28=122&29=127&31=137&32=142&33=146&37=156&38=164&39=168&40=170&41=172&42=176&43=178&44=182&45=186&46=188&50=193&51=198&54=210&55=222&56=223&57=226&58=229&59=232&60=239&61=241&62=243&63=260&64=263&65=265&66=268&67=271&68=274&69=276&70=278&72=291&73=292&74=294&78=319&79=334&80=336&86=341&87=343&88=346&89=351&92=365&93=370&94=375&95=378&97=381&98=385&100=389&108=397&109=399&112=403&113=414&114=419&115=421&116=425&118=444&124=458&125=466&126=467&127=470&128=472&130=479&145=482&146=487&147=492&148=497&168=510&170=512&173=520&174=524&179=530&180=536&182=547&200=554&201=557&207=562&211=565'
+debug_info = '4=30&5=32&10=34&12=53&13=58&14=59&15=64&16=66&17=81&19=85&21=96&23=105&25=107&26=112&28=122&29=127&31=137&32=142&33=146&37=156&38=164&39=168&40=170&41=172&42=176&43=178&44=182&45=186&46=189&47=192&48=194&49=196&51=200&55=205&56=210&59=222&60=234&61=235&62=238&63=241&64=244&65=251&66=253&67=255&68=272&69=275&70=277&71=280&72=283&73=286&74=288&75=290&77=303&78=304&79=306&83=331&84=346&85=348&91=353&92=355&93=358&94=363&97=377&98=382&99=387&100=390&102=393&103=397&105=401&113=409&114=411&117=415&118=426&119=431&120=433&121=437&123=456&129=470&130=478&131=479&132=482&133=484&135=491&150=494&151=499&152=504&153=509&173=522&175=524&178=532&179=536&184=542&185=548&187=559&205=566&206=569&212=574&216=577'

@@ -697,7 +697,7 @@ def root(context, missing=missing):
         return concat(t_22)
     context.exported_vars.add('shapes')
     context.vars['shapes'] = l_0_shapes = Macro(environment, macro, 'shapes', ('layout',), False, False, False, context.eval_ctx.autoescape)
-    def macro(l_1_plan, l_1_first, l_1_count, l_1_pad):
+    def macro(l_1_plan, l_1_first, l_1_count, l_1_pad, l_1_y_test):
         t_23 = []
         l_1_ahead = missing
         if l_1_plan is missing:
@@ -708,6 +708,8 @@ def root(context, missing=missing):
             l_1_count = undefined("parameter 'count' was not provided", name='count')
         if l_1_pad is missing:
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
+        if l_1_y_test is missing:
+            l_1_y_test = 'mode != PREDICT'
         pass
         l_1_ahead = environment.getattr(l_1_plan, 'prefetch')
         t_23.extend((
@@ -744,23 +746,39 @@ def root(context, missing=missing):
                 ')\n',
             ))
         l_2_column = missing
-        t_23.extend((
-            str(l_1_pad),
-            '    if mode != PREDICT:\n',
-        ))
-        for l_2_column in environment.getattr((undefined(name='ahead') if l_1_ahead is missing else l_1_ahead), 'y'):
-            _loop_vars = {}
+        if l_1_y_test:
             pass
             t_23.extend((
                 str(l_1_pad),
-                '        prefetch(Y, ahead, ',
-                str(l_2_column),
-                ')\n',
+                '    if ',
+                str(l_1_y_test),
+                ':\n',
             ))
-        l_2_column = missing
+            for l_2_column in environment.getattr((undefined(name='ahead') if l_1_ahead is missing else l_1_ahead), 'y'):
+                _loop_vars = {}
+                pass
+                t_23.extend((
+                    str(l_1_pad),
+                    '        prefetch(Y, ahead, ',
+                    str(l_2_column),
+                    ')\n',
+                ))
+            l_2_column = missing
+        else:
+            pass
+            for l_2_column in environment.getattr((undefined(name='ahead') if l_1_ahead is missing else l_1_ahead), 'y'):
+                _loop_vars = {}
+                pass
+                t_23.extend((
+                    str(l_1_pad),
+                    '    prefetch(Y, ahead, ',
+                    str(l_2_column),
+                    ')\n',
+                ))
+            l_2_column = missing
         return concat(t_23)
     context.exported_vars.add('prefetch_rows')
-    context.vars['prefetch_rows'] = l_0_prefetch_rows = Macro(environment, macro, 'prefetch_rows', ('plan', 'first', 'count', 'pad'), False, False, False, context.eval_ctx.autoescape)
+    context.vars['prefetch_rows'] = l_0_prefetch_rows = Macro(environment, macro, 'prefetch_rows', ('plan', 'first', 'count', 'pad', 'y_test'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_rows, l_1_pad):
         t_24 = []
         if l_1_plan is missing:
@@ -870,7 +888,7 @@ def root(context, missing=missing):
                 str(l_1_index),
                 '] += ',
                 str(t_3(context.eval_ctx, environment.getitem(l_1_terms, environment.getattr(l_2_loop, 'index0')), '@', 'r')),
-                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 340 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 346 in 'macros.j2' evaluated to false and no else section was defined."))),
             ))
         l_2_loop = l_2_target = missing
         return concat(t_25)
@@ -878,4 +896,4 @@ def root(context, missing=missing):
     context.vars['column_sums'] = l_0_column_sums = Macro(environment, macro, 'column_sums', ('pad', 'rows', 'cols', 'index', 'targets', 'terms'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '3=36&4=42&7=48&8=53&11=65&12=74&15=83&16=91&17=95&21=106&22=115&23=118&25=124&29=126&35=128&38=130&50=136&51=144&64=147&65=152&72=160&94=162&105=164&123=170&124=180&125=181&126=183&127=189&128=192&129=195&130=201&131=205&132=207&133=211&134=218&135=221&136=225&137=227&138=231&139=235&140=237&141=239&142=241&143=243&144=247&145=249&146=253&147=261&149=269&150=273&151=277&152=281&153=284&154=287&156=293&157=295&158=297&159=299&160=303&162=309&169=315&170=329&171=333&172=337&176=349&177=359&178=361&183=380&184=389&185=394&186=397&187=412&188=414&189=417&196=437&197=445&198=449&199=451&203=457&204=465&209=479&210=485&215=498&216=507&219=534&220=541&221=545&229=555&230=565&231=567&232=569&233=571&234=573&235=574&236=577&237=581&238=584&240=610&241=612&242=615&243=619&250=632&251=641&255=645&256=647&258=650&259=654&263=659&264=661&269=665&270=667&275=669&276=671&277=673&280=681&281=687&289=700&290=712&291=714&292=726&293=728&294=730&295=734&296=737&297=741&299=748&300=751&301=755&310=764&311=774&312=776&313=778&314=782&315=786&316=788&329=794&330=810&331=816&332=818&333=826&334=830&335=833&337=850&338=854&339=862&340=866'
+debug_info = '3=36&4=42&7=48&8=53&11=65&12=74&15=83&16=91&17=95&21=106&22=115&23=118&25=124&29=126&35=128&38=130&50=136&51=144&64=147&65=152&72=160&94=162&105=164&123=170&124=180&125=181&126=183&127=189&128=192&129=195&130=201&131=205&132=207&133=211&134=218&135=221&136=225&137=227&138=231&139=235&140=237&141=239&142=241&143=243&144=247&145=249&146=253&147=261&149=269&150=273&151=277&152=281&153=284&154=287&156=293&157=295&158=297&159=299&160=303&162=309&169=315&170=329&171=333&172=337&176=349&177=359&178=361&183=380&184=389&185=394&186=397&187=412&188=414&189=417&196=437&197=445&198=449&199=451&203=457&204=465&209=479&210=485&215=498&216=507&219=534&220=541&221=545&229=555&230=565&231=567&232=569&233=571&234=573&235=574&236=577&237=581&238=584&240=610&241=612&242=615&243=619&250=632&251=641&255=645&256=647&258=650&259=654&263=659&264=661&269=665&270=667&275=669&276=671&277=673&280=681&281=687&289=700&290=714&291=716&292=728&293=730&294=732&295=736&296=739&297=743&299=749&300=752&301=757&302=761&305=769&306=773&316=782&317=792&318=794&319=796&320=800&321=804&322=806&335=812&336=828&337=834&338=836&339=844&340=848&341=851&343=868&344=872&345=880&346=884'
