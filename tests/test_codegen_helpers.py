@@ -72,15 +72,17 @@ def test_float32_cpu_helpers_call_no_c_library_function():
     source = activations_source(["sigmoid", "softplus"], "float32")
     helpers = source[source.index("def _exp_neg"):source.index("def sigmoid_forward")]
     assert "math.exp" not in helpers and "math.log" not in helpers
-    assert helpers.count('inline="always"') == 1  # _softplus: too big for LLVM's inliner
+    # _softplus: too big for LLVM's inliner; _exp_neg32: a function of its own cost a cold
+    # start 0.2 s of compiling
+    assert helpers.count('inline="always"') == 2
     assert "math.log1p(" in activations_source(["softplus"], "float64")
 
 
 def test_float32_softmax_exponential_is_accurate_to_an_ulp():
     """_exp_neg32 (the float32 CPU softmax's e^(z - max z)) on x <= 0 against float64: about
-    an ulp (1.01 at worst) down to e^x's smallest normal float32, held there below; a NaN
-    stays a NaN. Its two-step reduction by ln 2 must keep its order ('reassoc' off):
-    merged, 4.5 ulp."""
+    an ulp (1.24 at worst) down to e^x's smallest normal float32, held there below; a NaN
+    stays a NaN. Its reduction by ln 2 is one operation in double, whatever 'reassoc'
+    does: in two float32 steps (Cody and Waite) LLVM merged them, at 4.5 ulp."""
     module = build_activation_module(["sigmoid"], "float32")
     floor = np.float32(-87.33654)
     edges = [k * np.log(2) + np.linspace(-1e-4, 1e-4, 201) for k in (-126, -100, -50, -1)]
@@ -90,7 +92,7 @@ def test_float32_softmax_exponential_is_accurate_to_an_ulp():
     got = np.array([module._exp_neg32(v) for v in x], dtype=np.float32)
     expected = np.exp(x.astype(np.float64))
     ulps = np.abs(got - expected) / np.spacing(expected.astype(np.float32)).astype(np.float64)
-    assert ulps.max() <= 1.05, f"worst at x={x[ulps.argmax()]}: {ulps.max():.2f} ulp"
+    assert ulps.max() <= 1.3, f"worst at x={x[ulps.argmax()]}: {ulps.max():.2f} ulp"
     tiny = np.finfo(np.float32).tiny
     for held in (-87.4, -100.0, -1e4, -np.inf):
         assert tiny <= module._exp_neg32(np.float32(held)) <= 1.01 * tiny
