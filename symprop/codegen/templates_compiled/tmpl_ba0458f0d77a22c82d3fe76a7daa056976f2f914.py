@@ -137,10 +137,10 @@ def root(context, missing=missing):
                 str((undefined(name='Z') if l_1_Z is missing else l_1_Z)),
                 '[r, j]\n            top = zj if zj > top else top\n',
             ))
-            if (environment.getattr(l_1_plan, 'float_type') == 'float32'):
+            if ((environment.getattr(l_1_plan, 'float_type') == 'float32') and (environment.getattr(l_1_kernel, 'variant') != 'narrow')):
                 pass
                 t_3.extend((
-                    "        # float32 throughout, e^x from arithmetic alone: the loop vectorises (the C\n        # library's expf is a call per element; 1.5 -> 0.8 us for 32 rows of 10)\n        norm = np.float32(0.0)\n        for j in range(",
+                    "        # float32 throughout, e^x from arithmetic alone: the loop vectorises (the C\n        # library's expf is a call per element; 1.5 -> 0.8 us for 32 rows of 10). Not for\n        # fewer outputs than a vector (narrow): little to gain, and its compile cost the\n        # iris network's cold start 0.2 s\n        norm = np.float32(0.0)\n        for j in range(",
                     str((undefined(name='cols') if l_1_cols is missing else l_1_cols)),
                     '):\n            e = _exp_neg32(',
                     str((undefined(name='Z') if l_1_Z is missing else l_1_Z)),
@@ -242,7 +242,7 @@ def root(context, missing=missing):
                 "': the delta of the layer below.\n    S is what the derivative reads: ",
                 str(('its output A' if (environment.getattr((undefined(name='act') if l_1_act is missing else l_1_act), 'is_softmax') or (environment.getattr((undefined(name='act') if l_1_act is missing else l_1_act), 'backward_from') == 'a')) else 'its pre-activation Z')),
                 '.',
-                str(('\n    W comes transposed (run() keeps W^T): the product is D @ W.' if environment.getattr(l_1_kernel, 'transposed') else cond_expr_undefined("the inline if-expression on line 115 in 'layers.j2' evaluated to false and no else section was defined."))),
+                str(('\n    W comes transposed (run() keeps W^T): the product is D @ W.' if environment.getattr(l_1_kernel, 'transposed') else cond_expr_undefined("the inline if-expression on line 117 in 'layers.j2' evaluated to false and no else section was defined."))),
                 '"""\n',
             ))
             if environment.getattr(l_1_kernel, 'transposed'):
@@ -358,7 +358,7 @@ def root(context, missing=missing):
             ')\ndef ',
             str(environment.getattr(l_1_kernel, 'name')),
             '(D, W, OUT, nb):\n    """OUT += D @ W^T: this layer\'s share of the gradient of its input, which another\n    consumer of that input wrote first.',
-            str(('\n    W comes transposed (run() keeps W^T): the product is D @ W.' if environment.getattr(l_1_kernel, 'transposed') else cond_expr_undefined("the inline if-expression on line 174 in 'layers.j2' evaluated to false and no else section was defined."))),
+            str(('\n    W comes transposed (run() keeps W^T): the product is D @ W.' if environment.getattr(l_1_kernel, 'transposed') else cond_expr_undefined("the inline if-expression on line 176 in 'layers.j2' evaluated to false and no else section was defined."))),
             '"""\n',
         ))
         if environment.getattr(l_1_kernel, 'transposed'):
@@ -423,7 +423,7 @@ def root(context, missing=missing):
             str(environment.getattr(l_1_kernel, 'name')),
             '(inp, D, nb, dW, db):\n    """dW = inp^T D and db = column sums of D (',
             str(environment.getattr(l_1_kernel, 'variant')),
-            str((', dW flat' if environment.getattr(l_1_kernel, 'width') else cond_expr_undefined("the inline if-expression on line 199 in 'layers.j2' evaluated to false and no else section was defined."))),
+            str((', dW flat' if environment.getattr(l_1_kernel, 'width') else cond_expr_undefined("the inline if-expression on line 201 in 'layers.j2' evaluated to false and no else section was defined."))),
             ')."""\n',
         ))
         if ((environment.getattr(l_1_kernel, 'variant') == 'blas') and environment.getattr(l_1_plan, 'gemm')):
@@ -528,4 +528,4 @@ def root(context, missing=missing):
     context.vars['slope_kernel'] = l_0_slope_kernel = Macro(environment, macro, 'slope_kernel', ('plan', 'kernel'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '6=12&8=14&9=25&10=27&11=31&13=40&15=43&18=47&20=50&22=54&24=56&27=58&28=60&33=67&37=69&43=75&44=85&47=91&48=99&49=100&50=101&51=104&52=106&53=112&54=124&55=126&56=129&60=133&61=135&62=137&64=140&68=144&69=146&72=153&73=155&77=161&82=165&86=172&91=179&92=182&93=186&94=188&95=191&99=200&101=204&106=211&107=220&108=223&110=228&111=229&112=232&113=234&114=239&115=243&116=248&117=252&118=255&119=259&120=262&123=269&124=273&130=283&131=286&132=290&133=292&138=300&140=304&141=306&142=308&147=316&149=321&152=326&160=338&161=340&162=342&170=348&171=357&172=359&174=361&175=364&176=368&177=371&178=375&179=378&184=387&185=390&186=394&187=396&196=411&197=421&198=423&199=425&200=429&201=433&202=436&204=441&206=445&208=447&211=449&215=456&222=459&223=462&224=464&225=467&226=470&231=477&238=483&239=491&240=494&241=496&242=501&244=508&247=512&254=519&255=521&256=523'
+debug_info = '6=12&8=14&9=25&10=27&11=31&13=40&15=43&18=47&20=50&22=54&24=56&27=58&28=60&33=67&37=69&43=75&44=85&47=91&48=99&49=100&50=101&51=104&52=106&53=112&54=124&55=126&56=129&60=133&61=135&62=137&64=140&70=144&71=146&74=153&75=155&79=161&84=165&88=172&93=179&94=182&95=186&96=188&97=191&101=200&103=204&108=211&109=220&110=223&112=228&113=229&114=232&115=234&116=239&117=243&118=248&119=252&120=255&121=259&122=262&125=269&126=273&132=283&133=286&134=290&135=292&140=300&142=304&143=306&144=308&149=316&151=321&154=326&162=338&163=340&164=342&172=348&173=357&174=359&176=361&177=364&178=368&179=371&180=375&181=378&186=387&187=390&188=394&189=396&198=411&199=421&200=423&201=425&202=429&203=433&204=436&206=441&208=445&210=447&213=449&217=456&224=459&225=462&226=464&227=467&228=470&233=477&240=483&241=491&242=494&243=496&244=501&246=508&249=512&256=519&257=521&258=523'
