@@ -574,7 +574,7 @@ def root(context, missing=missing):
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'params_with_state'), l_1_plan, l_1_weights)),
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'update_tail'), l_1_plan)),
             ')\n                    if not serial:\n                        sense = meet(sync, shards, sense)\n                    if phase < phases - 1:\n',
-            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'clip_scale'), 'split_squares(grads, shards)', '                        ')),
+            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'clip_scale'), 'sum_of_squares(grads[0])', '                        ')),
             '\n                nonfinite = 0.0\n                for s in range(shards):\n                    nonfinite += verdicts[s]\n                if nonfinite != 0.0:\n                    done, status = flat, 2\n                    break\n            if t == 0:\n                results[0] = done\n                results[1] = step\n                results[2] = status\n                results[3] = loss_sum\n    return int(results[0]), int(results[1]), int(results[2]), results[3]',
         ))
         return concat(t_10)
