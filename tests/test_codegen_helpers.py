@@ -80,8 +80,8 @@ def test_float32_cpu_helpers_call_no_c_library_function():
 
 def test_float32_softmax_exponential_is_accurate_to_an_ulp():
     """_exp_neg32 (the float32 CPU softmax's e^(z - max z)) on x <= 0 against float64: about
-    an ulp (1.24 at worst) down to e^x's smallest normal float32, held there below; a NaN
-    stays a NaN. Its reduction by ln 2 is one operation in double, whatever 'reassoc'
+    an ulp (1.25 at worst) down to e^x's smallest normal float32, zero below it and at -inf;
+    a NaN stays a NaN. Its reduction by ln 2 is one operation in double, whatever 'reassoc'
     does: in two float32 steps (Cody and Waite) LLVM merged them, at 4.5 ulp."""
     module = build_activation_module(["sigmoid"], "float32")
     floor = np.float32(-87.33654)
@@ -93,11 +93,34 @@ def test_float32_softmax_exponential_is_accurate_to_an_ulp():
     expected = np.exp(x.astype(np.float64))
     ulps = np.abs(got - expected) / np.spacing(expected.astype(np.float32)).astype(np.float64)
     assert ulps.max() <= 1.3, f"worst at x={x[ulps.argmax()]}: {ulps.max():.2f} ulp"
-    tiny = np.finfo(np.float32).tiny
-    for held in (-87.4, -100.0, -1e4, -np.inf):
-        assert tiny <= module._exp_neg32(np.float32(held)) <= 1.01 * tiny
+    for below in (np.nextafter(floor, np.float32(-np.inf)), -100.0, -1e4, -np.inf):
+        assert module._exp_neg32(np.float32(below)) == 0.0
     assert np.isnan(module._exp_neg32(np.float32(np.nan)))
     assert module._exp_neg32(np.float32(0.0)) == 1.0
+
+
+def test_float32_log_softmax_keeps_its_digits_at_large_logits():
+    """The cross-entropy reads the softmax layer's log-probabilities z - (max z + log sum):
+    that shift is made in double, so a confident row's loss (about 3e-3 here) stays exact to
+    float32's rounding, whatever the logits' offset (in float32 it was 1e-4 off near 3000).
+    The network's logits: its bias (the offset) plus 8 for each row's labelled class, which
+    the hidden layer copies from a one-hot of the label given as inputs."""
+    import symprop as sp
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 10, 64)
+    X = np.eye(10, dtype=np.float32)[y]
+    net = sp.Network([sp.Dense(10, 16, "relu"), sp.Dense(16, 10, "softmax")], loss="ce",
+                     dtype="float32", seed=0)
+    W1 = np.zeros((10, 16), np.float32)
+    W1[:, :10] = np.eye(10, dtype=np.float32)
+    W2 = np.zeros((16, 10), np.float32)
+    W2[:10, :10] = 8.0 * np.eye(10, dtype=np.float32)
+    expected = np.log(np.exp(8.0) + 9.0) - 8.0  # every row alike
+    for offset in (0.0, 300.0, 3000.0):
+        net.set_params([(W1, np.zeros(16, np.float32)), (W2, np.full(10, offset, np.float32))])
+        got = net.evaluate(X, y)["loss"]
+        assert abs(got - expected) < 1e-6, (offset, got, expected)
 
 
 def test_float32_cpu_softmax_layer_calls_no_c_library_exp():

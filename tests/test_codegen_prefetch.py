@@ -141,9 +141,12 @@ def test_split_path_threads_prefetch_their_share_of_the_next_batch():
     assert calls == [("X", "0"), ("X", "16"), ("X", "32"), ("X", "48"), ("X", "63"),
                      ("Y", "0"), ("Y", "9")]
     assert shard_pass.index("ahead = perm[i]") > shard_pass.index("YB[r, j] = Y[src, j]")
+    unprefetched = network_source(parse_architecture("64-128:relu-64:relu-10:softmax"), "ce",
+                                  direct_blas=True, split_batches=True)
+    assert "prefetch" not in unprefetched  # modules that may not import symprop's
     exported = network_source(parse_architecture("64-128:relu-64:relu-10:softmax"), "ce",
-                              split_batches=True)
-    assert "prefetch" not in exported
+                              exported=True)
+    assert "prefetch" not in exported and not re.search(r"^from symprop", exported, re.M)
 
 
 def test_standalone_modules_import_nothing_of_symprop_for_it():
@@ -177,15 +180,22 @@ net = sp.Network([sp.Dense(64, 128, "relu"), sp.Dense(128, 64, "relu"),
 for batch in (32, 64, 101, 128):
     history = net.fit(X, y, epochs=3, batch_size=batch, verbose=False)
     assert np.isfinite(history.history["loss"]).all()
-print("ok", shards_for(net._module(sp.SGD()), net.layers, 64))
+import numba
+print("ok", shards_for(net._module(sp.SGD()), net.layers, 64), numba.threading_layer())
 """
 
 
 def test_prefetching_fits_stay_within_bounds(tmp_path):
     """Several epochs a call, short and oversized batches, predict and evaluate, with
     Numba's bounds checks on (an index out of perm would raise) and a fresh cache; a
-    network on the split path too, where Numba has two threads."""
-    env = {**os.environ, "NUMBA_BOUNDSCHECK": "1", "SYMPROP_CACHE_DIR": str(tmp_path)}
+    network on the split path too, three threads sharing batches of 32 to 101 rows
+    unevenly (where the threading layer splits batches at all)."""
+    from symprop.runtime.threads import FAST_LAYERS
+
+    env = {**os.environ, "NUMBA_BOUNDSCHECK": "1", "SYMPROP_CACHE_DIR": str(tmp_path),
+           "NUMBA_NUM_THREADS": "3"}
     done = subprocess.run([sys.executable, "-c", BOUNDS_CHECKED_FIT], env=env,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0 and done.stdout.startswith("ok"), done.stderr[-2000:]
+    _, shards, layer = done.stdout.split()
+    assert int(shards) == (3 if layer in FAST_LAYERS else 1), done.stdout

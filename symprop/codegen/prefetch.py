@@ -6,7 +6,9 @@ Shuffled training reads each batch's rows from all over X: row after row a cache
 each waited for in the gather (fit on the tiny 20-32-1 network, 128,000 rows: 2.9-3.4 us a
 shuffled step against 1.9-2.0 in order, the hardware's own prefetcher following rows in
 order). run() asks for the next batch's rows while it computes this one, so that their
-misses overlap its work: 2.0-2.1 us a shuffled step (benchmarks/README.md). A prefetch
+misses overlap its work: 2.0-2.1 us a shuffled step (benchmarks/README.md); so does each
+thread of the split path for its share of the next batch (medium, 64-128-64-10, shuffled:
+37.7-38.1 against 38.6-39.1 us a step). A prefetch
 never faults and changes nothing but timing: an address out of the array is harmless (run()
 still only asks for rows perm names).
 

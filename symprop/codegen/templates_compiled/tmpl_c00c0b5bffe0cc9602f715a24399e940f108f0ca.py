@@ -158,7 +158,7 @@ def root(context, missing=missing):
         t_10.extend((
             '    return p * scale\n\n\n@njit(',
             str(l_1_jit),
-            ', inline="always")\ndef _exp_neg32(x):\n    """e^x in float32 for x <= 0 (a softmax\'s z - max z), to about an ulp: x = k ln 2 + r\n    with |r| <= ln 2 / 2 (the reduction in double: one operation, which \'reassoc\' cannot\n    split or merge), e^r by Cephes\' expf polynomial, times 2^k made from its exponent\n    bits. x below -87.34 is held there (e^x the smallest normal float32, not zero); a NaN\n    stays a NaN. Inlined by Numba: a function of its own cost a cold start 0.2 s."""\n    x = x if not (x < np.float32(-87.33654)) else np.float32(-87.33654)\n    k = np.floor(x * np.float32(1.44269504) + np.float32(0.5))\n    r = np.float32(np.float64(x) - np.float64(k) * 0.6931471805599453)\n    p = np.float32(1.9875691500e-4)\n    p = p * r + np.float32(1.3981999507e-3)\n    p = p * r + np.float32(8.3334519073e-3)\n    p = p * r + np.float32(4.1665795894e-2)\n    p = p * r + np.float32(1.6666665459e-1)\n    p = p * r + np.float32(5.0000001201e-1)\n    p = p * (r * r) + r + np.float32(1.0)\n    # -126..0; the select makes a NaN\'s k 0 (an integer of NaN would be undefined)\n    m = np.int32(k if k <= np.float32(0.0) else np.float32(0.0))\n    return p * np.int32((m + np.int32(127)) << np.int32(23)).view(np.float32)\n\n\n@njit(',
+            ', inline="always")\ndef _exp_neg32(x):\n    """e^x in float32 for x <= 0 only (a softmax\'s z - max z), to about an ulp: x = k ln 2 +\n    r with |r| <= ln 2 / 2 (the reduction in double: one operation, which \'reassoc\' cannot\n    split or merge), e^r by Cephes\' expf polynomial, times 2^k made from its exponent\n    bits. Zero below -87.34 (where e^x leaves the normal float32s, and at -inf); a NaN\n    stays a NaN. Inlined by Numba: a function of its own cost a cold start 0.2 s."""\n    low = x < np.float32(-87.33654)  # False for a NaN\n    x = x if not low else np.float32(-87.33654)\n    k = np.floor(x * np.float32(1.44269504) + np.float32(0.5))\n    r = np.float32(np.float64(x) - np.float64(k) * 0.6931471805599453)\n    p = np.float32(1.9875691500e-4)\n    p = p * r + np.float32(1.3981999507e-3)\n    p = p * r + np.float32(8.3334519073e-3)\n    p = p * r + np.float32(4.1665795894e-2)\n    p = p * r + np.float32(1.6666665459e-1)\n    p = p * r + np.float32(5.0000001201e-1)\n    p = p * (r * r) + r + np.float32(1.0)\n    # -126..0; the select makes a NaN\'s k 0 (an integer of NaN would be undefined)\n    m = np.int32(k if k <= np.float32(0.0) else np.float32(0.0))\n    e = p * np.int32((m + np.int32(127)) << np.int32(23)).view(np.float32)\n    return e if not low else np.float32(0.0)\n\n\n@njit(',
             str(l_1_jit),
             ')\ndef _sigmoid(z):\n    """1/(1 + e^-z) without overflow, in double, rounded once: with e = e^-|z|, 1/(1 + e)\n    for z >= 0 and e/(1 + e) below. A select, not a branch: the sign of z is a coin toss\n    in training."""\n    zd = np.float64(z)\n    e = _exp_neg(-abs(zd))\n    s = 1.0 / (1.0 + e)\n    return np.float32(s if zd >= 0.0 else e * s)\n\n\n@njit(',
             str(l_1_jit),
@@ -368,7 +368,7 @@ def root(context, missing=missing):
             ', ',
             str(environment.getattr(l_1_layer, 'b')),
             ', ',
-            str((('Z%d, ' % environment.getattr(l_1_layer, 'index')) if environment.getattr(l_1_layer, 'keep_z') else cond_expr_undefined("the inline if-expression on line 176 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((('Z%d, ' % environment.getattr(l_1_layer, 'index')) if environment.getattr(l_1_layer, 'keep_z') else cond_expr_undefined("the inline if-expression on line 179 in 'macros.j2' evaluated to false and no else section was defined."))),
             'A',
             str(environment.getattr(l_1_layer, 'index')),
             str(context.call((undefined(name='tail') if l_0_tail is missing else l_0_tail), environment.getattr(environment.getattr(l_1_layer, 'act'), 'hyper'))),
@@ -466,7 +466,7 @@ def root(context, missing=missing):
             _loop_vars = {}
             pass
             t_16.extend((
-                str((' + ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 202 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str((' + ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 205 in 'macros.j2' evaluated to false and no else section was defined."))),
                 'sum_of_squares(',
                 str(l_2_g),
                 str(('_flat' if (l_2_g[1:] in l_1_weights) else '')),
@@ -638,7 +638,7 @@ def root(context, missing=missing):
         pass
         t_21.extend((
             'Usage (this file needs only numpy, numba and math',
-            str((', numba-cuda' if (l_1_target == 'cuda') else cond_expr_undefined("the inline if-expression on line 249 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((', numba-cuda' if (l_1_target == 'cuda') else cond_expr_undefined("the inline if-expression on line 252 in 'macros.j2' evaluated to false and no else section was defined."))),
             '): every array ',
             str(environment.getattr(l_1_plan, 'float_type')),
             ', C order.\n\n    import numpy as np\n    import network                      # this file, on the path\n    params = [',
@@ -662,7 +662,7 @@ def root(context, missing=missing):
             '): ',
             str(context.call(environment.getattr({'ce': 'one-hot classes', 'bce': '0/1'}, 'get'), environment.getattr(l_1_plan, 'loss_name'), 'the targets')),
             "\n    batch_size, step = 32, 0                       # step: updates so far\n    perm = np.random.permutation(len(X))           # the epoch's row order\n    losses = np.empty(-(-len(X) // batch_size))    # each batch's mean loss\n    batches, step, status = network.train_epoch(\n        X, Y, perm, batch_size, step, 0.0, losses, *params,",
-            str((' *running,' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 267 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((' *running,' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 270 in 'macros.j2' evaluated to false and no else section was defined."))),
             ' *state,\n        ',
             str(t_1(context.eval_ctx, ((environment.getattr(l_1_plan, 'model_hyper') + environment.getattr(environment.getattr(l_1_plan, 'update'), 'hyper')) + environment.getattr(l_1_plan, 'dropout_args')), ', ')),
             ")\n    # Adam's bias correction counts step; 0.0: no gradient clipping (else the largest\n    # global gradient norm).\n    # status 0: the epoch ran; 1: batch number `batches` had a non-finite loss and was\n    # not applied; 2: its update made a weight or state value non-finite.\n    # Hyperparameters: ",
@@ -670,7 +670,7 @@ def root(context, missing=missing):
             '\n    out = np.empty((len(X), ',
             str(environment.getattr(l_1_plan, 'n_out')),
             '), X.dtype)\n    mean_loss = network.evaluate(X, Y, out, True, 1024, *params',
-            str((', *running' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 275 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((', *running' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 278 in 'macros.j2' evaluated to false and no else section was defined."))),
             str(context.call((undefined(name='tail') if l_0_tail is missing else l_0_tail), (environment.getattr(l_1_plan, 'model_hyper') + environment.getattr(l_1_plan, 'dropout_args')))),
             ')',
         ))
@@ -691,7 +691,7 @@ def root(context, missing=missing):
                 str(l_2_name),
                 ' ',
                 str(l_2_shape),
-                str((', ' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 279 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str((', ' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 282 in 'macros.j2' evaluated to false and no else section was defined."))),
             ))
         l_2_loop = l_2_name = l_2__ = l_2_shape = missing
         return concat(t_22)
@@ -888,7 +888,7 @@ def root(context, missing=missing):
                 str(l_1_index),
                 '] += ',
                 str(t_3(context.eval_ctx, environment.getitem(l_1_terms, environment.getattr(l_2_loop, 'index0')), '@', 'r')),
-                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 344 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 347 in 'macros.j2' evaluated to false and no else section was defined."))),
             ))
         l_2_loop = l_2_target = missing
         return concat(t_25)
@@ -896,4 +896,4 @@ def root(context, missing=missing):
     context.vars['column_sums'] = l_0_column_sums = Macro(environment, macro, 'column_sums', ('pad', 'rows', 'cols', 'index', 'targets', 'terms'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '3=36&4=42&7=48&8=53&11=65&12=74&15=83&16=91&17=95&21=106&22=115&23=118&25=124&29=126&35=128&38=130&50=136&51=144&64=147&65=152&70=160&92=162&103=164&121=170&122=180&123=181&124=183&125=189&126=192&127=195&128=201&129=205&130=207&131=211&132=218&133=221&134=225&135=227&136=231&137=235&138=237&139=239&140=241&141=243&142=247&143=249&144=253&145=261&147=269&148=273&149=277&150=281&151=284&152=287&154=293&155=295&156=297&157=299&158=303&160=309&167=315&168=329&169=333&170=337&174=349&175=359&176=361&181=380&182=389&183=394&184=397&185=412&186=414&187=417&194=437&195=445&196=449&197=451&201=457&202=465&207=479&208=485&213=498&214=507&217=534&218=541&219=545&227=555&228=565&229=567&230=569&231=571&232=573&233=574&234=577&235=581&236=584&238=610&239=612&240=615&241=619&248=632&249=641&253=645&254=647&256=650&257=654&261=659&262=661&267=665&268=667&273=669&274=671&275=673&278=681&279=687&287=700&288=714&289=716&290=728&291=730&292=732&293=736&294=739&295=743&297=749&298=752&299=757&300=761&303=769&304=773&314=782&315=792&316=794&317=796&318=800&319=804&320=806&333=812&334=828&335=834&336=836&337=844&338=848&339=851&341=868&342=872&343=880&344=884'
+debug_info = '3=36&4=42&7=48&8=53&11=65&12=74&15=83&16=91&17=95&21=106&22=115&23=118&25=124&29=126&35=128&38=130&51=136&52=144&65=147&66=152&71=160&95=162&106=164&124=170&125=180&126=181&127=183&128=189&129=192&130=195&131=201&132=205&133=207&134=211&135=218&136=221&137=225&138=227&139=231&140=235&141=237&142=239&143=241&144=243&145=247&146=249&147=253&148=261&150=269&151=273&152=277&153=281&154=284&155=287&157=293&158=295&159=297&160=299&161=303&163=309&170=315&171=329&172=333&173=337&177=349&178=359&179=361&184=380&185=389&186=394&187=397&188=412&189=414&190=417&197=437&198=445&199=449&200=451&204=457&205=465&210=479&211=485&216=498&217=507&220=534&221=541&222=545&230=555&231=565&232=567&233=569&234=571&235=573&236=574&237=577&238=581&239=584&241=610&242=612&243=615&244=619&251=632&252=641&256=645&257=647&259=650&260=654&264=659&265=661&270=665&271=667&276=669&277=671&278=673&281=681&282=687&290=700&291=714&292=716&293=728&294=730&295=732&296=736&297=739&298=743&300=749&301=752&302=757&303=761&306=769&307=773&317=782&318=792&319=794&320=796&321=800&322=804&323=806&336=812&337=828&338=834&339=836&340=844&341=848&342=851&344=868&345=872&346=880&347=884'
