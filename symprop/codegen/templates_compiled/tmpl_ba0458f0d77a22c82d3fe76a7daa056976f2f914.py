@@ -161,7 +161,7 @@ def root(context, missing=missing):
             if environment.getattr(l_1_kernel, 'keep_z'):
                 pass
                 t_3.extend((
-                    "        # Z becomes log(A) = z - logsumexp(z), what the cross-entropy reads (no exponentials\n        # of its own: K of them a row were a fifth of a small network's step); nothing else\n        # reads a softmax layer's Z. The shift in double: in float32 a confident row's\n        # log-probability lost digits as its logits grew (1e-4 off at logits near 3000)\n        shift = np.float64(top) + math.log(np.float64(norm))\n        for j in range(",
+                    "        # Z becomes log(A) = z - logsumexp(z), what the cross-entropy reads (no exponentials\n        # of its own: K of them a row were a fifth of a small network's step); nothing else\n        # reads a softmax layer's Z. The shift in double: in float32 a confident row's\n        # log-probability lost digits as its logits grew (1e-4 off at logits near 3000);\n        # the log of norm itself may be float32's (a float32 sum: logf, half the time)\n        shift = np.float64(top) + math.log(norm)\n        for j in range(",
                     str((undefined(name='cols') if l_1_cols is missing else l_1_cols)),
                     '):\n            A[r, j] /= norm\n            Z[r, j] -= shift\n',
                 ))
@@ -242,7 +242,7 @@ def root(context, missing=missing):
                 "': the delta of the layer below.\n    S is what the derivative reads: ",
                 str(('its output A' if (environment.getattr((undefined(name='act') if l_1_act is missing else l_1_act), 'is_softmax') or (environment.getattr((undefined(name='act') if l_1_act is missing else l_1_act), 'backward_from') == 'a')) else 'its pre-activation Z')),
                 '.',
-                str(('\n    W comes transposed (run() keeps W^T): the product is D @ W.' if environment.getattr(l_1_kernel, 'transposed') else cond_expr_undefined("the inline if-expression on line 118 in 'layers.j2' evaluated to false and no else section was defined."))),
+                str(('\n    W comes transposed (run() keeps W^T): the product is D @ W.' if environment.getattr(l_1_kernel, 'transposed') else cond_expr_undefined("the inline if-expression on line 119 in 'layers.j2' evaluated to false and no else section was defined."))),
                 '"""\n',
             ))
             if environment.getattr(l_1_kernel, 'transposed'):
@@ -358,7 +358,7 @@ def root(context, missing=missing):
             ')\ndef ',
             str(environment.getattr(l_1_kernel, 'name')),
             '(D, W, OUT, nb):\n    """OUT += D @ W^T: this layer\'s share of the gradient of its input, which another\n    consumer of that input wrote first.',
-            str(('\n    W comes transposed (run() keeps W^T): the product is D @ W.' if environment.getattr(l_1_kernel, 'transposed') else cond_expr_undefined("the inline if-expression on line 177 in 'layers.j2' evaluated to false and no else section was defined."))),
+            str(('\n    W comes transposed (run() keeps W^T): the product is D @ W.' if environment.getattr(l_1_kernel, 'transposed') else cond_expr_undefined("the inline if-expression on line 178 in 'layers.j2' evaluated to false and no else section was defined."))),
             '"""\n',
         ))
         if environment.getattr(l_1_kernel, 'transposed'):
@@ -423,7 +423,7 @@ def root(context, missing=missing):
             str(environment.getattr(l_1_kernel, 'name')),
             '(inp, D, nb, dW, db):\n    """dW = inp^T D and db = column sums of D (',
             str(environment.getattr(l_1_kernel, 'variant')),
-            str((', dW flat' if environment.getattr(l_1_kernel, 'width') else cond_expr_undefined("the inline if-expression on line 202 in 'layers.j2' evaluated to false and no else section was defined."))),
+            str((', dW flat' if environment.getattr(l_1_kernel, 'width') else cond_expr_undefined("the inline if-expression on line 203 in 'layers.j2' evaluated to false and no else section was defined."))),
             ')."""\n',
         ))
         if ((environment.getattr(l_1_kernel, 'variant') == 'blas') and environment.getattr(l_1_plan, 'gemm')):
@@ -528,4 +528,4 @@ def root(context, missing=missing):
     context.vars['slope_kernel'] = l_0_slope_kernel = Macro(environment, macro, 'slope_kernel', ('plan', 'kernel'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '6=12&8=14&9=25&10=27&11=31&13=40&15=43&18=47&20=50&22=54&24=56&27=58&28=60&33=67&37=69&43=75&44=85&47=91&48=99&49=100&50=101&51=104&52=106&53=112&54=124&55=126&56=129&60=133&61=135&62=137&64=140&70=144&71=146&74=153&75=155&79=161&85=165&89=172&94=179&95=182&96=186&97=188&98=191&102=200&104=204&109=211&110=220&111=223&113=228&114=229&115=232&116=234&117=239&118=243&119=248&120=252&121=255&122=259&123=262&126=269&127=273&133=283&134=286&135=290&136=292&141=300&143=304&144=306&145=308&150=316&152=321&155=326&163=338&164=340&165=342&173=348&174=357&175=359&177=361&178=364&179=368&180=371&181=375&182=378&187=387&188=390&189=394&190=396&199=411&200=421&201=423&202=425&203=429&204=433&205=436&207=441&209=445&211=447&214=449&218=456&225=459&226=462&227=464&228=467&229=470&234=477&241=483&242=491&243=494&244=496&245=501&247=508&250=512&257=519&258=521&259=523'
+debug_info = '6=12&8=14&9=25&10=27&11=31&13=40&15=43&18=47&20=50&22=54&24=56&27=58&28=60&33=67&37=69&43=75&44=85&47=91&48=99&49=100&50=101&51=104&52=106&53=112&54=124&55=126&56=129&60=133&61=135&62=137&64=140&70=144&71=146&74=153&75=155&79=161&86=165&90=172&95=179&96=182&97=186&98=188&99=191&103=200&105=204&110=211&111=220&112=223&114=228&115=229&116=232&117=234&118=239&119=243&120=248&121=252&122=255&123=259&124=262&127=269&128=273&134=283&135=286&136=290&137=292&142=300&144=304&145=306&146=308&151=316&153=321&156=326&164=338&165=340&166=342&174=348&175=357&176=359&178=361&179=364&180=368&181=371&182=375&183=378&188=387&189=390&190=394&191=396&200=411&201=421&202=423&203=425&204=429&205=433&206=436&208=441&210=445&212=447&215=449&219=456&226=459&227=462&228=464&229=467&230=470&235=477&242=483&243=491&244=494&245=496&246=501&248=508&251=512&258=519&259=521&260=523'
