@@ -101,51 +101,51 @@ def test_the_plan_prefetches_x_and_y_rows_within_a_budget():
     assert _plan("20-32:relu-1:sigmoid", prefetch_rows=False).prefetch is None
 
 
-def _run_source(source: str) -> str:
-    start = source.index("def run(")
+def _function_source(source: str, name: str = "run") -> str:
+    start = source.index(f"def {name}(")
     return source[start:source.index("\ndef ", start)]
+
+
+def _prefetch_loop(function: str, first: str, count: str) -> tuple[str, list]:
+    """The prefetch loop over perm[first .. first + count) (at most the plan's rows, within
+    perm), after the gather in ``function``: (its body, its (array, column) prefetches)."""
+    bounded = (re.escape(f"ahead_end = {first} + ({count} if {count} < ") + r"\d+ else \d+\)\n"
+               r".*\n\s+ahead_end = ahead_end if ahead_end < perm\.shape\[0\] else "
+               r"perm\.shape\[0\]\n")
+    assert re.search(bounded, function), function
+    loop = re.search(re.escape(f"for i in range({first}, ahead_end):") + r"\n\s+ahead = "
+                     r"perm\[i\]\n((?:\s+(?:prefetch|if mode).*\n)+)", function)
+    assert loop, function
+    assert function.index("ahead = perm[i]") > function.index("YB[r, j] = Y[src, j]")
+    return loop.group(1), re.findall(r"prefetch\((\w+), ahead, (\d+)\)", loop.group(1))
 
 
 def test_run_prefetches_the_next_batchs_rows():
     """run() asks, after each batch's gather, for the rows of the batch that follows it in
     perm (bounded by perm's length and by the plan's rows): their inputs, and their targets
     where it reads them."""
-    run = _run_source(network_source(parse_architecture("20-32:relu-1:sigmoid"), "bce",
-                                     direct_blas=True, prefetch_rows=True))
-    assert re.search(r"ahead_end = start \+ nb \+ \(batch_size if batch_size < 512 else 512\)"
-                     r"\n.*\n\s+ahead_end = ahead_end if ahead_end < perm\.shape\[0\] else "
-                     r"perm\.shape\[0\]\n", run), run
-    loop = re.search(r"for i in range\(start \+ nb, ahead_end\):\n\s+ahead = perm\[i\]\n"
-                     r"((?:\s+.*\n){5})", run)
-    assert loop, run
-    calls = re.findall(r"prefetch\((\w+), ahead, (\d+)\)", loop.group(1))
+    run = _function_source(network_source(parse_architecture("20-32:relu-1:sigmoid"), "bce",
+                                          direct_blas=True, prefetch_rows=True))
+    assert "(batch_size if batch_size < 512 else 512)" in run
+    body, calls = _prefetch_loop(run, "start + nb", "batch_size")
     assert calls == [("X", "0"), ("X", "16"), ("X", "19"), ("Y", "0")]
-    assert "if mode != PREDICT:" in loop.group(1)  # predict's Y is a placeholder
-    assert run.index("ahead = perm[i]") > run.index("YB[r, j] = Y[src, j]")
+    assert "if mode != PREDICT:" in body  # predict's Y is a placeholder
 
 
 def test_split_path_threads_prefetch_their_share_of_the_next_batch():
     """On the split path each thread asks, after its gather, for its share's rows of the
     next batch (the same offset lo into it), bounded like run()'s; Y always (training)."""
-    source = network_source(parse_architecture("64-128:relu-64:relu-10:softmax"), "ce",
-                            direct_blas=True, split_batches=True, prefetch_rows=True)
-    start = source.index("def shard_pass(")
-    shard_pass = source[start:source.index("\ndef ", start)]
-    assert re.search(r"ahead_end = start \+ nb \+ lo \+ \(rows if rows < \d+ else \d+\)\n"
-                     r".*\n\s+ahead_end = ahead_end if ahead_end < perm\.shape\[0\] else "
-                     r"perm\.shape\[0\]\n", shard_pass), shard_pass
-    loop = re.search(r"for i in range\(start \+ nb \+ lo, ahead_end\):\n\s+ahead = perm\[i\]\n"
-                     r"((?:\s+prefetch.*\n)+)", shard_pass)
-    assert loop, shard_pass
-    calls = re.findall(r"prefetch\((\w+), ahead, (\d+)\)", loop.group(1))
+    architecture = parse_architecture("64-128:relu-64:relu-10:softmax")
+    source = network_source(architecture, "ce", direct_blas=True, split_batches=True,
+                            prefetch_rows=True)
+    body, calls = _prefetch_loop(_function_source(source, "shard_pass"), "start + nb + lo",
+                                 "rows")
     assert calls == [("X", "0"), ("X", "16"), ("X", "32"), ("X", "48"), ("X", "63"),
                      ("Y", "0"), ("Y", "9")]
-    assert shard_pass.index("ahead = perm[i]") > shard_pass.index("YB[r, j] = Y[src, j]")
-    unprefetched = network_source(parse_architecture("64-128:relu-64:relu-10:softmax"), "ce",
-                                  direct_blas=True, split_batches=True)
+    assert "if mode" not in body
+    unprefetched = network_source(architecture, "ce", direct_blas=True, split_batches=True)
     assert "prefetch" not in unprefetched  # modules that may not import symprop's
-    exported = network_source(parse_architecture("64-128:relu-64:relu-10:softmax"), "ce",
-                              exported=True)
+    exported = network_source(architecture, "ce", exported=True)
     assert "prefetch" not in exported and not re.search(r"^from symprop", exported, re.M)
 
 
@@ -156,7 +156,7 @@ def test_standalone_modules_import_nothing_of_symprop_for_it():
     source = network_source(architecture, "bce")
     assert "prefetch" not in source
     assert not re.search(r"^from symprop", source, re.MULTILINE)
-    assert "prefetch(X, ahead, 0)" in _run_source(
+    assert "prefetch(X, ahead, 0)" in _function_source(
         network_source(architecture, "bce", prefetch_rows=True))
 
 
