@@ -236,3 +236,24 @@ def test_shuffled_against_in_order_fit(capsys):
     assert "shuffle=True" in printed and "shuffled / in order:" in printed
     with pytest.raises(SystemExit):
         shuffled.main(["--rows", "0"])
+
+
+def test_crosscore_measures_shared_and_local_lines(capsys):
+    """benchmarks.crosscore on a few hundred floats and steps: a cost a line for each phase
+    shared and local where Numba has two threads (it says so and measures nothing where it
+    has one)."""
+    import numba
+    import pytest
+
+    from benchmarks import crosscore
+
+    result = crosscore.main(["--floats", "256", "--steps", "50", "--repeats", "1"])
+    printed = capsys.readouterr().out
+    if numba.get_num_threads() < 2 or not result:
+        assert "crosscore:" in printed
+        return
+    assert set(result) == {"read, shared", "read, local", "write, shared", "write, local"}
+    assert all(value > 0 for value in result.values())
+    assert "ns a line" in printed and "write  shared" in printed
+    with pytest.raises(SystemExit):
+        crosscore.main(["--floats", "8"])
