@@ -190,9 +190,9 @@ def root(context, missing=missing):
             pass
             t_5.extend((
                 str(l_1_pad),
-                "# this share's rows of the next batch, asked for now: the stream of X's rows each thread\n",
+                "# this share's rows of the next batch, asked for now: shuffled, each row would be a cache\n",
                 str(l_1_pad),
-                "# reads stops and starts from batch to batch, the hardware's prefetch does not follow it\n",
+                "# miss its gather waits for (in order, the hardware's prefetcher keeps up)\n",
                 str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'prefetch_rows'), l_1_plan, 'start + nb + lo', 'rows', l_1_pad, None), 'rstrip'))),
                 '\n',
             ))

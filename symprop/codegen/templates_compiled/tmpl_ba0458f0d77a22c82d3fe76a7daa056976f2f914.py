@@ -161,7 +161,7 @@ def root(context, missing=missing):
             if environment.getattr(l_1_kernel, 'keep_z'):
                 pass
                 t_3.extend((
-                    "        # Z becomes log(A) = z - logsumexp(z), what the cross-entropy reads (no exponentials\n        # of its own: K of them a row were a fifth of a small network's step); nothing else\n        # reads a softmax layer's Z. The shift in double: in float32 a confident row's\n        # log-probability lost digits as its logits grew (1e-4 off at logits near 3000);\n        # the log of norm itself may be float32's (a float32 sum: logf, half the time)\n        shift = np.float64(top) + math.log(norm)\n        for j in range(",
+                    "        # Z becomes log(A) = z - logsumexp(z), what the cross-entropy reads (no exponentials\n        # of its own: K of them a row were a fifth of a small network's step); nothing else\n        # reads a softmax layer's Z. The shift in double: in float32 a confident row's\n        # log-probability lost digits as its logits grew (1e-4 off at logits near 3000);\n        # the log of norm itself may be float32's (a float32 sum: logf, cheaper than log)\n        shift = np.float64(top) + math.log(norm)\n        for j in range(",
                     str((undefined(name='cols') if l_1_cols is missing else l_1_cols)),
                     '):\n            A[r, j] /= norm\n            Z[r, j] -= shift\n',
                 ))
