@@ -387,7 +387,7 @@ class NetworkPlan(SplitPath, FusedEpoch):
     def n_out(self) -> int:
         return self.layers[-1].n_out
 
-    @property
+    @cached_property
     def prefetch(self) -> dict[str, object] | None:
         """What run() prefetches of the next batch (symprop.codegen.prefetch): the columns
         of X's and Y's rows, and the rows at most; None where the module may not import

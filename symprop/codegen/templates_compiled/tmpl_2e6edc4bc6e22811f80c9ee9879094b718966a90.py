@@ -349,7 +349,10 @@ def root(context, missing=missing):
             yield '    return batch_loss if inputs_finite else math.nan  # a NaN or inf input: as a NaN loss\n'
         yield '\n\n@njit('
         yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'jit'))
-        yield ')\ndef share_bounds(share, shards):\n    """Share `share`\'s part lo..hi of the flat parameters: cut on cache lines of the\n    gradient rows, so that no two threads write one line of them."""\n    lo = share * '
+        yield ')\ndef split_part(share, shards, reduce, update, scale, grads'
+        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'params_with_state'), (undefined(name='plan') if l_0_plan is missing else l_0_plan)))
+        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'update_tail'), (undefined(name='plan') if l_0_plan is missing else l_0_plan)))
+        yield '):\n    """A thread\'s share of the flat parameters (flattened arrays come in): adds the other\n    threads\' gradients of it into row 0 (reduce), then steps its parameters (update). Each\n    thread touches only its part of what the others wrote: one thread doing it all pulled\n    every row across the cores (4-5 us a medium step more). (The sums in each thread\'s\n    own row instead moved the same lines the other way: no faster, measured alternating.)\n    Returns update_flat\'s verdicts summed (0: every new value finite)."""\n    nonfinite = 0.0\n    # the share\'s part lo..hi, cut on cache lines of the gradient rows: no two threads\n    # write one line of them\n    lo = share * '
         yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'param_count'))
         yield ' // shards // '
         yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'line_floats'))
@@ -363,12 +366,7 @@ def root(context, missing=missing):
         yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'line_floats'))
         yield ' * '
         yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'line_floats'))
-        yield '\n    return lo, hi\n\n\n@njit('
-        yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'jit'))
-        yield ')\ndef split_part(share, shards, reduce, update, scale, grads'
-        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'params_with_state'), (undefined(name='plan') if l_0_plan is missing else l_0_plan)))
-        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'update_tail'), (undefined(name='plan') if l_0_plan is missing else l_0_plan)))
-        yield '):\n    """A thread\'s share of the flat parameters (flattened arrays come in): adds the other\n    threads\' gradients of it into row 0 (reduce), then steps its parameters (update). Each\n    thread touches only its part of what the others wrote: one thread doing it all pulled\n    every row across the cores (4-5 us a medium step more). (The sums in each thread\'s\n    own row instead moved the same lines the other way: no faster, measured alternating.)\n    Returns update_flat\'s verdicts summed (0: every new value finite)."""\n    nonfinite = 0.0\n    lo, hi = share_bounds(share, shards)\n    total = grads[0, lo:hi]\n    if reduce:\n        for s in range(1, shards):\n            part = grads[s, lo:hi]\n            for i in range(total.shape[0]):\n                total[i] += part[i]\n    if update:\n'
+        yield '\n    total = grads[0, lo:hi]\n    if reduce:\n        for s in range(1, shards):\n            part = grads[s, lo:hi]\n            for i in range(total.shape[0]):\n                total[i] += part[i]\n    if update:\n'
         for (l_1_name, l_1_offset, l_1_size, l_1_shape) in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'param_layout'):
             _loop_vars = {}
             pass
@@ -391,9 +389,9 @@ def root(context, missing=missing):
             yield '        if a < b:\n            nonfinite += update_flat('
             yield str(l_1_name)
             yield '[a:b], grads[0, '
-            yield str((str_join((l_1_offset, ' + ', )) if l_1_offset else cond_expr_undefined("the inline if-expression on line 260 in 'network.py.j2' evaluated to false and no else section was defined.")))
+            yield str((str_join((l_1_offset, ' + ', )) if l_1_offset else cond_expr_undefined("the inline if-expression on line 254 in 'network.py.j2' evaluated to false and no else section was defined.")))
             yield 'a:'
-            yield str((str_join((l_1_offset, ' + ', )) if l_1_offset else cond_expr_undefined("the inline if-expression on line 260 in 'network.py.j2' evaluated to false and no else section was defined.")))
+            yield str((str_join((l_1_offset, ' + ', )) if l_1_offset else cond_expr_undefined("the inline if-expression on line 254 in 'network.py.j2' evaluated to false and no else section was defined.")))
             yield 'b]'
             for l_2_st in environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'state'):
                 _loop_vars = {}
@@ -608,7 +606,7 @@ def root(context, missing=missing):
         for l_1_layer, l_1_loop in LoopContext(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed'), undefined):
             _loop_vars = {}
             pass
-            yield str((', ' if (not environment.getattr(l_1_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 432 in 'network.py.j2' evaluated to false and no else section was defined.")))
+            yield str((', ' if (not environment.getattr(l_1_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 426 in 'network.py.j2' evaluated to false and no else section was defined.")))
             yield 'np.ascontiguousarray(params['
             yield str(context.call(environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params'), 'index'), environment.getattr(l_1_layer, 'W'), _loop_vars=_loop_vars))
             yield '].T)'
@@ -630,7 +628,7 @@ def root(context, missing=missing):
     yield ']\n    epochs, shards = int(epochs), max(1, int(shards))\n    rows = perm.shape[0] // max(epochs, 1)\n    if epochs < 1 or rows * epochs != perm.shape[0]:\n        raise ValueError("train_epoch: perm must hold `epochs` epochs\' row orders, each as "\n                         "long")\n    out = np.empty((epochs * X.shape[0], '
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_out'))
     yield '), dtype=X.dtype) if outputs is None else outputs\n    # the compiled loop writes without bounds checks: arrays too short are refused here\n    if out.shape[0] < epochs * X.shape[0] or batch_losses.shape[0] < epochs * -(-rows // batch_size):\n        raise ValueError("train_epoch: outputs must have `epochs` times X\'s rows and "\n                         "batch_losses `epochs` times an epoch\'s batches")\n    buffers, grads, shard_arrays = epoch_work(batch_size, params, shards) if work is None else work\n    if buffers[0].shape[0] < min(batch_size, X.shape[0])'
-    yield str((' or shard_arrays[0] != shards' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 458 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((' or shard_arrays[0] != shards' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 452 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ':\n        raise ValueError("train_epoch: work was made for another batch_size or shard count; "\n                         "make it with epoch_work(batch_size, params, shards)")\n    batches, step, status, _ = run(TRAIN, X, Y, perm, epochs, batch_size, step, clip_norm, batch_losses, out, *buffers, *params'
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
     yield ', *grads'
@@ -639,7 +637,7 @@ def root(context, missing=missing):
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'hyper')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
     yield ', *shard_arrays'
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 461 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 455 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return batches, step, status\n\n\ndef epoch_work(batch_size, params, shards=1):\n    """train_epoch\'s scratch arrays for batches of batch_size rows: the batch buffers, the\n    gradients and the threads\' shares'
     yield str(('' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else ' (none here)'))
     yield '; nothing in them outlives an epoch."""\n    return (_buffers(batch_size), _like(params), '
@@ -667,8 +665,8 @@ def root(context, missing=missing):
         yield ', 0.0'
     l_1__ = missing
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_shard_arrays(1, params, 1)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 476 in 'network.py.j2' evaluated to false and no else section was defined.")))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 476 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_shard_arrays(1, params, 1)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 470 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 470 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return total / n\n\n\ndef evaluate(X, Y, out, with_loss, chunk, '
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'args'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
@@ -686,9 +684,9 @@ def root(context, missing=missing):
         yield ', 0.0'
     l_1__ = missing
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_shard_arrays(1, params, 1)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 486 in 'network.py.j2' evaluated to false and no else section was defined.")))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 486 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_shard_arrays(1, params, 1)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 480 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 480 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return total / max(n, 1)\n'
 
 blocks = {}
-debug_info = '2=46&3=48&4=50&7=52&8=56&9=61&11=63&12=67&13=71&14=73&15=77&16=87&17=89&19=92&20=94&21=101&23=104&30=107&31=111&35=114&37=117&39=121&45=125&48=133&55=135&63=139&67=141&70=145&72=148&75=152&77=155&80=159&82=162&85=166&87=169&91=172&94=175&97=177&99=179&102=182&103=184&106=187&109=189&112=193&115=197&118=199&121=201&125=204&130=206&135=210&143=212&144=215&145=219&146=221&147=235&151=237&155=240&156=244&159=250&163=252&164=256&166=261&168=263&169=267&172=273&175=283&176=285&177=288&178=291&179=294&189=298&190=300&193=302&195=307&196=309&201=312&202=314&203=316&204=318&205=321&208=326&209=330&212=333&213=335&214=337&215=339&216=342&219=347&225=351&229=353&230=359&234=367&235=369&251=372&252=375&253=378&254=382&257=389&260=392&265=412&269=415&270=417&289=449&290=453&291=457&293=459&294=462&295=466&296=470&297=474&298=478&302=489&304=492&315=500&318=502&320=504&322=506&324=508&325=510&327=512&330=514&331=516&332=519&335=524&336=528&337=530&339=533&341=541&346=547&351=549&365=551&366=553&367=556&370=561&376=564&380=566&381=569&397=575&400=577&401=579&402=581&403=585&408=593&417=596&419=600&421=602&429=604&432=608&436=618&438=625&439=627&446=629&452=631&458=633&461=635&467=644&468=646&471=648&473=655&476=657&480=673&482=678&486=680'
+debug_info = '2=46&3=48&4=50&7=52&8=56&9=61&11=63&12=67&13=71&14=73&15=77&16=87&17=89&19=92&20=94&21=101&23=104&30=107&31=111&35=114&37=117&39=121&45=125&48=133&55=135&63=139&67=141&70=145&72=148&75=152&77=155&80=159&82=162&85=166&87=169&91=172&94=175&97=177&99=179&102=182&103=184&106=187&109=189&112=193&115=197&118=199&121=201&125=204&130=206&135=210&143=212&144=215&145=219&146=221&147=235&151=237&155=240&156=244&159=250&163=252&164=256&166=261&168=263&169=267&172=273&175=283&176=285&177=288&178=291&179=294&189=298&190=300&193=302&195=307&196=309&201=312&202=314&203=316&204=318&205=321&208=326&209=330&212=333&213=335&214=337&215=339&216=342&219=347&225=351&226=353&236=356&237=362&245=370&246=373&247=376&248=380&251=387&254=390&259=410&263=413&264=415&283=447&284=451&285=455&287=457&288=460&289=464&290=468&291=472&292=476&296=487&298=490&309=498&312=500&314=502&316=504&318=506&319=508&321=510&324=512&325=514&326=517&329=522&330=526&331=528&333=531&335=539&340=545&345=547&359=549&360=551&361=554&364=559&370=562&374=564&375=567&391=573&394=575&395=577&396=579&397=583&402=591&411=594&413=598&415=600&423=602&426=606&430=616&432=623&433=625&440=627&446=629&452=631&455=633&461=642&462=644&465=646&467=653&470=655&474=671&476=676&480=678'

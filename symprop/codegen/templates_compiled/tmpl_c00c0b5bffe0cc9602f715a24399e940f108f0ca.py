@@ -699,7 +699,7 @@ def root(context, missing=missing):
     context.vars['shapes'] = l_0_shapes = Macro(environment, macro, 'shapes', ('layout',), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_first, l_1_count, l_1_pad, l_1_y_test):
         t_23 = []
-        l_1_ahead = missing
+        l_1_ahead = l_1_y_pad = missing
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_first is missing:
@@ -746,6 +746,7 @@ def root(context, missing=missing):
                 ')\n',
             ))
         l_2_column = missing
+        l_1_y_pad = str_join((l_1_pad, ('        ' if l_1_y_test else '    '), ))
         if l_1_y_test:
             pass
             t_23.extend((
@@ -754,28 +755,16 @@ def root(context, missing=missing):
                 str(l_1_y_test),
                 ':\n',
             ))
-            for l_2_column in environment.getattr((undefined(name='ahead') if l_1_ahead is missing else l_1_ahead), 'y'):
-                _loop_vars = {}
-                pass
-                t_23.extend((
-                    str(l_1_pad),
-                    '        prefetch(Y, ahead, ',
-                    str(l_2_column),
-                    ')\n',
-                ))
-            l_2_column = missing
-        else:
+        for l_2_column in environment.getattr((undefined(name='ahead') if l_1_ahead is missing else l_1_ahead), 'y'):
+            _loop_vars = {}
             pass
-            for l_2_column in environment.getattr((undefined(name='ahead') if l_1_ahead is missing else l_1_ahead), 'y'):
-                _loop_vars = {}
-                pass
-                t_23.extend((
-                    str(l_1_pad),
-                    '    prefetch(Y, ahead, ',
-                    str(l_2_column),
-                    ')\n',
-                ))
-            l_2_column = missing
+            t_23.extend((
+                str((undefined(name='y_pad') if l_1_y_pad is missing else l_1_y_pad)),
+                'prefetch(Y, ahead, ',
+                str(l_2_column),
+                ')\n',
+            ))
+        l_2_column = missing
         return concat(t_23)
     context.exported_vars.add('prefetch_rows')
     context.vars['prefetch_rows'] = l_0_prefetch_rows = Macro(environment, macro, 'prefetch_rows', ('plan', 'first', 'count', 'pad', 'y_test'), False, False, False, context.eval_ctx.autoescape)
@@ -888,7 +877,7 @@ def root(context, missing=missing):
                 str(l_1_index),
                 '] += ',
                 str(t_3(context.eval_ctx, environment.getitem(l_1_terms, environment.getattr(l_2_loop, 'index0')), '@', 'r')),
-                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 347 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 344 in 'macros.j2' evaluated to false and no else section was defined."))),
             ))
         l_2_loop = l_2_target = missing
         return concat(t_25)
@@ -896,4 +885,4 @@ def root(context, missing=missing):
     context.vars['column_sums'] = l_0_column_sums = Macro(environment, macro, 'column_sums', ('pad', 'rows', 'cols', 'index', 'targets', 'terms'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '3=36&4=42&7=48&8=53&11=65&12=74&15=83&16=91&17=95&21=106&22=115&23=118&25=124&29=126&35=128&38=130&51=136&52=144&65=147&66=152&71=160&95=162&106=164&124=170&125=180&126=181&127=183&128=189&129=192&130=195&131=201&132=205&133=207&134=211&135=218&136=221&137=225&138=227&139=231&140=235&141=237&142=239&143=241&144=243&145=247&146=249&147=253&148=261&150=269&151=273&152=277&153=281&154=284&155=287&157=293&158=295&159=297&160=299&161=303&163=309&170=315&171=329&172=333&173=337&177=349&178=359&179=361&184=380&185=389&186=394&187=397&188=412&189=414&190=417&197=437&198=445&199=449&200=451&204=457&205=465&210=479&211=485&216=498&217=507&220=534&221=541&222=545&230=555&231=565&232=567&233=569&234=571&235=573&236=574&237=577&238=581&239=584&241=610&242=612&243=615&244=619&251=632&252=641&256=645&257=647&259=650&260=654&264=659&265=661&270=665&271=667&276=669&277=671&278=673&281=681&282=687&290=700&291=714&292=716&293=728&294=730&295=732&296=736&297=739&298=743&300=749&301=752&302=757&303=761&306=769&307=773&317=782&318=792&319=794&320=796&321=800&322=804&323=806&336=812&337=828&338=834&339=836&340=844&341=848&342=851&344=868&345=872&346=880&347=884'
+debug_info = '3=36&4=42&7=48&8=53&11=65&12=74&15=83&16=91&17=95&21=106&22=115&23=118&25=124&29=126&35=128&38=130&51=136&52=144&65=147&66=152&71=160&95=162&106=164&124=170&125=180&126=181&127=183&128=189&129=192&130=195&131=201&132=205&133=207&134=211&135=218&136=221&137=225&138=227&139=231&140=235&141=237&142=239&143=241&144=243&145=247&146=249&147=253&148=261&150=269&151=273&152=277&153=281&154=284&155=287&157=293&158=295&159=297&160=299&161=303&163=309&170=315&171=329&172=333&173=337&177=349&178=359&179=361&184=380&185=389&186=394&187=397&188=412&189=414&190=417&197=437&198=445&199=449&200=451&204=457&205=465&210=479&211=485&216=498&217=507&220=534&221=541&222=545&230=555&231=565&232=567&233=569&234=571&235=573&236=574&237=577&238=581&239=584&241=610&242=612&243=615&244=619&251=632&252=641&256=645&257=647&259=650&260=654&264=659&265=661&270=665&271=667&276=669&277=671&278=673&281=681&282=687&290=700&291=714&292=716&293=728&294=730&295=732&296=736&297=739&298=743&300=749&301=750&302=753&304=758&305=762&314=771&315=781&316=783&317=785&318=789&319=793&320=795&333=801&334=817&335=823&336=825&337=833&338=837&339=840&341=857&342=861&343=869&344=873'
