@@ -116,7 +116,7 @@ def _prefetch_loop(function: str, first: str, count: str) -> tuple[str, list]:
     loop = re.search(re.escape(f"for i in range({first}, ahead_end):") + r"\n\s+ahead = "
                      r"perm\[i\]\n((?:\s+(?:prefetch|if mode).*\n)+)", function)
     assert loop, function
-    assert function.index("ahead = perm[i]") > function.index("YB[r, j] = Y[src, j]")
+    assert function.index("ahead = perm[i]") > function.index("inputs_check +=")  # after it
     return loop.group(1), re.findall(r"prefetch\((\w+), ahead, (\d+)\)", loop.group(1))
 
 

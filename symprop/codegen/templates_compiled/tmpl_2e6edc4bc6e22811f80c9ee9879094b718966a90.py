@@ -483,6 +483,9 @@ def root(context, missing=missing):
             yield '.reshape(-1)\n'
         l_2_s = missing
     l_1_param = missing
+    if (environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_in') <= environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'ROW_TUPLE_MAX')):
+        pass
+        yield "    XB_flat = XB.reshape(-1)  # the gather's rows, summed flat for inputs_check\n"
     yield '    training = mode == TRAIN\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable'):
         pass
@@ -494,15 +497,9 @@ def root(context, missing=missing):
         yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'model_hyper')))
         yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'hyper')))
         yield ')\n'
-    yield "    loss_sum = 0.0\n    batches = (epoch_rows + batch_size - 1) // batch_size  # an epoch's\n    for flat in range(epochs * batches):  # epoch after epoch, batch after batch\n        epoch = flat // batches\n        bi = flat - epoch * batches\n        start = epoch * epoch_rows + bi * batch_size\n        rest = epoch_rows - bi * batch_size\n        nb = rest if rest < batch_size else batch_size  # the last batch may be short\n        out_base = epoch * X.shape[0]\n        inputs_check = np."
-    yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'float_type'))
-    yield '(0.0)  # NaN where an input is NaN or inf (value * 0)\n        for r in range(nb):\n            src = perm[start + r]\n            for k in range('
-    yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_in'))
-    yield '):\n                XB[r, k] = X[src, k]\n                inputs_check += X[src, k] * np.'
-    yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'float_type'))
-    yield '(0.0)\n            if mode != PREDICT:\n                for j in range('
-    yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_out'))
-    yield '):\n                    YB[r, j] = Y[src, j]\n'
+    yield "    loss_sum = 0.0\n    batches = (epoch_rows + batch_size - 1) // batch_size  # an epoch's\n    for flat in range(epochs * batches):  # epoch after epoch, batch after batch\n        epoch = flat // batches\n        bi = flat - epoch * batches\n        start = epoch * epoch_rows + bi * batch_size\n        rest = epoch_rows - bi * batch_size\n        nb = rest if rest < batch_size else batch_size  # the last batch may be short\n        out_base = epoch * X.shape[0]\n"
+    yield str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'gather_rows'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'start', 'nb', '        ', 'mode != PREDICT'), 'rstrip')))
+    yield '\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'prefetch'):
         pass
         yield str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'prefetch_rows'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'start + nb', 'batch_size', '        '), 'rstrip')))
@@ -606,7 +603,7 @@ def root(context, missing=missing):
         for l_1_layer, l_1_loop in LoopContext(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed'), undefined):
             _loop_vars = {}
             pass
-            yield str((', ' if (not environment.getattr(l_1_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 426 in 'network.py.j2' evaluated to false and no else section was defined.")))
+            yield str((', ' if (not environment.getattr(l_1_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 421 in 'network.py.j2' evaluated to false and no else section was defined.")))
             yield 'np.ascontiguousarray(params['
             yield str(context.call(environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params'), 'index'), environment.getattr(l_1_layer, 'W'), _loop_vars=_loop_vars))
             yield '].T)'
@@ -628,7 +625,7 @@ def root(context, missing=missing):
     yield ']\n    epochs, shards = int(epochs), max(1, int(shards))\n    rows = perm.shape[0] // max(epochs, 1)\n    if epochs < 1 or rows * epochs != perm.shape[0]:\n        raise ValueError("train_epoch: perm must hold `epochs` epochs\' row orders, each as "\n                         "long")\n    out = np.empty((epochs * X.shape[0], '
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_out'))
     yield '), dtype=X.dtype) if outputs is None else outputs\n    # the compiled loop writes without bounds checks: arrays too short are refused here\n    if out.shape[0] < epochs * X.shape[0] or batch_losses.shape[0] < epochs * -(-rows // batch_size):\n        raise ValueError("train_epoch: outputs must have `epochs` times X\'s rows and "\n                         "batch_losses `epochs` times an epoch\'s batches")\n    buffers, grads, shard_arrays = epoch_work(batch_size, params, shards) if work is None else work\n    if buffers[0].shape[0] < min(batch_size, X.shape[0])'
-    yield str((' or shard_arrays[0] != shards' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 452 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((' or shard_arrays[0] != shards' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 447 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ':\n        raise ValueError("train_epoch: work was made for another batch_size or shard count; "\n                         "make it with epoch_work(batch_size, params, shards)")\n    batches, step, status, _ = run(TRAIN, X, Y, perm, epochs, batch_size, step, clip_norm, batch_losses, out, *buffers, *params'
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
     yield ', *grads'
@@ -637,7 +634,7 @@ def root(context, missing=missing):
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'hyper')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
     yield ', *shard_arrays'
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 455 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 450 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return batches, step, status\n\n\ndef epoch_work(batch_size, params, shards=1):\n    """train_epoch\'s scratch arrays for batches of batch_size rows: the batch buffers, the\n    gradients and the threads\' shares'
     yield str(('' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else ' (none here)'))
     yield '; nothing in them outlives an epoch."""\n    return (_buffers(batch_size), _like(params), '
@@ -665,8 +662,8 @@ def root(context, missing=missing):
         yield ', 0.0'
     l_1__ = missing
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_shard_arrays(1, params, 1)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 470 in 'network.py.j2' evaluated to false and no else section was defined.")))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 470 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_shard_arrays(1, params, 1)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 465 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 465 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return total / n\n\n\ndef evaluate(X, Y, out, with_loss, chunk, '
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'args'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
@@ -684,9 +681,9 @@ def root(context, missing=missing):
         yield ', 0.0'
     l_1__ = missing
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_shard_arrays(1, params, 1)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 480 in 'network.py.j2' evaluated to false and no else section was defined.")))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 480 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_shard_arrays(1, params, 1)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 475 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 475 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return total / max(n, 1)\n'
 
 blocks = {}
-debug_info = '2=46&3=48&4=50&7=52&8=56&9=61&11=63&12=67&13=71&14=73&15=77&16=87&17=89&19=92&20=94&21=101&23=104&30=107&31=111&35=114&37=117&39=121&45=125&48=133&55=135&63=139&67=141&70=145&72=148&75=152&77=155&80=159&82=162&85=166&87=169&91=172&94=175&97=177&99=179&102=182&103=184&106=187&109=189&112=193&115=197&118=199&121=201&125=204&130=206&135=210&143=212&144=215&145=219&146=221&147=235&151=237&155=240&156=244&159=250&163=252&164=256&166=261&168=263&169=267&172=273&175=283&176=285&177=288&178=291&179=294&189=298&190=300&193=302&195=307&196=309&201=312&202=314&203=316&204=318&205=321&208=326&209=330&212=333&213=335&214=337&215=339&216=342&219=347&225=351&226=353&236=356&237=362&245=370&246=373&247=376&248=380&251=387&254=390&259=410&263=413&264=415&283=447&284=451&285=455&287=457&288=460&289=464&290=468&291=472&292=476&296=487&298=490&309=498&312=500&314=502&316=504&318=506&319=508&321=510&324=512&325=514&326=517&329=522&330=526&331=528&333=531&335=539&340=545&345=547&359=549&360=551&361=554&364=559&370=562&374=564&375=567&391=573&394=575&395=577&396=579&397=583&402=591&411=594&413=598&415=600&423=602&426=606&430=616&432=623&433=625&440=627&446=629&452=631&455=633&461=642&462=644&465=646&467=653&470=655&474=671&476=676&480=678'
+debug_info = '2=46&3=48&4=50&7=52&8=56&9=61&11=63&12=67&13=71&14=73&15=77&16=87&17=89&19=92&20=94&21=101&23=104&30=107&31=111&35=114&37=117&39=121&45=125&48=133&55=135&63=139&67=141&70=145&72=148&75=152&77=155&80=159&82=162&85=166&87=169&91=172&94=175&97=177&99=179&102=182&103=184&106=187&109=189&112=193&115=197&118=199&121=201&125=204&130=206&135=210&143=212&144=215&145=219&146=221&147=235&151=237&155=240&156=244&159=250&163=252&164=256&166=261&168=263&169=267&172=273&175=283&176=285&177=288&178=291&179=294&189=298&190=300&193=302&195=307&196=309&201=312&202=314&203=316&204=318&205=321&208=326&209=330&212=333&213=335&214=337&215=339&216=342&219=347&225=351&226=353&236=356&237=362&245=370&246=373&247=376&248=380&251=387&254=390&259=410&263=413&264=415&283=447&284=451&285=455&287=457&288=460&289=464&290=468&291=472&292=476&295=486&299=490&301=493&312=501&313=503&314=505&316=507&319=509&320=511&321=514&324=519&325=523&326=525&328=528&330=536&335=542&340=544&354=546&355=548&356=551&359=556&365=559&369=561&370=564&386=570&389=572&390=574&391=576&392=580&397=588&406=591&408=595&410=597&418=599&421=603&425=613&427=620&428=622&435=624&441=626&447=628&450=630&456=639&457=641&460=643&462=650&465=652&469=668&471=673&475=675'

@@ -118,6 +118,15 @@ def root(context, missing=missing):
                 str(l_2_width),
                 ')[:rows]\n',
             ))
+            if ((l_2_name == 'XB') and (l_2_width <= environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'ROW_TUPLE_MAX'))):
+                pass
+                t_4.extend((
+                    '    XB_flat = work[',
+                    str(l_2_offset),
+                    ' * cap:',
+                    str((l_2_offset + l_2_width)),
+                    " * cap]  # for the gather's inputs_check\n",
+                ))
         l_2_name = l_2_offset = l_2_width = missing
         for (l_2_name, l_2_offset, l_2_size, l_2_shape) in environment.getattr(l_1_plan, 'param_layout'):
             _loop_vars = {}
@@ -130,7 +139,7 @@ def root(context, missing=missing):
                 ':',
                 str((l_2_offset + l_2_size)),
                 ']',
-                str((str_join(('.reshape', l_2_shape, )) if (l_2_name in l_1_weights) else cond_expr_undefined("the inline if-expression on line 29 in 'shards.j2' evaluated to false and no else section was defined."))),
+                str((str_join(('.reshape', l_2_shape, )) if (l_2_name in l_1_weights) else cond_expr_undefined("the inline if-expression on line 32 in 'shards.j2' evaluated to false and no else section was defined."))),
                 '\n',
             ))
         l_2_name = l_2_offset = l_2_size = l_2_shape = missing
@@ -161,30 +170,8 @@ def root(context, missing=missing):
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
         pass
         t_5.extend((
-            str(l_1_pad),
-            'inputs_check = np.',
-            str(environment.getattr(l_1_plan, 'float_type')),
-            '(0.0)  # NaN where an input is NaN or inf (value * 0)\n',
-            str(l_1_pad),
-            'for r in range(rows):\n',
-            str(l_1_pad),
-            '    src = perm[start + lo + r]\n',
-            str(l_1_pad),
-            '    for k in range(',
-            str(environment.getattr(l_1_plan, 'n_in')),
-            '):\n',
-            str(l_1_pad),
-            '        XB[r, k] = X[src, k]\n',
-            str(l_1_pad),
-            '        inputs_check += X[src, k] * np.',
-            str(environment.getattr(l_1_plan, 'float_type')),
-            '(0.0)\n',
-            str(l_1_pad),
-            '    for j in range(',
-            str(environment.getattr(l_1_plan, 'n_out')),
-            '):\n',
-            str(l_1_pad),
-            '        YB[r, j] = Y[src, j]\n',
+            str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'gather_rows'), l_1_plan, 'start + lo', 'rows', l_1_pad), 'rstrip'))),
+            '\n',
         ))
         if environment.getattr(l_1_plan, 'prefetch'):
             pass
@@ -521,9 +508,9 @@ def root(context, missing=missing):
             "            first, last = (0, shards) if serial else (t, t + 1)\n            sense = 0\n            n = perm.shape[0] // epochs  # an epoch's rows\n            batches = (n + batch_size - 1) // batch_size  # an epoch's\n            done = epochs * batches\n            status = 0\n            step = first_step  # the body's own: Numba would sum a count from outside over the threads\n            loss_sum = 0.0\n            clipping = clip_norm > 0.0  # bools, not literals: one compiled signature\n            for flat in range(epochs * batches):  # epoch after epoch, batch after batch\n                epoch = flat // batches\n                bi = flat - epoch * batches\n                start = epoch * n + bi * batch_size\n                rest = n - bi * batch_size\n                nb = rest if rest < batch_size else batch_size  # the last may be short\n                # this epoch's rows of out (each epoch's outputs take X's rows in turn)\n                epoch_out = out[epoch * X.shape[0]:(epoch + 1) * X.shape[0]]\n                for stage in range(",
             str(t_1(environment.getattr(l_1_plan, 'shard_stages'))),
             '):\n                    for s in range(first, last):\n                        value = shard_pass(',
-            str(('stage, ' if (undefined(name='staged') if l_1_staged is missing else l_1_staged) else cond_expr_undefined("the inline if-expression on line 175 in 'shards.j2' evaluated to false and no else section was defined."))),
+            str(('stage, ' if (undefined(name='staged') if l_1_staged is missing else l_1_staged) else cond_expr_undefined("the inline if-expression on line 171 in 'shards.j2' evaluated to false and no else section was defined."))),
             's * nb // shards, (s + 1) * nb // shards, nb, X, Y, perm, start, epoch_out, work[s], grads[s]',
-            str((context.call((undefined(name='shared') if l_0_shared is missing else l_0_shared), l_1_plan) if (undefined(name='staged') if l_1_staged is missing else l_1_staged) else cond_expr_undefined("the inline if-expression on line 175 in 'shards.j2' evaluated to false and no else section was defined."))),
+            str((context.call((undefined(name='shared') if l_0_shared is missing else l_0_shared), l_1_plan) if (undefined(name='staged') if l_1_staged is missing else l_1_staged) else cond_expr_undefined("the inline if-expression on line 171 in 'shards.j2' evaluated to false and no else section was defined."))),
             ', ',
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'args'), environment.getattr(l_1_plan, 'params'))),
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(l_1_plan, 'model_hyper'))),
@@ -549,7 +536,7 @@ def root(context, missing=missing):
                 _loop_vars = {}
                 pass
                 t_10.extend((
-                    str((' or ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 185 in 'shards.j2' evaluated to false and no else section was defined."))),
+                    str((' or ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 181 in 'shards.j2' evaluated to false and no else section was defined."))),
                     'stage == ',
                     str(context.call(environment.getattr(environment.getattr(l_1_plan, 'shard_stages'), 'index'), l_2_stage, _loop_vars=_loop_vars)),
                 ))
@@ -582,4 +569,4 @@ def root(context, missing=missing):
     context.vars['thread_epoch'] = l_0_thread_epoch = Macro(environment, macro, 'thread_epoch', ('plan', 'weights'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '4=30&5=32&10=34&12=53&13=58&14=59&15=64&16=66&17=81&19=85&21=96&23=105&25=107&26=112&28=122&29=127&31=137&32=142&33=146&37=156&38=164&39=168&40=170&41=172&42=176&43=178&44=182&45=186&46=189&47=192&48=194&49=196&51=200&55=205&56=210&59=222&60=234&61=235&62=238&63=241&64=244&65=251&66=253&67=255&68=272&69=275&70=277&71=280&72=283&73=286&74=288&75=290&77=303&78=304&79=306&83=331&84=346&85=348&91=353&92=355&93=358&94=363&97=377&98=382&99=387&100=390&102=393&103=397&105=401&113=409&114=411&117=415&118=426&119=431&120=433&121=437&123=456&129=470&130=478&131=479&132=482&133=484&135=491&150=494&151=499&152=504&153=509&173=522&175=524&178=532&179=536&184=542&185=548&187=559&205=566&206=569&212=574&216=577'
+debug_info = '4=30&5=32&10=34&12=53&13=58&14=59&15=64&16=66&17=81&19=85&21=96&23=105&25=107&26=112&27=121&28=125&31=131&32=136&34=146&35=151&36=155&40=165&41=173&42=176&43=179&44=181&45=183&47=187&51=192&52=197&55=209&56=221&57=222&58=225&59=228&60=231&61=238&62=240&63=242&64=259&65=262&66=264&67=267&68=270&69=273&70=275&71=277&73=290&74=291&75=293&79=318&80=333&81=335&87=340&88=342&89=345&90=350&93=364&94=369&95=374&96=377&98=380&99=384&101=388&109=396&110=398&113=402&114=413&115=418&116=420&117=424&119=443&125=457&126=465&127=466&128=469&129=471&131=478&146=481&147=486&148=491&149=496&169=509&171=511&174=519&175=523&180=529&181=535&183=546&201=553&202=556&208=561&212=564'

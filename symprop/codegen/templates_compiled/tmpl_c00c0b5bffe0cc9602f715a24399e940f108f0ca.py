@@ -7,81 +7,91 @@ def root(context, missing=missing):
     concat = environment.concat
     cond_expr_undefined = Undefined
     if 0: yield None
-    l_0_args = l_0_tail = l_0_lit = l_0_lines = l_0_helpers = l_0_float32_cpu_helpers = l_0_loss_delta = l_0_keep_outputs = l_0_forward_call = l_0_backward_calls = l_0_clip_scale = l_0_grad_squares = l_0_update_tail = l_0_params_with_state = l_0_invariant_lines = l_0_update_section = l_0_usage = l_0_shapes = l_0_prefetch_rows = l_0_confirm_inputs = l_0_column_sums = missing
+    l_0_ROW_TUPLE_MAX = l_0_args = l_0_tail = l_0_lit = l_0_lines = l_0_helpers = l_0_float32_cpu_helpers = l_0_loss_delta = l_0_keep_outputs = l_0_forward_call = l_0_backward_calls = l_0_clip_scale = l_0_grad_squares = l_0_update_tail = l_0_params_with_state = l_0_invariant_lines = l_0_update_section = l_0_usage = l_0_shapes = l_0_prefetch_rows = l_0_gather_rows = l_0_copy_row = l_0_confirm_inputs = l_0_column_sums = missing
     try:
-        t_1 = environment.filters['join']
+        t_1 = environment.filters['batch']
     except KeyError:
         @internalcode
         def t_1(*unused):
-            raise TemplateRuntimeError("No filter named 'join' found.")
+            raise TemplateRuntimeError("No filter named 'batch' found.")
     try:
-        t_2 = environment.filters['length']
+        t_2 = environment.filters['join']
     except KeyError:
         @internalcode
         def t_2(*unused):
-            raise TemplateRuntimeError("No filter named 'length' found.")
+            raise TemplateRuntimeError("No filter named 'join' found.")
     try:
-        t_3 = environment.filters['replace']
+        t_3 = environment.filters['length']
     except KeyError:
         @internalcode
         def t_3(*unused):
-            raise TemplateRuntimeError("No filter named 'replace' found.")
+            raise TemplateRuntimeError("No filter named 'length' found.")
     try:
-        t_4 = environment.filters['reverse']
+        t_4 = environment.filters['replace']
     except KeyError:
         @internalcode
         def t_4(*unused):
+            raise TemplateRuntimeError("No filter named 'replace' found.")
+    try:
+        t_5 = environment.filters['reverse']
+    except KeyError:
+        @internalcode
+        def t_5(*unused):
             raise TemplateRuntimeError("No filter named 'reverse' found.")
     pass
-    def macro(l_1_names):
-        t_5 = []
-        if l_1_names is missing:
-            l_1_names = undefined("parameter 'names' was not provided", name='names')
-        pass
-        t_5.append(
-            str(t_1(context.eval_ctx, l_1_names, ', ')),
-        )
-        return concat(t_5)
-    context.exported_vars.add('args')
-    context.vars['args'] = l_0_args = Macro(environment, macro, 'args', ('names',), False, False, False, context.eval_ctx.autoescape)
+    l_0_ROW_TUPLE_MAX = 64
+    context.vars['ROW_TUPLE_MAX'] = l_0_ROW_TUPLE_MAX
+    context.exported_vars.add('ROW_TUPLE_MAX')
     yield '\n'
     def macro(l_1_names):
         t_6 = []
         if l_1_names is missing:
             l_1_names = undefined("parameter 'names' was not provided", name='names')
         pass
+        t_6.append(
+            str(t_2(context.eval_ctx, l_1_names, ', ')),
+        )
+        return concat(t_6)
+    context.exported_vars.add('args')
+    context.vars['args'] = l_0_args = Macro(environment, macro, 'args', ('names',), False, False, False, context.eval_ctx.autoescape)
+    yield '\n'
+    def macro(l_1_names):
+        t_7 = []
+        if l_1_names is missing:
+            l_1_names = undefined("parameter 'names' was not provided", name='names')
+        pass
         for l_2_name in l_1_names:
             _loop_vars = {}
             pass
-            t_6.extend((
+            t_7.extend((
                 ', ',
                 str(l_2_name),
             ))
         l_2_name = missing
-        return concat(t_6)
+        return concat(t_7)
     context.exported_vars.add('tail')
     context.vars['tail'] = l_0_tail = Macro(environment, macro, 'tail', ('names',), False, False, False, context.eval_ctx.autoescape)
     yield '\n'
     def macro(l_1_plan, l_1_value):
-        t_7 = []
+        t_8 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_value is missing:
             l_1_value = undefined("parameter 'value' was not provided", name='value')
         pass
-        t_7.extend((
+        t_8.extend((
             'np.',
             str(environment.getattr(l_1_plan, 'float_type')),
             '(',
             str(l_1_value),
             ')',
         ))
-        return concat(t_7)
+        return concat(t_8)
     context.exported_vars.add('lit')
     context.vars['lit'] = l_0_lit = Macro(environment, macro, 'lit', ('plan', 'value'), False, False, False, context.eval_ctx.autoescape)
     yield '\n'
     def macro(l_1_code, l_1_indent):
-        t_8 = []
+        t_9 = []
         if l_1_code is missing:
             l_1_code = undefined("parameter 'code' was not provided", name='code')
         if l_1_indent is missing:
@@ -91,20 +101,20 @@ def root(context, missing=missing):
         for (l_2_name, l_2_expr), l_2_loop in LoopContext(l_1_code, undefined):
             _loop_vars = {}
             pass
-            t_8.extend((
+            t_9.extend((
                 str((' ' * l_1_indent)),
                 str(l_2_name),
                 ' = ',
                 str(l_2_expr),
-                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 17 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 20 in 'macros.j2' evaluated to false and no else section was defined."))),
             ))
         l_2_loop = l_2_name = l_2_expr = missing
-        return concat(t_8)
+        return concat(t_9)
     context.exported_vars.add('lines')
     context.vars['lines'] = l_0_lines = Macro(environment, macro, 'lines', ('code', 'indent'), False, False, False, context.eval_ctx.autoescape)
     yield '\n'
     def macro(l_1_jit, l_1_float_type, l_1_decorator):
-        t_9 = []
+        t_10 = []
         if l_1_jit is missing:
             l_1_jit = undefined("parameter 'jit' was not provided", name='jit')
         if l_1_float_type is missing:
@@ -114,13 +124,13 @@ def root(context, missing=missing):
         pass
         if ((l_1_float_type == 'float32') and (not l_1_decorator)):
             pass
-            t_9.extend((
+            t_10.extend((
                 str(context.call((undefined(name='float32_cpu_helpers') if l_0_float32_cpu_helpers is missing else l_0_float32_cpu_helpers), l_1_jit)),
                 '\n',
             ))
         else:
             pass
-            t_9.extend((
+            t_10.extend((
                 str((l_1_decorator or str_join(('@njit(', l_1_jit, ')', )))),
                 '\ndef _sigmoid(z):\n    """1/(1 + e^-z) without overflow: with e = e^-|z|, 1/(1 + e) for z >= 0 and\n    e/(1 + e) below. A select, not a branch: the sign of z is a coin toss in training."""\n    one = np.',
                 str(l_1_float_type),
@@ -130,16 +140,16 @@ def root(context, missing=missing):
                 str(l_1_float_type),
                 '(0.0)\n    tail = math.log1p(math.exp(-abs(z)))\n    return (zero if zero > z else z) + tail\n',
             ))
-        return concat(t_9)
+        return concat(t_10)
     context.exported_vars.add('helpers')
     context.vars['helpers'] = l_0_helpers = Macro(environment, macro, 'helpers', ('jit', 'float_type', 'decorator'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_jit):
-        t_10 = []
+        t_11 = []
         l_1_range = resolve('range')
         if l_1_jit is missing:
             l_1_jit = undefined("parameter 'jit' was not provided", name='jit')
         pass
-        t_10.extend((
+        t_11.extend((
             '@njit(',
             str(l_1_jit),
             ')\ndef _exp_neg(x):\n    """e^x for x <= 0, in double: x = k ln 2 + r with |r| <= ln 2 / 2, e^r by its Taylor\n    series to r^8 (the rest is below 3e-10 of it), times 2^k as the product of the powers\n    2^-(2^i) that the bits of -k pick. x below -104 (e^x < 2^-150, zero in float32) is\n    held there; a NaN stays a NaN."""\n    x = x if not (x < -104.0) else -104.0\n    # np.floor keeps k a float: math.floor\'s integer would be undefined for a NaN x\n    k = np.floor(x * 1.4426950408889634 + 0.5)\n    r = x - k * 0.6931471805599453\n    p = 1.0 + r * (1.0 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720 + r * (1 / 5040 + r * (1 / 40320))))))))\n    m = int(-(k if k <= 0.0 else 0.0))  # 0..150; a NaN x gives 0 (p is NaN anyway)\n    scale = 1.0\n',
@@ -147,7 +157,7 @@ def root(context, missing=missing):
         for l_2_i in context.call((undefined(name='range') if l_1_range is missing else l_1_range), 8):
             _loop_vars = {}
             pass
-            t_10.extend((
+            t_11.extend((
                 '    scale *= ',
                 str((2.0 ** (-(2 ** l_2_i)))),
                 ' if m & ',
@@ -155,7 +165,7 @@ def root(context, missing=missing):
                 ' else 1.0\n',
             ))
         l_2_i = missing
-        t_10.extend((
+        t_11.extend((
             '    return p * scale\n\n\n@njit(',
             str(l_1_jit),
             ', inline="always")\ndef _exp_neg32(x):\n    """e^x in float32 for x <= 0 only (a softmax\'s z - max z), to about an ulp: x = k ln 2 +\n    r with |r| <= ln 2 / 2 (the reduction in double: one operation, which \'reassoc\' cannot\n    split or merge), e^r by Cephes\' expf polynomial, times 2^k made from its exponent\n    bits. Zero below -87.34 (where e^x leaves the normal float32s, and at -inf); a NaN\n    stays a NaN. Inlined by Numba: a function of its own cost a cold start 0.2 s."""\n    low = x < np.float32(-87.33654)  # False for a NaN\n    x = x if not low else np.float32(-87.33654)\n    k = np.floor(x * np.float32(1.44269504) + np.float32(0.5))\n    r = np.float32(np.float64(x) - np.float64(k) * 0.6931471805599453)\n    p = np.float32(1.9875691500e-4)\n    p = p * r + np.float32(1.3981999507e-3)\n    p = p * r + np.float32(8.3334519073e-3)\n    p = p * r + np.float32(4.1665795894e-2)\n    p = p * r + np.float32(1.6666665459e-1)\n    p = p * r + np.float32(5.0000001201e-1)\n    p = p * (r * r) + r + np.float32(1.0)\n    # -126..0; the select makes a NaN\'s k 0 (an integer of NaN would be undefined)\n    m = np.int32(k if k <= np.float32(0.0) else np.float32(0.0))\n    e = p * np.int32((m + np.int32(127)) << np.int32(23)).view(np.float32)\n    return e if not low else np.float32(0.0)\n\n\n@njit(',
@@ -164,11 +174,11 @@ def root(context, missing=missing):
             str(l_1_jit),
             ', inline="always")\ndef _softplus(z):\n    """log(1 + e^z) without overflow, in double, rounded once: max(z, 0) + log1p(e) with\n    e = e^-|z| in (0, 1]. log1p(e) = 2 atanh(u) with u = e/(2 + e), or, for e above\n    sqrt(2) - 1, ln 2 + 2 atanh(u) with u = (e - 1)/(e + 3): |u| <= 0.1716 either way, and\n    the odd series 2u (1 + u^2/3 + ... + u^8/9) is within 2e-9 of it."""\n    zd = np.float64(z)\n    e = _exp_neg(-abs(zd))\n    upper = e > 0.41421356237309503\n    u = (e - 1.0) / (e + 3.0) if upper else e / (2.0 + e)\n    w = u * u\n    tail = 2.0 * u * (1.0 + w * (1 / 3 + w * (1 / 5 + w * (1 / 7 + w * (1 / 9)))))\n    tail += 0.6931471805599453 if upper else 0.0\n    return np.float32((zd if zd > 0.0 else 0.0) + tail)',
         ))
-        return concat(t_10)
+        return concat(t_11)
     context.exported_vars.add('float32_cpu_helpers')
     context.vars['float32_cpu_helpers'] = l_0_float32_cpu_helpers = Macro(environment, macro, 'float32_cpu_helpers', ('jit',), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_rows, l_1_pad):
-        t_11 = []
+        t_12 = []
         l_1_L = l_1_K = missing
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
@@ -179,7 +189,7 @@ def root(context, missing=missing):
         pass
         l_1_L = environment.getattr(environment.getitem(environment.getattr(l_1_plan, 'layers'), -1), 'index')
         l_1_K = environment.getattr(l_1_plan, 'n_out')
-        t_11.extend((
+        t_12.extend((
             str(l_1_pad),
             'dscale = ',
             str(context.call((undefined(name='lit') if l_0_lit is missing else l_0_lit), l_1_plan, 1)),
@@ -191,7 +201,7 @@ def root(context, missing=missing):
         ))
         if (environment.getattr(environment.getattr(l_1_plan, 'loss'), 'mode') == 'softmax_ce'):
             pass
-            t_11.extend((
+            t_12.extend((
                 str(l_1_pad),
                 'for r in range(',
                 str(l_1_rows),
@@ -217,7 +227,7 @@ def root(context, missing=missing):
             ))
         elif (environment.getattr(environment.getattr(l_1_plan, 'loss'), 'mode') == 'softmax_vjp'):
             pass
-            t_11.extend((
+            t_12.extend((
                 str(l_1_pad),
                 'for r in range(',
                 str(l_1_rows),
@@ -234,11 +244,11 @@ def root(context, missing=missing):
                 '[r, j]\n',
                 str(l_1_pad),
                 '        y = YB[r, j]\n',
-                str(context.call((undefined(name='lines') if l_0_lines is missing else l_0_lines), environment.getattr(environment.getattr(l_1_plan, 'loss'), 'value'), (t_2(l_1_pad) + 8))),
+                str(context.call((undefined(name='lines') if l_0_lines is missing else l_0_lines), environment.getattr(environment.getattr(l_1_plan, 'loss'), 'value'), (t_3(l_1_pad) + 8))),
                 '\n',
                 str(l_1_pad),
                 '        total += value\n',
-                str(context.call((undefined(name='lines') if l_0_lines is missing else l_0_lines), environment.getattr(environment.getattr(l_1_plan, 'loss'), 'delta'), (t_2(l_1_pad) + 8))),
+                str(context.call((undefined(name='lines') if l_0_lines is missing else l_0_lines), environment.getattr(environment.getattr(l_1_plan, 'loss'), 'delta'), (t_3(l_1_pad) + 8))),
                 '\n',
                 str(l_1_pad),
                 '        D',
@@ -265,7 +275,7 @@ def root(context, missing=missing):
             ))
         else:
             pass
-            t_11.extend((
+            t_12.extend((
                 str(l_1_pad),
                 'for r in range(',
                 str(l_1_rows),
@@ -283,18 +293,18 @@ def root(context, missing=missing):
             ))
             if ('z' in environment.getattr(environment.getattr(l_1_plan, 'loss'), 'reads')):
                 pass
-                t_11.extend((
+                t_12.extend((
                     str(l_1_pad),
                     '        z = Z',
                     str((undefined(name='L') if l_1_L is missing else l_1_L)),
                     '[r, j]\n',
                 ))
-            t_11.extend((
-                str(context.call((undefined(name='lines') if l_0_lines is missing else l_0_lines), environment.getattr(environment.getattr(l_1_plan, 'loss'), 'value'), (t_2(l_1_pad) + 8))),
+            t_12.extend((
+                str(context.call((undefined(name='lines') if l_0_lines is missing else l_0_lines), environment.getattr(environment.getattr(l_1_plan, 'loss'), 'value'), (t_3(l_1_pad) + 8))),
                 '\n',
                 str(l_1_pad),
                 '        total += value\n',
-                str(context.call((undefined(name='lines') if l_0_lines is missing else l_0_lines), environment.getattr(environment.getattr(l_1_plan, 'loss'), 'delta'), (t_2(l_1_pad) + 8))),
+                str(context.call((undefined(name='lines') if l_0_lines is missing else l_0_lines), environment.getattr(environment.getattr(l_1_plan, 'loss'), 'delta'), (t_3(l_1_pad) + 8))),
                 '\n',
                 str(l_1_pad),
                 '        D',
@@ -305,15 +315,15 @@ def root(context, missing=missing):
                 str(environment.getattr(l_1_plan, 'units_scale')),
                 '\n',
             ))
-        t_11.extend((
+        t_12.extend((
             str(l_1_pad),
             'batch_loss = total',
         ))
-        return concat(t_11)
+        return concat(t_12)
     context.exported_vars.add('loss_delta')
     context.vars['loss_delta'] = l_0_loss_delta = Macro(environment, macro, 'loss_delta', ('plan', 'rows', 'pad'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_rows, l_1_first, l_1_pad, l_1_base):
-        t_12 = []
+        t_13 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_rows is missing:
@@ -325,7 +335,7 @@ def root(context, missing=missing):
         if l_1_base is missing:
             l_1_base = ''
         pass
-        t_12.extend((
+        t_13.extend((
             str(l_1_pad),
             'for r in range(',
             str(l_1_rows),
@@ -343,11 +353,11 @@ def root(context, missing=missing):
             str(environment.getattr(environment.getitem(environment.getattr(l_1_plan, 'layers'), -1), 'index')),
             '[r, j]',
         ))
-        return concat(t_12)
+        return concat(t_13)
     context.exported_vars.add('keep_outputs')
     context.vars['keep_outputs'] = l_0_keep_outputs = Macro(environment, macro, 'keep_outputs', ('plan', 'rows', 'first', 'pad', 'base'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_layer, l_1_rows):
-        t_13 = []
+        t_14 = []
         l_1_inp = missing
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
@@ -357,7 +367,7 @@ def root(context, missing=missing):
             l_1_rows = undefined("parameter 'rows' was not provided", name='rows')
         pass
         l_1_inp = environment.getattr(l_1_layer, 'input')
-        t_13.extend((
+        t_14.extend((
             str(environment.getattr(l_1_layer, 'forward_kernel')),
             '(',
             str((undefined(name='inp') if l_1_inp is missing else l_1_inp)),
@@ -368,17 +378,17 @@ def root(context, missing=missing):
             ', ',
             str(environment.getattr(l_1_layer, 'b')),
             ', ',
-            str((('Z%d, ' % environment.getattr(l_1_layer, 'index')) if environment.getattr(l_1_layer, 'keep_z') else cond_expr_undefined("the inline if-expression on line 179 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((('Z%d, ' % environment.getattr(l_1_layer, 'index')) if environment.getattr(l_1_layer, 'keep_z') else cond_expr_undefined("the inline if-expression on line 182 in 'macros.j2' evaluated to false and no else section was defined."))),
             'A',
             str(environment.getattr(l_1_layer, 'index')),
             str(context.call((undefined(name='tail') if l_0_tail is missing else l_0_tail), environment.getattr(environment.getattr(l_1_layer, 'act'), 'hyper'))),
             ')',
         ))
-        return concat(t_13)
+        return concat(t_14)
     context.exported_vars.add('forward_call')
     context.vars['forward_call'] = l_0_forward_call = Macro(environment, macro, 'forward_call', ('plan', 'layer', 'rows'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_rows, l_1_pad):
-        t_14 = []
+        t_15 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_rows is missing:
@@ -386,14 +396,14 @@ def root(context, missing=missing):
         if l_1_pad is missing:
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
         pass
-        for l_2_layer in t_4(environment.getattr(l_1_plan, 'layers')):
+        for l_2_layer in t_5(environment.getattr(l_1_plan, 'layers')):
             l_2_below = resolve('below')
             l_2_inp = missing
             _loop_vars = {}
             pass
             l_2_inp = environment.getattr(l_2_layer, 'input')
             _loop_vars['inp'] = l_2_inp
-            t_14.extend((
+            t_15.extend((
                 str(l_1_pad),
                 'grad_',
                 str(environment.getattr(l_2_layer, 'kernel_variant')),
@@ -413,7 +423,7 @@ def root(context, missing=missing):
                 pass
                 l_2_below = environment.getattr(l_2_layer, 'below')
                 _loop_vars['below'] = l_2_below
-                t_14.extend((
+                t_15.extend((
                     str(l_1_pad),
                     str(context.call(environment.getattr(l_1_plan, 'delta_kernel'), l_2_layer, _loop_vars=_loop_vars)),
                     '(D',
@@ -431,17 +441,17 @@ def root(context, missing=missing):
                     ')\n',
                 ))
         l_2_layer = l_2_inp = l_2_below = missing
-        return concat(t_14)
+        return concat(t_15)
     context.exported_vars.add('backward_calls')
     context.vars['backward_calls'] = l_0_backward_calls = Macro(environment, macro, 'backward_calls', ('plan', 'rows', 'pad'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_squares, l_1_pad):
-        t_15 = []
+        t_16 = []
         if l_1_squares is missing:
             l_1_squares = undefined("parameter 'squares' was not provided", name='squares')
         if l_1_pad is missing:
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
         pass
-        t_15.extend((
+        t_16.extend((
             str(l_1_pad),
             'norm = math.sqrt(',
             str(l_1_squares),
@@ -451,11 +461,11 @@ def root(context, missing=missing):
             str(l_1_pad),
             '    scale = clip_norm / (norm + 1e-6)',
         ))
-        return concat(t_15)
+        return concat(t_16)
     context.exported_vars.add('clip_scale')
     context.vars['clip_scale'] = l_0_clip_scale = Macro(environment, macro, 'clip_scale', ('squares', 'pad'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_weights):
-        t_16 = []
+        t_17 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_weights is missing:
@@ -465,38 +475,38 @@ def root(context, missing=missing):
         for l_2_g, l_2_loop in LoopContext(environment.getattr(l_1_plan, 'grads'), undefined):
             _loop_vars = {}
             pass
-            t_16.extend((
-                str((' + ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 205 in 'macros.j2' evaluated to false and no else section was defined."))),
+            t_17.extend((
+                str((' + ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 208 in 'macros.j2' evaluated to false and no else section was defined."))),
                 'sum_of_squares(',
                 str(l_2_g),
                 str(('_flat' if (l_2_g[1:] in l_1_weights) else '')),
                 ')',
             ))
         l_2_loop = l_2_g = missing
-        return concat(t_16)
+        return concat(t_17)
     context.exported_vars.add('grad_squares')
     context.vars['grad_squares'] = l_0_grad_squares = Macro(environment, macro, 'grad_squares', ('plan', 'weights'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan):
-        t_17 = []
+        t_18 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         pass
-        t_17.append(
+        t_18.append(
             str(context.call((undefined(name='tail') if l_0_tail is missing else l_0_tail), environment.getattr(environment.getattr(l_1_plan, 'update'), 'hyper'))),
         )
         for l_2_c in environment.getattr(environment.getattr(l_1_plan, 'update'), 'invariant'):
             _loop_vars = {}
             pass
-            t_17.extend((
+            t_18.extend((
                 ', ',
                 str(environment.getitem(l_2_c, 0)),
             ))
         l_2_c = missing
-        return concat(t_17)
+        return concat(t_18)
     context.exported_vars.add('update_tail')
     context.vars['update_tail'] = l_0_update_tail = Macro(environment, macro, 'update_tail', ('plan',), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_flat, l_1_suffix):
-        t_18 = []
+        t_19 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_flat is missing:
@@ -510,7 +520,7 @@ def root(context, missing=missing):
             pass
             l_2_f = (l_1_suffix if (l_2_p in l_1_flat) else '')
             _loop_vars['f'] = l_2_f
-            t_18.extend((
+            t_19.extend((
                 ', ',
                 str(l_2_p),
                 str((undefined(name='f') if l_2_f is missing else l_2_f)),
@@ -518,7 +528,7 @@ def root(context, missing=missing):
             for l_3_st in environment.getattr(environment.getattr(l_1_plan, 'update'), 'state'):
                 _loop_vars = {}
                 pass
-                t_18.extend((
+                t_19.extend((
                     ', ',
                     str(l_3_st),
                     '_',
@@ -527,12 +537,12 @@ def root(context, missing=missing):
                 ))
             l_3_st = missing
         l_2_p = l_2_f = missing
-        return concat(t_18)
+        return concat(t_19)
     context.exported_vars.add('params_with_state')
     context.vars['params_with_state'] = l_0_params_with_state = Macro(environment, macro, 'params_with_state', ('plan', 'flat', 'suffix'), False, False, False, context.eval_ctx.autoescape)
     yield '\n'
     def macro(l_1_plan, l_1_pad):
-        t_19 = []
+        t_20 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_pad is missing:
@@ -541,7 +551,7 @@ def root(context, missing=missing):
         for l_2_c in environment.getattr(environment.getattr(l_1_plan, 'update'), 'invariant'):
             _loop_vars = {}
             pass
-            t_19.extend((
+            t_20.extend((
                 str(l_1_pad),
                 str(environment.getitem(l_2_c, 0)),
                 ' = ',
@@ -549,11 +559,11 @@ def root(context, missing=missing):
                 '\n',
             ))
         l_2_c = missing
-        return concat(t_19)
+        return concat(t_20)
     context.exported_vars.add('invariant_lines')
     context.vars['invariant_lines'] = l_0_invariant_lines = Macro(environment, macro, 'invariant_lines', ('plan', 'pad'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_weights, l_1_pad):
-        t_20 = []
+        t_21 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_weights is missing:
@@ -561,7 +571,7 @@ def root(context, missing=missing):
         if l_1_pad is missing:
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
         pass
-        t_20.extend((
+        t_21.extend((
             str(l_1_pad),
             'step += 1\n',
             str(l_1_pad),
@@ -580,7 +590,7 @@ def root(context, missing=missing):
             pass
             l_2_flat = ('_flat' if (l_2_param in l_1_weights) else '')
             _loop_vars['flat'] = l_2_flat
-            t_20.extend((
+            t_21.extend((
                 str(l_1_pad),
                 'nonfinite += update_flat(',
                 str(l_2_param),
@@ -592,7 +602,7 @@ def root(context, missing=missing):
             for l_3_s in environment.getattr(environment.getattr(l_1_plan, 'update'), 'state'):
                 _loop_vars = {}
                 pass
-                t_20.extend((
+                t_21.extend((
                     ', ',
                     str(l_3_s),
                     '_',
@@ -600,13 +610,13 @@ def root(context, missing=missing):
                     str((undefined(name='flat') if l_2_flat is missing else l_2_flat)),
                 ))
             l_3_s = missing
-            t_20.extend((
+            t_21.extend((
                 ', scale',
                 str(context.call((undefined(name='update_tail') if l_0_update_tail is missing else l_0_update_tail), l_1_plan, _loop_vars=_loop_vars)),
                 ')\n',
             ))
         l_2_param = l_2_flat = missing
-        t_20.extend((
+        t_21.extend((
             str(l_1_pad),
             'if nonfinite != 0.0:  # NaN: a new parameter or state value is not finite\n',
             str(l_1_pad),
@@ -615,7 +625,7 @@ def root(context, missing=missing):
         for l_2_layer in environment.getattr(l_1_plan, 'transposed'):
             _loop_vars = {}
             pass
-            t_20.extend((
+            t_21.extend((
                 str(l_1_pad),
                 'transpose_',
                 str(environment.getattr(l_1_plan, 'float_type')),
@@ -626,19 +636,19 @@ def root(context, missing=missing):
                 'T)\n',
             ))
         l_2_layer = missing
-        return concat(t_20)
+        return concat(t_21)
     context.exported_vars.add('update_section')
     context.vars['update_section'] = l_0_update_section = Macro(environment, macro, 'update_section', ('plan', 'weights', 'pad'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_target):
-        t_21 = []
+        t_22 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_target is missing:
             l_1_target = undefined("parameter 'target' was not provided", name='target')
         pass
-        t_21.extend((
+        t_22.extend((
             'Usage (this file needs only numpy, numba and math',
-            str((', numba-cuda' if (l_1_target == 'cuda') else cond_expr_undefined("the inline if-expression on line 252 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((', numba-cuda' if (l_1_target == 'cuda') else cond_expr_undefined("the inline if-expression on line 255 in 'macros.j2' evaluated to false and no else section was defined."))),
             '): every array ',
             str(environment.getattr(l_1_plan, 'float_type')),
             ', C order.\n\n    import numpy as np\n    import network                      # this file, on the path\n    params = [',
@@ -649,12 +659,12 @@ def root(context, missing=missing):
         ))
         if environment.getattr(l_1_plan, 'persistent'):
             pass
-            t_21.extend((
+            t_22.extend((
                 '    running = [',
-                str(t_1(context.eval_ctx, environment.getattr(l_1_plan, 'persistent'), ', ')),
+                str(t_2(context.eval_ctx, environment.getattr(l_1_plan, 'persistent'), ', ')),
                 "]   # batch normalization's running mean\n    #   and variance: zeros and ones at the start, updated by train_epoch\n",
             ))
-        t_21.extend((
+        t_22.extend((
             '    state = [np.zeros_like(p) for p in params for _ in network.OPTIMIZER_STATE]\n    X = ...                             # (rows, ',
             str(environment.getattr(l_1_plan, 'n_in')),
             ')\n    Y = ...                             # (rows, ',
@@ -662,24 +672,24 @@ def root(context, missing=missing):
             '): ',
             str(context.call(environment.getattr({'ce': 'one-hot classes', 'bce': '0/1'}, 'get'), environment.getattr(l_1_plan, 'loss_name'), 'the targets')),
             "\n    batch_size, step = 32, 0                       # step: updates so far\n    perm = np.random.permutation(len(X))           # the epoch's row order\n    losses = np.empty(-(-len(X) // batch_size))    # each batch's mean loss\n    batches, step, status = network.train_epoch(\n        X, Y, perm, batch_size, step, 0.0, losses, *params,",
-            str((' *running,' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 270 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((' *running,' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 273 in 'macros.j2' evaluated to false and no else section was defined."))),
             ' *state,\n        ',
-            str(t_1(context.eval_ctx, ((environment.getattr(l_1_plan, 'model_hyper') + environment.getattr(environment.getattr(l_1_plan, 'update'), 'hyper')) + environment.getattr(l_1_plan, 'dropout_args')), ', ')),
+            str(t_2(context.eval_ctx, ((environment.getattr(l_1_plan, 'model_hyper') + environment.getattr(environment.getattr(l_1_plan, 'update'), 'hyper')) + environment.getattr(l_1_plan, 'dropout_args')), ', ')),
             ")\n    # Adam's bias correction counts step; 0.0: no gradient clipping (else the largest\n    # global gradient norm).\n    # status 0: the epoch ran; 1: batch number `batches` had a non-finite loss and was\n    # not applied; 2: its update made a weight or state value non-finite.\n    # Hyperparameters: ",
-            str((t_1(context.eval_ctx, ((environment.getattr(l_1_plan, 'model_hyper') + environment.getattr(environment.getattr(l_1_plan, 'update'), 'hyper')) + environment.getattr(l_1_plan, 'dropout_args')), ', ') or 'none')),
+            str((t_2(context.eval_ctx, ((environment.getattr(l_1_plan, 'model_hyper') + environment.getattr(environment.getattr(l_1_plan, 'update'), 'hyper')) + environment.getattr(l_1_plan, 'dropout_args')), ', ') or 'none')),
             '\n    out = np.empty((len(X), ',
             str(environment.getattr(l_1_plan, 'n_out')),
             '), X.dtype)\n    mean_loss = network.evaluate(X, Y, out, True, 1024, *params',
-            str((', *running' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 278 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((', *running' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 281 in 'macros.j2' evaluated to false and no else section was defined."))),
             str(context.call((undefined(name='tail') if l_0_tail is missing else l_0_tail), (environment.getattr(l_1_plan, 'model_hyper') + environment.getattr(l_1_plan, 'dropout_args')))),
             ')',
         ))
-        return concat(t_21)
+        return concat(t_22)
     context.exported_vars.add('usage')
     context.vars['usage'] = l_0_usage = Macro(environment, macro, 'usage', ('plan', 'target'), False, False, False, context.eval_ctx.autoescape)
     yield '\n'
     def macro(l_1_layout):
-        t_22 = []
+        t_23 = []
         if l_1_layout is missing:
             l_1_layout = undefined("parameter 'layout' was not provided", name='layout')
         pass
@@ -687,18 +697,18 @@ def root(context, missing=missing):
         for (l_2_name, l_2__, l_2__, l_2_shape), l_2_loop in LoopContext(l_1_layout, undefined):
             _loop_vars = {}
             pass
-            t_22.extend((
+            t_23.extend((
                 str(l_2_name),
                 ' ',
                 str(l_2_shape),
-                str((', ' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 282 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str((', ' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 285 in 'macros.j2' evaluated to false and no else section was defined."))),
             ))
         l_2_loop = l_2_name = l_2__ = l_2_shape = missing
-        return concat(t_22)
+        return concat(t_23)
     context.exported_vars.add('shapes')
     context.vars['shapes'] = l_0_shapes = Macro(environment, macro, 'shapes', ('layout',), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_first, l_1_count, l_1_pad, l_1_y_test):
-        t_23 = []
+        t_24 = []
         l_1_ahead = l_1_y_pad = missing
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
@@ -712,7 +722,7 @@ def root(context, missing=missing):
             l_1_y_test = 'mode != PREDICT'
         pass
         l_1_ahead = environment.getattr(l_1_plan, 'prefetch')
-        t_23.extend((
+        t_24.extend((
             str(l_1_pad),
             'ahead_end = ',
             str(l_1_first),
@@ -739,7 +749,7 @@ def root(context, missing=missing):
         for l_2_column in environment.getattr((undefined(name='ahead') if l_1_ahead is missing else l_1_ahead), 'x'):
             _loop_vars = {}
             pass
-            t_23.extend((
+            t_24.extend((
                 str(l_1_pad),
                 '    prefetch(X, ahead, ',
                 str(l_2_column),
@@ -749,7 +759,7 @@ def root(context, missing=missing):
         l_1_y_pad = str_join((l_1_pad, ('        ' if l_1_y_test else '    '), ))
         if l_1_y_test:
             pass
-            t_23.extend((
+            t_24.extend((
                 str(l_1_pad),
                 '    if ',
                 str(l_1_y_test),
@@ -758,18 +768,180 @@ def root(context, missing=missing):
         for l_2_column in environment.getattr((undefined(name='ahead') if l_1_ahead is missing else l_1_ahead), 'y'):
             _loop_vars = {}
             pass
-            t_23.extend((
+            t_24.extend((
                 str((undefined(name='y_pad') if l_1_y_pad is missing else l_1_y_pad)),
                 'prefetch(Y, ahead, ',
                 str(l_2_column),
                 ')\n',
             ))
         l_2_column = missing
-        return concat(t_23)
+        return concat(t_24)
     context.exported_vars.add('prefetch_rows')
     context.vars['prefetch_rows'] = l_0_prefetch_rows = Macro(environment, macro, 'prefetch_rows', ('plan', 'first', 'count', 'pad', 'y_test'), False, False, False, context.eval_ctx.autoescape)
+    def macro(l_1_plan, l_1_first, l_1_rows, l_1_pad, l_1_y_test):
+        t_25 = []
+        l_1_whole = missing
+        if l_1_plan is missing:
+            l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
+        if l_1_first is missing:
+            l_1_first = undefined("parameter 'first' was not provided", name='first')
+        if l_1_rows is missing:
+            l_1_rows = undefined("parameter 'rows' was not provided", name='rows')
+        if l_1_pad is missing:
+            l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
+        if l_1_y_test is missing:
+            l_1_y_test = None
+        pass
+        l_1_whole = (environment.getattr(l_1_plan, 'n_in') <= (undefined(name='ROW_TUPLE_MAX') if l_0_ROW_TUPLE_MAX is missing else l_0_ROW_TUPLE_MAX))
+        t_25.extend((
+            str(l_1_pad),
+            'inputs_check = np.',
+            str(environment.getattr(l_1_plan, 'float_type')),
+            '(0.0)  # NaN where an input is NaN or inf (value * 0)\n',
+            str(l_1_pad),
+            'for r in range(',
+            str(l_1_rows),
+            '):\n',
+            str(l_1_pad),
+            '    src = perm[',
+            str(l_1_first),
+            ' + r]\n',
+            str(context.call(environment.getattr(context.call((undefined(name='copy_row') if l_0_copy_row is missing else l_0_copy_row), l_1_plan, 'XB', 'X', environment.getattr(l_1_plan, 'n_in'), str_join((l_1_pad, '    ', )), ('' if (undefined(name='whole') if l_1_whole is missing else l_1_whole) else 'inputs_check')), 'rstrip'))),
+            '\n',
+        ))
+        if l_1_y_test:
+            pass
+            t_25.extend((
+                str(l_1_pad),
+                '    if ',
+                str(l_1_y_test),
+                ':\n',
+            ))
+        t_25.extend((
+            str(context.call(environment.getattr(context.call((undefined(name='copy_row') if l_0_copy_row is missing else l_0_copy_row), l_1_plan, 'YB', 'Y', environment.getattr(l_1_plan, 'n_out'), str_join((l_1_pad, ('        ' if l_1_y_test else '    '), )), ''), 'rstrip'))),
+            '\n',
+        ))
+        if (undefined(name='whole') if l_1_whole is missing else l_1_whole):
+            pass
+            t_25.extend((
+                str(l_1_pad),
+                'for i in range(',
+                str(l_1_rows),
+                ' * ',
+                str(environment.getattr(l_1_plan, 'n_in')),
+                '):  # the rows just written, read flat\n',
+                str(l_1_pad),
+                '    inputs_check += XB_flat[i] * np.',
+                str(environment.getattr(l_1_plan, 'float_type')),
+                '(0.0)\n',
+            ))
+        return concat(t_25)
+    context.exported_vars.add('gather_rows')
+    context.vars['gather_rows'] = l_0_gather_rows = Macro(environment, macro, 'gather_rows', ('plan', 'first', 'rows', 'pad', 'y_test'), False, False, False, context.eval_ctx.autoescape)
+    def macro(l_1_plan, l_1_dst, l_1_source, l_1_width, l_1_pad, l_1_check):
+        t_26 = []
+        l_1_range = resolve('range')
+        if l_1_plan is missing:
+            l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
+        if l_1_dst is missing:
+            l_1_dst = undefined("parameter 'dst' was not provided", name='dst')
+        if l_1_source is missing:
+            l_1_source = undefined("parameter 'source' was not provided", name='source')
+        if l_1_width is missing:
+            l_1_width = undefined("parameter 'width' was not provided", name='width')
+        if l_1_pad is missing:
+            l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
+        if l_1_check is missing:
+            l_1_check = undefined("parameter 'check' was not provided", name='check')
+        pass
+        if (l_1_width <= (undefined(name='ROW_TUPLE_MAX') if l_0_ROW_TUPLE_MAX is missing else l_0_ROW_TUPLE_MAX)):
+            pass
+            l_2_loop = missing
+            for l_2_chunk, l_2_loop in LoopContext(t_1(context.call((undefined(name='range') if l_1_range is missing else l_1_range), l_1_width), 8), undefined):
+                _loop_vars = {}
+                pass
+                if (t_3(l_2_chunk) == 1):
+                    pass
+                    t_26.extend((
+                        str(l_1_pad),
+                        str(l_1_dst),
+                        '[r, ',
+                        str(environment.getitem(l_2_chunk, 0)),
+                        '] = ',
+                        str(l_1_source),
+                        '[src, ',
+                        str(environment.getitem(l_2_chunk, 0)),
+                        ']\n',
+                    ))
+                else:
+                    pass
+                    t_26.append(
+                        str(l_1_pad),
+                    )
+                    l_3_loop = missing
+                    for l_3_k, l_3_loop in LoopContext(l_2_chunk, undefined):
+                        _loop_vars = {}
+                        pass
+                        t_26.extend((
+                            str(l_1_dst),
+                            '[r, ',
+                            str(l_3_k),
+                            ']',
+                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 345 in 'macros.j2' evaluated to false and no else section was defined."))),
+                        ))
+                    l_3_loop = l_3_k = missing
+                    t_26.extend((
+                        ' = (\n',
+                        str(l_1_pad),
+                        '    ',
+                    ))
+                    l_3_loop = missing
+                    for l_3_k, l_3_loop in LoopContext(l_2_chunk, undefined):
+                        _loop_vars = {}
+                        pass
+                        t_26.extend((
+                            str(l_1_source),
+                            '[src, ',
+                            str(l_3_k),
+                            ']',
+                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 346 in 'macros.j2' evaluated to false and no else section was defined."))),
+                        ))
+                    l_3_loop = l_3_k = missing
+                    t_26.append(
+                        ')\n',
+                    )
+            l_2_loop = l_2_chunk = missing
+        else:
+            pass
+            t_26.extend((
+                str(l_1_pad),
+                'for k in range(',
+                str(l_1_width),
+                '):\n',
+                str(l_1_pad),
+                '    ',
+                str(l_1_dst),
+                '[r, k] = ',
+                str(l_1_source),
+                '[src, k]\n',
+            ))
+            if l_1_check:
+                pass
+                t_26.extend((
+                    str(l_1_pad),
+                    '    ',
+                    str(l_1_check),
+                    ' += ',
+                    str(l_1_source),
+                    '[src, k] * np.',
+                    str(environment.getattr(l_1_plan, 'float_type')),
+                    '(0.0)\n',
+                ))
+        return concat(t_26)
+    context.exported_vars.add('copy_row')
+    context.vars['copy_row'] = l_0_copy_row = Macro(environment, macro, 'copy_row', ('plan', 'dst', 'source', 'width', 'pad', 'check'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_rows, l_1_pad):
-        t_24 = []
+        t_27 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_rows is missing:
@@ -777,7 +949,7 @@ def root(context, missing=missing):
         if l_1_pad is missing:
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
         pass
-        t_24.extend((
+        t_27.extend((
             str(l_1_pad),
             'inputs_finite = True\n',
             str(l_1_pad),
@@ -795,11 +967,11 @@ def root(context, missing=missing):
             str(l_1_pad),
             '                inputs_finite = False',
         ))
-        return concat(t_24)
+        return concat(t_27)
     context.exported_vars.add('confirm_inputs')
     context.vars['confirm_inputs'] = l_0_confirm_inputs = Macro(environment, macro, 'confirm_inputs', ('plan', 'rows', 'pad'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_pad, l_1_rows, l_1_cols, l_1_index, l_1_targets, l_1_terms):
-        t_25 = []
+        t_28 = []
         if l_1_pad is missing:
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
         if l_1_rows is missing:
@@ -813,7 +985,7 @@ def root(context, missing=missing):
         if l_1_terms is missing:
             l_1_terms = undefined("parameter 'terms' was not provided", name='terms')
         pass
-        t_25.extend((
+        t_28.extend((
             str(l_1_pad),
             'rows_by_4 = ',
             str(l_1_rows),
@@ -836,24 +1008,24 @@ def root(context, missing=missing):
             pass
             l_2_term = environment.getitem(l_1_terms, environment.getattr(l_2_loop, 'index0'))
             _loop_vars['term'] = l_2_term
-            t_25.extend((
+            t_28.extend((
                 str(l_1_pad),
                 '        ',
                 str(l_2_target),
                 '[',
                 str(l_1_index),
                 '] += (',
-                str(t_3(context.eval_ctx, (undefined(name='term') if l_2_term is missing else l_2_term), '@', 'r')),
+                str(t_4(context.eval_ctx, (undefined(name='term') if l_2_term is missing else l_2_term), '@', 'r')),
                 ' + ',
-                str(t_3(context.eval_ctx, (undefined(name='term') if l_2_term is missing else l_2_term), '@', 'r + 1')),
+                str(t_4(context.eval_ctx, (undefined(name='term') if l_2_term is missing else l_2_term), '@', 'r + 1')),
                 ') + (',
-                str(t_3(context.eval_ctx, (undefined(name='term') if l_2_term is missing else l_2_term), '@', 'r + 2')),
+                str(t_4(context.eval_ctx, (undefined(name='term') if l_2_term is missing else l_2_term), '@', 'r + 2')),
                 ' + ',
-                str(t_3(context.eval_ctx, (undefined(name='term') if l_2_term is missing else l_2_term), '@', 'r + 3')),
+                str(t_4(context.eval_ctx, (undefined(name='term') if l_2_term is missing else l_2_term), '@', 'r + 3')),
                 ')\n',
             ))
         l_2_loop = l_2_target = l_2_term = missing
-        t_25.extend((
+        t_28.extend((
             str(l_1_pad),
             'for r in range(rows_by_4, ',
             str(l_1_rows),
@@ -869,20 +1041,20 @@ def root(context, missing=missing):
         for l_2_target, l_2_loop in LoopContext(l_1_targets, undefined):
             _loop_vars = {}
             pass
-            t_25.extend((
+            t_28.extend((
                 str(l_1_pad),
                 '        ',
                 str(l_2_target),
                 '[',
                 str(l_1_index),
                 '] += ',
-                str(t_3(context.eval_ctx, environment.getitem(l_1_terms, environment.getattr(l_2_loop, 'index0')), '@', 'r')),
-                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 344 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str(t_4(context.eval_ctx, environment.getitem(l_1_terms, environment.getattr(l_2_loop, 'index0')), '@', 'r')),
+                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 393 in 'macros.j2' evaluated to false and no else section was defined."))),
             ))
         l_2_loop = l_2_target = missing
-        return concat(t_25)
+        return concat(t_28)
     context.exported_vars.add('column_sums')
     context.vars['column_sums'] = l_0_column_sums = Macro(environment, macro, 'column_sums', ('pad', 'rows', 'cols', 'index', 'targets', 'terms'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '3=36&4=42&7=48&8=53&11=65&12=74&15=83&16=91&17=95&21=106&22=115&23=118&25=124&29=126&35=128&38=130&51=136&52=144&65=147&66=152&71=160&95=162&106=164&124=170&125=180&126=181&127=183&128=189&129=192&130=195&131=201&132=205&133=207&134=211&135=218&136=221&137=225&138=227&139=231&140=235&141=237&142=239&143=241&144=243&145=247&146=249&147=253&148=261&150=269&151=273&152=277&153=281&154=284&155=287&157=293&158=295&159=297&160=299&161=303&163=309&170=315&171=329&172=333&173=337&177=349&178=359&179=361&184=380&185=389&186=394&187=397&188=412&189=414&190=417&197=437&198=445&199=449&200=451&204=457&205=465&210=479&211=485&216=498&217=507&220=534&221=541&222=545&230=555&231=565&232=567&233=569&234=571&235=573&236=574&237=577&238=581&239=584&241=610&242=612&243=615&244=619&251=632&252=641&256=645&257=647&259=650&260=654&264=659&265=661&270=665&271=667&276=669&277=671&278=673&281=681&282=687&290=700&291=714&292=716&293=728&294=730&295=732&296=736&297=739&298=743&300=749&301=750&302=753&304=758&305=762&314=771&315=781&316=783&317=785&318=789&319=793&320=795&333=801&334=817&335=823&336=825&337=833&338=837&339=840&341=857&342=861&343=869&344=873'
+debug_info = '4=42&6=46&7=52&10=58&11=63&14=75&15=84&18=93&19=101&20=105&24=116&25=125&26=128&28=134&32=136&38=138&41=140&54=146&55=154&68=157&69=162&74=170&98=172&109=174&127=180&128=190&129=191&130=193&131=199&132=202&133=205&134=211&135=215&136=217&137=221&138=228&139=231&140=235&141=237&142=241&143=245&144=247&145=249&146=251&147=253&148=257&149=259&150=263&151=271&153=279&154=283&155=287&156=291&157=294&158=297&160=303&161=305&162=307&163=309&164=313&166=319&173=325&174=339&175=343&176=347&180=359&181=369&182=371&187=390&188=399&189=404&190=407&191=422&192=424&193=427&200=447&201=455&202=459&203=461&207=467&208=475&213=489&214=495&219=508&220=517&223=544&224=551&225=555&233=565&234=575&235=577&236=579&237=581&238=583&239=584&240=587&241=591&242=594&244=620&245=622&246=625&247=629&254=642&255=651&259=655&260=657&262=660&263=664&267=669&268=671&273=675&274=677&279=679&280=681&281=683&284=691&285=697&293=710&294=724&295=726&296=738&297=740&298=742&299=746&300=749&301=753&303=759&304=760&305=763&307=768&308=772&316=781&317=795&318=797&319=801&320=805&321=809&322=812&323=815&325=821&326=824&327=827&328=833&339=841&340=857&341=860&342=863&343=866&345=879&346=895&350=917&351=921&352=928&353=931&363=943&364=953&365=955&366=957&367=961&368=965&369=967&382=973&383=989&384=995&385=997&386=1005&387=1009&388=1012&390=1029&391=1033&392=1041&393=1045'

@@ -1,0 +1,97 @@
+"""The batch gather of the generated CPU loops (copy_row and gather_rows in macros.j2): rows
+of X and Y copied into the batch buffers, as tuple assignments of eight columns up to
+ROW_TUPLE_MAX columns and as a loop beyond, and every input summed times 0 for the check
+that finds a NaN or inf."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+import symprop as sp
+from symprop.architecture import parse_architecture
+from symprop.codegen.build import network_source
+from symprop.errors import DataError
+
+# (inputs, outputs): either side of one tuple of eight, of several, and of the loop
+WIDTHS = [(1, 1), (3, 2), (8, 1), (9, 9), (20, 3), (64, 10), (65, 1), (100, 70)]
+
+
+@pytest.mark.parametrize("n_in, n_out", WIDTHS)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_every_column_of_x_and_y_reaches_the_gradients(n_in, n_out, dtype):
+    """A linear layer under mse: dW = 2 X^T (XW + b - Y) / (rows * outputs) reads every
+    gathered input and target column in its place; a column dropped, repeated or moved
+    changes its row of dW."""
+    rng = np.random.default_rng(n_in * 100 + n_out)
+    rows = 37
+    X = rng.standard_normal((rows, n_in))
+    Y = rng.standard_normal((rows, n_out))
+    net = sp.Network([sp.Dense(n_in, n_out, "identity")], loss="mse", dtype=dtype, seed=3)
+    W, b = (p.astype(np.float64) for p in net.params[0])
+    residual = X.astype(dtype).astype(np.float64) @ W + b - Y.astype(dtype).astype(np.float64)
+    (dW, db), = net.gradients(X, Y)
+    tolerance = 1e-12 if dtype == "float64" else 2e-5
+    np.testing.assert_allclose(dW, 2 * X.astype(dtype).T @ residual / (rows * n_out),
+                               rtol=tolerance, atol=tolerance)
+    np.testing.assert_allclose(db, 2 * residual.sum(axis=0) / (rows * n_out),
+                               rtol=tolerance, atol=tolerance)
+
+
+@pytest.mark.parametrize("n_in", [20, 65])
+@pytest.mark.parametrize("column_from_end", [None, 0, 4, 12])
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_a_bad_input_in_any_column_stops_fit(n_in, column_from_end, value):
+    """The epoch's check sees every column, first or last of a tuple of eight or of the
+    loop: fit names the value's row and column and leaves the weights as they were."""
+    rng = np.random.default_rng(n_in)
+    X = rng.standard_normal((90, n_in))
+    y = rng.integers(0, 2, 90)
+    column = 0 if column_from_end is None else n_in - 1 - column_from_end
+    X[61, column] = value
+    net = sp.Network([sp.Dense(n_in, 4, "relu"), sp.Dense(4, 1, "sigmoid")], loss="bce",
+                     dtype="float32", seed=2)
+    before = [p.copy() for p in net._flat_params()]
+    with pytest.raises(DataError, match=rf"row 61, column {column}\b"):
+        net.fit(X, y, epochs=2, batch_size=16, verbose=False)
+    for got, kept in zip(net._flat_params(), before, strict=True):
+        np.testing.assert_array_equal(got, kept)
+
+
+def _gather(source: str, function: str) -> str:
+    """The gather of ``function`` in a module's source: from inputs_check's start to the
+    end of the loop that sums it."""
+    body = source.split(f"\ndef {function}(", 1)[1].split("\ndef ", 1)[0]
+    return body.split("inputs_check = ", 1)[1].split("inputs_finite = True", 1)[0]
+
+
+def test_narrow_rows_are_copied_as_tuples_and_summed_flat():
+    """Up to ROW_TUPLE_MAX columns the rows are tuple assignments of eight (the last one
+    shorter), and inputs_check sums XB's flat view after them; on the split path that view
+    is the thread's slice of its work row."""
+    source = network_source(parse_architecture("20-32:relu-1:sigmoid"), "bce",
+                            direct_blas=True)
+    gather = _gather(source, "run")
+    assert re.search(r"XB\[r, 16\], XB\[r, 17\], XB\[r, 18\], XB\[r, 19\] = \(\n\s+"
+                     r"X\[src, 16\], X\[src, 17\], X\[src, 18\], X\[src, 19\]\)", gather)
+    assert "XB[r, 0], XB[r, 1]" in gather and "for k in" not in gather
+    assert "YB[r, 0] = Y[src, 0]" in gather
+    assert re.search(r"for i in range\(nb \* 20\):[^\n]*\n\s+inputs_check \+= XB_flat\[i\]", gather)
+    assert "XB_flat = XB.reshape(-1)" in source
+    split = network_source(parse_architecture("64-128:relu-64:relu-10:softmax"), "ce",
+                           direct_blas=True, split_batches=True)
+    assert re.search(r"XB_flat = work\[\d+ \* cap:\d+ \* cap\]", split)
+    assert "for i in range(rows * 64):" in _gather(split, "shard_pass")
+    assert "XB[r, 56], XB[r, 57]" in _gather(split, "shard_pass")
+
+
+def test_wide_rows_keep_the_loop_and_sum_as_they_copy():
+    source = network_source(parse_architecture("65-8:relu-70:identity"), "mse",
+                            direct_blas=True)
+    gather = _gather(source, "run")
+    assert re.search(r"for k in range\(65\):\n\s+XB\[r, k\] = X\[src, k\]\n\s+"
+                     r"inputs_check \+= X\[src, k\]", gather)
+    assert re.search(r"for k in range\(70\):\n\s+YB\[r, k\] = Y\[src, k\]\n", gather)
+    assert "XB_flat" not in source
