@@ -30,6 +30,7 @@ from symprop.codegen.cache_folder import ensure_private_folder, sweep_once
 from symprop.codegen.check import check_module
 from symprop.codegen.kernel_library import library_imports
 from symprop.codegen.numba_cache import discard_damaged_files, sign_cache_writes
+from symprop.codegen.numba_opt import compile_at_level
 from symprop.codegen.numba_startup import defer_scipy_blas_probe
 from symprop.errors import CacheError, UnsafeSourceError
 from symprop.io import write_atomically
@@ -235,4 +236,5 @@ def _execute(name: str, path: Path, checked: str) -> ModuleType:
         del sys.modules[name]
         raise
     sign_cache_writes(module)  # before any function compiles, loads or writes its cache
+    compile_at_level(module)  # likewise: LLVM's level 1 (numba_opt.py)
     return module
