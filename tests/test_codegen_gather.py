@@ -1,7 +1,7 @@
 """The batch gather of the generated CPU loops (copy_row and gather_rows in macros.j2): rows
-of X and Y copied into the batch buffers, as tuple assignments of eight columns up to
-ROW_TUPLE_MAX columns and as a loop beyond, and every input summed times 0 for the check
-that finds a NaN or inf."""
+of X and Y copied into the batch buffers, as tuple assignments of eight columns for rows of
+6 to 64 columns and as a loop otherwise, and every input summed times 0 for the check that
+finds a NaN or inf."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from symprop.architecture import parse_architecture
 from symprop.codegen.build import network_source
 from symprop.errors import DataError
 
-# (inputs, outputs): either side of one tuple of eight, of several, and of the loop
-WIDTHS = [(1, 1), (3, 2), (8, 1), (9, 9), (20, 3), (64, 10), (65, 1), (100, 70)]
+# (inputs, outputs): the loop below 6 columns, either side of one tuple of eight and of
+# several, and the loop above 64
+WIDTHS = [(1, 1), (5, 6), (6, 5), (8, 1), (9, 9), (20, 3), (64, 10), (65, 1), (100, 70)]
 
 
 @pytest.mark.parametrize("n_in, n_out", WIDTHS)
@@ -40,8 +41,8 @@ def test_every_column_of_x_and_y_reaches_the_gradients(n_in, n_out, dtype):
                                rtol=tolerance, atol=tolerance)
 
 
-@pytest.mark.parametrize("n_in", [20, 65])
-@pytest.mark.parametrize("column_from_end", [None, 0, 4, 12])
+@pytest.mark.parametrize("n_in", [4, 20, 65])
+@pytest.mark.parametrize("column_from_end", [None, 0, 3, 12])
 @pytest.mark.parametrize("value", [np.nan, np.inf])
 def test_a_bad_input_in_any_column_stops_fit(n_in, column_from_end, value):
     """The epoch's check sees every column, first or last of a tuple of eight or of the
@@ -49,7 +50,7 @@ def test_a_bad_input_in_any_column_stops_fit(n_in, column_from_end, value):
     rng = np.random.default_rng(n_in)
     X = rng.standard_normal((90, n_in))
     y = rng.integers(0, 2, 90)
-    column = 0 if column_from_end is None else n_in - 1 - column_from_end
+    column = 0 if column_from_end is None else max(n_in - 1 - column_from_end, 0)
     X[61, column] = value
     net = sp.Network([sp.Dense(n_in, 4, "relu"), sp.Dense(4, 1, "sigmoid")], loss="bce",
                      dtype="float32", seed=2)
@@ -68,9 +69,9 @@ def _gather(source: str, function: str) -> str:
 
 
 def test_narrow_rows_are_copied_as_tuples_and_summed_flat():
-    """Up to ROW_TUPLE_MAX columns the rows are tuple assignments of eight (the last one
-    shorter), and inputs_check sums XB's flat view after them; on the split path that view
-    is the thread's slice of its work row."""
+    """Rows of 6 to 64 columns are tuple assignments of eight (the last one shorter), and
+    inputs_check sums XB's flat view after them; on the split path that view is the
+    thread's slice of its work row."""
     source = network_source(parse_architecture("20-32:relu-1:sigmoid"), "bce",
                             direct_blas=True)
     gather = _gather(source, "run")
@@ -87,11 +88,13 @@ def test_narrow_rows_are_copied_as_tuples_and_summed_flat():
     assert "XB[r, 56], XB[r, 57]" in _gather(split, "shard_pass")
 
 
-def test_wide_rows_keep_the_loop_and_sum_as_they_copy():
-    source = network_source(parse_architecture("65-8:relu-70:identity"), "mse",
+@pytest.mark.parametrize("n_in, n_out", [(65, 70), (5, 3)])
+def test_wide_and_short_rows_keep_the_loop_and_sum_as_they_copy(n_in, n_out):
+    source = network_source(parse_architecture(f"{n_in}-8:relu-{n_out}:identity"), "mse",
                             direct_blas=True)
     gather = _gather(source, "run")
-    assert re.search(r"for k in range\(65\):\n\s+XB\[r, k\] = X\[src, k\]\n\s+"
+    assert re.search(rf"for k in range\({n_in}\):\n\s+XB\[r, k\] = X\[src, k\]\n\s+"
                      r"inputs_check \+= X\[src, k\]", gather)
-    assert re.search(r"for k in range\(70\):\n\s+YB\[r, k\] = Y\[src, k\]\n", gather)
+    assert re.search(rf"for k in range\({n_out}\):\n\s+YB\[r, k\] = Y\[src, k\]\n",
+                     gather)
     assert "XB_flat" not in source
