@@ -12,7 +12,7 @@ import pytest
 
 import symprop as sp
 from symprop.architecture import parse_architecture
-from symprop.codegen.build import network_source
+from symprop.codegen.build import build_network_module, network_source
 from symprop.errors import DataError
 
 # (inputs, outputs): the loop below 6 columns, either side of one tuple of eight and of
@@ -44,19 +44,36 @@ def test_every_column_of_x_and_y_reaches_the_gradients(n_in, n_out, dtype):
 @pytest.mark.parametrize("n_in", [4, 20, 65])
 @pytest.mark.parametrize("column_from_end", [None, 0, 3, 12])
 @pytest.mark.parametrize("value", [np.nan, np.inf])
-def test_a_bad_input_in_any_column_stops_fit(n_in, column_from_end, value):
-    """The epoch's check sees every column, first or last of a tuple of eight or of the
-    loop: fit names the value's row and column and leaves the weights as they were."""
+def test_a_bad_input_in_any_column_stops_its_batch(n_in, column_from_end, value):
+    """The batch check sees every column, first or last of a tuple of eight or of the loop:
+    the epoch stops at the bad row's batch before its update (status 1), where relu
+    would have turned a NaN into 0 and let the loss stay finite."""
+    rng = np.random.default_rng(n_in)
+    X = rng.standard_normal((90, n_in)).astype(np.float32)
+    Y = rng.integers(0, 2, (90, 1)).astype(np.float32)
+    column = 0 if column_from_end is None else max(n_in - 1 - column_from_end, 0)
+    X[61, column] = value  # in batch 3 (of 16 rows), counting from 0
+    module = build_network_module(parse_architecture(f"{n_in}-4:relu-1:sigmoid"), "bce")
+    params = [rng.standard_normal((n_in, 4)).astype(np.float32), np.zeros(4, np.float32),
+              rng.standard_normal((4, 1)).astype(np.float32), np.zeros(1, np.float32)]
+    kept = [p.copy() for p in params[:2]]
+    batches, step, status = module.train_epoch(X, Y, np.arange(90), 16, 0, 0.0, np.empty(6),
+                                               *params, 0.1, 0.0)
+    assert (batches, step, status) == (3, 3, 1)
+    assert all(np.isfinite(p).all() for p in params)
+    assert not np.array_equal(params[0], kept[0])  # three updates ran before it
+
+
+@pytest.mark.parametrize("n_in", [4, 20, 65])
+def test_fit_names_a_bad_input_and_keeps_the_weights(n_in):
     rng = np.random.default_rng(n_in)
     X = rng.standard_normal((90, n_in))
-    y = rng.integers(0, 2, 90)
-    column = 0 if column_from_end is None else max(n_in - 1 - column_from_end, 0)
-    X[61, column] = value
+    X[61, n_in - 1] = np.nan
     net = sp.Network([sp.Dense(n_in, 4, "relu"), sp.Dense(4, 1, "sigmoid")], loss="bce",
                      dtype="float32", seed=2)
     before = [p.copy() for p in net._flat_params()]
-    with pytest.raises(DataError, match=rf"row 61, column {column}\b"):
-        net.fit(X, y, epochs=2, batch_size=16, verbose=False)
+    with pytest.raises(DataError, match=rf"row 61, column {n_in - 1}\b"):
+        net.fit(X, rng.integers(0, 2, 90), epochs=2, batch_size=16, verbose=False)
     for got, kept in zip(net._flat_params(), before, strict=True):
         np.testing.assert_array_equal(got, kept)
 
