@@ -1,6 +1,6 @@
 """The batch gather of the generated CPU loops (copy_row and gather_rows in macros.j2): rows
 of X and Y copied into the batch buffers, as tuple assignments of eight columns for rows of
-6 to 64 columns and as a loop otherwise, and every input summed times 0 for the check that
+6 to 32 columns and as a loop otherwise, and every input summed times 0 for the check that
 finds a NaN or inf."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from symprop.codegen.build import build_network_module, network_source
 from symprop.errors import DataError
 
 # (inputs, outputs): the loop below 6 columns, either side of one tuple of eight and of
-# several, and the loop above 64
-WIDTHS = [(1, 1), (5, 6), (6, 5), (8, 1), (9, 9), (20, 3), (64, 10), (65, 1), (100, 70)]
+# several, and the loop above 32
+WIDTHS = [(1, 1), (5, 6), (6, 5), (8, 1), (9, 9), (20, 3), (32, 10), (33, 1), (100, 70)]
 
 
 @pytest.mark.parametrize("n_in, n_out", WIDTHS)
@@ -41,7 +41,7 @@ def test_every_column_of_x_and_y_reaches_the_gradients(n_in, n_out, dtype):
                                rtol=tolerance, atol=tolerance)
 
 
-@pytest.mark.parametrize("n_in", [4, 20, 65])
+@pytest.mark.parametrize("n_in", [4, 20, 33])
 @pytest.mark.parametrize("column_from_end", [None, 0, 3, 12])
 @pytest.mark.parametrize("value", [np.nan, np.inf])
 def test_a_bad_input_in_any_column_stops_its_batch(n_in, column_from_end, value):
@@ -64,7 +64,7 @@ def test_a_bad_input_in_any_column_stops_its_batch(n_in, column_from_end, value)
     assert not np.array_equal(params[0], kept[0])  # three updates ran before it
 
 
-@pytest.mark.parametrize("n_in", [4, 20, 65])
+@pytest.mark.parametrize("n_in", [4, 20, 33])
 def test_fit_names_a_bad_input_and_keeps_the_weights(n_in):
     rng = np.random.default_rng(n_in)
     X = rng.standard_normal((90, n_in))
@@ -86,7 +86,7 @@ def _gather(source: str, function: str) -> str:
 
 
 def test_narrow_rows_are_copied_as_tuples_and_summed_flat():
-    """Rows of 6 to 64 columns are tuple assignments of eight (the last one shorter), and
+    """Rows of 6 to 32 columns are tuple assignments of eight (the last one shorter), and
     inputs_check sums XB's flat view after them; on the split path that view is the
     thread's slice of its work row."""
     source = network_source(parse_architecture("20-32:relu-1:sigmoid"), "bce",
@@ -98,14 +98,14 @@ def test_narrow_rows_are_copied_as_tuples_and_summed_flat():
     assert "YB[r, 0] = Y[src, 0]" in gather
     assert re.search(r"for i in range\(nb \* 20\):[^\n]*\n\s+inputs_check \+= XB_flat\[i\]", gather)
     assert "XB_flat = XB.reshape(-1)" in source
-    split = network_source(parse_architecture("64-128:relu-64:relu-10:softmax"), "ce",
+    split = network_source(parse_architecture("32-128:relu-64:relu-10:softmax"), "ce",
                            direct_blas=True, split_batches=True)
     assert re.search(r"XB_flat = work\[\d+ \* cap:\d+ \* cap\]", split)
-    assert "for i in range(rows * 64):" in _gather(split, "shard_pass")
-    assert "XB[r, 56], XB[r, 57]" in _gather(split, "shard_pass")
+    assert "for i in range(rows * 32):" in _gather(split, "shard_pass")
+    assert "XB[r, 24], XB[r, 25]" in _gather(split, "shard_pass")
 
 
-@pytest.mark.parametrize("n_in, n_out", [(65, 70), (5, 3)])
+@pytest.mark.parametrize("n_in, n_out", [(33, 70), (5, 3)])
 def test_wide_and_short_rows_keep_the_loop_and_sum_as_they_copy(n_in, n_out):
     source = network_source(parse_architecture(f"{n_in}-8:relu-{n_out}:identity"), "mse",
                             direct_blas=True)

@@ -42,7 +42,7 @@ def root(context, missing=missing):
     l_0_ROW_TUPLE_MIN = 6
     context.vars['ROW_TUPLE_MIN'] = l_0_ROW_TUPLE_MIN
     context.exported_vars.add('ROW_TUPLE_MIN')
-    l_0_ROW_TUPLE_MAX = 64
+    l_0_ROW_TUPLE_MAX = 32
     context.vars['ROW_TUPLE_MAX'] = l_0_ROW_TUPLE_MAX
     context.exported_vars.add('ROW_TUPLE_MAX')
     yield '\n'
@@ -890,7 +890,7 @@ def root(context, missing=missing):
                             '[r, ',
                             str(l_3_k),
                             ']',
-                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 347 in 'macros.j2' evaluated to false and no else section was defined."))),
+                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 349 in 'macros.j2' evaluated to false and no else section was defined."))),
                         ))
                     l_3_loop = l_3_k = missing
                     t_26.extend((
@@ -907,7 +907,7 @@ def root(context, missing=missing):
                             '[src, ',
                             str(l_3_k),
                             ']',
-                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 348 in 'macros.j2' evaluated to false and no else section was defined."))),
+                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 350 in 'macros.j2' evaluated to false and no else section was defined."))),
                         ))
                     l_3_loop = l_3_k = missing
                     t_26.append(
@@ -1072,7 +1072,7 @@ def root(context, missing=missing):
                 str(l_1_index),
                 '] += ',
                 str(t_4(context.eval_ctx, environment.getitem(l_1_terms, environment.getattr(l_2_loop, 'index0')), '@', 'r')),
-                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 400 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 402 in 'macros.j2' evaluated to false and no else section was defined."))),
             ))
         l_2_loop = l_2_target = missing
         return concat(t_28)
@@ -1080,4 +1080,4 @@ def root(context, missing=missing):
     context.vars['column_sums'] = l_0_column_sums = Macro(environment, macro, 'column_sums', ('pad', 'rows', 'cols', 'index', 'targets', 'terms'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '4=42&5=45&7=49&8=55&11=61&12=66&15=78&16=87&19=96&20=104&21=108&25=119&26=128&27=131&29=137&33=139&39=141&42=143&55=149&56=157&69=160&70=165&75=173&99=175&110=177&128=183&129=193&130=194&131=196&132=202&133=205&134=208&135=214&136=218&137=220&138=224&139=231&140=234&141=238&142=240&143=244&144=248&145=250&146=252&147=254&148=256&149=260&150=262&151=266&152=274&154=282&155=286&156=290&157=294&158=297&159=300&161=306&162=308&163=310&164=312&165=316&167=322&174=328&175=342&176=346&177=350&181=362&182=372&183=374&188=393&189=402&190=407&191=410&192=425&193=427&194=430&201=450&202=458&203=462&204=464&208=470&209=478&214=492&215=498&220=511&221=520&224=547&225=554&226=558&234=568&235=578&236=580&237=582&238=584&239=586&240=587&241=590&242=594&243=597&245=623&246=625&247=628&248=632&255=645&256=654&260=658&261=660&263=663&264=667&268=672&269=674&274=678&275=680&280=682&281=684&282=686&285=694&286=700&294=713&295=727&296=729&297=741&298=743&299=745&300=749&301=752&302=756&304=762&305=763&306=766&308=771&309=775&317=784&318=798&319=800&320=804&321=808&322=812&323=815&324=818&326=824&327=827&328=830&329=836&341=844&342=860&343=863&344=866&345=869&347=882&348=898&351=917&352=920&353=926&354=929&357=940&358=944&359=951&360=954&370=966&371=976&372=978&373=980&374=984&375=988&376=990&389=996&390=1012&391=1018&392=1020&393=1028&394=1032&395=1035&397=1052&398=1056&399=1064&400=1068'
+debug_info = '4=42&5=45&7=49&8=55&11=61&12=66&15=78&16=87&19=96&20=104&21=108&25=119&26=128&27=131&29=137&33=139&39=141&42=143&55=149&56=157&69=160&70=165&75=173&99=175&110=177&128=183&129=193&130=194&131=196&132=202&133=205&134=208&135=214&136=218&137=220&138=224&139=231&140=234&141=238&142=240&143=244&144=248&145=250&146=252&147=254&148=256&149=260&150=262&151=266&152=274&154=282&155=286&156=290&157=294&158=297&159=300&161=306&162=308&163=310&164=312&165=316&167=322&174=328&175=342&176=346&177=350&181=362&182=372&183=374&188=393&189=402&190=407&191=410&192=425&193=427&194=430&201=450&202=458&203=462&204=464&208=470&209=478&214=492&215=498&220=511&221=520&224=547&225=554&226=558&234=568&235=578&236=580&237=582&238=584&239=586&240=587&241=590&242=594&243=597&245=623&246=625&247=628&248=632&255=645&256=654&260=658&261=660&263=663&264=667&268=672&269=674&274=678&275=680&280=682&281=684&282=686&285=694&286=700&294=713&295=727&296=729&297=741&298=743&299=745&300=749&301=752&302=756&304=762&305=763&306=766&308=771&309=775&317=784&318=798&319=800&320=804&321=808&322=812&323=815&324=818&326=824&327=827&328=830&329=836&343=844&344=860&345=863&346=866&347=869&349=882&350=898&353=917&354=920&355=926&356=929&359=940&360=944&361=951&362=954&372=966&373=976&374=978&375=980&376=984&377=988&378=990&391=996&392=1012&393=1018&394=1020&395=1028&396=1032&397=1035&399=1052&400=1056&401=1064&402=1068'
