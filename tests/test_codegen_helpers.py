@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import symprop as sp
 from symprop.codegen.build import activations_source, build_activation_module
 
 
@@ -139,3 +140,14 @@ def test_float32_cpu_softmax_layer_calls_no_c_library_exp():
         kernel = kernel[:kernel.index("\n@njit")]
         assert ("_exp_neg32(" in kernel) is helper, (arch, dtype)
         assert ("math.exp(" in kernel) is not helper, (arch, dtype)
+
+
+@pytest.mark.parametrize("gap", [10.0, 14.0, 18.0])
+def test_a_narrow_softmax_keeps_a_confident_rows_small_loss(gap):
+    """A 3-output float32 softmax: the cross-entropy of a row whose right logit leads by
+    ``gap`` is log(1 + 2 e^-gap), about 2 e^-gap. Its row sum is in double: a float32 sum,
+    1 + 2 e^-gap, rounds that away (at 18 the loss came out 0)."""
+    net = sp.Network([sp.Dense(1, 3, "softmax")], loss="ce", dtype="float32", seed=0)
+    net.set_params([(np.array([[gap, 0.0, 0.0]], np.float32), np.zeros(3, np.float32))])
+    loss = net.evaluate(np.ones((1, 1)), np.array([0]))["loss"]
+    np.testing.assert_allclose(loss, np.log1p(2 * np.exp(-gap)), rtol=1e-4)
