@@ -115,3 +115,31 @@ def test_wide_and_short_rows_keep_the_loop_and_sum_as_they_copy(n_in, n_out):
     assert re.search(rf"for k in range\({n_out}\):\n\s+YB\[r, k\] = Y\[src, k\]\n",
                      gather)
     assert "XB_flat" not in source
+
+
+@pytest.mark.parametrize("blocks", [False, True])
+@pytest.mark.parametrize("row, column", [(50, 0), (50, 19), (97, 7)])
+@pytest.mark.parametrize("shards", [1, 2])
+def test_the_split_paths_tuple_gather_finds_a_bad_input(monkeypatch, blocks, row, column,
+                                                        shards):
+    """On the split path too (20 columns: tuples, XB_flat a slice of the thread's work
+    row), plain and staged around a batch normalization: a NaN stops the epoch at its batch
+    (rows in order, batches of 32: row 50 in batch 1, row 97 in the last, of 4 rows) with
+    status 1, whichever thread's share holds it."""
+    from symprop.codegen import build
+
+    monkeypatch.setattr(build, "numba_threads", lambda: 2)  # the split path where 1 thread
+    middle = [sp.BatchNorm(160)] if blocks else []
+    layers = [sp.Dense(20, 160, "relu"), *middle, sp.Dense(160, 48, "tanh"),
+              sp.Dense(48, 3, "softmax")]  # 11,024 multiply-adds a row: split
+    net = sp.Network(layers, loss="ce", dtype="float64", seed=1)
+    rng = np.random.default_rng(4)
+    X, Y = rng.standard_normal((101, 20)), np.eye(3)[rng.integers(0, 3, 101)]
+    X[row, column] = np.nan
+    optimizer = sp.SGD(lr=0.05)
+    module = net._module(optimizer)
+    assert module.SHARDED
+    batches, step, status = module.train_epoch(
+        X, Y, np.arange(101), 32, 0, 0.0, np.empty(4), *net._flat_params(), *net._running,
+        *net._model_hyper(), *optimizer.hyper_values(), shards=shards)
+    assert (batches, step, status) == (row // 32, row // 32, 1)
