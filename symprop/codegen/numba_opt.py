@@ -2,8 +2,8 @@
 
 Numba runs LLVM's pipeline at one level for the whole process (``NUMBA_OPT``, 3 unless set),
 with the loop and SLP vectorizers on at every level. For the generated kernels level 1
-makes code as fast (benchmarks/README.md, "The optimization level") and compiles it in
-less time: a fresh cache's first ``symprop train`` 3.09 -> 2.80 s.
+makes code as fast (benchmarks/README.md, "The gather, narrow layers and LLVM's level") and
+compiles it in less time: a fresh cache's first ``symprop train`` 3.09 -> 2.80 s.
 
 Numba has no level per function, but reads ``numba.core.config.OPT`` each time it builds a
 pass pipeline (and leaves a value set in the module alone unless a ``NUMBA_`` variable
