@@ -150,15 +150,18 @@ def sign_cache_writes(module: types.ModuleType) -> int:
     if signed_class is None:
         return 0
     count = 0
-    for value in vars(module).values():
-        py_func = getattr(value, "py_func", None)
-        if getattr(py_func, "__module__", None) != module.__name__:
-            continue  # not a Numba function, or one imported from elsewhere
+    for value in own_numba_functions(module):
         writer = getattr(getattr(value, "_cache", None), "_cache_file", None)
         if type(writer) is signed_class.__base__:
             writer.__class__ = signed_class
             count += 1
     return count
+
+
+def own_numba_functions(module: types.ModuleType) -> list:
+    """The Numba functions ``module`` defines (not those it imports from elsewhere)."""
+    return [value for value in vars(module).values()
+            if getattr(getattr(value, "py_func", None), "__module__", None) == module.__name__]
 
 
 def numba_cache_folder(module_path: Path) -> Path | None:

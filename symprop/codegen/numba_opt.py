@@ -27,6 +27,8 @@ import os
 import types
 from contextlib import contextmanager
 
+from symprop.codegen.numba_cache import own_numba_functions
+
 GENERATED_OPT_LEVEL = 1
 
 
@@ -36,13 +38,11 @@ def compile_at_level(module: types.ModuleType, level: int = GENERATED_OPT_LEVEL)
     if "NUMBA_OPT" in os.environ:
         return 0
     count = 0
-    for value in vars(module).values():
-        py_func = getattr(value, "py_func", None)
+    for value in own_numba_functions(module):
         compile_for_args = getattr(value, "_compile_for_args", None)
-        if getattr(py_func, "__module__", None) != module.__name__ or compile_for_args is None:
-            continue  # not a Numba function, or one imported from elsewhere
-        value._compile_for_args = _at_level(compile_for_args, level)
-        count += 1
+        if compile_for_args is not None:  # every CPU dispatcher has it
+            value._compile_for_args = _at_level(compile_for_args, level)
+            count += 1
     return count
 
 
