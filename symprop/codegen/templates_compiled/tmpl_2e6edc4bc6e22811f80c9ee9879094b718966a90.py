@@ -483,7 +483,7 @@ def root(context, missing=missing):
             yield '.reshape(-1)\n'
         l_2_s = missing
     l_1_param = missing
-    if (environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'ROW_TUPLE_MIN') <= environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_in') <= environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'ROW_TUPLE_MAX')):
+    if (environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_in') in environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'ROW_TUPLE_COLUMNS')):
         pass
         yield "    XB_flat = XB.reshape(-1)  # the gather's rows, summed flat for inputs_check\n"
     yield '    training = mode == TRAIN\n'

@@ -118,7 +118,7 @@ def root(context, missing=missing):
                 str(l_2_width),
                 ')[:rows]\n',
             ))
-            if ((l_2_name == 'XB') and (environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'ROW_TUPLE_MIN') <= l_2_width <= environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'ROW_TUPLE_MAX'))):
+            if ((l_2_name == 'XB') and (l_2_width in environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'ROW_TUPLE_COLUMNS'))):
                 pass
                 t_4.extend((
                     '    XB_flat = work[',

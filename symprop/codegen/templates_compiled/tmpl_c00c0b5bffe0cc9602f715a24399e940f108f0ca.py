@@ -7,7 +7,8 @@ def root(context, missing=missing):
     concat = environment.concat
     cond_expr_undefined = Undefined
     if 0: yield None
-    l_0_ROW_TUPLE_MIN = l_0_ROW_TUPLE_MAX = l_0_args = l_0_tail = l_0_lit = l_0_lines = l_0_helpers = l_0_float32_cpu_helpers = l_0_loss_delta = l_0_keep_outputs = l_0_forward_call = l_0_backward_calls = l_0_clip_scale = l_0_grad_squares = l_0_update_tail = l_0_params_with_state = l_0_invariant_lines = l_0_update_section = l_0_usage = l_0_shapes = l_0_prefetch_rows = l_0_gather_rows = l_0_copy_row = l_0_confirm_inputs = l_0_column_sums = missing
+    l_0_range = resolve('range')
+    l_0_ROW_TUPLE_COLUMNS = l_0_args = l_0_tail = l_0_lit = l_0_lines = l_0_helpers = l_0_float32_cpu_helpers = l_0_loss_delta = l_0_keep_outputs = l_0_forward_call = l_0_backward_calls = l_0_clip_scale = l_0_grad_squares = l_0_update_tail = l_0_params_with_state = l_0_invariant_lines = l_0_update_section = l_0_usage = l_0_shapes = l_0_prefetch_rows = l_0_gather_rows = l_0_copy_row = l_0_confirm_inputs = l_0_column_sums = missing
     try:
         t_1 = environment.filters['batch']
     except KeyError:
@@ -39,12 +40,9 @@ def root(context, missing=missing):
         def t_5(*unused):
             raise TemplateRuntimeError("No filter named 'reverse' found.")
     pass
-    l_0_ROW_TUPLE_MIN = 6
-    context.vars['ROW_TUPLE_MIN'] = l_0_ROW_TUPLE_MIN
-    context.exported_vars.add('ROW_TUPLE_MIN')
-    l_0_ROW_TUPLE_MAX = 32
-    context.vars['ROW_TUPLE_MAX'] = l_0_ROW_TUPLE_MAX
-    context.exported_vars.add('ROW_TUPLE_MAX')
+    l_0_ROW_TUPLE_COLUMNS = context.call((undefined(name='range') if l_0_range is missing else l_0_range), 6, 33)
+    context.vars['ROW_TUPLE_COLUMNS'] = l_0_ROW_TUPLE_COLUMNS
+    context.exported_vars.add('ROW_TUPLE_COLUMNS')
     yield '\n'
     def macro(l_1_names):
         t_6 = []
@@ -109,7 +107,7 @@ def root(context, missing=missing):
                 str(l_2_name),
                 ' = ',
                 str(l_2_expr),
-                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 21 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 20 in 'macros.j2' evaluated to false and no else section was defined."))),
             ))
         l_2_loop = l_2_name = l_2_expr = missing
         return concat(t_9)
@@ -148,7 +146,6 @@ def root(context, missing=missing):
     context.vars['helpers'] = l_0_helpers = Macro(environment, macro, 'helpers', ('jit', 'float_type', 'decorator'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_jit):
         t_11 = []
-        l_1_range = resolve('range')
         if l_1_jit is missing:
             l_1_jit = undefined("parameter 'jit' was not provided", name='jit')
         pass
@@ -157,7 +154,7 @@ def root(context, missing=missing):
             str(l_1_jit),
             ')\ndef _exp_neg(x):\n    """e^x for x <= 0, in double: x = k ln 2 + r with |r| <= ln 2 / 2, e^r by its Taylor\n    series to r^8 (the rest is below 3e-10 of it), times 2^k as the product of the powers\n    2^-(2^i) that the bits of -k pick. x below -104 (e^x < 2^-150, zero in float32) is\n    held there; a NaN stays a NaN."""\n    x = x if not (x < -104.0) else -104.0\n    # np.floor keeps k a float: math.floor\'s integer would be undefined for a NaN x\n    k = np.floor(x * 1.4426950408889634 + 0.5)\n    r = x - k * 0.6931471805599453\n    p = 1.0 + r * (1.0 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720 + r * (1 / 5040 + r * (1 / 40320))))))))\n    m = int(-(k if k <= 0.0 else 0.0))  # 0..150; a NaN x gives 0 (p is NaN anyway)\n    scale = 1.0\n',
         ))
-        for l_2_i in context.call((undefined(name='range') if l_1_range is missing else l_1_range), 8):
+        for l_2_i in context.call((undefined(name='range') if l_0_range is missing else l_0_range), 8):
             _loop_vars = {}
             pass
             t_11.extend((
@@ -381,7 +378,7 @@ def root(context, missing=missing):
             ', ',
             str(environment.getattr(l_1_layer, 'b')),
             ', ',
-            str((('Z%d, ' % environment.getattr(l_1_layer, 'index')) if environment.getattr(l_1_layer, 'keep_z') else cond_expr_undefined("the inline if-expression on line 183 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((('Z%d, ' % environment.getattr(l_1_layer, 'index')) if environment.getattr(l_1_layer, 'keep_z') else cond_expr_undefined("the inline if-expression on line 182 in 'macros.j2' evaluated to false and no else section was defined."))),
             'A',
             str(environment.getattr(l_1_layer, 'index')),
             str(context.call((undefined(name='tail') if l_0_tail is missing else l_0_tail), environment.getattr(environment.getattr(l_1_layer, 'act'), 'hyper'))),
@@ -479,7 +476,7 @@ def root(context, missing=missing):
             _loop_vars = {}
             pass
             t_17.extend((
-                str((' + ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 209 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str((' + ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 208 in 'macros.j2' evaluated to false and no else section was defined."))),
                 'sum_of_squares(',
                 str(l_2_g),
                 str(('_flat' if (l_2_g[1:] in l_1_weights) else '')),
@@ -651,7 +648,7 @@ def root(context, missing=missing):
         pass
         t_22.extend((
             'Usage (this file needs only numpy, numba and math',
-            str((', numba-cuda' if (l_1_target == 'cuda') else cond_expr_undefined("the inline if-expression on line 256 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((', numba-cuda' if (l_1_target == 'cuda') else cond_expr_undefined("the inline if-expression on line 255 in 'macros.j2' evaluated to false and no else section was defined."))),
             '): every array ',
             str(environment.getattr(l_1_plan, 'float_type')),
             ', C order.\n\n    import numpy as np\n    import network                      # this file, on the path\n    params = [',
@@ -675,7 +672,7 @@ def root(context, missing=missing):
             '): ',
             str(context.call(environment.getattr({'ce': 'one-hot classes', 'bce': '0/1'}, 'get'), environment.getattr(l_1_plan, 'loss_name'), 'the targets')),
             "\n    batch_size, step = 32, 0                       # step: updates so far\n    perm = np.random.permutation(len(X))           # the epoch's row order\n    losses = np.empty(-(-len(X) // batch_size))    # each batch's mean loss\n    batches, step, status = network.train_epoch(\n        X, Y, perm, batch_size, step, 0.0, losses, *params,",
-            str((' *running,' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 274 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((' *running,' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 273 in 'macros.j2' evaluated to false and no else section was defined."))),
             ' *state,\n        ',
             str(t_2(context.eval_ctx, ((environment.getattr(l_1_plan, 'model_hyper') + environment.getattr(environment.getattr(l_1_plan, 'update'), 'hyper')) + environment.getattr(l_1_plan, 'dropout_args')), ', ')),
             ")\n    # Adam's bias correction counts step; 0.0: no gradient clipping (else the largest\n    # global gradient norm).\n    # status 0: the epoch ran; 1: batch number `batches` had a non-finite loss and was\n    # not applied; 2: its update made a weight or state value non-finite.\n    # Hyperparameters: ",
@@ -683,7 +680,7 @@ def root(context, missing=missing):
             '\n    out = np.empty((len(X), ',
             str(environment.getattr(l_1_plan, 'n_out')),
             '), X.dtype)\n    mean_loss = network.evaluate(X, Y, out, True, 1024, *params',
-            str((', *running' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 282 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((', *running' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 281 in 'macros.j2' evaluated to false and no else section was defined."))),
             str(context.call((undefined(name='tail') if l_0_tail is missing else l_0_tail), (environment.getattr(l_1_plan, 'model_hyper') + environment.getattr(l_1_plan, 'dropout_args')))),
             ')',
         ))
@@ -704,7 +701,7 @@ def root(context, missing=missing):
                 str(l_2_name),
                 ' ',
                 str(l_2_shape),
-                str((', ' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 286 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str((', ' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 285 in 'macros.j2' evaluated to false and no else section was defined."))),
             ))
         l_2_loop = l_2_name = l_2__ = l_2_shape = missing
         return concat(t_23)
@@ -795,7 +792,7 @@ def root(context, missing=missing):
         if l_1_y_test is missing:
             l_1_y_test = None
         pass
-        l_1_whole = ((undefined(name='ROW_TUPLE_MIN') if l_0_ROW_TUPLE_MIN is missing else l_0_ROW_TUPLE_MIN) <= environment.getattr(l_1_plan, 'n_in') <= (undefined(name='ROW_TUPLE_MAX') if l_0_ROW_TUPLE_MAX is missing else l_0_ROW_TUPLE_MAX))
+        l_1_whole = (environment.getattr(l_1_plan, 'n_in') in (undefined(name='ROW_TUPLE_COLUMNS') if l_0_ROW_TUPLE_COLUMNS is missing else l_0_ROW_TUPLE_COLUMNS))
         t_25.extend((
             str(l_1_pad),
             'inputs_check = np.',
@@ -843,7 +840,6 @@ def root(context, missing=missing):
     context.vars['gather_rows'] = l_0_gather_rows = Macro(environment, macro, 'gather_rows', ('plan', 'first', 'rows', 'pad', 'y_test'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_dst, l_1_source, l_1_width, l_1_pad, l_1_check):
         t_26 = []
-        l_1_range = resolve('range')
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_dst is missing:
@@ -857,10 +853,10 @@ def root(context, missing=missing):
         if l_1_check is missing:
             l_1_check = undefined("parameter 'check' was not provided", name='check')
         pass
-        if ((undefined(name='ROW_TUPLE_MIN') if l_0_ROW_TUPLE_MIN is missing else l_0_ROW_TUPLE_MIN) <= l_1_width <= (undefined(name='ROW_TUPLE_MAX') if l_0_ROW_TUPLE_MAX is missing else l_0_ROW_TUPLE_MAX)):
+        if (l_1_width in (undefined(name='ROW_TUPLE_COLUMNS') if l_0_ROW_TUPLE_COLUMNS is missing else l_0_ROW_TUPLE_COLUMNS)):
             pass
             l_2_loop = missing
-            for l_2_chunk, l_2_loop in LoopContext(t_1(context.call((undefined(name='range') if l_1_range is missing else l_1_range), l_1_width), 8), undefined):
+            for l_2_chunk, l_2_loop in LoopContext(t_1(context.call((undefined(name='range') if l_0_range is missing else l_0_range), l_1_width), 8), undefined):
                 _loop_vars = {}
                 pass
                 if (t_3(l_2_chunk) == 1):
@@ -890,7 +886,7 @@ def root(context, missing=missing):
                             '[r, ',
                             str(l_3_k),
                             ']',
-                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 349 in 'macros.j2' evaluated to false and no else section was defined."))),
+                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 348 in 'macros.j2' evaluated to false and no else section was defined."))),
                         ))
                     l_3_loop = l_3_k = missing
                     t_26.extend((
@@ -907,7 +903,7 @@ def root(context, missing=missing):
                             '[src, ',
                             str(l_3_k),
                             ']',
-                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 350 in 'macros.j2' evaluated to false and no else section was defined."))),
+                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 349 in 'macros.j2' evaluated to false and no else section was defined."))),
                         ))
                     l_3_loop = l_3_k = missing
                     t_26.append(
@@ -1072,7 +1068,7 @@ def root(context, missing=missing):
                 str(l_1_index),
                 '] += ',
                 str(t_4(context.eval_ctx, environment.getitem(l_1_terms, environment.getattr(l_2_loop, 'index0')), '@', 'r')),
-                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 402 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 401 in 'macros.j2' evaluated to false and no else section was defined."))),
             ))
         l_2_loop = l_2_target = missing
         return concat(t_28)
@@ -1080,4 +1076,4 @@ def root(context, missing=missing):
     context.vars['column_sums'] = l_0_column_sums = Macro(environment, macro, 'column_sums', ('pad', 'rows', 'cols', 'index', 'targets', 'terms'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '4=42&5=45&7=49&8=55&11=61&12=66&15=78&16=87&19=96&20=104&21=108&25=119&26=128&27=131&29=137&33=139&39=141&42=143&55=149&56=157&69=160&70=165&75=173&99=175&110=177&128=183&129=193&130=194&131=196&132=202&133=205&134=208&135=214&136=218&137=220&138=224&139=231&140=234&141=238&142=240&143=244&144=248&145=250&146=252&147=254&148=256&149=260&150=262&151=266&152=274&154=282&155=286&156=290&157=294&158=297&159=300&161=306&162=308&163=310&164=312&165=316&167=322&174=328&175=342&176=346&177=350&181=362&182=372&183=374&188=393&189=402&190=407&191=410&192=425&193=427&194=430&201=450&202=458&203=462&204=464&208=470&209=478&214=492&215=498&220=511&221=520&224=547&225=554&226=558&234=568&235=578&236=580&237=582&238=584&239=586&240=587&241=590&242=594&243=597&245=623&246=625&247=628&248=632&255=645&256=654&260=658&261=660&263=663&264=667&268=672&269=674&274=678&275=680&280=682&281=684&282=686&285=694&286=700&294=713&295=727&296=729&297=741&298=743&299=745&300=749&301=752&302=756&304=762&305=763&306=766&308=771&309=775&317=784&318=798&319=800&320=804&321=808&322=812&323=815&324=818&326=824&327=827&328=830&329=836&343=844&344=860&345=863&346=866&347=869&349=882&350=898&353=917&354=920&355=926&356=929&359=940&360=944&361=951&362=954&372=966&373=976&374=978&375=980&376=984&377=988&378=990&391=996&392=1012&393=1018&394=1020&395=1028&396=1032&397=1035&399=1052&400=1056&401=1064&402=1068'
+debug_info = '4=43&6=47&7=53&10=59&11=64&14=76&15=85&18=94&19=102&20=106&24=117&25=126&26=129&28=135&32=137&38=139&41=141&54=147&55=154&68=157&69=162&74=170&98=172&109=174&127=180&128=190&129=191&130=193&131=199&132=202&133=205&134=211&135=215&136=217&137=221&138=228&139=231&140=235&141=237&142=241&143=245&144=247&145=249&146=251&147=253&148=257&149=259&150=263&151=271&153=279&154=283&155=287&156=291&157=294&158=297&160=303&161=305&162=307&163=309&164=313&166=319&173=325&174=339&175=343&176=347&180=359&181=369&182=371&187=390&188=399&189=404&190=407&191=422&192=424&193=427&200=447&201=455&202=459&203=461&207=467&208=475&213=489&214=495&219=508&220=517&223=544&224=551&225=555&233=565&234=575&235=577&236=579&237=581&238=583&239=584&240=587&241=591&242=594&244=620&245=622&246=625&247=629&254=642&255=651&259=655&260=657&262=660&263=664&267=669&268=671&273=675&274=677&279=679&280=681&281=683&284=691&285=697&293=710&294=724&295=726&296=738&297=740&298=742&299=746&300=749&301=753&303=759&304=760&305=763&307=768&308=772&316=781&317=795&318=797&319=801&320=805&321=809&322=812&323=815&325=821&326=824&327=827&328=833&342=841&343=856&344=859&345=862&346=865&348=878&349=894&352=913&353=916&354=922&355=925&358=936&359=940&360=947&361=950&371=962&372=972&373=974&374=976&375=980&376=984&377=986&390=992&391=1008&392=1014&393=1016&394=1024&395=1028&396=1031&398=1048&399=1052&400=1060&401=1064'
