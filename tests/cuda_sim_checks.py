@@ -369,6 +369,28 @@ def blocks(results):
     results["blocks_fused"] = bool(gpu._module(sp.Adam(0.05)).FUSED)
 
 
+def confident_rows(results):
+    """The epoch's cross-entropy of rows whose right logit leads by 30 (a loss of 2 e^-30,
+    4e-13), from the fused epoch kernel and from the per-layer kernels: top + log(sum)
+    kept 0.6% of it; log1p of the other columns' share keeps it to rounding."""
+    gap = 30.0
+    X, y = np.ones((4, 1)), np.full(4, 2)  # the right logit last: the others come first
+    net = sp.Network([sp.Dense(1, 3, "softmax")], loss="ce", dtype="float64", target="cuda")
+    net.set_params([(np.array([[0.0, 0.0, gap]]), np.zeros(3))])
+    module = net._module(sp.SGD(1e-3))
+    losses = {}
+    for path in ("fused", "layered"):
+        module.FUSED = path == "fused"
+        try:
+            history = net.fit(X, y, epochs=1, batch_size=4, optimizer=sp.SGD(1e-3),
+                              verbose=False, metrics_each_epoch=False)
+        finally:
+            module.FUSED = True
+        losses[path] = history["loss"][0]
+    results["confident_rows_losses"] = losses
+    results["confident_rows_expected"] = float(np.log1p(2 * np.exp(-gap)))
+
+
 def benchmark_contender(results):
     """The GPU benchmark's symprop-cuda contender, through the suite's own timing code."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -390,7 +412,7 @@ CHECKS = {"adam_float64": adam_float64, "layered_training": layered_training,
           "replay_from_an_earlier_epoch": replay_from_an_earlier_epoch,
           "standalone_module": standalone_module,
           "dropout": dropout, "validation_same_inputs": validation_same_inputs,
-          "blocks": blocks,
+          "blocks": blocks, "confident_rows": confident_rows,
           "benchmark_contender": benchmark_contender}
 
 if __name__ == "__main__":

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import symprop as sp
 from symprop.codegen.build import activations_source, build_activation_module
@@ -142,12 +146,59 @@ def test_float32_cpu_softmax_layer_calls_no_c_library_exp():
         assert ("math.exp(" in kernel) is not helper, (arch, dtype)
 
 
-@pytest.mark.parametrize("gap", [10.0, 14.0, 18.0])
-def test_a_narrow_softmax_keeps_a_confident_rows_small_loss(gap):
-    """A 3-output float32 softmax: the cross-entropy of a row whose right logit leads by
-    ``gap`` is log(1 + 2 e^-gap), about 2 e^-gap. Its row sum is in double: a float32 sum,
-    1 + 2 e^-gap, rounds that away (at 18 the loss came out 0)."""
-    net = sp.Network([sp.Dense(1, 3, "softmax")], loss="ce", dtype="float32", seed=0)
-    net.set_params([(np.array([[gap, 0.0, 0.0]], np.float32), np.zeros(3, np.float32))])
+@pytest.mark.parametrize("outputs", [3, 10])
+@pytest.mark.parametrize("gap", [10.0, 14.0, 18.0, 30.0])
+def test_a_float32_softmax_keeps_a_confident_rows_small_loss(gap, outputs):
+    """A float32 softmax, narrow (3 outputs) and wide (10: the vectorised float32 loop):
+    the cross-entropy of a row whose right logit leads by ``gap`` is log(1 + (K-1) e^-gap),
+    about (K-1) e^-gap. A float32 row sum, 1 + (K-1) e^-gap, rounds that away (at 18 the
+    loss came out 0); the other columns' sum and log1p keep it. A tie at the top counts."""
+    net = sp.Network([sp.Dense(1, outputs, "softmax")], loss="ce", dtype="float32", seed=0)
+    W = np.zeros((1, outputs), np.float32)
+    W[0, 0] = gap
+    net.set_params([(W, np.zeros(outputs, np.float32))])
     loss = net.evaluate(np.ones((1, 1)), np.array([0]))["loss"]
-    np.testing.assert_allclose(loss, np.log1p(2 * np.exp(-gap)), rtol=1e-4)
+    np.testing.assert_allclose(loss, np.log1p((outputs - 1) * np.exp(-gap)), rtol=1e-4)
+    W[0, 1] = gap  # two columns tie at the top: the loss is log(2 + (K-2) e^-gap)
+    net.set_params([(W, np.zeros(outputs, np.float32))])
+    loss = net.evaluate(np.ones((1, 1)), np.array([0]))["loss"]
+    np.testing.assert_allclose(loss, np.log(2 + (outputs - 2) * np.exp(-gap)), rtol=1e-4)
+    probabilities = net.predict(np.ones((1, 1)))
+    np.testing.assert_allclose(probabilities.sum(), 1.0, rtol=1e-6)
+
+
+_SOFTMAX_NETS: dict = {}
+
+
+def _softmax_net(outputs: int, dtype: str):
+    """Dense(K, K, softmax) with W = I, b = 0: its logits are the inputs, exactly."""
+    key = (outputs, dtype)
+    if key not in _SOFTMAX_NETS:
+        net = sp.Network([sp.Dense(outputs, outputs, "softmax")], loss="ce", dtype=dtype,
+                         seed=0)
+        net.set_params([(np.eye(outputs, dtype=dtype), np.zeros(outputs, dtype))])
+        _SOFTMAX_NETS[key] = net
+    return _SOFTMAX_NETS[key]
+
+
+@given(data=st.data(), outputs=st.sampled_from([3, 10]),
+       dtype=st.sampled_from(["float32", "float64"]))
+@settings(max_examples=60, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_softmax_cross_entropy_of_any_row_matches_a_careful_reference(data, outputs, dtype):
+    """Any row of logits (ties, gaps up to 80, offsets up to 1e3) and any label: the loss is
+    log1p(the other columns' share) - (z_label - max z), to float32's or float64's rounding
+    relative to the loss itself, however small (narrow and vectorised softmax kernels)."""
+    offset = data.draw(st.sampled_from([0.0, 7.5, -300.0, 1000.0]))
+    steps = data.draw(st.lists(st.integers(0, 80), min_size=outputs, max_size=outputs))
+    fraction = data.draw(st.lists(st.sampled_from([0.0, 0.25, 0.5]), min_size=outputs,
+                                  max_size=outputs))
+    label = data.draw(st.integers(0, outputs - 1))
+    z = (offset - np.array(steps, np.float64) - np.array(fraction)).astype(dtype)
+    gaps = z.astype(np.float64) - z.max()  # exact: the logits are multiples of 1/4
+    others = np.exp(gaps[gaps < 0])
+    rest = math.fsum(others) + (np.count_nonzero(gaps == 0) - 1)
+    expected = math.log1p(rest) - gaps[label]
+    loss = _softmax_net(outputs, dtype).evaluate(z[None, :], np.array([label]))["loss"]
+    rtol = 2e-6 if dtype == "float32" else 1e-13
+    assert abs(loss - expected) <= rtol * expected + 1e-300, (z, label, loss, expected)

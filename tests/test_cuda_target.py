@@ -77,6 +77,13 @@ def test_per_layer_kernels_train_like_the_cpu(checked):
                                             and checked["cupy_installed"])
 
 
+def test_a_confident_rows_cross_entropy_keeps_its_digits(checked):
+    """Both the fused epoch kernel and the per-layer loss kernel (one row function)."""
+    expected = checked["confident_rows_expected"]
+    for path, loss in checked["confident_rows_losses"].items():
+        assert abs(loss - expected) < 1e-6 * expected, (path, loss, expected)
+
+
 @pytest.mark.parametrize("path", ["fused", "layered"])
 def test_float32_adam_takes_the_cpus_scalars(checked, path):
     """float32 on both sides, 1 - beta2 made in double: with a beta2 that is 1 in float32,

@@ -241,39 +241,8 @@ def root(context, missing=missing):
     yield ' / (nb * '
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'units_scale'))
     yield ')\n    total = 0.0\n'
-    if (environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'loss'), 'mode') == 'softmax_ce'):
-        pass
-        yield '    top = Z[r, 0]\n    for j in range(1, '
-        yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_out'))
-        yield '):\n        zj = Z[r, j]\n        top = zj if zj > top else top\n    s = 0.0\n    for j in range('
-        yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_out'))
-        yield '):\n        s += math.exp(Z[r, j] - top)\n    lse = top + math.log(s)\n    for j in range('
-        yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_out'))
-        yield '):\n        y = YB[r, j]\n        total += y * (lse - Z[r, j])\n        D[r, j] = (A[r, j] - y) * dscale\n'
-    elif (environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'loss'), 'mode') == 'softmax_vjp'):
-        pass
-        yield '    dot = 0.0\n    for j in range('
-        yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_out'))
-        yield '):\n        yhat = A[r, j]\n        y = YB[r, j]\n'
-        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'lines'), environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'loss'), 'value'), 8))
-        yield '\n        total += value\n'
-        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'lines'), environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'loss'), 'delta'), 8))
-        yield '\n        D[r, j] = g\n        dot += g * yhat\n    for j in range('
-        yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_out'))
-        yield '):\n        D[r, j] = A[r, j] * (D[r, j] - dot) * dscale\n'
-    else:
-        pass
-        yield '    for j in range('
-        yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_out'))
-        yield '):\n        yhat = A[r, j]\n        y = YB[r, j]\n'
-        if ('z' in environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'loss'), 'reads')):
-            pass
-            yield '        z = Z[r, j]\n'
-        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'lines'), environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'loss'), 'value'), 8))
-        yield '\n        total += value\n'
-        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'lines'), environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'loss'), 'delta'), 8))
-        yield '\n        D[r, j] = delta * dscale\n'
-    yield '    row_loss[r] = total\n\n\n@cuda.jit\ndef batch_loss(row_loss, nb, bi, batch_losses, status, sums):\n    """One block: the batch\'s loss (mean over units where the loss is), summed into sums[0];\n    status[0] becomes bi + 1 at the first batch whose loss is not finite."""\n    partial = cuda.shared.array(TPB, dtype=np.float64)\n    t = cuda.threadIdx.x\n    acc = 0.0\n    for r in range(t, nb, TPB):\n        acc += row_loss[r]\n    partial[t] = acc\n    cuda.syncthreads()\n    half = TPB // 2\n    while half > 0:\n        if t < half:\n            partial[t] += partial[t + half]\n        cuda.syncthreads()\n        half //= 2\n    if t == 0:\n        total = partial[0] / '
+    yield str(context.call(environment.getattr((undefined(name='fused') if l_0_fused is missing else l_0_fused), 'loss_row'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), '', 4))
+    yield '\n    row_loss[r] = total\n\n\n@cuda.jit\ndef batch_loss(row_loss, nb, bi, batch_losses, status, sums):\n    """One block: the batch\'s loss (mean over units where the loss is), summed into sums[0];\n    status[0] becomes bi + 1 at the first batch whose loss is not finite."""\n    partial = cuda.shared.array(TPB, dtype=np.float64)\n    t = cuda.threadIdx.x\n    acc = 0.0\n    for r in range(t, nb, TPB):\n        acc += row_loss[r]\n    partial[t] = acc\n    cuda.syncthreads()\n    half = TPB // 2\n    while half > 0:\n        if t < half:\n            partial[t] += partial[t + half]\n        cuda.syncthreads()\n        half //= 2\n    if t == 0:\n        total = partial[0] / '
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'units_scale'))
     yield '\n        sums[0] += total\n        batch_losses[bi] = total / nb\n        if status[0] == 0 and (math.isnan(total) or math.isinf(total)):\n            status[0] = bi + 1\n\n\n'
     template = environment.get_template('cuda_update.j2', 'network_cuda.py.j2')
@@ -511,7 +480,7 @@ def root(context, missing=missing):
     yield '], on_device['
     yield str(t_1(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params')))
     yield ':'
-    yield str(((t_1(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params')) + t_1(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'states'))) if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent') else cond_expr_undefined("the inline if-expression on line 429 in 'network_cuda.py.j2' evaluated to false and no else section was defined.")))
+    yield str(((t_1(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params')) + t_1(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'states'))) if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent') else cond_expr_undefined("the inline if-expression on line 393 in 'network_cuda.py.j2' evaluated to false and no else section was defined.")))
     yield ']\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent'):
         pass
@@ -528,7 +497,7 @@ def root(context, missing=missing):
         yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'hyper')))
         yield ')\n        _copy_back(hosts, on_device)\n        losses.copy_to_host(batch_losses)\n        if out is not None:\n            out.copy_to_host(outputs)\n        return _outcome(status, batches, step, step + batches)\n'
     yield '    batches, end_step, status, _ = _run(TRAIN, _device(X), _device(Y), _device(perm), batch_size, step, clip_norm, losses, out, *params'
-    yield str((', *running' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent') else cond_expr_undefined("the inline if-expression on line 447 in 'network_cuda.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *running' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent') else cond_expr_undefined("the inline if-expression on line 411 in 'network_cuda.py.j2' evaluated to false and no else section was defined.")))
     yield ', *_like(params), *states'
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'model_hyper')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'hyper')))
@@ -586,4 +555,4 @@ def root(context, missing=missing):
     yield ')\n    device_out.copy_to_host(out)\n    return float(sums.copy_to_host()[0]) / max(n, 1)\n'
 
 blocks = {}
-debug_info = '5=46&6=48&7=50&8=52&9=54&11=57&13=60&14=66&16=72&18=74&19=78&20=82&21=84&22=88&23=96&24=98&26=101&28=103&30=110&32=113&42=116&43=118&46=121&57=125&67=133&68=137&72=139&75=141&79=149&83=153&84=157&85=161&90=164&95=166&99=168&103=173&105=175&106=177&109=179&112=181&116=184&117=189&118=195&123=198&124=200&128=204&132=209&134=211&135=213&136=215&137=217&138=219&142=222&143=225&147=228&149=230&160=233&184=238&189=240&191=244&193=247&197=249&200=251&204=253&206=256&209=258&211=260&214=262&217=267&220=269&223=272&225=274&249=277&256=279&259=286&263=289&294=292&298=301&299=303&300=305&301=307&302=310&303=313&305=320&314=326&315=345&316=353&319=356&321=358&327=362&328=365&329=369&330=375&331=379&332=382&334=388&335=391&338=396&339=398&344=401&345=403&353=405&354=408&357=412&362=414&368=422&369=424&370=427&373=432&374=437&375=440&376=452&377=458&378=460&379=463&380=475&392=486&400=488&419=495&424=502&426=504&427=506&429=510&430=516&431=519&434=522&439=525&440=527&447=531&466=537&469=544&472=546&473=562&478=564&481=569&486=571'
+debug_info = '5=46&6=48&7=50&8=52&9=54&11=57&13=60&14=66&16=72&18=74&19=78&20=82&21=84&22=88&23=96&24=98&26=101&28=103&30=110&32=113&42=116&43=118&46=121&57=125&67=133&68=137&72=139&75=141&79=149&83=153&84=157&85=161&90=164&95=166&99=168&103=173&105=175&106=177&109=179&112=181&116=184&117=189&118=195&123=198&124=200&128=204&132=209&134=211&135=213&136=215&137=217&138=219&142=222&143=225&147=228&149=230&160=233&184=238&189=240&191=244&213=246&220=248&223=255&227=258&258=261&262=270&263=272&264=274&265=276&266=279&267=282&269=289&278=295&279=314&280=322&283=325&285=327&291=331&292=334&293=338&294=344&295=348&296=351&298=357&299=360&302=365&303=367&308=370&309=372&317=374&318=377&321=381&326=383&332=391&333=393&334=396&337=401&338=406&339=409&340=421&341=427&342=429&343=432&344=444&356=455&364=457&383=464&388=471&390=473&391=475&393=479&394=485&395=488&398=491&403=494&404=496&411=500&430=506&433=513&436=515&437=531&442=533&445=538&450=540'

@@ -123,6 +123,10 @@ def root(context, missing=missing):
     yield '\n'
     def macro(l_1_plan, l_1_kernel):
         t_3 = []
+        l_1_wide32 = resolve('wide32')
+        l_1_rest_type = resolve('rest_type')
+        l_1_c = resolve('c')
+        l_1_range = resolve('range')
         l_1_act = l_1_Z = l_1_cols = l_1_bias_later = missing
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
@@ -168,35 +172,82 @@ def root(context, missing=missing):
                 str((undefined(name='cols') if l_1_cols is missing else l_1_cols)),
                 '):\n            zj = ',
                 str((undefined(name='Z') if l_1_Z is missing else l_1_Z)),
-                '[r, j]\n            top = zj if zj > top else top\n',
+                "[r, j]\n            top = zj if zj > top else top\n        # rest: the other columns' share, e^(z - top) summed over the columns below the top\n        # (and 1 for each further column that ties it), kept apart from the top's own 1: a\n        # confident row's loss is log(1 + rest), which a sum with the 1 rounds away (logits\n        # 18 apart in float32: a loss of 4.6e-8 came out 0; 30 apart in double, 0.6% off).\n        # A mask, not a select: the loop then still vectorises\n",
             ))
-            if ((environment.getattr(l_1_plan, 'float_type') == 'float32') and (environment.getattr(l_1_kernel, 'variant') != 'narrow')):
+            l_1_wide32 = ((environment.getattr(l_1_plan, 'float_type') == 'float32') and (environment.getattr(l_1_kernel, 'variant') != 'narrow'))
+            l_1_rest_type = ('np.float32' if (undefined(name='wide32') if l_1_wide32 is missing else l_1_wide32) else 'np.float64')
+            if (undefined(name='wide32') if l_1_wide32 is missing else l_1_wide32):
                 pass
-                t_3.extend((
-                    "        # float32 throughout, e^x from arithmetic alone: the loop vectorises (the C\n        # library's expf is a call per element; 1.5 -> 0.8 us for 32 rows of 10). Not for\n        # fewer outputs than a vector (narrow): little to gain, and its compile cost the\n        # iris network's cold start 0.2 s\n        norm = np.float32(0.0)\n        for j in range(",
-                    str((undefined(name='cols') if l_1_cols is missing else l_1_cols)),
-                    '):\n            e = _exp_neg32(',
-                    str((undefined(name='Z') if l_1_Z is missing else l_1_Z)),
-                    '[r, j] - top)\n',
-                ))
-            else:
-                pass
-                t_3.extend((
-                    "        # the sum in double: a confident row's loss is -log(norm) with norm = 1 + (the\n        # rest), which a float32 sum rounds away (logits 18 apart: a loss of 4.6e-8 became\n        # 0). A float32 sum with its logf was faster (a double log a row: 8% of a 64-32-4\n        # step); log1p of the other columns' sum would keep both\n        norm = 0.0\n        for j in range(",
-                    str((undefined(name='cols') if l_1_cols is missing else l_1_cols)),
-                    '):\n            e = math.exp(',
-                    str((undefined(name='Z') if l_1_Z is missing else l_1_Z)),
-                    '[r, j] - top)\n',
-                ))
-            t_3.append(
-                '            A[r, j] = e\n            norm += e\n',
-            )
+                t_3.append(
+                    "        # float32 throughout, e^x from arithmetic alone: the loop vectorises (the C\n        # library's expf is a call per element; 1.5 -> 0.8 us for 32 rows of 10). Not for\n        # fewer outputs than a vector (narrow): little to gain, and its compile cost the\n        # iris network's cold start 0.2 s\n",
+                )
+            t_3.extend((
+                '        zero = ',
+                str((undefined(name='rest_type') if l_1_rest_type is missing else l_1_rest_type)),
+                '(0.0)\n        one = ',
+                str((undefined(name='rest_type') if l_1_rest_type is missing else l_1_rest_type)),
+                "(1.0)\n        rest = zero\n        ties = -1  # an integer: 'reassoc' could otherwise merge its sum into rest's, 1s and all\n        for j in range(",
+                str((undefined(name='cols') if l_1_cols is missing else l_1_cols)),
+                '):\n            gap = ',
+                str((undefined(name='Z') if l_1_Z is missing else l_1_Z)),
+                '[r, j] - top\n',
+            ))
             if environment.getattr(l_1_kernel, 'keep_z'):
                 pass
+                t_3.append(
+                    '            Z[r, j] = gap\n',
+                )
+            t_3.extend((
+                '            e = ',
+                str(('_exp_neg32' if (undefined(name='wide32') if l_1_wide32 is missing else l_1_wide32) else 'math.exp')),
+                "(gap)\n            A[r, j] = e\n            below = gap < zero  # a NaN's e reaches rest all the same (NaN * 0)\n            rest += e * ",
+                str((undefined(name='rest_type') if l_1_rest_type is missing else l_1_rest_type)),
+                '(below)\n            ties += not below\n        rest += ',
+                str((undefined(name='rest_type') if l_1_rest_type is missing else l_1_rest_type)),
+                '(ties)\n        norm = one + rest\n',
+            ))
+            if environment.getattr(l_1_kernel, 'keep_z'):
+                pass
+                t_3.append(
+                    "        # Z becomes log(A) = (z - top) - log1p(rest), what the cross-entropy reads (no\n        # exponentials of its own: K of them a row were a fifth of a small network's\n        # step); nothing else reads a softmax layer's Z. z - top is stored first, in the\n        # loop above: 'reassoc' made (z - top) - log1p(rest) of one expression z - (top +\n        # log1p(rest)), which keeps no more of log1p(rest) than top's precision allows (a\n        # 3e-3 loss at logits near 300 came out 7e-6 off in float32)\n",
+                )
+                if (environment.getattr(l_1_plan, 'float_type') == 'float32'):
+                    pass
+                    t_3.append(
+                        "        # log1p(rest) from its series below 1/16 (to rest^6: within 1e-8 of it), log(norm)\n        # above (within 1e-6 where norm is float32's): a call to log1pf cost 7 ns a row\n",
+                    )
+                    l_1_c = {}
+                    for l_2_k in context.call((undefined(name='range') if l_1_range is missing else l_1_range), 2, 7):
+                        l_2__ = missing
+                        _loop_vars = {}
+                        pass
+                        l_2__ = context.call(environment.getattr((undefined(name='c') if l_1_c is missing else l_1_c), 'update'), {l_2_k: str_join(((undefined(name='rest_type') if l_1_rest_type is missing else l_1_rest_type), '(1 / ', l_2_k, ')', ))}, _loop_vars=_loop_vars)
+                        _loop_vars['_'] = l_2__
+                    l_2_k = l_2__ = missing
+                    t_3.extend((
+                        '        tail = rest * (one - rest * (',
+                        str(environment.getitem((undefined(name='c') if l_1_c is missing else l_1_c), 2)),
+                        ' - rest * (',
+                        str(environment.getitem((undefined(name='c') if l_1_c is missing else l_1_c), 3)),
+                        ' - rest * (',
+                        str(environment.getitem((undefined(name='c') if l_1_c is missing else l_1_c), 4)),
+                        ' - rest * (',
+                        str(environment.getitem((undefined(name='c') if l_1_c is missing else l_1_c), 5)),
+                        ' - rest * ',
+                        str(environment.getitem((undefined(name='c') if l_1_c is missing else l_1_c), 6)),
+                        ')))))\n        tail = tail if rest < ',
+                        str((undefined(name='rest_type') if l_1_rest_type is missing else l_1_rest_type)),
+                        '(0.0625) else math.log(norm)\n',
+                    ))
+                else:
+                    pass
+                    t_3.append(
+                        '        tail = math.log1p(rest)\n',
+                    )
                 t_3.extend((
-                    "        # Z becomes log(A) = z - logsumexp(z), what the cross-entropy reads (no exponentials\n        # of its own: K of them a row were a fifth of a small network's step); nothing else\n        # reads a softmax layer's Z. The shift in double: in float32 a confident row's\n        # log-probability lost digits as its logits grew (1e-4 off at logits near 3000);\n        # the log of norm itself may be float32's (a float32 sum: logf, cheaper than log)\n        shift = np.float64(top) + math.log(norm)\n        for j in range(",
+                    '        for j in range(',
                     str((undefined(name='cols') if l_1_cols is missing else l_1_cols)),
-                    '):\n            A[r, j] /= norm\n            Z[r, j] -= shift\n',
+                    '):\n            A[r, j] /= norm\n            Z[r, j] -= tail\n',
                 ))
             else:
                 pass
@@ -275,7 +326,7 @@ def root(context, missing=missing):
                 "': the delta of the layer below.\n    S is what the derivative reads: ",
                 str(('its output A' if (environment.getattr((undefined(name='act') if l_1_act is missing else l_1_act), 'is_softmax') or (environment.getattr((undefined(name='act') if l_1_act is missing else l_1_act), 'backward_from') == 'a')) else 'its pre-activation Z')),
                 '.',
-                str(('\n    W comes transposed (run() keeps W^T): the product is D @ W.' if environment.getattr(l_1_kernel, 'transposed') else cond_expr_undefined("the inline if-expression on line 132 in 'layers.j2' evaluated to false and no else section was defined."))),
+                str(('\n    W comes transposed (run() keeps W^T): the product is D @ W.' if environment.getattr(l_1_kernel, 'transposed') else cond_expr_undefined("the inline if-expression on line 152 in 'layers.j2' evaluated to false and no else section was defined."))),
                 '"""\n',
             ))
             if environment.getattr(l_1_kernel, 'transposed'):
@@ -391,7 +442,7 @@ def root(context, missing=missing):
             ')\ndef ',
             str(environment.getattr(l_1_kernel, 'name')),
             '(D, W, OUT, nb):\n    """OUT += D @ W^T: this layer\'s share of the gradient of its input, which another\n    consumer of that input wrote first.',
-            str(('\n    W comes transposed (run() keeps W^T): the product is D @ W.' if environment.getattr(l_1_kernel, 'transposed') else cond_expr_undefined("the inline if-expression on line 191 in 'layers.j2' evaluated to false and no else section was defined."))),
+            str(('\n    W comes transposed (run() keeps W^T): the product is D @ W.' if environment.getattr(l_1_kernel, 'transposed') else cond_expr_undefined("the inline if-expression on line 211 in 'layers.j2' evaluated to false and no else section was defined."))),
             '"""\n',
         ))
         if environment.getattr(l_1_kernel, 'transposed'):
@@ -456,7 +507,7 @@ def root(context, missing=missing):
             str(environment.getattr(l_1_kernel, 'name')),
             '(inp, D, nb, dW, db):\n    """dW = inp^T D and db = column sums of D (',
             str(environment.getattr(l_1_kernel, 'variant')),
-            str((', dW flat' if environment.getattr(l_1_kernel, 'width') else cond_expr_undefined("the inline if-expression on line 216 in 'layers.j2' evaluated to false and no else section was defined."))),
+            str((', dW flat' if environment.getattr(l_1_kernel, 'width') else cond_expr_undefined("the inline if-expression on line 236 in 'layers.j2' evaluated to false and no else section was defined."))),
             ')."""\n',
         ))
         if ((environment.getattr(l_1_kernel, 'variant') == 'blas') and environment.getattr(l_1_plan, 'gemm')):
@@ -563,4 +614,4 @@ def root(context, missing=missing):
     context.vars['slope_kernel'] = l_0_slope_kernel = Macro(environment, macro, 'slope_kernel', ('plan', 'kernel'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '6=12&8=14&9=26&10=28&11=32&13=41&15=44&18=48&20=51&22=55&27=58&28=63&32=72&33=77&35=83&36=88&42=100&46=102&52=108&53=118&56=124&57=132&58=133&59=134&60=137&61=139&62=145&63=157&64=159&65=162&69=166&70=168&71=170&73=173&79=177&80=179&87=186&88=188&92=194&99=198&103=205&108=212&109=215&110=219&111=221&112=224&116=233&118=237&123=244&124=253&125=256&127=261&128=262&129=265&130=267&131=272&132=276&133=281&134=285&135=288&136=292&137=295&140=302&141=306&147=316&148=319&149=323&150=325&155=333&157=337&158=339&159=341&164=349&166=354&169=359&177=371&178=373&179=375&187=381&188=390&189=392&191=394&192=397&193=401&194=404&195=408&196=411&201=420&202=423&203=427&204=429&213=444&214=454&215=456&216=458&217=462&218=466&219=469&221=474&223=478&224=480&231=482&232=484&236=491&243=494&244=497&245=499&246=502&247=505&252=512&259=518&260=526&261=529&262=531&263=536&265=543&268=547&275=554&276=556&277=558'
+debug_info = '6=12&8=14&9=26&10=28&11=32&13=41&15=44&18=48&20=51&22=55&27=58&28=63&32=72&33=77&35=83&36=88&42=100&46=102&52=108&53=118&56=124&57=136&58=137&59=138&60=141&61=143&62=149&63=161&64=163&65=166&69=170&70=172&71=174&78=177&79=178&80=179&86=186&87=188&90=190&91=192&92=195&95=202&98=204&100=206&102=209&109=214&112=219&113=220&114=229&115=239&119=249&123=256&128=263&129=266&130=270&131=272&132=275&136=284&138=288&143=295&144=304&145=307&147=312&148=313&149=316&150=318&151=323&152=327&153=332&154=336&155=339&156=343&157=346&160=353&161=357&167=367&168=370&169=374&170=376&175=384&177=388&178=390&179=392&184=400&186=405&189=410&197=422&198=424&199=426&207=432&208=441&209=443&211=445&212=448&213=452&214=455&215=459&216=462&221=471&222=474&223=478&224=480&233=495&234=505&235=507&236=509&237=513&238=517&239=520&241=525&243=529&244=531&251=533&252=535&256=542&263=545&264=548&265=550&266=553&267=556&272=563&279=569&280=577&281=580&282=582&283=587&285=594&288=598&295=605&296=607&297=609'
