@@ -89,7 +89,8 @@ def train_with(shards, optimizer, clip_norm=0.0, batch_size=64, epochs=2, nan_ro
     step, results = 0, []
     rng = np.random.default_rng(7)
     work = module.epoch_work(batch_size, net._flat_params(), shards)
-    sync = work[2][2]  # the threads' meeting points (symprop.codegen.split_support)
+    # the threads' meeting points (symprop.codegen.split_support); one share has none
+    sync = work[2][2] if shards > 1 else None
     for _ in range(epochs):
         perm = rng.permutation(X.shape[0])
         losses = np.full(-(-X.shape[0] // batch_size), np.nan)
@@ -340,14 +341,16 @@ def _source(arch, **options):
 
 def test_only_mid_size_networks_without_dropout_get_the_parallel_path():
     medium = _source("64-128:relu-64:relu-10:softmax", split_batches=True)
-    assert "SHARDED = True" in medium and "parallel=True" in medium
+    assert "SHARDED = True" in medium and "def shard_thread(" in medium
+    # the threads are Python's (split_support.run_threads): no parallel region to compile
+    assert "parallel=True" not in medium and "prange(" not in medium
     for arch, options in (("20-32:relu-16:relu-10:softmax", {}),  # too small to pay
                           ("784-512:relu-512:relu-10:softmax", {}),  # BLAS threads instead
                           ("64-128:relu-64:relu-10:softmax", {"dropout": [True, False, False]})):
         options["split_batches"] = True
         source = _source(arch, **options)
-        assert "SHARDED = False" in source and "parallel=True" not in source
-        assert "prange" not in source
+        assert "SHARDED = False" in source and "shard_thread" not in source
+        assert "run_threads" not in source
 
 
 def test_one_numba_thread_builds_no_parallel_path(monkeypatch):
@@ -363,7 +366,7 @@ def test_one_numba_thread_builds_no_parallel_path(monkeypatch):
 def test_exported_modules_stay_serial():
     """What `symprop kernels` writes: no OpenMP, nothing a fork could trip on."""
     source = _source("64-128:relu-64:relu-10:softmax")
-    assert "SHARDED = False" in source and "prange" not in source
+    assert "SHARDED = False" in source and "shard_thread" not in source
 
 
 def test_transposed_weight_copies_train_like_the_plain_products():

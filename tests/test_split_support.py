@@ -19,6 +19,7 @@ from symprop.codegen.split_support import (
     load_acquire,
     meet,
     rows_apart,
+    run_threads,
     store_release,
 )
 
@@ -110,3 +111,106 @@ def test_rows_apart_start_on_their_own_cache_lines(dtype, width):
     for row in rows:
         assert row.ctypes.data % 64 == 0
     assert (rows == 0).all()  # padding included: sums over a whole row see only zeros
+
+
+@njit(nogil=True)
+def _round_part(t, sync, shards, rounds, seen, joined):
+    """_rounds' body as one thread's part, for run_threads (sync zeroed by the caller)."""
+    joined[t] = join_threads(sync, shards)
+    if joined[t]:
+        sense = 0
+        for r in range(rounds):
+            seen[t, 0] = r
+            sense = meet(sync, shards, sense)
+            for u in range(shards):
+                if seen[u, 0] == r:
+                    seen[t, 1] += 1
+            sense = meet(sync, shards, sense)
+
+
+@pytest.mark.parametrize("shards", [2, 3])
+def test_run_threads_runs_every_part_at_once(shards):
+    """The split path's threads (Python's, the compiled part releasing the GIL): every
+    part joins and they pass the barriers in step, call after call (the workers wait
+    between calls)."""
+    for _ in range(3):
+        sync = np.zeros(SYNC_SLOTS, np.int64)
+        seen = np.zeros((shards, 16), np.int64)
+        joined = np.zeros(shards, np.bool_)
+        run_threads(_round_part, shards, (sync, shards, ROUNDS, seen, joined))
+        assert joined.all()
+        assert (seen[:, 1] == shards * ROUNDS).all()
+
+
+def test_run_threads_raises_a_parts_error_and_goes_on():
+    """An error in a worker's part is raised in the caller, after every part ended; the
+    workers take the next call as before."""
+    import threading
+
+    ends = []
+
+    def part(t, barrier):
+        barrier.wait(timeout=10)  # all parts at once, or BrokenBarrierError
+        ends.append(t)
+        if t == 1:
+            raise ArithmeticError("part 1 failed")
+
+    with pytest.raises(ArithmeticError, match="part 1 failed"):
+        run_threads(part, 3, (threading.Barrier(3),))
+    assert sorted(ends) == [0, 1, 2]
+    ends.clear()
+    run_threads(lambda t, barrier: (barrier.wait(timeout=10), ends.append(t)), 2,
+                (threading.Barrier(2),))
+    assert sorted(ends) == [0, 1]
+
+
+def test_run_threads_from_two_callers_at_once():
+    """fit in two threads at once: the second caller, finding the workers busy, gets
+    threads of its own; both calls run all their parts at once."""
+    import threading
+
+    done, errors = [], []
+
+    def part(t, barrier, inner):
+        barrier.wait(timeout=10)
+        if t == 0 and inner is not None:  # while this call holds the workers
+            inner()
+        done.append(t)
+
+    def second_caller():
+        try:
+            run_threads(part, 2, (threading.Barrier(2), None))
+        except BaseException as error:  # noqa: BLE001 - asserted below
+            errors.append(error)
+
+    def start_second():
+        thread = threading.Thread(target=second_caller)
+        thread.start()
+        thread.join(timeout=20)
+
+    run_threads(part, 2, (threading.Barrier(2), start_second))
+    assert not errors and sorted(done) == [0, 0, 1, 1]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="no fork here")
+def test_run_threads_in_a_forked_child():
+    """A child forked after the workers started has none of their threads: it starts its
+    own (with the parent's, it would wait forever for workers that are not there)."""
+    import os
+    import threading
+
+    run_threads(lambda t, barrier: barrier.wait(timeout=10), 2, (threading.Barrier(2),))
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if a call with all its parts at once ends
+        import signal
+
+        signal.alarm(60)  # a hang ends the child, and the test fails
+        code = 1
+        try:
+            run_threads(lambda t, barrier: barrier.wait(timeout=10), 2,
+                        (threading.Barrier(2),))
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -3,8 +3,9 @@
 Each of ``shards`` threads forward- and back-propagates its share of a training batch's
 rows, in its own row of one work array, then the threads' gradients are summed and each
 thread updates its share of the parameters (the templates' ``shard_pass``, ``split_part``).
-A call of one or several epochs is one parallel region (``shard_epoch``): each thread runs
-every batch, and the threads meet at a barrier wherever one needs what another wrote
+A call of one or several epochs runs ``shard_thread`` in each of ``shards`` Python threads
+at once (``split_support.run_threads``; the compiled code releases the GIL): each thread
+runs every batch, and the threads meet at a barrier wherever one needs what another wrote
 (symprop/codegen/split_support.py).
 
 Batch normalization couples a batch's rows: its mean and variance are the whole batch's, and

@@ -1,21 +1,22 @@
-"""What the split path's generated code calls (see symprop/codegen/split.py): the threads'
-meeting points, and per-thread rows that start on their own cache lines.
+"""What the split path's generated code calls (see symprop/codegen/split.py): its threads,
+their meeting points, and per-thread rows that start on their own cache lines.
 
 A call of training epochs on the split path (one epoch, or those up to fit's next copy of
-the training state) is one parallel region: each thread runs every batch's stages on its
-share of the rows and waits for the others at a barrier between two stages.
-Opening a parallel region costs about 1.2 us on this project's 2-core machine; a barrier
-about 0.09 us. Numba has no atomics on the CPU, so the few needed (fetch-add, compare-swap,
-acquire load, release store on int64 array elements) are LLVM instructions emitted here.
+the training state) runs the module's ``shard_thread`` in ``shards`` threads at once
+(``run_threads``): each thread runs every batch's stages on its share of the rows and waits
+for the others at a barrier between two stages. The threads are Python's, kept waiting
+between calls (about 40 us a call to wake them); a barrier costs about 0.09 us. Numba's
+``prange`` did the same with a region opened in about 1.2 us, but compiling its parallel
+region took a 64-128-64-10 network's first fit 3 s more (10.1-10.7 s against 4.7-5.4 s).
+Numba has no atomics on the CPU, so the few needed (fetch-add, compare-swap, acquire load,
+release store on int64 array elements) are LLVM instructions emitted here.
 
-A barrier only works if every thread runs at once. OpenMP gives a region all the threads it
-asks for, but a threading layer may run two iterations of a ``prange`` one after the other
-(TBB can), and a busy machine may keep a thread waiting: ``join_threads`` lets the threads
-in only if all of them arrive within a few milliseconds, and otherwise tells every one of
-them, however late, to leave, so that the call's epochs run on one thread instead (the
-same arithmetic in the same order, see the templates' ``shard_epoch``; fit's next call is
-then sized by that slower pace). A call asked for more shares than Numba has threads runs
-on one at once, without that wait.
+A barrier only works if every thread runs at once, and a busy machine may keep a thread
+waiting: ``join_threads`` lets the threads in only if all of them arrive within a few
+milliseconds, and otherwise tells every one of them, however late, to leave, so that the
+call's epochs run on one thread instead (the same arithmetic in the same order, see the
+templates' ``shard_thread``; fit's next call is then sized by that slower pace). A call
+asked for more shares than Numba has threads runs on one at once, without that wait.
 
 Nothing between two meetings raises in symprop's kernels (NumPy's error model, no bounds
 checks). Under ``NUMBA_BOUNDSCHECK=1`` an index error in one thread would leave the others
@@ -25,6 +26,8 @@ waiting at the next meeting: debug the split path with ``numba.set_num_threads(1
 from __future__ import annotations
 
 import os
+import queue
+import threading
 
 import numpy as np
 from numba import njit, types
@@ -162,6 +165,72 @@ def meet(sync, shards, sense):
         if waits > SPINS_BEFORE_YIELD:
             pause()
     return sense
+
+
+def run_threads(function, shards: int, args: tuple) -> None:
+    """function(t, *args) for t = 0 .. shards - 1, all at once, 0 in the caller's thread and
+    the others in long-lived worker threads: the split path's threads. Python threads, not
+    a ``prange``: the compiled function releases the GIL, and Numba's parallel region cost
+    a mid-size network's first fit about 3 s of compiling. Workers that wait for the next
+    call answer in about 40 us where starting threads took 120 us a call. A second caller
+    while the workers are busy (fit in two threads at once) gets threads of its own. An
+    exception in any thread is raised here once all have ended (the others meanwhile fall
+    back to ``join_threads``'s serial run, not waiting forever)."""
+    errors: list = []
+    if not _WORKERS_FREE.acquire(blocking=False):
+        threads = [threading.Thread(target=_run_part, args=(function, t, args, errors),
+                                    daemon=True) for t in range(1, shards)]
+        for thread in threads:
+            thread.start()
+        _run_part(function, 0, args, errors)
+        for thread in threads:
+            thread.join()
+    else:
+        try:
+            while len(_WORKERS) < shards - 1:
+                inbox, done = queue.SimpleQueue(), queue.SimpleQueue()
+                threading.Thread(target=_serve, args=(inbox, done), daemon=True).start()
+                _WORKERS.append((inbox, done))
+            for t in range(1, shards):
+                _WORKERS[t - 1][0].put((function, t, args))
+            _run_part(function, 0, args, errors)
+            for t in range(1, shards):
+                errors.extend(_WORKERS[t - 1][1].get())
+        finally:
+            _WORKERS_FREE.release()
+    if errors:
+        raise errors[0]
+
+
+def _run_part(function, t: int, args: tuple, errors: list) -> None:
+    try:
+        function(t, *args)
+    except BaseException as error:  # noqa: BLE001 - run_threads raises it in the caller
+        errors.append(error)
+
+
+def _serve(inbox, done) -> None:
+    """A worker: each call's part, then its errors (none: an empty list) into done."""
+    while True:
+        function, t, args = inbox.get()
+        errors = []
+        _run_part(function, t, args, errors)
+        done.put(errors)
+
+
+_WORKERS: list = []  # (inbox, done) queues of each worker thread, worker t - 1 for part t
+_WORKERS_FREE = threading.Lock()
+
+
+def _forget_workers() -> None:
+    """In a forked child the workers' threads do not exist: start anew."""
+    global _WORKERS_FREE
+    _WORKERS.clear()
+    _WORKERS_FREE = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_workers)
 
 
 def rows_apart(shards: int, width: int, dtype) -> np.ndarray:

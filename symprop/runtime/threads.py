@@ -8,8 +8,8 @@ products keep every thread.
 Where the products stay on one BLAS thread, modules built with a data-parallel path
 (``SHARDED``, see symprop/codegen/plan.py) split each training batch's rows over Numba's
 threads instead: each forward- and back-propagates its share, then sums the threads'
-gradients and updates its share of the parameters; the threads of an epoch's one parallel
-region meet at barriers in between (symprop/codegen/split_support.py).
+gradients and updates its share of the parameters; the threads of a call meet at barriers
+in between (symprop/codegen/split_support.py).
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ SINGLE_THREAD_MACS = 1 << 22
 SHARD_MIN_ROWS = 16
 # Threading layers whose parallel regions start in about a microsecond; Numba's fallback
 # "workqueue" takes ~45 us a region on this project's machine, more than a split saves.
+# (The split path's threads are Python's now, symprop/codegen/split_support.run_threads,
+# and open no Numba region: this condition and the fork rule below are from when they
+# were a prange's, kept until measured without them.)
 FAST_LAYERS = ("omp", "tbb")
 
 # GNU OpenMP terminates a forked child that opens a parallel region once its parent has

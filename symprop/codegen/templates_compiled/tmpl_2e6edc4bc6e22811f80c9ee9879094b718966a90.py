@@ -17,30 +17,37 @@ def root(context, missing=missing):
     l_0_weights = resolve('weights')
     l_0_narrow = resolve('narrow')
     l_0_jit = resolve('jit')
+    l_0_units = resolve('units')
     l_0_m = l_0_l = l_0_b = l_0_scalars = l_0_single = missing
     try:
-        t_1 = environment.filters['length']
+        t_1 = environment.filters['join']
     except KeyError:
         @internalcode
         def t_1(*unused):
-            raise TemplateRuntimeError("No filter named 'length' found.")
+            raise TemplateRuntimeError("No filter named 'join' found.")
     try:
-        t_2 = environment.filters['list']
+        t_2 = environment.filters['length']
     except KeyError:
         @internalcode
         def t_2(*unused):
-            raise TemplateRuntimeError("No filter named 'list' found.")
+            raise TemplateRuntimeError("No filter named 'length' found.")
     try:
-        t_3 = environment.filters['map']
+        t_3 = environment.filters['list']
     except KeyError:
         @internalcode
         def t_3(*unused):
-            raise TemplateRuntimeError("No filter named 'map' found.")
+            raise TemplateRuntimeError("No filter named 'list' found.")
     try:
-        t_4 = environment.filters['selectattr']
+        t_4 = environment.filters['map']
     except KeyError:
         @internalcode
         def t_4(*unused):
+            raise TemplateRuntimeError("No filter named 'map' found.")
+    try:
+        t_5 = environment.filters['selectattr']
+    except KeyError:
+        @internalcode
+        def t_5(*unused):
             raise TemplateRuntimeError("No filter named 'selectattr' found.")
     pass
     l_0_m = context.vars['m'] = environment.get_template('macros.j2', 'network.py.j2')._get_default_module(context)
@@ -105,9 +112,7 @@ def root(context, missing=missing):
         yield '\n'
     yield '"""\n\nimport math\n\nimport numpy as np\nfrom numba import '
     yield str(('get_num_threads, ' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 30 in 'network.py.j2' evaluated to false and no else section was defined.")))
-    yield 'njit'
-    yield str((', prange' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 30 in 'network.py.j2' evaluated to false and no else section was defined.")))
-    yield '\n'
+    yield 'njit\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'prefetch'):
         pass
         yield "\nfrom symprop.codegen.prefetch import prefetch  # the next batch's rows, asked for early\n"
@@ -120,7 +125,7 @@ def root(context, missing=missing):
         yield '  # the BLAS numpy ships, called directly\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable'):
         pass
-        yield "\nfrom symprop.codegen.split_support import SYNC_SLOTS, join_threads, meet, rows_apart  # the split path's threads\n"
+        yield "\nfrom symprop.codegen.split_support import SYNC_SLOTS, join_threads, meet, rows_apart, run_threads  # the split path's threads\n"
     yield '\n# Per-parameter state slots of the optimizer, in argument order (zero-initialised).\nOPTIMIZER_STATE = ('
     for l_1_s in environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'state'):
         _loop_vars = {}
@@ -169,14 +174,14 @@ def root(context, missing=missing):
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'has_blocks'):
         pass
         yield '\n\n# -- normalization layers and residual sums -------------------------------------------------\n'
-        if t_2(context.eval_ctx, t_4(context, environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'norms'), 'kind', 'equalto', 'batchnorm')):
+        if t_3(context.eval_ctx, t_5(context, environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'norms'), 'kind', 'equalto', 'batchnorm')):
             pass
             yield '\n\n'
             yield str(context.call(environment.getattr((undefined(name='norms') if l_0_norms is missing else l_0_norms), 'batchnorm_forward'), (undefined(name='plan') if l_0_plan is missing else l_0_plan)))
             yield '\n\n\n'
             yield str(context.call(environment.getattr((undefined(name='norms') if l_0_norms is missing else l_0_norms), 'batchnorm_backward'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), ('batchnorm' in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'plain_norm_kinds'))))
             yield '\n'
-        if t_2(context.eval_ctx, t_4(context, environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'norms'), 'kind', 'equalto', 'layernorm')):
+        if t_3(context.eval_ctx, t_5(context, environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'norms'), 'kind', 'equalto', 'layernorm')):
             pass
             yield '\n\n'
             yield str(context.call(environment.getattr((undefined(name='norms') if l_0_norms is missing else l_0_norms), 'layernorm_forward'), (undefined(name='plan') if l_0_plan is missing else l_0_plan)))
@@ -209,7 +214,7 @@ def root(context, missing=missing):
     yield '\n            M[r, j] = mask\n            AD[r, j] = A[r, j] * mask\n\n\n@njit('
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'jit'))
     yield ')\ndef sum_of_squares(G):\n    total = 0.0\n    for i in range(G.shape[0]):\n        total += G[i] * G[i]\n    return total\n\n\n'
-    l_0_scalars = ((['scale'] + environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'hyper')) + t_2(context.eval_ctx, t_3(context, environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'invariant'), attribute=0)))
+    l_0_scalars = ((['scale'] + environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'hyper')) + t_3(context.eval_ctx, t_4(context, environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'invariant'), attribute=0)))
     context.vars['scalars'] = l_0_scalars
     context.exported_vars.add('scalars')
     l_0_single = (environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'float_type') == 'float32')
@@ -288,14 +293,14 @@ def root(context, missing=missing):
         l_0_row_floats = (environment.getitem(environment.getitem((undefined(name='work') if l_0_work is missing else l_0_work), -1), 1) + environment.getitem(environment.getitem((undefined(name='work') if l_0_work is missing else l_0_work), -1), 2))
         context.vars['row_floats'] = l_0_row_floats
         context.exported_vars.add('row_floats')
-        l_0_weights = t_2(context.eval_ctx, t_3(context, environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'layers'), attribute='W'))
+        l_0_weights = t_3(context.eval_ctx, t_4(context, environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'layers'), attribute='W'))
         context.vars['weights'] = l_0_weights
         context.exported_vars.add('weights')
-        l_0_narrow = t_2(context.eval_ctx, t_3(context, t_4(context, environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'layers'), 'width'), attribute='W'))
+        l_0_narrow = t_3(context.eval_ctx, t_4(context, t_5(context, environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'layers'), 'width'), attribute='W'))
         context.vars['narrow'] = l_0_narrow
         context.exported_vars.add('narrow')
         yield "\n\n\n# -- data-parallel training batches: each of `shards` threads takes a share of the rows ---------\n# A thread's batch buffers live in its row of `work`, its gradients in its row of `grads`\n# (parameters in argument order, flattened): two arrays instead of one per buffer and\n# gradient keep the argument lists, and the compile time, short.\n\n\n"
-        if (t_1(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shard_stages')) > 1):
+        if (t_2(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shard_stages')) > 1):
             pass
             yield str(context.call(environment.getattr((undefined(name='norms') if l_0_norms is missing else l_0_norms), 'batchnorm_split'), (undefined(name='plan') if l_0_plan is missing else l_0_plan)))
             yield '\n\n\n'
@@ -407,7 +412,7 @@ def root(context, missing=missing):
             yield ')\n'
         l_1_name = l_1_offset = l_1_size = l_1_shape = missing
         yield '    return nonfinite\n\n\n'
-        yield str(context.call(environment.getattr((undefined(name='sh') if l_0_sh is missing else l_0_sh), 'thread_epoch'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), (undefined(name='weights') if l_0_weights is missing else l_0_weights)))
+        yield str(context.call(environment.getattr((undefined(name='sh') if l_0_sh is missing else l_0_sh), 'thread_epoch'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), (undefined(name='weights') if l_0_weights is missing else l_0_weights), (undefined(name='jit') if l_0_jit is missing else l_0_jit)))
         yield '\n'
     yield '\n\n@njit('
     yield str((undefined(name='jit') if l_0_jit is missing else l_0_jit))
@@ -433,9 +438,6 @@ def root(context, missing=missing):
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'model_hyper')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'hyper')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable'):
-        pass
-        yield ', shards, shard_crowded, shard_sync, shard_results, shard_losses, shard_verdicts, shard_work, shard_grads'
     for l_1_layer in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed'):
         _loop_vars = {}
         pass
@@ -454,7 +456,7 @@ def root(context, missing=missing):
     yield '")\n    # Flat views of the weights, their gradients'
     yield str((' and optimizer state' if environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'state') else ''))
     yield ', made once: the\n    # update runs over them (biases are flat already).\n'
-    l_0_weights = t_2(context.eval_ctx, t_3(context, environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'layers'), attribute='W'))
+    l_0_weights = t_3(context.eval_ctx, t_4(context, environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'layers'), attribute='W'))
     context.vars['weights'] = l_0_weights
     context.exported_vars.add('weights')
     for l_1_param in (undefined(name='weights') if l_0_weights is missing else l_0_weights):
@@ -486,18 +488,7 @@ def root(context, missing=missing):
     if (environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_in') in environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'ROW_TUPLE_COLUMNS')):
         pass
         yield "    XB_flat = XB.reshape(-1)  # the gather's rows, summed flat for inputs_check\n"
-    yield '    training = mode == TRAIN\n'
-    if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable'):
-        pass
-        yield "    if training and shards > 1:  # each batch's rows split over `shards` threads\n        return shard_epoch(shards, shard_crowded, shard_sync, shard_results, X, Y, perm, epochs, batch_size, step, clip_norm, batch_losses, out, shard_work, shard_grads, shard_losses, shard_verdicts"
-        yield str(context.call(environment.getattr((undefined(name='sh') if l_0_sh is missing else l_0_sh), 'shared'), (undefined(name='plan') if l_0_plan is missing else l_0_plan)))
-        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params')))
-        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
-        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'states')))
-        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'model_hyper')))
-        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'hyper')))
-        yield ')\n'
-    yield "    loss_sum = 0.0\n    batches = (epoch_rows + batch_size - 1) // batch_size  # an epoch's\n    for flat in range(epochs * batches):  # epoch after epoch, batch after batch\n        epoch = flat // batches\n        bi = flat - epoch * batches\n        start = epoch * epoch_rows + bi * batch_size\n        rest = epoch_rows - bi * batch_size\n        nb = rest if rest < batch_size else batch_size  # the last batch may be short\n        out_base = epoch * X.shape[0]\n"
+    yield "    training = mode == TRAIN\n    loss_sum = 0.0\n    batches = (epoch_rows + batch_size - 1) // batch_size  # an epoch's\n    for flat in range(epochs * batches):  # epoch after epoch, batch after batch\n        epoch = flat // batches\n        bi = flat - epoch * batches\n        start = epoch * epoch_rows + bi * batch_size\n        rest = epoch_rows - bi * batch_size\n        nb = rest if rest < batch_size else batch_size  # the last batch may be short\n        out_base = epoch * X.shape[0]\n"
     yield str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'gather_rows'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'start', 'nb', '        ', 'mode != PREDICT'), 'rstrip')))
     yield '\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'prefetch'):
@@ -587,15 +578,13 @@ def root(context, missing=missing):
     yield '            ]\n\n\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable'):
         pass
-        yield 'def _shard_arrays(shards, params, rows):\n    """run()\'s shards, shard_crowded (more shares than threads), shard_sync, shard_results\n    (the threads\' meeting points, the call\'s outcome), shard_losses and shard_verdicts\n    (one per thread), shard_work (per thread, its share of ``rows`` batch rows in every\n    batch buffer, then its transposed weight copies) and shard_grads (per thread, every\n    parameter\'s gradient, flat); each thread\'s rows on cache lines of their own."""\n    cap = -(-rows // shards)\n    dtype = params[0].dtype\n    work_floats = cap * '
+        yield 'def _shard_arrays(shards, params, rows):\n    """The split path\'s arrays for ``shards`` threads: shards, crowded (more shares than\n    threads), sync, results (the threads\' meeting points, the call\'s outcome), losses and\n    verdicts (one per thread), work (per thread, its share of ``rows`` batch rows in every\n    batch buffer, then its transposed weight copies) and grads (per thread, every\n    parameter\'s gradient, flat); each thread\'s rows on cache lines of their own. One\n    share: run() trains alone, nothing to make."""\n    if shards == 1:\n        return [1]\n    cap = -(-rows // shards)\n    dtype = params[0].dtype\n    work_floats = cap * '
         yield str((environment.getitem(environment.getitem(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shard_buffers'), -1), 1) + environment.getitem(environment.getitem(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shard_buffers'), -1), 2)))
         yield ' + '
         yield str((environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed_floats') + environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'stats_floats')))
-        yield '\n    if shards == 1:  # run() does not split: placeholders, made quickly\n        work, grads = np.empty((1, work_floats), dtype), np.empty((1, '
+        yield '\n    work, grads = rows_apart(shards, work_floats, dtype), rows_apart(shards, '
         yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'param_count'))
-        yield '), dtype)\n    else:\n        work, grads = rows_apart(shards, work_floats, dtype), rows_apart(shards, '
-        yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'param_count'))
-        yield ", dtype)\n    # more shares than Numba's threads: one thread would take two, and the epoch runs\n    # serially (one share never asks: that would start Numba's thread pool, see threads.py)\n    crowded = shards > 1 and shards > get_num_threads()\n    return [shards, crowded, np.zeros(SYNC_SLOTS, np.int64), np.zeros(4), np.zeros(shards), np.zeros(shards), work, grads]\n\n\n"
+        yield ", dtype)\n    # more shares than Numba's threads: one thread would take two, and the epoch runs\n    # serially (one share never asks: that would start Numba's thread pool, see threads.py)\n    crowded = shards > get_num_threads()\n    return [shards, crowded, np.zeros(SYNC_SLOTS, np.int64), np.zeros(4), np.zeros(shards), np.zeros(shards), work, grads]\n\n\n"
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed'):
         pass
         yield 'def _transposes(params):\n    """run()\'s transposed copies of the weights whose delta products read them so."""\n    return ['
@@ -603,7 +592,7 @@ def root(context, missing=missing):
         for l_1_layer, l_1_loop in LoopContext(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed'), undefined):
             _loop_vars = {}
             pass
-            yield str((', ' if (not environment.getattr(l_1_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 421 in 'network.py.j2' evaluated to false and no else section was defined.")))
+            yield str((', ' if (not environment.getattr(l_1_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 417 in 'network.py.j2' evaluated to false and no else section was defined.")))
             yield 'np.ascontiguousarray(params['
             yield str(context.call(environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params'), 'index'), environment.getattr(l_1_layer, 'W'), _loop_vars=_loop_vars))
             yield '].T)'
@@ -625,16 +614,37 @@ def root(context, missing=missing):
     yield ']\n    epochs, shards = int(epochs), max(1, int(shards))\n    rows = perm.shape[0] // max(epochs, 1)\n    if epochs < 1 or rows * epochs != perm.shape[0]:\n        raise ValueError("train_epoch: perm must hold `epochs` epochs\' row orders, each as "\n                         "long")\n    out = np.empty((epochs * X.shape[0], '
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_out'))
     yield '), dtype=X.dtype) if outputs is None else outputs\n    # the compiled loop writes without bounds checks: arrays too short are refused here\n    if out.shape[0] < epochs * X.shape[0] or batch_losses.shape[0] < epochs * -(-rows // batch_size):\n        raise ValueError("train_epoch: outputs must have `epochs` times X\'s rows and "\n                         "batch_losses `epochs` times an epoch\'s batches")\n    buffers, grads, shard_arrays = epoch_work(batch_size, params, shards) if work is None else work\n    if buffers[0].shape[0] < min(batch_size, X.shape[0])'
-    yield str((' or shard_arrays[0] != shards' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 447 in 'network.py.j2' evaluated to false and no else section was defined.")))
-    yield ':\n        raise ValueError("train_epoch: work was made for another batch_size or shard count; "\n                         "make it with epoch_work(batch_size, params, shards)")\n    batches, step, status, _ = run(TRAIN, X, Y, perm, epochs, batch_size, step, clip_norm, batch_losses, out, *buffers, *params'
+    yield str((' or shard_arrays[0] != shards' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 443 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield ':\n        raise ValueError("train_epoch: work was made for another batch_size or shard count; "\n                         "make it with epoch_work(batch_size, params, shards)")\n'
+    if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable'):
+        pass
+        yield "    if shards > 1:  # each batch's rows split over `shards` threads\n        _, crowded, sync, results, losses, verdicts, shard_work, shard_grads = shard_arrays\n"
+        l_0_units = context.call(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'unit_buffer_shapes'))
+        context.vars['units'] = l_0_units
+        context.exported_vars.add('units')
+        if (undefined(name='units') if l_0_units is missing else l_0_units):
+            pass
+            yield '        '
+            yield str(t_1(context.eval_ctx, t_4(context, (undefined(name='units') if l_0_units is missing else l_0_units), 'first'), ', '))
+            yield ', = buffers['
+            yield str((-t_2((undefined(name='units') if l_0_units is missing else l_0_units))))
+            yield ':]  # the batch statistics\n'
+        yield '        sync[:] = 0\n        run_threads(shard_thread, shards, (shards, crowded, sync, results, X, Y, perm, epochs, batch_size, step, clip_norm, batch_losses, out, shard_work, shard_grads, losses, verdicts'
+        yield str(context.call(environment.getattr((undefined(name='sh') if l_0_sh is missing else l_0_sh), 'shared'), (undefined(name='plan') if l_0_plan is missing else l_0_plan)))
+        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params')))
+        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
+        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'states')))
+        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'model_hyper')))
+        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'hyper')))
+        yield '))\n        return int(results[0]), int(results[1]), int(results[2])\n'
+    yield '    batches, step, status, _ = run(TRAIN, X, Y, perm, epochs, batch_size, step, clip_norm, batch_losses, out, *buffers, *params'
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
     yield ', *grads'
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'states')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'model_hyper')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'hyper')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield ', *shard_arrays'
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 450 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 457 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return batches, step, status\n\n\ndef epoch_work(batch_size, params, shards=1):\n    """train_epoch\'s scratch arrays for batches of batch_size rows: the batch buffers, the\n    gradients and the threads\' shares'
     yield str(('' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else ' (none here)'))
     yield '; nothing in them outlives an epoch."""\n    return (_buffers(batch_size), _like(params), '
@@ -662,8 +672,7 @@ def root(context, missing=missing):
         yield ', 0.0'
     l_1__ = missing
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_shard_arrays(1, params, 1)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 465 in 'network.py.j2' evaluated to false and no else section was defined.")))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 465 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 472 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return total / n\n\n\ndef evaluate(X, Y, out, with_loss, chunk, '
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'args'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
@@ -681,9 +690,8 @@ def root(context, missing=missing):
         yield ', 0.0'
     l_1__ = missing
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_shard_arrays(1, params, 1)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 475 in 'network.py.j2' evaluated to false and no else section was defined.")))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 475 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 482 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return total / max(n, 1)\n'
 
 blocks = {}
-debug_info = '2=46&3=48&4=50&7=52&8=56&9=61&11=63&12=67&13=71&14=73&15=77&16=87&17=89&19=92&20=94&21=101&23=104&30=107&31=111&35=114&37=117&39=121&45=125&48=133&55=135&63=139&67=141&70=145&72=148&75=152&77=155&80=159&82=162&85=166&87=169&91=172&94=175&97=177&99=179&102=182&103=184&106=187&109=189&112=193&115=197&118=199&121=201&125=204&130=206&135=210&143=212&144=215&145=219&146=221&147=235&151=237&155=240&156=244&159=250&163=252&164=256&166=261&168=263&169=267&172=273&175=283&176=285&177=288&178=291&179=294&189=298&190=300&193=302&195=307&196=309&201=312&202=314&203=316&204=318&205=321&208=326&209=330&212=333&213=335&214=337&215=339&216=342&219=347&225=351&226=353&236=356&237=362&245=370&246=373&247=376&248=380&251=387&254=390&259=410&263=413&264=415&283=447&284=451&285=455&287=457&288=460&289=464&290=468&291=472&292=476&295=486&299=490&301=493&312=501&313=503&314=505&316=507&319=509&320=511&321=514&324=519&325=523&326=525&328=528&330=536&335=542&340=544&354=546&355=548&356=551&359=556&365=559&369=561&370=564&386=570&389=572&390=574&391=576&392=580&397=588&406=591&408=595&410=597&418=599&421=603&425=613&427=620&428=622&435=624&441=626&447=628&450=630&456=639&457=641&460=643&462=650&465=652&469=668&471=673&475=675'
+debug_info = '2=53&3=55&4=57&7=59&8=63&9=68&11=70&12=74&13=78&14=80&15=84&16=94&17=96&19=99&20=101&21=108&23=111&30=114&31=116&35=119&37=122&39=126&45=130&48=138&55=140&63=144&67=146&70=150&72=153&75=157&77=160&80=164&82=167&85=171&87=174&91=177&94=180&97=182&99=184&102=187&103=189&106=192&109=194&112=198&115=202&118=204&121=206&125=209&130=211&135=215&143=217&144=220&145=224&146=226&147=240&151=242&155=245&156=249&159=255&163=257&164=261&166=266&168=268&169=272&172=278&175=288&176=290&177=293&178=296&179=299&189=303&190=305&193=307&195=312&196=314&201=317&202=319&203=321&204=323&205=326&208=331&209=335&212=338&213=340&214=342&215=344&216=347&219=352&225=356&226=358&236=361&237=367&245=375&246=378&247=381&248=385&251=392&254=395&259=415&263=418&264=420&283=449&284=453&285=457&287=459&288=462&289=466&290=470&291=474&292=478&295=488&308=492&309=494&310=496&312=498&315=500&316=502&317=505&320=510&321=514&322=516&324=519&326=527&331=533&336=535&350=537&351=539&352=542&355=547&361=550&365=552&366=555&382=561&385=563&386=565&387=567&388=571&393=579&405=582&406=586&414=588&417=592&421=602&423=609&424=611&431=613&437=615&443=617&446=619&449=622&450=625&451=628&454=633&457=641&463=649&464=651&467=653&469=660&472=662&476=677&478=682&482=684'

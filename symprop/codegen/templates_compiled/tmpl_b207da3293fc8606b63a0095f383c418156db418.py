@@ -454,35 +454,37 @@ def root(context, missing=missing):
     context.exported_vars.add('staged_pass')
     context.vars['staged_pass'] = l_0_staged_pass = Macro(environment, macro, 'staged_pass', ('plan', 'work', 'row_floats', 'weights', 'narrow'), False, False, False, context.eval_ctx.autoescape)
     yield '\n\n'
-    def macro(l_1_plan, l_1_weights):
+    def macro(l_1_plan, l_1_weights, l_1_jit):
         t_10 = []
         l_1_staged = l_1_reducing = missing
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_weights is missing:
             l_1_weights = undefined("parameter 'weights' was not provided", name='weights')
+        if l_1_jit is missing:
+            l_1_jit = undefined("parameter 'jit' was not provided", name='jit')
         pass
         l_1_staged = (t_1(environment.getattr(l_1_plan, 'shard_stages')) > 1)
         l_1_reducing = t_2(context.eval_ctx, t_3(context, environment.getattr(l_1_plan, 'shard_stages'), 'reduce'))
         t_10.extend((
             '@njit(',
-            str(environment.getattr(l_1_plan, 'jit')),
-            ', parallel=True)\ndef shard_epoch(shards, crowded, sync, results, X, Y, perm, epochs, batch_size, first_step, clip_norm, batch_losses, out, work, grads, losses, verdicts',
+            str(l_1_jit),
+            ')\ndef shard_thread(t, shards, crowded, sync, results, X, Y, perm, epochs, batch_size, first_step, clip_norm, batch_losses, out, work, grads, losses, verdicts',
             str(context.call((undefined(name='shared') if l_0_shared is missing else l_0_shared), l_1_plan)),
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(l_1_plan, 'params'))),
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(l_1_plan, 'persistent'))),
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(l_1_plan, 'states'))),
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(l_1_plan, 'model_hyper'))),
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr(l_1_plan, 'update'), 'hyper'))),
-            '):\n    """Training epochs (perm their row orders back to back, as run() takes them) in one\n    parallel region: thread t runs each batch\'s ',
+            '):\n    """Thread t\'s part of training epochs on the split path (perm their row orders back to\n    back, as run() takes them); split_epochs starts the threads, sync zeroed. Thread t runs\n    each batch\'s ',
             str(('stages' if (undefined(name='staged') if l_1_staged is missing else l_1_staged) else 'pass')),
-            ' on its share of the rows\n    (in its rows of work and grads), then its share of the update, the threads meeting\n    after each (symprop.codegen.split_support). Where they did not all start at once, or\n    cannot (crowded: more shares than Numba has threads), thread 0 does every share of the\n    call\'s epochs in turn, the same arithmetic in the same order, and the others leave.\n    Thread 0 writes (batches done, step, status, summed loss) into results, which this\n    returns as run() does. The threads\' part is written out here, not a function of its\n    own, and calls shard_pass and split_part once each: Numba optimizes again all that a\n    function calls, and LLVM inlines a callee at each call (a function level more and a\n    second call cost 2.3 s of a 64-128-64-10 cold compile)."""\n    for i in range(sync.shape[0]):\n        sync[i] = 0\n    for t in prange(shards):\n        serial = crowded or not join_threads(sync, shards)\n        if t == 0 or not serial:\n',
+            ' on its share of the rows (in its rows of work and grads), then\n    its share of the update, the threads meeting after each (symprop.codegen.split_support).\n    Where they did not all start at once, or cannot (crowded: more shares than Numba has\n    threads), thread 0 does every share of the call\'s epochs in turn, the same arithmetic\n    in the same order, and the others leave. Thread 0 writes (batches done, step, status,\n    summed loss) into results. The threads are Python\'s, not a prange\'s: Numba\'s parallel\n    region cost a 64-128-64-10 network\'s first fit 3 s of compiling. The threads\' part is\n    written out here and calls shard_pass and split_part once each: Numba optimizes again\n    all that a function calls, and LLVM inlines a callee at each call (a function level\n    more and a second call cost 2.3 s of a 64-128-64-10 cold compile)."""\n    serial = crowded or not join_threads(sync, shards)\n    if t == 0 or not serial:\n',
         ))
         for l_2_param in l_1_weights:
             _loop_vars = {}
             pass
             t_10.extend((
-                '            ',
+                '        ',
                 str(l_2_param),
                 '_flat = ',
                 str(l_2_param),
@@ -492,7 +494,7 @@ def root(context, missing=missing):
                 _loop_vars = {}
                 pass
                 t_10.extend((
-                    '            ',
+                    '        ',
                     str(l_3_st),
                     '_',
                     str(l_2_param),
@@ -505,68 +507,68 @@ def root(context, missing=missing):
             l_3_st = missing
         l_2_param = missing
         t_10.extend((
-            "            first, last = (0, shards) if serial else (t, t + 1)\n            sense = 0\n            n = perm.shape[0] // epochs  # an epoch's rows\n            batches = (n + batch_size - 1) // batch_size  # an epoch's\n            done = epochs * batches\n            status = 0\n            step = first_step  # the body's own: Numba would sum a count from outside over the threads\n            loss_sum = 0.0\n            clipping = clip_norm > 0.0  # bools, not literals: one compiled signature\n            for flat in range(epochs * batches):  # epoch after epoch, batch after batch\n                epoch = flat // batches\n                bi = flat - epoch * batches\n                start = epoch * n + bi * batch_size\n                rest = n - bi * batch_size\n                nb = rest if rest < batch_size else batch_size  # the last may be short\n                # this epoch's rows of out (each epoch's outputs take X's rows in turn)\n                epoch_out = out[epoch * X.shape[0]:(epoch + 1) * X.shape[0]]\n                for stage in range(",
+            "        first, last = (0, shards) if serial else (t, t + 1)\n        sense = 0\n        n = perm.shape[0] // epochs  # an epoch's rows\n        batches = (n + batch_size - 1) // batch_size  # an epoch's\n        done = epochs * batches\n        status = 0\n        step = first_step  # the body's own: Numba would sum a count from outside over the threads\n        loss_sum = 0.0\n        clipping = clip_norm > 0.0  # bools, not literals: one compiled signature\n        for flat in range(epochs * batches):  # epoch after epoch, batch after batch\n            epoch = flat // batches\n            bi = flat - epoch * batches\n            start = epoch * n + bi * batch_size\n            rest = n - bi * batch_size\n            nb = rest if rest < batch_size else batch_size  # the last may be short\n            # this epoch's rows of out (each epoch's outputs take X's rows in turn)\n            epoch_out = out[epoch * X.shape[0]:(epoch + 1) * X.shape[0]]\n            for stage in range(",
             str(t_1(environment.getattr(l_1_plan, 'shard_stages'))),
-            '):\n                    for s in range(first, last):\n                        value = shard_pass(',
-            str(('stage, ' if (undefined(name='staged') if l_1_staged is missing else l_1_staged) else cond_expr_undefined("the inline if-expression on line 171 in 'shards.j2' evaluated to false and no else section was defined."))),
+            '):\n                for s in range(first, last):\n                    value = shard_pass(',
+            str(('stage, ' if (undefined(name='staged') if l_1_staged is missing else l_1_staged) else cond_expr_undefined("the inline if-expression on line 169 in 'shards.j2' evaluated to false and no else section was defined."))),
             's * nb // shards, (s + 1) * nb // shards, nb, X, Y, perm, start, epoch_out, work[s], grads[s]',
-            str((context.call((undefined(name='shared') if l_0_shared is missing else l_0_shared), l_1_plan) if (undefined(name='staged') if l_1_staged is missing else l_1_staged) else cond_expr_undefined("the inline if-expression on line 171 in 'shards.j2' evaluated to false and no else section was defined."))),
+            str((context.call((undefined(name='shared') if l_0_shared is missing else l_0_shared), l_1_plan) if (undefined(name='staged') if l_1_staged is missing else l_1_staged) else cond_expr_undefined("the inline if-expression on line 169 in 'shards.j2' evaluated to false and no else section was defined."))),
             ', ',
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'args'), environment.getattr(l_1_plan, 'params'))),
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(l_1_plan, 'model_hyper'))),
-            ")\n                        if stage == 0:  # the inputs' check, and the loss where stage 0 has it\n                            losses[s] = value\n",
+            ")\n                    if stage == 0:  # the inputs' check, and the loss where stage 0 has it\n                        losses[s] = value\n",
         ))
         if environment.getattr(l_1_plan, 'loss_stage'):
             pass
             t_10.extend((
-                '                        elif stage == ',
+                '                    elif stage == ',
                 str(environment.getattr(l_1_plan, 'loss_stage')),
-                ':\n                            losses[s] += value\n',
+                ':\n                        losses[s] += value\n',
             ))
         t_10.append(
-            '                    if not serial:\n                        sense = meet(sync, shards, sense)\n',
+            '                if not serial:\n                    sense = meet(sync, shards, sense)\n',
         )
         if (undefined(name='reducing') if l_1_reducing is missing else l_1_reducing):
             pass
             t_10.append(
-                '                    if ',
+                '                if ',
             )
             l_2_loop = missing
             for l_2_stage, l_2_loop in LoopContext((undefined(name='reducing') if l_1_reducing is missing else l_1_reducing), undefined):
                 _loop_vars = {}
                 pass
                 t_10.extend((
-                    str((' or ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 181 in 'shards.j2' evaluated to false and no else section was defined."))),
+                    str((' or ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 179 in 'shards.j2' evaluated to false and no else section was defined."))),
                     'stage == ',
                     str(context.call(environment.getattr(environment.getattr(l_1_plan, 'shard_stages'), 'index'), l_2_stage, _loop_vars=_loop_vars)),
                 ))
             l_2_loop = l_2_stage = missing
             t_10.extend((
-                ":\n                        if t == 0:  # the batch's statistics or sums, once\n                            shard_reduce(stage, shards, nb, work, grads",
+                ":\n                    if t == 0:  # the batch's statistics or sums, once\n                        shard_reduce(stage, shards, nb, work, grads",
                 str(context.call((undefined(name='shared') if l_0_shared is missing else l_0_shared), l_1_plan)),
                 str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(l_1_plan, 'persistent'))),
-                ')\n                        if not serial:\n                            sense = meet(sync, shards, sense)\n',
+                ')\n                    if not serial:\n                        sense = meet(sync, shards, sense)\n',
             ))
         t_10.append(
-            "                batch_loss = 0.0\n                for s in range(shards):\n                    batch_loss += losses[s]\n                loss_sum += batch_loss\n                if t == 0:\n                    batch_losses[flat] = batch_loss / nb\n                # all threads read the same values after a meeting: all take the same branch\n                # not math.isfinite: Numba's is (x - x) == (x - x), which LLVM's fastmath\n                # reassociation may fold to true (it did where the loss added a check of the inputs)\n                if not abs(batch_loss) < math.inf:\n                    done, status = flat, 1\n                    break\n                step += 1\n                scale = 1.0\n",
+            "            batch_loss = 0.0\n            for s in range(shards):\n                batch_loss += losses[s]\n            loss_sum += batch_loss\n            if t == 0:\n                batch_losses[flat] = batch_loss / nb\n            # all threads read the same values after a meeting: all take the same branch\n            # not math.isfinite: Numba's is (x - x) == (x - x), which LLVM's fastmath\n            # reassociation may fold to true (it did where the loss added a check of the inputs)\n            if not abs(batch_loss) < math.inf:\n                done, status = flat, 1\n                break\n            step += 1\n            scale = 1.0\n",
         )
         if environment.getattr(environment.getattr(l_1_plan, 'update'), 'invariant'):
             pass
             t_10.extend((
-                str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'invariant_lines'), l_1_plan, '                '), 'rstrip'))),
+                str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'invariant_lines'), l_1_plan, '            '), 'rstrip'))),
                 '\n',
             ))
         t_10.extend((
-            "                # with clipping, the summed gradients' norm first, then the update\n                phases = 2 if clipping else 1\n                for phase in range(phases):\n                    for s in range(first, last):\n                        verdicts[s] = split_part(s, shards, phase == 0, phase == phases - 1, scale, grads",
+            "            # with clipping, the summed gradients' norm first, then the update\n            phases = 2 if clipping else 1\n            for phase in range(phases):\n                for s in range(first, last):\n                    verdicts[s] = split_part(s, shards, phase == 0, phase == phases - 1, scale, grads",
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'params_with_state'), l_1_plan, l_1_weights)),
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'update_tail'), l_1_plan)),
-            ')\n                    if not serial:\n                        sense = meet(sync, shards, sense)\n                    if phase < phases - 1:\n',
-            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'clip_scale'), 'sum_of_squares(grads[0])', '                        ')),
-            '\n                nonfinite = 0.0\n                for s in range(shards):\n                    nonfinite += verdicts[s]\n                if nonfinite != 0.0:\n                    done, status = flat, 2\n                    break\n            if t == 0:\n                results[0] = done\n                results[1] = step\n                results[2] = status\n                results[3] = loss_sum\n    return int(results[0]), int(results[1]), int(results[2]), results[3]',
+            ')\n                if not serial:\n                    sense = meet(sync, shards, sense)\n                if phase < phases - 1:\n',
+            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'clip_scale'), 'sum_of_squares(grads[0])', '                    ')),
+            '\n            nonfinite = 0.0\n            for s in range(shards):\n                nonfinite += verdicts[s]\n            if nonfinite != 0.0:\n                done, status = flat, 2\n                break\n        if t == 0:\n            results[0] = done\n            results[1] = step\n            results[2] = status\n            results[3] = loss_sum',
         ))
         return concat(t_10)
     context.exported_vars.add('thread_epoch')
-    context.vars['thread_epoch'] = l_0_thread_epoch = Macro(environment, macro, 'thread_epoch', ('plan', 'weights'), False, False, False, context.eval_ctx.autoescape)
+    context.vars['thread_epoch'] = l_0_thread_epoch = Macro(environment, macro, 'thread_epoch', ('plan', 'weights', 'jit'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '4=30&5=32&10=34&12=53&13=58&14=59&15=64&16=66&17=81&19=85&21=96&23=105&25=107&26=112&27=121&28=125&31=131&32=136&34=146&35=151&36=155&40=165&41=173&42=176&43=179&44=181&45=183&47=187&51=192&52=197&55=209&56=221&57=222&58=225&59=228&60=231&61=238&62=240&63=242&64=259&65=262&66=264&67=267&68=270&69=273&70=275&71=277&73=290&74=291&75=293&79=318&80=333&81=335&87=340&88=342&89=345&90=350&93=364&94=369&95=374&96=377&98=380&99=384&101=388&109=396&110=398&113=402&114=413&115=418&116=420&117=424&119=443&125=457&126=465&127=466&128=469&129=471&131=478&146=481&147=486&148=491&149=496&169=509&171=511&174=519&175=523&180=529&181=535&183=546&201=553&202=556&208=561&212=564'
+debug_info = '4=30&5=32&10=34&12=53&13=58&14=59&15=64&16=66&17=81&19=85&21=96&23=105&25=107&26=112&27=121&28=125&31=131&32=136&34=146&35=151&36=155&40=165&41=173&42=176&43=179&44=181&45=183&47=187&51=192&52=197&55=209&56=221&57=222&58=225&59=228&60=231&61=238&62=240&63=242&64=259&65=262&66=264&67=267&68=270&69=273&70=275&71=277&73=290&74=291&75=293&79=318&80=333&81=335&87=340&88=342&89=345&90=350&93=364&94=369&95=374&96=377&98=380&99=384&101=388&109=396&110=398&113=402&114=413&115=418&116=420&117=424&119=443&125=457&126=467&127=468&128=471&129=473&132=480&144=483&145=488&146=493&147=498&167=511&169=513&172=521&173=525&178=531&179=537&181=548&199=555&200=558&206=563&210=566'
