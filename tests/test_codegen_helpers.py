@@ -202,3 +202,20 @@ def test_softmax_cross_entropy_of_any_row_matches_a_careful_reference(data, outp
     loss = _softmax_net(outputs, dtype).evaluate(z[None, :], np.array([label]))["loss"]
     rtol = 2e-6 if dtype == "float32" else 1e-13
     assert abs(loss - expected) <= rtol * expected + 1e-300, (z, label, loss, expected)
+
+
+@pytest.mark.parametrize("outputs", [3, 10])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("column, value", [(0, "nan"), (1, "nan"), (0, "inf"), (2, "inf")])
+def test_a_non_finite_logit_makes_the_loss_nan(outputs, dtype, column, value):
+    """A NaN or +inf logit from finite inputs and weights (a product that overflows): the
+    row's loss is NaN (training stops on it), wherever it sits, the label's column or not,
+    the top or not. The other columns' share is summed apart from the top: a NaN must
+    still reach the loss."""
+    big = np.finfo(dtype).max / 2
+    W = np.zeros((2, outputs), dtype)
+    W[:, column] = (big, big) if value == "inf" else (big, -big)  # inf, or inf - inf
+    net = sp.Network([sp.Dense(2, outputs, "softmax")], loss="ce", dtype=dtype, seed=0)
+    net.set_params([(W, np.zeros(outputs, dtype))])
+    loss = net.evaluate(np.full((2, 2), 10.0, dtype), np.array([0, 1]))["loss"]
+    assert np.isnan(loss), loss

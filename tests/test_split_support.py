@@ -214,3 +214,43 @@ def test_run_threads_in_a_forked_child():
             os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_run_threads_interrupted_waits_for_its_parts_first():
+    """Ctrl-C while the caller waits for a worker (a long first compile, say): the interrupt
+    is raised only once that worker's part has ended, and the next call waits for its own
+    parts (an answer left in the worker's queue would end it early, its part still running
+    against the next call's barriers)."""
+    import signal
+    import threading
+    import time
+
+    main = threading.main_thread().ident
+    ended = []
+
+    def part(t, interrupt):
+        if t == 1:
+            if interrupt:
+                time.sleep(0.2)
+                signal.pthread_kill(main, signal.SIGINT)  # the caller is waiting for this part
+            time.sleep(0.5)
+            ended.append(t)
+
+    with pytest.raises(KeyboardInterrupt):
+        run_threads(part, 2, (True,))
+    assert ended == [1]
+    run_threads(part, 2, (False,))
+    assert ended == [1, 1]
+
+
+def test_run_threads_keeps_no_call_arrays_alive():
+    """An idle worker holds no reference to the last call's arguments (X, the weights)."""
+    import gc
+    import weakref
+
+    array = np.zeros(1000)
+    ref = weakref.ref(array)
+    run_threads(lambda t, a: a.sum(), 2, (array,))
+    del array
+    gc.collect()
+    assert ref() is None

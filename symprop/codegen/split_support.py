@@ -7,7 +7,8 @@ the training state) runs the module's ``shard_thread`` in ``shards`` threads at 
 for the others at a barrier between two stages. The threads are Python's, kept waiting
 between calls (about 40 us a call to wake them); a barrier costs about 0.09 us. Numba's
 ``prange`` did the same with a region opened in about 1.2 us, but compiling its parallel
-region took a 64-128-64-10 network's first fit 3 s more (10.1-10.7 s against 4.7-5.4 s).
+region took about 3 s of a 64-128-64-10 network's first fit (9.8-10.7 s then, 4.7-5.4 s
+now, where ``run()`` no longer carries the split path either).
 Numba has no atomics on the CPU, so the few needed (fetch-add, compare-swap, acquire load,
 release store on int64 array elements) are LLVM instructions emitted here.
 
@@ -175,16 +176,21 @@ def run_threads(function, shards: int, args: tuple) -> None:
     call answer in about 40 us where starting threads took 120 us a call. A second caller
     while the workers are busy (fit in two threads at once) gets threads of its own. An
     exception in any thread is raised here once all have ended (the others meanwhile fall
-    back to ``join_threads``'s serial run, not waiting forever)."""
+    back to ``join_threads``'s serial run, not waiting forever); so is an interrupt, also
+    only once every part has ended: a part still running would meet the next call's
+    threads at their barriers, with this call's arrays."""
     errors: list = []
+    waits = []
     if not _WORKERS_FREE.acquire(blocking=False):
-        threads = [threading.Thread(target=_run_part, args=(function, t, args, errors),
-                                    daemon=True) for t in range(1, shards)]
-        for thread in threads:
-            thread.start()
-        _run_part(function, 0, args, errors)
-        for thread in threads:
-            thread.join()
+        try:
+            for t in range(1, shards):
+                thread = threading.Thread(target=_run_part, args=(function, t, args, errors),
+                                          daemon=True)
+                thread.start()
+                waits.append(thread.join)
+            _run_part(function, 0, args, errors)
+        finally:
+            interrupt = _wait_for(waits)
     else:
         try:
             while len(_WORKERS) < shards - 1:
@@ -192,14 +198,30 @@ def run_threads(function, shards: int, args: tuple) -> None:
                 threading.Thread(target=_serve, args=(inbox, done), daemon=True).start()
                 _WORKERS.append((inbox, done))
             for t in range(1, shards):
-                _WORKERS[t - 1][0].put((function, t, args))
+                inbox, done = _WORKERS[t - 1]
+                inbox.put((function, t, args))
+                waits.append(lambda done=done: errors.extend(done.get()))
             _run_part(function, 0, args, errors)
-            for t in range(1, shards):
-                errors.extend(_WORKERS[t - 1][1].get())
         finally:
+            interrupt = _wait_for(waits)
             _WORKERS_FREE.release()
+    if interrupt is not None:
+        raise interrupt
     if errors:
         raise errors[0]
+
+
+def _wait_for(waits: list) -> BaseException | None:
+    """Call each wait until it returns, whatever interrupts it; the first interrupt."""
+    interrupt = None
+    for wait in waits:
+        while True:
+            try:
+                wait()
+                break
+            except BaseException as error:  # noqa: BLE001 - run_threads raises it later
+                interrupt = interrupt or error
+    return interrupt
 
 
 def _run_part(function, t: int, args: tuple, errors: list) -> None:
@@ -209,13 +231,17 @@ def _run_part(function, t: int, args: tuple, errors: list) -> None:
         errors.append(error)
 
 
+def _part_errors(function, t: int, args: tuple) -> list:
+    errors: list = []
+    _run_part(function, t, args, errors)
+    return errors
+
+
 def _serve(inbox, done) -> None:
-    """A worker: each call's part, then its errors (none: an empty list) into done."""
+    """A worker: each call's part, then its errors (none: an empty list) into done. It keeps
+    no reference to a call's arrays while it waits for the next."""
     while True:
-        function, t, args = inbox.get()
-        errors = []
-        _run_part(function, t, args, errors)
-        done.put(errors)
+        done.put(_part_errors(*inbox.get()))
 
 
 _WORKERS: list = []  # (inbox, done) queues of each worker thread, worker t - 1 for part t

@@ -140,7 +140,7 @@ def loss_for(arch: str) -> str:
 
 
 def _one_thread() -> None:
-    """Numba's parallel regions on one thread (NUMBA_NUM_THREADS is set to 1 for the
+    """Training on one thread: no split path (NUMBA_NUM_THREADS is set to 1 for the
     workers symprop starts; a worker of someone else's cluster may have more); and the
     compiled shuffle from the first run on (a worker shuffles many rows)."""
     import numba
