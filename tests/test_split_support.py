@@ -26,23 +26,30 @@ from symprop.codegen.split_support import (
 ROUNDS = 2000
 
 
+@njit(nogil=True)
+def _round_part(t, sync, shards, rounds, seen, joined):
+    """Thread t joins, then per round writes its round number, meets, reads everyone's
+    (must be this round's), meets again; seen[t] counts the values that were right (sync
+    zeroed by the caller)."""
+    joined[t] = join_threads(sync, shards)
+    if joined[t]:
+        sense = 0
+        for r in range(rounds):
+            seen[t, 0] = r
+            sense = meet(sync, shards, sense)
+            for u in range(shards):
+                if seen[u, 0] == r:
+                    seen[t, 1] += 1
+            sense = meet(sync, shards, sense)
+
+
 @njit(parallel=True)
 def _rounds(sync, shards, rounds, seen, joined):
-    """Each thread joins, then per round writes its round number, meets, reads everyone's
-    (must be this round's), meets again; seen[t] counts the values that were right."""
+    """_round_part in each iteration of a prange: Numba's threads."""
     for i in range(sync.shape[0]):
         sync[i] = 0
     for t in prange(shards):
-        joined[t] = join_threads(sync, shards)
-        if joined[t]:
-            sense = 0
-            for r in range(rounds):
-                seen[t, 0] = r
-                sense = meet(sync, shards, sense)
-                for u in range(shards):
-                    if seen[u, 0] == r:
-                        seen[t, 1] += 1
-                sense = meet(sync, shards, sense)
+        _round_part(t, sync, shards, rounds, seen, joined)
 
 
 def run_rounds(shards, threads):
@@ -111,21 +118,6 @@ def test_rows_apart_start_on_their_own_cache_lines(dtype, width):
     for row in rows:
         assert row.ctypes.data % 64 == 0
     assert (rows == 0).all()  # padding included: sums over a whole row see only zeros
-
-
-@njit(nogil=True)
-def _round_part(t, sync, shards, rounds, seen, joined):
-    """_rounds' body as one thread's part, for run_threads (sync zeroed by the caller)."""
-    joined[t] = join_threads(sync, shards)
-    if joined[t]:
-        sense = 0
-        for r in range(rounds):
-            seen[t, 0] = r
-            sense = meet(sync, shards, sense)
-            for u in range(shards):
-                if seen[u, 0] == r:
-                    seen[t, 1] += 1
-            sense = meet(sync, shards, sense)
 
 
 @pytest.mark.parametrize("shards", [2, 3])
