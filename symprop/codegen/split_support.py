@@ -180,35 +180,37 @@ def run_threads(function, shards: int, args: tuple) -> None:
     only once every part has ended: a part still running would meet the next call's
     threads at their barriers, with this call's arrays."""
     errors: list = []
-    waits = []
-    if not _WORKERS_FREE.acquire(blocking=False):
-        try:
-            for t in range(1, shards):
-                thread = threading.Thread(target=_run_part, args=(function, t, args, errors),
-                                          daemon=True)
-                thread.start()
-                waits.append(thread.join)
-            _run_part(function, 0, args, errors)
-        finally:
-            interrupt = _wait_for(waits)
-    else:
-        try:
-            while len(_WORKERS) < shards - 1:
-                inbox, done = queue.SimpleQueue(), queue.SimpleQueue()
-                threading.Thread(target=_serve, args=(inbox, done), daemon=True).start()
-                _WORKERS.append((inbox, done))
-            for t in range(1, shards):
-                inbox, done = _WORKERS[t - 1]
-                inbox.put((function, t, args))
-                waits.append(lambda done=done: errors.extend(done.get()))
-            _run_part(function, 0, args, errors)
-        finally:
-            interrupt = _wait_for(waits)
+    waits = []  # one for each part started, returning once that part has ended
+    pooled = _WORKERS_FREE.acquire(blocking=False)
+    try:
+        for t in range(1, shards):
+            waits.append(_start_part(pooled, function, t, args, errors))
+        _run_part(function, 0, args, errors)
+    finally:
+        interrupt = _wait_for(waits)
+        if pooled:
             _WORKERS_FREE.release()
     if interrupt is not None:
         raise interrupt
     if errors:
         raise errors[0]
+
+
+def _start_part(pooled: bool, function, t: int, args: tuple, errors: list):
+    """Part t under way: in worker t - 1 (started if it is not yet) where the caller holds
+    the workers, else in a thread of its own; returns what waits for its end."""
+    if not pooled:
+        thread = threading.Thread(target=_run_part, args=(function, t, args, errors),
+                                  daemon=True)
+        thread.start()
+        return thread.join
+    while len(_WORKERS) < t:
+        inbox, done = queue.SimpleQueue(), queue.SimpleQueue()
+        threading.Thread(target=_serve, args=(inbox, done), daemon=True).start()
+        _WORKERS.append((inbox, done))
+    inbox, done = _WORKERS[t - 1]
+    inbox.put((function, t, args))
+    return lambda: errors.extend(done.get())
 
 
 def _wait_for(waits: list) -> BaseException | None:

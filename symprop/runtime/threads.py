@@ -6,10 +6,10 @@ of small and medium layers, waking a second BLAS thread costs more than it saves
 products keep every thread.
 
 Where the products stay on one BLAS thread, modules built with a data-parallel path
-(``SHARDED``, see symprop/codegen/plan.py) split each training batch's rows over Numba's
-threads instead: each forward- and back-propagates its share, then sums the threads'
-gradients and updates its share of the parameters; the threads of a call meet at barriers
-in between (symprop/codegen/split_support.py).
+(``SHARDED``, see symprop/codegen/plan.py) split each training batch's rows over threads
+instead (as many as Numba's thread count): each forward- and back-propagates its share,
+then sums the threads' gradients and updates its share of the parameters; the threads of a
+call meet at barriers in between (symprop/codegen/split_support.py).
 """
 
 from __future__ import annotations

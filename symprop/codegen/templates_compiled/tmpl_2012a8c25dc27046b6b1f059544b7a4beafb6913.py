@@ -241,7 +241,7 @@ def root(context, missing=missing):
     yield ' / (nb * '
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'units_scale'))
     yield ')\n    total = 0.0\n'
-    yield str(context.call(environment.getattr((undefined(name='fused') if l_0_fused is missing else l_0_fused), 'loss_row'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), '', 4))
+    yield str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='fused') if l_0_fused is missing else l_0_fused), 'loss_row'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), '', 4), 'rstrip')))
     yield '\n    row_loss[r] = total\n\n\n@cuda.jit\ndef batch_loss(row_loss, nb, bi, batch_losses, status, sums):\n    """One block: the batch\'s loss (mean over units where the loss is), summed into sums[0];\n    status[0] becomes bi + 1 at the first batch whose loss is not finite."""\n    partial = cuda.shared.array(TPB, dtype=np.float64)\n    t = cuda.threadIdx.x\n    acc = 0.0\n    for r in range(t, nb, TPB):\n        acc += row_loss[r]\n    partial[t] = acc\n    cuda.syncthreads()\n    half = TPB // 2\n    while half > 0:\n        if t < half:\n            partial[t] += partial[t + half]\n        cuda.syncthreads()\n        half //= 2\n    if t == 0:\n        total = partial[0] / '
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'units_scale'))
     yield '\n        sums[0] += total\n        batch_losses[bi] = total / nb\n        if status[0] == 0 and (math.isnan(total) or math.isinf(total)):\n            status[0] = bi + 1\n\n\n'

@@ -125,8 +125,7 @@ def root(context, missing=missing):
         t_3 = []
         l_1_wide32 = resolve('wide32')
         l_1_rest_type = resolve('rest_type')
-        l_1_c = resolve('c')
-        l_1_range = resolve('range')
+        l_1_T = resolve('T')
         l_1_act = l_1_Z = l_1_cols = l_1_bias_later = missing
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
@@ -216,26 +215,19 @@ def root(context, missing=missing):
                     t_3.append(
                         "        # log1p(rest) from its series below 1/16 (to rest^6: within 1e-8 of it), log(norm)\n        # above (within 1e-6 where norm is float32's): a call to log1pf cost 7 ns a row\n",
                     )
-                    l_1_c = {}
-                    for l_2_k in context.call((undefined(name='range') if l_1_range is missing else l_1_range), 2, 7):
-                        l_2__ = missing
-                        _loop_vars = {}
-                        pass
-                        l_2__ = context.call(environment.getattr((undefined(name='c') if l_1_c is missing else l_1_c), 'update'), {l_2_k: str_join(((undefined(name='rest_type') if l_1_rest_type is missing else l_1_rest_type), '(1 / ', l_2_k, ')', ))}, _loop_vars=_loop_vars)
-                        _loop_vars['_'] = l_2__
-                    l_2_k = l_2__ = missing
+                    l_1_T = (undefined(name='rest_type') if l_1_rest_type is missing else l_1_rest_type)
                     t_3.extend((
                         '        tail = rest * (one - rest * (',
-                        str(environment.getitem((undefined(name='c') if l_1_c is missing else l_1_c), 2)),
-                        ' - rest * (',
-                        str(environment.getitem((undefined(name='c') if l_1_c is missing else l_1_c), 3)),
-                        ' - rest * (',
-                        str(environment.getitem((undefined(name='c') if l_1_c is missing else l_1_c), 4)),
-                        ' - rest * (',
-                        str(environment.getitem((undefined(name='c') if l_1_c is missing else l_1_c), 5)),
-                        ' - rest * ',
-                        str(environment.getitem((undefined(name='c') if l_1_c is missing else l_1_c), 6)),
-                        ')))))\n        tail = tail if rest < ',
+                        str((undefined(name='T') if l_1_T is missing else l_1_T)),
+                        '(1 / 2) - rest * (',
+                        str((undefined(name='T') if l_1_T is missing else l_1_T)),
+                        '(1 / 3) - rest * (',
+                        str((undefined(name='T') if l_1_T is missing else l_1_T)),
+                        '(1 / 4) - rest * (',
+                        str((undefined(name='T') if l_1_T is missing else l_1_T)),
+                        '(1 / 5) - rest * ',
+                        str((undefined(name='T') if l_1_T is missing else l_1_T)),
+                        '(1 / 6))))))\n        tail = tail if rest < ',
                         str((undefined(name='rest_type') if l_1_rest_type is missing else l_1_rest_type)),
                         '(0.0625) else math.log(norm)\n',
                     ))
@@ -326,7 +318,7 @@ def root(context, missing=missing):
                 "': the delta of the layer below.\n    S is what the derivative reads: ",
                 str(('its output A' if (environment.getattr((undefined(name='act') if l_1_act is missing else l_1_act), 'is_softmax') or (environment.getattr((undefined(name='act') if l_1_act is missing else l_1_act), 'backward_from') == 'a')) else 'its pre-activation Z')),
                 '.',
-                str(('\n    W comes transposed (run() keeps W^T): the product is D @ W.' if environment.getattr(l_1_kernel, 'transposed') else cond_expr_undefined("the inline if-expression on line 152 in 'layers.j2' evaluated to false and no else section was defined."))),
+                str(('\n    W comes transposed (run() keeps W^T): the product is D @ W.' if environment.getattr(l_1_kernel, 'transposed') else cond_expr_undefined("the inline if-expression on line 151 in 'layers.j2' evaluated to false and no else section was defined."))),
                 '"""\n',
             ))
             if environment.getattr(l_1_kernel, 'transposed'):
@@ -442,7 +434,7 @@ def root(context, missing=missing):
             ')\ndef ',
             str(environment.getattr(l_1_kernel, 'name')),
             '(D, W, OUT, nb):\n    """OUT += D @ W^T: this layer\'s share of the gradient of its input, which another\n    consumer of that input wrote first.',
-            str(('\n    W comes transposed (run() keeps W^T): the product is D @ W.' if environment.getattr(l_1_kernel, 'transposed') else cond_expr_undefined("the inline if-expression on line 211 in 'layers.j2' evaluated to false and no else section was defined."))),
+            str(('\n    W comes transposed (run() keeps W^T): the product is D @ W.' if environment.getattr(l_1_kernel, 'transposed') else cond_expr_undefined("the inline if-expression on line 210 in 'layers.j2' evaluated to false and no else section was defined."))),
             '"""\n',
         ))
         if environment.getattr(l_1_kernel, 'transposed'):
@@ -507,7 +499,7 @@ def root(context, missing=missing):
             str(environment.getattr(l_1_kernel, 'name')),
             '(inp, D, nb, dW, db):\n    """dW = inp^T D and db = column sums of D (',
             str(environment.getattr(l_1_kernel, 'variant')),
-            str((', dW flat' if environment.getattr(l_1_kernel, 'width') else cond_expr_undefined("the inline if-expression on line 236 in 'layers.j2' evaluated to false and no else section was defined."))),
+            str((', dW flat' if environment.getattr(l_1_kernel, 'width') else cond_expr_undefined("the inline if-expression on line 235 in 'layers.j2' evaluated to false and no else section was defined."))),
             ')."""\n',
         ))
         if ((environment.getattr(l_1_kernel, 'variant') == 'blas') and environment.getattr(l_1_plan, 'gemm')):
@@ -614,4 +606,4 @@ def root(context, missing=missing):
     context.vars['slope_kernel'] = l_0_slope_kernel = Macro(environment, macro, 'slope_kernel', ('plan', 'kernel'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '6=12&8=14&9=26&10=28&11=32&13=41&15=44&18=48&20=51&22=55&27=58&28=63&32=72&33=77&35=83&36=88&42=100&46=102&52=108&53=118&56=124&57=136&58=137&59=138&60=141&61=143&62=149&63=161&64=163&65=166&69=170&70=172&71=174&78=177&79=178&80=179&86=186&87=188&90=190&91=192&92=195&95=202&98=204&100=206&102=209&109=214&112=219&113=220&114=229&115=239&119=249&123=256&128=263&129=266&130=270&131=272&132=275&136=284&138=288&143=295&144=304&145=307&147=312&148=313&149=316&150=318&151=323&152=327&153=332&154=336&155=339&156=343&157=346&160=353&161=357&167=367&168=370&169=374&170=376&175=384&177=388&178=390&179=392&184=400&186=405&189=410&197=422&198=424&199=426&207=432&208=441&209=443&211=445&212=448&213=452&214=455&215=459&216=462&221=471&222=474&223=478&224=480&233=495&234=505&235=507&236=509&237=513&238=517&239=520&241=525&243=529&244=531&251=533&252=535&256=542&263=545&264=548&265=550&266=553&267=556&272=563&279=569&280=577&281=580&282=582&283=587&285=594&288=598&295=605&296=607&297=609'
+debug_info = '6=12&8=14&9=26&10=28&11=32&13=41&15=44&18=48&20=51&22=55&27=58&28=63&32=72&33=77&35=83&36=88&42=100&46=102&52=108&53=118&56=124&57=135&58=136&59=137&60=140&61=142&62=148&63=160&64=162&65=165&69=169&70=171&71=173&78=176&79=177&80=178&86=185&87=187&90=189&91=191&92=194&95=201&98=203&100=205&102=208&109=213&112=218&113=221&114=231&118=241&122=248&127=255&128=258&129=262&130=264&131=267&135=276&137=280&142=287&143=296&144=299&146=304&147=305&148=308&149=310&150=315&151=319&152=324&153=328&154=331&155=335&156=338&159=345&160=349&166=359&167=362&168=366&169=368&174=376&176=380&177=382&178=384&183=392&185=397&188=402&196=414&197=416&198=418&206=424&207=433&208=435&210=437&211=440&212=444&213=447&214=451&215=454&220=463&221=466&222=470&223=472&232=487&233=497&234=499&235=501&236=505&237=509&238=512&240=517&242=521&243=523&250=525&251=527&255=534&262=537&263=540&264=542&265=545&266=548&271=555&278=561&279=569&280=572&281=574&282=579&284=586&287=590&294=597&295=599&296=601'
