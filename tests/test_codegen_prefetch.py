@@ -138,7 +138,7 @@ def test_split_path_threads_prefetch_their_share_of_the_next_batch():
     architecture = parse_architecture("64-128:relu-64:relu-10:softmax")
     source = network_source(architecture, "ce", direct_blas=True, split_batches=True,
                             prefetch_rows=True)
-    body, calls = _prefetch_loop(_function_source(source, "shard_pass"), "start + nb + lo",
+    body, calls = _prefetch_loop(_function_source(source, "shard_thread"), "start + nb + lo",
                                  "rows")
     assert calls == [("X", "0"), ("X", "16"), ("X", "32"), ("X", "48"), ("X", "63"),
                      ("Y", "0"), ("Y", "9")]

@@ -2,7 +2,8 @@
 
 Each of ``shards`` threads forward- and back-propagates its share of a training batch's
 rows, in its own row of one work array, then the threads' gradients are summed and each
-thread updates its share of the parameters (the templates' ``shard_pass``, ``split_part``).
+thread updates its share of the parameters (the template shards.j2's ``share_pass`` and
+``share_update``, written out in ``shard_thread``).
 A call of one or several epochs runs ``shard_thread`` in each of ``shards`` Python threads
 at once (``split_support.run_threads``; the compiled code releases the GIL): each thread
 runs every batch, and the threads meet at a barrier wherever one needs what another wrote

@@ -304,115 +304,9 @@ def root(context, missing=missing):
             pass
             yield str(context.call(environment.getattr((undefined(name='norms') if l_0_norms is missing else l_0_norms), 'batchnorm_split'), (undefined(name='plan') if l_0_plan is missing else l_0_plan)))
             yield '\n\n\n'
-            yield str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='sh') if l_0_sh is missing else l_0_sh), 'staged_pass'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), (undefined(name='work') if l_0_work is missing else l_0_work), (undefined(name='row_floats') if l_0_row_floats is missing else l_0_row_floats), (undefined(name='weights') if l_0_weights is missing else l_0_weights), (undefined(name='narrow') if l_0_narrow is missing else l_0_narrow)), 'rstrip')))
-            yield '\n'
-        else:
-            pass
-            yield '@njit('
-            yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'jit'))
-            yield ')\ndef shard_pass(lo, hi, nb, X, Y, perm, start, out, work, grads, '
-            yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'args'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params')))
-            yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'model_hyper')))
-            yield '):\n    """Rows lo..hi of a training batch of nb rows: gathered, forward (outputs into out),\n    loss and backward, in this thread\'s row of work; the gradients of their part of the\n    batch mean into grads. Returns their summed loss (NaN where one of their inputs is NaN\n    or inf). The same kernels as run()\'s own batches."""\n'
-            yield str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='sh') if l_0_sh is missing else l_0_sh), 'views'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), (undefined(name='work') if l_0_work is missing else l_0_work), (undefined(name='row_floats') if l_0_row_floats is missing else l_0_row_floats), (undefined(name='weights') if l_0_weights is missing else l_0_weights), (undefined(name='narrow') if l_0_narrow is missing else l_0_narrow)), 'rstrip')))
-            yield '\n'
-            yield str(context.call(environment.getattr((undefined(name='sh') if l_0_sh is missing else l_0_sh), 'gather'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), '    '))
-            yield '\n'
-            if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'has_blocks'):
-                pass
-                for l_1_node in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'nodes'):
-                    _loop_vars = {}
-                    pass
-                    yield str(context.call(environment.getattr((undefined(name='b') if l_0_b is missing else l_0_b), 'forward_node'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), l_1_node, '    ', 'rows', _loop_vars=_loop_vars))
-                    yield '\n'
-                l_1_node = missing
-            else:
-                pass
-                for l_1_layer in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'layers'):
-                    _loop_vars = {}
-                    pass
-                    yield '    '
-                    yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'forward_call'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), l_1_layer, 'rows', _loop_vars=_loop_vars))
-                    yield '\n'
-                l_1_layer = missing
-            yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'keep_outputs'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'rows', 'start + lo', '    '))
-            yield '\n'
-            yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'loss_delta'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'rows', '    '))
-            yield '\n'
-            if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'has_blocks'):
-                pass
-                for l_1_step in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'backward_steps'):
-                    _loop_vars = {}
-                    pass
-                    yield str(context.call(environment.getattr((undefined(name='b') if l_0_b is missing else l_0_b), 'backward_step'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), l_1_step, '    ', 'rows', _loop_vars=_loop_vars))
-                    yield '\n'
-                l_1_step = missing
-            else:
-                pass
-                yield str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'backward_calls'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'rows', '    '), 'rstrip')))
-                yield '\n'
-            yield '    return batch_loss if inputs_finite else math.nan  # a NaN or inf input: as a NaN loss\n'
-        yield '\n\n@njit('
-        yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'jit'))
-        yield ')\ndef split_part(share, shards, reduce, update, scale, grads'
-        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'params_with_state'), (undefined(name='plan') if l_0_plan is missing else l_0_plan)))
-        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'update_tail'), (undefined(name='plan') if l_0_plan is missing else l_0_plan)))
-        yield '):\n    """A thread\'s share of the flat parameters (flattened arrays come in): adds the other\n    threads\' gradients of it into row 0 (reduce), then steps its parameters (update). Each\n    thread touches only its part of what the others wrote: one thread doing it all pulled\n    every row across the cores (4-5 us a medium step more). (The sums in each thread\'s\n    own row instead moved the same lines the other way: no faster, measured alternating.)\n    Returns update_flat\'s verdicts summed (0: every new value finite)."""\n    nonfinite = 0.0\n    # the share\'s part lo..hi, cut on cache lines of the gradient rows: no two threads\n    # write one line of them\n    lo = share * '
-        yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'param_count'))
-        yield ' // shards // '
-        yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'line_floats'))
-        yield ' * '
-        yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'line_floats'))
-        yield '\n    hi = '
-        yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'param_count'))
-        yield ' if share == shards - 1 else (share + 1) * '
-        yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'param_count'))
-        yield ' // shards // '
-        yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'line_floats'))
-        yield ' * '
-        yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'line_floats'))
-        yield '\n    total = grads[0, lo:hi]\n    if reduce:\n        for s in range(1, shards):\n            part = grads[s, lo:hi]\n            for i in range(total.shape[0]):\n                total[i] += part[i]\n    if update:\n'
-        for (l_1_name, l_1_offset, l_1_size, l_1_shape) in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'param_layout'):
-            _loop_vars = {}
-            pass
-            if l_1_offset:
-                pass
-                yield '        a = max(lo, '
-                yield str(l_1_offset)
-                yield ') - '
-                yield str(l_1_offset)
-                yield '\n        b = min(hi, '
-                yield str((l_1_offset + l_1_size))
-                yield ') - '
-                yield str(l_1_offset)
-                yield '\n'
-            else:
-                pass
-                yield '        a = lo\n        b = min(hi, '
-                yield str(l_1_size)
-                yield ')\n'
-            yield '        if a < b:\n            nonfinite += update_flat('
-            yield str(l_1_name)
-            yield '[a:b], grads[0, '
-            yield str((str_join((l_1_offset, ' + ', )) if l_1_offset else cond_expr_undefined("the inline if-expression on line 254 in 'network.py.j2' evaluated to false and no else section was defined.")))
-            yield 'a:'
-            yield str((str_join((l_1_offset, ' + ', )) if l_1_offset else cond_expr_undefined("the inline if-expression on line 254 in 'network.py.j2' evaluated to false and no else section was defined.")))
-            yield 'b]'
-            for l_2_st in environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'state'):
-                _loop_vars = {}
-                pass
-                yield ', '
-                yield str(l_2_st)
-                yield '_'
-                yield str(l_1_name)
-                yield '[a:b]'
-            l_2_st = missing
-            yield ', scale'
-            yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'update_tail'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), _loop_vars=_loop_vars))
-            yield ')\n'
-        l_1_name = l_1_offset = l_1_size = l_1_shape = missing
-        yield '    return nonfinite\n\n\n'
-        yield str(context.call(environment.getattr((undefined(name='sh') if l_0_sh is missing else l_0_sh), 'thread_epoch'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), (undefined(name='weights') if l_0_weights is missing else l_0_weights), (undefined(name='jit') if l_0_jit is missing else l_0_jit)))
+            yield str(context.call(environment.getattr((undefined(name='sh') if l_0_sh is missing else l_0_sh), 'stage_reduce'), (undefined(name='plan') if l_0_plan is missing else l_0_plan)))
+            yield '\n\n\n'
+        yield str(context.call(environment.getattr((undefined(name='sh') if l_0_sh is missing else l_0_sh), 'thread_epoch'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), (undefined(name='work') if l_0_work is missing else l_0_work), (undefined(name='row_floats') if l_0_row_floats is missing else l_0_row_floats), (undefined(name='weights') if l_0_weights is missing else l_0_weights), (undefined(name='narrow') if l_0_narrow is missing else l_0_narrow), (undefined(name='jit') if l_0_jit is missing else l_0_jit)))
         yield '\n'
     yield '\n\n@njit('
     yield str((undefined(name='jit') if l_0_jit is missing else l_0_jit))
@@ -592,7 +486,7 @@ def root(context, missing=missing):
         for l_1_layer, l_1_loop in LoopContext(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed'), undefined):
             _loop_vars = {}
             pass
-            yield str((', ' if (not environment.getattr(l_1_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 417 in 'network.py.j2' evaluated to false and no else section was defined.")))
+            yield str((', ' if (not environment.getattr(l_1_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 355 in 'network.py.j2' evaluated to false and no else section was defined.")))
             yield 'np.ascontiguousarray(params['
             yield str(context.call(environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params'), 'index'), environment.getattr(l_1_layer, 'W'), _loop_vars=_loop_vars))
             yield '].T)'
@@ -614,7 +508,7 @@ def root(context, missing=missing):
     yield ']\n    epochs, shards = int(epochs), max(1, int(shards))\n    rows = perm.shape[0] // max(epochs, 1)\n    if epochs < 1 or rows * epochs != perm.shape[0]:\n        raise ValueError("train_epoch: perm must hold `epochs` epochs\' row orders, each as "\n                         "long")\n    out = np.empty((epochs * X.shape[0], '
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_out'))
     yield '), dtype=X.dtype) if outputs is None else outputs\n    # the compiled loop writes without bounds checks: arrays too short are refused here\n    if out.shape[0] < epochs * X.shape[0] or batch_losses.shape[0] < epochs * -(-rows // batch_size):\n        raise ValueError("train_epoch: outputs must have `epochs` times X\'s rows and "\n                         "batch_losses `epochs` times an epoch\'s batches")\n    buffers, grads, shard_arrays = epoch_work(batch_size, params, shards) if work is None else work\n    if buffers[0].shape[0] < min(batch_size, X.shape[0])'
-    yield str((' or shard_arrays[0] != shards' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 443 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((' or shard_arrays[0] != shards' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 381 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ':\n        raise ValueError("train_epoch: work was made for another batch_size or shard count; "\n                         "make it with epoch_work(batch_size, params, shards)")\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable'):
         pass
@@ -644,7 +538,7 @@ def root(context, missing=missing):
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'model_hyper')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'hyper')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 457 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 395 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return batches, step, status\n\n\ndef epoch_work(batch_size, params, shards=1):\n    """train_epoch\'s scratch arrays for batches of batch_size rows: the batch buffers, the\n    gradients and the threads\' shares'
     yield str(('' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else ' (none here)'))
     yield '; nothing in them outlives an epoch."""\n    return (_buffers(batch_size), _like(params), '
@@ -672,7 +566,7 @@ def root(context, missing=missing):
         yield ', 0.0'
     l_1__ = missing
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 472 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 410 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return total / n\n\n\ndef evaluate(X, Y, out, with_loss, chunk, '
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'args'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
@@ -690,8 +584,8 @@ def root(context, missing=missing):
         yield ', 0.0'
     l_1__ = missing
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 482 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 420 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return total / max(n, 1)\n'
 
 blocks = {}
-debug_info = '2=53&3=55&4=57&7=59&8=63&9=68&11=70&12=74&13=78&14=80&15=84&16=94&17=96&19=99&20=101&21=108&23=111&30=114&31=116&35=119&37=122&39=126&45=130&48=138&55=140&63=144&67=146&70=150&72=153&75=157&77=160&80=164&82=167&85=171&87=174&91=177&94=180&97=182&99=184&102=187&103=189&106=192&109=194&112=198&115=202&118=204&121=206&125=209&130=211&135=215&143=217&144=220&145=224&146=226&147=240&151=242&155=245&156=249&159=255&163=257&164=261&166=266&168=268&169=272&172=278&175=288&176=290&177=293&178=296&179=299&189=303&190=305&193=307&195=312&196=314&201=317&202=319&203=321&204=323&205=326&208=331&209=335&212=338&213=340&214=342&215=344&216=347&219=352&225=356&226=358&236=361&237=367&245=375&246=378&247=381&248=385&251=392&254=395&259=415&263=418&264=420&283=449&284=453&285=457&287=459&288=462&289=466&290=470&291=474&292=478&295=488&308=492&309=494&310=496&312=498&315=500&316=502&317=505&320=510&321=514&322=516&324=519&326=527&331=533&336=535&350=537&351=539&352=542&355=547&361=550&365=552&366=555&382=561&385=563&386=565&387=567&388=571&393=579&405=582&406=586&414=588&417=592&421=602&423=609&424=611&431=613&437=615&443=617&446=619&449=622&450=625&451=628&454=633&457=641&463=649&464=651&467=653&469=660&472=662&476=677&478=682&482=684'
+debug_info = '2=53&3=55&4=57&7=59&8=63&9=68&11=70&12=74&13=78&14=80&15=84&16=94&17=96&19=99&20=101&21=108&23=111&30=114&31=116&35=119&37=122&39=126&45=130&48=138&55=140&63=144&67=146&70=150&72=153&75=157&77=160&80=164&82=167&85=171&87=174&91=177&94=180&97=182&99=184&102=187&103=189&106=192&109=194&112=198&115=202&118=204&121=206&125=209&130=211&135=215&143=217&144=220&145=224&146=226&147=240&151=242&155=245&156=249&159=255&163=257&164=261&166=266&168=268&169=272&172=278&175=288&176=290&177=293&178=296&179=299&189=303&190=305&193=307&197=309&201=312&202=314&221=343&222=347&223=351&225=353&226=356&227=360&228=364&229=368&230=372&233=382&246=386&247=388&248=390&250=392&253=394&254=396&255=399&258=404&259=408&260=410&262=413&264=421&269=427&274=429&288=431&289=433&290=436&293=441&299=444&303=446&304=449&320=455&323=457&324=459&325=461&326=465&331=473&343=476&344=480&352=482&355=486&359=496&361=503&362=505&369=507&375=509&381=511&384=513&387=516&388=519&389=522&392=527&395=535&401=543&402=545&405=547&407=554&410=556&414=571&416=576&420=578'

@@ -7,24 +7,30 @@ def root(context, missing=missing):
     concat = environment.concat
     cond_expr_undefined = Undefined
     if 0: yield None
-    l_0_m = l_0_b = l_0_views = l_0_gather = l_0_shared = l_0_stage_item = l_0_staged_pass = l_0_thread_epoch = missing
+    l_0_m = l_0_b = l_0_views = l_0_gather = l_0_shared = l_0_stage_item = l_0_share_pass = l_0_share_update = l_0_stage_reduce = l_0_thread_epoch = missing
     try:
-        t_1 = environment.filters['length']
+        t_1 = environment.filters['indent']
     except KeyError:
         @internalcode
         def t_1(*unused):
-            raise TemplateRuntimeError("No filter named 'length' found.")
+            raise TemplateRuntimeError("No filter named 'indent' found.")
     try:
-        t_2 = environment.filters['list']
+        t_2 = environment.filters['length']
     except KeyError:
         @internalcode
         def t_2(*unused):
-            raise TemplateRuntimeError("No filter named 'list' found.")
+            raise TemplateRuntimeError("No filter named 'length' found.")
     try:
-        t_3 = environment.filters['selectattr']
+        t_3 = environment.filters['list']
     except KeyError:
         @internalcode
         def t_3(*unused):
+            raise TemplateRuntimeError("No filter named 'list' found.")
+    try:
+        t_4 = environment.filters['selectattr']
+    except KeyError:
+        @internalcode
+        def t_4(*unused):
             raise TemplateRuntimeError("No filter named 'selectattr' found.")
     pass
     l_0_m = context.vars['m'] = environment.get_template('macros.j2', 'shards.j2')._get_default_module(context)
@@ -32,7 +38,7 @@ def root(context, missing=missing):
     l_0_b = context.vars['b'] = environment.get_template('blocks.j2', 'shards.j2')._get_default_module(context)
     context.exported_vars.discard('b')
     def macro(l_1_plan, l_1_work, l_1_row_floats, l_1_weights, l_1_narrow, l_1_staged):
-        t_4 = []
+        t_5 = []
         l_1_namespace = resolve('namespace')
         l_1_ns = missing
         if l_1_plan is missing:
@@ -48,8 +54,8 @@ def root(context, missing=missing):
         if l_1_staged is missing:
             l_1_staged = False
         pass
-        t_4.extend((
-            '    rows = hi - lo\n    cap = (work.shape[0] - ',
+        t_5.extend((
+            '    rows = hi - lo\n    cap = (work_row.shape[0] - ',
             str((environment.getattr(l_1_plan, 'transposed_floats') + environment.getattr(l_1_plan, 'stats_floats'))),
             ') // ',
             str(l_1_row_floats),
@@ -59,12 +65,12 @@ def root(context, missing=missing):
         for l_2_layer in environment.getattr(l_1_plan, 'transposed'):
             _loop_vars = {}
             pass
-            t_4.extend((
+            t_5.extend((
                 "    # this thread's own copy of W",
                 str(environment.getattr(l_2_layer, 'index')),
                 '^T, made from the weights it is about to read anyway\n    ',
                 str(environment.getattr(l_2_layer, 'W')),
-                'T = work[',
+                'T = work_row[',
                 str(l_1_row_floats),
                 ' * cap + ',
                 str(environment.getattr((undefined(name='ns') if l_1_ns is missing else l_1_ns), 'offset')),
@@ -80,7 +86,7 @@ def root(context, missing=missing):
             ))
             if l_1_staged:
                 pass
-                t_4.extend((
+                t_5.extend((
                     '    if stage == 0:\n        transpose_',
                     str(environment.getattr(l_1_plan, 'float_type')),
                     '(',
@@ -91,7 +97,7 @@ def root(context, missing=missing):
                 ))
             else:
                 pass
-                t_4.extend((
+                t_5.extend((
                     '    transpose_',
                     str(environment.getattr(l_1_plan, 'float_type')),
                     '(',
@@ -107,10 +113,10 @@ def root(context, missing=missing):
         for (l_2_name, l_2_offset, l_2_width) in l_1_work:
             _loop_vars = {}
             pass
-            t_4.extend((
+            t_5.extend((
                 '    ',
                 str(l_2_name),
-                ' = work[',
+                ' = work_row[',
                 str(l_2_offset),
                 ' * cap:',
                 str((l_2_offset + l_2_width)),
@@ -120,8 +126,8 @@ def root(context, missing=missing):
             ))
             if ((l_2_name == 'XB') and (l_2_width in environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'ROW_TUPLE_COLUMNS'))):
                 pass
-                t_4.extend((
-                    '    XB_flat = work[',
+                t_5.extend((
+                    '    XB_flat = work_row[',
                     str(l_2_offset),
                     ' * cap:',
                     str((l_2_offset + l_2_width)),
@@ -131,10 +137,10 @@ def root(context, missing=missing):
         for (l_2_name, l_2_offset, l_2_size, l_2_shape) in environment.getattr(l_1_plan, 'param_layout'):
             _loop_vars = {}
             pass
-            t_4.extend((
+            t_5.extend((
                 '    d',
                 str(l_2_name),
-                ' = grads[',
+                ' = grad_row[',
                 str(l_2_offset),
                 ':',
                 str((l_2_offset + l_2_size)),
@@ -146,7 +152,7 @@ def root(context, missing=missing):
         for l_2_param in l_1_narrow:
             _loop_vars = {}
             pass
-            t_4.extend((
+            t_5.extend((
                 '    ',
                 str(l_2_param),
                 '_flat = ',
@@ -158,24 +164,24 @@ def root(context, missing=missing):
                 '.reshape(-1)\n',
             ))
         l_2_param = missing
-        return concat(t_4)
+        return concat(t_5)
     context.exported_vars.add('views')
     context.vars['views'] = l_0_views = Macro(environment, macro, 'views', ('plan', 'work', 'row_floats', 'weights', 'narrow', 'staged'), False, False, False, context.eval_ctx.autoescape)
     yield '\n'
     def macro(l_1_plan, l_1_pad):
-        t_5 = []
+        t_6 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_pad is missing:
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
         pass
-        t_5.extend((
+        t_6.extend((
             str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'gather_rows'), l_1_plan, 'start + lo', 'rows', l_1_pad), 'rstrip'))),
             '\n',
         ))
         if environment.getattr(l_1_plan, 'prefetch'):
             pass
-            t_5.extend((
+            t_6.extend((
                 str(l_1_pad),
                 "# this share's rows of the next batch, asked for now: shuffled, each row would be a cache\n",
                 str(l_1_pad),
@@ -183,31 +189,31 @@ def root(context, missing=missing):
                 str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'prefetch_rows'), l_1_plan, 'start + nb + lo', 'rows', l_1_pad, None), 'rstrip'))),
                 '\n',
             ))
-        t_5.append(
+        t_6.append(
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'confirm_inputs'), l_1_plan, 'rows', l_1_pad)),
         )
-        return concat(t_5)
+        return concat(t_6)
     context.exported_vars.add('gather')
     context.vars['gather'] = l_0_gather = Macro(environment, macro, 'gather', ('plan', 'pad'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan):
-        t_6 = []
+        t_7 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         pass
         for (l_2_name, l_2__, l_2__) in context.call(environment.getattr(l_1_plan, 'unit_buffer_shapes')):
             _loop_vars = {}
             pass
-            t_6.extend((
+            t_7.extend((
                 ', ',
                 str(l_2_name),
             ))
         l_2_name = l_2__ = missing
-        return concat(t_6)
+        return concat(t_7)
     context.exported_vars.add('shared')
     context.vars['shared'] = l_0_shared = Macro(environment, macro, 'shared', ('plan',), False, False, False, context.eval_ctx.autoescape)
     yield '\n'
     def macro(l_1_plan, l_1_item, l_1_pad):
-        t_7 = []
+        t_8 = []
         l_1_bn = resolve('bn')
         l_1_step = resolve('step')
         l_1_kind = missing
@@ -221,13 +227,13 @@ def root(context, missing=missing):
         l_1_kind = environment.getitem(l_1_item, 0)
         if ((undefined(name='kind') if l_1_kind is missing else l_1_kind) == 'node'):
             pass
-            t_7.extend((
+            t_8.extend((
                 str(context.call(environment.getattr((undefined(name='b') if l_0_b is missing else l_0_b), 'forward_node'), l_1_plan, environment.getitem(l_1_item, 1), l_1_pad, 'rows')),
                 '\n',
             ))
         elif ((undefined(name='kind') if l_1_kind is missing else l_1_kind) == 'moments'):
             pass
-            t_7.extend((
+            t_8.extend((
                 str(l_1_pad),
                 'batchnorm_moments(',
                 str(environment.getattr(environment.getitem(l_1_item, 1), 'input')),
@@ -238,7 +244,7 @@ def root(context, missing=missing):
         elif ((undefined(name='kind') if l_1_kind is missing else l_1_kind) == 'normalize'):
             pass
             l_1_bn = environment.getitem(l_1_item, 1)
-            t_7.extend((
+            t_8.extend((
                 str(l_1_pad),
                 'batchnorm_normalize(',
                 str(environment.getattr((undefined(name='bn') if l_1_bn is missing else l_1_bn), 'input')),
@@ -258,22 +264,22 @@ def root(context, missing=missing):
             ))
         elif ((undefined(name='kind') if l_1_kind is missing else l_1_kind) == 'loss'):
             pass
-            t_7.extend((
-                str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'keep_outputs'), l_1_plan, 'rows', 'start + lo', l_1_pad)),
+            t_8.extend((
+                str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'keep_outputs'), l_1_plan, 'rows', 'start + lo', l_1_pad, 'epoch * X.shape[0] + ')),
                 '\n',
                 str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'loss_delta'), l_1_plan, 'rows', l_1_pad)),
                 '\n',
             ))
         elif ((undefined(name='kind') if l_1_kind is missing else l_1_kind) == 'step'):
             pass
-            t_7.extend((
+            t_8.extend((
                 str(context.call(environment.getattr((undefined(name='b') if l_0_b is missing else l_0_b), 'backward_step'), l_1_plan, environment.getitem(l_1_item, 1), l_1_pad, 'rows')),
                 '\n',
             ))
         elif ((undefined(name='kind') if l_1_kind is missing else l_1_kind) == 'grad_sums'):
             pass
             l_1_bn = environment.getattr(environment.getitem(l_1_item, 1), 'node')
-            t_7.extend((
+            t_8.extend((
                 str(l_1_pad),
                 'batchnorm_grad_sums(',
                 str(environment.getattr(environment.getitem(l_1_item, 1), 'source')),
@@ -289,7 +295,7 @@ def root(context, missing=missing):
             pass
             l_1_step = environment.getitem(l_1_item, 1)
             l_1_bn = environment.getattr((undefined(name='step') if l_1_step is missing else l_1_step), 'node')
-            t_7.extend((
+            t_8.extend((
                 str(l_1_pad),
                 'batchnorm_input_grad',
                 str(environment.getattr((undefined(name='step') if l_1_step is missing else l_1_step), 'slope_suffix')),
@@ -311,12 +317,12 @@ def root(context, missing=missing):
                 str(context.call(environment.getattr((undefined(name='b') if l_0_b is missing else l_0_b), 'input_grad'), (undefined(name='step') if l_1_step is missing else l_1_step))),
                 ')\n',
             ))
-        return concat(t_7)
+        return concat(t_8)
     context.exported_vars.add('stage_item')
     context.vars['stage_item'] = l_0_stage_item = Macro(environment, macro, 'stage_item', ('plan', 'item', 'pad'), False, False, False, context.eval_ctx.autoescape)
-    yield '\n'
     def macro(l_1_plan, l_1_work, l_1_row_floats, l_1_weights, l_1_narrow):
-        t_8 = []
+        t_9 = []
+        l_1_staged = missing
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_work is missing:
@@ -328,87 +334,229 @@ def root(context, missing=missing):
         if l_1_narrow is missing:
             l_1_narrow = undefined("parameter 'narrow' was not provided", name='narrow')
         pass
-        t_8.extend((
-            '@njit(',
-            str(environment.getattr(l_1_plan, 'jit')),
-            ')\ndef shard_pass(stage, lo, hi, nb, X, Y, perm, start, out, work, grads',
-            str(context.call((undefined(name='shared') if l_0_shared is missing else l_0_shared), l_1_plan)),
-            ', ',
-            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'args'), environment.getattr(l_1_plan, 'params'))),
-            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(l_1_plan, 'model_hyper'))),
-            '):\n    """Stage `stage` of the pass over rows lo..hi of a training batch of nb rows, in this\n    thread\'s row of work (its batch normalizations\' moments at the row\'s end); the\n    gradients of their part of the batch mean into grads. Returns their summed loss (from\n    the stage that has the loss; 0 from the others), plus NaN from stage 0 where one of\n    their inputs is NaN or inf."""\n',
-            str(context.call(environment.getattr(context.call((undefined(name='views') if l_0_views is missing else l_0_views), l_1_plan, l_1_work, l_1_row_floats, l_1_weights, l_1_narrow, True), 'rstrip'))),
-            '\n    moments = work[work.shape[0] - ',
-            str(environment.getattr(l_1_plan, 'stats_floats')),
-            ':]\n',
+        l_1_staged = (t_2(environment.getattr(l_1_plan, 'shard_stages')) > 1)
+        t_9.extend((
+            str(context.call(environment.getattr(context.call((undefined(name='views') if l_0_views is missing else l_0_views), l_1_plan, l_1_work, l_1_row_floats, l_1_weights, l_1_narrow, (undefined(name='staged') if l_1_staged is missing else l_1_staged)), 'rstrip'))),
+            '\n',
         ))
-        for (l_2_bn, l_2_offset) in environment.getattr(l_1_plan, 'stats_layout'):
-            _loop_vars = {}
+        if (undefined(name='staged') if l_1_staged is missing else l_1_staged):
             pass
-            t_8.extend((
-                '    MOM',
-                str(environment.getattr(l_2_bn, 'number')),
-                ' = moments[',
-                str(l_2_offset),
-                ':',
-                str((l_2_offset + (2 * environment.getattr(l_2_bn, 'n')))),
-                '].reshape(2, ',
-                str(environment.getattr(l_2_bn, 'n')),
-                ')\n',
+            t_9.extend((
+                '    moments = work_row[work_row.shape[0] - ',
+                str(environment.getattr(l_1_plan, 'stats_floats')),
+                ':]\n',
             ))
-        l_2_bn = l_2_offset = missing
-        t_8.append(
-            '    batch_loss = 0.0\n',
-        )
-        l_2_loop = missing
-        for l_2_stage, l_2_loop in LoopContext(environment.getattr(l_1_plan, 'shard_stages'), undefined):
-            _loop_vars = {}
-            pass
-            t_8.extend((
-                '    ',
-                str(('if' if environment.getattr(l_2_loop, 'first') else 'elif')),
-                ' stage == ',
-                str(environment.getattr(l_2_loop, 'index0')),
-                ':\n',
-            ))
-            if environment.getattr(l_2_loop, 'first'):
-                pass
-                t_8.extend((
-                    str(context.call((undefined(name='gather') if l_0_gather is missing else l_0_gather), l_1_plan, '        ', _loop_vars=_loop_vars)),
-                    '\n',
-                ))
-            for l_3_item in environment.getattr(l_2_stage, 'items'):
+            for (l_2_bn, l_2_offset) in environment.getattr(l_1_plan, 'stats_layout'):
                 _loop_vars = {}
                 pass
-                t_8.extend((
-                    str(context.call(environment.getattr(context.call((undefined(name='stage_item') if l_0_stage_item is missing else l_0_stage_item), l_1_plan, l_3_item, '        ', _loop_vars=_loop_vars), 'rstrip'), _loop_vars=_loop_vars)),
+                t_9.extend((
+                    '    MOM',
+                    str(environment.getattr(l_2_bn, 'number')),
+                    ' = moments[',
+                    str(l_2_offset),
+                    ':',
+                    str((l_2_offset + (2 * environment.getattr(l_2_bn, 'n')))),
+                    '].reshape(2, ',
+                    str(environment.getattr(l_2_bn, 'n')),
+                    ')\n',
+                ))
+            l_2_bn = l_2_offset = missing
+            t_9.append(
+                '    batch_loss = 0.0\n',
+            )
+            l_2_loop = missing
+            for l_2_stage, l_2_loop in LoopContext(environment.getattr(l_1_plan, 'shard_stages'), undefined):
+                _loop_vars = {}
+                pass
+                t_9.extend((
+                    '    ',
+                    str(('if' if environment.getattr(l_2_loop, 'first') else 'elif')),
+                    ' stage == ',
+                    str(environment.getattr(l_2_loop, 'index0')),
+                    ':\n',
+                ))
+                if environment.getattr(l_2_loop, 'first'):
+                    pass
+                    t_9.extend((
+                        str(context.call((undefined(name='gather') if l_0_gather is missing else l_0_gather), l_1_plan, '        ', _loop_vars=_loop_vars)),
+                        '\n',
+                    ))
+                for l_3_item in environment.getattr(l_2_stage, 'items'):
+                    _loop_vars = {}
+                    pass
+                    t_9.extend((
+                        str(context.call(environment.getattr(context.call((undefined(name='stage_item') if l_0_stage_item is missing else l_0_stage_item), l_1_plan, l_3_item, '        ', _loop_vars=_loop_vars), 'rstrip'), _loop_vars=_loop_vars)),
+                        '\n',
+                    ))
+                l_3_item = missing
+                if environment.getattr(l_2_loop, 'first'):
+                    pass
+                    t_9.append(
+                        '        if not inputs_finite:  # a NaN or inf input stops training as a NaN loss would\n            batch_loss = math.nan\n',
+                    )
+            l_2_loop = l_2_stage = missing
+            t_9.append(
+                '    value = batch_loss\n',
+            )
+        else:
+            pass
+            t_9.extend((
+                str(context.call((undefined(name='gather') if l_0_gather is missing else l_0_gather), l_1_plan, '    ')),
+                '\n',
+            ))
+            if environment.getattr(l_1_plan, 'has_blocks'):
+                pass
+                for l_2_node in environment.getattr(l_1_plan, 'nodes'):
+                    _loop_vars = {}
+                    pass
+                    t_9.extend((
+                        str(context.call(environment.getattr((undefined(name='b') if l_0_b is missing else l_0_b), 'forward_node'), l_1_plan, l_2_node, '    ', 'rows', _loop_vars=_loop_vars)),
+                        '\n',
+                    ))
+                l_2_node = missing
+            else:
+                pass
+                for l_2_layer in environment.getattr(l_1_plan, 'layers'):
+                    _loop_vars = {}
+                    pass
+                    t_9.extend((
+                        '    ',
+                        str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'forward_call'), l_1_plan, l_2_layer, 'rows', _loop_vars=_loop_vars)),
+                        '\n',
+                    ))
+                l_2_layer = missing
+            t_9.extend((
+                str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'keep_outputs'), l_1_plan, 'rows', 'start + lo', '    ', 'epoch * X.shape[0] + ')),
+                '\n',
+                str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'loss_delta'), l_1_plan, 'rows', '    ')),
+                '\n',
+            ))
+            if environment.getattr(l_1_plan, 'has_blocks'):
+                pass
+                for l_2_step in environment.getattr(l_1_plan, 'backward_steps'):
+                    _loop_vars = {}
+                    pass
+                    t_9.extend((
+                        str(context.call(environment.getattr((undefined(name='b') if l_0_b is missing else l_0_b), 'backward_step'), l_1_plan, l_2_step, '    ', 'rows', _loop_vars=_loop_vars)),
+                        '\n',
+                    ))
+                l_2_step = missing
+            else:
+                pass
+                t_9.extend((
+                    str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'backward_calls'), l_1_plan, 'rows', '    '), 'rstrip'))),
                     '\n',
                 ))
-            l_3_item = missing
-            if environment.getattr(l_2_loop, 'first'):
+            t_9.append(
+                '    value = batch_loss if inputs_finite else math.nan  # a NaN or inf input: as a NaN loss\n',
+            )
+        return concat(t_9)
+    context.exported_vars.add('share_pass')
+    context.vars['share_pass'] = l_0_share_pass = Macro(environment, macro, 'share_pass', ('plan', 'work', 'row_floats', 'weights', 'narrow'), False, False, False, context.eval_ctx.autoescape)
+    def macro(l_1_plan, l_1_weights):
+        t_10 = []
+        if l_1_plan is missing:
+            l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
+        if l_1_weights is missing:
+            l_1_weights = undefined("parameter 'weights' was not provided", name='weights')
+        pass
+        t_10.extend((
+            "    # the share's part lo..hi, cut on cache lines of the gradient rows: no two threads\n    # write one line of them\n    lo = share * ",
+            str(environment.getattr(l_1_plan, 'param_count')),
+            ' // shards // ',
+            str(environment.getattr(l_1_plan, 'line_floats')),
+            ' * ',
+            str(environment.getattr(l_1_plan, 'line_floats')),
+            '\n    hi = ',
+            str(environment.getattr(l_1_plan, 'param_count')),
+            ' if share == shards - 1 else (share + 1) * ',
+            str(environment.getattr(l_1_plan, 'param_count')),
+            ' // shards // ',
+            str(environment.getattr(l_1_plan, 'line_floats')),
+            ' * ',
+            str(environment.getattr(l_1_plan, 'line_floats')),
+            '\n    summed = grads[0, lo:hi]\n    if reduce:\n        for other in range(1, shards):\n            part = grads[other, lo:hi]\n            for i in range(summed.shape[0]):\n                summed[i] += part[i]\n    if update:\n',
+        ))
+        for (l_2_name, l_2_offset, l_2_size, l_2_shape) in environment.getattr(l_1_plan, 'param_layout'):
+            l_2_flat = missing
+            _loop_vars = {}
+            pass
+            l_2_flat = ('_flat' if (l_2_name in l_1_weights) else '')
+            _loop_vars['flat'] = l_2_flat
+            if l_2_offset:
                 pass
-                t_8.append(
-                    '        if not inputs_finite:  # a NaN or inf input stops training as a NaN loss would\n            batch_loss = math.nan\n',
-                )
-        l_2_loop = l_2_stage = missing
-        t_8.extend((
-            '    return batch_loss\n\n\n@njit(',
+                t_10.extend((
+                    '        a = max(lo, ',
+                    str(l_2_offset),
+                    ') - ',
+                    str(l_2_offset),
+                    '\n        b = min(hi, ',
+                    str((l_2_offset + l_2_size)),
+                    ') - ',
+                    str(l_2_offset),
+                    '\n',
+                ))
+            else:
+                pass
+                t_10.extend((
+                    '        a = lo\n        b = min(hi, ',
+                    str(l_2_size),
+                    ')\n',
+                ))
+            t_10.extend((
+                '        if a < b:\n            nonfinite += update_flat(',
+                str(l_2_name),
+                str((undefined(name='flat') if l_2_flat is missing else l_2_flat)),
+                '[a:b], grads[0, ',
+                str((str_join((l_2_offset, ' + ', )) if l_2_offset else cond_expr_undefined("the inline if-expression on line 162 in 'shards.j2' evaluated to false and no else section was defined."))),
+                'a:',
+                str((str_join((l_2_offset, ' + ', )) if l_2_offset else cond_expr_undefined("the inline if-expression on line 162 in 'shards.j2' evaluated to false and no else section was defined."))),
+                'b]',
+            ))
+            for l_3_st in environment.getattr(environment.getattr(l_1_plan, 'update'), 'state'):
+                _loop_vars = {}
+                pass
+                t_10.extend((
+                    ', ',
+                    str(l_3_st),
+                    '_',
+                    str(l_2_name),
+                    str((undefined(name='flat') if l_2_flat is missing else l_2_flat)),
+                    '[a:b]',
+                ))
+            l_3_st = missing
+            t_10.extend((
+                ', scale',
+                str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'update_tail'), l_1_plan, _loop_vars=_loop_vars)),
+                ')\n',
+            ))
+        l_2_name = l_2_offset = l_2_size = l_2_shape = l_2_flat = missing
+        return concat(t_10)
+    context.exported_vars.add('share_update')
+    context.vars['share_update'] = l_0_share_update = Macro(environment, macro, 'share_update', ('plan', 'weights'), False, False, False, context.eval_ctx.autoescape)
+    def macro(l_1_plan):
+        t_11 = []
+        if l_1_plan is missing:
+            l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
+        pass
+        t_11.extend((
+            '@njit(',
             str(environment.getattr(l_1_plan, 'jit')),
             ')\ndef shard_reduce(stage, shards, nb, work, grads',
             str(context.call((undefined(name='shared') if l_0_shared is missing else l_0_shared), l_1_plan)),
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(l_1_plan, 'persistent'))),
             '):\n    """After stage `stage`: the batch\'s statistics, or its sums for a batch normalization\'s\n    backward pass, from the threads\' shares (in their work rows, or their gradients)."""\n',
         ))
-        def t_9(fiter):
+        def t_12(fiter):
             for l_2_stage in fiter:
                 if environment.getattr(l_2_stage, 'reduce'):
                     yield l_2_stage
         l_2_loop = missing
-        for l_2_stage, l_2_loop in LoopContext(t_9(environment.getattr(l_1_plan, 'shard_stages')), undefined):
+        for l_2_stage, l_2_loop in LoopContext(t_12(environment.getattr(l_1_plan, 'shard_stages')), undefined):
             l_2_bn = missing
             _loop_vars = {}
             pass
-            t_8.extend((
+            t_11.extend((
                 '    ',
                 str(('if' if environment.getattr(l_2_loop, 'first') else 'elif')),
                 ' stage == ',
@@ -419,7 +567,7 @@ def root(context, missing=missing):
             _loop_vars['bn'] = l_2_bn
             if (environment.getitem(environment.getattr(l_2_stage, 'reduce'), 0) == 'statistics'):
                 pass
-                t_8.extend((
+                t_11.extend((
                     '        batchnorm_statistics(work, shards, nb, work.shape[1] - ',
                     str((environment.getattr(l_1_plan, 'stats_floats') - context.call(environment.getattr(l_1_plan, 'stats_offset'), (undefined(name='bn') if l_2_bn is missing else l_2_bn), _loop_vars=_loop_vars))),
                     ', MU',
@@ -438,7 +586,7 @@ def root(context, missing=missing):
                 ))
             else:
                 pass
-                t_8.extend((
+                t_11.extend((
                     '        batchnorm_grad_totals(grads, shards, ',
                     str(context.call(environment.getattr(l_1_plan, 'param_offset'), str_join(('d', environment.getattr((undefined(name='bn') if l_2_bn is missing else l_2_bn), 'gamma'), )), _loop_vars=_loop_vars)),
                     ', ',
@@ -450,23 +598,29 @@ def root(context, missing=missing):
                     ')\n',
                 ))
         l_2_loop = l_2_stage = l_2_bn = missing
-        return concat(t_8)
-    context.exported_vars.add('staged_pass')
-    context.vars['staged_pass'] = l_0_staged_pass = Macro(environment, macro, 'staged_pass', ('plan', 'work', 'row_floats', 'weights', 'narrow'), False, False, False, context.eval_ctx.autoescape)
+        return concat(t_11)
+    context.exported_vars.add('stage_reduce')
+    context.vars['stage_reduce'] = l_0_stage_reduce = Macro(environment, macro, 'stage_reduce', ('plan',), False, False, False, context.eval_ctx.autoescape)
     yield '\n\n'
-    def macro(l_1_plan, l_1_weights, l_1_jit):
-        t_10 = []
+    def macro(l_1_plan, l_1_work, l_1_row_floats, l_1_weights, l_1_narrow, l_1_jit):
+        t_13 = []
         l_1_staged = l_1_reducing = missing
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
+        if l_1_work is missing:
+            l_1_work = undefined("parameter 'work' was not provided", name='work')
+        if l_1_row_floats is missing:
+            l_1_row_floats = undefined("parameter 'row_floats' was not provided", name='row_floats')
         if l_1_weights is missing:
             l_1_weights = undefined("parameter 'weights' was not provided", name='weights')
+        if l_1_narrow is missing:
+            l_1_narrow = undefined("parameter 'narrow' was not provided", name='narrow')
         if l_1_jit is missing:
             l_1_jit = undefined("parameter 'jit' was not provided", name='jit')
         pass
-        l_1_staged = (t_1(environment.getattr(l_1_plan, 'shard_stages')) > 1)
-        l_1_reducing = t_2(context.eval_ctx, t_3(context, environment.getattr(l_1_plan, 'shard_stages'), 'reduce'))
-        t_10.extend((
+        l_1_staged = (t_2(environment.getattr(l_1_plan, 'shard_stages')) > 1)
+        l_1_reducing = t_3(context.eval_ctx, t_4(context, environment.getattr(l_1_plan, 'shard_stages'), 'reduce'))
+        t_13.extend((
             '@njit(',
             str(l_1_jit),
             ')\ndef shard_thread(t, shards, crowded, sync, results, X, Y, perm, epochs, batch_size, first_step, clip_norm, batch_losses, out, work, grads, losses, verdicts',
@@ -478,12 +632,12 @@ def root(context, missing=missing):
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr(l_1_plan, 'update'), 'hyper'))),
             '):\n    """Thread t\'s part of training epochs on the split path (perm their row orders back to\n    back, as run() takes them); train_epoch starts the threads (split_support.run_threads),\n    sync zeroed. Thread t runs each batch\'s ',
             str(('stages' if (undefined(name='staged') if l_1_staged is missing else l_1_staged) else 'pass')),
-            ' on its share of the rows (in its rows\n    of work and grads), then its share of the update, the threads meeting after each.\n    Where they did not all start at once, or cannot (crowded: more shares than Numba has\n    threads), thread 0 does every share of the call\'s epochs in turn, the same arithmetic\n    in the same order, and the others leave. Thread 0 writes (batches done, step, status,\n    summed loss) into results. The threads are Python\'s, not a prange\'s: Numba\'s parallel\n    region cost a 64-128-64-10 network\'s first fit about 3 s of compiling. The threads\' part is\n    written out here and calls shard_pass and split_part once each: Numba optimizes again\n    all that a function calls, and LLVM inlines a callee at each call (a function level\n    more and a second call cost 2.3 s of a 64-128-64-10 cold compile)."""\n    serial = crowded or not join_threads(sync, shards)\n    if t == 0 or not serial:\n',
+            ' on its share of the rows (in its rows\n    of work and grads), then its share of the update, the threads meeting after each.\n    Where they did not all start at once, or cannot (crowded: more shares than Numba has\n    threads), thread 0 does every share of the call\'s epochs in turn, the same arithmetic\n    in the same order, and the others leave. Thread 0 writes (batches done, step, status,\n    summed loss) into results. The threads are Python\'s, not a prange\'s: Numba\'s parallel\n    region cost a 64-128-64-10 network\'s first fit about 3 s of compiling. A share\'s pass\n    and its update are written out here, once each, not functions of their own: Numba\n    compiles a called function by itself and then again inside each caller (LLVM\'s passes\n    and machine code for all of it): a new 64-130-64-10\'s first fit compiled in 3.0 s, 3.2 s\n    through two functions, and a second call site of one cost 2.3 s more."""\n    serial = crowded or not join_threads(sync, shards)\n    if t == 0 or not serial:\n',
         ))
         for l_2_param in l_1_weights:
             _loop_vars = {}
             pass
-            t_10.extend((
+            t_13.extend((
                 '        ',
                 str(l_2_param),
                 '_flat = ',
@@ -493,7 +647,7 @@ def root(context, missing=missing):
             for l_3_st in environment.getattr(environment.getattr(l_1_plan, 'update'), 'state'):
                 _loop_vars = {}
                 pass
-                t_10.extend((
+                t_13.extend((
                     '        ',
                     str(l_3_st),
                     '_',
@@ -506,69 +660,63 @@ def root(context, missing=missing):
                 ))
             l_3_st = missing
         l_2_param = missing
-        t_10.extend((
-            "        first, last = (0, shards) if serial else (t, t + 1)\n        sense = 0\n        n = perm.shape[0] // epochs  # an epoch's rows\n        batches = (n + batch_size - 1) // batch_size  # an epoch's\n        done = epochs * batches\n        status = 0\n        step = first_step  # each thread counts the steps it takes part in\n        loss_sum = 0.0\n        clipping = clip_norm > 0.0  # bools, not literals: one compiled signature\n        for flat in range(epochs * batches):  # epoch after epoch, batch after batch\n            epoch = flat // batches\n            bi = flat - epoch * batches\n            start = epoch * n + bi * batch_size\n            rest = n - bi * batch_size\n            nb = rest if rest < batch_size else batch_size  # the last may be short\n            # this epoch's rows of out (each epoch's outputs take X's rows in turn)\n            epoch_out = out[epoch * X.shape[0]:(epoch + 1) * X.shape[0]]\n            for stage in range(",
-            str(t_1(environment.getattr(l_1_plan, 'shard_stages'))),
-            '):\n                for s in range(first, last):\n                    value = shard_pass(',
-            str(('stage, ' if (undefined(name='staged') if l_1_staged is missing else l_1_staged) else cond_expr_undefined("the inline if-expression on line 169 in 'shards.j2' evaluated to false and no else section was defined."))),
-            's * nb // shards, (s + 1) * nb // shards, nb, X, Y, perm, start, epoch_out, work[s], grads[s]',
-            str((context.call((undefined(name='shared') if l_0_shared is missing else l_0_shared), l_1_plan) if (undefined(name='staged') if l_1_staged is missing else l_1_staged) else cond_expr_undefined("the inline if-expression on line 169 in 'shards.j2' evaluated to false and no else section was defined."))),
-            ', ',
-            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'args'), environment.getattr(l_1_plan, 'params'))),
-            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(l_1_plan, 'model_hyper'))),
-            ")\n                    if stage == 0:  # the inputs' check, and the loss where stage 0 has it\n                        losses[s] = value\n",
+        t_13.extend((
+            "        first, last = (0, shards) if serial else (t, t + 1)\n        sense = 0\n        n = perm.shape[0] // epochs  # an epoch's rows\n        batches = (n + batch_size - 1) // batch_size  # an epoch's\n        done = epochs * batches\n        status = 0\n        step = first_step  # each thread counts the steps it takes part in\n        loss_sum = 0.0\n        clipping = clip_norm > 0.0  # bools, not literals: one compiled signature\n        for flat in range(epochs * batches):  # epoch after epoch, batch after batch\n            epoch = flat // batches\n            bi = flat - epoch * batches\n            start = epoch * n + bi * batch_size\n            rest = n - bi * batch_size\n            nb = rest if rest < batch_size else batch_size  # the last may be short\n            for stage in range(",
+            str(t_2(environment.getattr(l_1_plan, 'shard_stages'))),
+            '):\n                for s in range(first, last):  # share s: rows lo..hi, row s of work and grads\n                    lo = s * nb // shards\n                    hi = (s + 1) * nb // shards\n                    work_row = work[s]\n                    grad_row = grads[s]\n',
+            str(t_1(context.call(environment.getattr(context.call((undefined(name='share_pass') if l_0_share_pass is missing else l_0_share_pass), l_1_plan, l_1_work, l_1_row_floats, l_1_weights, l_1_narrow), 'rstrip')), 16, True)),
+            "\n                    if stage == 0:  # the inputs' check, and the loss where stage 0 has it\n                        losses[s] = value\n",
         ))
         if environment.getattr(l_1_plan, 'loss_stage'):
             pass
-            t_10.extend((
+            t_13.extend((
                 '                    elif stage == ',
                 str(environment.getattr(l_1_plan, 'loss_stage')),
                 ':\n                        losses[s] += value\n',
             ))
-        t_10.append(
+        t_13.append(
             '                if not serial:\n                    sense = meet(sync, shards, sense)\n',
         )
         if (undefined(name='reducing') if l_1_reducing is missing else l_1_reducing):
             pass
-            t_10.append(
+            t_13.append(
                 '                if ',
             )
             l_2_loop = missing
             for l_2_stage, l_2_loop in LoopContext((undefined(name='reducing') if l_1_reducing is missing else l_1_reducing), undefined):
                 _loop_vars = {}
                 pass
-                t_10.extend((
-                    str((' or ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 179 in 'shards.j2' evaluated to false and no else section was defined."))),
+                t_13.extend((
+                    str((' or ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 241 in 'shards.j2' evaluated to false and no else section was defined."))),
                     'stage == ',
                     str(context.call(environment.getattr(environment.getattr(l_1_plan, 'shard_stages'), 'index'), l_2_stage, _loop_vars=_loop_vars)),
                 ))
             l_2_loop = l_2_stage = missing
-            t_10.extend((
+            t_13.extend((
                 ":\n                    if t == 0:  # the batch's statistics or sums, once\n                        shard_reduce(stage, shards, nb, work, grads",
                 str(context.call((undefined(name='shared') if l_0_shared is missing else l_0_shared), l_1_plan)),
                 str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(l_1_plan, 'persistent'))),
                 ')\n                    if not serial:\n                        sense = meet(sync, shards, sense)\n',
             ))
-        t_10.append(
+        t_13.append(
             "            batch_loss = 0.0\n            for s in range(shards):\n                batch_loss += losses[s]\n            loss_sum += batch_loss\n            if t == 0:\n                batch_losses[flat] = batch_loss / nb\n            # all threads read the same values after a meeting: all take the same branch\n            # not math.isfinite: Numba's is (x - x) == (x - x), which LLVM's fastmath\n            # reassociation may fold to true (it did where the loss added a check of the inputs)\n            if not abs(batch_loss) < math.inf:\n                done, status = flat, 1\n                break\n            step += 1\n            scale = 1.0\n",
         )
         if environment.getattr(environment.getattr(l_1_plan, 'update'), 'invariant'):
             pass
-            t_10.extend((
+            t_13.extend((
                 str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'invariant_lines'), l_1_plan, '            '), 'rstrip'))),
                 '\n',
             ))
-        t_10.extend((
-            "            # with clipping, the summed gradients' norm first, then the update\n            phases = 2 if clipping else 1\n            for phase in range(phases):\n                for s in range(first, last):\n                    verdicts[s] = split_part(s, shards, phase == 0, phase == phases - 1, scale, grads",
-            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'params_with_state'), l_1_plan, l_1_weights)),
-            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'update_tail'), l_1_plan)),
-            ')\n                if not serial:\n                    sense = meet(sync, shards, sense)\n                if phase < phases - 1:\n',
+        t_13.extend((
+            "            # with clipping, the summed gradients' norm first, then the update\n            phases = 2 if clipping else 1\n            for phase in range(phases):\n                reduce, update = phase == 0, phase == phases - 1\n                for share in range(first, last):\n                    nonfinite = 0.0\n",
+            str(t_1(context.call(environment.getattr(context.call((undefined(name='share_update') if l_0_share_update is missing else l_0_share_update), l_1_plan, l_1_weights), 'rstrip')), 16, True)),
+            '\n                    verdicts[share] = nonfinite\n                if not serial:\n                    sense = meet(sync, shards, sense)\n                if phase < phases - 1:\n',
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'clip_scale'), 'sum_of_squares(grads[0])', '                    ')),
             '\n            nonfinite = 0.0\n            for s in range(shards):\n                nonfinite += verdicts[s]\n            if nonfinite != 0.0:\n                done, status = flat, 2\n                break\n        if t == 0:\n            results[0] = done\n            results[1] = step\n            results[2] = status\n            results[3] = loss_sum',
         ))
-        return concat(t_10)
+        return concat(t_13)
     context.exported_vars.add('thread_epoch')
-    context.vars['thread_epoch'] = l_0_thread_epoch = Macro(environment, macro, 'thread_epoch', ('plan', 'weights', 'jit'), False, False, False, context.eval_ctx.autoescape)
+    context.vars['thread_epoch'] = l_0_thread_epoch = Macro(environment, macro, 'thread_epoch', ('plan', 'work', 'row_floats', 'weights', 'narrow', 'jit'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '4=30&5=32&10=34&12=53&13=58&14=59&15=64&16=66&17=81&19=85&21=96&23=105&25=107&26=112&27=121&28=125&31=131&32=136&34=146&35=151&36=155&40=165&41=173&42=176&43=179&44=181&45=183&47=187&51=192&52=197&55=209&56=221&57=222&58=225&59=228&60=231&61=238&62=240&63=242&64=259&65=262&66=264&67=267&68=270&69=273&70=275&71=277&73=290&74=291&75=293&79=318&80=333&81=335&87=340&88=342&89=345&90=350&93=364&94=369&95=374&96=377&98=380&99=384&101=388&109=396&110=398&113=402&114=413&115=418&116=420&117=424&119=443&125=457&126=467&127=468&128=471&129=473&132=480&144=483&145=488&146=493&147=498&167=511&169=513&172=521&173=525&178=531&179=537&181=548&199=555&200=558&206=563&210=566'
+debug_info = '4=36&5=38&10=40&12=59&13=64&14=65&15=70&16=72&17=87&19=91&21=102&23=111&25=113&26=118&27=127&28=131&31=137&32=142&34=152&35=157&36=161&40=171&41=179&42=182&43=185&44=187&45=189&47=193&51=198&52=203&55=215&56=227&57=228&58=231&59=234&60=237&61=244&62=246&63=248&64=265&65=268&66=270&67=273&68=276&69=279&70=281&71=283&73=296&74=297&75=299&86=323&87=337&88=339&89=342&90=346&91=349&92=354&95=368&96=373&97=378&98=381&100=384&101=388&103=392&110=404&111=407&112=409&113=413&116=419&117=424&120=429&121=431&122=434&123=436&124=440&127=447&140=456&143=465&144=471&152=480&153=484&154=486&155=490&156=494&159=503&162=508&167=537&168=544&169=546&172=550&173=561&174=566&175=568&176=572&178=591&184=605&185=621&186=622&187=625&188=627&191=634&204=637&205=642&206=647&207=652&225=665&231=667&234=670&235=674&240=680&241=686&243=697&261=704&262=707&270=712&275=714'
