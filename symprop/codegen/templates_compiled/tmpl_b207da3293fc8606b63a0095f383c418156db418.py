@@ -15,22 +15,34 @@ def root(context, missing=missing):
         def t_1(*unused):
             raise TemplateRuntimeError("No filter named 'indent' found.")
     try:
-        t_2 = environment.filters['length']
+        t_2 = environment.filters['join']
     except KeyError:
         @internalcode
         def t_2(*unused):
-            raise TemplateRuntimeError("No filter named 'length' found.")
+            raise TemplateRuntimeError("No filter named 'join' found.")
     try:
-        t_3 = environment.filters['list']
+        t_3 = environment.filters['length']
     except KeyError:
         @internalcode
         def t_3(*unused):
-            raise TemplateRuntimeError("No filter named 'list' found.")
+            raise TemplateRuntimeError("No filter named 'length' found.")
     try:
-        t_4 = environment.filters['selectattr']
+        t_4 = environment.filters['list']
     except KeyError:
         @internalcode
         def t_4(*unused):
+            raise TemplateRuntimeError("No filter named 'list' found.")
+    try:
+        t_5 = environment.filters['map']
+    except KeyError:
+        @internalcode
+        def t_5(*unused):
+            raise TemplateRuntimeError("No filter named 'map' found.")
+    try:
+        t_6 = environment.filters['selectattr']
+    except KeyError:
+        @internalcode
+        def t_6(*unused):
             raise TemplateRuntimeError("No filter named 'selectattr' found.")
     pass
     l_0_m = context.vars['m'] = environment.get_template('macros.j2', 'shards.j2')._get_default_module(context)
@@ -38,7 +50,7 @@ def root(context, missing=missing):
     l_0_b = context.vars['b'] = environment.get_template('blocks.j2', 'shards.j2')._get_default_module(context)
     context.exported_vars.discard('b')
     def macro(l_1_plan, l_1_work, l_1_row_floats, l_1_weights, l_1_narrow, l_1_staged):
-        t_5 = []
+        t_7 = []
         l_1_namespace = resolve('namespace')
         l_1_ns = missing
         if l_1_plan is missing:
@@ -54,7 +66,7 @@ def root(context, missing=missing):
         if l_1_staged is missing:
             l_1_staged = False
         pass
-        t_5.extend((
+        t_7.extend((
             '    rows = hi - lo\n    cap = (work_row.shape[0] - ',
             str((environment.getattr(l_1_plan, 'transposed_floats') + environment.getattr(l_1_plan, 'stats_floats'))),
             ') // ',
@@ -65,7 +77,7 @@ def root(context, missing=missing):
         for l_2_layer in environment.getattr(l_1_plan, 'transposed'):
             _loop_vars = {}
             pass
-            t_5.extend((
+            t_7.extend((
                 "    # this thread's own copy of W",
                 str(environment.getattr(l_2_layer, 'index')),
                 '^T, made from the weights it is about to read anyway\n    ',
@@ -86,7 +98,7 @@ def root(context, missing=missing):
             ))
             if l_1_staged:
                 pass
-                t_5.extend((
+                t_7.extend((
                     '    if stage == 0:\n        transpose_',
                     str(environment.getattr(l_1_plan, 'float_type')),
                     '(',
@@ -97,7 +109,7 @@ def root(context, missing=missing):
                 ))
             else:
                 pass
-                t_5.extend((
+                t_7.extend((
                     '    transpose_',
                     str(environment.getattr(l_1_plan, 'float_type')),
                     '(',
@@ -113,7 +125,7 @@ def root(context, missing=missing):
         for (l_2_name, l_2_offset, l_2_width) in l_1_work:
             _loop_vars = {}
             pass
-            t_5.extend((
+            t_7.extend((
                 '    ',
                 str(l_2_name),
                 ' = work_row[',
@@ -126,7 +138,7 @@ def root(context, missing=missing):
             ))
             if ((l_2_name == 'XB') and (l_2_width in environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'ROW_TUPLE_COLUMNS'))):
                 pass
-                t_5.extend((
+                t_7.extend((
                     '    XB_flat = work_row[',
                     str(l_2_offset),
                     ' * cap:',
@@ -137,7 +149,7 @@ def root(context, missing=missing):
         for (l_2_name, l_2_offset, l_2_size, l_2_shape) in environment.getattr(l_1_plan, 'param_layout'):
             _loop_vars = {}
             pass
-            t_5.extend((
+            t_7.extend((
                 '    d',
                 str(l_2_name),
                 ' = grad_row[',
@@ -152,7 +164,7 @@ def root(context, missing=missing):
         for l_2_param in l_1_narrow:
             _loop_vars = {}
             pass
-            t_5.extend((
+            t_7.extend((
                 '    ',
                 str(l_2_param),
                 '_flat = ',
@@ -164,24 +176,24 @@ def root(context, missing=missing):
                 '.reshape(-1)\n',
             ))
         l_2_param = missing
-        return concat(t_5)
+        return concat(t_7)
     context.exported_vars.add('views')
     context.vars['views'] = l_0_views = Macro(environment, macro, 'views', ('plan', 'work', 'row_floats', 'weights', 'narrow', 'staged'), False, False, False, context.eval_ctx.autoescape)
     yield '\n'
     def macro(l_1_plan, l_1_pad):
-        t_6 = []
+        t_8 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_pad is missing:
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
         pass
-        t_6.extend((
+        t_8.extend((
             str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'gather_rows'), l_1_plan, 'start + lo', 'rows', l_1_pad), 'rstrip'))),
             '\n',
         ))
         if environment.getattr(l_1_plan, 'prefetch'):
             pass
-            t_6.extend((
+            t_8.extend((
                 str(l_1_pad),
                 "# this share's rows of the next batch, asked for now: shuffled, each row would be a cache\n",
                 str(l_1_pad),
@@ -189,31 +201,31 @@ def root(context, missing=missing):
                 str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'prefetch_rows'), l_1_plan, 'start + nb + lo', 'rows', l_1_pad, None), 'rstrip'))),
                 '\n',
             ))
-        t_6.append(
+        t_8.append(
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'confirm_inputs'), l_1_plan, 'rows', l_1_pad)),
         )
-        return concat(t_6)
+        return concat(t_8)
     context.exported_vars.add('gather')
     context.vars['gather'] = l_0_gather = Macro(environment, macro, 'gather', ('plan', 'pad'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan):
-        t_7 = []
+        t_9 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         pass
         for (l_2_name, l_2__, l_2__) in context.call(environment.getattr(l_1_plan, 'unit_buffer_shapes')):
             _loop_vars = {}
             pass
-            t_7.extend((
+            t_9.extend((
                 ', ',
                 str(l_2_name),
             ))
         l_2_name = l_2__ = missing
-        return concat(t_7)
+        return concat(t_9)
     context.exported_vars.add('shared')
     context.vars['shared'] = l_0_shared = Macro(environment, macro, 'shared', ('plan',), False, False, False, context.eval_ctx.autoescape)
     yield '\n'
     def macro(l_1_plan, l_1_item, l_1_pad):
-        t_8 = []
+        t_10 = []
         l_1_bn = resolve('bn')
         l_1_step = resolve('step')
         l_1_kind = missing
@@ -227,13 +239,13 @@ def root(context, missing=missing):
         l_1_kind = environment.getitem(l_1_item, 0)
         if ((undefined(name='kind') if l_1_kind is missing else l_1_kind) == 'node'):
             pass
-            t_8.extend((
+            t_10.extend((
                 str(context.call(environment.getattr((undefined(name='b') if l_0_b is missing else l_0_b), 'forward_node'), l_1_plan, environment.getitem(l_1_item, 1), l_1_pad, 'rows')),
                 '\n',
             ))
         elif ((undefined(name='kind') if l_1_kind is missing else l_1_kind) == 'moments'):
             pass
-            t_8.extend((
+            t_10.extend((
                 str(l_1_pad),
                 'batchnorm_moments(',
                 str(environment.getattr(environment.getitem(l_1_item, 1), 'input')),
@@ -244,7 +256,7 @@ def root(context, missing=missing):
         elif ((undefined(name='kind') if l_1_kind is missing else l_1_kind) == 'normalize'):
             pass
             l_1_bn = environment.getitem(l_1_item, 1)
-            t_8.extend((
+            t_10.extend((
                 str(l_1_pad),
                 'batchnorm_normalize(',
                 str(environment.getattr((undefined(name='bn') if l_1_bn is missing else l_1_bn), 'input')),
@@ -264,7 +276,7 @@ def root(context, missing=missing):
             ))
         elif ((undefined(name='kind') if l_1_kind is missing else l_1_kind) == 'loss'):
             pass
-            t_8.extend((
+            t_10.extend((
                 str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'keep_outputs'), l_1_plan, 'rows', 'start + lo', l_1_pad, 'epoch * X.shape[0] + ')),
                 '\n',
                 str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'loss_delta'), l_1_plan, 'rows', l_1_pad)),
@@ -272,14 +284,14 @@ def root(context, missing=missing):
             ))
         elif ((undefined(name='kind') if l_1_kind is missing else l_1_kind) == 'step'):
             pass
-            t_8.extend((
+            t_10.extend((
                 str(context.call(environment.getattr((undefined(name='b') if l_0_b is missing else l_0_b), 'backward_step'), l_1_plan, environment.getitem(l_1_item, 1), l_1_pad, 'rows')),
                 '\n',
             ))
         elif ((undefined(name='kind') if l_1_kind is missing else l_1_kind) == 'grad_sums'):
             pass
             l_1_bn = environment.getattr(environment.getitem(l_1_item, 1), 'node')
-            t_8.extend((
+            t_10.extend((
                 str(l_1_pad),
                 'batchnorm_grad_sums(',
                 str(environment.getattr(environment.getitem(l_1_item, 1), 'source')),
@@ -295,7 +307,7 @@ def root(context, missing=missing):
             pass
             l_1_step = environment.getitem(l_1_item, 1)
             l_1_bn = environment.getattr((undefined(name='step') if l_1_step is missing else l_1_step), 'node')
-            t_8.extend((
+            t_10.extend((
                 str(l_1_pad),
                 'batchnorm_input_grad',
                 str(environment.getattr((undefined(name='step') if l_1_step is missing else l_1_step), 'slope_suffix')),
@@ -317,11 +329,11 @@ def root(context, missing=missing):
                 str(context.call(environment.getattr((undefined(name='b') if l_0_b is missing else l_0_b), 'input_grad'), (undefined(name='step') if l_1_step is missing else l_1_step))),
                 ')\n',
             ))
-        return concat(t_8)
+        return concat(t_10)
     context.exported_vars.add('stage_item')
     context.vars['stage_item'] = l_0_stage_item = Macro(environment, macro, 'stage_item', ('plan', 'item', 'pad'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_work, l_1_row_floats, l_1_weights, l_1_narrow):
-        t_9 = []
+        t_11 = []
         l_1_staged = missing
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
@@ -334,14 +346,14 @@ def root(context, missing=missing):
         if l_1_narrow is missing:
             l_1_narrow = undefined("parameter 'narrow' was not provided", name='narrow')
         pass
-        l_1_staged = (t_2(environment.getattr(l_1_plan, 'shard_stages')) > 1)
-        t_9.extend((
+        l_1_staged = (t_3(environment.getattr(l_1_plan, 'shard_stages')) > 1)
+        t_11.extend((
             str(context.call(environment.getattr(context.call((undefined(name='views') if l_0_views is missing else l_0_views), l_1_plan, l_1_work, l_1_row_floats, l_1_weights, l_1_narrow, (undefined(name='staged') if l_1_staged is missing else l_1_staged)), 'rstrip'))),
             '\n',
         ))
         if (undefined(name='staged') if l_1_staged is missing else l_1_staged):
             pass
-            t_9.extend((
+            t_11.extend((
                 '    moments = work_row[work_row.shape[0] - ',
                 str(environment.getattr(l_1_plan, 'stats_floats')),
                 ':]\n',
@@ -349,7 +361,7 @@ def root(context, missing=missing):
             for (l_2_bn, l_2_offset) in environment.getattr(l_1_plan, 'stats_layout'):
                 _loop_vars = {}
                 pass
-                t_9.extend((
+                t_11.extend((
                     '    MOM',
                     str(environment.getattr(l_2_bn, 'number')),
                     ' = moments[',
@@ -361,14 +373,14 @@ def root(context, missing=missing):
                     ')\n',
                 ))
             l_2_bn = l_2_offset = missing
-            t_9.append(
+            t_11.append(
                 '    batch_loss = 0.0\n',
             )
             l_2_loop = missing
             for l_2_stage, l_2_loop in LoopContext(environment.getattr(l_1_plan, 'shard_stages'), undefined):
                 _loop_vars = {}
                 pass
-                t_9.extend((
+                t_11.extend((
                     '    ',
                     str(('if' if environment.getattr(l_2_loop, 'first') else 'elif')),
                     ' stage == ',
@@ -377,30 +389,30 @@ def root(context, missing=missing):
                 ))
                 if environment.getattr(l_2_loop, 'first'):
                     pass
-                    t_9.extend((
+                    t_11.extend((
                         str(context.call((undefined(name='gather') if l_0_gather is missing else l_0_gather), l_1_plan, '        ', _loop_vars=_loop_vars)),
                         '\n',
                     ))
                 for l_3_item in environment.getattr(l_2_stage, 'items'):
                     _loop_vars = {}
                     pass
-                    t_9.extend((
+                    t_11.extend((
                         str(context.call(environment.getattr(context.call((undefined(name='stage_item') if l_0_stage_item is missing else l_0_stage_item), l_1_plan, l_3_item, '        ', _loop_vars=_loop_vars), 'rstrip'), _loop_vars=_loop_vars)),
                         '\n',
                     ))
                 l_3_item = missing
                 if environment.getattr(l_2_loop, 'first'):
                     pass
-                    t_9.append(
+                    t_11.append(
                         '        if not inputs_finite:  # a NaN or inf input stops training as a NaN loss would\n            batch_loss = math.nan\n',
                     )
             l_2_loop = l_2_stage = missing
-            t_9.append(
+            t_11.append(
                 '    value = batch_loss\n',
             )
         else:
             pass
-            t_9.extend((
+            t_11.extend((
                 str(context.call((undefined(name='gather') if l_0_gather is missing else l_0_gather), l_1_plan, '    ')),
                 '\n',
             ))
@@ -409,7 +421,7 @@ def root(context, missing=missing):
                 for l_2_node in environment.getattr(l_1_plan, 'nodes'):
                     _loop_vars = {}
                     pass
-                    t_9.extend((
+                    t_11.extend((
                         str(context.call(environment.getattr((undefined(name='b') if l_0_b is missing else l_0_b), 'forward_node'), l_1_plan, l_2_node, '    ', 'rows', _loop_vars=_loop_vars)),
                         '\n',
                     ))
@@ -419,13 +431,13 @@ def root(context, missing=missing):
                 for l_2_layer in environment.getattr(l_1_plan, 'layers'):
                     _loop_vars = {}
                     pass
-                    t_9.extend((
+                    t_11.extend((
                         '    ',
                         str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'forward_call'), l_1_plan, l_2_layer, 'rows', _loop_vars=_loop_vars)),
                         '\n',
                     ))
                 l_2_layer = missing
-            t_9.extend((
+            t_11.extend((
                 str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'keep_outputs'), l_1_plan, 'rows', 'start + lo', '    ', 'epoch * X.shape[0] + ')),
                 '\n',
                 str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'loss_delta'), l_1_plan, 'rows', '    ')),
@@ -436,31 +448,31 @@ def root(context, missing=missing):
                 for l_2_step in environment.getattr(l_1_plan, 'backward_steps'):
                     _loop_vars = {}
                     pass
-                    t_9.extend((
+                    t_11.extend((
                         str(context.call(environment.getattr((undefined(name='b') if l_0_b is missing else l_0_b), 'backward_step'), l_1_plan, l_2_step, '    ', 'rows', _loop_vars=_loop_vars)),
                         '\n',
                     ))
                 l_2_step = missing
             else:
                 pass
-                t_9.extend((
+                t_11.extend((
                     str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'backward_calls'), l_1_plan, 'rows', '    '), 'rstrip'))),
                     '\n',
                 ))
-            t_9.append(
+            t_11.append(
                 '    value = batch_loss if inputs_finite else math.nan  # a NaN or inf input: as a NaN loss\n',
             )
-        return concat(t_9)
+        return concat(t_11)
     context.exported_vars.add('share_pass')
     context.vars['share_pass'] = l_0_share_pass = Macro(environment, macro, 'share_pass', ('plan', 'work', 'row_floats', 'weights', 'narrow'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_weights):
-        t_10 = []
+        t_12 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_weights is missing:
             l_1_weights = undefined("parameter 'weights' was not provided", name='weights')
         pass
-        t_10.extend((
+        t_12.extend((
             "    # the share's part lo..hi, cut on cache lines of the gradient rows: no two threads\n    # write one line of them\n    lo = share * ",
             str(environment.getattr(l_1_plan, 'param_count')),
             ' // shards // ',
@@ -475,71 +487,33 @@ def root(context, missing=missing):
             str(environment.getattr(l_1_plan, 'line_floats')),
             ' * ',
             str(environment.getattr(l_1_plan, 'line_floats')),
-            '\n    summed = grads[0, lo:hi]\n    if reduce:\n        for other in range(1, shards):\n            part = grads[other, lo:hi]\n            for i in range(summed.shape[0]):\n                summed[i] += part[i]\n    if update:\n',
+            '\n    summed = grads[0, lo:hi]\n    if reduce:\n        for other in range(1, shards):\n            part = grads[other, lo:hi]\n            for i in range(summed.shape[0]):\n                summed[i] += part[i]\n    if update:\n        for p in range(',
+            str(t_3(environment.getattr(l_1_plan, 'params'))),
+            "):  # each tensor's part lo..hi (if any)\n            param = flat_params[p]\n            offset = param_offsets[p]\n            end = offset + param.shape[0]\n            a = lo - offset if lo > offset else 0\n            b = (hi if hi < end else end) - offset\n            if a < b:\n                nonfinite += update_flat(param[a:b], grads[0, offset + a:offset + b]",
         ))
-        for (l_2_name, l_2_offset, l_2_size, l_2_shape) in environment.getattr(l_1_plan, 'param_layout'):
-            l_2_flat = missing
+        for l_2_st in environment.getattr(environment.getattr(l_1_plan, 'update'), 'state'):
             _loop_vars = {}
             pass
-            l_2_flat = ('_flat' if (l_2_name in l_1_weights) else '')
-            _loop_vars['flat'] = l_2_flat
-            if l_2_offset:
-                pass
-                t_10.extend((
-                    '        a = max(lo, ',
-                    str(l_2_offset),
-                    ') - ',
-                    str(l_2_offset),
-                    '\n        b = min(hi, ',
-                    str((l_2_offset + l_2_size)),
-                    ') - ',
-                    str(l_2_offset),
-                    '\n',
-                ))
-            else:
-                pass
-                t_10.extend((
-                    '        a = lo\n        b = min(hi, ',
-                    str(l_2_size),
-                    ')\n',
-                ))
-            t_10.extend((
-                '        if a < b:\n            nonfinite += update_flat(',
-                str(l_2_name),
-                str((undefined(name='flat') if l_2_flat is missing else l_2_flat)),
-                '[a:b], grads[0, ',
-                str((str_join((l_2_offset, ' + ', )) if l_2_offset else cond_expr_undefined("the inline if-expression on line 162 in 'shards.j2' evaluated to false and no else section was defined."))),
-                'a:',
-                str((str_join((l_2_offset, ' + ', )) if l_2_offset else cond_expr_undefined("the inline if-expression on line 162 in 'shards.j2' evaluated to false and no else section was defined."))),
-                'b]',
+            t_12.extend((
+                ', flat_',
+                str(l_2_st),
+                '[p][a:b]',
             ))
-            for l_3_st in environment.getattr(environment.getattr(l_1_plan, 'update'), 'state'):
-                _loop_vars = {}
-                pass
-                t_10.extend((
-                    ', ',
-                    str(l_3_st),
-                    '_',
-                    str(l_2_name),
-                    str((undefined(name='flat') if l_2_flat is missing else l_2_flat)),
-                    '[a:b]',
-                ))
-            l_3_st = missing
-            t_10.extend((
-                ', scale',
-                str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'update_tail'), l_1_plan, _loop_vars=_loop_vars)),
-                ')\n',
-            ))
-        l_2_name = l_2_offset = l_2_size = l_2_shape = l_2_flat = missing
-        return concat(t_10)
+        l_2_st = missing
+        t_12.extend((
+            ', scale',
+            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'update_tail'), l_1_plan)),
+            ')',
+        ))
+        return concat(t_12)
     context.exported_vars.add('share_update')
     context.vars['share_update'] = l_0_share_update = Macro(environment, macro, 'share_update', ('plan', 'weights'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan):
-        t_11 = []
+        t_13 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         pass
-        t_11.extend((
+        t_13.extend((
             '@njit(',
             str(environment.getattr(l_1_plan, 'jit')),
             ')\ndef shard_reduce(stage, shards, nb, work, grads',
@@ -547,16 +521,16 @@ def root(context, missing=missing):
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(l_1_plan, 'persistent'))),
             '):\n    """After stage `stage`: the batch\'s statistics, or its sums for a batch normalization\'s\n    backward pass, from the threads\' shares (in their work rows, or their gradients)."""\n',
         ))
-        def t_12(fiter):
+        def t_14(fiter):
             for l_2_stage in fiter:
                 if environment.getattr(l_2_stage, 'reduce'):
                     yield l_2_stage
         l_2_loop = missing
-        for l_2_stage, l_2_loop in LoopContext(t_12(environment.getattr(l_1_plan, 'shard_stages')), undefined):
+        for l_2_stage, l_2_loop in LoopContext(t_14(environment.getattr(l_1_plan, 'shard_stages')), undefined):
             l_2_bn = missing
             _loop_vars = {}
             pass
-            t_11.extend((
+            t_13.extend((
                 '    ',
                 str(('if' if environment.getattr(l_2_loop, 'first') else 'elif')),
                 ' stage == ',
@@ -567,7 +541,7 @@ def root(context, missing=missing):
             _loop_vars['bn'] = l_2_bn
             if (environment.getitem(environment.getattr(l_2_stage, 'reduce'), 0) == 'statistics'):
                 pass
-                t_11.extend((
+                t_13.extend((
                     '        batchnorm_statistics(work, shards, nb, work.shape[1] - ',
                     str((environment.getattr(l_1_plan, 'stats_floats') - context.call(environment.getattr(l_1_plan, 'stats_offset'), (undefined(name='bn') if l_2_bn is missing else l_2_bn), _loop_vars=_loop_vars))),
                     ', MU',
@@ -586,7 +560,7 @@ def root(context, missing=missing):
                 ))
             else:
                 pass
-                t_11.extend((
+                t_13.extend((
                     '        batchnorm_grad_totals(grads, shards, ',
                     str(context.call(environment.getattr(l_1_plan, 'param_offset'), str_join(('d', environment.getattr((undefined(name='bn') if l_2_bn is missing else l_2_bn), 'gamma'), )), _loop_vars=_loop_vars)),
                     ', ',
@@ -598,12 +572,12 @@ def root(context, missing=missing):
                     ')\n',
                 ))
         l_2_loop = l_2_stage = l_2_bn = missing
-        return concat(t_11)
+        return concat(t_13)
     context.exported_vars.add('stage_reduce')
     context.vars['stage_reduce'] = l_0_stage_reduce = Macro(environment, macro, 'stage_reduce', ('plan',), False, False, False, context.eval_ctx.autoescape)
     yield '\n\n'
     def macro(l_1_plan, l_1_work, l_1_row_floats, l_1_weights, l_1_narrow, l_1_jit):
-        t_13 = []
+        t_15 = []
         l_1_staged = l_1_reducing = missing
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
@@ -618,9 +592,9 @@ def root(context, missing=missing):
         if l_1_jit is missing:
             l_1_jit = undefined("parameter 'jit' was not provided", name='jit')
         pass
-        l_1_staged = (t_2(environment.getattr(l_1_plan, 'shard_stages')) > 1)
-        l_1_reducing = t_3(context.eval_ctx, t_4(context, environment.getattr(l_1_plan, 'shard_stages'), 'reduce'))
-        t_13.extend((
+        l_1_staged = (t_3(environment.getattr(l_1_plan, 'shard_stages')) > 1)
+        l_1_reducing = t_4(context.eval_ctx, t_6(context, environment.getattr(l_1_plan, 'shard_stages'), 'reduce'))
+        t_15.extend((
             '@njit(',
             str(l_1_jit),
             ')\ndef shard_thread(t, shards, crowded, sync, results, X, Y, perm, epochs, batch_size, first_step, clip_norm, batch_losses, out, work, grads, losses, verdicts',
@@ -637,7 +611,7 @@ def root(context, missing=missing):
         for l_2_param in l_1_weights:
             _loop_vars = {}
             pass
-            t_13.extend((
+            t_15.extend((
                 '        ',
                 str(l_2_param),
                 '_flat = ',
@@ -647,7 +621,7 @@ def root(context, missing=missing):
             for l_3_st in environment.getattr(environment.getattr(l_1_plan, 'update'), 'state'):
                 _loop_vars = {}
                 pass
-                t_13.extend((
+                t_15.extend((
                     '        ',
                     str(l_3_st),
                     '_',
@@ -660,63 +634,67 @@ def root(context, missing=missing):
                 ))
             l_3_st = missing
         l_2_param = missing
-        t_13.extend((
-            "        first, last = (0, shards) if serial else (t, t + 1)\n        sense = 0\n        n = perm.shape[0] // epochs  # an epoch's rows\n        batches = (n + batch_size - 1) // batch_size  # an epoch's\n        done = epochs * batches\n        status = 0\n        step = first_step  # each thread counts the steps it takes part in\n        loss_sum = 0.0\n        clipping = clip_norm > 0.0  # bools, not literals: one compiled signature\n        for flat in range(epochs * batches):  # epoch after epoch, batch after batch\n            epoch = flat // batches\n            bi = flat - epoch * batches\n            start = epoch * n + bi * batch_size\n            rest = n - bi * batch_size\n            nb = rest if rest < batch_size else batch_size  # the last may be short\n            for stage in range(",
-            str(t_2(environment.getattr(l_1_plan, 'shard_stages'))),
+        t_15.extend((
+            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'update_tuples'), l_1_plan, l_1_weights, '        ', grads=False)),
+            '\n        param_offsets = (',
+            str(t_2(context.eval_ctx, t_5(context, environment.getattr(l_1_plan, 'param_layout'), attribute=1), ', ')),
+            str((',' if (t_3(environment.getattr(l_1_plan, 'param_layout')) == 1) else cond_expr_undefined("the inline if-expression on line 207 in 'shards.j2' evaluated to false and no else section was defined."))),
+            ")  # in a row of grads\n        first, last = (0, shards) if serial else (t, t + 1)\n        sense = 0\n        n = perm.shape[0] // epochs  # an epoch's rows\n        batches = (n + batch_size - 1) // batch_size  # an epoch's\n        done = epochs * batches\n        status = 0\n        step = first_step  # each thread counts the steps it takes part in\n        loss_sum = 0.0\n        clipping = clip_norm > 0.0  # bools, not literals: one compiled signature\n        for flat in range(epochs * batches):  # epoch after epoch, batch after batch\n            epoch = flat // batches\n            bi = flat - epoch * batches\n            start = epoch * n + bi * batch_size\n            rest = n - bi * batch_size\n            nb = rest if rest < batch_size else batch_size  # the last may be short\n            for stage in range(",
+            str(t_3(environment.getattr(l_1_plan, 'shard_stages'))),
             '):\n                for s in range(first, last):  # share s: rows lo..hi, row s of work and grads\n                    lo = s * nb // shards\n                    hi = (s + 1) * nb // shards\n                    work_row = work[s]\n                    grad_row = grads[s]\n',
             str(t_1(context.call(environment.getattr(context.call((undefined(name='share_pass') if l_0_share_pass is missing else l_0_share_pass), l_1_plan, l_1_work, l_1_row_floats, l_1_weights, l_1_narrow), 'rstrip')), 16, True)),
             "\n                    if stage == 0:  # the inputs' check, and the loss where stage 0 has it\n                        losses[s] = value\n",
         ))
         if environment.getattr(l_1_plan, 'loss_stage'):
             pass
-            t_13.extend((
+            t_15.extend((
                 '                    elif stage == ',
                 str(environment.getattr(l_1_plan, 'loss_stage')),
                 ':\n                        losses[s] += value\n',
             ))
-        t_13.append(
+        t_15.append(
             '                if not serial:\n                    sense = meet(sync, shards, sense)\n',
         )
         if (undefined(name='reducing') if l_1_reducing is missing else l_1_reducing):
             pass
-            t_13.append(
+            t_15.append(
                 '                if ',
             )
             l_2_loop = missing
             for l_2_stage, l_2_loop in LoopContext((undefined(name='reducing') if l_1_reducing is missing else l_1_reducing), undefined):
                 _loop_vars = {}
                 pass
-                t_13.extend((
-                    str((' or ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 241 in 'shards.j2' evaluated to false and no else section was defined."))),
+                t_15.extend((
+                    str((' or ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 239 in 'shards.j2' evaluated to false and no else section was defined."))),
                     'stage == ',
                     str(context.call(environment.getattr(environment.getattr(l_1_plan, 'shard_stages'), 'index'), l_2_stage, _loop_vars=_loop_vars)),
                 ))
             l_2_loop = l_2_stage = missing
-            t_13.extend((
+            t_15.extend((
                 ":\n                    if t == 0:  # the batch's statistics or sums, once\n                        shard_reduce(stage, shards, nb, work, grads",
                 str(context.call((undefined(name='shared') if l_0_shared is missing else l_0_shared), l_1_plan)),
                 str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(l_1_plan, 'persistent'))),
                 ')\n                    if not serial:\n                        sense = meet(sync, shards, sense)\n',
             ))
-        t_13.append(
+        t_15.append(
             "            batch_loss = 0.0\n            for s in range(shards):\n                batch_loss += losses[s]\n            loss_sum += batch_loss\n            if t == 0:\n                batch_losses[flat] = batch_loss / nb\n            # all threads read the same values after a meeting: all take the same branch\n            # not math.isfinite: Numba's is (x - x) == (x - x), which LLVM's fastmath\n            # reassociation may fold to true (it did where the loss added a check of the inputs)\n            if not abs(batch_loss) < math.inf:\n                done, status = flat, 1\n                break\n            step += 1\n            scale = 1.0\n",
         )
         if environment.getattr(environment.getattr(l_1_plan, 'update'), 'invariant'):
             pass
-            t_13.extend((
+            t_15.extend((
                 str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'invariant_lines'), l_1_plan, '            '), 'rstrip'))),
                 '\n',
             ))
-        t_13.extend((
+        t_15.extend((
             "            # with clipping, the summed gradients' norm first, then the update\n            phases = 2 if clipping else 1\n            for phase in range(phases):\n                reduce, update = phase == 0, phase == phases - 1\n                for share in range(first, last):\n                    nonfinite = 0.0\n",
             str(t_1(context.call(environment.getattr(context.call((undefined(name='share_update') if l_0_share_update is missing else l_0_share_update), l_1_plan, l_1_weights), 'rstrip')), 16, True)),
             '\n                    verdicts[share] = nonfinite\n                if not serial:\n                    sense = meet(sync, shards, sense)\n                if phase < phases - 1:\n',
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'clip_scale'), 'sum_of_squares(grads[0])', '                    ')),
             '\n            nonfinite = 0.0\n            for s in range(shards):\n                nonfinite += verdicts[s]\n            if nonfinite != 0.0:\n                done, status = flat, 2\n                break\n        if t == 0:\n            results[0] = done\n            results[1] = step\n            results[2] = status\n            results[3] = loss_sum',
         ))
-        return concat(t_13)
+        return concat(t_15)
     context.exported_vars.add('thread_epoch')
     context.vars['thread_epoch'] = l_0_thread_epoch = Macro(environment, macro, 'thread_epoch', ('plan', 'work', 'row_floats', 'weights', 'narrow', 'jit'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '4=36&5=38&10=40&12=59&13=64&14=65&15=70&16=72&17=87&19=91&21=102&23=111&25=113&26=118&27=127&28=131&31=137&32=142&34=152&35=157&36=161&40=171&41=179&42=182&43=185&44=187&45=189&47=193&51=198&52=203&55=215&56=227&57=228&58=231&59=234&60=237&61=244&62=246&63=248&64=265&65=268&66=270&67=273&68=276&69=279&70=281&71=283&73=296&74=297&75=299&86=323&87=337&88=339&89=342&90=346&91=349&92=354&95=368&96=373&97=378&98=381&100=384&101=388&103=392&110=404&111=407&112=409&113=413&116=419&117=424&120=429&121=431&122=434&123=436&124=440&127=447&140=456&143=465&144=471&152=480&153=484&154=486&155=490&156=494&159=503&162=508&167=537&168=544&169=546&172=550&173=561&174=566&175=568&176=572&178=591&184=605&185=621&186=622&187=625&188=627&191=634&204=637&205=642&206=647&207=652&225=665&231=667&234=670&235=674&240=680&241=686&243=697&261=704&262=707&270=712&275=714'
+debug_info = '4=48&5=50&10=52&12=71&13=76&14=77&15=82&16=84&17=99&19=103&21=114&23=123&25=125&26=130&27=139&28=143&31=149&32=154&34=164&35=169&36=173&40=183&41=191&42=194&43=197&44=199&45=201&47=205&51=210&52=215&55=227&56=239&57=240&58=243&59=246&60=249&61=256&62=258&63=260&64=277&65=280&66=282&67=285&68=288&69=291&70=293&71=295&73=308&74=309&75=311&86=335&87=349&88=351&89=354&90=358&91=361&92=366&95=380&96=385&97=390&98=393&100=396&101=400&103=404&110=416&111=419&112=421&113=425&116=431&117=436&120=441&121=443&122=446&123=448&124=452&127=459&140=468&143=477&144=483&152=491&159=494&163=511&164=518&165=520&168=524&169=535&170=540&171=542&172=546&174=565&180=579&181=595&182=596&183=599&184=601&187=608&200=611&201=616&202=621&203=626&206=638&207=640&223=643&229=645&232=648&233=652&238=658&239=664&241=675&259=682&260=685&268=690&273=692'

@@ -8,7 +8,7 @@ def root(context, missing=missing):
     cond_expr_undefined = Undefined
     if 0: yield None
     l_0_range = resolve('range')
-    l_0_ROW_TUPLE_COLUMNS = l_0_args = l_0_tail = l_0_lit = l_0_lines = l_0_helpers = l_0_float32_cpu_helpers = l_0_loss_delta = l_0_keep_outputs = l_0_forward_call = l_0_backward_calls = l_0_clip_scale = l_0_grad_squares = l_0_update_tail = l_0_params_with_state = l_0_invariant_lines = l_0_update_section = l_0_usage = l_0_shapes = l_0_prefetch_rows = l_0_gather_rows = l_0_copy_row = l_0_confirm_inputs = l_0_column_sums = missing
+    l_0_ROW_TUPLE_COLUMNS = l_0_args = l_0_tail = l_0_lit = l_0_lines = l_0_helpers = l_0_float32_cpu_helpers = l_0_loss_delta = l_0_keep_outputs = l_0_forward_call = l_0_backward_calls = l_0_clip_scale = l_0_update_tuples = l_0_update_tail = l_0_params_with_state = l_0_invariant_lines = l_0_update_section = l_0_usage = l_0_shapes = l_0_prefetch_rows = l_0_gather_rows = l_0_copy_row = l_0_confirm_inputs = l_0_column_sums = missing
     try:
         t_1 = environment.filters['batch']
     except KeyError:
@@ -464,28 +464,60 @@ def root(context, missing=missing):
         return concat(t_16)
     context.exported_vars.add('clip_scale')
     context.vars['clip_scale'] = l_0_clip_scale = Macro(environment, macro, 'clip_scale', ('squares', 'pad'), False, False, False, context.eval_ctx.autoescape)
-    def macro(l_1_plan, l_1_weights):
+    def macro(l_1_plan, l_1_weights, l_1_pad, l_1_grads):
         t_17 = []
+        l_1_namespace = resolve('namespace')
+        l_1_ns = missing
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_weights is missing:
             l_1_weights = undefined("parameter 'weights' was not provided", name='weights')
+        if l_1_pad is missing:
+            l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
+        if l_1_grads is missing:
+            l_1_grads = True
         pass
+        l_1_ns = context.call((undefined(name='namespace') if l_1_namespace is missing else l_1_namespace), groups=[('flat_params', '')])
+        if l_1_grads:
+            pass
+            if not isinstance(l_1_ns, Namespace):
+                raise TemplateRuntimeError("cannot assign attribute on non-namespace object")
+            l_1_ns['groups'] = (environment.getattr((undefined(name='ns') if l_1_ns is missing else l_1_ns), 'groups') + [('flat_grads', 'd')])
+        for l_2_st in environment.getattr(environment.getattr(l_1_plan, 'update'), 'state'):
+            _loop_vars = {}
+            pass
+            if not isinstance(l_1_ns, Namespace):
+                raise TemplateRuntimeError("cannot assign attribute on non-namespace object")
+            l_1_ns['groups'] = (environment.getattr((undefined(name='ns') if l_1_ns is missing else l_1_ns), 'groups') + [(str_join(('flat_', l_2_st, )), str_join((l_2_st, '_', )))])
+        l_2_st = missing
         l_2_loop = missing
-        for l_2_g, l_2_loop in LoopContext(environment.getattr(l_1_plan, 'grads'), undefined):
+        for (l_2_name, l_2_prefix), l_2_loop in LoopContext(environment.getattr((undefined(name='ns') if l_1_ns is missing else l_1_ns), 'groups'), undefined):
             _loop_vars = {}
             pass
             t_17.extend((
-                str((' + ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 208 in 'macros.j2' evaluated to false and no else section was defined."))),
-                'sum_of_squares(',
-                str(l_2_g),
-                str(('_flat' if (l_2_g[1:] in l_1_weights) else '')),
-                ')',
+                str(l_1_pad),
+                str(l_2_name),
+                ' = (',
             ))
-        l_2_loop = l_2_g = missing
+            l_3_loop = missing
+            for l_3_p, l_3_loop in LoopContext(environment.getattr(l_1_plan, 'params'), undefined):
+                _loop_vars = {}
+                pass
+                t_17.extend((
+                    str((', ' if (not environment.getattr(l_3_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 216 in 'macros.j2' evaluated to false and no else section was defined."))),
+                    str(l_2_prefix),
+                    str(l_3_p),
+                    str(('_flat' if (l_3_p in l_1_weights) else cond_expr_undefined("the inline if-expression on line 216 in 'macros.j2' evaluated to false and no else section was defined."))),
+                ))
+            l_3_loop = l_3_p = missing
+            t_17.extend((
+                str((',' if (t_3(environment.getattr(l_1_plan, 'params')) == 1) else cond_expr_undefined("the inline if-expression on line 216 in 'macros.j2' evaluated to false and no else section was defined."))),
+                ')\n',
+            ))
+        l_2_loop = l_2_name = l_2_prefix = missing
         return concat(t_17)
-    context.exported_vars.add('grad_squares')
-    context.vars['grad_squares'] = l_0_grad_squares = Macro(environment, macro, 'grad_squares', ('plan', 'weights'), False, False, False, context.eval_ctx.autoescape)
+    context.exported_vars.add('update_tuples')
+    context.vars['update_tuples'] = l_0_update_tuples = Macro(environment, macro, 'update_tuples', ('plan', 'weights', 'pad', 'grads'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan):
         t_18 = []
         if l_1_plan is missing:
@@ -578,45 +610,39 @@ def root(context, missing=missing):
             'scale = 1.0\n',
             str(l_1_pad),
             'if clip_norm > 0.0:\n',
-            str(context.call((undefined(name='clip_scale') if l_0_clip_scale is missing else l_0_clip_scale), context.call((undefined(name='grad_squares') if l_0_grad_squares is missing else l_0_grad_squares), l_1_plan, l_1_weights), str_join((l_1_pad, '    ', )))),
+            str(l_1_pad),
+            '    squares = 0.0\n',
+            str(l_1_pad),
+            '    for p in range(',
+            str(t_3(environment.getattr(l_1_plan, 'params'))),
+            '):\n',
+            str(l_1_pad),
+            '        squares += sum_of_squares(flat_grads[p])\n',
+            str(context.call((undefined(name='clip_scale') if l_0_clip_scale is missing else l_0_clip_scale), 'squares', str_join((l_1_pad, '    ', )))),
             '\n',
             str(context.call((undefined(name='invariant_lines') if l_0_invariant_lines is missing else l_0_invariant_lines), l_1_plan, l_1_pad)),
             str(l_1_pad),
             'nonfinite = 0.0\n',
+            str(l_1_pad),
+            'for p in range(',
+            str(t_3(environment.getattr(l_1_plan, 'params'))),
+            '):  # each tensor (the update_tuples above)\n',
+            str(l_1_pad),
+            '    nonfinite += update_flat(flat_params[p], flat_grads[p]',
         ))
-        for l_2_param in environment.getattr(l_1_plan, 'params'):
-            l_2_flat = missing
+        for l_2_s in environment.getattr(environment.getattr(l_1_plan, 'update'), 'state'):
             _loop_vars = {}
             pass
-            l_2_flat = ('_flat' if (l_2_param in l_1_weights) else '')
-            _loop_vars['flat'] = l_2_flat
             t_21.extend((
-                str(l_1_pad),
-                'nonfinite += update_flat(',
-                str(l_2_param),
-                str((undefined(name='flat') if l_2_flat is missing else l_2_flat)),
-                ', d',
-                str(l_2_param),
-                str((undefined(name='flat') if l_2_flat is missing else l_2_flat)),
+                ', flat_',
+                str(l_2_s),
+                '[p]',
             ))
-            for l_3_s in environment.getattr(environment.getattr(l_1_plan, 'update'), 'state'):
-                _loop_vars = {}
-                pass
-                t_21.extend((
-                    ', ',
-                    str(l_3_s),
-                    '_',
-                    str(l_2_param),
-                    str((undefined(name='flat') if l_2_flat is missing else l_2_flat)),
-                ))
-            l_3_s = missing
-            t_21.extend((
-                ', scale',
-                str(context.call((undefined(name='update_tail') if l_0_update_tail is missing else l_0_update_tail), l_1_plan, _loop_vars=_loop_vars)),
-                ')\n',
-            ))
-        l_2_param = l_2_flat = missing
+        l_2_s = missing
         t_21.extend((
+            ', scale',
+            str(context.call((undefined(name='update_tail') if l_0_update_tail is missing else l_0_update_tail), l_1_plan)),
+            ')\n',
             str(l_1_pad),
             'if nonfinite != 0.0:  # NaN: a new parameter or state value is not finite\n',
             str(l_1_pad),
@@ -648,7 +674,7 @@ def root(context, missing=missing):
         pass
         t_22.extend((
             'Usage (this file needs only numpy, numba and math',
-            str((', numba-cuda' if (l_1_target == 'cuda') else cond_expr_undefined("the inline if-expression on line 255 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((', numba-cuda' if (l_1_target == 'cuda') else cond_expr_undefined("the inline if-expression on line 265 in 'macros.j2' evaluated to false and no else section was defined."))),
             '): every array ',
             str(environment.getattr(l_1_plan, 'float_type')),
             ', C order.\n\n    import numpy as np\n    import network                      # this file, on the path\n    params = [',
@@ -672,7 +698,7 @@ def root(context, missing=missing):
             '): ',
             str(context.call(environment.getattr({'ce': 'one-hot classes', 'bce': '0/1'}, 'get'), environment.getattr(l_1_plan, 'loss_name'), 'the targets')),
             "\n    batch_size, step = 32, 0                       # step: updates so far\n    perm = np.random.permutation(len(X))           # the epoch's row order\n    losses = np.empty(-(-len(X) // batch_size))    # each batch's mean loss\n    batches, step, status = network.train_epoch(\n        X, Y, perm, batch_size, step, 0.0, losses, *params,",
-            str((' *running,' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 273 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((' *running,' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 283 in 'macros.j2' evaluated to false and no else section was defined."))),
             ' *state,\n        ',
             str(t_2(context.eval_ctx, ((environment.getattr(l_1_plan, 'model_hyper') + environment.getattr(environment.getattr(l_1_plan, 'update'), 'hyper')) + environment.getattr(l_1_plan, 'dropout_args')), ', ')),
             ")\n    # Adam's bias correction counts step; 0.0: no gradient clipping (else the largest\n    # global gradient norm).\n    # status 0: the epoch ran; 1: batch number `batches` had a non-finite loss and was\n    # not applied; 2: its update made a weight or state value non-finite.\n    # Hyperparameters: ",
@@ -680,7 +706,7 @@ def root(context, missing=missing):
             '\n    out = np.empty((len(X), ',
             str(environment.getattr(l_1_plan, 'n_out')),
             '), X.dtype)\n    mean_loss = network.evaluate(X, Y, out, True, 1024, *params',
-            str((', *running' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 281 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((', *running' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 291 in 'macros.j2' evaluated to false and no else section was defined."))),
             str(context.call((undefined(name='tail') if l_0_tail is missing else l_0_tail), (environment.getattr(l_1_plan, 'model_hyper') + environment.getattr(l_1_plan, 'dropout_args')))),
             ')',
         ))
@@ -701,7 +727,7 @@ def root(context, missing=missing):
                 str(l_2_name),
                 ' ',
                 str(l_2_shape),
-                str((', ' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 285 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str((', ' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 295 in 'macros.j2' evaluated to false and no else section was defined."))),
             ))
         l_2_loop = l_2_name = l_2__ = l_2_shape = missing
         return concat(t_23)
@@ -886,7 +912,7 @@ def root(context, missing=missing):
                             '[r, ',
                             str(l_3_k),
                             ']',
-                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 348 in 'macros.j2' evaluated to false and no else section was defined."))),
+                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 358 in 'macros.j2' evaluated to false and no else section was defined."))),
                         ))
                     l_3_loop = l_3_k = missing
                     t_26.extend((
@@ -903,7 +929,7 @@ def root(context, missing=missing):
                             '[src, ',
                             str(l_3_k),
                             ']',
-                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 349 in 'macros.j2' evaluated to false and no else section was defined."))),
+                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 359 in 'macros.j2' evaluated to false and no else section was defined."))),
                         ))
                     l_3_loop = l_3_k = missing
                     t_26.append(
@@ -1068,7 +1094,7 @@ def root(context, missing=missing):
                 str(l_1_index),
                 '] += ',
                 str(t_4(context.eval_ctx, environment.getitem(l_1_terms, environment.getattr(l_2_loop, 'index0')), '@', 'r')),
-                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 401 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 411 in 'macros.j2' evaluated to false and no else section was defined."))),
             ))
         l_2_loop = l_2_target = missing
         return concat(t_28)
@@ -1076,4 +1102,4 @@ def root(context, missing=missing):
     context.vars['column_sums'] = l_0_column_sums = Macro(environment, macro, 'column_sums', ('pad', 'rows', 'cols', 'index', 'targets', 'terms'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '4=43&6=47&7=53&10=59&11=64&14=76&15=85&18=94&19=102&20=106&24=117&25=126&26=129&28=135&32=137&38=139&41=141&54=147&55=154&68=157&69=162&74=170&98=172&109=174&127=180&128=190&129=191&130=193&131=199&132=202&133=205&134=211&135=215&136=217&137=221&138=228&139=231&140=235&141=237&142=241&143=245&144=247&145=249&146=251&147=253&148=257&149=259&150=263&151=271&153=279&154=283&155=287&156=291&157=294&158=297&160=303&161=305&162=307&163=309&164=313&166=319&173=325&174=339&175=343&176=347&180=359&181=369&182=371&187=390&188=399&189=404&190=407&191=422&192=424&193=427&200=447&201=455&202=459&203=461&207=467&208=475&213=489&214=495&219=508&220=517&223=544&224=551&225=555&233=565&234=575&235=577&236=579&237=581&238=583&239=584&240=587&241=591&242=594&244=620&245=622&246=625&247=629&254=642&255=651&259=655&260=657&262=660&263=664&267=669&268=671&273=675&274=677&279=679&280=681&281=683&284=691&285=697&293=710&294=724&295=726&296=738&297=740&298=742&299=746&300=749&301=753&303=759&304=760&305=763&307=768&308=772&316=781&317=795&318=797&319=801&320=805&321=809&322=812&323=815&325=821&326=824&327=827&328=833&342=841&343=856&344=859&345=862&346=865&348=878&349=894&352=913&353=916&354=922&355=925&358=936&359=940&360=947&361=950&371=962&372=972&373=974&374=976&375=980&376=984&377=986&390=992&391=1008&392=1014&393=1016&394=1024&395=1028&396=1031&398=1048&399=1052&400=1060&401=1064'
+debug_info = '4=43&6=47&7=53&10=59&11=64&14=76&15=85&18=94&19=102&20=106&24=117&25=126&26=129&28=135&32=137&38=139&41=141&54=147&55=154&68=157&69=162&74=170&98=172&109=174&127=180&128=190&129=191&130=193&131=199&132=202&133=205&134=211&135=215&136=217&137=221&138=228&139=231&140=235&141=237&142=241&143=245&144=247&145=249&146=251&147=253&148=257&149=259&150=263&151=271&153=279&154=283&155=287&156=291&157=294&158=297&160=303&161=305&162=307&163=309&164=313&166=319&173=325&174=339&175=343&176=347&180=359&181=369&182=371&187=390&188=399&189=404&190=407&191=422&192=424&193=427&200=447&201=455&202=459&203=461&211=467&212=480&213=481&214=486&215=494&216=498&222=521&223=527&228=540&229=549&232=576&233=583&234=587&242=597&243=607&244=609&245=611&246=613&247=615&248=619&249=621&250=623&251=624&252=626&253=630&254=646&255=648&256=651&257=655&264=668&265=677&269=681&270=683&272=686&273=690&277=695&278=697&283=701&284=703&289=705&290=707&291=709&294=717&295=723&303=736&304=750&305=752&306=764&307=766&308=768&309=772&310=775&311=779&313=785&314=786&315=789&317=794&318=798&326=807&327=821&328=823&329=827&330=831&331=835&332=838&333=841&335=847&336=850&337=853&338=859&352=867&353=882&354=885&355=888&356=891&358=904&359=920&362=939&363=942&364=948&365=951&368=962&369=966&370=973&371=976&381=988&382=998&383=1000&384=1002&385=1006&386=1010&387=1012&400=1018&401=1034&402=1040&403=1042&404=1050&405=1054&406=1057&408=1074&409=1078&410=1086&411=1090'
