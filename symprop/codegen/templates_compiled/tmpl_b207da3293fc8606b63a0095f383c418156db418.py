@@ -122,30 +122,38 @@ def root(context, missing=missing):
                 raise TemplateRuntimeError("cannot assign attribute on non-namespace object")
             l_1_ns['offset'] = (environment.getattr((undefined(name='ns') if l_1_ns is missing else l_1_ns), 'offset') + (environment.getattr(l_2_layer, 'n_in') * environment.getattr(l_2_layer, 'n_out')))
         l_2_layer = missing
+        t_7.append(
+            "    # each buffer's first `rows` rows (of the cap it has room for): one slice, reshaped\n",
+        )
         for (l_2_name, l_2_offset, l_2_width) in l_1_work:
+            l_2_start = l_2_part = missing
             _loop_vars = {}
             pass
-            t_7.extend((
-                '    ',
-                str(l_2_name),
-                ' = work_row[',
-                str(l_2_offset),
-                ' * cap:',
-                str((l_2_offset + l_2_width)),
-                ' * cap].reshape(cap, ',
-                str(l_2_width),
-                ')[:rows]\n',
-            ))
+            l_2_start = (str_join((l_2_offset, ' * cap', )) if l_2_offset else '')
+            _loop_vars['start'] = l_2_start
+            l_2_part = str_join(('work_row[', (undefined(name='start') if l_2_start is missing else l_2_start), ':', (str_join(((undefined(name='start') if l_2_start is missing else l_2_start), ' + ', )) if l_2_offset else cond_expr_undefined("the inline if-expression on line 28 in 'shards.j2' evaluated to false and no else section was defined.")), 'rows * ', l_2_width, ']', ))
+            _loop_vars['part'] = l_2_part
             if ((l_2_name == 'XB') and (l_2_width in environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'ROW_TUPLE_COLUMNS'))):
                 pass
                 t_7.extend((
-                    '    XB_flat = work_row[',
-                    str(l_2_offset),
-                    ' * cap:',
-                    str((l_2_offset + l_2_width)),
-                    " * cap]  # for the gather's inputs_check\n",
+                    '    XB_flat = ',
+                    str((undefined(name='part') if l_2_part is missing else l_2_part)),
+                    "  # for the gather's inputs_check\n    XB = XB_flat.reshape(rows, ",
+                    str(l_2_width),
+                    ')\n',
                 ))
-        l_2_name = l_2_offset = l_2_width = missing
+            else:
+                pass
+                t_7.extend((
+                    '    ',
+                    str(l_2_name),
+                    ' = ',
+                    str((undefined(name='part') if l_2_part is missing else l_2_part)),
+                    '.reshape(rows, ',
+                    str(l_2_width),
+                    ')\n',
+                ))
+        l_2_name = l_2_offset = l_2_width = l_2_start = l_2_part = missing
         for (l_2_name, l_2_offset, l_2_size, l_2_shape) in environment.getattr(l_1_plan, 'param_layout'):
             _loop_vars = {}
             pass
@@ -157,7 +165,7 @@ def root(context, missing=missing):
                 ':',
                 str((l_2_offset + l_2_size)),
                 ']',
-                str((str_join(('.reshape', l_2_shape, )) if (l_2_name in l_1_weights) else cond_expr_undefined("the inline if-expression on line 32 in 'shards.j2' evaluated to false and no else section was defined."))),
+                str((str_join(('.reshape', l_2_shape, )) if (l_2_name in l_1_weights) else cond_expr_undefined("the inline if-expression on line 37 in 'shards.j2' evaluated to false and no else section was defined."))),
                 '\n',
             ))
         l_2_name = l_2_offset = l_2_size = l_2_shape = missing
@@ -638,7 +646,7 @@ def root(context, missing=missing):
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'update_tuples'), l_1_plan, l_1_weights, '        ', grads=False)),
             '\n        param_offsets = (',
             str(t_2(context.eval_ctx, t_5(context, environment.getattr(l_1_plan, 'param_layout'), attribute=1), ', ')),
-            str((',' if (t_3(environment.getattr(l_1_plan, 'param_layout')) == 1) else cond_expr_undefined("the inline if-expression on line 207 in 'shards.j2' evaluated to false and no else section was defined."))),
+            str((',' if (t_3(environment.getattr(l_1_plan, 'param_layout')) == 1) else cond_expr_undefined("the inline if-expression on line 212 in 'shards.j2' evaluated to false and no else section was defined."))),
             ")  # in a row of grads\n        first, last = (0, shards) if serial else (t, t + 1)\n        sense = 0\n        n = perm.shape[0] // epochs  # an epoch's rows\n        batches = (n + batch_size - 1) // batch_size  # an epoch's\n        done = epochs * batches\n        status = 0\n        step = first_step  # each thread counts the steps it takes part in\n        loss_sum = 0.0\n        clipping = clip_norm > 0.0  # bools, not literals: one compiled signature\n        for flat in range(epochs * batches):  # epoch after epoch, batch after batch\n            epoch = flat // batches\n            bi = flat - epoch * batches\n            start = epoch * n + bi * batch_size\n            rest = n - bi * batch_size\n            nb = rest if rest < batch_size else batch_size  # the last may be short\n            for stage in range(",
             str(t_3(environment.getattr(l_1_plan, 'shard_stages'))),
             '):\n                for s in range(first, last):  # share s: rows lo..hi, row s of work and grads\n                    lo = s * nb // shards\n                    hi = (s + 1) * nb // shards\n                    work_row = work[s]\n                    grad_row = grads[s]\n',
@@ -665,7 +673,7 @@ def root(context, missing=missing):
                 _loop_vars = {}
                 pass
                 t_15.extend((
-                    str((' or ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 239 in 'shards.j2' evaluated to false and no else section was defined."))),
+                    str((' or ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 244 in 'shards.j2' evaluated to false and no else section was defined."))),
                     'stage == ',
                     str(context.call(environment.getattr(environment.getattr(l_1_plan, 'shard_stages'), 'index'), l_2_stage, _loop_vars=_loop_vars)),
                 ))
@@ -697,4 +705,4 @@ def root(context, missing=missing):
     context.vars['thread_epoch'] = l_0_thread_epoch = Macro(environment, macro, 'thread_epoch', ('plan', 'work', 'row_floats', 'weights', 'narrow', 'jit'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '4=48&5=50&10=52&12=71&13=76&14=77&15=82&16=84&17=99&19=103&21=114&23=123&25=125&26=130&27=139&28=143&31=149&32=154&34=164&35=169&36=173&40=183&41=191&42=194&43=197&44=199&45=201&47=205&51=210&52=215&55=227&56=239&57=240&58=243&59=246&60=249&61=256&62=258&63=260&64=277&65=280&66=282&67=285&68=288&69=291&70=293&71=295&73=308&74=309&75=311&86=335&87=349&88=351&89=354&90=358&91=361&92=366&95=380&96=385&97=390&98=393&100=396&101=400&103=404&110=416&111=419&112=421&113=425&116=431&117=436&120=441&121=443&122=446&123=448&124=452&127=459&140=468&143=477&144=483&152=491&159=494&163=511&164=518&165=520&168=524&169=535&170=540&171=542&172=546&174=565&180=579&181=595&182=596&183=599&184=601&187=608&200=611&201=616&202=621&203=626&206=638&207=640&223=643&229=645&232=648&233=652&238=658&239=664&241=675&259=682&260=685&268=690&273=692'
+debug_info = '4=48&5=50&10=52&12=71&13=76&14=77&15=82&16=84&17=99&19=103&21=114&23=123&26=128&27=132&28=134&29=136&30=140&31=142&33=149&36=157&37=162&39=172&40=177&41=181&45=191&46=199&47=202&48=205&49=207&50=209&52=213&56=218&57=223&60=235&61=247&62=248&63=251&64=254&65=257&66=264&67=266&68=268&69=285&70=288&71=290&72=293&73=296&74=299&75=301&76=303&78=316&79=317&80=319&91=343&92=357&93=359&94=362&95=366&96=369&97=374&100=388&101=393&102=398&103=401&105=404&106=408&108=412&115=424&116=427&117=429&118=433&121=439&122=444&125=449&126=451&127=454&128=456&129=460&132=467&145=476&148=485&149=491&157=499&164=502&168=519&169=526&170=528&173=532&174=543&175=548&176=550&177=554&179=573&185=587&186=603&187=604&188=607&189=609&192=616&205=619&206=624&207=629&208=634&211=646&212=648&228=651&234=653&237=656&238=660&243=666&244=672&246=683&264=690&265=693&273=698&278=700'
