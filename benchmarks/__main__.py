@@ -66,10 +66,6 @@ def main(argv=None, log=print) -> dict:
     repeats = args.repeats or (3 if args.quick else 7)
     chosen = case_table.select(args.cases, args.quick)
     classes = contenders.select(args.contenders)
-    if args.torch_threads:
-        import torch
-
-        torch.set_num_threads(args.torch_threads)
     info = machine.machine_info()
     log(f"machine: {machine.summary(info)}")
     gemm = machine.gemm_rate(args.gemm_size or (1024 if args.quick else 2048),
@@ -85,7 +81,8 @@ def main(argv=None, log=print) -> dict:
     for case in chosen:
         steps = args.steps or (case.quick_steps if args.quick else case.steps)
         results["cases"].append(timing.run_case(case, steps, repeats, classes,
-                                                memory=not args.no_memory, log=log))
+                                                memory=not args.no_memory, log=log,
+                                                torch_threads=args.torch_threads))
     if not args.no_memory and not args.quick:
         results["memory_bound"] = [memory_bound(name, rows, log)
                                    for name, rows in MEMORY_BOUND_RUNS]

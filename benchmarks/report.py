@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 from benchmarks.machine import summary
+from benchmarks.timing import GENERATIONS
 
 COLUMNS = ("case", "contender", "time / step", "max/min", "samples/s", "GFLOP/s", "% of GEMM",
            "peer / symprop", "peak RSS MiB", "added MiB", "max abs diff")
@@ -207,7 +208,9 @@ def markdown(results: dict) -> str:
            f"{machine.get('load_average_end', [float('nan')])[0]:.2f} on {machine['cores']} "
            "cores" + (" -- other processes competed for the cores: expect noisy times, "
                       "multi-threaded PyTorch suffers most" if _busy(machine) else ""),
-           f"- timing: median of {config['repeats']} repeats per contender, contenders "
+           f"- timing: median of {config['repeats']} repeats per contender, each contender "
+           f"in a process of its own (made anew {min(GENERATIONS, config['repeats'])} times, "
+           "the repeats shared among them), "
            "interleaved within each repeat and their order rotated; GFLOP/s counts "
            "6 x params x batch per step", ""]
     out += ["## Training step", ""] + case_rows(results) + [""]

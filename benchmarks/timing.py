@@ -1,38 +1,40 @@
-"""Run one case: prepare every contender on the same data and weights, check that they agree,
-then time them interleaved (order rotated each repeat, so machine drift hits all alike)."""
+"""Run one case: prepare every contender on the same data and weights, each in a process of
+its own (benchmarks.processes), check that they agree, then time them interleaved (order
+rotated each repeat, so machine drift hits all alike)."""
 
 from __future__ import annotations
 
-import gc
 import statistics
 import time
 
 import numpy as np
 
 from benchmarks import contenders as registry
-from benchmarks.cases import Case, init_params, make_data
+from benchmarks.cases import Case
+from benchmarks.processes import ContenderProcess
 
 CHECK_STEPS = 3       # steps of the agreement check
 OVERHEAD_CALLS = 15   # 1-step symprop fits to measure the fixed cost of a fit() call
+# Fresh processes for each contender this many times, the repeats shared among them: how fast
+# a process runs varies from one to the next on a shared machine (the same kernels, alone,
+# 1.65-1.73 us a tiny step in five processes, 2.23 in a sixth), and a contender's only
+# process would carry its luck into every repeat.
+GENERATIONS = 3
 SETTLE_S = 0.05       # pause before each timed run: the previous library's spinning worker
                       # threads (OpenMP, OpenBLAS) go idle instead of competing for cores
 
 
-def prepare_all(case: Case, classes, X, y, params) -> tuple[list, dict]:
-    """Prepared contenders (symprop first) and, for the others, why they could not run."""
+def prepare_all(case: Case, classes, rows: int,
+                torch_threads: int | None = None) -> tuple[list, dict]:
+    """Contenders (symprop first) prepared each in a process of its own, on the case's
+    first ``rows`` rows (benchmarks.processes), and, for the others, why they could not run.
+    One at a time: each first call's time (compiling, tracing) is its own."""
     ready, skipped = [], {}
     for cls in classes:
-        reason = registry.importable(cls)
-        if reason is None:
-            contender = cls()
-            try:
-                contender.prepare(case, X, y, params)
-            except Exception as exc:  # report the failure, keep benchmarking the rest
-                reason = f"failed: {type(exc).__name__}: {exc}"
-            else:
-                ready.append(contender)
-        if reason is not None:
-            skipped[cls.name] = reason
+        try:
+            ready.append(ContenderProcess(cls, case, rows, torch_threads))
+        except RuntimeError as exc:  # report the failure, keep benchmarking the rest
+            skipped[cls.name] = str(exc)
     return ready, skipped
 
 
@@ -67,8 +69,7 @@ def interleaved(ready: list, params, steps: int, repeats: int) -> dict[str, list
     for repeat in range(repeats):
         shift = repeat % len(ready)
         for contender in ready[shift:] + ready[:shift]:
-            contender.reset(params)
-            gc.collect()
+            contender.reset(params)  # and a garbage collection, in the contender's process
             time.sleep(SETTLE_S)
             per_step[contender.name].append(contender.run(steps) / steps)
     return per_step
@@ -87,32 +88,50 @@ def fit_overhead(symprop, params, per_step: float) -> dict[str, float]:
 
 
 def run_case(case: Case, steps: int, repeats: int, classes=None, memory: bool = True,
-             log=print, reference: str = "symprop") -> dict:
-    """Everything measured for one case, as a JSON-ready dict; ratios are to ``reference``."""
+             log=print, reference: str = "symprop", torch_threads: int | None = None) -> dict:
+    """Everything measured for one case, as a JSON-ready dict; ratios are to ``reference``.
+    Each contender runs in a process of its own (benchmarks.processes), GENERATIONS times
+    over (the agreement check in the first, the fit overhead in the last), the rounds
+    interleaved; ``torch_threads``: torch.set_num_threads in PyTorch's."""
     classes = classes or list(registry.ALL)
     began = time.perf_counter()
-    rows = steps * case.batch
-    X, y = make_data(case, rows)
-    params = init_params(case)
     log(f"[{case.name}] {case.describe()}: {steps} steps x {repeats} repeats, preparing ...")
-    ready, skipped = prepare_all(case, classes, X, y, params)
-    checked_against, check = agreement(ready, params, reference)
-    log(f"[{case.name}] timing {', '.join(c.name for c in ready)}")
-    per_step = interleaved(ready, params, steps, repeats)
+    per_step: dict[str, list[float]] = {}
+    info: dict[str, dict] = {}
+    checked_against, check, overhead, skipped = None, {}, {}, {}
+    generations = max(1, min(GENERATIONS, repeats))
+    for generation in range(generations):
+        ready, failed = prepare_all(case, classes, steps * case.batch, torch_threads)
+        for name, reason in failed.items():
+            skipped.setdefault(name, reason)
+        try:
+            if generation == 0:
+                checked_against, check = agreement(ready, None, reference)
+                log(f"[{case.name}] timing {', '.join(c.name for c in ready)}")
+            share = repeats // generations + (generation < repeats % generations)
+            for name, values in interleaved(ready, None, steps, share).items():
+                per_step.setdefault(name, []).extend(values)
+            for contender in ready:
+                info.setdefault(contender.name, contender.info)
+            symprop = next((c for c in ready if c.name == reference), None)
+            if symprop is not None and generation == generations - 1:
+                overhead = fit_overhead(symprop, None, statistics.median(per_step[reference]))
+        finally:
+            for contender in ready:
+                contender.close()
     results: dict[str, dict] = {}
-    for contender in ready:
-        median = statistics.median(per_step[contender.name])
-        results[contender.name] = {
-            "status": "ok", "step_s": median, "step_s_all": per_step[contender.name],
+    for name, values in per_step.items():
+        median = statistics.median(values)
+        results[name] = {
+            "status": "ok", "step_s": median, "step_s_all": values,
             "samples_per_s": case.batch / median,
             "gflops": case.flops_per_step / median / 1e9,
-            "max_abs_diff": check.get(contender.name),
-            "agreement_reference": checked_against, **contender.info}
+            "max_abs_diff": check.get(name),
+            "agreement_reference": checked_against, **info[name]}
     for name, reason in skipped.items():
-        results[name] = {"status": reason}
-    symprop = next((c for c in ready if c.name == reference), None)
-    if symprop is not None:
-        results[reference].update(fit_overhead(symprop, params, results[reference]["step_s"]))
+        results.setdefault(name, {"status": reason})
+    if reference in results:
+        results[reference].update(overhead)
         base = results[reference]["step_s"]
         for entry in results.values():
             if entry["status"] == "ok":
@@ -121,8 +140,8 @@ def run_case(case: Case, steps: int, repeats: int, classes=None, memory: bool = 
         from benchmarks.memory import peak_memory
 
         log(f"[{case.name}] peak memory, one child process per contender ...")
-        for contender in ready:
-            results[contender.name]["memory"] = peak_memory(case.name, contender.name, steps)
+        for name in per_step:
+            results[name]["memory"] = peak_memory(case.name, name, steps)
     log(f"[{case.name}] done in {time.perf_counter() - began:.1f} s")
     return {"case": case.name, "description": case.describe(), "architecture": case.architecture,
             "batch": case.batch, "steps": steps, "repeats": repeats, "params": case.n_params,
