@@ -91,8 +91,9 @@ def run_case(case: Case, steps: int, repeats: int, classes=None, memory: bool = 
              log=print, reference: str = "symprop", torch_threads: int | None = None) -> dict:
     """Everything measured for one case, as a JSON-ready dict; ratios are to ``reference``.
     Each contender runs in a process of its own (benchmarks.processes), GENERATIONS times
-    over (the agreement check in the first, the fit overhead in the last), the rounds
-    interleaved; ``torch_threads``: torch.set_num_threads in PyTorch's."""
+    over (the agreement check in the first, the fit overhead in the last; an untimed run
+    at the timed size in each before the rounds), the rounds interleaved.
+    ``torch_threads``: torch.set_num_threads in PyTorch's process."""
     classes = classes or list(registry.ALL)
     began = time.perf_counter()
     log(f"[{case.name}] {case.describe()}: {steps} steps x {repeats} repeats, preparing ...")
@@ -108,6 +109,9 @@ def run_case(case: Case, steps: int, repeats: int, classes=None, memory: bool = 
             if generation == 0:
                 checked_against, check = agreement(ready, None, reference)
                 log(f"[{case.name}] timing {', '.join(c.name for c in ready)}")
+            for contender in ready:  # an untimed run at the timed size: first-call costs
+                contender.reset(None)  # of that size (a compiled metric, pages) stay out
+                contender.run(steps)
             share = repeats // generations + (generation < repeats % generations)
             for name, values in interleaved(ready, None, steps, share).items():
                 per_step.setdefault(name, []).extend(values)
