@@ -7,15 +7,21 @@ a child process (``python -m benchmarks.processes CASE CONTENDER ROWS``), which 
 case's data and initial weights itself (the same seeds: the same rows and weights as every
 other child's) and then answers commands on its standard input, one JSON line each way:
 
-- ``{"do": "reset"}``: the initial weights back (untimed), and a garbage collection;
-- ``{"do": "run", "steps": S}``: S steps, timed in the child -> ``{"seconds": ...}``;
+- ``{"do": "reset"}``: the initial weights back (untimed);
+- ``{"do": "collect"}``: a garbage collection (before a timed run, so that none falls into
+  it; not before the 1-step fits that measure fit's cost per call: the collector's walk over
+  every object left the caches cold, and a 1-step fit of tiny took 450 us, not 140);
+- ``{"do": "run", "steps": S}``: S steps, timed in the child -> ``{"seconds": ...}``. A step
+  first, untimed, and the weights reset: a process that waited (for its turn, or the
+  suite's pause) starts slow, a tiny 1-step fit 456 us after 10 ms idle against 142 us
+  right after another call, so every contender's timed run starts on a core that is awake;
 - ``{"do": "params"}``: the weights, written to an .npz file -> ``{"path": ...}``;
 - ``{"do": "quit"}``.
 
 Its first line says it is ready (with the contender's facts for the report: threads,
 first-call time) or why it could not be prepared. ``ContenderProcess`` is the suite's side:
 a stand-in with the contenders' own interface (``reset``, ``run``, ``params``, ``name``,
-``info``), so that the timing code drives it as it would the contender itself. Idle
+``info``; and ``collect``), so that the timing code drives it as it would the contender itself. Idle
 children wait on a pipe, taking no CPU time. Whatever a library prints goes to the child's
 standard error (a file the suite reads only to report a failure), not into the replies.
 """
@@ -59,6 +65,10 @@ class ContenderProcess:
     def reset(self, params=None) -> None:
         """The child's own initial weights (the same as ``params``: the same seed)."""
         self._call(do="reset")
+
+    def collect(self) -> None:
+        """A garbage collection in the child."""
+        self._call(do="collect")
 
     def run(self, steps: int) -> float:
         return self._call(do="run", steps=steps)["seconds"]
@@ -140,9 +150,13 @@ def serve(case_json: str, name: str, rows: int, folder: str, torch_threads: int 
         command = json.loads(line)
         if command["do"] == "reset":
             contender.reset(params)
+            reply(done=True)
+        elif command["do"] == "collect":
             gc.collect()
             reply(done=True)
         elif command["do"] == "run":
+            contender.run(1)  # untimed, then the weights back: see the module docstring
+            contender.reset(params)
             reply(seconds=contender.run(command["steps"]))
         elif command["do"] == "params":
             path = os.path.join(folder, "params.npz")

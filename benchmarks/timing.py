@@ -69,20 +69,21 @@ def interleaved(ready: list, params, steps: int, repeats: int) -> dict[str, list
     for repeat in range(repeats):
         shift = repeat % len(ready)
         for contender in ready[shift:] + ready[:shift]:
-            contender.reset(params)  # and a garbage collection, in the contender's process
+            contender.reset(params)
+            contender.collect()  # in the contender's process: none in the timed run
             time.sleep(SETTLE_S)
             per_step[contender.name].append(contender.run(steps) / steps)
     return per_step
 
 
 def fit_overhead(symprop, params, per_step: float) -> dict[str, float]:
-    """What a 1-step ``fit`` costs, and how much of that is fixed cost per call."""
+    """What a 1-step ``fit`` costs, and how much of that is fixed cost per call: the time
+    run() reports (taken in the contender's process, not the round trip to it)."""
+    time.sleep(SETTLE_S)  # the last timed contender's worker threads go idle first
     times = []
     for _ in range(OVERHEAD_CALLS):
         symprop.reset(params)
-        start = time.perf_counter()
-        symprop.run(1)
-        times.append(time.perf_counter() - start)
+        times.append(symprop.run(1))
     one = statistics.median(times)
     return {"one_step_fit_s": one, "fixed_cost_per_call_s": max(one - per_step, 0.0)}
 
