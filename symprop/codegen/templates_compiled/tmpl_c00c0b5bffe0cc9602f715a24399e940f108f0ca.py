@@ -504,14 +504,14 @@ def root(context, missing=missing):
                 _loop_vars = {}
                 pass
                 t_17.extend((
-                    str((', ' if (not environment.getattr(l_3_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 216 in 'macros.j2' evaluated to false and no else section was defined."))),
+                    str((', ' if (not environment.getattr(l_3_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 215 in 'macros.j2' evaluated to false and no else section was defined."))),
                     str(l_2_prefix),
                     str(l_3_p),
-                    str(('_flat' if (l_3_p in l_1_weights) else cond_expr_undefined("the inline if-expression on line 216 in 'macros.j2' evaluated to false and no else section was defined."))),
+                    str(('_flat' if (l_3_p in l_1_weights) else cond_expr_undefined("the inline if-expression on line 215 in 'macros.j2' evaluated to false and no else section was defined."))),
                 ))
             l_3_loop = l_3_p = missing
             t_17.extend((
-                str((',' if (t_3(environment.getattr(l_1_plan, 'params')) == 1) else cond_expr_undefined("the inline if-expression on line 216 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str((',' if (t_3(environment.getattr(l_1_plan, 'params')) == 1) else cond_expr_undefined("the inline if-expression on line 215 in 'macros.j2' evaluated to false and no else section was defined."))),
                 ')\n',
             ))
         l_2_loop = l_2_name = l_2_prefix = missing
@@ -674,7 +674,7 @@ def root(context, missing=missing):
         pass
         t_22.extend((
             'Usage (this file needs only numpy, numba and math',
-            str((', numba-cuda' if (l_1_target == 'cuda') else cond_expr_undefined("the inline if-expression on line 265 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((', numba-cuda' if (l_1_target == 'cuda') else cond_expr_undefined("the inline if-expression on line 264 in 'macros.j2' evaluated to false and no else section was defined."))),
             '): every array ',
             str(environment.getattr(l_1_plan, 'float_type')),
             ', C order.\n\n    import numpy as np\n    import network                      # this file, on the path\n    params = [',
@@ -698,7 +698,7 @@ def root(context, missing=missing):
             '): ',
             str(context.call(environment.getattr({'ce': 'one-hot classes', 'bce': '0/1'}, 'get'), environment.getattr(l_1_plan, 'loss_name'), 'the targets')),
             "\n    batch_size, step = 32, 0                       # step: updates so far\n    perm = np.random.permutation(len(X))           # the epoch's row order\n    losses = np.empty(-(-len(X) // batch_size))    # each batch's mean loss\n    batches, step, status = network.train_epoch(\n        X, Y, perm, batch_size, step, 0.0, losses, *params,",
-            str((' *running,' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 283 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((' *running,' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 282 in 'macros.j2' evaluated to false and no else section was defined."))),
             ' *state,\n        ',
             str(t_2(context.eval_ctx, ((environment.getattr(l_1_plan, 'model_hyper') + environment.getattr(environment.getattr(l_1_plan, 'update'), 'hyper')) + environment.getattr(l_1_plan, 'dropout_args')), ', ')),
             ")\n    # Adam's bias correction counts step; 0.0: no gradient clipping (else the largest\n    # global gradient norm).\n    # status 0: the epoch ran; 1: batch number `batches` had a non-finite loss and was\n    # not applied; 2: its update made a weight or state value non-finite.\n    # Hyperparameters: ",
@@ -706,7 +706,7 @@ def root(context, missing=missing):
             '\n    out = np.empty((len(X), ',
             str(environment.getattr(l_1_plan, 'n_out')),
             '), X.dtype)\n    mean_loss = network.evaluate(X, Y, out, True, 1024, *params',
-            str((', *running' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 291 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((', *running' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 290 in 'macros.j2' evaluated to false and no else section was defined."))),
             str(context.call((undefined(name='tail') if l_0_tail is missing else l_0_tail), (environment.getattr(l_1_plan, 'model_hyper') + environment.getattr(l_1_plan, 'dropout_args')))),
             ')',
         ))
@@ -727,7 +727,7 @@ def root(context, missing=missing):
                 str(l_2_name),
                 ' ',
                 str(l_2_shape),
-                str((', ' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 295 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str((', ' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 294 in 'macros.j2' evaluated to false and no else section was defined."))),
             ))
         l_2_loop = l_2_name = l_2__ = l_2_shape = missing
         return concat(t_23)
@@ -912,7 +912,7 @@ def root(context, missing=missing):
                             '[r, ',
                             str(l_3_k),
                             ']',
-                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 358 in 'macros.j2' evaluated to false and no else section was defined."))),
+                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 357 in 'macros.j2' evaluated to false and no else section was defined."))),
                         ))
                     l_3_loop = l_3_k = missing
                     t_26.extend((
@@ -929,7 +929,7 @@ def root(context, missing=missing):
                             '[src, ',
                             str(l_3_k),
                             ']',
-                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 359 in 'macros.j2' evaluated to false and no else section was defined."))),
+                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 358 in 'macros.j2' evaluated to false and no else section was defined."))),
                         ))
                     l_3_loop = l_3_k = missing
                     t_26.append(
@@ -1094,7 +1094,7 @@ def root(context, missing=missing):
                 str(l_1_index),
                 '] += ',
                 str(t_4(context.eval_ctx, environment.getitem(l_1_terms, environment.getattr(l_2_loop, 'index0')), '@', 'r')),
-                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 411 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 410 in 'macros.j2' evaluated to false and no else section was defined."))),
             ))
         l_2_loop = l_2_target = missing
         return concat(t_28)
@@ -1102,4 +1102,4 @@ def root(context, missing=missing):
     context.vars['column_sums'] = l_0_column_sums = Macro(environment, macro, 'column_sums', ('pad', 'rows', 'cols', 'index', 'targets', 'terms'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '4=43&6=47&7=53&10=59&11=64&14=76&15=85&18=94&19=102&20=106&24=117&25=126&26=129&28=135&32=137&38=139&41=141&54=147&55=154&68=157&69=162&74=170&98=172&109=174&127=180&128=190&129=191&130=193&131=199&132=202&133=205&134=211&135=215&136=217&137=221&138=228&139=231&140=235&141=237&142=241&143=245&144=247&145=249&146=251&147=253&148=257&149=259&150=263&151=271&153=279&154=283&155=287&156=291&157=294&158=297&160=303&161=305&162=307&163=309&164=313&166=319&173=325&174=339&175=343&176=347&180=359&181=369&182=371&187=390&188=399&189=404&190=407&191=422&192=424&193=427&200=447&201=455&202=459&203=461&211=467&212=480&213=481&214=486&215=494&216=498&222=521&223=527&228=540&229=549&232=576&233=583&234=587&242=597&243=607&244=609&245=611&246=613&247=615&248=619&249=621&250=623&251=624&252=626&253=630&254=646&255=648&256=651&257=655&264=668&265=677&269=681&270=683&272=686&273=690&277=695&278=697&283=701&284=703&289=705&290=707&291=709&294=717&295=723&303=736&304=750&305=752&306=764&307=766&308=768&309=772&310=775&311=779&313=785&314=786&315=789&317=794&318=798&326=807&327=821&328=823&329=827&330=831&331=835&332=838&333=841&335=847&336=850&337=853&338=859&352=867&353=882&354=885&355=888&356=891&358=904&359=920&362=939&363=942&364=948&365=951&368=962&369=966&370=973&371=976&381=988&382=998&383=1000&384=1002&385=1006&386=1010&387=1012&400=1018&401=1034&402=1040&403=1042&404=1050&405=1054&406=1057&408=1074&409=1078&410=1086&411=1090'
+debug_info = '4=43&6=47&7=53&10=59&11=64&14=76&15=85&18=94&19=102&20=106&24=117&25=126&26=129&28=135&32=137&38=139&41=141&54=147&55=154&68=157&69=162&74=170&98=172&109=174&127=180&128=190&129=191&130=193&131=199&132=202&133=205&134=211&135=215&136=217&137=221&138=228&139=231&140=235&141=237&142=241&143=245&144=247&145=249&146=251&147=253&148=257&149=259&150=263&151=271&153=279&154=283&155=287&156=291&157=294&158=297&160=303&161=305&162=307&163=309&164=313&166=319&173=325&174=339&175=343&176=347&180=359&181=369&182=371&187=390&188=399&189=404&190=407&191=422&192=424&193=427&200=447&201=455&202=459&203=461&210=467&211=480&212=481&213=486&214=494&215=498&221=521&222=527&227=540&228=549&231=576&232=583&233=587&241=597&242=607&243=609&244=611&245=613&246=615&247=619&248=621&249=623&250=624&251=626&252=630&253=646&254=648&255=651&256=655&263=668&264=677&268=681&269=683&271=686&272=690&276=695&277=697&282=701&283=703&288=705&289=707&290=709&293=717&294=723&302=736&303=750&304=752&305=764&306=766&307=768&308=772&309=775&310=779&312=785&313=786&314=789&316=794&317=798&325=807&326=821&327=823&328=827&329=831&330=835&331=838&332=841&334=847&335=850&336=853&337=859&351=867&352=882&353=885&354=888&355=891&357=904&358=920&361=939&362=942&363=948&364=951&367=962&368=966&369=973&370=976&380=988&381=998&382=1000&383=1002&384=1006&385=1010&386=1012&399=1018&400=1034&401=1040&402=1042&403=1050&404=1054&405=1057&407=1074&408=1078&409=1086&410=1090'
