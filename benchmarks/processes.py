@@ -24,6 +24,7 @@ a stand-in with the contenders' own interface (``reset``, ``run``, ``params``, `
 ``info``; and ``collect``), so that the timing code drives it as it would the contender itself. Idle
 children wait on a pipe, taking no CPU time. Whatever a library prints goes to the child's
 standard error (a file the suite reads only to report a failure), not into the replies.
+A child that hangs hangs the suite: replies are read without a time limit.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import dataclasses
 import gc
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -53,9 +55,14 @@ class ContenderProcess:
                    json.dumps(dataclasses.asdict(case)), cls.name, str(rows), self._folder]
         if torch_threads:
             command.append(str(torch_threads))
-        self._child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                       stderr=self._errors, text=True, env=child_env(),
-                                       cwd=ROOT)
+        try:
+            self._child = subprocess.Popen(command, stdin=subprocess.PIPE,
+                                           stdout=subprocess.PIPE, stderr=self._errors,
+                                           text=True, env=child_env(), cwd=ROOT)
+        except OSError as exc:
+            self._errors.close()
+            shutil.rmtree(self._folder, ignore_errors=True)
+            raise RuntimeError(f"failed to start: {exc}") from exc
         try:
             self.info = self._reply()["ready"]
         except RuntimeError:
@@ -79,17 +86,17 @@ class ContenderProcess:
             return [(saved[f"W{i}"], saved[f"b{i}"]) for i in range(count)]
 
     def close(self) -> None:
+        """Ask the child to quit (kill it after 30 s); its pipes and files go. Idempotent."""
         if self._child.poll() is None:
             try:
                 self._send(do="quit")
                 self._child.wait(timeout=30)
-            except (OSError, subprocess.TimeoutExpired):
+            except (OSError, ValueError, subprocess.TimeoutExpired):
                 self._child.kill()
                 self._child.wait()
-        self._errors.close()
-        for name in os.listdir(self._folder):
-            os.remove(os.path.join(self._folder, name))
-        os.rmdir(self._folder)
+        for stream in (self._child.stdin, self._child.stdout, self._errors):
+            stream.close()
+        shutil.rmtree(self._folder, ignore_errors=True)
 
     def _call(self, **command) -> dict:
         self._send(**command)
@@ -101,8 +108,11 @@ class ContenderProcess:
 
     def _reply(self) -> dict:
         line = self._child.stdout.readline()
-        reply = json.loads(line) if line else {"error": f"exited {self._child.wait()}: "
-                                                        f"{self._stderr_tail()}"}
+        try:
+            reply = json.loads(line) if line else {"error": f"exited {self._child.wait()}: "
+                                                            f"{self._stderr_tail()}"}
+        except json.JSONDecodeError:
+            reply = {"error": f"replied {line[:200]!r}: {self._stderr_tail()}"}
         if "error" in reply:
             raise RuntimeError(reply["error"])
         return reply

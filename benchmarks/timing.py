@@ -63,10 +63,12 @@ def agreement(ready: list, params, reference: str,
         for name, got in final.items()}
 
 
-def interleaved(ready: list, params, steps: int, repeats: int) -> dict[str, list[float]]:
-    """Seconds per step of each contender, one value per repeat."""
+def interleaved(ready: list, params, steps: int, repeats: int,
+                first_repeat: int = 0) -> dict[str, list[float]]:
+    """Seconds per step of each contender, one value per repeat; the order rotated by one
+    each repeat, counted from ``first_repeat`` (the repeats other processes ran before)."""
     per_step: dict[str, list[float]] = {c.name: [] for c in ready}
-    for repeat in range(repeats):
+    for repeat in range(first_repeat, first_repeat + repeats if ready else first_repeat):
         shift = repeat % len(ready)
         for contender in ready[shift:] + ready[:shift]:
             contender.reset(params)
@@ -105,7 +107,7 @@ def run_case(case: Case, steps: int, repeats: int, classes=None, memory: bool = 
     for generation in range(generations):
         ready, failed = prepare_all(case, classes, steps * case.batch, torch_threads)
         for name, reason in failed.items():
-            skipped.setdefault(name, reason)
+            skipped.setdefault(name, reason)  # one that ran before: noted on its row below
         try:
             if generation == 0:
                 checked_against, check = agreement(ready, None, reference)
@@ -114,7 +116,8 @@ def run_case(case: Case, steps: int, repeats: int, classes=None, memory: bool = 
                 contender.reset(None)  # of that size (a compiled metric, pages) stay out
                 contender.run(steps)
             share = repeats // generations + (generation < repeats % generations)
-            for name, values in interleaved(ready, None, steps, share).items():
+            done = sum(len(values) for values in per_step.values()) // max(len(per_step), 1)
+            for name, values in interleaved(ready, None, steps, share, done).items():
                 per_step.setdefault(name, []).extend(values)
             for contender in ready:
                 info.setdefault(contender.name, contender.info)
@@ -134,7 +137,10 @@ def run_case(case: Case, steps: int, repeats: int, classes=None, memory: bool = 
             "max_abs_diff": check.get(name),
             "agreement_reference": checked_against, **info[name]}
     for name, reason in skipped.items():
-        results.setdefault(name, {"status": reason})
+        if name in results:  # ran in an earlier process, not in a later one
+            results[name]["note"] = f"fewer repeats: a later process {reason}"
+        else:
+            results[name] = {"status": reason}
     if reference in results:
         results[reference].update(overhead)
         base = results[reference]["step_s"]

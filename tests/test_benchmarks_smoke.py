@@ -316,3 +316,25 @@ def test_a_contender_process_that_fails_says_why():
     case = Case("small", (3, 4, 1), ("relu", "sigmoid"), "bce", 4, 0.05, 2, 2)
     with pytest.raises(RuntimeError, match=r"exited 1: .*KeyError: 'nonesuch'"):
         ContenderProcess(Nonesuch, case, rows=8)
+
+
+def test_interleaved_rotates_on_from_the_repeats_before():
+    """run_case's later processes carry on the rotation where the earlier ones stopped, so
+    that every contender leads in turn over the whole case."""
+    from benchmarks.timing import interleaved
+
+    order = []
+
+    class Logged(_FixedContender):
+        def collect(self):
+            pass
+
+        def run(self, steps):
+            order.append(self.name)
+            return 1.0
+
+    ready = [Logged(name, 0.0) for name in "abc"]
+    times = interleaved(ready, None, steps=2, repeats=2, first_repeat=3)
+    assert order == ["a", "b", "c", "b", "c", "a"]
+    assert times == {"a": [0.5, 0.5], "b": [0.5, 0.5], "c": [0.5, 0.5]}
+    assert interleaved([], None, steps=2, repeats=2) == {}

@@ -379,7 +379,7 @@ def root(context, missing=missing):
             yield '.reshape(-1)\n'
         l_2_s = missing
     l_1_param = missing
-    yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'update_tuples'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), (undefined(name='weights') if l_0_weights is missing else l_0_weights), '    '))
+    yield str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'update_tuples'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), (undefined(name='weights') if l_0_weights is missing else l_0_weights), '    '), 'rstrip')))
     yield '\n'
     if (environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_in') in environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'ROW_TUPLE_COLUMNS')):
         pass

@@ -416,7 +416,7 @@ def root(context, missing=missing):
                     )
             l_2_loop = l_2_stage = missing
             t_11.append(
-                '    value = batch_loss\n',
+                '    share_loss = batch_loss\n',
             )
         else:
             pass
@@ -468,7 +468,7 @@ def root(context, missing=missing):
                     '\n',
                 ))
             t_11.append(
-                '    value = batch_loss if inputs_finite else math.nan  # a NaN or inf input: as a NaN loss\n',
+                '    share_loss = batch_loss if inputs_finite else math.nan  # a NaN or inf input: as a NaN loss\n',
             )
         return concat(t_11)
     context.exported_vars.add('share_pass')
@@ -614,7 +614,7 @@ def root(context, missing=missing):
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr(l_1_plan, 'update'), 'hyper'))),
             '):\n    """Thread t\'s part of training epochs on the split path (perm their row orders back to\n    back, as run() takes them); train_epoch starts the threads (split_support.run_threads),\n    sync zeroed. Thread t runs each batch\'s ',
             str(('stages' if (undefined(name='staged') if l_1_staged is missing else l_1_staged) else 'pass')),
-            ' on its share of the rows (in its rows\n    of work and grads), then its share of the update, the threads meeting after each.\n    Where they did not all start at once, or cannot (crowded: more shares than Numba has\n    threads), thread 0 does every share of the call\'s epochs in turn, the same arithmetic\n    in the same order, and the others leave. Thread 0 writes (batches done, step, status,\n    summed loss) into results. The threads are Python\'s, not a prange\'s: Numba\'s parallel\n    region cost a 64-128-64-10 network\'s first fit about 3 s of compiling. A share\'s pass\n    and its update are written out here, once each, not functions of their own: Numba\n    compiles a called function by itself and then again inside each caller (LLVM\'s passes\n    and machine code for all of it): a new 64-130-64-10\'s first fit compiled in 3.2 s, 3.5 s\n    through two functions; a second call site of one cost 2.3 s more."""\n    serial = crowded or not join_threads(sync, shards)\n    if t == 0 or not serial:\n',
+            ' on its share of the rows (in its rows\n    of work and grads), then its share of the update, the threads meeting after each.\n    Where they did not all start at once, or cannot (crowded: more shares than Numba has\n    threads), thread 0 does every share of the call\'s epochs in turn, the same arithmetic\n    in the same order, and the others leave. Thread 0 writes (batches done, step, status,\n    summed loss) into results. The threads are Python\'s, not a prange\'s: Numba\'s parallel\n    region cost a 64-128-64-10 network\'s first fit about 3 s of compiling. A share\'s pass\n    and its update are written out here, once each, not functions of their own: Numba\n    compiles a called function by itself and then again inside each caller (LLVM\'s passes\n    and machine code for all of it): a new 64-130-64-10\'s first fit compiled in 3.2 s, 3.5 s\n    through two functions (and, earlier, 2.3 s more with a further function level and a\n    second call site of one)."""\n    serial = crowded or not join_threads(sync, shards)\n    if t == 0 or not serial:\n',
         ))
         for l_2_param in l_1_weights:
             _loop_vars = {}
@@ -643,22 +643,22 @@ def root(context, missing=missing):
             l_3_st = missing
         l_2_param = missing
         t_15.extend((
-            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'update_tuples'), l_1_plan, l_1_weights, '        ', grads=False)),
+            str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'update_tuples'), l_1_plan, l_1_weights, '        ', grads=False), 'rstrip'))),
             '\n        param_offsets = (',
             str(t_2(context.eval_ctx, t_5(context, environment.getattr(l_1_plan, 'param_layout'), attribute=1), ', ')),
-            str((',' if (t_3(environment.getattr(l_1_plan, 'param_layout')) == 1) else cond_expr_undefined("the inline if-expression on line 212 in 'shards.j2' evaluated to false and no else section was defined."))),
+            str((',' if (t_3(environment.getattr(l_1_plan, 'param_layout')) == 1) else cond_expr_undefined("the inline if-expression on line 213 in 'shards.j2' evaluated to false and no else section was defined."))),
             ")  # in a row of grads\n        first, last = (0, shards) if serial else (t, t + 1)\n        sense = 0\n        n = perm.shape[0] // epochs  # an epoch's rows\n        batches = (n + batch_size - 1) // batch_size  # an epoch's\n        done = epochs * batches\n        status = 0\n        step = first_step  # each thread counts the steps it takes part in\n        loss_sum = 0.0\n        clipping = clip_norm > 0.0  # bools, not literals: one compiled signature\n        for flat in range(epochs * batches):  # epoch after epoch, batch after batch\n            epoch = flat // batches\n            bi = flat - epoch * batches\n            start = epoch * n + bi * batch_size\n            rest = n - bi * batch_size\n            nb = rest if rest < batch_size else batch_size  # the last may be short\n            for stage in range(",
             str(t_3(environment.getattr(l_1_plan, 'shard_stages'))),
             '):\n                for s in range(first, last):  # share s: rows lo..hi, row s of work and grads\n                    lo = s * nb // shards\n                    hi = (s + 1) * nb // shards\n                    work_row = work[s]\n                    grad_row = grads[s]\n',
             str(t_1(context.call(environment.getattr(context.call((undefined(name='share_pass') if l_0_share_pass is missing else l_0_share_pass), l_1_plan, l_1_work, l_1_row_floats, l_1_weights, l_1_narrow), 'rstrip')), 16, True)),
-            "\n                    if stage == 0:  # the inputs' check, and the loss where stage 0 has it\n                        losses[s] = value\n",
+            "\n                    if stage == 0:  # the inputs' check, and the loss where stage 0 has it\n                        losses[s] = share_loss\n",
         ))
         if environment.getattr(l_1_plan, 'loss_stage'):
             pass
             t_15.extend((
                 '                    elif stage == ',
                 str(environment.getattr(l_1_plan, 'loss_stage')),
-                ':\n                        losses[s] += value\n',
+                ':\n                        losses[s] += share_loss\n',
             ))
         t_15.append(
             '                if not serial:\n                    sense = meet(sync, shards, sense)\n',
@@ -673,7 +673,7 @@ def root(context, missing=missing):
                 _loop_vars = {}
                 pass
                 t_15.extend((
-                    str((' or ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 244 in 'shards.j2' evaluated to false and no else section was defined."))),
+                    str((' or ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 245 in 'shards.j2' evaluated to false and no else section was defined."))),
                     'stage == ',
                     str(context.call(environment.getattr(environment.getattr(l_1_plan, 'shard_stages'), 'index'), l_2_stage, _loop_vars=_loop_vars)),
                 ))
@@ -705,4 +705,4 @@ def root(context, missing=missing):
     context.vars['thread_epoch'] = l_0_thread_epoch = Macro(environment, macro, 'thread_epoch', ('plan', 'work', 'row_floats', 'weights', 'narrow', 'jit'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '4=48&5=50&10=52&12=71&13=76&14=77&15=82&16=84&17=99&19=103&21=114&23=123&26=128&27=132&28=134&29=136&30=140&31=142&33=149&36=157&37=162&39=172&40=177&41=181&45=191&46=199&47=202&48=205&49=207&50=209&52=213&56=218&57=223&60=235&61=247&62=248&63=251&64=254&65=257&66=264&67=266&68=268&69=285&70=288&71=290&72=293&73=296&74=299&75=301&76=303&78=316&79=317&80=319&91=343&92=357&93=359&94=362&95=366&96=369&97=374&100=388&101=393&102=398&103=401&105=404&106=408&108=412&115=424&116=427&117=429&118=433&121=439&122=444&125=449&126=451&127=454&128=456&129=460&132=467&145=476&148=485&149=491&157=499&164=502&168=519&169=526&170=528&173=532&174=543&175=548&176=550&177=554&179=573&185=587&186=603&187=604&188=607&189=609&192=616&205=619&206=624&207=629&208=634&211=646&212=648&228=651&234=653&237=656&238=660&243=666&244=672&246=683&264=690&265=693&273=698&278=700'
+debug_info = '4=48&5=50&10=52&12=71&13=76&14=77&15=82&16=84&17=99&19=103&21=114&23=123&26=128&27=132&28=134&29=136&30=140&31=142&33=149&36=157&37=162&39=172&40=177&41=181&45=191&46=199&47=202&48=205&49=207&50=209&52=213&56=218&57=223&60=235&61=247&62=248&63=251&64=254&65=257&66=264&67=266&68=268&69=285&70=288&71=290&72=293&73=296&74=299&75=301&76=303&78=316&79=317&80=319&91=343&92=357&93=359&94=362&95=366&96=369&97=374&100=388&101=393&102=398&103=401&105=404&106=408&108=412&115=424&116=427&117=429&118=433&121=439&122=444&125=449&126=451&127=454&128=456&129=460&132=467&145=476&148=485&149=491&157=499&164=502&168=519&169=526&170=528&173=532&174=543&175=548&176=550&177=554&179=573&185=587&186=603&187=604&188=607&189=609&192=616&206=619&207=624&208=629&209=634&212=646&213=648&229=651&235=653&238=656&239=660&244=666&245=672&247=683&265=690&266=693&274=698&279=700'

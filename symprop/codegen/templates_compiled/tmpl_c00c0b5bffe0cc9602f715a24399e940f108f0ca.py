@@ -8,7 +8,7 @@ def root(context, missing=missing):
     cond_expr_undefined = Undefined
     if 0: yield None
     l_0_range = resolve('range')
-    l_0_ROW_TUPLE_COLUMNS = l_0_args = l_0_tail = l_0_lit = l_0_lines = l_0_helpers = l_0_float32_cpu_helpers = l_0_loss_delta = l_0_keep_outputs = l_0_forward_call = l_0_backward_calls = l_0_clip_scale = l_0_update_tuples = l_0_update_tail = l_0_params_with_state = l_0_invariant_lines = l_0_update_section = l_0_usage = l_0_shapes = l_0_prefetch_rows = l_0_gather_rows = l_0_copy_row = l_0_confirm_inputs = l_0_column_sums = missing
+    l_0_ROW_TUPLE_COLUMNS = l_0_args = l_0_tail = l_0_lit = l_0_lines = l_0_helpers = l_0_float32_cpu_helpers = l_0_loss_delta = l_0_keep_outputs = l_0_forward_call = l_0_backward_calls = l_0_clip_scale = l_0_update_tuples = l_0_update_tail = l_0_invariant_lines = l_0_update_section = l_0_usage = l_0_shapes = l_0_prefetch_rows = l_0_gather_rows = l_0_copy_row = l_0_confirm_inputs = l_0_column_sums = missing
     try:
         t_1 = environment.filters['batch']
     except KeyError:
@@ -504,14 +504,14 @@ def root(context, missing=missing):
                 _loop_vars = {}
                 pass
                 t_17.extend((
-                    str((', ' if (not environment.getattr(l_3_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 215 in 'macros.j2' evaluated to false and no else section was defined."))),
+                    str((', ' if (not environment.getattr(l_3_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 216 in 'macros.j2' evaluated to false and no else section was defined."))),
                     str(l_2_prefix),
                     str(l_3_p),
-                    str(('_flat' if (l_3_p in l_1_weights) else cond_expr_undefined("the inline if-expression on line 215 in 'macros.j2' evaluated to false and no else section was defined."))),
+                    str(('_flat' if (l_3_p in l_1_weights) else cond_expr_undefined("the inline if-expression on line 216 in 'macros.j2' evaluated to false and no else section was defined."))),
                 ))
             l_3_loop = l_3_p = missing
             t_17.extend((
-                str((',' if (t_3(environment.getattr(l_1_plan, 'params')) == 1) else cond_expr_undefined("the inline if-expression on line 215 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str((',' if (t_3(environment.getattr(l_1_plan, 'params')) == 1) else cond_expr_undefined("the inline if-expression on line 216 in 'macros.j2' evaluated to false and no else section was defined."))),
                 ')\n',
             ))
         l_2_loop = l_2_name = l_2_prefix = missing
@@ -537,44 +537,9 @@ def root(context, missing=missing):
         return concat(t_18)
     context.exported_vars.add('update_tail')
     context.vars['update_tail'] = l_0_update_tail = Macro(environment, macro, 'update_tail', ('plan',), False, False, False, context.eval_ctx.autoescape)
-    def macro(l_1_plan, l_1_flat, l_1_suffix):
-        t_19 = []
-        if l_1_plan is missing:
-            l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
-        if l_1_flat is missing:
-            l_1_flat = ()
-        if l_1_suffix is missing:
-            l_1_suffix = '_flat'
-        pass
-        for l_2_p in environment.getattr(l_1_plan, 'params'):
-            l_2_f = missing
-            _loop_vars = {}
-            pass
-            l_2_f = (l_1_suffix if (l_2_p in l_1_flat) else '')
-            _loop_vars['f'] = l_2_f
-            t_19.extend((
-                ', ',
-                str(l_2_p),
-                str((undefined(name='f') if l_2_f is missing else l_2_f)),
-            ))
-            for l_3_st in environment.getattr(environment.getattr(l_1_plan, 'update'), 'state'):
-                _loop_vars = {}
-                pass
-                t_19.extend((
-                    ', ',
-                    str(l_3_st),
-                    '_',
-                    str(l_2_p),
-                    str((undefined(name='f') if l_2_f is missing else l_2_f)),
-                ))
-            l_3_st = missing
-        l_2_p = l_2_f = missing
-        return concat(t_19)
-    context.exported_vars.add('params_with_state')
-    context.vars['params_with_state'] = l_0_params_with_state = Macro(environment, macro, 'params_with_state', ('plan', 'flat', 'suffix'), False, False, False, context.eval_ctx.autoescape)
     yield '\n'
     def macro(l_1_plan, l_1_pad):
-        t_20 = []
+        t_19 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_pad is missing:
@@ -583,7 +548,7 @@ def root(context, missing=missing):
         for l_2_c in environment.getattr(environment.getattr(l_1_plan, 'update'), 'invariant'):
             _loop_vars = {}
             pass
-            t_20.extend((
+            t_19.extend((
                 str(l_1_pad),
                 str(environment.getitem(l_2_c, 0)),
                 ' = ',
@@ -591,11 +556,11 @@ def root(context, missing=missing):
                 '\n',
             ))
         l_2_c = missing
-        return concat(t_20)
+        return concat(t_19)
     context.exported_vars.add('invariant_lines')
     context.vars['invariant_lines'] = l_0_invariant_lines = Macro(environment, macro, 'invariant_lines', ('plan', 'pad'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_weights, l_1_pad):
-        t_21 = []
+        t_20 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_weights is missing:
@@ -603,7 +568,7 @@ def root(context, missing=missing):
         if l_1_pad is missing:
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
         pass
-        t_21.extend((
+        t_20.extend((
             str(l_1_pad),
             'step += 1\n',
             str(l_1_pad),
@@ -633,13 +598,13 @@ def root(context, missing=missing):
         for l_2_s in environment.getattr(environment.getattr(l_1_plan, 'update'), 'state'):
             _loop_vars = {}
             pass
-            t_21.extend((
+            t_20.extend((
                 ', flat_',
                 str(l_2_s),
                 '[p]',
             ))
         l_2_s = missing
-        t_21.extend((
+        t_20.extend((
             ', scale',
             str(context.call((undefined(name='update_tail') if l_0_update_tail is missing else l_0_update_tail), l_1_plan)),
             ')\n',
@@ -651,7 +616,7 @@ def root(context, missing=missing):
         for l_2_layer in environment.getattr(l_1_plan, 'transposed'):
             _loop_vars = {}
             pass
-            t_21.extend((
+            t_20.extend((
                 str(l_1_pad),
                 'transpose_',
                 str(environment.getattr(l_1_plan, 'float_type')),
@@ -662,19 +627,19 @@ def root(context, missing=missing):
                 'T)\n',
             ))
         l_2_layer = missing
-        return concat(t_21)
+        return concat(t_20)
     context.exported_vars.add('update_section')
     context.vars['update_section'] = l_0_update_section = Macro(environment, macro, 'update_section', ('plan', 'weights', 'pad'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_target):
-        t_22 = []
+        t_21 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_target is missing:
             l_1_target = undefined("parameter 'target' was not provided", name='target')
         pass
-        t_22.extend((
+        t_21.extend((
             'Usage (this file needs only numpy, numba and math',
-            str((', numba-cuda' if (l_1_target == 'cuda') else cond_expr_undefined("the inline if-expression on line 264 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((', numba-cuda' if (l_1_target == 'cuda') else cond_expr_undefined("the inline if-expression on line 259 in 'macros.j2' evaluated to false and no else section was defined."))),
             '): every array ',
             str(environment.getattr(l_1_plan, 'float_type')),
             ', C order.\n\n    import numpy as np\n    import network                      # this file, on the path\n    params = [',
@@ -685,12 +650,12 @@ def root(context, missing=missing):
         ))
         if environment.getattr(l_1_plan, 'persistent'):
             pass
-            t_22.extend((
+            t_21.extend((
                 '    running = [',
                 str(t_2(context.eval_ctx, environment.getattr(l_1_plan, 'persistent'), ', ')),
                 "]   # batch normalization's running mean\n    #   and variance: zeros and ones at the start, updated by train_epoch\n",
             ))
-        t_22.extend((
+        t_21.extend((
             '    state = [np.zeros_like(p) for p in params for _ in network.OPTIMIZER_STATE]\n    X = ...                             # (rows, ',
             str(environment.getattr(l_1_plan, 'n_in')),
             ')\n    Y = ...                             # (rows, ',
@@ -698,7 +663,7 @@ def root(context, missing=missing):
             '): ',
             str(context.call(environment.getattr({'ce': 'one-hot classes', 'bce': '0/1'}, 'get'), environment.getattr(l_1_plan, 'loss_name'), 'the targets')),
             "\n    batch_size, step = 32, 0                       # step: updates so far\n    perm = np.random.permutation(len(X))           # the epoch's row order\n    losses = np.empty(-(-len(X) // batch_size))    # each batch's mean loss\n    batches, step, status = network.train_epoch(\n        X, Y, perm, batch_size, step, 0.0, losses, *params,",
-            str((' *running,' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 282 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((' *running,' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 277 in 'macros.j2' evaluated to false and no else section was defined."))),
             ' *state,\n        ',
             str(t_2(context.eval_ctx, ((environment.getattr(l_1_plan, 'model_hyper') + environment.getattr(environment.getattr(l_1_plan, 'update'), 'hyper')) + environment.getattr(l_1_plan, 'dropout_args')), ', ')),
             ")\n    # Adam's bias correction counts step; 0.0: no gradient clipping (else the largest\n    # global gradient norm).\n    # status 0: the epoch ran; 1: batch number `batches` had a non-finite loss and was\n    # not applied; 2: its update made a weight or state value non-finite.\n    # Hyperparameters: ",
@@ -706,16 +671,16 @@ def root(context, missing=missing):
             '\n    out = np.empty((len(X), ',
             str(environment.getattr(l_1_plan, 'n_out')),
             '), X.dtype)\n    mean_loss = network.evaluate(X, Y, out, True, 1024, *params',
-            str((', *running' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 290 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((', *running' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 285 in 'macros.j2' evaluated to false and no else section was defined."))),
             str(context.call((undefined(name='tail') if l_0_tail is missing else l_0_tail), (environment.getattr(l_1_plan, 'model_hyper') + environment.getattr(l_1_plan, 'dropout_args')))),
             ')',
         ))
-        return concat(t_22)
+        return concat(t_21)
     context.exported_vars.add('usage')
     context.vars['usage'] = l_0_usage = Macro(environment, macro, 'usage', ('plan', 'target'), False, False, False, context.eval_ctx.autoescape)
     yield '\n'
     def macro(l_1_layout):
-        t_23 = []
+        t_22 = []
         if l_1_layout is missing:
             l_1_layout = undefined("parameter 'layout' was not provided", name='layout')
         pass
@@ -723,18 +688,18 @@ def root(context, missing=missing):
         for (l_2_name, l_2__, l_2__, l_2_shape), l_2_loop in LoopContext(l_1_layout, undefined):
             _loop_vars = {}
             pass
-            t_23.extend((
+            t_22.extend((
                 str(l_2_name),
                 ' ',
                 str(l_2_shape),
-                str((', ' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 294 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str((', ' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 289 in 'macros.j2' evaluated to false and no else section was defined."))),
             ))
         l_2_loop = l_2_name = l_2__ = l_2_shape = missing
-        return concat(t_23)
+        return concat(t_22)
     context.exported_vars.add('shapes')
     context.vars['shapes'] = l_0_shapes = Macro(environment, macro, 'shapes', ('layout',), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_first, l_1_count, l_1_pad, l_1_y_test):
-        t_24 = []
+        t_23 = []
         l_1_ahead = l_1_y_pad = missing
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
@@ -748,7 +713,7 @@ def root(context, missing=missing):
             l_1_y_test = 'mode != PREDICT'
         pass
         l_1_ahead = environment.getattr(l_1_plan, 'prefetch')
-        t_24.extend((
+        t_23.extend((
             str(l_1_pad),
             'ahead_end = ',
             str(l_1_first),
@@ -775,7 +740,7 @@ def root(context, missing=missing):
         for l_2_column in environment.getattr((undefined(name='ahead') if l_1_ahead is missing else l_1_ahead), 'x'):
             _loop_vars = {}
             pass
-            t_24.extend((
+            t_23.extend((
                 str(l_1_pad),
                 '    prefetch(X, ahead, ',
                 str(l_2_column),
@@ -785,7 +750,7 @@ def root(context, missing=missing):
         l_1_y_pad = str_join((l_1_pad, ('        ' if l_1_y_test else '    '), ))
         if l_1_y_test:
             pass
-            t_24.extend((
+            t_23.extend((
                 str(l_1_pad),
                 '    if ',
                 str(l_1_y_test),
@@ -794,18 +759,18 @@ def root(context, missing=missing):
         for l_2_column in environment.getattr((undefined(name='ahead') if l_1_ahead is missing else l_1_ahead), 'y'):
             _loop_vars = {}
             pass
-            t_24.extend((
+            t_23.extend((
                 str((undefined(name='y_pad') if l_1_y_pad is missing else l_1_y_pad)),
                 'prefetch(Y, ahead, ',
                 str(l_2_column),
                 ')\n',
             ))
         l_2_column = missing
-        return concat(t_24)
+        return concat(t_23)
     context.exported_vars.add('prefetch_rows')
     context.vars['prefetch_rows'] = l_0_prefetch_rows = Macro(environment, macro, 'prefetch_rows', ('plan', 'first', 'count', 'pad', 'y_test'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_first, l_1_rows, l_1_pad, l_1_y_test):
-        t_25 = []
+        t_24 = []
         l_1_whole = missing
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
@@ -819,7 +784,7 @@ def root(context, missing=missing):
             l_1_y_test = None
         pass
         l_1_whole = (environment.getattr(l_1_plan, 'n_in') in (undefined(name='ROW_TUPLE_COLUMNS') if l_0_ROW_TUPLE_COLUMNS is missing else l_0_ROW_TUPLE_COLUMNS))
-        t_25.extend((
+        t_24.extend((
             str(l_1_pad),
             'inputs_check = np.',
             str(environment.getattr(l_1_plan, 'float_type')),
@@ -837,19 +802,19 @@ def root(context, missing=missing):
         ))
         if l_1_y_test:
             pass
-            t_25.extend((
+            t_24.extend((
                 str(l_1_pad),
                 '    if ',
                 str(l_1_y_test),
                 ':\n',
             ))
-        t_25.extend((
+        t_24.extend((
             str(context.call(environment.getattr(context.call((undefined(name='copy_row') if l_0_copy_row is missing else l_0_copy_row), l_1_plan, 'YB', 'Y', environment.getattr(l_1_plan, 'n_out'), str_join((l_1_pad, ('        ' if l_1_y_test else '    '), )), ''), 'rstrip'))),
             '\n',
         ))
         if (undefined(name='whole') if l_1_whole is missing else l_1_whole):
             pass
-            t_25.extend((
+            t_24.extend((
                 str(l_1_pad),
                 'for i in range(',
                 str(l_1_rows),
@@ -861,11 +826,11 @@ def root(context, missing=missing):
                 str(environment.getattr(l_1_plan, 'float_type')),
                 '(0.0)\n',
             ))
-        return concat(t_25)
+        return concat(t_24)
     context.exported_vars.add('gather_rows')
     context.vars['gather_rows'] = l_0_gather_rows = Macro(environment, macro, 'gather_rows', ('plan', 'first', 'rows', 'pad', 'y_test'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_dst, l_1_source, l_1_width, l_1_pad, l_1_check):
-        t_26 = []
+        t_25 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_dst is missing:
@@ -887,7 +852,7 @@ def root(context, missing=missing):
                 pass
                 if (t_3(l_2_chunk) == 1):
                     pass
-                    t_26.extend((
+                    t_25.extend((
                         str(l_1_pad),
                         str(l_1_dst),
                         '[r, ',
@@ -900,22 +865,22 @@ def root(context, missing=missing):
                     ))
                 else:
                     pass
-                    t_26.append(
+                    t_25.append(
                         str(l_1_pad),
                     )
                     l_3_loop = missing
                     for l_3_k, l_3_loop in LoopContext(l_2_chunk, undefined):
                         _loop_vars = {}
                         pass
-                        t_26.extend((
+                        t_25.extend((
                             str(l_1_dst),
                             '[r, ',
                             str(l_3_k),
                             ']',
-                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 357 in 'macros.j2' evaluated to false and no else section was defined."))),
+                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 352 in 'macros.j2' evaluated to false and no else section was defined."))),
                         ))
                     l_3_loop = l_3_k = missing
-                    t_26.extend((
+                    t_25.extend((
                         ' = (\n',
                         str(l_1_pad),
                         '    ',
@@ -924,21 +889,21 @@ def root(context, missing=missing):
                     for l_3_k, l_3_loop in LoopContext(l_2_chunk, undefined):
                         _loop_vars = {}
                         pass
-                        t_26.extend((
+                        t_25.extend((
                             str(l_1_source),
                             '[src, ',
                             str(l_3_k),
                             ']',
-                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 358 in 'macros.j2' evaluated to false and no else section was defined."))),
+                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 353 in 'macros.j2' evaluated to false and no else section was defined."))),
                         ))
                     l_3_loop = l_3_k = missing
-                    t_26.append(
+                    t_25.append(
                         ')\n',
                     )
             l_2_loop = l_2_chunk = missing
         elif (l_1_width == 1):
             pass
-            t_26.extend((
+            t_25.extend((
                 str(l_1_pad),
                 str(l_1_dst),
                 '[r, 0] = ',
@@ -947,7 +912,7 @@ def root(context, missing=missing):
             ))
             if l_1_check:
                 pass
-                t_26.extend((
+                t_25.extend((
                     str(l_1_pad),
                     str(l_1_check),
                     ' += ',
@@ -958,7 +923,7 @@ def root(context, missing=missing):
                 ))
         else:
             pass
-            t_26.extend((
+            t_25.extend((
                 str(l_1_pad),
                 'for k in range(',
                 str(l_1_width),
@@ -972,7 +937,7 @@ def root(context, missing=missing):
             ))
             if l_1_check:
                 pass
-                t_26.extend((
+                t_25.extend((
                     str(l_1_pad),
                     '    ',
                     str(l_1_check),
@@ -982,11 +947,11 @@ def root(context, missing=missing):
                     str(environment.getattr(l_1_plan, 'float_type')),
                     '(0.0)\n',
                 ))
-        return concat(t_26)
+        return concat(t_25)
     context.exported_vars.add('copy_row')
     context.vars['copy_row'] = l_0_copy_row = Macro(environment, macro, 'copy_row', ('plan', 'dst', 'source', 'width', 'pad', 'check'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_rows, l_1_pad):
-        t_27 = []
+        t_26 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_rows is missing:
@@ -994,7 +959,7 @@ def root(context, missing=missing):
         if l_1_pad is missing:
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
         pass
-        t_27.extend((
+        t_26.extend((
             str(l_1_pad),
             'inputs_finite = True\n',
             str(l_1_pad),
@@ -1012,11 +977,11 @@ def root(context, missing=missing):
             str(l_1_pad),
             '                inputs_finite = False',
         ))
-        return concat(t_27)
+        return concat(t_26)
     context.exported_vars.add('confirm_inputs')
     context.vars['confirm_inputs'] = l_0_confirm_inputs = Macro(environment, macro, 'confirm_inputs', ('plan', 'rows', 'pad'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_pad, l_1_rows, l_1_cols, l_1_index, l_1_targets, l_1_terms):
-        t_28 = []
+        t_27 = []
         if l_1_pad is missing:
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
         if l_1_rows is missing:
@@ -1030,7 +995,7 @@ def root(context, missing=missing):
         if l_1_terms is missing:
             l_1_terms = undefined("parameter 'terms' was not provided", name='terms')
         pass
-        t_28.extend((
+        t_27.extend((
             str(l_1_pad),
             'rows_by_4 = ',
             str(l_1_rows),
@@ -1053,7 +1018,7 @@ def root(context, missing=missing):
             pass
             l_2_term = environment.getitem(l_1_terms, environment.getattr(l_2_loop, 'index0'))
             _loop_vars['term'] = l_2_term
-            t_28.extend((
+            t_27.extend((
                 str(l_1_pad),
                 '        ',
                 str(l_2_target),
@@ -1070,7 +1035,7 @@ def root(context, missing=missing):
                 ')\n',
             ))
         l_2_loop = l_2_target = l_2_term = missing
-        t_28.extend((
+        t_27.extend((
             str(l_1_pad),
             'for r in range(rows_by_4, ',
             str(l_1_rows),
@@ -1086,7 +1051,7 @@ def root(context, missing=missing):
         for l_2_target, l_2_loop in LoopContext(l_1_targets, undefined):
             _loop_vars = {}
             pass
-            t_28.extend((
+            t_27.extend((
                 str(l_1_pad),
                 '        ',
                 str(l_2_target),
@@ -1094,12 +1059,12 @@ def root(context, missing=missing):
                 str(l_1_index),
                 '] += ',
                 str(t_4(context.eval_ctx, environment.getitem(l_1_terms, environment.getattr(l_2_loop, 'index0')), '@', 'r')),
-                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 410 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 405 in 'macros.j2' evaluated to false and no else section was defined."))),
             ))
         l_2_loop = l_2_target = missing
-        return concat(t_28)
+        return concat(t_27)
     context.exported_vars.add('column_sums')
     context.vars['column_sums'] = l_0_column_sums = Macro(environment, macro, 'column_sums', ('pad', 'rows', 'cols', 'index', 'targets', 'terms'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '4=43&6=47&7=53&10=59&11=64&14=76&15=85&18=94&19=102&20=106&24=117&25=126&26=129&28=135&32=137&38=139&41=141&54=147&55=154&68=157&69=162&74=170&98=172&109=174&127=180&128=190&129=191&130=193&131=199&132=202&133=205&134=211&135=215&136=217&137=221&138=228&139=231&140=235&141=237&142=241&143=245&144=247&145=249&146=251&147=253&148=257&149=259&150=263&151=271&153=279&154=283&155=287&156=291&157=294&158=297&160=303&161=305&162=307&163=309&164=313&166=319&173=325&174=339&175=343&176=347&180=359&181=369&182=371&187=390&188=399&189=404&190=407&191=422&192=424&193=427&200=447&201=455&202=459&203=461&210=467&211=480&212=481&213=486&214=494&215=498&221=521&222=527&227=540&228=549&231=576&232=583&233=587&241=597&242=607&243=609&244=611&245=613&246=615&247=619&248=621&249=623&250=624&251=626&252=630&253=646&254=648&255=651&256=655&263=668&264=677&268=681&269=683&271=686&272=690&276=695&277=697&282=701&283=703&288=705&289=707&290=709&293=717&294=723&302=736&303=750&304=752&305=764&306=766&307=768&308=772&309=775&310=779&312=785&313=786&314=789&316=794&317=798&325=807&326=821&327=823&328=827&329=831&330=835&331=838&332=841&334=847&335=850&336=853&337=859&351=867&352=882&353=885&354=888&355=891&357=904&358=920&361=939&362=942&363=948&364=951&367=962&368=966&369=973&370=976&380=988&381=998&382=1000&383=1002&384=1006&385=1010&386=1012&399=1018&400=1034&401=1040&402=1042&403=1050&404=1054&405=1057&407=1074&408=1078&409=1086&410=1090'
+debug_info = '4=43&6=47&7=53&10=59&11=64&14=76&15=85&18=94&19=102&20=106&24=117&25=126&26=129&28=135&32=137&38=139&41=141&54=147&55=154&68=157&69=162&74=170&98=172&109=174&127=180&128=190&129=191&130=193&131=199&132=202&133=205&134=211&135=215&136=217&137=221&138=228&139=231&140=235&141=237&142=241&143=245&144=247&145=249&146=251&147=253&148=257&149=259&150=263&151=271&153=279&154=283&155=287&156=291&157=294&158=297&160=303&161=305&162=307&163=309&164=313&166=319&173=325&174=339&175=343&176=347&180=359&181=369&182=371&187=390&188=399&189=404&190=407&191=422&192=424&193=427&200=447&201=455&202=459&203=461&211=467&212=480&213=481&214=486&215=494&216=498&222=521&223=527&226=541&227=548&228=552&236=562&237=572&238=574&239=576&240=578&241=580&242=584&243=586&244=588&245=589&246=591&247=595&248=611&249=613&250=616&251=620&258=633&259=642&263=646&264=648&266=651&267=655&271=660&272=662&277=666&278=668&283=670&284=672&285=674&288=682&289=688&297=701&298=715&299=717&300=729&301=731&302=733&303=737&304=740&305=744&307=750&308=751&309=754&311=759&312=763&320=772&321=786&322=788&323=792&324=796&325=800&326=803&327=806&329=812&330=815&331=818&332=824&346=832&347=847&348=850&349=853&350=856&352=869&353=885&356=904&357=907&358=913&359=916&362=927&363=931&364=938&365=941&375=953&376=963&377=965&378=967&379=971&380=975&381=977&394=983&395=999&396=1005&397=1007&398=1015&399=1019&400=1022&402=1039&403=1043&404=1051&405=1055'
