@@ -31,6 +31,10 @@ def child_json(arguments: list[str], timeout: float, env: dict | None = None) ->
     proc = subprocess.run([sys.executable, *arguments], capture_output=True, text=True,
                           env=env or child_env(), cwd=ROOT, timeout=timeout)
     if proc.returncode != 0:
-        tail = " / ".join(proc.stderr.strip().splitlines()[-3:]) or "no output"
-        return {"error": f"child exited {proc.returncode}: {tail}"}
+        return {"error": f"child exited {proc.returncode}: {stderr_tail(proc.stderr)}"}
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def stderr_tail(text: str) -> str:
+    """The last 3 lines of a child's standard error, on one line, for a failure's message."""
+    return " / ".join(text.strip().splitlines()[-3:]) or "no output"

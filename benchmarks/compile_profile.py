@@ -72,8 +72,8 @@ def main(argv=None) -> None:
     parser.add_argument("--train-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.train_only:  # the --warm-with child: the caches are the parent's
-        _network(args.arch, args.loss)[0].fit(*_data(args.arch), epochs=1, batch_size=32,
-                                              verbose=False)
+        net, X, y = _network_and_data(args.arch, args.loss)
+        net.fit(X, y, epochs=1, batch_size=32, verbose=False)
         return
     folder = tempfile.mkdtemp(prefix="symprop-profile-")
     os.environ["SYMPROP_CACHE_DIR"] = os.path.join(folder, "symprop")
@@ -82,8 +82,9 @@ def main(argv=None) -> None:
         subprocess.run([sys.executable, "-m", "benchmarks.compile_profile", args.warm_with,
                         "--loss", args.loss, "--train-only"], check=True)
 
-    net, sp = _network(args.arch, args.loss)
-    X, y = _data(args.arch)
+    import symprop as sp
+
+    net, X, y = _network_and_data(args.arch, args.loss)
     times = compile_times()
     with times.listening():
         began = time.perf_counter()
@@ -107,24 +108,18 @@ def main(argv=None) -> None:
                 f"{step} {t.run:.2f} s" for step, t in slowest))
 
 
-def _network(arch: str, loss: str):
+def _network_and_data(arch: str, loss: str):
+    """The network profiled, and 64 rows of its input width (every label 0)."""
+    import numpy as np
+
     import symprop as sp
     from symprop.architecture import parse_architecture
 
     layers = parse_architecture(arch)
-    return sp.Network([sp.Dense(x.n_in, x.n_out, x.activation) for x in layers], loss=loss,
-                      dtype="float32", seed=0), sp
-
-
-def _data(arch: str):
-    """64 rows of arch's input width, every label 0."""
-    import numpy as np
-
-    from symprop.architecture import parse_architecture
-
-    n_in = parse_architecture(arch)[0].n_in
-    X = np.random.default_rng(0).standard_normal((64, n_in)).astype(np.float32)
-    return X, np.zeros(64, dtype=np.int64)
+    net = sp.Network([sp.Dense(x.n_in, x.n_out, x.activation) for x in layers], loss=loss,
+                     dtype="float32", seed=0)
+    X = np.random.default_rng(0).standard_normal((64, layers[0].n_in)).astype(np.float32)
+    return net, X, np.zeros(64, dtype=np.int64)
 
 
 if __name__ == "__main__":

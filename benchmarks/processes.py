@@ -40,7 +40,7 @@ import tempfile
 
 import numpy as np
 
-from benchmarks import ROOT, child_env
+from benchmarks import ROOT, child_env, stderr_tail
 
 
 class ContenderProcess:
@@ -119,7 +119,7 @@ class ContenderProcess:
 
     def _stderr_tail(self) -> str:
         self._errors.seek(0)
-        return " / ".join(self._errors.read().strip().splitlines()[-3:]) or "no output"
+        return stderr_tail(self._errors.read())
 
 
 def serve(case_json: str, name: str, rows: int, folder: str, torch_threads: int | None) -> None:

@@ -104,6 +104,7 @@ def run_case(case: Case, steps: int, repeats: int, classes=None, memory: bool = 
     info: dict[str, dict] = {}
     checked_against, check, overhead, skipped = None, {}, {}, {}
     generations = max(1, min(GENERATIONS, repeats))
+    done = 0  # repeats run so far, by the earlier processes
     for generation in range(generations):
         ready, failed = prepare_all(case, classes, steps * case.batch, torch_threads)
         for name, reason in failed.items():
@@ -116,9 +117,9 @@ def run_case(case: Case, steps: int, repeats: int, classes=None, memory: bool = 
                 contender.reset(None)  # of that size (a compiled metric, pages) stay out
                 contender.run(steps)
             share = repeats // generations + (generation < repeats % generations)
-            done = sum(len(values) for values in per_step.values()) // max(len(per_step), 1)
             for name, values in interleaved(ready, None, steps, share, done).items():
                 per_step.setdefault(name, []).extend(values)
+            done += share
             for contender in ready:
                 info.setdefault(contender.name, contender.info)
             symprop = next((c for c in ready if c.name == reference), None)
@@ -138,7 +139,7 @@ def run_case(case: Case, steps: int, repeats: int, classes=None, memory: bool = 
             "agreement_reference": checked_against, **info[name]}
     for name, reason in skipped.items():
         if name in results:  # ran in an earlier process, not in a later one
-            results[name]["note"] = f"fewer repeats: a later process {reason}"
+            results[name]["note"] = f"fewer repeats (a later process: {reason})"
         else:
             results[name] = {"status": reason}
     if reference in results:

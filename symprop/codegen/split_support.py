@@ -7,8 +7,8 @@ the training state) runs the module's ``shard_thread`` in ``shards`` threads at 
 for the others at a barrier between two stages. The threads are Python's, kept waiting
 between calls (about 40 us a call to wake them); a barrier costs about 0.09 us. Numba's
 ``prange`` did the same with a region opened in about 1.2 us, but compiling its parallel
-region took about 3 s of a 64-128-64-10 network's first fit (9.8-10.7 s then, 4.7-5.4 s
-now, where ``run()`` no longer carries the split path either).
+region took about 3 s of a 64-128-64-10 network's first fit (9.8-10.7 s then, 4.0 s now,
+where ``run()`` no longer carries the split path either).
 Numba has no atomics on the CPU, so the few needed (fetch-add, compare-swap, acquire load,
 release store on int64 array elements) are LLVM instructions emitted here.
 

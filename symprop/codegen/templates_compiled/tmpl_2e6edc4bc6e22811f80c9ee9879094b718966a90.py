@@ -353,33 +353,7 @@ def root(context, missing=missing):
     l_0_weights = t_3(context.eval_ctx, t_4(context, environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'layers'), attribute='W'))
     context.vars['weights'] = l_0_weights
     context.exported_vars.add('weights')
-    for l_1_param in (undefined(name='weights') if l_0_weights is missing else l_0_weights):
-        _loop_vars = {}
-        pass
-        yield '    '
-        yield str(l_1_param)
-        yield '_flat = '
-        yield str(l_1_param)
-        yield '.reshape(-1)\n    d'
-        yield str(l_1_param)
-        yield '_flat = d'
-        yield str(l_1_param)
-        yield '.reshape(-1)\n'
-        for l_2_s in environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'state'):
-            _loop_vars = {}
-            pass
-            yield '    '
-            yield str(l_2_s)
-            yield '_'
-            yield str(l_1_param)
-            yield '_flat = '
-            yield str(l_2_s)
-            yield '_'
-            yield str(l_1_param)
-            yield '.reshape(-1)\n'
-        l_2_s = missing
-    l_1_param = missing
-    yield str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'update_tuples'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), (undefined(name='weights') if l_0_weights is missing else l_0_weights), '    '), 'rstrip')))
+    yield str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'update_views'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), (undefined(name='weights') if l_0_weights is missing else l_0_weights), '    '), 'rstrip')))
     yield '\n'
     if (environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_in') in environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'ROW_TUPLE_COLUMNS')):
         pass
@@ -488,7 +462,7 @@ def root(context, missing=missing):
         for l_1_layer, l_1_loop in LoopContext(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed'), undefined):
             _loop_vars = {}
             pass
-            yield str((', ' if (not environment.getattr(l_1_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 356 in 'network.py.j2' evaluated to false and no else section was defined.")))
+            yield str((', ' if (not environment.getattr(l_1_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 349 in 'network.py.j2' evaluated to false and no else section was defined.")))
             yield 'np.ascontiguousarray(params['
             yield str(context.call(environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params'), 'index'), environment.getattr(l_1_layer, 'W'), _loop_vars=_loop_vars))
             yield '].T)'
@@ -510,7 +484,7 @@ def root(context, missing=missing):
     yield ']\n    epochs, shards = int(epochs), max(1, int(shards))\n    rows = perm.shape[0] // max(epochs, 1)\n    if epochs < 1 or rows * epochs != perm.shape[0]:\n        raise ValueError("train_epoch: perm must hold `epochs` epochs\' row orders, each as "\n                         "long")\n    out = np.empty((epochs * X.shape[0], '
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_out'))
     yield '), dtype=X.dtype) if outputs is None else outputs\n    # the compiled loop writes without bounds checks: arrays too short are refused here\n    if out.shape[0] < epochs * X.shape[0] or batch_losses.shape[0] < epochs * -(-rows // batch_size):\n        raise ValueError("train_epoch: outputs must have `epochs` times X\'s rows and "\n                         "batch_losses `epochs` times an epoch\'s batches")\n    buffers, grads, shard_arrays = epoch_work(batch_size, params, shards) if work is None else work\n    if buffers[0].shape[0] < min(batch_size, X.shape[0])'
-    yield str((' or shard_arrays[0] != shards' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 382 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((' or shard_arrays[0] != shards' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 375 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ':\n        raise ValueError("train_epoch: work was made for another batch_size or shard count; "\n                         "make it with epoch_work(batch_size, params, shards)")\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable'):
         pass
@@ -540,7 +514,7 @@ def root(context, missing=missing):
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'model_hyper')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'hyper')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 396 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 389 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return batches, step, status\n\n\ndef epoch_work(batch_size, params, shards=1):\n    """train_epoch\'s scratch arrays for batches of batch_size rows: the batch buffers, the\n    gradients and the threads\' shares'
     yield str(('' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else ' (none here)'))
     yield '; nothing in them outlives an epoch."""\n    return (_buffers(batch_size), _like(params), '
@@ -568,7 +542,7 @@ def root(context, missing=missing):
         yield ', 0.0'
     l_1__ = missing
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 411 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 404 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return total / n\n\n\ndef evaluate(X, Y, out, with_loss, chunk, '
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'args'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
@@ -586,8 +560,8 @@ def root(context, missing=missing):
         yield ', 0.0'
     l_1__ = missing
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 421 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 414 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return total / max(n, 1)\n'
 
 blocks = {}
-debug_info = '2=53&3=55&4=57&7=59&8=63&9=68&11=70&12=74&13=78&14=80&15=84&16=94&17=96&19=99&20=101&21=108&23=111&30=114&31=116&35=119&37=122&39=126&45=130&48=138&55=140&63=144&67=146&70=150&72=153&75=157&77=160&80=164&82=167&85=171&87=174&91=177&94=180&97=182&99=184&102=187&103=189&106=192&109=194&112=198&115=202&118=204&121=206&125=209&130=211&135=215&143=217&144=220&145=224&146=226&147=240&151=242&155=245&156=249&159=255&163=257&164=261&166=266&168=268&169=272&172=278&175=288&176=290&177=293&178=296&179=299&189=303&190=305&193=307&197=309&201=312&202=314&221=343&222=347&223=351&225=353&226=356&227=360&228=364&229=368&230=372&233=382&234=384&247=388&248=390&249=392&251=394&254=396&255=398&256=401&259=406&260=410&261=412&263=415&265=423&270=429&275=431&289=433&290=435&291=438&294=443&300=446&304=448&305=451&321=457&324=459&325=461&326=463&327=467&332=475&344=478&345=482&353=484&356=488&360=498&362=505&363=507&370=509&376=511&382=513&385=515&388=518&389=521&390=524&393=529&396=537&402=545&403=547&406=549&408=556&411=558&415=573&417=578&421=580'
+debug_info = '2=53&3=55&4=57&7=59&8=63&9=68&11=70&12=74&13=78&14=80&15=84&16=94&17=96&19=99&20=101&21=108&23=111&30=114&31=116&35=119&37=122&39=126&45=130&48=138&55=140&63=144&67=146&70=150&72=153&75=157&77=160&80=164&82=167&85=171&87=174&91=177&94=180&97=182&99=184&102=187&103=189&106=192&109=194&112=198&115=202&118=204&121=206&125=209&130=211&135=215&143=217&144=220&145=224&146=226&147=240&151=242&155=245&156=249&159=255&163=257&164=261&166=266&168=268&169=272&172=278&175=288&176=290&177=293&178=296&179=299&189=303&190=305&193=307&197=309&201=312&202=314&221=343&222=347&223=351&225=353&226=356&227=358&240=362&241=364&242=366&244=368&247=370&248=372&249=375&252=380&253=384&254=386&256=389&258=397&263=403&268=405&282=407&283=409&284=412&287=417&293=420&297=422&298=425&314=431&317=433&318=435&319=437&320=441&325=449&337=452&338=456&346=458&349=462&353=472&355=479&356=481&363=483&369=485&375=487&378=489&381=492&382=495&383=498&386=503&389=511&395=519&396=521&399=523&401=530&404=532&408=547&410=552&414=554'

@@ -173,15 +173,11 @@ def root(context, missing=missing):
             _loop_vars = {}
             pass
             t_7.extend((
-                '    ',
-                str(l_2_param),
-                '_flat = ',
-                str(l_2_param),
-                '.reshape(-1)\n    d',
+                '    d',
                 str(l_2_param),
                 '_flat = d',
                 str(l_2_param),
-                '.reshape(-1)\n',
+                ".reshape(-1)  # (the weights' flat views: made once, above)\n",
             ))
         l_2_param = missing
         return concat(t_7)
@@ -615,38 +611,10 @@ def root(context, missing=missing):
             '):\n    """Thread t\'s part of training epochs on the split path (perm their row orders back to\n    back, as run() takes them); train_epoch starts the threads (split_support.run_threads),\n    sync zeroed. Thread t runs each batch\'s ',
             str(('stages' if (undefined(name='staged') if l_1_staged is missing else l_1_staged) else 'pass')),
             ' on its share of the rows (in its rows\n    of work and grads), then its share of the update, the threads meeting after each.\n    Where they did not all start at once, or cannot (crowded: more shares than Numba has\n    threads), thread 0 does every share of the call\'s epochs in turn, the same arithmetic\n    in the same order, and the others leave. Thread 0 writes (batches done, step, status,\n    summed loss) into results. The threads are Python\'s, not a prange\'s: Numba\'s parallel\n    region cost a 64-128-64-10 network\'s first fit about 3 s of compiling. A share\'s pass\n    and its update are written out here, once each, not functions of their own: Numba\n    compiles a called function by itself and then again inside each caller (LLVM\'s passes\n    and machine code for all of it): a new 64-130-64-10\'s first fit compiled in 3.2 s, 3.5 s\n    through two functions (and, earlier, 2.3 s more with a further function level and a\n    second call site of one)."""\n    serial = crowded or not join_threads(sync, shards)\n    if t == 0 or not serial:\n',
-        ))
-        for l_2_param in l_1_weights:
-            _loop_vars = {}
-            pass
-            t_15.extend((
-                '        ',
-                str(l_2_param),
-                '_flat = ',
-                str(l_2_param),
-                '.reshape(-1)\n',
-            ))
-            for l_3_st in environment.getattr(environment.getattr(l_1_plan, 'update'), 'state'):
-                _loop_vars = {}
-                pass
-                t_15.extend((
-                    '        ',
-                    str(l_3_st),
-                    '_',
-                    str(l_2_param),
-                    '_flat = ',
-                    str(l_3_st),
-                    '_',
-                    str(l_2_param),
-                    '.reshape(-1)\n',
-                ))
-            l_3_st = missing
-        l_2_param = missing
-        t_15.extend((
-            str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'update_tuples'), l_1_plan, l_1_weights, '        ', grads=False), 'rstrip'))),
+            str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'update_views'), l_1_plan, l_1_weights, '        ', grads=False), 'rstrip'))),
             '\n        param_offsets = (',
             str(t_2(context.eval_ctx, t_5(context, environment.getattr(l_1_plan, 'param_layout'), attribute=1), ', ')),
-            str((',' if (t_3(environment.getattr(l_1_plan, 'param_layout')) == 1) else cond_expr_undefined("the inline if-expression on line 213 in 'shards.j2' evaluated to false and no else section was defined."))),
+            str((',' if (t_3(environment.getattr(l_1_plan, 'param_layout')) == 1) else cond_expr_undefined("the inline if-expression on line 206 in 'shards.j2' evaluated to false and no else section was defined."))),
             ")  # in a row of grads\n        first, last = (0, shards) if serial else (t, t + 1)\n        sense = 0\n        n = perm.shape[0] // epochs  # an epoch's rows\n        batches = (n + batch_size - 1) // batch_size  # an epoch's\n        done = epochs * batches\n        status = 0\n        step = first_step  # each thread counts the steps it takes part in\n        loss_sum = 0.0\n        clipping = clip_norm > 0.0  # bools, not literals: one compiled signature\n        for flat in range(epochs * batches):  # epoch after epoch, batch after batch\n            epoch = flat // batches\n            bi = flat - epoch * batches\n            start = epoch * n + bi * batch_size\n            rest = n - bi * batch_size\n            nb = rest if rest < batch_size else batch_size  # the last may be short\n            for stage in range(",
             str(t_3(environment.getattr(l_1_plan, 'shard_stages'))),
             '):\n                for s in range(first, last):  # share s: rows lo..hi, row s of work and grads\n                    lo = s * nb // shards\n                    hi = (s + 1) * nb // shards\n                    work_row = work[s]\n                    grad_row = grads[s]\n',
@@ -673,7 +641,7 @@ def root(context, missing=missing):
                 _loop_vars = {}
                 pass
                 t_15.extend((
-                    str((' or ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 245 in 'shards.j2' evaluated to false and no else section was defined."))),
+                    str((' or ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 238 in 'shards.j2' evaluated to false and no else section was defined."))),
                     'stage == ',
                     str(context.call(environment.getattr(environment.getattr(l_1_plan, 'shard_stages'), 'index'), l_2_stage, _loop_vars=_loop_vars)),
                 ))
@@ -705,4 +673,4 @@ def root(context, missing=missing):
     context.vars['thread_epoch'] = l_0_thread_epoch = Macro(environment, macro, 'thread_epoch', ('plan', 'work', 'row_floats', 'weights', 'narrow', 'jit'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '4=48&5=50&10=52&12=71&13=76&14=77&15=82&16=84&17=99&19=103&21=114&23=123&26=128&27=132&28=134&29=136&30=140&31=142&33=149&36=157&37=162&39=172&40=177&41=181&45=191&46=199&47=202&48=205&49=207&50=209&52=213&56=218&57=223&60=235&61=247&62=248&63=251&64=254&65=257&66=264&67=266&68=268&69=285&70=288&71=290&72=293&73=296&74=299&75=301&76=303&78=316&79=317&80=319&91=343&92=357&93=359&94=362&95=366&96=369&97=374&100=388&101=393&102=398&103=401&105=404&106=408&108=412&115=424&116=427&117=429&118=433&121=439&122=444&125=449&126=451&127=454&128=456&129=460&132=467&145=476&148=485&149=491&157=499&164=502&168=519&169=526&170=528&173=532&174=543&175=548&176=550&177=554&179=573&185=587&186=603&187=604&188=607&189=609&192=616&206=619&207=624&208=629&209=634&212=646&213=648&229=651&235=653&238=656&239=660&244=666&245=672&247=683&265=690&266=693&274=698&279=700'
+debug_info = '4=48&5=50&10=52&12=71&13=76&14=77&15=82&16=84&17=99&19=103&21=114&23=123&26=128&27=132&28=134&29=136&30=140&31=142&33=149&36=157&37=162&39=172&40=177&44=187&45=195&46=198&47=201&48=203&49=205&51=209&55=214&56=219&59=231&60=243&61=244&62=247&63=250&64=253&65=260&66=262&67=264&68=281&69=284&70=286&71=289&72=292&73=295&74=297&75=299&77=312&78=313&79=315&90=339&91=353&92=355&93=358&94=362&95=365&96=370&99=384&100=389&101=394&102=397&104=400&105=404&107=408&114=420&115=423&116=425&117=429&120=435&121=440&124=445&125=447&126=450&127=452&128=456&131=463&144=472&147=481&148=487&156=495&163=498&167=515&168=522&169=524&172=528&173=539&174=544&175=546&176=550&178=569&184=583&185=599&186=600&187=603&188=605&191=612&205=614&206=616&222=619&228=621&231=624&232=628&237=634&238=640&240=651&258=658&259=661&267=666&272=668'

@@ -8,7 +8,7 @@ def root(context, missing=missing):
     cond_expr_undefined = Undefined
     if 0: yield None
     l_0_range = resolve('range')
-    l_0_ROW_TUPLE_COLUMNS = l_0_args = l_0_tail = l_0_lit = l_0_lines = l_0_helpers = l_0_float32_cpu_helpers = l_0_loss_delta = l_0_keep_outputs = l_0_forward_call = l_0_backward_calls = l_0_clip_scale = l_0_update_tuples = l_0_update_tail = l_0_invariant_lines = l_0_update_section = l_0_usage = l_0_shapes = l_0_prefetch_rows = l_0_gather_rows = l_0_copy_row = l_0_confirm_inputs = l_0_column_sums = missing
+    l_0_ROW_TUPLE_COLUMNS = l_0_args = l_0_tail = l_0_lit = l_0_lines = l_0_helpers = l_0_float32_cpu_helpers = l_0_loss_delta = l_0_keep_outputs = l_0_forward_call = l_0_backward_calls = l_0_clip_scale = l_0_update_views = l_0_update_tail = l_0_invariant_lines = l_0_update_section = l_0_usage = l_0_shapes = l_0_prefetch_rows = l_0_gather_rows = l_0_copy_row = l_0_confirm_inputs = l_0_column_sums = missing
     try:
         t_1 = environment.filters['batch']
     except KeyError:
@@ -477,6 +477,42 @@ def root(context, missing=missing):
         if l_1_grads is missing:
             l_1_grads = True
         pass
+        for l_2_param in l_1_weights:
+            _loop_vars = {}
+            pass
+            t_17.extend((
+                str(l_1_pad),
+                str(l_2_param),
+                '_flat = ',
+                str(l_2_param),
+                '.reshape(-1)\n',
+            ))
+            if l_1_grads:
+                pass
+                t_17.extend((
+                    str(l_1_pad),
+                    'd',
+                    str(l_2_param),
+                    '_flat = d',
+                    str(l_2_param),
+                    '.reshape(-1)\n',
+                ))
+            for l_3_st in environment.getattr(environment.getattr(l_1_plan, 'update'), 'state'):
+                _loop_vars = {}
+                pass
+                t_17.extend((
+                    str(l_1_pad),
+                    str(l_3_st),
+                    '_',
+                    str(l_2_param),
+                    '_flat = ',
+                    str(l_3_st),
+                    '_',
+                    str(l_2_param),
+                    '.reshape(-1)\n',
+                ))
+            l_3_st = missing
+        l_2_param = missing
         l_1_ns = context.call((undefined(name='namespace') if l_1_namespace is missing else l_1_namespace), groups=[('flat_params', '')])
         if l_1_grads:
             pass
@@ -504,20 +540,20 @@ def root(context, missing=missing):
                 _loop_vars = {}
                 pass
                 t_17.extend((
-                    str((', ' if (not environment.getattr(l_3_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 216 in 'macros.j2' evaluated to false and no else section was defined."))),
+                    str((', ' if (not environment.getattr(l_3_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 226 in 'macros.j2' evaluated to false and no else section was defined."))),
                     str(l_2_prefix),
                     str(l_3_p),
-                    str(('_flat' if (l_3_p in l_1_weights) else cond_expr_undefined("the inline if-expression on line 216 in 'macros.j2' evaluated to false and no else section was defined."))),
+                    str(('_flat' if (l_3_p in l_1_weights) else cond_expr_undefined("the inline if-expression on line 226 in 'macros.j2' evaluated to false and no else section was defined."))),
                 ))
             l_3_loop = l_3_p = missing
             t_17.extend((
-                str((',' if (t_3(environment.getattr(l_1_plan, 'params')) == 1) else cond_expr_undefined("the inline if-expression on line 216 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str((',' if (t_3(environment.getattr(l_1_plan, 'params')) == 1) else cond_expr_undefined("the inline if-expression on line 226 in 'macros.j2' evaluated to false and no else section was defined."))),
                 ')\n',
             ))
         l_2_loop = l_2_name = l_2_prefix = missing
         return concat(t_17)
-    context.exported_vars.add('update_tuples')
-    context.vars['update_tuples'] = l_0_update_tuples = Macro(environment, macro, 'update_tuples', ('plan', 'weights', 'pad', 'grads'), False, False, False, context.eval_ctx.autoescape)
+    context.exported_vars.add('update_views')
+    context.vars['update_views'] = l_0_update_views = Macro(environment, macro, 'update_views', ('plan', 'weights', 'pad', 'grads'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan):
         t_18 = []
         if l_1_plan is missing:
@@ -591,7 +627,7 @@ def root(context, missing=missing):
             str(l_1_pad),
             'for p in range(',
             str(t_3(environment.getattr(l_1_plan, 'params'))),
-            '):  # each tensor (the update_tuples above)\n',
+            "):  # each tensor (update_views' tuples)\n",
             str(l_1_pad),
             '    nonfinite += update_flat(flat_params[p], flat_grads[p]',
         ))
@@ -639,7 +675,7 @@ def root(context, missing=missing):
         pass
         t_21.extend((
             'Usage (this file needs only numpy, numba and math',
-            str((', numba-cuda' if (l_1_target == 'cuda') else cond_expr_undefined("the inline if-expression on line 259 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((', numba-cuda' if (l_1_target == 'cuda') else cond_expr_undefined("the inline if-expression on line 269 in 'macros.j2' evaluated to false and no else section was defined."))),
             '): every array ',
             str(environment.getattr(l_1_plan, 'float_type')),
             ', C order.\n\n    import numpy as np\n    import network                      # this file, on the path\n    params = [',
@@ -663,7 +699,7 @@ def root(context, missing=missing):
             '): ',
             str(context.call(environment.getattr({'ce': 'one-hot classes', 'bce': '0/1'}, 'get'), environment.getattr(l_1_plan, 'loss_name'), 'the targets')),
             "\n    batch_size, step = 32, 0                       # step: updates so far\n    perm = np.random.permutation(len(X))           # the epoch's row order\n    losses = np.empty(-(-len(X) // batch_size))    # each batch's mean loss\n    batches, step, status = network.train_epoch(\n        X, Y, perm, batch_size, step, 0.0, losses, *params,",
-            str((' *running,' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 277 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((' *running,' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 287 in 'macros.j2' evaluated to false and no else section was defined."))),
             ' *state,\n        ',
             str(t_2(context.eval_ctx, ((environment.getattr(l_1_plan, 'model_hyper') + environment.getattr(environment.getattr(l_1_plan, 'update'), 'hyper')) + environment.getattr(l_1_plan, 'dropout_args')), ', ')),
             ")\n    # Adam's bias correction counts step; 0.0: no gradient clipping (else the largest\n    # global gradient norm).\n    # status 0: the epoch ran; 1: batch number `batches` had a non-finite loss and was\n    # not applied; 2: its update made a weight or state value non-finite.\n    # Hyperparameters: ",
@@ -671,7 +707,7 @@ def root(context, missing=missing):
             '\n    out = np.empty((len(X), ',
             str(environment.getattr(l_1_plan, 'n_out')),
             '), X.dtype)\n    mean_loss = network.evaluate(X, Y, out, True, 1024, *params',
-            str((', *running' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 285 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((', *running' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 295 in 'macros.j2' evaluated to false and no else section was defined."))),
             str(context.call((undefined(name='tail') if l_0_tail is missing else l_0_tail), (environment.getattr(l_1_plan, 'model_hyper') + environment.getattr(l_1_plan, 'dropout_args')))),
             ')',
         ))
@@ -692,7 +728,7 @@ def root(context, missing=missing):
                 str(l_2_name),
                 ' ',
                 str(l_2_shape),
-                str((', ' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 289 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str((', ' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 299 in 'macros.j2' evaluated to false and no else section was defined."))),
             ))
         l_2_loop = l_2_name = l_2__ = l_2_shape = missing
         return concat(t_22)
@@ -877,7 +913,7 @@ def root(context, missing=missing):
                             '[r, ',
                             str(l_3_k),
                             ']',
-                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 352 in 'macros.j2' evaluated to false and no else section was defined."))),
+                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 362 in 'macros.j2' evaluated to false and no else section was defined."))),
                         ))
                     l_3_loop = l_3_k = missing
                     t_25.extend((
@@ -894,7 +930,7 @@ def root(context, missing=missing):
                             '[src, ',
                             str(l_3_k),
                             ']',
-                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 353 in 'macros.j2' evaluated to false and no else section was defined."))),
+                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 363 in 'macros.j2' evaluated to false and no else section was defined."))),
                         ))
                     l_3_loop = l_3_k = missing
                     t_25.append(
@@ -1059,7 +1095,7 @@ def root(context, missing=missing):
                 str(l_1_index),
                 '] += ',
                 str(t_4(context.eval_ctx, environment.getitem(l_1_terms, environment.getattr(l_2_loop, 'index0')), '@', 'r')),
-                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 405 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 415 in 'macros.j2' evaluated to false and no else section was defined."))),
             ))
         l_2_loop = l_2_target = missing
         return concat(t_27)
@@ -1067,4 +1103,4 @@ def root(context, missing=missing):
     context.vars['column_sums'] = l_0_column_sums = Macro(environment, macro, 'column_sums', ('pad', 'rows', 'cols', 'index', 'targets', 'terms'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '4=43&6=47&7=53&10=59&11=64&14=76&15=85&18=94&19=102&20=106&24=117&25=126&26=129&28=135&32=137&38=139&41=141&54=147&55=154&68=157&69=162&74=170&98=172&109=174&127=180&128=190&129=191&130=193&131=199&132=202&133=205&134=211&135=215&136=217&137=221&138=228&139=231&140=235&141=237&142=241&143=245&144=247&145=249&146=251&147=253&148=257&149=259&150=263&151=271&153=279&154=283&155=287&156=291&157=294&158=297&160=303&161=305&162=307&163=309&164=313&166=319&173=325&174=339&175=343&176=347&180=359&181=369&182=371&187=390&188=399&189=404&190=407&191=422&192=424&193=427&200=447&201=455&202=459&203=461&211=467&212=480&213=481&214=486&215=494&216=498&222=521&223=527&226=541&227=548&228=552&236=562&237=572&238=574&239=576&240=578&241=580&242=584&243=586&244=588&245=589&246=591&247=595&248=611&249=613&250=616&251=620&258=633&259=642&263=646&264=648&266=651&267=655&271=660&272=662&277=666&278=668&283=670&284=672&285=674&288=682&289=688&297=701&298=715&299=717&300=729&301=731&302=733&303=737&304=740&305=744&307=750&308=751&309=754&311=759&312=763&320=772&321=786&322=788&323=792&324=796&325=800&326=803&327=806&329=812&330=815&331=818&332=824&346=832&347=847&348=850&349=853&350=856&352=869&353=885&356=904&357=907&358=913&359=916&362=927&363=931&364=938&365=941&375=953&376=963&377=965&378=967&379=971&380=975&381=977&394=983&395=999&396=1005&397=1007&398=1015&399=1019&400=1022&402=1039&403=1043&404=1051&405=1055'
+debug_info = '4=43&6=47&7=53&10=59&11=64&14=76&15=85&18=94&19=102&20=106&24=117&25=126&26=129&28=135&32=137&38=139&41=141&54=147&55=154&68=157&69=162&74=170&98=172&109=174&127=180&128=190&129=191&130=193&131=199&132=202&133=205&134=211&135=215&136=217&137=221&138=228&139=231&140=235&141=237&142=241&143=245&144=247&145=249&146=251&147=253&148=257&149=259&150=263&151=271&153=279&154=283&155=287&156=291&157=294&158=297&160=303&161=305&162=307&163=309&164=313&166=319&173=325&174=339&175=343&176=347&180=359&181=369&182=371&187=390&188=399&189=404&190=407&191=422&192=424&193=427&200=447&201=455&202=459&203=461&212=467&213=480&214=484&215=490&216=493&218=500&219=504&222=516&223=517&224=522&225=530&226=534&232=557&233=563&236=577&237=584&238=588&246=598&247=608&248=610&249=612&250=614&251=616&252=620&253=622&254=624&255=625&256=627&257=631&258=647&259=649&260=652&261=656&268=669&269=678&273=682&274=684&276=687&277=691&281=696&282=698&287=702&288=704&293=706&294=708&295=710&298=718&299=724&307=737&308=751&309=753&310=765&311=767&312=769&313=773&314=776&315=780&317=786&318=787&319=790&321=795&322=799&330=808&331=822&332=824&333=828&334=832&335=836&336=839&337=842&339=848&340=851&341=854&342=860&356=868&357=883&358=886&359=889&360=892&362=905&363=921&366=940&367=943&368=949&369=952&372=963&373=967&374=974&375=977&385=989&386=999&387=1001&388=1003&389=1007&390=1011&391=1013&404=1019&405=1035&406=1041&407=1043&408=1051&409=1055&410=1058&412=1075&413=1079&414=1087&415=1091'
