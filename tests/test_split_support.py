@@ -19,6 +19,7 @@ from symprop.codegen.split_support import (
     load_acquire,
     meet,
     rows_apart,
+    rows_view,
     run_threads,
     store_release,
 )
@@ -118,6 +119,34 @@ def test_rows_apart_start_on_their_own_cache_lines(dtype, width):
     for row in rows:
         assert row.ctypes.data % 64 == 0
     assert (rows == 0).all()  # padding included: sums over a whole row see only zeros
+
+
+@njit
+def _views(work, s, start, rows, width):
+    """Row s's view, the caller's numbers (literals, int64s, a sum): written through."""
+    view = rows_view(work[s], start, rows, width)
+    fixed = rows_view(work[s], 2 + 1, 2, 3)  # literal arguments: the same function
+    view[rows - 1, width - 1] = -1.0
+    return view.copy(), fixed.copy()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_rows_view_is_the_slice_reshaped_and_writes_through(dtype):
+    work = np.arange(2 * 40, dtype=dtype).reshape(2, 40)
+    expected = work[1, 5:5 + 3 * 7].reshape(3, 7).copy()
+    view, fixed = _views(work, 1, np.int64(5), 3, 7)
+    expected[-1, -1] = -1.0
+    assert view.dtype == dtype and view.shape == (3, 7)
+    np.testing.assert_array_equal(view, expected)
+    assert work[1, 5 + 3 * 7 - 1] == -1.0 and (work[0] >= 0).all()  # row 1 only
+    np.testing.assert_array_equal(fixed, work[1, 3:9].reshape(2, 3))
+
+
+def test_rows_view_refuses_what_is_not_a_flat_float_row():
+    with pytest.raises(numba.core.errors.TypingError, match="1-d C-ordered float"):
+        _views(np.zeros((2, 3, 4)), 0, 0, 1, 2)
+    with pytest.raises(numba.core.errors.TypingError, match="1-d C-ordered float"):
+        _views(np.zeros((2, 8), np.int64), 0, 0, 1, 2)
 
 
 @pytest.mark.parametrize("shards", [2, 3])

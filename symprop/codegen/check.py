@@ -48,6 +48,7 @@ IMPORTS = {
     ("symprop.codegen.split_support", "join_threads"),
     ("symprop.codegen.split_support", "meet"),
     ("symprop.codegen.split_support", "rows_apart"),
+    ("symprop.codegen.split_support", "rows_view"),
     ("symprop.codegen.split_support", "run_threads"),
 }
 ALIASES = {"numpy": "np"}  # the only `import x as y`

@@ -125,7 +125,7 @@ def root(context, missing=missing):
         yield '  # the BLAS numpy ships, called directly\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable'):
         pass
-        yield "\nfrom symprop.codegen.split_support import SYNC_SLOTS, join_threads, meet, rows_apart, run_threads  # the split path's threads\n"
+        yield "\nfrom symprop.codegen.split_support import SYNC_SLOTS, join_threads, meet, rows_apart, rows_view, run_threads  # the split path's threads\n"
     yield '\n# Per-parameter state slots of the optimizer, in argument order (zero-initialised).\nOPTIMIZER_STATE = ('
     for l_1_s in environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'state'):
         _loop_vars = {}

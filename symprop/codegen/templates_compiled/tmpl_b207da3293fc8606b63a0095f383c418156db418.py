@@ -82,15 +82,11 @@ def root(context, missing=missing):
                 str(environment.getattr(l_2_layer, 'index')),
                 '^T, made from the weights it is about to read anyway\n    ',
                 str(environment.getattr(l_2_layer, 'W')),
-                'T = work_row[',
+                'T = rows_view(work_row, ',
                 str(l_1_row_floats),
                 ' * cap + ',
                 str(environment.getattr((undefined(name='ns') if l_1_ns is missing else l_1_ns), 'offset')),
-                ':',
-                str(l_1_row_floats),
-                ' * cap + ',
-                str((environment.getattr((undefined(name='ns') if l_1_ns is missing else l_1_ns), 'offset') + (environment.getattr(l_2_layer, 'n_in') * environment.getattr(l_2_layer, 'n_out')))),
-                '].reshape(',
+                ', ',
                 str(environment.getattr(l_2_layer, 'n_out')),
                 ', ',
                 str(environment.getattr(l_2_layer, 'n_in')),
@@ -123,63 +119,58 @@ def root(context, missing=missing):
             l_1_ns['offset'] = (environment.getattr((undefined(name='ns') if l_1_ns is missing else l_1_ns), 'offset') + (environment.getattr(l_2_layer, 'n_in') * environment.getattr(l_2_layer, 'n_out')))
         l_2_layer = missing
         t_7.append(
-            "    # each buffer's first `rows` rows (of the cap it has room for): one slice, reshaped\n",
+            "    # each buffer's first `rows` rows (of the cap it has room for)\n",
         )
         for (l_2_name, l_2_offset, l_2_width) in l_1_work:
-            l_2_start = l_2_part = missing
+            l_2_start = missing
             _loop_vars = {}
             pass
-            l_2_start = (str_join((l_2_offset, ' * cap', )) if l_2_offset else '')
+            l_2_start = (str_join((l_2_offset, ' * cap', )) if l_2_offset else '0')
             _loop_vars['start'] = l_2_start
-            l_2_part = str_join(('work_row[', (undefined(name='start') if l_2_start is missing else l_2_start), ':', (str_join(((undefined(name='start') if l_2_start is missing else l_2_start), ' + ', )) if l_2_offset else cond_expr_undefined("the inline if-expression on line 28 in 'shards.j2' evaluated to false and no else section was defined.")), 'rows * ', l_2_width, ']', ))
-            _loop_vars['part'] = l_2_part
+            t_7.extend((
+                '    ',
+                str(l_2_name),
+                ' = rows_view(work_row, ',
+                str((undefined(name='start') if l_2_start is missing else l_2_start)),
+                ', rows, ',
+                str(l_2_width),
+                ')\n',
+            ))
             if ((l_2_name == 'XB') and (l_2_width in environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'ROW_TUPLE_COLUMNS'))):
                 pass
                 t_7.extend((
-                    '    XB_flat = ',
-                    str((undefined(name='part') if l_2_part is missing else l_2_part)),
-                    "  # for the gather's inputs_check\n    XB = XB_flat.reshape(rows, ",
+                    '    XB_flat = work_row[:rows * ',
                     str(l_2_width),
-                    ')\n',
+                    "]  # for the gather's inputs_check\n",
                 ))
-            else:
-                pass
-                t_7.extend((
-                    '    ',
-                    str(l_2_name),
-                    ' = ',
-                    str((undefined(name='part') if l_2_part is missing else l_2_part)),
-                    '.reshape(rows, ',
-                    str(l_2_width),
-                    ')\n',
-                ))
-        l_2_name = l_2_offset = l_2_width = l_2_start = l_2_part = missing
+        l_2_name = l_2_offset = l_2_width = l_2_start = missing
         for (l_2_name, l_2_offset, l_2_size, l_2_shape) in environment.getattr(l_1_plan, 'param_layout'):
             _loop_vars = {}
             pass
-            t_7.extend((
-                '    d',
-                str(l_2_name),
-                ' = grad_row[',
-                str(l_2_offset),
-                ':',
-                str((l_2_offset + l_2_size)),
-                ']',
-                str((str_join(('.reshape', l_2_shape, )) if (l_2_name in l_1_weights) else cond_expr_undefined("the inline if-expression on line 37 in 'shards.j2' evaluated to false and no else section was defined."))),
-                '\n',
-            ))
+            if (l_2_name in l_1_weights):
+                pass
+                t_7.extend((
+                    '    d',
+                    str(l_2_name),
+                    ' = rows_view(grad_row, ',
+                    str(l_2_offset),
+                    ', ',
+                    str(l_2_shape[1:-1]),
+                    ')\n',
+                ))
+            if ((l_2_name not in l_1_weights) or (l_2_name in l_1_narrow)):
+                pass
+                t_7.extend((
+                    '    d',
+                    str(l_2_name),
+                    str(('_flat' if (l_2_name in l_1_weights) else cond_expr_undefined("the inline if-expression on line 38 in 'shards.j2' evaluated to false and no else section was defined."))),
+                    ' = grad_row[',
+                    str(l_2_offset),
+                    ':',
+                    str((l_2_offset + l_2_size)),
+                    ']\n',
+                ))
         l_2_name = l_2_offset = l_2_size = l_2_shape = missing
-        for l_2_param in l_1_narrow:
-            _loop_vars = {}
-            pass
-            t_7.extend((
-                '    d',
-                str(l_2_param),
-                '_flat = d',
-                str(l_2_param),
-                ".reshape(-1)  # (the weights' flat views: made once, above)\n",
-            ))
-        l_2_param = missing
         return concat(t_7)
     context.exported_vars.add('views')
     context.vars['views'] = l_0_views = Macro(environment, macro, 'views', ('plan', 'work', 'row_floats', 'weights', 'narrow', 'staged'), False, False, False, context.eval_ctx.autoescape)
@@ -368,11 +359,9 @@ def root(context, missing=missing):
                 t_11.extend((
                     '    MOM',
                     str(environment.getattr(l_2_bn, 'number')),
-                    ' = moments[',
+                    ' = rows_view(moments, ',
                     str(l_2_offset),
-                    ':',
-                    str((l_2_offset + (2 * environment.getattr(l_2_bn, 'n')))),
-                    '].reshape(2, ',
+                    ', 2, ',
                     str(environment.getattr(l_2_bn, 'n')),
                     ')\n',
                 ))
@@ -614,7 +603,7 @@ def root(context, missing=missing):
             str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'update_views'), l_1_plan, l_1_weights, '        ', grads=False), 'rstrip'))),
             '\n        param_offsets = (',
             str(t_2(context.eval_ctx, t_5(context, environment.getattr(l_1_plan, 'param_layout'), attribute=1), ', ')),
-            str((',' if (t_3(environment.getattr(l_1_plan, 'param_layout')) == 1) else cond_expr_undefined("the inline if-expression on line 206 in 'shards.j2' evaluated to false and no else section was defined."))),
+            str((',' if (t_3(environment.getattr(l_1_plan, 'param_layout')) == 1) else cond_expr_undefined("the inline if-expression on line 205 in 'shards.j2' evaluated to false and no else section was defined."))),
             ")  # in a row of grads\n        first, last = (0, shards) if serial else (t, t + 1)\n        sense = 0\n        n = perm.shape[0] // epochs  # an epoch's rows\n        batches = (n + batch_size - 1) // batch_size  # an epoch's\n        done = epochs * batches\n        status = 0\n        step = first_step  # each thread counts the steps it takes part in\n        loss_sum = 0.0\n        clipping = clip_norm > 0.0  # bools, not literals: one compiled signature\n        for flat in range(epochs * batches):  # epoch after epoch, batch after batch\n            epoch = flat // batches\n            bi = flat - epoch * batches\n            start = epoch * n + bi * batch_size\n            rest = n - bi * batch_size\n            nb = rest if rest < batch_size else batch_size  # the last may be short\n            for stage in range(",
             str(t_3(environment.getattr(l_1_plan, 'shard_stages'))),
             '):\n                for s in range(first, last):  # share s: rows lo..hi, row s of work and grads\n                    lo = s * nb // shards\n                    hi = (s + 1) * nb // shards\n                    work_row = work[s]\n                    grad_row = grads[s]\n',
@@ -641,7 +630,7 @@ def root(context, missing=missing):
                 _loop_vars = {}
                 pass
                 t_15.extend((
-                    str((' or ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 238 in 'shards.j2' evaluated to false and no else section was defined."))),
+                    str((' or ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 237 in 'shards.j2' evaluated to false and no else section was defined."))),
                     'stage == ',
                     str(context.call(environment.getattr(environment.getattr(l_1_plan, 'shard_stages'), 'index'), l_2_stage, _loop_vars=_loop_vars)),
                 ))
@@ -673,4 +662,4 @@ def root(context, missing=missing):
     context.vars['thread_epoch'] = l_0_thread_epoch = Macro(environment, macro, 'thread_epoch', ('plan', 'work', 'row_floats', 'weights', 'narrow', 'jit'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '4=48&5=50&10=52&12=71&13=76&14=77&15=82&16=84&17=99&19=103&21=114&23=123&26=128&27=132&28=134&29=136&30=140&31=142&33=149&36=157&37=162&39=172&40=177&44=187&45=195&46=198&47=201&48=203&49=205&51=209&55=214&56=219&59=231&60=243&61=244&62=247&63=250&64=253&65=260&66=262&67=264&68=281&69=284&70=286&71=289&72=292&73=295&74=297&75=299&77=312&78=313&79=315&90=339&91=353&92=355&93=358&94=362&95=365&96=370&99=384&100=389&101=394&102=397&104=400&105=404&107=408&114=420&115=423&116=425&117=429&120=435&121=440&124=445&125=447&126=450&127=452&128=456&131=463&144=472&147=481&148=487&156=495&163=498&167=515&168=522&169=524&172=528&173=539&174=544&175=546&176=550&178=569&184=583&185=599&186=600&187=603&188=605&191=612&205=614&206=616&222=619&228=621&231=624&232=628&237=634&238=640&240=651&258=658&259=661&267=666&272=668'
+debug_info = '4=48&5=50&10=52&12=71&13=76&14=77&15=82&16=84&17=95&19=99&21=110&23=119&26=124&27=128&28=132&29=139&30=143&33=147&34=150&35=154&37=161&38=165&43=178&44=186&45=189&46=192&47=194&48=196&50=200&54=205&55=210&58=222&59=234&60=235&61=238&62=241&63=244&64=251&65=253&66=255&67=272&68=275&69=277&70=280&71=283&72=286&73=288&74=290&76=303&77=304&78=306&89=330&90=344&91=346&92=349&93=353&94=356&95=361&98=373&99=378&100=383&101=386&103=389&104=393&106=397&113=409&114=412&115=414&116=418&119=424&120=429&123=434&124=436&125=439&126=441&127=445&130=452&143=461&146=470&147=476&155=484&162=487&166=504&167=511&168=513&171=517&172=528&173=533&174=535&175=539&177=558&183=572&184=588&185=589&186=592&187=594&190=601&204=603&205=605&221=608&227=610&230=613&231=617&236=623&237=629&239=640&257=647&258=650&266=655&271=657'
