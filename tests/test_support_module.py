@@ -308,3 +308,69 @@ def test_fit_reports_the_same_accuracy_from_labels_or_one_hot_rows(labels):
     got, reference = history(targets), history(y)
     assert got == reference
     assert 0.2 < reference["accuracy"][-1] < 1.0
+
+
+@given(rows=st.integers(0, 80), classes=st.integers(1, 12), seed=st.integers(0, 10**6),
+       outside=st.sampled_from([None, -1, "classes", 2**40]),
+       dtype=st.sampled_from([np.float32, np.float64]), compiled=st.booleans())
+@settings(max_examples=80, deadline=None)
+def test_one_hot_rows_are_numpys_and_name_the_first_label_outside(rows, classes, seed,
+                                                                  outside, dtype, compiled):
+    """Compiled (from COMPILED_MIN_ROWS labels on) or NumPy's: the same rows, and the first
+    row whose label is not a class (fit's DataError names that label)."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, classes, rows)
+    first = -1
+    if outside is not None and rows:
+        first = int(rng.integers(rows))
+        labels[first:] = classes if outside == "classes" else outside
+    with pytest.MonkeyPatch.context() as patch:
+        if compiled:
+            patch.setattr(support, "COMPILED_MIN_ROWS", 1)
+        out, bad = support.one_hot(labels, classes, dtype)
+    assert bad == first
+    if first < 0:
+        expected = np.zeros((rows, classes), dtype)
+        expected[np.arange(rows), labels] = 1
+        assert out.dtype == dtype
+        np.testing.assert_array_equal(out, expected)
+
+
+@given(values=st.lists(st.sampled_from([0, 1, 0.25, 1.5, -0.5, np.nan, 1e40]), max_size=40),
+       kind=st.sampled_from([np.int64, np.float32, np.float64, np.uint8]),
+       dtype=st.sampled_from([np.float32, np.float64]), compiled=st.booleans())
+@settings(max_examples=80, deadline=None)
+def test_unit_targets_convert_and_check_as_numpy_does(values, kind, dtype, compiled):
+    """bce's targets: converted to the network's float type, and whether every one lies in
+    [0, 1] (NaN, and a value too large for float32, do not)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        array = np.array(values, dtype=np.float64)
+        if np.issubdtype(kind, np.integer):
+            array = array[np.isfinite(array) & (np.abs(array) < 1e3)]
+        array = array.astype(kind).reshape(-1, 1)
+        expected = array.astype(dtype)
+    with pytest.MonkeyPatch.context() as patch:
+        if compiled:
+            patch.setattr(support, "COMPILED_MIN_ROWS", 1)
+        out, inside = support.unit_targets(array, dtype)
+    assert out.dtype == dtype and out.shape == array.shape and out.flags.c_contiguous
+    np.testing.assert_array_equal(out, expected)
+    assert inside == bool(((expected >= 0) & (expected <= 1)).all())
+
+
+@given(rows=st.integers(1, 60), columns=st.integers(1, 12), seed=st.integers(0, 10**6),
+       nan=st.booleans(), dtype=st.sampled_from([np.float32, np.float64]))
+@settings(max_examples=80, deadline=None)
+def test_argmax_hits_count_as_numpy_does(rows, columns, seed, nan, dtype):
+    """ce's correct predictions without the argmax array: ties to the first column, rows
+    with a NaN as NumPy's argmax has them."""
+    rng = np.random.default_rng(seed)
+    values = rng.integers(0, 3, (rows, columns)).astype(dtype)
+    labels = rng.integers(0, columns, rows)
+    if nan:
+        values[rng.integers(rows), rng.integers(columns)] = np.nan
+    expected = int(np.count_nonzero(values.argmax(axis=1) == labels))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(support, "COMPILED_MIN_ROWS", 1)
+        assert support.argmax_hits(values, labels) == expected
+    assert support.argmax_hits(values, labels) == expected  # NumPy's, below the size

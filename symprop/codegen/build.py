@@ -11,7 +11,7 @@ from symprop.codegen.cache import cache_key, load_module
 
 # Bump when a template changes what it generates: part of every cache key. (Kept here, not
 # in render.py, so a warm start builds its key without importing SymPy and Jinja2.)
-TEMPLATE_VERSION = "6"
+TEMPLATE_VERSION = "7"
 
 
 def layer_key(layer: LayerSpec) -> tuple:

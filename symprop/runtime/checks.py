@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from symprop.errors import DataError, ShapeError
-from symprop.runtime.support import floats_all_finite
+from symprop.runtime.support import floats_all_finite, one_hot, unit_targets
 
 
 def _numeric(values, what: str) -> np.ndarray:
@@ -90,15 +90,17 @@ def as_targets(y, loss: str, n_out: int, n_rows: int, dtype, what: str = "y") ->
                 "(sp.one_hot)") if labels else ""
         raise ShapeError(f"{what} must have shape ({n_rows}, {n_out}) (or ({n_rows},) for one "
                          f"output), got shape {given}{hint}")
-    with np.errstate(over="ignore"):  # a value too large for dtype: inf, named below
-        targets = np.ascontiguousarray(array, dtype=dtype)
     if loss == "bce":
-        if not (targets.min() >= 0 and targets.max() <= 1):  # False too where one is NaN
+        targets, inside = unit_targets(array, dtype)  # False too where one is NaN
+        if not inside:
             if not all_finite(array):
                 raise DataError(f"{what} has a NaN or inf value")
             bad = array[(array < 0) | (array > 1)][0]
             raise DataError(f"{what} for bce must be 0/1 (or probabilities), found {bad!r}")
-    elif not all_finite(targets):
+        return targets
+    with np.errstate(over="ignore"):  # a value too large for dtype: inf, named below
+        targets = np.ascontiguousarray(array, dtype=dtype)
+    if not all_finite(targets):
         if not all_finite(array):
             raise DataError(f"{what} has a NaN or inf value")
         largest = float(array.flat[np.abs(array).argmax()])  # with its sign
@@ -111,11 +113,8 @@ def _one_hot(labels: np.ndarray, classes: int, what: str, dtype=np.float64) -> n
     """Integer labels (n,) as one-hot rows of ``dtype``; a label out of range is an error."""
     if not np.issubdtype(labels.dtype, np.integer) and not np.all(labels == np.round(labels)):
         raise DataError(f"{what}: class labels must be integers")
-    labels = labels.astype(np.int64, copy=False)
-    if labels.size and (labels.min() < 0 or labels.max() >= classes):
-        bad = labels[(labels < 0) | (labels >= classes)][0]
-        raise DataError(f"{what}: label {bad} is outside the {classes} classes "
+    out, bad = one_hot(labels, classes, dtype)
+    if bad >= 0:
+        raise DataError(f"{what}: label {int(labels[bad])} is outside the {classes} classes "
                         f"0..{classes - 1} of the output layer")
-    out = np.zeros((len(labels), classes), dtype)
-    out[np.arange(len(labels)), labels] = 1
     return out

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from symprop.runtime.support import compiled_for, row_argmax, threshold_hits
+from symprop.runtime.support import argmax_hits, compiled_for, row_argmax, threshold_hits
 
 
 def metrics(loss: str, out: np.ndarray, Y: np.ndarray) -> dict[str, float]:
@@ -32,7 +32,8 @@ class RunningMetrics:
     def __init__(self, loss: str, Y: np.ndarray, labels: np.ndarray | None = None):
         self.loss, self.rows = loss, Y.shape[0]
         if loss == "ce":  # comparisons in the arrays' own precision: no converted copies
-            self.labels = row_argmax(Y) if labels is None else labels
+            self.labels = np.ascontiguousarray(row_argmax(Y) if labels is None else labels,
+                                               dtype=np.int64)
         elif loss == "bce":
             self.Y = Y
         else:
@@ -41,8 +42,7 @@ class RunningMetrics:
 
     def __call__(self, out: np.ndarray) -> dict[str, float]:
         if self.loss == "ce":
-            return {"accuracy": int(np.count_nonzero(row_argmax(out) == self.labels))
-                    / self.rows}
+            return {"accuracy": argmax_hits(out, self.labels) / self.rows}
         if self.loss == "bce":
             return {"accuracy": threshold_hits(out, self.Y) / self.Y.size}
         out = np.asarray(out, dtype=np.float64)

@@ -130,3 +130,44 @@ def threshold_hits(values: np.ndarray, targets: np.ndarray) -> int:
             and values.dtype in (np.float32, np.float64)):
         return int(support_module().threshold_hits(values.reshape(-1), targets.reshape(-1)))
     return int(np.count_nonzero((values > 0.5) == (targets > 0.5)))
+
+
+def one_hot(labels: np.ndarray, classes: int, dtype) -> tuple[np.ndarray, int]:
+    """Integer labels (n,) as one-hot rows of ``dtype`` (compiled for many labels), and the
+    first row whose label is outside 0 .. classes - 1, or -1 (the rows are then unusable)."""
+    labels = labels.astype(np.int64, copy=False)
+    if labels.shape[0] >= COMPILED_MIN_ROWS and np.dtype(dtype) in (np.float32, np.float64):
+        out = np.empty((labels.shape[0], classes), dtype)
+        return out, int(support_module().one_hot_rows(np.ascontiguousarray(labels), out))
+    outside = (labels < 0) | (labels >= classes)
+    if outside.any():
+        return np.empty((0, classes), dtype), int(np.flatnonzero(outside)[0])
+    out = np.zeros((labels.shape[0], classes), dtype)
+    out[np.arange(labels.shape[0]), labels] = 1
+    return out, -1
+
+
+def unit_targets(values: np.ndarray, dtype) -> tuple[np.ndarray, bool]:
+    """values (any shape) as a C-ordered array of ``dtype`` and whether every value lies in
+    [0, 1] (False where one is NaN): compiled for many integer or float values."""
+    if (values.size >= COMPILED_MIN_ROWS and np.dtype(dtype) in (np.float32, np.float64)
+            and (values.dtype.kind in "iu" or values.dtype in (np.float32, np.float64))):
+        out = np.empty(values.shape, dtype)
+        inside = support_module().unit_targets(np.ascontiguousarray(values).reshape(-1),
+                                                out.reshape(-1))
+        return out, bool(inside)
+    with np.errstate(over="ignore"):  # a value too large for dtype: inf, outside [0, 1]
+        out = np.ascontiguousarray(values, dtype=dtype)
+    return out, bool(out.size == 0 or (out.min() >= 0 and out.max() <= 1))  # NaN: False
+
+
+def argmax_hits(values: np.ndarray, labels: np.ndarray) -> int:
+    """How many rows' argmax (NumPy's rule) equals their label: ce's correct predictions
+    (compiled for many C-ordered float rows, without the argmax array)."""
+    if (values.shape[0] >= COMPILED_MIN_ROWS and values.ndim == 2 and values.shape[1] > 0
+            and values.flags.c_contiguous and values.dtype in (np.float32, np.float64)
+            and labels.dtype == np.int64):
+        hits = int(support_module().argmax_hits(values, labels))
+        if hits >= 0:
+            return hits
+    return int(np.count_nonzero(values.argmax(axis=1) == labels))
