@@ -180,8 +180,7 @@ net = sp.Network([sp.Dense(64, 128, "relu"), sp.Dense(128, 64, "relu"),
 for batch in (32, 64, 101, 128):
     history = net.fit(X, y, epochs=3, batch_size=batch, verbose=False)
     assert np.isfinite(history.history["loss"]).all()
-import numba
-print("ok", shards_for(net._module(sp.SGD()), net.layers, 64), numba.threading_layer())
+print("ok", shards_for(net._module(sp.SGD()), net.layers, 64))
 """
 
 
@@ -189,13 +188,11 @@ def test_prefetching_fits_stay_within_bounds(tmp_path):
     """Several epochs a call, short and oversized batches, predict and evaluate, with
     Numba's bounds checks on (an index out of perm would raise) and a fresh cache; a
     network on the split path too, three threads sharing batches of 32 to 101 rows
-    unevenly (where the threading layer splits batches at all)."""
-    from symprop.runtime.threads import FAST_LAYERS
-
+    unevenly."""
     env = {**os.environ, "NUMBA_BOUNDSCHECK": "1", "SYMPROP_CACHE_DIR": str(tmp_path),
            "NUMBA_NUM_THREADS": "3"}
     done = subprocess.run([sys.executable, "-c", BOUNDS_CHECKED_FIT], env=env,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0 and done.stdout.startswith("ok"), done.stderr[-2000:]
-    _, shards, layer = done.stdout.split()
-    assert int(shards) == (3 if layer in FAST_LAYERS else 1), done.stdout
+    _, shards = done.stdout.split()
+    assert int(shards) == 3, done.stdout

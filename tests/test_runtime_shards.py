@@ -4,6 +4,7 @@ and are safe (symprop/runtime/threads.py)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -13,6 +14,7 @@ import pytest
 
 import symprop as sp
 from symprop.architecture import parse_architecture
+from symprop.codegen import split_support
 from symprop.codegen.build import network_source
 from symprop.codegen.split_support import ARRIVED
 from symprop.runtime import threads
@@ -215,10 +217,7 @@ def test_fit_names_a_bad_input_the_split_epoch_met(monkeypatch):
     X, y = data()
     X[123, 7] = np.nan
     net = make_net()
-    monkeypatch.setattr(threads, "_threading_layer", lambda: "omp")
-    import numba
-
-    monkeypatch.setattr(numba, "get_num_threads", lambda: 2)
+    monkeypatch.setattr(split_support, "numba_thread_count", lambda: 2)
     assert threads.shards_for(net._module(sp.SGD(lr=0.1)), net.layers, 64) == 2
     params, generator = net._flat_params(), net._rng.bit_generator.state
     kept = [p.copy() for p in params]
@@ -234,10 +233,7 @@ def test_fit_splits_medium_batches_and_matches_one_thread(monkeypatch):
     thread gives."""
     X, y = data()
     a, b = make_net(), make_net()
-    monkeypatch.setattr(threads, "_threading_layer", lambda: "omp")
-    import numba
-
-    monkeypatch.setattr(numba, "get_num_threads", lambda: 2)
+    monkeypatch.setattr(split_support, "numba_thread_count", lambda: 2)
     module = a._module(sp.SGD(lr=0.1))
     assert threads.shards_for(module, a.layers, 64) == 2
     calls = []
@@ -263,11 +259,7 @@ class _Module:
 
 @pytest.fixture
 def fast_threads(monkeypatch):
-    import numba
-
-    monkeypatch.setattr(threads, "_threading_layer", lambda: "omp")
-    monkeypatch.setattr(numba, "get_num_threads", lambda: 4)
-    monkeypatch.setattr(threads, "_forked_after_pool", False)
+    monkeypatch.setattr(split_support, "numba_thread_count", lambda: 4)
 
 
 def test_policy_splits_where_it_pays(fast_threads, monkeypatch):
@@ -279,8 +271,8 @@ def test_policy_splits_where_it_pays(fast_threads, monkeypatch):
     assert threads.shards_for(object(), layers, 256) == 1  # a module without the path
     big = [type("L", (), {"n_in": 784, "n_out": 512})()]
     assert threads.shards_for(_Module(), big, 256) == 1  # BLAS threads take those products
-    monkeypatch.setattr(threads, "_threading_layer", lambda: "workqueue")
-    assert threads.shards_for(_Module(), layers, 256) == 1
+    monkeypatch.setattr(split_support, "numba_thread_count", lambda: 1)
+    assert threads.shards_for(_Module(), layers, 256) == 1  # numba.set_num_threads(1)
 
 
 def test_policy_sizes_the_dense_products_inside_blocks():
@@ -292,47 +284,78 @@ def test_policy_sizes_the_dense_products_inside_blocks():
         sp.Dense(128, 10, "softmax")], 64) == 64 * 128 * 1024
 
 
-def test_policy_keeps_forked_children_on_one_thread(fast_threads, monkeypatch):
-    layers = make_net().layers
-    assert threads.shards_for(_Module(), layers, 64) == 4
-    monkeypatch.setattr(threads, "_forked_after_pool", True)  # set in a child at fork
-    assert threads.shards_for(_Module(), layers, 64) == 1
-
-
-def test_forked_children_train_after_the_parent_started_the_thread_pool():
-    """GNU OpenMP kills a forked child that opens a parallel region once its parent started
-    the pool, which compiling a module with the split path does (a predict is enough), as
-    does a fit that split: such children must train on one thread, and finish."""
+def test_the_thread_count_is_read_without_starting_numbas_pool():
+    """The split path's threads are Python's: deciding on it, and training on it, start no
+    Numba thread pool (whose OpenMP threads a forked child could not use); where the pool
+    has started, numba.set_num_threads is the knob."""
     script = textwrap.dedent(f"""
-        import os
+        import numba
         import numpy as np
         import symprop as sp
+        from numba.np.ufunc import parallel
+        from symprop.codegen.split_support import numba_thread_count
         from symprop.runtime import threads
         arch = {ARCH!r}
         net = sp.Network([sp.Dense(i, o, a) for i, o, a in arch], loss="ce", dtype="float64")
         rng = np.random.default_rng(0)
         X, y = rng.standard_normal((256, 40)), rng.integers(0, 3, 256)
-
-        def child_fits():
-            pid = os.fork()
-            if pid == 0:
-                net.fit(X, y, epochs=1, batch_size=64, optimizer=sp.SGD(lr=0.1), verbose=False)
-                os._exit(0)
-            return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
-
-        net.fit(X, y, epochs=1, batch_size=16, optimizer=sp.SGD(lr=0.1), verbose=False)
-        after_compile = child_fits()  # the parent compiled run() but never split
         net.fit(X, y, epochs=1, batch_size=64, optimizer=sp.SGD(lr=0.1), verbose=False)
         split = threads.shards_for(net._module(sp.SGD(lr=0.1)), net.layers, 64)
-        print(split, after_compile, child_fits())
+        started = parallel._is_initialized
+        numba.set_num_threads(1)
+        print(split, started, numba_thread_count())
+    """)
+    env = {**os.environ, "NUMBA_NUM_THREADS": "2"}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=300, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["2", "False", "1"], result.stdout
+
+
+def test_forked_children_split_batches_too():
+    """A child forked after its parent trained on the split path (and after Numba's thread
+    pool started) splits its batches as well, and trains to the parent's weights."""
+    script = textwrap.dedent(f"""
+        import os
+        import numba
+        import numpy as np
+        import symprop as sp
+        from symprop.runtime import threads
+        arch = {ARCH!r}
+        net = sp.Network([sp.Dense(i, o, a) for i, o, a in arch], loss="ce", dtype="float64",
+                         seed=3)
+        rng = np.random.default_rng(0)
+        X, y = rng.standard_normal((256, 40)), rng.integers(0, 3, 256)
+        numba.set_num_threads(2)  # starts Numba's thread pool
+        net.fit(X, y, epochs=1, batch_size=64, optimizer=sp.SGD(lr=0.1), verbose=False)
+        start = net.params
+
+        def trained():
+            net.set_params(start)
+            net.fit(X, y, epochs=2, batch_size=64, optimizer=sp.SGD(lr=0.1), shuffle=False,
+                    verbose=False)
+            return np.concatenate([a.ravel() for pair in net.params for a in pair])
+
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            split = threads.shards_for(net._module(sp.SGD(lr=0.1)), net.layers, 64)
+            os.write(write, np.append(trained(), split).tobytes())
+            os._exit(0)
+        os.close(write)
+        data = b""
+        while chunk := os.read(read, 1 << 16):
+            data += chunk
+        code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+        child = np.frombuffer(data)
+        print(code, int(child[-1]), float(np.abs(child[:-1] - trained()).max()))
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            timeout=300)
+                            timeout=300, env={**os.environ, "NUMBA_NUM_THREADS": "2"})
     assert result.returncode == 0, result.stderr
-    split, after_compile, after_split = result.stdout.split()
-    assert (after_compile, after_split) == ("0", "0"), result.stderr
-    if split == "1":
-        pytest.skip("this machine does not split batches (one Numba thread or workqueue)")
+    code, split, difference = result.stdout.split()
+    assert (code, split) == ("0", "2"), result.stderr
+    assert float(difference) <= 1e-12
 
 
 def _source(arch, **options):

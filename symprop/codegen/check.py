@@ -36,7 +36,7 @@ from symprop.errors import UnsafeSourceError
 IMPORTS = {
     ("math", None), ("numpy", None), ("cupy", None),
     ("numba", "njit"), ("numba", "prange"), ("numba", "cuda"), ("numba", "config"),
-    ("numba", "float32"), ("numba", "float64"), ("numba", "get_num_threads"),
+    ("numba", "float32"), ("numba", "float64"),
     ("numba.cuda.random", "create_xoroshiro128p_states"),
     ("numba.cuda.random", "xoroshiro128p_uniform_float64"),
     ("symprop.codegen.blas", "gemm_float32"), ("symprop.codegen.blas", "gemm_float64"),
@@ -47,6 +47,7 @@ IMPORTS = {
     ("symprop.codegen.split_support", "SYNC_SLOTS"),
     ("symprop.codegen.split_support", "join_threads"),
     ("symprop.codegen.split_support", "meet"),
+    ("symprop.codegen.split_support", "numba_thread_count"),
     ("symprop.codegen.split_support", "rows_apart"),
     ("symprop.codegen.split_support", "rows_view"),
     ("symprop.codegen.split_support", "run_threads"),

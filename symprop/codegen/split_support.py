@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import queue
+import sys
 import threading
 
 import numpy as np
@@ -197,6 +198,21 @@ def rows_view(typingctx, flat, start, rows, width):
         return impl_ret_borrowed(context, builder, view, out._getvalue())
 
     return view(flat, types.intp, types.intp, types.intp), codegen
+
+
+def numba_thread_count() -> int:
+    """Numba's thread count, the split path's knob: ``numba.set_num_threads``'s where Numba's
+    thread pool has started (setting it starts the pool), else NUMBA_NUM_THREADS, the count
+    the pool would start with. Read without starting the pool: the split path's threads are
+    Python's (run_threads), and a started OpenMP pool is one a forked child must not use."""
+    parallel = sys.modules.get("numba.np.ufunc.parallel")
+    if parallel is not None and getattr(parallel, "_is_initialized", False):
+        from numba import get_num_threads
+
+        return int(get_num_threads())
+    from numba.core import config
+
+    return int(config.NUMBA_NUM_THREADS)
 
 
 def run_threads(function, shards: int, args: tuple) -> None:

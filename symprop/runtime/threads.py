@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
-import sys
 
 # Largest product (rows x n_in x n_out multiply-adds) still run on one BLAS thread.
 SINGLE_THREAD_MACS = 1 << 22
@@ -26,27 +24,6 @@ SINGLE_THREAD_MACS = 1 << 22
 # 64-128-64-10 30.4-31.9 us a step against 35.3-36.0 us on one thread; 40-96-64-3 41 against
 # 62 us.
 SHARD_MIN_ROWS = 16
-# Threading layers whose parallel regions start in about a microsecond; Numba's fallback
-# "workqueue" takes ~45 us a region on this project's machine, more than a split saves.
-# (The split path's threads are Python's now, symprop/codegen/split_support.run_threads,
-# and open no Numba region: this condition and the fork rule below are from when they
-# were a prange's, kept until measured without them.)
-FAST_LAYERS = ("omp", "tbb")
-
-# GNU OpenMP terminates a forked child that opens a parallel region once its parent has
-# started the thread pool (compiling or loading a parallel function does): such children
-# train on one thread.
-_forked_after_pool = False
-
-
-def _note_fork() -> None:
-    global _forked_after_pool
-    parallel = sys.modules.get("numba.np.ufunc.parallel")
-    _forked_after_pool = _forked_after_pool or bool(getattr(parallel, "_is_initialized", False))
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_note_fork)
 
 
 def largest_product(layers, rows: int) -> int:
@@ -61,27 +38,19 @@ def largest_product(layers, rows: int) -> int:
 
 def shards_for(module, layers, rows: int) -> int:
     """How many threads share each training batch of ``rows`` rows: 1 (run() as it was)
-    unless the module has the split path, its products stay on one BLAS thread, Numba has
-    at least two threads and a fast threading layer, and each thread gets SHARD_MIN_ROWS
-    rows. Numba's thread count is the knob (``numba.set_num_threads``, NUMBA_NUM_THREADS)."""
-    if (not getattr(module, "SHARDED", False) or _forked_after_pool
-            or rows // SHARD_MIN_ROWS < 2 or largest_product(layers, rows) > SINGLE_THREAD_MACS):
-        return 1  # decided before asking Numba anything: that would start its thread pool
-    import numba
-
-    shards = min(numba.get_num_threads(), rows // SHARD_MIN_ROWS)
-    if shards < 2 or _threading_layer() not in FAST_LAYERS:
+    unless the module has the split path, its products stay on one BLAS thread, Numba's
+    thread count is at least two and each thread gets SHARD_MIN_ROWS rows. Numba's thread
+    count is the knob (``numba.set_num_threads``, NUMBA_NUM_THREADS), read without starting
+    Numba's thread pool: the split path's threads are Python's (split_support.run_threads),
+    so neither the threading layer (workqueue included) nor a fork after the pool started
+    keeps a network off the path."""
+    if (not getattr(module, "SHARDED", False) or rows // SHARD_MIN_ROWS < 2
+            or largest_product(layers, rows) > SINGLE_THREAD_MACS):
         return 1
-    return shards
+    from symprop.codegen.split_support import numba_thread_count
 
-
-@functools.cache
-def _threading_layer() -> str:
-    """The threading layer Numba loads (loading it: get_num_threads starts the pool)."""
-    import numba
-
-    numba.get_num_threads()
-    return numba.threading_layer()
+    shards = min(numba_thread_count(), rows // SHARD_MIN_ROWS)
+    return shards if shards >= 2 else 1
 
 
 @contextlib.contextmanager

@@ -110,9 +110,7 @@ def root(context, missing=missing):
         yield '\n'
         yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'usage'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'cpu'))
         yield '\n'
-    yield '"""\n\nimport math\n\nimport numpy as np\nfrom numba import '
-    yield str(('get_num_threads, ' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 30 in 'network.py.j2' evaluated to false and no else section was defined.")))
-    yield 'njit\n'
+    yield '"""\n\nimport math\n\nimport numpy as np\nfrom numba import njit\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'prefetch'):
         pass
         yield "\nfrom symprop.codegen.prefetch import prefetch  # the next batch's rows, asked for early\n"
@@ -125,7 +123,7 @@ def root(context, missing=missing):
         yield '  # the BLAS numpy ships, called directly\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable'):
         pass
-        yield "\nfrom symprop.codegen.split_support import SYNC_SLOTS, join_threads, meet, rows_apart, rows_view, run_threads  # the split path's threads\n"
+        yield "\nfrom symprop.codegen.split_support import SYNC_SLOTS, join_threads, meet, numba_thread_count, rows_apart, rows_view, run_threads  # the split path's threads\n"
     yield '\n# Per-parameter state slots of the optimizer, in argument order (zero-initialised).\nOPTIMIZER_STATE = ('
     for l_1_s in environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'state'):
         _loop_vars = {}
@@ -454,7 +452,7 @@ def root(context, missing=missing):
         yield str((environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed_floats') + environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'stats_floats')))
         yield '\n    work, grads = rows_apart(shards, work_floats, dtype), rows_apart(shards, '
         yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'param_count'))
-        yield ", dtype)\n    # more shares than Numba's thread count (the user's limit on threads): thread 0 runs\n    # every share in turn (one share never asks: that would start Numba's thread pool)\n    crowded = shards > get_num_threads()\n    return [shards, crowded, np.zeros(SYNC_SLOTS, np.int64), np.zeros(4), np.zeros(shards), np.zeros(shards), work, grads]\n\n\n"
+        yield ", dtype)\n    # more shares than Numba's thread count (the user's limit on threads): thread 0 runs\n    # every share in turn (one share never asks: that would start Numba's thread pool)\n    crowded = shards > numba_thread_count()\n    return [shards, crowded, np.zeros(SYNC_SLOTS, np.int64), np.zeros(4), np.zeros(shards), np.zeros(shards), work, grads]\n\n\n"
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed'):
         pass
         yield 'def _transposes(params):\n    """run()\'s transposed copies of the weights whose delta products read them so."""\n    return ['
@@ -564,4 +562,4 @@ def root(context, missing=missing):
     yield ')\n    return total / max(n, 1)\n'
 
 blocks = {}
-debug_info = '2=53&3=55&4=57&7=59&8=63&9=68&11=70&12=74&13=78&14=80&15=84&16=94&17=96&19=99&20=101&21=108&23=111&30=114&31=116&35=119&37=122&39=126&45=130&48=138&55=140&63=144&67=146&70=150&72=153&75=157&77=160&80=164&82=167&85=171&87=174&91=177&94=180&97=182&99=184&102=187&103=189&106=192&109=194&112=198&115=202&118=204&121=206&125=209&130=211&135=215&143=217&144=220&145=224&146=226&147=240&151=242&155=245&156=249&159=255&163=257&164=261&166=266&168=268&169=272&172=278&175=288&176=290&177=293&178=296&179=299&189=303&190=305&193=307&197=309&201=312&202=314&221=343&222=347&223=351&225=353&226=356&227=358&240=362&241=364&242=366&244=368&247=370&248=372&249=375&252=380&253=384&254=386&256=389&258=397&263=403&268=405&282=407&283=409&284=412&287=417&293=420&297=422&298=425&314=431&317=433&318=435&319=437&320=441&325=449&337=452&338=456&346=458&349=462&353=472&355=479&356=481&363=483&369=485&375=487&378=489&381=492&382=495&383=498&386=503&389=511&395=519&396=521&399=523&401=530&404=532&408=547&410=552&414=554'
+debug_info = '2=53&3=55&4=57&7=59&8=63&9=68&11=70&12=74&13=78&14=80&15=84&16=94&17=96&19=99&20=101&21=108&23=111&31=114&35=117&37=120&39=124&45=128&48=136&55=138&63=142&67=144&70=148&72=151&75=155&77=158&80=162&82=165&85=169&87=172&91=175&94=178&97=180&99=182&102=185&103=187&106=190&109=192&112=196&115=200&118=202&121=204&125=207&130=209&135=213&143=215&144=218&145=222&146=224&147=238&151=240&155=243&156=247&159=253&163=255&164=259&166=264&168=266&169=270&172=276&175=286&176=288&177=291&178=294&179=297&189=301&190=303&193=305&197=307&201=310&202=312&221=341&222=345&223=349&225=351&226=354&227=356&240=360&241=362&242=364&244=366&247=368&248=370&249=373&252=378&253=382&254=384&256=387&258=395&263=401&268=403&282=405&283=407&284=410&287=415&293=418&297=420&298=423&314=429&317=431&318=433&319=435&320=439&325=447&337=450&338=454&346=456&349=460&353=470&355=477&356=479&363=481&369=483&375=485&378=487&381=490&382=493&383=496&386=501&389=509&395=517&396=519&399=521&401=528&404=530&408=545&410=550&414=552'
