@@ -255,6 +255,8 @@ def _odd_calls():
         "a device as a CSV": lambda: sp.load_csv("/dev/zero", "y"),
         "a trillion classes": lambda: sp.one_hot(np.array([0, 1]), 10**12),
         "classes as a string": lambda: sp.one_hot(np.array([0, 1]), "2"),
+        "an infinite label": lambda: sp.one_hot(np.array([0, np.inf]), 2),
+        "labels as a table": lambda: sp.one_hot(np.zeros((4000, 2), np.int64), 2),
         "variables None": lambda: sp.gradient("x*y", None),
         "130 layers": lambda: sp.Network([sp.Dense(1, 1, "tanh") for _ in range(130)]),
     }

@@ -4,6 +4,10 @@ every one of them is told to leave (never some in, some out: those would wait fo
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numba
 import numpy as np
 import pytest
@@ -275,3 +279,46 @@ def test_run_threads_keeps_no_call_arrays_alive():
     del array
     gc.collect()
     assert ref() is None
+
+
+VIEW_CHECKS = """
+import numpy as np
+from numba import njit
+from numba.core.runtime import rtsys
+from symprop.codegen.split_support import rows_view
+
+@njit
+def total(flat, start, rows, width):
+    return rows_view(flat, start, rows, width).sum()
+
+@njit
+def kept_view(n):
+    return rows_view(np.ones(n), 2, 2, 3)  # the only reference to a new array, returned
+
+flat = np.ones(10)
+errors = []
+for start, rows, width in ((3, 2, 4), (-1, 1, 1), (2, 2, 4), (10, 0, 5)):
+    try:
+        total(flat, start, rows, width)
+        errors.append("ok")
+    except IndexError:
+        errors.append("IndexError")
+before = rtsys.get_allocation_stats()
+for _ in range(100):
+    view = kept_view(12)
+    assert view.shape == (2, 3) and view.base is not None and view.sum() == 6.0
+del view
+after = rtsys.get_allocation_stats()
+print(" ".join(errors), after.alloc - before.alloc, after.free - before.free)
+"""
+
+
+def test_rows_view_is_bounds_checked_and_keeps_its_array_alive():
+    """Under NUMBA_BOUNDSCHECK=1 a view that starts before its row or ends past it raises
+    IndexError (an empty view at the row's end is fine); a view returned as the only
+    reference keeps its array alive, and every array it kept is freed after."""
+    env = {**os.environ, "NUMBA_BOUNDSCHECK": "1", "NUMBA_NRT_STATS": "1"}
+    done = subprocess.run([sys.executable, "-c", VIEW_CHECKS], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["IndexError", "IndexError", "ok", "ok", "100", "100"]

@@ -336,7 +336,8 @@ def test_one_hot_rows_are_numpys_and_name_the_first_label_outside(rows, classes,
         np.testing.assert_array_equal(out, expected)
 
 
-@given(values=st.lists(st.sampled_from([0, 1, 0.25, 1.5, -0.5, np.nan, 1e40]), max_size=40),
+@given(values=st.lists(st.sampled_from([0, 1, 0.25, 1.5, -0.5, np.nan, 1e40, 1 + 1e-12,
+                                           1 - 1e-12, -1e-50]), max_size=40),
        kind=st.sampled_from([np.int64, np.float32, np.float64, np.uint8]),
        dtype=st.sampled_from([np.float32, np.float64]), compiled=st.booleans())
 @settings(max_examples=80, deadline=None)

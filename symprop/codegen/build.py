@@ -59,7 +59,8 @@ def network_source(layers: list[LayerSpec], loss: str, optimizer: str = "sgd",
     ``target`` "cuda": the GPU module; ``cublas``: its products use CuPy where it imports
     (cached modules), else the generated kernel only (standalone modules).
     ``split_batches``: give mid-size networks the data-parallel training path (cpu; cached
-    modules where Numba has threads; exported ones stay serial: no OpenMP, fork-safe).
+    modules where Numba has threads; exported ones stay serial: they import nothing of
+    symprop, and the split path's threads are symprop's).
     ``exported``: the module's docstring says how to call it without symprop.
     ``prefetch_rows``: run() prefetches the next batch's rows through symprop (cached cpu
     modules; a standalone module imports nothing of symprop)."""

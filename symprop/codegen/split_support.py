@@ -175,9 +175,10 @@ def rows_view(typingctx, flat, start, rows, width):
     """flat[start:start + rows * width] as a (rows, width) C-ordered view: a thread's buffer
     in its row of work. Made in a few instructions where it is called: Numba lowers each
     ``reshape`` anew (a shape check and its error path), and the 15 in shard_thread were
-    about 0.6 s of a new 64-130-64-10 network's first fit. No bounds check: the template
-    cuts the views from plan offsets inside rows that epoch_work sized (train_epoch refuses
-    work made for another batch size)."""
+    about 0.6 s of a new 64-130-64-10 network's first fit. The template cuts the views from
+    plan offsets inside rows that epoch_work sized (train_epoch refuses work made for another
+    batch size); under NUMBA_BOUNDSCHECK=1 a view that would end past the row, or start
+    before it, raises IndexError."""
     if not (isinstance(flat, types.Array) and flat.ndim == 1 and flat.layout == "C"
             and isinstance(flat.dtype, types.Float)):
         raise TypingError(f"rows_view takes a 1-d C-ordered float array, not {flat}")
@@ -187,6 +188,11 @@ def rows_view(typingctx, flat, start, rows, width):
         from numba.np.arrayobj import populate_array  # loaded where a view is compiled
 
         source = context.make_array(flat)(context, builder, args[0])
+        if context.enable_boundscheck:  # start and its end (one past the view) in the row
+            end = builder.add(args[1], builder.mul(args[2], args[3]))
+            length = builder.extract_value(source.shape, 0)
+            cgutils.do_boundscheck(context, builder, args[1], builder.add(length, length.type(1)))
+            cgutils.do_boundscheck(context, builder, end, builder.add(length, length.type(1)))
         out = context.make_array(view)(context, builder)
         itemsize = context.get_constant(types.intp, context.get_abi_sizeof(
             context.get_data_type(flat.dtype)))

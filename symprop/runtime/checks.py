@@ -111,7 +111,10 @@ def as_targets(y, loss: str, n_out: int, n_rows: int, dtype, what: str = "y") ->
 
 def _one_hot(labels: np.ndarray, classes: int, what: str, dtype=np.float64) -> np.ndarray:
     """Integer labels (n,) as one-hot rows of ``dtype``; a label out of range is an error."""
-    if not np.issubdtype(labels.dtype, np.integer) and not np.all(labels == np.round(labels)):
+    if labels.ndim != 1:
+        raise ShapeError(f"{what}: class labels must be 1-d (n,), got shape {labels.shape}")
+    if not np.issubdtype(labels.dtype, np.integer) and not (
+            np.isfinite(labels).all() and np.all(labels == np.round(labels))):
         raise DataError(f"{what}: class labels must be integers")
     out, bad = one_hot(labels, classes, dtype)
     if bad >= 0:

@@ -452,7 +452,7 @@ def root(context, missing=missing):
         yield str((environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed_floats') + environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'stats_floats')))
         yield '\n    work, grads = rows_apart(shards, work_floats, dtype), rows_apart(shards, '
         yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'param_count'))
-        yield ", dtype)\n    # more shares than Numba's thread count (the user's limit on threads): thread 0 runs\n    # every share in turn (one share never asks: that would start Numba's thread pool)\n    crowded = shards > numba_thread_count()\n    return [shards, crowded, np.zeros(SYNC_SLOTS, np.int64), np.zeros(4), np.zeros(shards), np.zeros(shards), work, grads]\n\n\n"
+        yield ", dtype)\n    # more shares than Numba's thread count (the user's limit on threads): thread 0 runs\n    # every share in turn\n    crowded = shards > numba_thread_count()\n    return [shards, crowded, np.zeros(SYNC_SLOTS, np.int64), np.zeros(4), np.zeros(shards), np.zeros(shards), work, grads]\n\n\n"
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed'):
         pass
         yield 'def _transposes(params):\n    """run()\'s transposed copies of the weights whose delta products read them so."""\n    return ['
