@@ -60,7 +60,7 @@ def network_source(layers: list[LayerSpec], loss: str, optimizer: str = "sgd",
     (cached modules), else the generated kernel only (standalone modules).
     ``split_batches``: give mid-size networks the data-parallel training path (cpu; cached
     modules where Numba has threads; exported ones stay serial: they import nothing of
-    symprop, and the split path's threads are symprop's).
+    symprop, whose split_support runs the split path's threads).
     ``exported``: the module's docstring says how to call it without symprop.
     ``prefetch_rows``: run() prefetches the next batch's rows through symprop (cached cpu
     modules; a standalone module imports nothing of symprop)."""
