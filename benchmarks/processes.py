@@ -24,7 +24,8 @@ a stand-in with the contenders' own interface (``reset``, ``run``, ``params``, `
 ``info``; and ``collect``), so that the timing code drives it as it would the contender itself. Idle
 children wait on a pipe, taking no CPU time. Whatever a library prints goes to the child's
 standard error (a file the suite reads only to report a failure), not into the replies.
-A child that hangs hangs the suite: replies are read without a time limit.
+A child that has not replied within REPLY_SECONDS is taken as hung: killed, and reported
+as failed with the tail of its standard error (the suite goes on with the others).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import dataclasses
 import gc
 import json
 import os
+import select
 import shutil
 import subprocess
 import sys
@@ -42,13 +44,19 @@ import numpy as np
 
 from benchmarks import ROOT, child_env, stderr_tail
 
+# The longest a reply may take: preparing a contender compiles it (torch.compile's first
+# call, a cold symprop build: seconds to a minute); no timed run comes near this.
+REPLY_SECONDS = 900.0
+
 
 class ContenderProcess:
     """Contender ``cls`` prepared for ``case`` (on its first ``rows`` rows) in a child
     process. Raises RuntimeError with the child's reason where it cannot be prepared."""
 
-    def __init__(self, cls, case, rows: int, torch_threads: int | None = None):
+    def __init__(self, cls, case, rows: int, torch_threads: int | None = None,
+                 reply_seconds: float = REPLY_SECONDS):
         self.name = cls.name
+        self._reply_seconds = reply_seconds
         self._errors = tempfile.TemporaryFile("w+")
         self._folder = tempfile.mkdtemp(prefix="symprop-bench-")
         command = [sys.executable, "-m", "benchmarks.processes",
@@ -107,6 +115,13 @@ class ContenderProcess:
         self._child.stdin.flush()
 
     def _reply(self) -> dict:
+        # one request, one line: nothing waits in the pipe's buffer unseen by select
+        ready, _, _ = select.select([self._child.stdout], [], [], self._reply_seconds)
+        if not ready:
+            self._child.kill()
+            self._child.wait()
+            raise RuntimeError(f"no reply within {self._reply_seconds:g} s (killed): "
+                               f"{self._stderr_tail()}")
         line = self._child.stdout.readline()
         try:
             reply = json.loads(line) if line else {"error": f"exited {self._child.wait()}: "

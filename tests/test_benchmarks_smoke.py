@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -316,6 +317,21 @@ def test_a_contender_process_that_fails_says_why():
     case = Case("small", (3, 4, 1), ("relu", "sigmoid"), "bce", 4, 0.05, 2, 2)
     with pytest.raises(RuntimeError, match=r"exited 1: .*KeyError: 'nonesuch'"):
         ContenderProcess(Nonesuch, case, rows=8)
+
+
+def test_a_contender_process_that_does_not_reply_in_time_is_killed():
+    """A child that takes longer than its reply time (here: any, to prepare) is killed and
+    reported as failed; the suite does not wait on it."""
+    import pytest
+
+    from benchmarks.cases import Case
+    from benchmarks.processes import ContenderProcess
+
+    case = Case("small", (3, 4, 1), ("relu", "sigmoid"), "bce", 4, 0.05, 2, 2)
+    began = time.perf_counter()
+    with pytest.raises(RuntimeError, match=r"no reply within 0.01 s \(killed\)"):
+        ContenderProcess(contenders.NumpyLoop, case, rows=8, reply_seconds=0.01)
+    assert time.perf_counter() - began < 30
 
 
 def test_interleaved_rotates_on_from_the_repeats_before():
