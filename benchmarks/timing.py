@@ -68,7 +68,9 @@ def interleaved(ready: list, params, steps: int, repeats: int,
     """Seconds per step of each contender, one value per repeat; the order rotated by one
     each repeat, counted from ``first_repeat`` (the repeats other processes ran before)."""
     per_step: dict[str, list[float]] = {c.name: [] for c in ready}
-    for repeat in range(first_repeat, first_repeat + repeats if ready else first_repeat):
+    if not ready:
+        return per_step
+    for repeat in range(first_repeat, first_repeat + repeats):
         shift = repeat % len(ready)
         for contender in ready[shift:] + ready[:shift]:
             contender.reset(params)

@@ -191,8 +191,9 @@ def rows_view(typingctx, flat, start, rows, width):
         if context.enable_boundscheck:  # start and its end (one past the view) in the row
             end = builder.add(args[1], builder.mul(args[2], args[3]))
             length = builder.extract_value(source.shape, 0)
-            cgutils.do_boundscheck(context, builder, args[1], builder.add(length, length.type(1)))
-            cgutils.do_boundscheck(context, builder, end, builder.add(length, length.type(1)))
+            positions = builder.add(length, length.type(1))  # 0 .. length, the end included
+            cgutils.do_boundscheck(context, builder, args[1], positions)
+            cgutils.do_boundscheck(context, builder, end, positions)
         out = context.make_array(view)(context, builder)
         itemsize = context.get_constant(types.intp, context.get_abi_sizeof(
             context.get_data_type(flat.dtype)))

@@ -109,10 +109,16 @@ def floats_all_finite(array: np.ndarray) -> bool:
     return bool(np.isfinite(array).all())  # or large finite values whose sum overflows
 
 
+def _compiled_rows(values: np.ndarray) -> bool:
+    """Whether the support module's row-wise argmax takes ``values``: many C-ordered rows
+    of a float type, at least one column."""
+    return (values.shape[0] >= COMPILED_MIN_ROWS and values.ndim == 2 and values.shape[1] > 0
+            and values.flags.c_contiguous and values.dtype in (np.float32, np.float64))
+
+
 def row_argmax(values: np.ndarray) -> np.ndarray:
     """values.argmax(axis=1) (compiled for many C-ordered float rows)."""
-    if (values.shape[0] >= COMPILED_MIN_ROWS and values.ndim == 2 and values.shape[1] > 0
-            and values.flags.c_contiguous and values.dtype in (np.float32, np.float64)):
+    if _compiled_rows(values):
         out = np.empty(values.shape[0], dtype=np.int64)
         if support_module().row_argmax(values, out):
             return out
@@ -164,9 +170,7 @@ def unit_targets(values: np.ndarray, dtype) -> tuple[np.ndarray, bool]:
 def argmax_hits(values: np.ndarray, labels: np.ndarray) -> int:
     """How many rows' argmax (NumPy's rule) equals their label: ce's correct predictions
     (compiled for many C-ordered float rows, without the argmax array)."""
-    if (values.shape[0] >= COMPILED_MIN_ROWS and values.ndim == 2 and values.shape[1] > 0
-            and values.flags.c_contiguous and values.dtype in (np.float32, np.float64)
-            and labels.dtype == np.int64):
+    if _compiled_rows(values) and labels.dtype == np.int64:
         hits = int(support_module().argmax_hits(values, labels))
         if hits >= 0:
             return hits
