@@ -87,7 +87,8 @@ class SympropKernels(Symprop):
         self.Xf, self.Y = net._features(X), net._targets(y, X.shape[0])
         self.perm = np.arange(X.shape[0])
         self.losses = np.empty(X.shape[0] // case.batch + 1)
-        self.outputs = np.empty_like(self.Y)  # what fit's running metrics read
+        # each batch's counts, from which fit takes its running metrics
+        self.scores = np.empty((self.losses.shape[0], 2))
         self.shards = shards_for(self.module, net.layers, case.batch)
         self.threads = lambda: blas_threads_for(net.layers, case.batch)  # one-shot each
 
@@ -100,7 +101,7 @@ class SympropKernels(Symprop):
             self.module.train_epoch(
                 self.Xf, self.Y, self.perm[:rows], self.case.batch, 0, 0.0, self.losses,
                 *net._flat_params(), *net._model_hyper(), *self.optimizer.hyper_values(),
-                shards=self.shards, outputs=self.outputs)
+                shards=self.shards, scores=self.scores)
         return time.perf_counter() - start
 
 

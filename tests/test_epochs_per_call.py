@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import symprop as sp
-from symprop.runtime import recovery, support, training
-from symprop.runtime.metrics import RunningMetrics
+from symprop.runtime import recovery, training
+from symprop.runtime.metrics import BatchScoreMetrics, RunningMetrics
 from symprop.runtime.support import shuffled_epochs, shuffled_rows
 
 
@@ -195,48 +195,72 @@ def test_several_epochs_orders_are_each_seeds_own(n, seeds):
         np.testing.assert_array_equal(out[e * n:(e + 1) * n], shuffled_rows(n, seed))
 
 
-@settings(max_examples=60, deadline=None)
-@given(loss=st.sampled_from(["ce", "bce", "mse"]), rows=st.integers(1, 12),
-       count=st.integers(1, 4), seed=st.integers(0, 1000), nan=st.booleans())
-def test_metrics_of_several_epochs_are_each_epochs_own(loss, rows, count, seed, nan):
-    """RunningMetrics.epochs equals a call per epoch, value for value: ties, and a NaN
-    output, included."""
+def score_targets(loss: str, rng, rows: int, units: int) -> np.ndarray:
+    if loss == "ce":
+        return np.eye(units)[rng.integers(0, units, rows)]
+    if loss == "bce":
+        return rng.integers(0, 2, (rows, units)).astype(float)
+    return rng.standard_normal((rows, units))
+
+
+@settings(max_examples=40, deadline=None)
+@given(loss=st.sampled_from(["ce", "bce", "mse"]), dtype=st.sampled_from(["float32", "float64"]),
+       rows=st.integers(1, 23), batch=st.integers(1, 9), count=st.integers(1, 3),
+       tied=st.booleans(), seed=st.integers(0, 1000))
+def test_batch_scores_are_the_metrics_of_the_outputs(loss, dtype, rows, batch, count, tied,
+                                                     seed):
+    """The counts the compiled epoch makes batch by batch (scores) give, epoch by epoch,
+    the metrics NumPy takes of the same epochs' outputs as each batch saw them: accuracy
+    exactly, MAE and R^2 to rounding. tied: the output layer's weights zero and no update
+    (lr 0), so every output row is a tie (ce: argmax takes the first; bce: all at 0.5)."""
     rng = np.random.default_rng(seed)
-    units = 3 if loss != "bce" else 2
-    Y = (np.eye(units)[rng.integers(0, units, rows)] if loss == "ce"
-         else rng.integers(0, 2, (rows, units)).astype(float) if loss == "bce"
-         else rng.standard_normal((rows, units)))
-    outputs = rng.integers(0, 3, (count * rows, units)) / 2.0  # ties and values at 0.5
-    if nan:
-        outputs[rng.integers(0, count * rows), rng.integers(0, units)] = np.nan
-    metrics = RunningMetrics(loss, Y)
-    together = metrics.epochs(outputs, count)
+    units = 1 if loss == "bce" and seed % 2 else 3
+    out_act = {"ce": "softmax", "bce": "sigmoid", "mse": "identity"}[loss]
+    net = sp.Network([sp.Dense(4, 5, "tanh"), sp.Dense(5, units, out_act)], loss=loss,
+                     dtype=dtype, seed=seed)
+    if tied:
+        net._arrays[2][...] = 0
+        net._arrays[3][...] = 0
+    optimizer = sp.SGD(0.3)
+    module = net._module(optimizer)
+    hyper = [0.0 * value for value in optimizer.hyper_values()] if tied else (
+        optimizer.hyper_values())
+    X = net._features(rng.standard_normal((rows, 4)))
+    Y = net._targets(score_targets(loss, rng, rows, units), rows)
+    batches = -(-rows // batch)
+    perm = np.concatenate([rng.permutation(rows) for _ in range(count)])
+    losses, scores = np.empty(count * batches), np.full((count * batches, 2), np.nan)
+    outputs = np.empty((count * rows, units), X.dtype)
+    done, _, status = module.train_epoch(
+        X, Y, perm, batch, 0, 0.0, losses, *net._flat_params(), *hyper, outputs=outputs,
+        scores=scores, epochs=count)
+    assert (done, status) == (count * batches, 0)
+    counted = BatchScoreMetrics(loss, Y).epochs(scores, count)
+    measured = RunningMetrics(loss, Y)
     for e in range(count):
-        alone = metrics(outputs[e * rows:(e + 1) * rows])
-        assert together.keys() == alone.keys()
-        for key, value in alone.items():
-            np.testing.assert_equal(together[key][e], value)
+        want = measured(outputs[e * rows:(e + 1) * rows])
+        assert counted.keys() == want.keys()
+        for key, value in want.items():
+            if key == "accuracy":
+                assert counted[key][e] == value
+            else:
+                np.testing.assert_allclose(counted[key][e], value, rtol=1e-9, atol=1e-12)
+    if tied and loss == "ce":
+        first_class = np.count_nonzero(Y.argmax(axis=1) == 0) / rows
+        assert counted["accuracy"] == [first_class] * count
 
 
-@pytest.mark.parametrize("busy", [False, True])
-def test_accuracy_of_many_small_epochs(monkeypatch, busy):
-    """Epochs of few rows each: in a process of many small epochs (busy: past the Python
-    shuffles' rows, as a sweep's worker) their argmax is the compiled one, else NumPy's;
-    either way each epoch's accuracy is its own, ties and a NaN output included."""
-    monkeypatch.setattr(support, "_python_shuffled", support.PYTHON_SHUFFLE_ROWS if busy else 0)
-    calls = []
-    compiled = support.support_module()
-    real = compiled.row_argmax
-    monkeypatch.setattr(compiled, "row_argmax", lambda *a: calls.append(1) or real(*a))
-    rng = np.random.default_rng(3)
-    rows, count = 150, 20  # 3000 outputs: the compiled loop's size, one epoch's not
-    Y = np.eye(3)[rng.integers(0, 3, rows)]
-    outputs = rng.integers(0, 3, (count * rows, 3)).astype(np.float32) / 2
-    outputs[5 * rows + 7, 1] = np.nan  # NumPy's rule: the row's first NaN
-    metrics = RunningMetrics("ce", Y)
-    together = metrics.epochs(outputs, count)["accuracy"]
-    assert bool(calls) == busy
-    for e in range(count):
-        alone = outputs[e * rows:(e + 1) * rows].argmax(axis=1) == Y.argmax(axis=1)
-        assert together[e] == np.count_nonzero(alone) / rows
-
+def test_train_epoch_without_scores_or_outputs_keeps_neither():
+    """Neither asked for: nothing is written or made for them (fit with exact metrics);
+    scores of the wrong shape are refused before the compiled loop writes."""
+    rng = np.random.default_rng(1)
+    net = sp.Network(NETWORKS["ce"](), loss="ce", seed=1)
+    optimizer = sp.SGD(0.1)
+    module = net._module(optimizer)
+    X, Y = net._features(rng.standard_normal((12, 5))), net._targets(rng.integers(0, 3, 12), 12)
+    args = (*net._flat_params(), *optimizer.hyper_values())
+    losses = np.empty(3)
+    assert module.train_epoch(X, Y, np.arange(12), 4, 0, 0.0, losses, *args)[2] == 0
+    for wrong in (np.empty((2, 2)), np.empty((3, 1))):
+        with pytest.raises(ValueError, match="scores"):
+            module.train_epoch(X, Y, np.arange(12), 4, 0, 0.0, losses, *args, scores=wrong)

@@ -72,7 +72,8 @@ def network_and_data(blocks, nan_row=None):
 
 def train_with(shards, optimizer, clip_norm=0.0, batch_size=64, epochs=2, nan_row=None,
                blocks=False, lr=None, bad_input=None):
-    """Parameters and batch losses after `epochs` epochs through module.train_epoch; a NaN
+    """Parameters, and each epoch's (batches, step, status, batch losses, outputs, batch
+    scores) after `epochs` epochs through module.train_epoch; a NaN
     target in row nan_row (past the checks fit() makes) if given; ``bad_input`` (row,
     column, value): that value in X (fit leaves X's check to the epoch); ``lr`` as given
     (past the optimizer's checks, inf say) if given."""
@@ -97,10 +98,12 @@ def train_with(shards, optimizer, clip_norm=0.0, batch_size=64, epochs=2, nan_ro
         perm = rng.permutation(X.shape[0])
         losses = np.full(-(-X.shape[0] // batch_size), np.nan)
         outputs = np.full(Y.shape, np.nan)  # each row's output as its batch saw it
+        scores = np.full((losses.shape[0], 2), np.nan)  # each batch's counts (fit's metrics)
         batches, step, status = module.train_epoch(
             Xf, Y, perm, batch_size, step, clip_norm, losses, *params, *states,
-            *net._model_hyper(), *hyper, shards=shards, outputs=outputs, work=work)
-        results.append((batches, step, status, losses.copy(), outputs))
+            *net._model_hyper(), *hyper, shards=shards, outputs=outputs, work=work,
+            scores=scores)
+        results.append((batches, step, status, losses.copy(), outputs, scores))
         JOINED.append(shards > 1 and sync[ARRIVED] == shards)  # all threads ran the epoch
         if status:
             break
@@ -129,11 +132,16 @@ def test_split_batches_train_like_one_thread(shards, blocks, optimizer, clip_nor
     params, got = train_with(shards, optimizer, clip_norm, blocks=blocks)
     for a, b in zip(ref_params, params, strict=True):
         np.testing.assert_allclose(b, a, rtol=0, atol=1e-12)
-    for (b1, s1, st1, l1, o1), (b2, s2, st2, l2, o2) in zip(ref, got, strict=True):
+    labels = data()[1]
+    for (b1, s1, st1, l1, o1, c1), (b2, s2, st2, l2, o2, c2) in zip(ref, got, strict=True):
         assert (b1, s1, st1) == (b2, s2, st2)
         np.testing.assert_allclose(l2, l1, rtol=1e-12)
         assert np.isfinite(o1).all()  # every row's output written, by its thread
         np.testing.assert_allclose(o2, o1, rtol=0, atol=1e-12)
+        # each batch's correct predictions, summed over the threads' shares
+        np.testing.assert_array_equal(c2, c1)
+        assert c1[:, 0].sum() == np.count_nonzero(o1.argmax(axis=1) == labels)
+        assert not c1[:, 1].any()
     assert not np.allclose(ref_params[0], make_net().params[0][0])  # training moved them
 
 
@@ -158,10 +166,12 @@ def test_threads_that_cannot_all_start_give_the_same_epoch_on_one(blocks, optimi
     assert not any(JOINED[len(joined):])  # one thread: every epoch in turn, at once
     for a, b in zip(joined_params, serial_params, strict=True):
         np.testing.assert_array_equal(b, a)
-    for (b1, s1, st1, l1, o1), (b2, s2, st2, l2, o2) in zip(joined, serial, strict=True):
+    for (b1, s1, st1, l1, o1, c1), (b2, s2, st2, l2, o2, c2) in zip(joined, serial,
+                                                                    strict=True):
         assert (b1, s1, st1) == (b2, s2, st2)
         np.testing.assert_array_equal(l2, l1)
         np.testing.assert_array_equal(o2, o1)
+        np.testing.assert_array_equal(c2, c1)
 
 
 @pytest.mark.parametrize("blocks, clip_norm", [(False, 0.0), ("bn", 0.5)])
@@ -430,11 +440,12 @@ def epochs_in_one_call(shards, count, nan_row=None, blocks="bn"):
     first[first == nan_row] = 0
     losses = np.full(count * -(-X.shape[0] // 64), np.nan)
     outputs = np.full((count * Y.shape[0], Y.shape[1]), np.nan)
+    scores = np.full((losses.shape[0], 2), np.nan)
     batches, step, status = module.train_epoch(
         Xf, Y, perm, 64, 0, 0.5, losses, *params, *states, *net._model_hyper(),
         *optimizer.hyper_values(), shards=shards, outputs=outputs,
-        work=module.epoch_work(64, net._flat_params(), shards), epochs=count)
-    return [p.copy() for p in params], (batches, step, status, losses, outputs)
+        work=module.epoch_work(64, net._flat_params(), shards), epochs=count, scores=scores)
+    return [p.copy() for p in params], (batches, step, status, losses, outputs, scores)
 
 
 @pytest.mark.parametrize("blocks", [False, "bn"])
@@ -443,7 +454,7 @@ def test_split_batches_take_several_epochs_a_call(blocks):
     three shares in turn): bit for bit what three calls of one epoch give, the outputs of
     each epoch in its own rows, and the batches counted over the three."""
     for shards in (2, 3):
-        params, (batches, step, status, losses, outputs) = epochs_in_one_call(
+        params, (batches, step, status, losses, outputs, scores) = epochs_in_one_call(
             shards, 3, blocks=blocks)
         assert (batches, step, status) == (3 * 7, 3 * 7, 0)
         assert np.isfinite(outputs).all()  # every epoch's rows written
@@ -454,6 +465,7 @@ def test_split_batches_take_several_epochs_a_call(blocks):
             np.testing.assert_array_equal(b, a)
         np.testing.assert_array_equal(losses, np.concatenate([r[3] for r in ref]))
         np.testing.assert_array_equal(outputs, np.concatenate([r[4] for r in ref]))
+        np.testing.assert_array_equal(scores, np.concatenate([r[5] for r in ref]))
 
 
 def test_split_batches_stop_inside_a_call_of_several_epochs():
@@ -469,6 +481,8 @@ def test_split_batches_stop_inside_a_call_of_several_epochs():
         assert np.isnan(got[3][done + 1:]).all()  # no batch after the stop
         np.testing.assert_allclose(got[4][:389], ref[4][:389], rtol=0, atol=1e-12)
         assert np.isnan(got[4][2 * 389:]).all()  # the third epoch never ran
+        np.testing.assert_array_equal(got[5][:done], ref[5][:done])
+        assert np.isnan(got[5][done:]).all()  # none for the stopping batch or after it
         for a, b in zip(ref_params, params, strict=True):
             np.testing.assert_allclose(b, a, rtol=0, atol=1e-12)
 

@@ -400,6 +400,14 @@ class NetworkPlan(SplitPath, FusedEpoch):
         return {"x": x, "y": y, "rows": rows_ahead(len(x) + len(y))}
 
     @property
+    def score_kind(self) -> str:
+        """What a training batch counts for fit's running metrics (the module's
+        BATCH_SCORES): "argmax" (ce: rows whose largest output is the target's largest),
+        "threshold" (bce: outputs on their target's side of 0.5) or "errors" (any other
+        loss, a regression's: summed absolute and squared errors)."""
+        return {"ce": "argmax", "bce": "threshold"}.get(self.loss_name, "errors")
+
+    @property
     def units_scale(self) -> int:
         """Units the loss mean runs over per sample (mse, bce: all outputs; ce: 1)."""
         return self.n_out if self.loss.per_sample_units else 1

@@ -96,8 +96,8 @@ class Network:
         self._optimizer: Optimizer | None = None
         self._state: list[np.ndarray] = []
         self._step = 0
-        # fit's array of each row's output in an epoch (its running metrics), kept for the
-        # next fit of as many rows (symprop.runtime.training)
+        # a GPU fit's array of each row's output in an epoch (its running metrics), kept for
+        # the next fit of as many rows (symprop.runtime.training)
         self._epoch_outputs: np.ndarray | None = None
 
     def _check_output_for_loss(self) -> None:

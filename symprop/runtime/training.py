@@ -12,7 +12,7 @@ import numpy as np
 from symprop.errors import DataError, SympropError, TrainingError
 from symprop.runtime.checks import require_finite
 from symprop.runtime.device import arrays_for
-from symprop.runtime.metrics import metrics, metrics_against
+from symprop.runtime.metrics import BatchScoreMetrics, RunningMetrics, metrics
 from symprop.runtime.optimizers import SGD, make_optimizer
 from symprop.runtime.recovery import Checkpoints
 from symprop.runtime.threads import blas_threads_for, shards_for
@@ -22,9 +22,10 @@ from symprop.runtime.threads import blas_threads_for, shards_for
 NONFINITE_LOSS, NONFINITE_UPDATE = 1, 2
 
 # Several epochs in one call of the module (_epochs_at_once): a call aims at this long, and
-# keeps its epochs' outputs (for their running metrics) in this much memory at most.
+# keeps its epochs' per-batch losses and scores (their running values) in this much memory
+# at most.
 CALL_SECONDS = 0.1
-OUTPUT_BYTES = 1 << 22
+EPOCH_VALUES_BYTES = 1 << 22
 
 # track_gradients measures each layer's gradient on the same training rows every epoch (so
 # the curves compare epoch with epoch), at most this many, spread evenly over the data: a
@@ -161,13 +162,10 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
     checkpoints = Checkpoints(net, arrays, module, n, shuffle, epochs, per_epoch)
     most = _epochs_at_once(checkpoints, epochs, net.target == "cpu" and X_val is None
                            and patience is None and not track_gradients
-                           and not metrics_each_epoch, n * Y.shape[1] * X.dtype.itemsize)
+                           and not metrics_each_epoch, per_epoch * 24)  # 8 + 2 x 8 bytes a batch
     batch_losses = np.empty(most * per_epoch, dtype=np.float64)
-    # each row's output as its batch saw it (the running metrics), on the host
-    outputs = (None if metrics_each_epoch
-               else _epoch_outputs(net, most * n, Y.shape[1], X.dtype))
-    running_metrics = (None if metrics_each_epoch
-                       else metrics_against(net.loss, Y, _class_labels(net, y, Y)))
+    gathered, running_metrics = ({}, None) if metrics_each_epoch else _running_metrics(
+        net, X, Y, y, most, per_epoch)
     # floats: np.dot of the float losses with integers converts them first (2.6 against 1.1 us)
     batch_rows = np.minimum(batch_size, n - batch_size * np.arange(per_epoch),
                             dtype=np.float64)
@@ -180,7 +178,7 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
         batches, step, status = module.train_epoch(
             arrays.X, arrays.Y, perm, batch_size, net._step, float(clip_norm or 0.0),
             batch_losses, *arrays.params, *arrays.running, *arrays.state, *hyper, *opt_hyper,
-            *dropout, **split, outputs=outputs, **extra)
+            *dropout, **split, **gathered, **extra)
         net._step = int(step)
         return int(batches), int(status)
 
@@ -228,14 +226,14 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
             arrays.sync()  # once per call: metrics, early stopping and the caller see them
             if count > 1:  # several epochs, nothing between them: their running values
                 _record_epochs(history, epoch, _epoch_losses(batch_losses, batch_rows, count),
-                               running_metrics.epochs(outputs[:count * n], count), progress)
+                               running_metrics(count), progress)
                 epoch += count
                 continue
             if metrics_each_epoch:
                 values = _epoch_values(net, X, Y, arrays)
             else:  # the running values: every row ran once in this epoch
                 values = {"loss": _epoch_losses(batch_losses, batch_rows, 1)[0],
-                          **running_metrics(outputs[:n])}
+                          **{key: series[0] for key, series in running_metrics(1).items()}}
             if X_val is not None:
                 values.update(_epoch_values(net, X_val, Y_val, arrays, "val_"))
             if track_gradients:
@@ -289,19 +287,37 @@ def _epochs_at_once(checkpoints: Checkpoints, epochs: int, between_free: bool,
                     epoch_bytes: int) -> int:
     """How many epochs one call of the module trains at most. Where nothing runs between
     epochs (``between_free``: the CPU module, no validation, early stopping, gradient norms
-    or exact metrics), those up to the next copy of the training state (recovery.py) and whose
-    outputs (``epoch_bytes`` each) fit in OUTPUT_BYTES: for a small network a call and an
-    epoch's Python cost 20-30 us, as much as its batches. Each call is then held to about
+    or exact metrics), those up to the next copy of the training state (recovery.py) and
+    whose running values (``epoch_bytes`` each: a batch's loss and scores) fit in
+    EPOCH_VALUES_BYTES: for a small network a call and an epoch's Python cost 20-30 us, as
+    much as its batches. Each call is then held to about
     CALL_SECONDS by the pace of the one before (the bar moves, Ctrl-C is heard)."""
     if not between_free:
         return 1
     return max(1, min(epochs, checkpoints.epochs_until_copy(),
-                      OUTPUT_BYTES // max(epoch_bytes, 1)))
+                      EPOCH_VALUES_BYTES // max(epoch_bytes, 1)))
 
 
 def _best_value(history: History, monitor: str) -> float:
     """The monitored value of the best epoch so far (inf before the first)."""
     return math.inf if history.best_epoch is None else history[monitor][history.best_epoch - 1]
+
+
+def _running_metrics(net, X: np.ndarray, Y: np.ndarray, y, most: int, per_epoch: int):
+    """Where the epochs' running metrics come from: (train_epoch's arguments that gather
+    them, a function of an epoch count that gives each metric's values for the epochs of
+    the last call). The CPU module counts them batch by batch as it trains (its scores, a
+    row a batch); the GPU module keeps each row's output as its batch saw it, measured on
+    the host after its epoch (it trains one epoch a call)."""
+    if net.target == "cpu":
+        scores = np.empty((most * per_epoch, 2))
+        counted = BatchScoreMetrics(net.loss, Y)
+        return {"scores": scores}, lambda count: counted.epochs(scores[:count * per_epoch], count)
+    n = X.shape[0]
+    outputs = _epoch_outputs(net, n, Y.shape[1], X.dtype)
+    measure = RunningMetrics(net.loss, Y, _class_labels(net, y, Y))
+    return {"outputs": outputs}, lambda count: {
+        key: [value] for key, value in measure(outputs[:n]).items()}
 
 
 def _epoch_outputs(net, rows: int, units: int, dtype) -> np.ndarray:

@@ -132,7 +132,9 @@ def root(context, missing=missing):
         yield str(l_1_s)
         yield '", '
     l_1_s = missing
-    yield ")\n\n# Whether run() can split training batches over threads (train_epoch's `shards`).\nSHARDED = "
+    yield ')\n\n# What each training batch counts for fit\'s running metrics (train_epoch\'s `scores`, a row\n# per batch): "argmax" (ce: rows predicted right, 0), "threshold" (bce: outputs on their\n# target\'s side of 0.5, 0), "errors" (other losses: summed absolute, squared errors).\nBATCH_SCORES = "'
+    yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'score_kind'))
+    yield '"\n\n# Whether run() can split training batches over threads (train_epoch\'s `shards`).\nSHARDED = '
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable'))
     yield '\n\n# What run() does with each batch.\nTRAIN = 0      # forward, loss, backward, update: one epoch of mini-batches\nGRADIENTS = 1  # forward, loss, backward: gradients of the mean loss into the d* arrays\nEVALUATE = 2   # forward and loss: outputs into `out`, the summed loss returned\nPREDICT = 3    # forward only: outputs into `out`\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'has_blocks'):
@@ -232,7 +234,7 @@ def root(context, missing=missing):
         pass
         yield ', '
         yield str(l_1_name)
-        yield str(('_in' if (undefined(name='single') if l_0_single is missing else l_0_single) else cond_expr_undefined("the inline if-expression on line 146 in 'network.py.j2' evaluated to false and no else section was defined.")))
+        yield str(('_in' if (undefined(name='single') if l_0_single is missing else l_0_single) else cond_expr_undefined("the inline if-expression on line 151 in 'network.py.j2' evaluated to false and no else section was defined.")))
     l_1_name = missing
     yield '):\n    """'
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'optimizer_name'))
@@ -308,7 +310,7 @@ def root(context, missing=missing):
         yield '\n'
     yield '\n\n@njit('
     yield str((undefined(name='jit') if l_0_jit is missing else l_0_jit))
-    yield ')\ndef run(mode, X, Y, perm, epochs, batch_size, step, clip_norm, batch_losses, out, XB, YB'
+    yield ')\ndef run(mode, X, Y, perm, epochs, batch_size, step, clip_norm, batch_losses, batch_scores, out, XB, YB'
     for (l_1_name, l_1__, l_1__) in context.call(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'buffer_shapes'), ''):
         _loop_vars = {}
         pass
@@ -337,7 +339,7 @@ def root(context, missing=missing):
         yield str(environment.getattr(l_1_layer, 'W'))
         yield 'T'
     l_1_layer = missing
-    yield '):\n    """Run the rows of X in the order of perm, in batches of batch_size, doing what `mode`\n    says (TRAIN, GRADIENTS, EVALUATE, PREDICT). No Python runs per batch. perm holds the\n    row orders of `epochs` epochs back to back (its length a multiple of epochs); each\n    epoch\'s batches start with its first row, its last batch may be short, and batch_losses\n    and out take the epochs\' values in turn (out: X\'s rows for each epoch). Several epochs\n    in one call spare a small network\'s fit the call\'s and the epoch\'s Python (20-30 us).\n\n    XB, YB and the A, Z, D (M, AD) arrays are the batch buffers (from _buffers): allocated\n    by the caller, so that no allocation is compiled in here.\n\n    Returns (batches done, step, status, summed loss), the batches counted over the epochs;\n    status 1 means the loss of batch number `batches`, or one of its inputs (in X), was not\n    finite, and no update was applied\n    for it (batch normalization\'s running statistics may hold its batch\'s); status 2 means its\n    update made a parameter or optimizer state non-finite (the caller restores them).\n    """\n    epoch_rows = perm.shape[0] // epochs\n    # The loops below have the layer sizes written in: refuse arrays of other widths.\n    if X.shape[1] != '
+    yield '):\n    """Run the rows of X in the order of perm, in batches of batch_size, doing what `mode`\n    says (TRAIN, GRADIENTS, EVALUATE, PREDICT). No Python runs per batch. perm holds the\n    row orders of `epochs` epochs back to back (its length a multiple of epochs); each\n    epoch\'s batches start with its first row, its last batch may be short, and batch_losses,\n    batch_scores and out take the epochs\' values in turn (out: X\'s rows for each epoch).\n    Several epochs in one call spare a small network\'s fit the call\'s and the epoch\'s\n    Python (20-30 us). In training, batch_scores (a row per batch, or none) takes each\n    batch\'s counts for fit\'s running metrics (BATCH_SCORES), and out (X\'s rows, or none)\n    each row\'s output as its batch saw it.\n\n    XB, YB and the A, Z, D (M, AD) arrays are the batch buffers (from _buffers): allocated\n    by the caller, so that no allocation is compiled in here.\n\n    Returns (batches done, step, status, summed loss), the batches counted over the epochs;\n    status 1 means the loss of batch number `batches`, or one of its inputs (in X), was not\n    finite, and no update was applied\n    for it (batch normalization\'s running statistics may hold its batch\'s); status 2 means its\n    update made a parameter or optimizer state non-finite (the caller restores them).\n    """\n    epoch_rows = perm.shape[0] // epochs\n    # The loops below have the layer sizes written in: refuse arrays of other widths.\n    if X.shape[1] != '
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_in'))
     yield ' or (mode != PREDICT and Y.shape[1] != '
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_out'))
@@ -356,7 +358,7 @@ def root(context, missing=missing):
     if (environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_in') in environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'ROW_TUPLE_COLUMNS')):
         pass
         yield "    XB_flat = XB.reshape(-1)  # the gather's rows, summed flat for inputs_check\n"
-    yield "    training = mode == TRAIN\n    loss_sum = 0.0\n    batches = (epoch_rows + batch_size - 1) // batch_size  # an epoch's\n    for flat in range(epochs * batches):  # epoch after epoch, batch after batch\n        epoch = flat // batches\n        bi = flat - epoch * batches\n        start = epoch * epoch_rows + bi * batch_size\n        rest = epoch_rows - bi * batch_size\n        nb = rest if rest < batch_size else batch_size  # the last batch may be short\n        out_base = epoch * X.shape[0]\n"
+    yield "    training = mode == TRAIN\n    scoring = training and batch_scores.shape[0] > 0\n    keeping = mode != GRADIENTS and out.shape[0] > 0\n    loss_sum = 0.0\n    batches = (epoch_rows + batch_size - 1) // batch_size  # an epoch's\n    for flat in range(epochs * batches):  # epoch after epoch, batch after batch\n        epoch = flat // batches\n        bi = flat - epoch * batches\n        start = epoch * epoch_rows + bi * batch_size\n        rest = epoch_rows - bi * batch_size\n        nb = rest if rest < batch_size else batch_size  # the last batch may be short\n        out_base = epoch * X.shape[0]\n"
     yield str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'gather_rows'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'start', 'nb', '        ', 'mode != PREDICT'), 'rstrip')))
     yield '\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'prefetch'):
@@ -397,11 +399,11 @@ def root(context, missing=missing):
                 yield str(environment.getattr(l_1_layer, 'index'))
                 yield '[:nb]\n'
         l_1_layer = missing
-    yield "        if mode != GRADIENTS:  # in training too: the outputs for the epoch's metrics\n"
+    yield '        if keeping:\n'
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'keep_outputs'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'nb', 'start', '            ', 'out_base + '))
     yield '\n        if mode == PREDICT:\n            continue\n\n        # -- loss and output delta ----------------------------------------------------------\n'
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'loss_delta'), (undefined(name='plan') if l_0_plan is missing else l_0_plan)))
-    yield "\n        if not inputs_finite:  # a NaN or inf input stops training as a NaN loss would\n            batch_loss = math.nan\n        loss_sum += batch_loss\n        if training:\n            batch_losses[flat] = batch_loss / nb\n            # not math.isfinite: Numba's is (x - x) == (x - x), which LLVM's fastmath\n            # reassociation may fold to true (it did where the loss added a check of the inputs)\n            if not abs(batch_loss) < math.inf:\n                return flat, step, 1, loss_sum\n        if mode == EVALUATE:\n            continue\n\n        # -- backward -----------------------------------------------------------------------\n"
+    yield "\n        if not inputs_finite:  # a NaN or inf input stops training as a NaN loss would\n            batch_loss = math.nan\n        loss_sum += batch_loss\n        if training:\n            batch_losses[flat] = batch_loss / nb\n            # not math.isfinite: Numba's is (x - x) == (x - x), which LLVM's fastmath\n            # reassociation may fold to true (it did where the loss added a check of the inputs)\n            if not abs(batch_loss) < math.inf:\n                return flat, step, 1, loss_sum\n        if scoring:  # the batch's counts for fit's running metrics, beside its loss\n            batch_scores[flat, 0] = score_a\n            batch_scores[flat, 1] = score_b\n        if mode == EVALUATE:\n            continue\n\n        # -- backward -----------------------------------------------------------------------\n"
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'has_blocks'):
         pass
         for l_1_step in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'backward_steps'):
@@ -446,13 +448,13 @@ def root(context, missing=missing):
     yield '            ]\n\n\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable'):
         pass
-        yield 'def _shard_arrays(shards, params, rows):\n    """The split path\'s arrays for ``shards`` threads: shards, crowded (more shares than\n    threads), sync, results (the threads\' meeting points, the call\'s outcome), losses and\n    verdicts (one per thread), work (per thread, its share of ``rows`` batch rows in every\n    batch buffer, then its transposed weight copies) and grads (per thread, every\n    parameter\'s gradient, flat); each thread\'s rows on cache lines of their own. One\n    share: run() trains alone, nothing to make."""\n    if shards == 1:\n        return [1]\n    cap = -(-rows // shards)\n    dtype = params[0].dtype\n    work_floats = cap * '
+        yield 'def _shard_arrays(shards, params, rows):\n    """The split path\'s arrays for ``shards`` threads: shards, crowded (more shares than\n    threads), sync, results (the threads\' meeting points, the call\'s outcome), losses,\n    scores and verdicts (one per thread), work (per thread, its share of ``rows`` batch rows in every\n    batch buffer, then its transposed weight copies) and grads (per thread, every\n    parameter\'s gradient, flat); each thread\'s rows on cache lines of their own. One\n    share: run() trains alone, nothing to make."""\n    if shards == 1:\n        return [1]\n    cap = -(-rows // shards)\n    dtype = params[0].dtype\n    work_floats = cap * '
         yield str((environment.getitem(environment.getitem(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shard_buffers'), -1), 1) + environment.getitem(environment.getitem(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shard_buffers'), -1), 2)))
         yield ' + '
         yield str((environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed_floats') + environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'stats_floats')))
         yield '\n    work, grads = rows_apart(shards, work_floats, dtype), rows_apart(shards, '
         yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'param_count'))
-        yield ", dtype)\n    # more shares than Numba's thread count (the user's limit on threads): thread 0 runs\n    # every share in turn\n    crowded = shards > numba_thread_count()\n    return [shards, crowded, np.zeros(SYNC_SLOTS, np.int64), np.zeros(4), np.zeros(shards), np.zeros(shards), work, grads]\n\n\n"
+        yield ", dtype)\n    # more shares than Numba's thread count (the user's limit on threads): thread 0 runs\n    # every share in turn\n    crowded = shards > numba_thread_count()\n    return [shards, crowded, np.zeros(SYNC_SLOTS, np.int64), np.zeros(4), np.zeros(shards), np.zeros((shards, 2)), np.zeros(shards), work, grads]\n\n\n"
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed'):
         pass
         yield 'def _transposes(params):\n    """run()\'s transposed copies of the weights whose delta products read them so."""\n    return ['
@@ -460,7 +462,7 @@ def root(context, missing=missing):
         for l_1_layer, l_1_loop in LoopContext(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed'), undefined):
             _loop_vars = {}
             pass
-            yield str((', ' if (not environment.getattr(l_1_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 349 in 'network.py.j2' evaluated to false and no else section was defined.")))
+            yield str((', ' if (not environment.getattr(l_1_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 362 in 'network.py.j2' evaluated to false and no else section was defined.")))
             yield 'np.ascontiguousarray(params['
             yield str(context.call(environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params'), 'index'), environment.getattr(l_1_layer, 'W'), _loop_vars=_loop_vars))
             yield '].T)'
@@ -473,20 +475,20 @@ def root(context, missing=missing):
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'model_hyper')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'hyper')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield ', shards=1, outputs=None, work=None, epochs=1):\n    """One epoch of mini-batches in the order of perm; returns (batches, step, status).\n    shards > 1 splits each batch\'s rows over that many threads'
+    yield ', shards=1, outputs=None, work=None, epochs=1, scores=None):\n    """One epoch of mini-batches in the order of perm; returns (batches, step, status).\n    shards > 1 splits each batch\'s rows over that many threads'
     yield str(('' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else ' (not in this module: SHARDED is False)'))
-    yield ".\n    outputs (X's rows by "
+    yield ".\n    scores (float64, a row of 2 per batch): receives each batch's counts for the epoch's\n    running metrics (BATCH_SCORES), of its rows' outputs before its update.\n    outputs (X's rows by "
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_out'))
-    yield ', X\'s dtype): receives the output layer\'s values of each\n    row as its batch saw them, before that batch\'s update (the epoch\'s running metrics).\n    work: what epoch_work(batch_size, params, shards) returned, for the same arguments: the\n    scratch arrays, made once for all of a fit\'s epochs (else made here).\n    epochs > 1: that many epochs in one call, perm their row orders back to back,\n    batch_losses and outputs (epochs times X\'s rows) their values in turn, and batches\n    counted over them all."""\n    params = ['
+    yield ', X\'s dtype): receives the output layer\'s values of each\n    row as its batch saw them, before that batch\'s update.\n    work: what epoch_work(batch_size, params, shards) returned, for the same arguments: the\n    scratch arrays, made once for all of a fit\'s epochs (else made here).\n    epochs > 1: that many epochs in one call, perm their row orders back to back,\n    batch_losses, scores and outputs (epochs times X\'s rows) their values in turn, and\n    batches counted over them all."""\n    params = ['
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'args'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params')))
-    yield ']\n    epochs, shards = int(epochs), max(1, int(shards))\n    rows = perm.shape[0] // max(epochs, 1)\n    if epochs < 1 or rows * epochs != perm.shape[0]:\n        raise ValueError("train_epoch: perm must hold `epochs` epochs\' row orders, each as "\n                         "long")\n    out = np.empty((epochs * X.shape[0], '
+    yield ']\n    epochs, shards = int(epochs), max(1, int(shards))\n    rows = perm.shape[0] // max(epochs, 1)\n    if epochs < 1 or rows * epochs != perm.shape[0]:\n        raise ValueError("train_epoch: perm must hold `epochs` epochs\' row orders, each as "\n                         "long")\n    batches = epochs * -(-rows // batch_size)\n    out = np.empty((0, '
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_out'))
-    yield '), dtype=X.dtype) if outputs is None else outputs\n    # the compiled loop writes without bounds checks: arrays too short are refused here\n    if out.shape[0] < epochs * X.shape[0] or batch_losses.shape[0] < epochs * -(-rows // batch_size):\n        raise ValueError("train_epoch: outputs must have `epochs` times X\'s rows and "\n                         "batch_losses `epochs` times an epoch\'s batches")\n    buffers, grads, shard_arrays = epoch_work(batch_size, params, shards) if work is None else work\n    if buffers[0].shape[0] < min(batch_size, X.shape[0])'
-    yield str((' or shard_arrays[0] != shards' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 375 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield '), dtype=X.dtype) if outputs is None else outputs\n    scores = np.empty((0, 2)) if scores is None else scores\n    # the compiled loop writes without bounds checks: arrays too short are refused here\n    if ((outputs is not None and out.shape[0] < epochs * X.shape[0])\n            or batch_losses.shape[0] < batches\n            or (scores.shape[0] and (scores.shape[0] < batches or scores.shape[1] != 2))):\n        raise ValueError("train_epoch: outputs must have `epochs` times X\'s rows, and "\n                         "batch_losses and scores (2 columns) `epochs` times an epoch\'s "\n                         "batches")\n    buffers, grads, shard_arrays = epoch_work(batch_size, params, shards) if work is None else work\n    if buffers[0].shape[0] < min(batch_size, X.shape[0])'
+    yield str((' or shard_arrays[0] != shards' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 395 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ':\n        raise ValueError("train_epoch: work was made for another batch_size or shard count; "\n                         "make it with epoch_work(batch_size, params, shards)")\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable'):
         pass
-        yield "    if shards > 1:  # each batch's rows split over `shards` threads\n        _, crowded, sync, results, losses, verdicts, shard_work, shard_grads = shard_arrays\n"
+        yield "    if shards > 1:  # each batch's rows split over `shards` threads\n        _, crowded, sync, results, losses, share_scores, verdicts, shard_work, shard_grads = shard_arrays\n"
         l_0_units = context.call(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'unit_buffer_shapes'))
         context.vars['units'] = l_0_units
         context.exported_vars.add('units')
@@ -497,7 +499,7 @@ def root(context, missing=missing):
             yield ', = buffers['
             yield str((-t_2((undefined(name='units') if l_0_units is missing else l_0_units))))
             yield ':]  # the batch statistics\n'
-        yield '        sync[:] = 0\n        run_threads(shard_thread, shards, (shards, crowded, sync, results, X, Y, perm, epochs, batch_size, step, clip_norm, batch_losses, out, shard_work, shard_grads, losses, verdicts'
+        yield '        sync[:] = 0\n        run_threads(shard_thread, shards, (shards, crowded, sync, results, X, Y, perm, epochs, batch_size, step, clip_norm, batch_losses, scores, out, shard_work, shard_grads, losses, share_scores, verdicts'
         yield str(context.call(environment.getattr((undefined(name='sh') if l_0_sh is missing else l_0_sh), 'shared'), (undefined(name='plan') if l_0_plan is missing else l_0_plan)))
         yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params')))
         yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
@@ -505,14 +507,14 @@ def root(context, missing=missing):
         yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'model_hyper')))
         yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'hyper')))
         yield '))\n        return int(results[0]), int(results[1]), int(results[2])\n'
-    yield '    batches, step, status, _ = run(TRAIN, X, Y, perm, epochs, batch_size, step, clip_norm, batch_losses, out, *buffers, *params'
+    yield '    batches, step, status, _ = run(TRAIN, X, Y, perm, epochs, batch_size, step, clip_norm, batch_losses, scores, out, *buffers, *params'
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
     yield ', *grads'
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'states')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'model_hyper')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'hyper')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 389 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 409 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return batches, step, status\n\n\ndef epoch_work(batch_size, params, shards=1):\n    """train_epoch\'s scratch arrays for batches of batch_size rows: the batch buffers, the\n    gradients and the threads\' shares'
     yield str(('' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else ' (none here)'))
     yield '; nothing in them outlives an epoch."""\n    return (_buffers(batch_size), _like(params), '
@@ -526,7 +528,7 @@ def root(context, missing=missing):
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
     yield '):\n    """Gradients of the mean loss over all rows of X (one batch, no dropout); returns it."""\n    params = ['
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'args'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params')))
-    yield ']\n    n = X.shape[0]\n    states = [np.zeros_like(p) for p in params for _ in OPTIMIZER_STATE]\n    _, _, _, total = run(GRADIENTS, X, Y, np.arange(n), 1, n, 0, 0.0, np.empty(1), np.empty((1, '
+    yield ']\n    n = X.shape[0]\n    states = [np.zeros_like(p) for p in params for _ in OPTIMIZER_STATE]\n    _, _, _, total = run(GRADIENTS, X, Y, np.arange(n), 1, n, 0, 0.0, np.empty(1), np.empty((0, 2)), np.empty((0, '
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_out'))
     yield '), X.dtype), *_buffers(n), *params'
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
@@ -540,7 +542,7 @@ def root(context, missing=missing):
         yield ', 0.0'
     l_1__ = missing
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 404 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 424 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return total / n\n\n\ndef evaluate(X, Y, out, with_loss, chunk, '
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'args'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
@@ -548,7 +550,7 @@ def root(context, missing=missing):
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
     yield '):\n    """Output activations of every row into out; the mean loss over rows if with_loss."""\n    params = ['
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'args'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params')))
-    yield ']\n    n = X.shape[0]\n    states = [np.zeros_like(p) for p in params for _ in OPTIMIZER_STATE]\n    chunk = max(1, min(chunk, n))\n    _, _, _, total = run(EVALUATE if with_loss else PREDICT, X, Y, np.arange(n), 1, chunk, 0, 0.0, np.empty(1), out, *_buffers(chunk), *params'
+    yield ']\n    n = X.shape[0]\n    states = [np.zeros_like(p) for p in params for _ in OPTIMIZER_STATE]\n    chunk = max(1, min(chunk, n))\n    _, _, _, total = run(EVALUATE if with_loss else PREDICT, X, Y, np.arange(n), 1, chunk, 0, 0.0, np.empty(1), np.empty((0, 2)), out, *_buffers(chunk), *params'
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
     yield ', *_like(params), *states'
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'model_hyper')))
@@ -558,8 +560,8 @@ def root(context, missing=missing):
         yield ', 0.0'
     l_1__ = missing
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 414 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 434 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return total / max(n, 1)\n'
 
 blocks = {}
-debug_info = '2=53&3=55&4=57&7=59&8=63&9=68&11=70&12=74&13=78&14=80&15=84&16=94&17=96&19=99&20=101&21=108&23=111&31=114&35=117&37=120&39=124&45=128&48=136&55=138&63=142&67=144&70=148&72=151&75=155&77=158&80=162&82=165&85=169&87=172&91=175&94=178&97=180&99=182&102=185&103=187&106=190&109=192&112=196&115=200&118=202&121=204&125=207&130=209&135=213&143=215&144=218&145=222&146=224&147=238&151=240&155=243&156=247&159=253&163=255&164=259&166=264&168=266&169=270&172=276&175=286&176=288&177=291&178=294&179=297&189=301&190=303&193=305&197=307&201=310&202=312&221=341&222=345&223=349&225=351&226=354&227=356&240=360&241=362&242=364&244=366&247=368&248=370&249=373&252=378&253=382&254=384&256=387&258=395&263=401&268=403&282=405&283=407&284=410&287=415&293=418&297=420&298=423&314=429&317=431&318=433&319=435&320=439&325=447&337=450&338=454&346=456&349=460&353=470&355=477&356=479&363=481&369=483&375=485&378=487&381=490&382=493&383=496&386=501&389=509&395=517&396=519&399=521&401=528&404=530&408=545&410=550&414=552'
+debug_info = '2=53&3=55&4=57&7=59&8=63&9=68&11=70&12=74&13=78&14=80&15=84&16=94&17=96&19=99&20=101&21=108&23=111&31=114&35=117&37=120&39=124&45=128&50=136&53=138&60=140&68=144&72=146&75=150&77=153&80=157&82=160&85=164&87=167&90=171&92=174&96=177&99=180&102=182&104=184&107=187&108=189&111=192&114=194&117=198&120=202&123=204&126=206&130=209&135=211&140=215&148=217&149=220&150=224&151=226&152=240&156=242&160=245&161=249&164=255&168=257&169=261&171=266&173=268&174=272&177=278&180=288&181=290&182=293&183=296&184=299&194=303&195=305&198=307&202=309&206=312&207=314&229=343&230=347&231=351&233=353&234=356&235=358&250=362&251=364&252=366&254=368&257=370&258=372&259=375&262=380&263=384&264=386&266=389&268=397&273=403&278=405&295=407&296=409&297=412&300=417&306=420&310=422&311=425&327=431&330=433&331=435&332=437&333=441&338=449&350=452&351=456&359=458&362=462&366=472&368=479&371=481&378=483&385=485&395=487&398=489&401=492&402=495&403=498&406=503&409=511&415=519&416=521&419=523&421=530&424=532&428=547&430=552&434=554'

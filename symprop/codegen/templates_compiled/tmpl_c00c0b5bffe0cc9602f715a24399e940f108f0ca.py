@@ -8,7 +8,7 @@ def root(context, missing=missing):
     cond_expr_undefined = Undefined
     if 0: yield None
     l_0_range = resolve('range')
-    l_0_ROW_TUPLE_COLUMNS = l_0_args = l_0_tail = l_0_lit = l_0_lines = l_0_helpers = l_0_float32_cpu_helpers = l_0_loss_delta = l_0_keep_outputs = l_0_forward_call = l_0_backward_calls = l_0_clip_scale = l_0_update_views = l_0_update_tail = l_0_invariant_lines = l_0_update_section = l_0_usage = l_0_shapes = l_0_prefetch_rows = l_0_gather_rows = l_0_copy_row = l_0_confirm_inputs = l_0_column_sums = missing
+    l_0_ROW_TUPLE_COLUMNS = l_0_args = l_0_tail = l_0_lit = l_0_lines = l_0_helpers = l_0_float32_cpu_helpers = l_0_loss_delta = l_0_score_row = l_0_score_value = l_0_keep_outputs = l_0_forward_call = l_0_backward_calls = l_0_clip_scale = l_0_update_views = l_0_update_tail = l_0_invariant_lines = l_0_update_section = l_0_usage = l_0_shapes = l_0_prefetch_rows = l_0_gather_rows = l_0_copy_row = l_0_confirm_inputs = l_0_column_sums = missing
     try:
         t_1 = environment.filters['batch']
     except KeyError:
@@ -179,7 +179,7 @@ def root(context, missing=missing):
     context.vars['float32_cpu_helpers'] = l_0_float32_cpu_helpers = Macro(environment, macro, 'float32_cpu_helpers', ('jit',), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_rows, l_1_pad):
         t_12 = []
-        l_1_L = l_1_K = missing
+        l_1_L = l_1_K = l_1_inner = missing
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_rows is missing:
@@ -189,6 +189,7 @@ def root(context, missing=missing):
         pass
         l_1_L = environment.getattr(environment.getitem(environment.getattr(l_1_plan, 'layers'), -1), 'index')
         l_1_K = environment.getattr(l_1_plan, 'n_out')
+        l_1_inner = str_join((l_1_pad, '        ', ))
         t_12.extend((
             str(l_1_pad),
             'dscale = ',
@@ -198,118 +199,123 @@ def root(context, missing=missing):
             ')\n',
             str(l_1_pad),
             'total = 0.0\n',
+            str(l_1_pad),
+            'score_a = 0.0\n',
+            str(l_1_pad),
+            'score_b = 0.0\n',
+            str(l_1_pad),
+            'for r in range(',
+            str(l_1_rows),
+            '):',
+            str((('  # Z%d holds log(softmax(z)) = z - logsumexp(z)' % (undefined(name='L') if l_1_L is missing else l_1_L)) if (environment.getattr(environment.getattr(l_1_plan, 'loss'), 'mode') == 'softmax_ce') else cond_expr_undefined("the inline if-expression on line 137 in 'macros.j2' evaluated to false and no else section was defined."))),
+            '\n',
+            str(context.call((undefined(name='score_row') if l_0_score_row is missing else l_0_score_row), l_1_plan, 'start', str_join((l_1_pad, '    ', )))),
         ))
         if (environment.getattr(environment.getattr(l_1_plan, 'loss'), 'mode') == 'softmax_ce'):
             pass
             t_12.extend((
                 str(l_1_pad),
-                'for r in range(',
-                str(l_1_rows),
-                '):  # Z',
-                str((undefined(name='L') if l_1_L is missing else l_1_L)),
-                ' holds log(softmax(z)) = z - logsumexp(z)\n',
-                str(l_1_pad),
                 '    for j in range(',
                 str((undefined(name='K') if l_1_K is missing else l_1_K)),
                 '):\n',
-                str(l_1_pad),
-                '        y = YB[r, j]\n',
-                str(l_1_pad),
-                '        total -= y * Z',
+                str((undefined(name='inner') if l_1_inner is missing else l_1_inner)),
+                'yhat = A',
                 str((undefined(name='L') if l_1_L is missing else l_1_L)),
                 '[r, j]\n',
-                str(l_1_pad),
-                '        D',
+                str((undefined(name='inner') if l_1_inner is missing else l_1_inner)),
+                'y = YB[r, j]\n',
+                str((undefined(name='inner') if l_1_inner is missing else l_1_inner)),
+                'total -= y * Z',
                 str((undefined(name='L') if l_1_L is missing else l_1_L)),
-                '[r, j] = (A',
+                '[r, j]\n',
+                str((undefined(name='inner') if l_1_inner is missing else l_1_inner)),
+                'D',
                 str((undefined(name='L') if l_1_L is missing else l_1_L)),
-                '[r, j] - y) * dscale\n',
+                '[r, j] = (yhat - y) * dscale\n',
+                str(context.call((undefined(name='score_value') if l_0_score_value is missing else l_0_score_value), l_1_plan, (undefined(name='inner') if l_1_inner is missing else l_1_inner))),
             ))
         elif (environment.getattr(environment.getattr(l_1_plan, 'loss'), 'mode') == 'softmax_vjp'):
             pass
             t_12.extend((
-                str(l_1_pad),
-                'for r in range(',
-                str(l_1_rows),
-                '):\n',
                 str(l_1_pad),
                 '    dot = 0.0\n',
                 str(l_1_pad),
                 '    for j in range(',
                 str((undefined(name='K') if l_1_K is missing else l_1_K)),
                 '):\n',
-                str(l_1_pad),
-                '        yhat = A',
+                str((undefined(name='inner') if l_1_inner is missing else l_1_inner)),
+                'yhat = A',
                 str((undefined(name='L') if l_1_L is missing else l_1_L)),
                 '[r, j]\n',
-                str(l_1_pad),
-                '        y = YB[r, j]\n',
-                str(context.call((undefined(name='lines') if l_0_lines is missing else l_0_lines), environment.getattr(environment.getattr(l_1_plan, 'loss'), 'value'), (t_3(l_1_pad) + 8))),
+                str((undefined(name='inner') if l_1_inner is missing else l_1_inner)),
+                'y = YB[r, j]\n',
+                str(context.call((undefined(name='lines') if l_0_lines is missing else l_0_lines), environment.getattr(environment.getattr(l_1_plan, 'loss'), 'value'), t_3((undefined(name='inner') if l_1_inner is missing else l_1_inner)))),
                 '\n',
-                str(l_1_pad),
-                '        total += value\n',
-                str(context.call((undefined(name='lines') if l_0_lines is missing else l_0_lines), environment.getattr(environment.getattr(l_1_plan, 'loss'), 'delta'), (t_3(l_1_pad) + 8))),
+                str((undefined(name='inner') if l_1_inner is missing else l_1_inner)),
+                'total += value\n',
+                str(context.call((undefined(name='lines') if l_0_lines is missing else l_0_lines), environment.getattr(environment.getattr(l_1_plan, 'loss'), 'delta'), t_3((undefined(name='inner') if l_1_inner is missing else l_1_inner)))),
                 '\n',
-                str(l_1_pad),
-                '        D',
+                str((undefined(name='inner') if l_1_inner is missing else l_1_inner)),
+                'D',
                 str((undefined(name='L') if l_1_L is missing else l_1_L)),
                 '[r, j] = g\n',
-                str(l_1_pad),
-                '        dot += g * yhat\n',
+                str((undefined(name='inner') if l_1_inner is missing else l_1_inner)),
+                'dot += g * yhat\n',
+                str(context.call((undefined(name='score_value') if l_0_score_value is missing else l_0_score_value), l_1_plan, (undefined(name='inner') if l_1_inner is missing else l_1_inner))),
                 str(l_1_pad),
                 '    for j in range(',
                 str((undefined(name='K') if l_1_K is missing else l_1_K)),
                 '):\n',
-                str(l_1_pad),
-                '        D',
+                str((undefined(name='inner') if l_1_inner is missing else l_1_inner)),
+                'D',
                 str((undefined(name='L') if l_1_L is missing else l_1_L)),
                 '[r, j] = A',
                 str((undefined(name='L') if l_1_L is missing else l_1_L)),
                 '[r, j] * (D',
                 str((undefined(name='L') if l_1_L is missing else l_1_L)),
                 '[r, j] - dot) * dscale\n',
-                str(l_1_pad),
-                'total /= ',
-                str(environment.getattr(l_1_plan, 'units_scale')),
-                '\n',
             ))
         else:
             pass
             t_12.extend((
                 str(l_1_pad),
-                'for r in range(',
-                str(l_1_rows),
-                '):\n',
-                str(l_1_pad),
                 '    for j in range(',
                 str((undefined(name='K') if l_1_K is missing else l_1_K)),
                 '):\n',
-                str(l_1_pad),
-                '        yhat = A',
+                str((undefined(name='inner') if l_1_inner is missing else l_1_inner)),
+                'yhat = A',
                 str((undefined(name='L') if l_1_L is missing else l_1_L)),
                 '[r, j]\n',
-                str(l_1_pad),
-                '        y = YB[r, j]\n',
+                str((undefined(name='inner') if l_1_inner is missing else l_1_inner)),
+                'y = YB[r, j]\n',
             ))
             if ('z' in environment.getattr(environment.getattr(l_1_plan, 'loss'), 'reads')):
                 pass
                 t_12.extend((
-                    str(l_1_pad),
-                    '        z = Z',
+                    str((undefined(name='inner') if l_1_inner is missing else l_1_inner)),
+                    'z = Z',
                     str((undefined(name='L') if l_1_L is missing else l_1_L)),
                     '[r, j]\n',
                 ))
             t_12.extend((
-                str(context.call((undefined(name='lines') if l_0_lines is missing else l_0_lines), environment.getattr(environment.getattr(l_1_plan, 'loss'), 'value'), (t_3(l_1_pad) + 8))),
+                str(context.call((undefined(name='lines') if l_0_lines is missing else l_0_lines), environment.getattr(environment.getattr(l_1_plan, 'loss'), 'value'), t_3((undefined(name='inner') if l_1_inner is missing else l_1_inner)))),
                 '\n',
-                str(l_1_pad),
-                '        total += value\n',
-                str(context.call((undefined(name='lines') if l_0_lines is missing else l_0_lines), environment.getattr(environment.getattr(l_1_plan, 'loss'), 'delta'), (t_3(l_1_pad) + 8))),
+                str((undefined(name='inner') if l_1_inner is missing else l_1_inner)),
+                'total += value\n',
+                str(context.call((undefined(name='lines') if l_0_lines is missing else l_0_lines), environment.getattr(environment.getattr(l_1_plan, 'loss'), 'delta'), t_3((undefined(name='inner') if l_1_inner is missing else l_1_inner)))),
                 '\n',
-                str(l_1_pad),
-                '        D',
+                str((undefined(name='inner') if l_1_inner is missing else l_1_inner)),
+                'D',
                 str((undefined(name='L') if l_1_L is missing else l_1_L)),
                 '[r, j] = delta * dscale\n',
+                str(context.call((undefined(name='score_value') if l_0_score_value is missing else l_0_score_value), l_1_plan, (undefined(name='inner') if l_1_inner is missing else l_1_inner))),
+            ))
+        t_12.append(
+            str(context.call((undefined(name='score_row') if l_0_score_row is missing else l_0_score_row), l_1_plan, 'end', str_join((l_1_pad, '    ', )))),
+        )
+        if (environment.getattr(environment.getattr(l_1_plan, 'loss'), 'mode') != 'softmax_ce'):
+            pass
+            t_12.extend((
                 str(l_1_pad),
                 'total /= ',
                 str(environment.getattr(l_1_plan, 'units_scale')),
@@ -322,8 +328,83 @@ def root(context, missing=missing):
         return concat(t_12)
     context.exported_vars.add('loss_delta')
     context.vars['loss_delta'] = l_0_loss_delta = Macro(environment, macro, 'loss_delta', ('plan', 'rows', 'pad'), False, False, False, context.eval_ctx.autoescape)
-    def macro(l_1_plan, l_1_rows, l_1_first, l_1_pad, l_1_base):
+    def macro(l_1_plan, l_1_part, l_1_pad):
         t_13 = []
+        if l_1_plan is missing:
+            l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
+        if l_1_part is missing:
+            l_1_part = undefined("parameter 'part' was not provided", name='part')
+        if l_1_pad is missing:
+            l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
+        pass
+        if ((environment.getattr(l_1_plan, 'score_kind') == 'argmax') and (l_1_part == 'start')):
+            pass
+            t_13.extend((
+                str(l_1_pad),
+                'out_top = -math.inf\n',
+                str(l_1_pad),
+                'out_pick = 0\n',
+                str(l_1_pad),
+                'y_top = -math.inf\n',
+                str(l_1_pad),
+                'y_pick = 0\n',
+            ))
+        elif (environment.getattr(l_1_plan, 'score_kind') == 'argmax'):
+            pass
+            t_13.extend((
+                str(l_1_pad),
+                'if out_pick == y_pick:\n',
+                str(l_1_pad),
+                '    score_a += 1.0\n',
+            ))
+        return concat(t_13)
+    context.exported_vars.add('score_row')
+    context.vars['score_row'] = l_0_score_row = Macro(environment, macro, 'score_row', ('plan', 'part', 'pad'), False, False, False, context.eval_ctx.autoescape)
+    yield '\n'
+    def macro(l_1_plan, l_1_pad):
+        t_14 = []
+        if l_1_plan is missing:
+            l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
+        if l_1_pad is missing:
+            l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
+        pass
+        if (environment.getattr(l_1_plan, 'score_kind') == 'argmax'):
+            pass
+            t_14.extend((
+                str(l_1_pad),
+                'if yhat > out_top:\n',
+                str(l_1_pad),
+                '    out_top = yhat\n',
+                str(l_1_pad),
+                '    out_pick = j\n',
+                str(l_1_pad),
+                'if y > y_top:\n',
+                str(l_1_pad),
+                '    y_top = y\n',
+                str(l_1_pad),
+                '    y_pick = j\n',
+            ))
+        elif (environment.getattr(l_1_plan, 'score_kind') == 'threshold'):
+            pass
+            t_14.extend((
+                str(l_1_pad),
+                'score_a += (yhat > 0.5) == (y > 0.5)  # no branch: a coin toss early in training\n',
+            ))
+        else:
+            pass
+            t_14.extend((
+                str(l_1_pad),
+                'score_error = np.float64(y) - np.float64(yhat)\n',
+                str(l_1_pad),
+                'score_a += abs(score_error)\n',
+                str(l_1_pad),
+                'score_b += score_error * score_error\n',
+            ))
+        return concat(t_14)
+    context.exported_vars.add('score_value')
+    context.vars['score_value'] = l_0_score_value = Macro(environment, macro, 'score_value', ('plan', 'pad'), False, False, False, context.eval_ctx.autoescape)
+    def macro(l_1_plan, l_1_rows, l_1_first, l_1_pad, l_1_base):
+        t_15 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_rows is missing:
@@ -335,7 +416,7 @@ def root(context, missing=missing):
         if l_1_base is missing:
             l_1_base = ''
         pass
-        t_13.extend((
+        t_15.extend((
             str(l_1_pad),
             'for r in range(',
             str(l_1_rows),
@@ -353,11 +434,11 @@ def root(context, missing=missing):
             str(environment.getattr(environment.getitem(environment.getattr(l_1_plan, 'layers'), -1), 'index')),
             '[r, j]',
         ))
-        return concat(t_13)
+        return concat(t_15)
     context.exported_vars.add('keep_outputs')
     context.vars['keep_outputs'] = l_0_keep_outputs = Macro(environment, macro, 'keep_outputs', ('plan', 'rows', 'first', 'pad', 'base'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_layer, l_1_rows):
-        t_14 = []
+        t_16 = []
         l_1_inp = missing
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
@@ -367,7 +448,7 @@ def root(context, missing=missing):
             l_1_rows = undefined("parameter 'rows' was not provided", name='rows')
         pass
         l_1_inp = environment.getattr(l_1_layer, 'input')
-        t_14.extend((
+        t_16.extend((
             str(environment.getattr(l_1_layer, 'forward_kernel')),
             '(',
             str((undefined(name='inp') if l_1_inp is missing else l_1_inp)),
@@ -378,17 +459,17 @@ def root(context, missing=missing):
             ', ',
             str(environment.getattr(l_1_layer, 'b')),
             ', ',
-            str((('Z%d, ' % environment.getattr(l_1_layer, 'index')) if environment.getattr(l_1_layer, 'keep_z') else cond_expr_undefined("the inline if-expression on line 182 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((('Z%d, ' % environment.getattr(l_1_layer, 'index')) if environment.getattr(l_1_layer, 'keep_z') else cond_expr_undefined("the inline if-expression on line 227 in 'macros.j2' evaluated to false and no else section was defined."))),
             'A',
             str(environment.getattr(l_1_layer, 'index')),
             str(context.call((undefined(name='tail') if l_0_tail is missing else l_0_tail), environment.getattr(environment.getattr(l_1_layer, 'act'), 'hyper'))),
             ')',
         ))
-        return concat(t_14)
+        return concat(t_16)
     context.exported_vars.add('forward_call')
     context.vars['forward_call'] = l_0_forward_call = Macro(environment, macro, 'forward_call', ('plan', 'layer', 'rows'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_rows, l_1_pad):
-        t_15 = []
+        t_17 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_rows is missing:
@@ -403,7 +484,7 @@ def root(context, missing=missing):
             pass
             l_2_inp = environment.getattr(l_2_layer, 'input')
             _loop_vars['inp'] = l_2_inp
-            t_15.extend((
+            t_17.extend((
                 str(l_1_pad),
                 'grad_',
                 str(environment.getattr(l_2_layer, 'kernel_variant')),
@@ -423,7 +504,7 @@ def root(context, missing=missing):
                 pass
                 l_2_below = environment.getattr(l_2_layer, 'below')
                 _loop_vars['below'] = l_2_below
-                t_15.extend((
+                t_17.extend((
                     str(l_1_pad),
                     str(context.call(environment.getattr(l_1_plan, 'delta_kernel'), l_2_layer, _loop_vars=_loop_vars)),
                     '(D',
@@ -441,17 +522,17 @@ def root(context, missing=missing):
                     ')\n',
                 ))
         l_2_layer = l_2_inp = l_2_below = missing
-        return concat(t_15)
+        return concat(t_17)
     context.exported_vars.add('backward_calls')
     context.vars['backward_calls'] = l_0_backward_calls = Macro(environment, macro, 'backward_calls', ('plan', 'rows', 'pad'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_squares, l_1_pad):
-        t_16 = []
+        t_18 = []
         if l_1_squares is missing:
             l_1_squares = undefined("parameter 'squares' was not provided", name='squares')
         if l_1_pad is missing:
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
         pass
-        t_16.extend((
+        t_18.extend((
             str(l_1_pad),
             'norm = math.sqrt(',
             str(l_1_squares),
@@ -461,11 +542,11 @@ def root(context, missing=missing):
             str(l_1_pad),
             '    scale = clip_norm / (norm + 1e-6)',
         ))
-        return concat(t_16)
+        return concat(t_18)
     context.exported_vars.add('clip_scale')
     context.vars['clip_scale'] = l_0_clip_scale = Macro(environment, macro, 'clip_scale', ('squares', 'pad'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_weights, l_1_pad, l_1_grads):
-        t_17 = []
+        t_19 = []
         l_1_namespace = resolve('namespace')
         l_1_ns = missing
         if l_1_plan is missing:
@@ -480,7 +561,7 @@ def root(context, missing=missing):
         for l_2_param in l_1_weights:
             _loop_vars = {}
             pass
-            t_17.extend((
+            t_19.extend((
                 str(l_1_pad),
                 str(l_2_param),
                 '_flat = ',
@@ -489,7 +570,7 @@ def root(context, missing=missing):
             ))
             if l_1_grads:
                 pass
-                t_17.extend((
+                t_19.extend((
                     str(l_1_pad),
                     'd',
                     str(l_2_param),
@@ -500,7 +581,7 @@ def root(context, missing=missing):
             for l_3_st in environment.getattr(environment.getattr(l_1_plan, 'update'), 'state'):
                 _loop_vars = {}
                 pass
-                t_17.extend((
+                t_19.extend((
                     str(l_1_pad),
                     str(l_3_st),
                     '_',
@@ -530,7 +611,7 @@ def root(context, missing=missing):
         for (l_2_name, l_2_prefix), l_2_loop in LoopContext(environment.getattr((undefined(name='ns') if l_1_ns is missing else l_1_ns), 'groups'), undefined):
             _loop_vars = {}
             pass
-            t_17.extend((
+            t_19.extend((
                 str(l_1_pad),
                 str(l_2_name),
                 ' = (',
@@ -539,43 +620,43 @@ def root(context, missing=missing):
             for l_3_p, l_3_loop in LoopContext(environment.getattr(l_1_plan, 'params'), undefined):
                 _loop_vars = {}
                 pass
-                t_17.extend((
-                    str((', ' if (not environment.getattr(l_3_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 226 in 'macros.j2' evaluated to false and no else section was defined."))),
+                t_19.extend((
+                    str((', ' if (not environment.getattr(l_3_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 271 in 'macros.j2' evaluated to false and no else section was defined."))),
                     str(l_2_prefix),
                     str(l_3_p),
-                    str(('_flat' if (l_3_p in l_1_weights) else cond_expr_undefined("the inline if-expression on line 226 in 'macros.j2' evaluated to false and no else section was defined."))),
+                    str(('_flat' if (l_3_p in l_1_weights) else cond_expr_undefined("the inline if-expression on line 271 in 'macros.j2' evaluated to false and no else section was defined."))),
                 ))
             l_3_loop = l_3_p = missing
-            t_17.extend((
-                str((',' if (t_3(environment.getattr(l_1_plan, 'params')) == 1) else cond_expr_undefined("the inline if-expression on line 226 in 'macros.j2' evaluated to false and no else section was defined."))),
+            t_19.extend((
+                str((',' if (t_3(environment.getattr(l_1_plan, 'params')) == 1) else cond_expr_undefined("the inline if-expression on line 271 in 'macros.j2' evaluated to false and no else section was defined."))),
                 ')\n',
             ))
         l_2_loop = l_2_name = l_2_prefix = missing
-        return concat(t_17)
+        return concat(t_19)
     context.exported_vars.add('update_views')
     context.vars['update_views'] = l_0_update_views = Macro(environment, macro, 'update_views', ('plan', 'weights', 'pad', 'grads'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan):
-        t_18 = []
+        t_20 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         pass
-        t_18.append(
+        t_20.append(
             str(context.call((undefined(name='tail') if l_0_tail is missing else l_0_tail), environment.getattr(environment.getattr(l_1_plan, 'update'), 'hyper'))),
         )
         for l_2_c in environment.getattr(environment.getattr(l_1_plan, 'update'), 'invariant'):
             _loop_vars = {}
             pass
-            t_18.extend((
+            t_20.extend((
                 ', ',
                 str(environment.getitem(l_2_c, 0)),
             ))
         l_2_c = missing
-        return concat(t_18)
+        return concat(t_20)
     context.exported_vars.add('update_tail')
     context.vars['update_tail'] = l_0_update_tail = Macro(environment, macro, 'update_tail', ('plan',), False, False, False, context.eval_ctx.autoescape)
     yield '\n'
     def macro(l_1_plan, l_1_pad):
-        t_19 = []
+        t_21 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_pad is missing:
@@ -584,7 +665,7 @@ def root(context, missing=missing):
         for l_2_c in environment.getattr(environment.getattr(l_1_plan, 'update'), 'invariant'):
             _loop_vars = {}
             pass
-            t_19.extend((
+            t_21.extend((
                 str(l_1_pad),
                 str(environment.getitem(l_2_c, 0)),
                 ' = ',
@@ -592,11 +673,11 @@ def root(context, missing=missing):
                 '\n',
             ))
         l_2_c = missing
-        return concat(t_19)
+        return concat(t_21)
     context.exported_vars.add('invariant_lines')
     context.vars['invariant_lines'] = l_0_invariant_lines = Macro(environment, macro, 'invariant_lines', ('plan', 'pad'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_weights, l_1_pad):
-        t_20 = []
+        t_22 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_weights is missing:
@@ -604,7 +685,7 @@ def root(context, missing=missing):
         if l_1_pad is missing:
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
         pass
-        t_20.extend((
+        t_22.extend((
             str(l_1_pad),
             'step += 1\n',
             str(l_1_pad),
@@ -634,13 +715,13 @@ def root(context, missing=missing):
         for l_2_s in environment.getattr(environment.getattr(l_1_plan, 'update'), 'state'):
             _loop_vars = {}
             pass
-            t_20.extend((
+            t_22.extend((
                 ', flat_',
                 str(l_2_s),
                 '[p]',
             ))
         l_2_s = missing
-        t_20.extend((
+        t_22.extend((
             ', scale',
             str(context.call((undefined(name='update_tail') if l_0_update_tail is missing else l_0_update_tail), l_1_plan)),
             ')\n',
@@ -652,7 +733,7 @@ def root(context, missing=missing):
         for l_2_layer in environment.getattr(l_1_plan, 'transposed'):
             _loop_vars = {}
             pass
-            t_20.extend((
+            t_22.extend((
                 str(l_1_pad),
                 'transpose_',
                 str(environment.getattr(l_1_plan, 'float_type')),
@@ -663,19 +744,19 @@ def root(context, missing=missing):
                 'T)\n',
             ))
         l_2_layer = missing
-        return concat(t_20)
+        return concat(t_22)
     context.exported_vars.add('update_section')
     context.vars['update_section'] = l_0_update_section = Macro(environment, macro, 'update_section', ('plan', 'weights', 'pad'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_target):
-        t_21 = []
+        t_23 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_target is missing:
             l_1_target = undefined("parameter 'target' was not provided", name='target')
         pass
-        t_21.extend((
+        t_23.extend((
             'Usage (this file needs only numpy, numba and math',
-            str((', numba-cuda' if (l_1_target == 'cuda') else cond_expr_undefined("the inline if-expression on line 269 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((', numba-cuda' if (l_1_target == 'cuda') else cond_expr_undefined("the inline if-expression on line 314 in 'macros.j2' evaluated to false and no else section was defined."))),
             '): every array ',
             str(environment.getattr(l_1_plan, 'float_type')),
             ', C order.\n\n    import numpy as np\n    import network                      # this file, on the path\n    params = [',
@@ -686,12 +767,12 @@ def root(context, missing=missing):
         ))
         if environment.getattr(l_1_plan, 'persistent'):
             pass
-            t_21.extend((
+            t_23.extend((
                 '    running = [',
                 str(t_2(context.eval_ctx, environment.getattr(l_1_plan, 'persistent'), ', ')),
                 "]   # batch normalization's running mean\n    #   and variance: zeros and ones at the start, updated by train_epoch\n",
             ))
-        t_21.extend((
+        t_23.extend((
             '    state = [np.zeros_like(p) for p in params for _ in network.OPTIMIZER_STATE]\n    X = ...                             # (rows, ',
             str(environment.getattr(l_1_plan, 'n_in')),
             ')\n    Y = ...                             # (rows, ',
@@ -699,7 +780,7 @@ def root(context, missing=missing):
             '): ',
             str(context.call(environment.getattr({'ce': 'one-hot classes', 'bce': '0/1'}, 'get'), environment.getattr(l_1_plan, 'loss_name'), 'the targets')),
             "\n    batch_size, step = 32, 0                       # step: updates so far\n    perm = np.random.permutation(len(X))           # the epoch's row order\n    losses = np.empty(-(-len(X) // batch_size))    # each batch's mean loss\n    batches, step, status = network.train_epoch(\n        X, Y, perm, batch_size, step, 0.0, losses, *params,",
-            str((' *running,' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 287 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((' *running,' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 332 in 'macros.j2' evaluated to false and no else section was defined."))),
             ' *state,\n        ',
             str(t_2(context.eval_ctx, ((environment.getattr(l_1_plan, 'model_hyper') + environment.getattr(environment.getattr(l_1_plan, 'update'), 'hyper')) + environment.getattr(l_1_plan, 'dropout_args')), ', ')),
             ")\n    # Adam's bias correction counts step; 0.0: no gradient clipping (else the largest\n    # global gradient norm).\n    # status 0: the epoch ran; 1: batch number `batches` had a non-finite loss and was\n    # not applied; 2: its update made a weight or state value non-finite.\n    # Hyperparameters: ",
@@ -707,16 +788,16 @@ def root(context, missing=missing):
             '\n    out = np.empty((len(X), ',
             str(environment.getattr(l_1_plan, 'n_out')),
             '), X.dtype)\n    mean_loss = network.evaluate(X, Y, out, True, 1024, *params',
-            str((', *running' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 295 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((', *running' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 340 in 'macros.j2' evaluated to false and no else section was defined."))),
             str(context.call((undefined(name='tail') if l_0_tail is missing else l_0_tail), (environment.getattr(l_1_plan, 'model_hyper') + environment.getattr(l_1_plan, 'dropout_args')))),
             ')',
         ))
-        return concat(t_21)
+        return concat(t_23)
     context.exported_vars.add('usage')
     context.vars['usage'] = l_0_usage = Macro(environment, macro, 'usage', ('plan', 'target'), False, False, False, context.eval_ctx.autoescape)
     yield '\n'
     def macro(l_1_layout):
-        t_22 = []
+        t_24 = []
         if l_1_layout is missing:
             l_1_layout = undefined("parameter 'layout' was not provided", name='layout')
         pass
@@ -724,18 +805,18 @@ def root(context, missing=missing):
         for (l_2_name, l_2__, l_2__, l_2_shape), l_2_loop in LoopContext(l_1_layout, undefined):
             _loop_vars = {}
             pass
-            t_22.extend((
+            t_24.extend((
                 str(l_2_name),
                 ' ',
                 str(l_2_shape),
-                str((', ' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 299 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str((', ' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 344 in 'macros.j2' evaluated to false and no else section was defined."))),
             ))
         l_2_loop = l_2_name = l_2__ = l_2_shape = missing
-        return concat(t_22)
+        return concat(t_24)
     context.exported_vars.add('shapes')
     context.vars['shapes'] = l_0_shapes = Macro(environment, macro, 'shapes', ('layout',), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_first, l_1_count, l_1_pad, l_1_y_test):
-        t_23 = []
+        t_25 = []
         l_1_ahead = l_1_y_pad = missing
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
@@ -749,7 +830,7 @@ def root(context, missing=missing):
             l_1_y_test = 'mode != PREDICT'
         pass
         l_1_ahead = environment.getattr(l_1_plan, 'prefetch')
-        t_23.extend((
+        t_25.extend((
             str(l_1_pad),
             'ahead_end = ',
             str(l_1_first),
@@ -776,7 +857,7 @@ def root(context, missing=missing):
         for l_2_column in environment.getattr((undefined(name='ahead') if l_1_ahead is missing else l_1_ahead), 'x'):
             _loop_vars = {}
             pass
-            t_23.extend((
+            t_25.extend((
                 str(l_1_pad),
                 '    prefetch(X, ahead, ',
                 str(l_2_column),
@@ -786,7 +867,7 @@ def root(context, missing=missing):
         l_1_y_pad = str_join((l_1_pad, ('        ' if l_1_y_test else '    '), ))
         if l_1_y_test:
             pass
-            t_23.extend((
+            t_25.extend((
                 str(l_1_pad),
                 '    if ',
                 str(l_1_y_test),
@@ -795,18 +876,18 @@ def root(context, missing=missing):
         for l_2_column in environment.getattr((undefined(name='ahead') if l_1_ahead is missing else l_1_ahead), 'y'):
             _loop_vars = {}
             pass
-            t_23.extend((
+            t_25.extend((
                 str((undefined(name='y_pad') if l_1_y_pad is missing else l_1_y_pad)),
                 'prefetch(Y, ahead, ',
                 str(l_2_column),
                 ')\n',
             ))
         l_2_column = missing
-        return concat(t_23)
+        return concat(t_25)
     context.exported_vars.add('prefetch_rows')
     context.vars['prefetch_rows'] = l_0_prefetch_rows = Macro(environment, macro, 'prefetch_rows', ('plan', 'first', 'count', 'pad', 'y_test'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_first, l_1_rows, l_1_pad, l_1_y_test):
-        t_24 = []
+        t_26 = []
         l_1_whole = missing
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
@@ -820,7 +901,7 @@ def root(context, missing=missing):
             l_1_y_test = None
         pass
         l_1_whole = (environment.getattr(l_1_plan, 'n_in') in (undefined(name='ROW_TUPLE_COLUMNS') if l_0_ROW_TUPLE_COLUMNS is missing else l_0_ROW_TUPLE_COLUMNS))
-        t_24.extend((
+        t_26.extend((
             str(l_1_pad),
             'inputs_check = np.',
             str(environment.getattr(l_1_plan, 'float_type')),
@@ -838,19 +919,19 @@ def root(context, missing=missing):
         ))
         if l_1_y_test:
             pass
-            t_24.extend((
+            t_26.extend((
                 str(l_1_pad),
                 '    if ',
                 str(l_1_y_test),
                 ':\n',
             ))
-        t_24.extend((
+        t_26.extend((
             str(context.call(environment.getattr(context.call((undefined(name='copy_row') if l_0_copy_row is missing else l_0_copy_row), l_1_plan, 'YB', 'Y', environment.getattr(l_1_plan, 'n_out'), str_join((l_1_pad, ('        ' if l_1_y_test else '    '), )), ''), 'rstrip'))),
             '\n',
         ))
         if (undefined(name='whole') if l_1_whole is missing else l_1_whole):
             pass
-            t_24.extend((
+            t_26.extend((
                 str(l_1_pad),
                 'for i in range(',
                 str(l_1_rows),
@@ -862,11 +943,11 @@ def root(context, missing=missing):
                 str(environment.getattr(l_1_plan, 'float_type')),
                 '(0.0)\n',
             ))
-        return concat(t_24)
+        return concat(t_26)
     context.exported_vars.add('gather_rows')
     context.vars['gather_rows'] = l_0_gather_rows = Macro(environment, macro, 'gather_rows', ('plan', 'first', 'rows', 'pad', 'y_test'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_dst, l_1_source, l_1_width, l_1_pad, l_1_check):
-        t_25 = []
+        t_27 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_dst is missing:
@@ -888,7 +969,7 @@ def root(context, missing=missing):
                 pass
                 if (t_3(l_2_chunk) == 1):
                     pass
-                    t_25.extend((
+                    t_27.extend((
                         str(l_1_pad),
                         str(l_1_dst),
                         '[r, ',
@@ -901,22 +982,22 @@ def root(context, missing=missing):
                     ))
                 else:
                     pass
-                    t_25.append(
+                    t_27.append(
                         str(l_1_pad),
                     )
                     l_3_loop = missing
                     for l_3_k, l_3_loop in LoopContext(l_2_chunk, undefined):
                         _loop_vars = {}
                         pass
-                        t_25.extend((
+                        t_27.extend((
                             str(l_1_dst),
                             '[r, ',
                             str(l_3_k),
                             ']',
-                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 362 in 'macros.j2' evaluated to false and no else section was defined."))),
+                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 407 in 'macros.j2' evaluated to false and no else section was defined."))),
                         ))
                     l_3_loop = l_3_k = missing
-                    t_25.extend((
+                    t_27.extend((
                         ' = (\n',
                         str(l_1_pad),
                         '    ',
@@ -925,21 +1006,21 @@ def root(context, missing=missing):
                     for l_3_k, l_3_loop in LoopContext(l_2_chunk, undefined):
                         _loop_vars = {}
                         pass
-                        t_25.extend((
+                        t_27.extend((
                             str(l_1_source),
                             '[src, ',
                             str(l_3_k),
                             ']',
-                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 363 in 'macros.j2' evaluated to false and no else section was defined."))),
+                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 408 in 'macros.j2' evaluated to false and no else section was defined."))),
                         ))
                     l_3_loop = l_3_k = missing
-                    t_25.append(
+                    t_27.append(
                         ')\n',
                     )
             l_2_loop = l_2_chunk = missing
         elif (l_1_width == 1):
             pass
-            t_25.extend((
+            t_27.extend((
                 str(l_1_pad),
                 str(l_1_dst),
                 '[r, 0] = ',
@@ -948,7 +1029,7 @@ def root(context, missing=missing):
             ))
             if l_1_check:
                 pass
-                t_25.extend((
+                t_27.extend((
                     str(l_1_pad),
                     str(l_1_check),
                     ' += ',
@@ -959,7 +1040,7 @@ def root(context, missing=missing):
                 ))
         else:
             pass
-            t_25.extend((
+            t_27.extend((
                 str(l_1_pad),
                 'for k in range(',
                 str(l_1_width),
@@ -973,7 +1054,7 @@ def root(context, missing=missing):
             ))
             if l_1_check:
                 pass
-                t_25.extend((
+                t_27.extend((
                     str(l_1_pad),
                     '    ',
                     str(l_1_check),
@@ -983,11 +1064,11 @@ def root(context, missing=missing):
                     str(environment.getattr(l_1_plan, 'float_type')),
                     '(0.0)\n',
                 ))
-        return concat(t_25)
+        return concat(t_27)
     context.exported_vars.add('copy_row')
     context.vars['copy_row'] = l_0_copy_row = Macro(environment, macro, 'copy_row', ('plan', 'dst', 'source', 'width', 'pad', 'check'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_rows, l_1_pad):
-        t_26 = []
+        t_28 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_rows is missing:
@@ -995,7 +1076,7 @@ def root(context, missing=missing):
         if l_1_pad is missing:
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
         pass
-        t_26.extend((
+        t_28.extend((
             str(l_1_pad),
             'inputs_finite = True\n',
             str(l_1_pad),
@@ -1013,11 +1094,11 @@ def root(context, missing=missing):
             str(l_1_pad),
             '                inputs_finite = False',
         ))
-        return concat(t_26)
+        return concat(t_28)
     context.exported_vars.add('confirm_inputs')
     context.vars['confirm_inputs'] = l_0_confirm_inputs = Macro(environment, macro, 'confirm_inputs', ('plan', 'rows', 'pad'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_pad, l_1_rows, l_1_cols, l_1_index, l_1_targets, l_1_terms):
-        t_27 = []
+        t_29 = []
         if l_1_pad is missing:
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
         if l_1_rows is missing:
@@ -1031,7 +1112,7 @@ def root(context, missing=missing):
         if l_1_terms is missing:
             l_1_terms = undefined("parameter 'terms' was not provided", name='terms')
         pass
-        t_27.extend((
+        t_29.extend((
             str(l_1_pad),
             'rows_by_4 = ',
             str(l_1_rows),
@@ -1054,7 +1135,7 @@ def root(context, missing=missing):
             pass
             l_2_term = environment.getitem(l_1_terms, environment.getattr(l_2_loop, 'index0'))
             _loop_vars['term'] = l_2_term
-            t_27.extend((
+            t_29.extend((
                 str(l_1_pad),
                 '        ',
                 str(l_2_target),
@@ -1071,7 +1152,7 @@ def root(context, missing=missing):
                 ')\n',
             ))
         l_2_loop = l_2_target = l_2_term = missing
-        t_27.extend((
+        t_29.extend((
             str(l_1_pad),
             'for r in range(rows_by_4, ',
             str(l_1_rows),
@@ -1087,7 +1168,7 @@ def root(context, missing=missing):
         for l_2_target, l_2_loop in LoopContext(l_1_targets, undefined):
             _loop_vars = {}
             pass
-            t_27.extend((
+            t_29.extend((
                 str(l_1_pad),
                 '        ',
                 str(l_2_target),
@@ -1095,12 +1176,12 @@ def root(context, missing=missing):
                 str(l_1_index),
                 '] += ',
                 str(t_4(context.eval_ctx, environment.getitem(l_1_terms, environment.getattr(l_2_loop, 'index0')), '@', 'r')),
-                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 415 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 460 in 'macros.j2' evaluated to false and no else section was defined."))),
             ))
         l_2_loop = l_2_target = missing
-        return concat(t_27)
+        return concat(t_29)
     context.exported_vars.add('column_sums')
     context.vars['column_sums'] = l_0_column_sums = Macro(environment, macro, 'column_sums', ('pad', 'rows', 'cols', 'index', 'targets', 'terms'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '4=43&6=47&7=53&10=59&11=64&14=76&15=85&18=94&19=102&20=106&24=117&25=126&26=129&28=135&32=137&38=139&41=141&54=147&55=154&68=157&69=162&74=170&98=172&109=174&127=180&128=190&129=191&130=193&131=199&132=202&133=205&134=211&135=215&136=217&137=221&138=228&139=231&140=235&141=237&142=241&143=245&144=247&145=249&146=251&147=253&148=257&149=259&150=263&151=271&153=279&154=283&155=287&156=291&157=294&158=297&160=303&161=305&162=307&163=309&164=313&166=319&173=325&174=339&175=343&176=347&180=359&181=369&182=371&187=390&188=399&189=404&190=407&191=422&192=424&193=427&200=447&201=455&202=459&203=461&212=467&213=480&214=484&215=490&216=493&218=500&219=504&222=516&223=517&224=522&225=530&226=534&232=557&233=563&236=577&237=584&238=588&246=598&247=608&248=610&249=612&250=614&251=616&252=620&253=622&254=624&255=625&256=627&257=631&258=647&259=649&260=652&261=656&268=669&269=678&273=682&274=684&276=687&277=691&281=696&282=698&287=702&288=704&293=706&294=708&295=710&298=718&299=724&307=737&308=751&309=753&310=765&311=767&312=769&313=773&314=776&315=780&317=786&318=787&319=790&321=795&322=799&330=808&331=822&332=824&333=828&334=832&335=836&336=839&337=842&339=848&340=851&341=854&342=860&356=868&357=883&358=886&359=889&360=892&362=905&363=921&366=940&367=943&368=949&369=952&372=963&373=967&374=974&375=977&385=989&386=999&387=1001&388=1003&389=1007&390=1011&391=1013&404=1019&405=1035&406=1041&407=1043&408=1051&409=1055&410=1058&412=1075&413=1079&414=1087&415=1091'
+debug_info = '4=43&6=47&7=53&10=59&11=64&14=76&15=85&18=94&19=102&20=106&24=117&25=126&26=129&28=135&32=137&38=139&41=141&54=147&55=154&68=157&69=162&74=170&98=172&109=174&129=180&130=190&131=191&132=192&133=194&134=200&135=202&136=204&137=206&138=212&139=214&140=217&141=221&142=225&143=227&144=231&145=235&146=237&147=240&148=242&149=246&150=250&151=252&152=254&153=256&154=258&155=262&156=264&157=265&158=269&160=281&161=285&162=289&163=292&164=295&166=301&167=303&168=305&169=307&170=311&172=314&173=316&174=319&176=325&185=331&186=340&187=343&188=345&189=347&190=349&191=352&192=355&193=357&197=364&198=371&199=374&200=376&201=378&202=380&203=382&204=384&205=387&206=390&208=396&209=398&210=400&218=406&219=420&220=424&221=428&225=440&226=450&227=452&232=471&233=480&234=485&235=488&236=503&237=505&238=508&245=528&246=536&247=540&248=542&257=548&258=561&259=565&260=571&261=574&263=581&264=585&267=597&268=598&269=603&270=611&271=615&277=638&278=644&281=658&282=665&283=669&291=679&292=689&293=691&294=693&295=695&296=697&297=701&298=703&299=705&300=706&301=708&302=712&303=728&304=730&305=733&306=737&313=750&314=759&318=763&319=765&321=768&322=772&326=777&327=779&332=783&333=785&338=787&339=789&340=791&343=799&344=805&352=818&353=832&354=834&355=846&356=848&357=850&358=854&359=857&360=861&362=867&363=868&364=871&366=876&367=880&375=889&376=903&377=905&378=909&379=913&380=917&381=920&382=923&384=929&385=932&386=935&387=941&401=949&402=964&403=967&404=970&405=973&407=986&408=1002&411=1021&412=1024&413=1030&414=1033&417=1044&418=1048&419=1055&420=1058&430=1070&431=1080&432=1082&433=1084&434=1088&435=1092&436=1094&449=1100&450=1116&451=1122&452=1124&453=1132&454=1136&455=1139&457=1156&458=1160&459=1168&460=1172'
