@@ -203,21 +203,30 @@ def score_targets(loss: str, rng, rows: int, units: int) -> np.ndarray:
     return rng.standard_normal((rows, units))
 
 
-@settings(max_examples=40, deadline=None)
-@given(loss=st.sampled_from(["ce", "bce", "mse"]), dtype=st.sampled_from(["float32", "float64"]),
+# (output activation, loss): each of the loss's code paths (softmax_ce, softmax_vjp, the
+# generic one) and each count (argmax, threshold, errors), a loss with a hyperparameter and
+# a formula loss among them
+SCORED = [("softmax", "ce"), ("sigmoid", "bce"), ("identity", "mse"), ("softmax", "mse"),
+          ("sigmoid", "ce"), ("identity", "huber"), ("tanh", "mae"),
+          ("identity", "(yhat - y)**2 + log(1 + (yhat - y)**2)")]
+
+
+@settings(max_examples=60, deadline=None)
+@given(pair=st.sampled_from(SCORED), dtype=st.sampled_from(["float32", "float64"]),
        rows=st.integers(1, 23), batch=st.integers(1, 9), count=st.integers(1, 3),
        tied=st.booleans(), seed=st.integers(0, 1000))
-def test_batch_scores_are_the_metrics_of_the_outputs(loss, dtype, rows, batch, count, tied,
+def test_batch_scores_are_the_metrics_of_the_outputs(pair, dtype, rows, batch, count, tied,
                                                      seed):
     """The counts the compiled epoch makes batch by batch (scores) give, epoch by epoch,
     the metrics NumPy takes of the same epochs' outputs as each batch saw them: accuracy
     exactly, MAE and R^2 to rounding. tied: the output layer's weights zero and no update
     (lr 0), so every output row is a tie (ce: argmax takes the first; bce: all at 0.5)."""
+    out_act, loss = pair
     rng = np.random.default_rng(seed)
     units = 1 if loss == "bce" and seed % 2 else 3
-    out_act = {"ce": "softmax", "bce": "sigmoid", "mse": "identity"}[loss]
     net = sp.Network([sp.Dense(4, 5, "tanh"), sp.Dense(5, units, out_act)], loss=loss,
                      dtype=dtype, seed=seed)
+    loss = net.loss  # a formula's metrics are a regression's
     if tied:
         net._arrays[2][...] = 0
         net._arrays[3][...] = 0
@@ -232,10 +241,10 @@ def test_batch_scores_are_the_metrics_of_the_outputs(loss, dtype, rows, batch, c
     losses, scores = np.empty(count * batches), np.full((count * batches, 2), np.nan)
     outputs = np.empty((count * rows, units), X.dtype)
     done, _, status = module.train_epoch(
-        X, Y, perm, batch, 0, 0.0, losses, *net._flat_params(), *hyper, outputs=outputs,
-        scores=scores, epochs=count)
+        X, Y, perm, batch, 0, 0.0, losses, *net._flat_params(), *net._model_hyper(), *hyper,
+        outputs=outputs, scores=scores, epochs=count)
     assert (done, status) == (count * batches, 0)
-    counted = BatchScoreMetrics(loss, Y).epochs(scores, count)
+    counted = BatchScoreMetrics(module.BATCH_SCORES, Y).epochs(scores, count)
     measured = RunningMetrics(loss, Y)
     for e in range(count):
         want = measured(outputs[e * rows:(e + 1) * rows])
@@ -250,9 +259,10 @@ def test_batch_scores_are_the_metrics_of_the_outputs(loss, dtype, rows, batch, c
         assert counted["accuracy"] == [first_class] * count
 
 
-def test_train_epoch_without_scores_or_outputs_keeps_neither():
-    """Neither asked for: nothing is written or made for them (fit with exact metrics);
-    scores of the wrong shape are refused before the compiled loop writes."""
+def test_train_epoch_without_scores_or_outputs_keeps_neither(monkeypatch):
+    """Neither asked for: run() gets no room for them, so nothing is made or written (fit
+    with exact metrics); scores of the wrong shape are refused before the compiled loop
+    writes."""
     rng = np.random.default_rng(1)
     net = sp.Network(NETWORKS["ce"](), loss="ce", seed=1)
     optimizer = sp.SGD(0.1)
@@ -260,7 +270,12 @@ def test_train_epoch_without_scores_or_outputs_keeps_neither():
     X, Y = net._features(rng.standard_normal((12, 5))), net._targets(rng.integers(0, 3, 12), 12)
     args = (*net._flat_params(), *optimizer.hyper_values())
     losses = np.empty(3)
+    real, given = module.run, []
+    monkeypatch.setattr(module, "run", lambda *a: given.append(a[9:11]) or real(*a))
     assert module.train_epoch(X, Y, np.arange(12), 4, 0, 0.0, losses, *args)[2] == 0
-    for wrong in (np.empty((2, 2)), np.empty((3, 1))):
+    (scores, out), = given
+    assert scores.shape == (0, 2) and out.shape == (0, 3)
+    for wrong in (np.empty((2, 2)), np.empty((3, 1)), np.empty(3)):
         with pytest.raises(ValueError, match="scores"):
             module.train_epoch(X, Y, np.arange(12), 4, 0, 0.0, losses, *args, scores=wrong)
+    assert len(given) == 1

@@ -67,9 +67,10 @@ MODULE_ATTRIBUTES = {
     "np.int32", "np.int64", "np.nan", "np.ndarray", "np.ones", "np.random.random",
     "np.random.seed", "np.row_stack", "np.uint64", "np.vstack", "np.zeros", "np.zeros_like",
 }
-# view: a float32's exponent bits as an integer and back (the float32 helpers' e^x)
-LOCAL_ATTRIBUTES = {"T", "copy_to_device", "copy_to_host", "dtype", "get", "reshape",
-                    "shape", "size", "view"}
+# view: a float32's exponent bits as an integer and back (the float32 helpers' e^x);
+# overloads: whether run() has been compiled (evaluate() of a module with the split path)
+LOCAL_ATTRIBUTES = {"T", "copy_to_device", "copy_to_host", "dtype", "get", "overloads",
+                    "reshape", "shape", "size", "view"}
 ATTRIBUTE_TARGETS = {"np.row_stack"}  # the GPU module's shim for NumPy 2.5
 JIT_DECORATORS = ("njit", "cuda.jit")
 SAFE_BUILTINS = frozenset({

@@ -42,14 +42,17 @@ class RunningMetrics:
 
 
 class BatchScoreMetrics:
-    """The running metrics of epochs from the counts the CPU module's training batches make
-    (its BATCH_SCORES, a row of two per batch, summed over the batch's rows): accuracy from
-    the correct predictions; MAE and R^2 from the summed absolute and squared errors, R^2's
+    """The running metrics of epochs from the counts a CPU module's training batches make (a
+    row of two per batch, summed over the batch's rows), of the kind the module says (its
+    BATCH_SCORES): "argmax" or "threshold", correct predictions (of rows, of values) for
+    the accuracy; "errors", the summed absolute and squared errors for MAE and R^2, R^2's
     total sum of squares worked out once from the targets ``Y``."""
 
-    def __init__(self, loss: str, Y: np.ndarray):
-        self.loss, self.rows, self.values = loss, Y.shape[0], Y.size
-        if loss not in ("ce", "bce"):
+    def __init__(self, kind: str, Y: np.ndarray):
+        if kind not in ("argmax", "threshold", "errors"):
+            raise ValueError(f"BatchScoreMetrics: unknown kind of batch scores {kind!r}")
+        self.kind, self.rows, self.values = kind, Y.shape[0], Y.size
+        if kind == "errors":
             targets = np.asarray(Y, dtype=np.float64)
             self.total = float(((targets - targets.mean(axis=0)) ** 2).sum())
 
@@ -57,9 +60,9 @@ class BatchScoreMetrics:
         """Each metric's value for each of ``count`` epochs whose batches' scores are
         ``scores``' rows, one epoch's batches after another's."""
         sums = scores.reshape(count, -1, 2).sum(axis=1)
-        if self.loss in ("ce", "bce"):
-            return {"accuracy": (sums[:, 0] / (self.rows if self.loss == "ce"
-                                                else self.values)).tolist()}
+        if self.kind != "errors":
+            counted = self.rows if self.kind == "argmax" else self.values
+            return {"accuracy": (sums[:, 0] / counted).tolist()}
         r2 = (1 - sums[:, 1] / self.total if self.total > 0
               else np.full(count, np.nan))
         return {"mae": (sums[:, 0] / self.values).tolist(), "r2": r2.tolist()}

@@ -65,8 +65,8 @@ _python_shuffled = 0
 
 
 def compiled_for(rows: int) -> bool:
-    """Whether an epoch's pass over ``rows`` rows (a shuffle, its accuracy) takes the compiled
-    loop: from COMPILED_MIN_ROWS rows on, and for any size once this process has shuffled
+    """Whether an epoch's shuffle of ``rows`` rows takes the compiled loop: from
+    COMPILED_MIN_ROWS rows on, and for any size once this process has shuffled
     PYTHON_SHUFFLE_ROWS rows in Python (or was told to, compiled_shuffles): a process of
     many small epochs."""
     return rows >= COMPILED_MIN_ROWS or _python_shuffled >= PYTHON_SHUFFLE_ROWS

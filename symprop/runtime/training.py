@@ -21,11 +21,8 @@ from symprop.runtime.threads import blas_threads_for, shards_for
 # update applied for it), 2 its update made a parameter or optimizer state non-finite.
 NONFINITE_LOSS, NONFINITE_UPDATE = 1, 2
 
-# Several epochs in one call of the module (_epochs_at_once): a call aims at this long, and
-# keeps its epochs' per-batch losses and scores (their running values) in this much memory
-# at most.
+# Several epochs in one call of the module (_epochs_at_once): a call aims at this long.
 CALL_SECONDS = 0.1
-EPOCH_VALUES_BYTES = 1 << 22
 
 # track_gradients measures each layer's gradient on the same training rows every epoch (so
 # the curves compare epoch with epoch), at most this many, spread evenly over the data: a
@@ -162,10 +159,10 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
     checkpoints = Checkpoints(net, arrays, module, n, shuffle, epochs, per_epoch)
     most = _epochs_at_once(checkpoints, epochs, net.target == "cpu" and X_val is None
                            and patience is None and not track_gradients
-                           and not metrics_each_epoch, per_epoch * 24)  # 8 + 2 x 8 bytes a batch
+                           and not metrics_each_epoch)
     batch_losses = np.empty(most * per_epoch, dtype=np.float64)
     gathered, running_metrics = ({}, None) if metrics_each_epoch else _running_metrics(
-        net, X, Y, y, most, per_epoch)
+        net, module, X, Y, y, most, per_epoch)
     # floats: np.dot of the float losses with integers converts them first (2.6 against 1.1 us)
     batch_rows = np.minimum(batch_size, n - batch_size * np.arange(per_epoch),
                             dtype=np.float64)
@@ -283,19 +280,17 @@ def _record_epochs(history: History, first: int, losses: list[float],
                     count)
 
 
-def _epochs_at_once(checkpoints: Checkpoints, epochs: int, between_free: bool,
-                    epoch_bytes: int) -> int:
+def _epochs_at_once(checkpoints: Checkpoints, epochs: int, between_free: bool) -> int:
     """How many epochs one call of the module trains at most. Where nothing runs between
     epochs (``between_free``: the CPU module, no validation, early stopping, gradient norms
-    or exact metrics), those up to the next copy of the training state (recovery.py) and
-    whose running values (``epoch_bytes`` each: a batch's loss and scores) fit in
-    EPOCH_VALUES_BYTES: for a small network a call and an epoch's Python cost 20-30 us, as
-    much as its batches. Each call is then held to about
-    CALL_SECONDS by the pace of the one before (the bar moves, Ctrl-C is heard)."""
+    or exact metrics), those up to the next copy of the training state (recovery.py; so at
+    most EVERY_BATCHES batches and an epoch's, each a loss and two scores in memory): for a
+    small network a call and an epoch's Python cost 20-30 us, as much as its batches. Each
+    call is then held to about CALL_SECONDS by the pace of the one before (the bar moves,
+    Ctrl-C is heard)."""
     if not between_free:
         return 1
-    return max(1, min(epochs, checkpoints.epochs_until_copy(),
-                      EPOCH_VALUES_BYTES // max(epoch_bytes, 1)))
+    return max(1, min(epochs, checkpoints.epochs_until_copy()))
 
 
 def _best_value(history: History, monitor: str) -> float:
@@ -303,7 +298,8 @@ def _best_value(history: History, monitor: str) -> float:
     return math.inf if history.best_epoch is None else history[monitor][history.best_epoch - 1]
 
 
-def _running_metrics(net, X: np.ndarray, Y: np.ndarray, y, most: int, per_epoch: int):
+def _running_metrics(net, module, X: np.ndarray, Y: np.ndarray, y, most: int,
+                     per_epoch: int):
     """Where the epochs' running metrics come from: (train_epoch's arguments that gather
     them, a function of an epoch count that gives each metric's values for the epochs of
     the last call). The CPU module counts them batch by batch as it trains (its scores, a
@@ -311,7 +307,7 @@ def _running_metrics(net, X: np.ndarray, Y: np.ndarray, y, most: int, per_epoch:
     the host after its epoch (it trains one epoch a call)."""
     if net.target == "cpu":
         scores = np.empty((most * per_epoch, 2))
-        counted = BatchScoreMetrics(net.loss, Y)
+        counted = BatchScoreMetrics(module.BATCH_SCORES, Y)
         return {"scores": scores}, lambda count: counted.epochs(scores[:count * per_epoch], count)
     n = X.shape[0]
     outputs = _epoch_outputs(net, n, Y.shape[1], X.dtype)

@@ -367,39 +367,8 @@ def root(context, missing=missing):
         yield '\n'
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'confirm_inputs'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'nb', '        '))
     yield '\n\n        # -- forward ------------------------------------------------------------------------\n'
-    if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'has_blocks'):
-        pass
-        for l_1_node in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'nodes'):
-            _loop_vars = {}
-            pass
-            yield str(context.call(environment.getattr((undefined(name='b') if l_0_b is missing else l_0_b), 'forward_node'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), l_1_node, '        ', _loop_vars=_loop_vars))
-            yield '\n'
-        l_1_node = missing
-    else:
-        pass
-        for l_1_layer in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'layers'):
-            _loop_vars = {}
-            pass
-            yield '        '
-            yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'forward_call'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), l_1_layer, 'nb', _loop_vars=_loop_vars))
-            yield '\n'
-            if environment.getattr(l_1_layer, 'has_dropout'):
-                pass
-                yield '        if training:\n            dropout(A'
-                yield str(environment.getattr(l_1_layer, 'index'))
-                yield ', AD'
-                yield str(environment.getattr(l_1_layer, 'index'))
-                yield ', M'
-                yield str(environment.getattr(l_1_layer, 'index'))
-                yield ', nb, 1.0 - p_drop'
-                yield str(environment.getattr(l_1_layer, 'index'))
-                yield ')\n        else:\n            AD'
-                yield str(environment.getattr(l_1_layer, 'index'))
-                yield '[:nb] = A'
-                yield str(environment.getattr(l_1_layer, 'index'))
-                yield '[:nb]\n'
-        l_1_layer = missing
-    yield '        if keeping:\n'
+    yield str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='b') if l_0_b is missing else l_0_b), 'forward_pass'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), '        '), 'rstrip')))
+    yield '\n        if keeping:\n'
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'keep_outputs'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'nb', 'start', '            ', 'out_base + '))
     yield '\n        if mode == PREDICT:\n            continue\n\n        # -- loss and output delta ----------------------------------------------------------\n'
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'loss_delta'), (undefined(name='plan') if l_0_plan is missing else l_0_plan)))
@@ -419,6 +388,70 @@ def root(context, missing=missing):
     yield '        if mode == GRADIENTS:\n            continue\n\n        # -- update -------------------------------------------------------------------------\n'
     yield str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'update_section'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), (undefined(name='weights') if l_0_weights is missing else l_0_weights), '        '), 'rstrip')))
     yield '\n    return epochs * batches, step, 0, loss_sum\n\n\n'
+    if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable'):
+        pass
+        yield '@njit('
+        yield str((undefined(name='jit') if l_0_jit is missing else l_0_jit))
+        yield ')\ndef infer(with_loss, X, Y, perm, chunk, out, XB, YB'
+        for (l_1_name, l_1__, l_1__) in context.call(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'buffer_shapes'), ''):
+            _loop_vars = {}
+            pass
+            yield ', '
+            yield str(l_1_name)
+        l_1_name = l_1__ = missing
+        for (l_1_name, l_1__, l_1__) in context.call(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'unit_buffer_shapes')):
+            _loop_vars = {}
+            pass
+            yield ', '
+            yield str(l_1_name)
+        l_1_name = l_1__ = missing
+        yield ', '
+        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'args'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params')))
+        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
+        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'model_hyper')))
+        yield '):\n    """run()\'s EVALUATE (with_loss) or PREDICT, and nothing else: the rows of X in the order\n    of perm, in chunks of `chunk` rows, their outputs into out; returns the summed loss.\n    The split path trains without run(), so that after it a first prediction compiled all\n    of run() (1.4 s for a 64-128-64-10 network) where its forward pass and loss are enough\n    (evaluate() takes run() where it has been compiled)."""\n    if X.shape[1] != '
+        yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_in'))
+        yield ' or (with_loss and Y.shape[1] != '
+        yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_out'))
+        yield '):\n        raise ValueError("infer: X must have '
+        yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_in'))
+        yield ' columns and Y '
+        yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_out'))
+        yield '")\n'
+        def t_6(fiter):
+            for l_1_layer in fiter:
+                if (environment.getattr(l_1_layer, 'weights_arg') != environment.getattr(l_1_layer, 'W')):
+                    yield l_1_layer
+        for l_1_layer in t_6(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'layers')):
+            _loop_vars = {}
+            pass
+            yield '    '
+            yield str(environment.getattr(l_1_layer, 'weights_arg'))
+            yield ' = '
+            yield str(environment.getattr(l_1_layer, 'W'))
+            yield ".reshape(-1)  # a narrow layer's kernel reads W flat\n"
+        l_1_layer = missing
+        if (environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_in') in environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'ROW_TUPLE_COLUMNS')):
+            pass
+            yield "    XB_flat = XB.reshape(-1)  # the gather's rows, summed flat for inputs_check\n"
+        if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'batchnorms'):
+            pass
+            yield '    mode = EVALUATE if with_loss else PREDICT  # batch normalization: running statistics\n    training = False\n'
+        yield '    loss_sum = 0.0\n    for start in range(0, perm.shape[0], chunk):\n        rest = perm.shape[0] - start\n        nb = rest if rest < chunk else chunk\n'
+        yield str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'gather_rows'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'start', 'nb', '        ', 'with_loss'), 'rstrip')))
+        yield '\n'
+        if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'prefetch'):
+            pass
+            yield str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'prefetch_rows'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'start + nb', 'chunk', '        ', 'with_loss'), 'rstrip')))
+            yield '\n'
+        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'confirm_inputs'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'nb', '        '))
+        yield '\n'
+        yield str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='b') if l_0_b is missing else l_0_b), 'forward_pass'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), '        '), 'rstrip')))
+        yield '\n'
+        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'keep_outputs'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'nb', 'start', '        '))
+        yield '\n        if not with_loss:\n            continue\n'
+        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'loss_delta'), (undefined(name='plan') if l_0_plan is missing else l_0_plan)))
+        yield '\n        if not inputs_finite:  # a NaN or inf input: a NaN loss, as run() has it\n            batch_loss = math.nan\n        loss_sum += batch_loss\n    return loss_sum\n\n\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args'):
         pass
         yield '@njit('
@@ -462,7 +495,7 @@ def root(context, missing=missing):
         for l_1_layer, l_1_loop in LoopContext(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed'), undefined):
             _loop_vars = {}
             pass
-            yield str((', ' if (not environment.getattr(l_1_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 362 in 'network.py.j2' evaluated to false and no else section was defined.")))
+            yield str((', ' if (not environment.getattr(l_1_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 389 in 'network.py.j2' evaluated to false and no else section was defined.")))
             yield 'np.ascontiguousarray(params['
             yield str(context.call(environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params'), 'index'), environment.getattr(l_1_layer, 'W'), _loop_vars=_loop_vars))
             yield '].T)'
@@ -479,16 +512,16 @@ def root(context, missing=missing):
     yield str(('' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else ' (not in this module: SHARDED is False)'))
     yield ".\n    scores (float64, a row of 2 per batch): receives each batch's counts for the epoch's\n    running metrics (BATCH_SCORES), of its rows' outputs before its update.\n    outputs (X's rows by "
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_out'))
-    yield ', X\'s dtype): receives the output layer\'s values of each\n    row as its batch saw them, before that batch\'s update.\n    work: what epoch_work(batch_size, params, shards) returned, for the same arguments: the\n    scratch arrays, made once for all of a fit\'s epochs (else made here).\n    epochs > 1: that many epochs in one call, perm their row orders back to back,\n    batch_losses, scores and outputs (epochs times X\'s rows) their values in turn, and\n    batches counted over them all."""\n    params = ['
+    yield ', X\'s dtype; one thread only): receives the output layer\'s\n    values of each row as its batch saw them, before that batch\'s update.\n    work: what epoch_work(batch_size, params, shards) returned, for the same arguments: the\n    scratch arrays, made once for all of a fit\'s epochs (else made here).\n    epochs > 1: that many epochs in one call, perm their row orders back to back,\n    batch_losses, scores and outputs (epochs times X\'s rows) their values in turn, and\n    batches counted over them all."""\n    params = ['
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'args'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params')))
     yield ']\n    epochs, shards = int(epochs), max(1, int(shards))\n    rows = perm.shape[0] // max(epochs, 1)\n    if epochs < 1 or rows * epochs != perm.shape[0]:\n        raise ValueError("train_epoch: perm must hold `epochs` epochs\' row orders, each as "\n                         "long")\n    batches = epochs * -(-rows // batch_size)\n    out = np.empty((0, '
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_out'))
-    yield '), dtype=X.dtype) if outputs is None else outputs\n    scores = np.empty((0, 2)) if scores is None else scores\n    # the compiled loop writes without bounds checks: arrays too short are refused here\n    if ((outputs is not None and out.shape[0] < epochs * X.shape[0])\n            or batch_losses.shape[0] < batches\n            or (scores.shape[0] and (scores.shape[0] < batches or scores.shape[1] != 2))):\n        raise ValueError("train_epoch: outputs must have `epochs` times X\'s rows, and "\n                         "batch_losses and scores (2 columns) `epochs` times an epoch\'s "\n                         "batches")\n    buffers, grads, shard_arrays = epoch_work(batch_size, params, shards) if work is None else work\n    if buffers[0].shape[0] < min(batch_size, X.shape[0])'
-    yield str((' or shard_arrays[0] != shards' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 395 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield '), dtype=X.dtype) if outputs is None else outputs\n    scores = np.empty((0, 2)) if scores is None else scores\n    # the compiled loop writes without bounds checks: arrays too short are refused here\n    if outputs is not None and out.shape[0] < epochs * X.shape[0]:\n        raise ValueError("train_epoch: outputs must have `epochs` times X\'s rows")\n    if batch_losses.shape[0] < batches:\n        raise ValueError("train_epoch: batch_losses must have `epochs` times an epoch\'s "\n                         "batches")\n    if len(scores.shape) != 2 or scores.shape[1] != 2 or 0 < scores.shape[0] < batches:\n        raise ValueError("train_epoch: scores must have 2 columns and `epochs` times an "\n                         "epoch\'s batches of rows")\n    buffers, grads, shard_arrays = epoch_work(batch_size, params, shards) if work is None else work\n    if buffers[0].shape[0] < min(batch_size, X.shape[0])'
+    yield str((' or shard_arrays[0] != shards' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 424 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ':\n        raise ValueError("train_epoch: work was made for another batch_size or shard count; "\n                         "make it with epoch_work(batch_size, params, shards)")\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable'):
         pass
-        yield "    if shards > 1:  # each batch's rows split over `shards` threads\n        _, crowded, sync, results, losses, share_scores, verdicts, shard_work, shard_grads = shard_arrays\n"
+        yield '    if shards > 1 and outputs is not None:\n        raise ValueError("train_epoch: outputs are kept on one thread only (shards=1); the "\n                         "split path counts scores")\n    if shards > 1:  # each batch\'s rows split over `shards` threads\n        _, crowded, sync, results, losses, share_scores, verdicts, shard_work, shard_grads = shard_arrays\n'
         l_0_units = context.call(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'unit_buffer_shapes'))
         context.vars['units'] = l_0_units
         context.exported_vars.add('units')
@@ -499,7 +532,7 @@ def root(context, missing=missing):
             yield ', = buffers['
             yield str((-t_2((undefined(name='units') if l_0_units is missing else l_0_units))))
             yield ':]  # the batch statistics\n'
-        yield '        sync[:] = 0\n        run_threads(shard_thread, shards, (shards, crowded, sync, results, X, Y, perm, epochs, batch_size, step, clip_norm, batch_losses, scores, out, shard_work, shard_grads, losses, share_scores, verdicts'
+        yield '        sync[:] = 0\n        run_threads(shard_thread, shards, (shards, crowded, sync, results, X, Y, perm, epochs, batch_size, step, clip_norm, batch_losses, scores, shard_work, shard_grads, losses, share_scores, verdicts'
         yield str(context.call(environment.getattr((undefined(name='sh') if l_0_sh is missing else l_0_sh), 'shared'), (undefined(name='plan') if l_0_plan is missing else l_0_plan)))
         yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params')))
         yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
@@ -514,7 +547,7 @@ def root(context, missing=missing):
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'model_hyper')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'hyper')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 409 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 441 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return batches, step, status\n\n\ndef epoch_work(batch_size, params, shards=1):\n    """train_epoch\'s scratch arrays for batches of batch_size rows: the batch buffers, the\n    gradients and the threads\' shares'
     yield str(('' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else ' (none here)'))
     yield '; nothing in them outlives an epoch."""\n    return (_buffers(batch_size), _like(params), '
@@ -542,7 +575,7 @@ def root(context, missing=missing):
         yield ', 0.0'
     l_1__ = missing
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 424 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 456 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return total / n\n\n\ndef evaluate(X, Y, out, with_loss, chunk, '
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'args'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
@@ -550,7 +583,14 @@ def root(context, missing=missing):
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
     yield '):\n    """Output activations of every row into out; the mean loss over rows if with_loss."""\n    params = ['
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'args'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params')))
-    yield ']\n    n = X.shape[0]\n    states = [np.zeros_like(p) for p in params for _ in OPTIMIZER_STATE]\n    chunk = max(1, min(chunk, n))\n    _, _, _, total = run(EVALUATE if with_loss else PREDICT, X, Y, np.arange(n), 1, chunk, 0, 0.0, np.empty(1), np.empty((0, 2)), out, *_buffers(chunk), *params'
+    yield ']\n    n = X.shape[0]\n    chunk = max(1, min(chunk, n))\n'
+    if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable'):
+        pass
+        yield '    # run() not compiled in this process (the split path trained; its table of compiled\n    # signatures, not `signatures`, which copies it)\n    if not run.overloads:\n        return infer(with_loss, X, Y, np.arange(n), chunk, out, *_buffers(chunk), *params'
+        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
+        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'model_hyper')))
+        yield ') / max(n, 1)\n'
+    yield '    states = [np.zeros_like(p) for p in params for _ in OPTIMIZER_STATE]\n    _, _, _, total = run(EVALUATE if with_loss else PREDICT, X, Y, np.arange(n), 1, chunk, 0, 0.0, np.empty(1), np.empty((0, 2)), out, *_buffers(chunk), *params'
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
     yield ', *_like(params), *states'
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'model_hyper')))
@@ -560,8 +600,8 @@ def root(context, missing=missing):
         yield ', 0.0'
     l_1__ = missing
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 434 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 472 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return total / max(n, 1)\n'
 
 blocks = {}
-debug_info = '2=53&3=55&4=57&7=59&8=63&9=68&11=70&12=74&13=78&14=80&15=84&16=94&17=96&19=99&20=101&21=108&23=111&31=114&35=117&37=120&39=124&45=128&50=136&53=138&60=140&68=144&72=146&75=150&77=153&80=157&82=160&85=164&87=167&90=171&92=174&96=177&99=180&102=182&104=184&107=187&108=189&111=192&114=194&117=198&120=202&123=204&126=206&130=209&135=211&140=215&148=217&149=220&150=224&151=226&152=240&156=242&160=245&161=249&164=255&168=257&169=261&171=266&173=268&174=272&177=278&180=288&181=290&182=293&183=296&184=299&194=303&195=305&198=307&202=309&206=312&207=314&229=343&230=347&231=351&233=353&234=356&235=358&250=362&251=364&252=366&254=368&257=370&258=372&259=375&262=380&263=384&264=386&266=389&268=397&273=403&278=405&295=407&296=409&297=412&300=417&306=420&310=422&311=425&327=431&330=433&331=435&332=437&333=441&338=449&350=452&351=456&359=458&362=462&366=472&368=479&371=481&378=483&385=485&395=487&398=489&401=492&402=495&403=498&406=503&409=511&415=519&416=521&419=523&421=530&424=532&428=547&430=552&434=554'
+debug_info = '2=53&3=55&4=57&7=59&8=63&9=68&11=70&12=74&13=78&14=80&15=84&16=94&17=96&19=99&20=101&21=108&23=111&31=114&35=117&37=120&39=124&45=128&50=136&53=138&60=140&68=144&72=146&75=150&77=153&80=157&82=160&85=164&87=167&90=171&92=174&96=177&99=180&102=182&104=184&107=187&108=189&111=192&114=194&117=198&120=202&123=204&126=206&130=209&135=211&140=215&148=217&149=220&150=224&151=226&152=240&156=242&160=245&161=249&164=255&168=257&169=261&171=266&173=268&174=272&177=278&180=288&181=290&182=293&183=296&184=299&194=303&195=305&198=307&202=309&206=312&207=314&229=343&230=347&231=351&233=353&234=356&235=358&250=362&251=364&252=366&254=368&257=370&259=372&264=374&281=376&282=378&283=381&286=386&292=389&296=391&297=394&298=396&304=413&305=417&306=421&307=429&309=434&312=437&320=441&321=443&322=445&324=447&325=449&326=451&329=453&337=455&338=458&354=464&357=466&358=468&359=470&360=474&365=482&377=485&378=489&386=491&389=495&393=505&395=512&398=514&405=516&412=518&424=520&427=522&433=525&434=528&435=531&438=536&441=544&447=552&448=554&451=556&453=563&456=565&460=580&462=585&465=587&469=590&472=594'

@@ -7,7 +7,7 @@ def root(context, missing=missing):
     concat = environment.concat
     cond_expr_undefined = Undefined
     if 0: yield None
-    l_0_m = l_0_b = l_0_views = l_0_gather = l_0_shared = l_0_share_outputs = l_0_share_scores = l_0_stage_item = l_0_share_pass = l_0_share_update = l_0_stage_reduce = l_0_thread_epoch = missing
+    l_0_m = l_0_b = l_0_views = l_0_gather = l_0_shared = l_0_share_scores = l_0_stage_item = l_0_share_pass = l_0_share_update = l_0_stage_reduce = l_0_thread_epoch = missing
     try:
         t_1 = environment.filters['indent']
     except KeyError:
@@ -227,31 +227,16 @@ def root(context, missing=missing):
         pass
         t_10.extend((
             str(l_1_pad),
-            'if keeping:\n',
-            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'keep_outputs'), l_1_plan, 'rows', 'start + lo', str_join((l_1_pad, '    ', )), 'epoch * X.shape[0] + ')),
-        ))
-        return concat(t_10)
-    context.exported_vars.add('share_outputs')
-    context.vars['share_outputs'] = l_0_share_outputs = Macro(environment, macro, 'share_outputs', ('plan', 'pad'), False, False, False, context.eval_ctx.autoescape)
-    def macro(l_1_plan, l_1_pad):
-        t_11 = []
-        if l_1_plan is missing:
-            l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
-        if l_1_pad is missing:
-            l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
-        pass
-        t_11.extend((
-            str(l_1_pad),
             'share_scores[s, 0] = score_a\n',
             str(l_1_pad),
             'share_scores[s, 1] = score_b',
         ))
-        return concat(t_11)
+        return concat(t_10)
     context.exported_vars.add('share_scores')
     context.vars['share_scores'] = l_0_share_scores = Macro(environment, macro, 'share_scores', ('plan', 'pad'), False, False, False, context.eval_ctx.autoescape)
     yield '\n'
     def macro(l_1_plan, l_1_item, l_1_pad):
-        t_12 = []
+        t_11 = []
         l_1_bn = resolve('bn')
         l_1_step = resolve('step')
         l_1_kind = missing
@@ -265,13 +250,13 @@ def root(context, missing=missing):
         l_1_kind = environment.getitem(l_1_item, 0)
         if ((undefined(name='kind') if l_1_kind is missing else l_1_kind) == 'node'):
             pass
-            t_12.extend((
+            t_11.extend((
                 str(context.call(environment.getattr((undefined(name='b') if l_0_b is missing else l_0_b), 'forward_node'), l_1_plan, environment.getitem(l_1_item, 1), l_1_pad, 'rows')),
                 '\n',
             ))
         elif ((undefined(name='kind') if l_1_kind is missing else l_1_kind) == 'moments'):
             pass
-            t_12.extend((
+            t_11.extend((
                 str(l_1_pad),
                 'batchnorm_moments(',
                 str(environment.getattr(environment.getitem(l_1_item, 1), 'input')),
@@ -282,7 +267,7 @@ def root(context, missing=missing):
         elif ((undefined(name='kind') if l_1_kind is missing else l_1_kind) == 'normalize'):
             pass
             l_1_bn = environment.getitem(l_1_item, 1)
-            t_12.extend((
+            t_11.extend((
                 str(l_1_pad),
                 'batchnorm_normalize(',
                 str(environment.getattr((undefined(name='bn') if l_1_bn is missing else l_1_bn), 'input')),
@@ -302,9 +287,7 @@ def root(context, missing=missing):
             ))
         elif ((undefined(name='kind') if l_1_kind is missing else l_1_kind) == 'loss'):
             pass
-            t_12.extend((
-                str(context.call((undefined(name='share_outputs') if l_0_share_outputs is missing else l_0_share_outputs), l_1_plan, l_1_pad)),
-                '\n',
+            t_11.extend((
                 str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'loss_delta'), l_1_plan, 'rows', l_1_pad)),
                 '\n',
                 str(context.call((undefined(name='share_scores') if l_0_share_scores is missing else l_0_share_scores), l_1_plan, l_1_pad)),
@@ -312,14 +295,14 @@ def root(context, missing=missing):
             ))
         elif ((undefined(name='kind') if l_1_kind is missing else l_1_kind) == 'step'):
             pass
-            t_12.extend((
+            t_11.extend((
                 str(context.call(environment.getattr((undefined(name='b') if l_0_b is missing else l_0_b), 'backward_step'), l_1_plan, environment.getitem(l_1_item, 1), l_1_pad, 'rows')),
                 '\n',
             ))
         elif ((undefined(name='kind') if l_1_kind is missing else l_1_kind) == 'grad_sums'):
             pass
             l_1_bn = environment.getattr(environment.getitem(l_1_item, 1), 'node')
-            t_12.extend((
+            t_11.extend((
                 str(l_1_pad),
                 'batchnorm_grad_sums(',
                 str(environment.getattr(environment.getitem(l_1_item, 1), 'source')),
@@ -335,7 +318,7 @@ def root(context, missing=missing):
             pass
             l_1_step = environment.getitem(l_1_item, 1)
             l_1_bn = environment.getattr((undefined(name='step') if l_1_step is missing else l_1_step), 'node')
-            t_12.extend((
+            t_11.extend((
                 str(l_1_pad),
                 'batchnorm_input_grad',
                 str(environment.getattr((undefined(name='step') if l_1_step is missing else l_1_step), 'slope_suffix')),
@@ -357,11 +340,11 @@ def root(context, missing=missing):
                 str(context.call(environment.getattr((undefined(name='b') if l_0_b is missing else l_0_b), 'input_grad'), (undefined(name='step') if l_1_step is missing else l_1_step))),
                 ')\n',
             ))
-        return concat(t_12)
+        return concat(t_11)
     context.exported_vars.add('stage_item')
     context.vars['stage_item'] = l_0_stage_item = Macro(environment, macro, 'stage_item', ('plan', 'item', 'pad'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_work, l_1_row_floats, l_1_weights, l_1_narrow):
-        t_13 = []
+        t_12 = []
         l_1_staged = missing
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
@@ -375,13 +358,13 @@ def root(context, missing=missing):
             l_1_narrow = undefined("parameter 'narrow' was not provided", name='narrow')
         pass
         l_1_staged = (t_3(environment.getattr(l_1_plan, 'shard_stages')) > 1)
-        t_13.extend((
+        t_12.extend((
             str(context.call(environment.getattr(context.call((undefined(name='views') if l_0_views is missing else l_0_views), l_1_plan, l_1_work, l_1_row_floats, l_1_weights, l_1_narrow, (undefined(name='staged') if l_1_staged is missing else l_1_staged)), 'rstrip'))),
             '\n',
         ))
         if (undefined(name='staged') if l_1_staged is missing else l_1_staged):
             pass
-            t_13.extend((
+            t_12.extend((
                 '    moments = work_row[work_row.shape[0] - ',
                 str(environment.getattr(l_1_plan, 'stats_floats')),
                 ':]\n',
@@ -389,7 +372,7 @@ def root(context, missing=missing):
             for (l_2_bn, l_2_offset) in environment.getattr(l_1_plan, 'stats_layout'):
                 _loop_vars = {}
                 pass
-                t_13.extend((
+                t_12.extend((
                     '    MOM',
                     str(environment.getattr(l_2_bn, 'number')),
                     ' = rows_view(moments, ',
@@ -399,14 +382,14 @@ def root(context, missing=missing):
                     ')\n',
                 ))
             l_2_bn = l_2_offset = missing
-            t_13.append(
+            t_12.append(
                 '    batch_loss = 0.0\n',
             )
             l_2_loop = missing
             for l_2_stage, l_2_loop in LoopContext(environment.getattr(l_1_plan, 'shard_stages'), undefined):
                 _loop_vars = {}
                 pass
-                t_13.extend((
+                t_12.extend((
                     '    ',
                     str(('if' if environment.getattr(l_2_loop, 'first') else 'elif')),
                     ' stage == ',
@@ -415,30 +398,30 @@ def root(context, missing=missing):
                 ))
                 if environment.getattr(l_2_loop, 'first'):
                     pass
-                    t_13.extend((
+                    t_12.extend((
                         str(context.call((undefined(name='gather') if l_0_gather is missing else l_0_gather), l_1_plan, '        ', _loop_vars=_loop_vars)),
                         '\n',
                     ))
                 for l_3_item in environment.getattr(l_2_stage, 'items'):
                     _loop_vars = {}
                     pass
-                    t_13.extend((
+                    t_12.extend((
                         str(context.call(environment.getattr(context.call((undefined(name='stage_item') if l_0_stage_item is missing else l_0_stage_item), l_1_plan, l_3_item, '        ', _loop_vars=_loop_vars), 'rstrip'), _loop_vars=_loop_vars)),
                         '\n',
                     ))
                 l_3_item = missing
                 if environment.getattr(l_2_loop, 'first'):
                     pass
-                    t_13.append(
+                    t_12.append(
                         '        if not inputs_finite:  # a NaN or inf input stops training as a NaN loss would\n            batch_loss = math.nan\n',
                     )
             l_2_loop = l_2_stage = missing
-            t_13.append(
+            t_12.append(
                 '    share_loss = batch_loss\n',
             )
         else:
             pass
-            t_13.extend((
+            t_12.extend((
                 str(context.call((undefined(name='gather') if l_0_gather is missing else l_0_gather), l_1_plan, '    ')),
                 '\n',
             ))
@@ -447,7 +430,7 @@ def root(context, missing=missing):
                 for l_2_node in environment.getattr(l_1_plan, 'nodes'):
                     _loop_vars = {}
                     pass
-                    t_13.extend((
+                    t_12.extend((
                         str(context.call(environment.getattr((undefined(name='b') if l_0_b is missing else l_0_b), 'forward_node'), l_1_plan, l_2_node, '    ', 'rows', _loop_vars=_loop_vars)),
                         '\n',
                     ))
@@ -457,15 +440,13 @@ def root(context, missing=missing):
                 for l_2_layer in environment.getattr(l_1_plan, 'layers'):
                     _loop_vars = {}
                     pass
-                    t_13.extend((
+                    t_12.extend((
                         '    ',
                         str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'forward_call'), l_1_plan, l_2_layer, 'rows', _loop_vars=_loop_vars)),
                         '\n',
                     ))
                 l_2_layer = missing
-            t_13.extend((
-                str(context.call((undefined(name='share_outputs') if l_0_share_outputs is missing else l_0_share_outputs), l_1_plan, '    ')),
-                '\n',
+            t_12.extend((
                 str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'loss_delta'), l_1_plan, 'rows', '    ')),
                 '\n',
                 str(context.call((undefined(name='share_scores') if l_0_share_scores is missing else l_0_share_scores), l_1_plan, '    ')),
@@ -476,31 +457,31 @@ def root(context, missing=missing):
                 for l_2_step in environment.getattr(l_1_plan, 'backward_steps'):
                     _loop_vars = {}
                     pass
-                    t_13.extend((
+                    t_12.extend((
                         str(context.call(environment.getattr((undefined(name='b') if l_0_b is missing else l_0_b), 'backward_step'), l_1_plan, l_2_step, '    ', 'rows', _loop_vars=_loop_vars)),
                         '\n',
                     ))
                 l_2_step = missing
             else:
                 pass
-                t_13.extend((
+                t_12.extend((
                     str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'backward_calls'), l_1_plan, 'rows', '    '), 'rstrip'))),
                     '\n',
                 ))
-            t_13.append(
+            t_12.append(
                 '    share_loss = batch_loss if inputs_finite else math.nan  # a NaN or inf input: as a NaN loss\n',
             )
-        return concat(t_13)
+        return concat(t_12)
     context.exported_vars.add('share_pass')
     context.vars['share_pass'] = l_0_share_pass = Macro(environment, macro, 'share_pass', ('plan', 'work', 'row_floats', 'weights', 'narrow'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_weights):
-        t_14 = []
+        t_13 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_weights is missing:
             l_1_weights = undefined("parameter 'weights' was not provided", name='weights')
         pass
-        t_14.extend((
+        t_13.extend((
             "    # the share's part lo..hi, cut on cache lines of the gradient rows: no two threads\n    # write one line of them\n    lo = share * ",
             str(environment.getattr(l_1_plan, 'param_count')),
             ' // shards // ',
@@ -522,26 +503,26 @@ def root(context, missing=missing):
         for l_2_st in environment.getattr(environment.getattr(l_1_plan, 'update'), 'state'):
             _loop_vars = {}
             pass
-            t_14.extend((
+            t_13.extend((
                 ', flat_',
                 str(l_2_st),
                 '[p][a:b]',
             ))
         l_2_st = missing
-        t_14.extend((
+        t_13.extend((
             ', scale',
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'update_tail'), l_1_plan)),
             ')',
         ))
-        return concat(t_14)
+        return concat(t_13)
     context.exported_vars.add('share_update')
     context.vars['share_update'] = l_0_share_update = Macro(environment, macro, 'share_update', ('plan', 'weights'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan):
-        t_15 = []
+        t_14 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         pass
-        t_15.extend((
+        t_14.extend((
             '@njit(',
             str(environment.getattr(l_1_plan, 'jit')),
             ')\ndef shard_reduce(stage, shards, nb, work, grads',
@@ -549,16 +530,16 @@ def root(context, missing=missing):
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(l_1_plan, 'persistent'))),
             '):\n    """After stage `stage`: the batch\'s statistics, or its sums for a batch normalization\'s\n    backward pass, from the threads\' shares (in their work rows, or their gradients)."""\n',
         ))
-        def t_16(fiter):
+        def t_15(fiter):
             for l_2_stage in fiter:
                 if environment.getattr(l_2_stage, 'reduce'):
                     yield l_2_stage
         l_2_loop = missing
-        for l_2_stage, l_2_loop in LoopContext(t_16(environment.getattr(l_1_plan, 'shard_stages')), undefined):
+        for l_2_stage, l_2_loop in LoopContext(t_15(environment.getattr(l_1_plan, 'shard_stages')), undefined):
             l_2_bn = missing
             _loop_vars = {}
             pass
-            t_15.extend((
+            t_14.extend((
                 '    ',
                 str(('if' if environment.getattr(l_2_loop, 'first') else 'elif')),
                 ' stage == ',
@@ -569,7 +550,7 @@ def root(context, missing=missing):
             _loop_vars['bn'] = l_2_bn
             if (environment.getitem(environment.getattr(l_2_stage, 'reduce'), 0) == 'statistics'):
                 pass
-                t_15.extend((
+                t_14.extend((
                     '        batchnorm_statistics(work, shards, nb, work.shape[1] - ',
                     str((environment.getattr(l_1_plan, 'stats_floats') - context.call(environment.getattr(l_1_plan, 'stats_offset'), (undefined(name='bn') if l_2_bn is missing else l_2_bn), _loop_vars=_loop_vars))),
                     ', MU',
@@ -588,7 +569,7 @@ def root(context, missing=missing):
                 ))
             else:
                 pass
-                t_15.extend((
+                t_14.extend((
                     '        batchnorm_grad_totals(grads, shards, ',
                     str(context.call(environment.getattr(l_1_plan, 'param_offset'), str_join(('d', environment.getattr((undefined(name='bn') if l_2_bn is missing else l_2_bn), 'gamma'), )), _loop_vars=_loop_vars)),
                     ', ',
@@ -600,12 +581,12 @@ def root(context, missing=missing):
                     ')\n',
                 ))
         l_2_loop = l_2_stage = l_2_bn = missing
-        return concat(t_15)
+        return concat(t_14)
     context.exported_vars.add('stage_reduce')
     context.vars['stage_reduce'] = l_0_stage_reduce = Macro(environment, macro, 'stage_reduce', ('plan',), False, False, False, context.eval_ctx.autoescape)
     yield '\n\n'
     def macro(l_1_plan, l_1_work, l_1_row_floats, l_1_weights, l_1_narrow, l_1_jit):
-        t_17 = []
+        t_16 = []
         l_1_staged = l_1_reducing = missing
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
@@ -622,10 +603,10 @@ def root(context, missing=missing):
         pass
         l_1_staged = (t_3(environment.getattr(l_1_plan, 'shard_stages')) > 1)
         l_1_reducing = t_4(context.eval_ctx, t_6(context, environment.getattr(l_1_plan, 'shard_stages'), 'reduce'))
-        t_17.extend((
+        t_16.extend((
             '@njit(',
             str(l_1_jit),
-            ')\ndef shard_thread(t, shards, crowded, sync, results, X, Y, perm, epochs, batch_size, first_step, clip_norm, batch_losses, batch_scores, out, work, grads, losses, share_scores, verdicts',
+            ')\ndef shard_thread(t, shards, crowded, sync, results, X, Y, perm, epochs, batch_size, first_step, clip_norm, batch_losses, batch_scores, work, grads, losses, share_scores, verdicts',
             str(context.call((undefined(name='shared') if l_0_shared is missing else l_0_shared), l_1_plan)),
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(l_1_plan, 'params'))),
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(l_1_plan, 'persistent'))),
@@ -638,8 +619,8 @@ def root(context, missing=missing):
             str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'update_views'), l_1_plan, l_1_weights, '        ', grads=False), 'rstrip'))),
             '\n        param_offsets = (',
             str(t_2(context.eval_ctx, t_5(context, environment.getattr(l_1_plan, 'param_layout'), attribute=1), ', ')),
-            str((',' if (t_3(environment.getattr(l_1_plan, 'param_layout')) == 1) else cond_expr_undefined("the inline if-expression on line 219 in 'shards.j2' evaluated to false and no else section was defined."))),
-            ")  # in a row of grads\n        first, last = (0, shards) if serial else (t, t + 1)\n        sense = 0\n        n = perm.shape[0] // epochs  # an epoch's rows\n        batches = (n + batch_size - 1) // batch_size  # an epoch's\n        done = epochs * batches\n        status = 0\n        step = first_step  # each thread counts the steps it takes part in\n        loss_sum = 0.0\n        clipping = clip_norm > 0.0  # bools, not literals: one compiled signature\n        scoring = batch_scores.shape[0] > 0\n        keeping = out.shape[0] > 0\n        for flat in range(epochs * batches):  # epoch after epoch, batch after batch\n            epoch = flat // batches\n            bi = flat - epoch * batches\n            start = epoch * n + bi * batch_size\n            rest = n - bi * batch_size\n            nb = rest if rest < batch_size else batch_size  # the last may be short\n            for stage in range(",
+            str((',' if (t_3(environment.getattr(l_1_plan, 'param_layout')) == 1) else cond_expr_undefined("the inline if-expression on line 211 in 'shards.j2' evaluated to false and no else section was defined."))),
+            ")  # in a row of grads\n        first, last = (0, shards) if serial else (t, t + 1)\n        sense = 0\n        n = perm.shape[0] // epochs  # an epoch's rows\n        batches = (n + batch_size - 1) // batch_size  # an epoch's\n        done = epochs * batches\n        status = 0\n        step = first_step  # each thread counts the steps it takes part in\n        loss_sum = 0.0\n        clipping = clip_norm > 0.0  # bools, not literals: one compiled signature\n        scoring = batch_scores.shape[0] > 0\n        for flat in range(epochs * batches):  # epoch after epoch, batch after batch\n            epoch = flat // batches\n            bi = flat - epoch * batches\n            start = epoch * n + bi * batch_size\n            rest = n - bi * batch_size\n            nb = rest if rest < batch_size else batch_size  # the last may be short\n            for stage in range(",
             str(t_3(environment.getattr(l_1_plan, 'shard_stages'))),
             '):\n                for s in range(first, last):  # share s: rows lo..hi, row s of work and grads\n                    lo = s * nb // shards\n                    hi = (s + 1) * nb // shards\n                    work_row = work[s]\n                    grad_row = grads[s]\n',
             str(t_1(context.call(environment.getattr(context.call((undefined(name='share_pass') if l_0_share_pass is missing else l_0_share_pass), l_1_plan, l_1_work, l_1_row_floats, l_1_weights, l_1_narrow), 'rstrip')), 16, True)),
@@ -647,54 +628,54 @@ def root(context, missing=missing):
         ))
         if environment.getattr(l_1_plan, 'loss_stage'):
             pass
-            t_17.extend((
+            t_16.extend((
                 '                    elif stage == ',
                 str(environment.getattr(l_1_plan, 'loss_stage')),
                 ':\n                        losses[s] += share_loss\n',
             ))
-        t_17.append(
+        t_16.append(
             '                if not serial:\n                    sense = meet(sync, shards, sense)\n',
         )
         if (undefined(name='reducing') if l_1_reducing is missing else l_1_reducing):
             pass
-            t_17.append(
+            t_16.append(
                 '                if ',
             )
             l_2_loop = missing
             for l_2_stage, l_2_loop in LoopContext((undefined(name='reducing') if l_1_reducing is missing else l_1_reducing), undefined):
                 _loop_vars = {}
                 pass
-                t_17.extend((
-                    str((' or ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 253 in 'shards.j2' evaluated to false and no else section was defined."))),
+                t_16.extend((
+                    str((' or ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 244 in 'shards.j2' evaluated to false and no else section was defined."))),
                     'stage == ',
                     str(context.call(environment.getattr(environment.getattr(l_1_plan, 'shard_stages'), 'index'), l_2_stage, _loop_vars=_loop_vars)),
                 ))
             l_2_loop = l_2_stage = missing
-            t_17.extend((
+            t_16.extend((
                 ":\n                    if t == 0:  # the batch's statistics or sums, once\n                        shard_reduce(stage, shards, nb, work, grads",
                 str(context.call((undefined(name='shared') if l_0_shared is missing else l_0_shared), l_1_plan)),
                 str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(l_1_plan, 'persistent'))),
                 ')\n                    if not serial:\n                        sense = meet(sync, shards, sense)\n',
             ))
-        t_17.append(
+        t_16.append(
             "            batch_loss = 0.0\n            for s in range(shards):\n                batch_loss += losses[s]\n            loss_sum += batch_loss\n            if t == 0:\n                batch_losses[flat] = batch_loss / nb\n            # all threads read the same values after a meeting: all take the same branch\n            # not math.isfinite: Numba's is (x - x) == (x - x), which LLVM's fastmath\n            # reassociation may fold to true (it did where the loss added a check of the inputs)\n            if not abs(batch_loss) < math.inf:\n                done, status = flat, 1\n                break\n            if t == 0 and scoring:  # the batch's counts for fit's running metrics\n                for c in range(2):\n                    batch_scores[flat, c] = 0.0\n                    for s in range(shards):\n                        batch_scores[flat, c] += share_scores[s, c]\n            step += 1\n            scale = 1.0\n",
         )
         if environment.getattr(environment.getattr(l_1_plan, 'update'), 'invariant'):
             pass
-            t_17.extend((
+            t_16.extend((
                 str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'invariant_lines'), l_1_plan, '            '), 'rstrip'))),
                 '\n',
             ))
-        t_17.extend((
+        t_16.extend((
             "            # with clipping, the summed gradients' norm first, then the update\n            phases = 2 if clipping else 1\n            for phase in range(phases):\n                reduce, update = phase == 0, phase == phases - 1\n                for share in range(first, last):\n                    nonfinite = 0.0\n",
             str(t_1(context.call(environment.getattr(context.call((undefined(name='share_update') if l_0_share_update is missing else l_0_share_update), l_1_plan, l_1_weights), 'rstrip')), 16, True)),
             '\n                    verdicts[share] = nonfinite\n                if not serial:\n                    sense = meet(sync, shards, sense)\n                if phase < phases - 1:\n',
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'clip_scale'), 'sum_of_squares(grads[0])', '                    ')),
             '\n            nonfinite = 0.0\n            for s in range(shards):\n                nonfinite += verdicts[s]\n            if nonfinite != 0.0:\n                done, status = flat, 2\n                break\n        if t == 0:\n            results[0] = done\n            results[1] = step\n            results[2] = status\n            results[3] = loss_sum',
         ))
-        return concat(t_17)
+        return concat(t_16)
     context.exported_vars.add('thread_epoch')
     context.vars['thread_epoch'] = l_0_thread_epoch = Macro(environment, macro, 'thread_epoch', ('plan', 'work', 'row_floats', 'weights', 'narrow', 'jit'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '4=48&5=50&10=52&12=71&13=76&14=77&15=82&16=84&17=95&19=99&21=110&23=119&26=124&27=128&28=132&29=139&30=143&33=147&34=150&35=154&37=161&38=165&43=178&44=186&45=189&46=192&47=194&48=196&50=200&54=205&55=210&59=221&60=229&61=231&65=236&66=244&67=246&70=253&71=265&72=266&73=269&74=272&75=275&76=282&77=284&78=286&79=303&80=306&81=308&82=310&83=313&84=316&85=319&86=321&87=323&89=336&90=337&91=339&102=363&103=377&104=379&105=382&106=386&107=389&108=394&111=406&112=411&113=416&114=419&116=422&117=426&119=430&126=442&127=445&128=447&129=451&132=457&133=462&136=467&137=469&138=471&139=474&140=476&141=480&144=487&157=496&160=505&161=511&169=519&176=522&180=539&181=546&182=548&185=552&186=563&187=568&188=570&189=574&191=593&197=607&198=623&199=624&200=627&201=629&204=636&218=638&219=640&237=643&243=645&246=648&247=652&252=658&253=664&255=675&278=682&279=685&287=690&292=692'
+debug_info = '4=48&5=50&10=52&12=71&13=76&14=77&15=82&16=84&17=95&19=99&21=110&23=119&26=124&27=128&28=132&29=139&30=143&33=147&34=150&35=154&37=161&38=165&43=178&44=186&45=189&46=192&47=194&48=196&50=200&54=205&55=210&59=221&60=229&61=231&64=238&65=250&66=251&67=254&68=257&69=260&70=267&71=269&72=271&73=288&74=291&75=293&76=296&77=299&78=302&79=304&80=306&82=319&83=320&84=322&95=346&96=360&97=362&98=365&99=369&100=372&101=377&104=389&105=394&106=399&107=402&109=405&110=409&112=413&119=425&120=428&121=430&122=434&125=440&126=445&129=450&130=452&131=455&132=457&133=461&136=468&149=477&152=486&153=492&161=500&168=503&172=520&173=527&174=529&177=533&178=544&179=549&180=551&181=555&183=574&189=588&190=604&191=605&192=608&193=610&196=617&210=619&211=621&228=624&234=626&237=629&238=633&243=639&244=645&246=656&269=663&270=666&278=671&283=673'
