@@ -169,9 +169,10 @@ def _peak_line(results: dict) -> str:
         return ""
     cores = results["machine"]["usable_cores"]
     total = peak["gflops_per_core"] * cores
+    width = ", compiled for AVX-512's full width" if peak.get("widest_vectors") else ""
     return (f"; float32 FMA peak {peak['gflops_per_core']:.1f} GFLOP/s a core (a micro-kernel "
-            f"of {peak['chains']} independent FMA chains), {total:.1f} on {cores} cores: "
-            f"the GEMM reaches {100 * results['gemm']['gflops'] / total:.0f}% of it")
+            f"of {peak['chains']} independent FMA chains{width}), {total:.1f} on {cores} "
+            f"cores: the GEMM reaches {100 * results['gemm']['gflops'] / total:.0f}% of it")
 
 
 def _compile_s(startup: dict) -> float | None:

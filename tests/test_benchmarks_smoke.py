@@ -354,3 +354,29 @@ def test_interleaved_rotates_on_from_the_repeats_before():
     assert order == ["a", "b", "c", "b", "c", "a"]
     assert times == {"a": [0.5, 0.5], "b": [0.5, 0.5], "c": [0.5, 0.5]}
     assert interleaved([], None, steps=2, repeats=2) == {}
+
+
+def test_the_fma_peak_is_measured_at_the_widest_vectors():
+    """On an AVX-512 host the micro-kernel's child compiles 512-bit FMAs (LLVM's default on
+    Intel's is 256-bit: half the units' rate); the peak is the best chain count's rate."""
+    import os
+    import subprocess
+
+    import llvmlite.binding as llvm
+
+    from benchmarks import machine
+
+    env = machine.widest_vectors_env()
+    assert bool(env) == bool(llvm.get_host_cpu_features().get("avx512f"))
+    peak = machine.fma_peak(rounds=20_000, repeats=1)
+    assert set(peak["rates"]) == set(machine.FMA_CHAINS)
+    assert peak["gflops_per_core"] == max(peak["rates"].values()) > 0
+    if not env:
+        return
+    code = ("import numpy as np; from benchmarks.machine import _fma_kernel; "
+            "k = _fma_kernel(256); k(2, np.ones(256, np.float32)); "
+            "print(any('zmm' in line and 'vfmadd' in line "
+            "for line in list(k.inspect_asm().values())[0].splitlines()))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, env={**os.environ, **env}, timeout=300)
+    assert done.stdout.strip() == "True", done.stderr
