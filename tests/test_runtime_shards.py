@@ -294,22 +294,28 @@ def test_policy_sizes_the_dense_products_inside_blocks():
         sp.Dense(128, 10, "softmax")], 64) == 64 * 128 * 1024
 
 
+# A child process's script from its start: the ARCH network (float64) trained one epoch in
+# batches of 64 (the split path, with NUMBA_NUM_THREADS=2)
+SPLIT_FIT = textwrap.dedent(f"""
+    import numpy as np
+    import symprop as sp
+    arch = {ARCH!r}
+    net = sp.Network([sp.Dense(i, o, a) for i, o, a in arch], loss="ce", dtype="float64")
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((256, 40)), rng.integers(0, 3, 256)
+    net.fit(X, y, epochs=1, batch_size=64, optimizer=sp.SGD(lr=0.1), verbose=False)
+""")
+
+
 def test_the_thread_count_is_read_without_starting_numbas_pool():
     """The split path's threads are Python's: deciding on it, and training on it, start no
     Numba thread pool (whose OpenMP threads a forked child could not use); where the pool
     has started, numba.set_num_threads is the knob."""
-    script = textwrap.dedent(f"""
+    script = SPLIT_FIT + textwrap.dedent("""
         import numba
-        import numpy as np
-        import symprop as sp
         from numba.np.ufunc import parallel
         from symprop.codegen.split_support import numba_thread_count
         from symprop.runtime import threads
-        arch = {ARCH!r}
-        net = sp.Network([sp.Dense(i, o, a) for i, o, a in arch], loss="ce", dtype="float64")
-        rng = np.random.default_rng(0)
-        X, y = rng.standard_normal((256, 40)), rng.integers(0, 3, 256)
-        net.fit(X, y, epochs=1, batch_size=64, optimizer=sp.SGD(lr=0.1), verbose=False)
         split = threads.shards_for(net._module(sp.SGD(lr=0.1)), net.layers, 64)
         started = parallel._is_initialized
         numba.set_num_threads(1)
@@ -604,14 +610,7 @@ def test_infer_is_runs_evaluation(blocks):
 def test_a_first_prediction_after_the_split_path_compiles_infer_alone():
     """In a fresh process, fit on the split path then predict: run() is never compiled
     (infer() predicts); once it is (gradients), predictions are the same, bit for bit."""
-    script = textwrap.dedent(f"""
-        import numpy as np
-        import symprop as sp
-        arch = {ARCH!r}
-        net = sp.Network([sp.Dense(i, o, a) for i, o, a in arch], loss="ce", dtype="float64")
-        rng = np.random.default_rng(0)
-        X, y = rng.standard_normal((256, 40)), rng.integers(0, 3, 256)
-        net.fit(X, y, epochs=1, batch_size=64, optimizer=sp.SGD(lr=0.1), verbose=False)
+    script = SPLIT_FIT + textwrap.dedent("""
         first = net.predict(X)
         module = net._module(sp.SGD(lr=0.1))
         compiled = (bool(module.shard_thread.overloads), bool(module.infer.overloads),
