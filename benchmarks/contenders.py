@@ -91,13 +91,16 @@ class SympropKernels(Symprop):
         self.scores = np.empty((self.losses.shape[0], 2))
         self.shards = shards_for(self.module, net.layers, case.batch)
         self.threads = lambda: blas_threads_for(net.layers, case.batch)  # one-shot each
+        from symprop.codegen.float_control import flushed_subnormals
+
+        self.flushed = flushed_subnormals
 
     def run(self, steps):
         if not hasattr(self, "module"):  # Symprop.prepare's warm-up: through fit
             return super().run(steps)
         net, rows = self.net, steps * self.case.batch
         start = time.perf_counter()
-        with self.threads():
+        with self.threads(), self.flushed():  # subnormals flushed, as fit calls it
             self.module.train_epoch(
                 self.Xf, self.Y, self.perm[:rows], self.case.batch, 0, 0.0, self.losses,
                 *net._flat_params(), *net._model_hyper(), *self.optimizer.hyper_values(),

@@ -38,6 +38,7 @@ from numba.core.errors import TypingError
 from numba.core.imputils import impl_ret_borrowed
 from numba.extending import intrinsic
 
+from symprop.codegen.float_control import flush_subnormals, restore_subnormals
 from symprop.codegen.prefetch import CACHE_LINE
 
 # int64 slots of a sync array, each on a cache line of its own: the barrier's count of
@@ -281,10 +282,13 @@ def _wait_for(waits: list) -> BaseException | None:
 
 
 def _run_part(function, t: int, args: tuple, errors: list) -> None:
+    saved = flush_subnormals()  # each thread's own register (symprop.codegen.float_control)
     try:
         function(t, *args)
     except BaseException as error:  # noqa: BLE001 - run_threads raises it in the caller
         errors.append(error)
+    finally:
+        restore_subnormals(saved)
 
 
 def _part_errors(function, t: int, args: tuple) -> list:

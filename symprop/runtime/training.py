@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 
+from symprop.codegen.float_control import flush_subnormals, restore_subnormals
 from symprop.errors import DataError, SympropError, TrainingError
 from symprop.runtime.checks import require_finite
 from symprop.runtime.device import arrays_for
@@ -170,12 +171,19 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
         split["work"] = module.epoch_work(batch_size, arrays.params, split["shards"])
 
     def run_epoch(perm, count: int = 1) -> tuple[int, int]:
-        """``count`` epochs (perm their orders back to back): (batches done, status)."""
+        """``count`` epochs (perm their orders back to back): (batches done, status). On the
+        CPU with subnormal numbers flushed to zero (symprop.codegen.float_control: a
+        confident network's epochs took 4.5 times as long without)."""
         extra = {"epochs": count} if count > 1 else {}  # the CUDA module trains one at a time
-        batches, step, status = module.train_epoch(
-            arrays.X, arrays.Y, perm, batch_size, net._step, float(clip_norm or 0.0),
-            batch_losses, *arrays.params, *arrays.running, *arrays.state, *hyper, *opt_hyper,
-            *dropout, **split, **gathered, **extra)
+        saved = flush_subnormals() if net.target == "cpu" else None
+        try:
+            batches, step, status = module.train_epoch(
+                arrays.X, arrays.Y, perm, batch_size, net._step, float(clip_norm or 0.0),
+                batch_losses, *arrays.params, *arrays.running, *arrays.state, *hyper,
+                *opt_hyper, *dropout, **split, **gathered, **extra)
+        finally:
+            if saved is not None:
+                restore_subnormals(saved)
         net._step = int(step)
         return int(batches), int(status)
 
