@@ -11,7 +11,7 @@ import symprop as sp
 from symprop.codegen import float_control, split_support
 from symprop.codegen.float_control import FLUSH_BITS, swap_float_control
 
-pytestmark = pytest.mark.skipif(not float_control.X86, reason="x86's MXCSR only")
+x86_only = pytest.mark.skipif(not float_control.X86, reason="x86's MXCSR only")
 
 
 def flush_bits() -> int:
@@ -19,6 +19,7 @@ def flush_bits() -> int:
     return swap_float_control(0, 0) & FLUSH_BITS
 
 
+@x86_only
 def test_flushed_inside_the_block_and_as_before_after():
     before = flush_bits()
     tiny = np.array([1e-39], dtype=np.float32)  # float32's subnormal range
@@ -30,6 +31,7 @@ def test_flushed_inside_the_block_and_as_before_after():
     assert (tiny * np.float32(1.0))[0] == np.float32(1e-39)
 
 
+@x86_only
 def test_fit_trains_flushed_and_leaves_the_thread_as_it_was(monkeypatch):
     """What the compiled epoch runs under, seen from inside train_epoch; as before after
     fit, also when the epoch raises."""
@@ -58,6 +60,7 @@ def test_fit_trains_flushed_and_leaves_the_thread_as_it_was(monkeypatch):
     assert flush_bits() == before
 
 
+@x86_only
 def test_the_split_paths_threads_run_flushed():
     """Each part of a split-path call, in the caller's thread and the workers', runs with
     the bits set; the caller's thread is as it was after the call."""
@@ -70,3 +73,16 @@ def test_the_split_paths_threads_run_flushed():
     split_support.run_threads(part, 3, (seen,))
     assert seen == {0: FLUSH_BITS, 1: FLUSH_BITS, 2: FLUSH_BITS}
     assert flush_bits() == before
+
+
+def test_import_symprop_loads_no_numba():
+    """The flushing is imported by fit itself: `import symprop` (a derivation's whole need)
+    loads no Numba."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", "import sys, symprop; "
+                           "print('numba' in sys.modules)"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

@@ -9,7 +9,6 @@ import time
 
 import numpy as np
 
-from symprop.codegen.float_control import flush_subnormals, restore_subnormals
 from symprop.errors import DataError, SympropError, TrainingError
 from symprop.runtime.checks import require_finite
 from symprop.runtime.device import arrays_for
@@ -167,15 +166,18 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
     # floats: np.dot of the float losses with integers converts them first (2.6 against 1.1 us)
     batch_rows = np.minimum(batch_size, n - batch_size * np.arange(per_epoch),
                             dtype=np.float64)
-    if net.target == "cpu":  # the CPU module: its scratch arrays made once a fit
+    cpu = net.target == "cpu"
+    if cpu:  # the CPU module: its scratch arrays made once a fit
         split["work"] = module.epoch_work(batch_size, arrays.params, split["shards"])
+        # here, not at import: `import symprop` loads no Numba (its derivations need none)
+        from symprop.codegen.float_control import flush_subnormals, restore_subnormals
 
     def run_epoch(perm, count: int = 1) -> tuple[int, int]:
         """``count`` epochs (perm their orders back to back): (batches done, status). On the
         CPU with subnormal numbers flushed to zero (symprop.codegen.float_control: a
         confident network's epochs took 4.5 times as long without)."""
         extra = {"epochs": count} if count > 1 else {}  # the CUDA module trains one at a time
-        saved = flush_subnormals() if net.target == "cpu" else None
+        saved = flush_subnormals() if cpu else None
         try:
             batches, step, status = module.train_epoch(
                 arrays.X, arrays.Y, perm, batch_size, net._step, float(clip_norm or 0.0),
