@@ -157,13 +157,14 @@ def fma_peak(rounds: int = 4_000_000, repeats: int = 3) -> dict:
     code = ("import json, sys; from benchmarks.machine import fma_rates; "
             "print(json.dumps(fma_rates(int(sys.argv[1]), int(sys.argv[2]))))")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    widest = widest_vectors_env()
     done = subprocess.run([sys.executable, "-c", code, str(rounds), str(repeats)],
                           capture_output=True, text=True, check=True, cwd=root,
-                          env={**os.environ, **widest_vectors_env()}, timeout=600)
+                          env={**os.environ, **widest}, timeout=600)
     rates = {int(chains): rate for chains, rate in json.loads(done.stdout).items()}
     chains = max(rates, key=rates.get)
     return {"rounds": rounds, "chains": chains, "rates": rates,
-            "widest_vectors": bool(widest_vectors_env()), "gflops_per_core": rates[chains]}
+            "widest_vectors": bool(widest), "gflops_per_core": rates[chains]}
 
 
 def summary(info: dict) -> str:

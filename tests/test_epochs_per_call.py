@@ -49,12 +49,14 @@ NETWORKS = {
 }
 
 
-def targets(loss: str, rng, rows: int) -> np.ndarray:
+def targets(loss: str, rng, rows: int, units: int | None = None) -> np.ndarray:
+    """y for ``loss`` (ce: class labels; bce: 0 or 1; else normal) of ``units`` outputs,
+    NETWORKS' by default."""
     if loss == "ce":
-        return rng.integers(0, 3, rows)
+        return rng.integers(0, units or 3, rows)
     if loss == "bce":
-        return rng.integers(0, 2, (rows, 2)).astype(float)
-    return rng.standard_normal((rows, 2))
+        return rng.integers(0, 2, (rows, units or 2)).astype(float)
+    return rng.standard_normal((rows, units or 2))
 
 
 def trained(loss: str, optimizer, rows: int, epochs: int, shuffle: bool, dtype: str):
@@ -195,14 +197,6 @@ def test_several_epochs_orders_are_each_seeds_own(n, seeds):
         np.testing.assert_array_equal(out[e * n:(e + 1) * n], shuffled_rows(n, seed))
 
 
-def score_targets(loss: str, rng, rows: int, units: int) -> np.ndarray:
-    if loss == "ce":
-        return np.eye(units)[rng.integers(0, units, rows)]
-    if loss == "bce":
-        return rng.integers(0, 2, (rows, units)).astype(float)
-    return rng.standard_normal((rows, units))
-
-
 # (output activation, loss): each of the loss's code paths (softmax_ce, softmax_vjp, the
 # generic one) and each count (argmax, threshold, errors), a loss with a hyperparameter and
 # a formula loss among them
@@ -235,7 +229,7 @@ def test_batch_scores_are_the_metrics_of_the_outputs(pair, dtype, rows, batch, c
     hyper = [0.0 * value for value in optimizer.hyper_values()] if tied else (
         optimizer.hyper_values())
     X = net._features(rng.standard_normal((rows, 4)))
-    Y = net._targets(score_targets(loss, rng, rows, units), rows)
+    Y = net._targets(targets(loss, rng, rows, units), rows)
     batches = -(-rows // batch)
     perm = np.concatenate([rng.permutation(rows) for _ in range(count)])
     losses, scores = np.empty(count * batches), np.full((count * batches, 2), np.nan)

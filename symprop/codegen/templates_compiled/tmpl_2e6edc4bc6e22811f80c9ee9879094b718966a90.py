@@ -359,13 +359,7 @@ def root(context, missing=missing):
         pass
         yield "    XB_flat = XB.reshape(-1)  # the gather's rows, summed flat for inputs_check\n"
     yield "    training = mode == TRAIN\n    scoring = training and batch_scores.shape[0] > 0\n    keeping = mode != GRADIENTS and out.shape[0] > 0\n    loss_sum = 0.0\n    batches = (epoch_rows + batch_size - 1) // batch_size  # an epoch's\n    for flat in range(epochs * batches):  # epoch after epoch, batch after batch\n        epoch = flat // batches\n        bi = flat - epoch * batches\n        start = epoch * epoch_rows + bi * batch_size\n        rest = epoch_rows - bi * batch_size\n        nb = rest if rest < batch_size else batch_size  # the last batch may be short\n        out_base = epoch * X.shape[0]\n"
-    yield str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'gather_rows'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'start', 'nb', '        ', 'mode != PREDICT'), 'rstrip')))
-    yield '\n'
-    if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'prefetch'):
-        pass
-        yield str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'prefetch_rows'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'start + nb', 'batch_size', '        '), 'rstrip')))
-        yield '\n'
-    yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'confirm_inputs'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'nb', '        '))
+    yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'batch_in'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'start', 'nb', 'batch_size', '        ', 'mode != PREDICT'))
     yield '\n\n        # -- forward ------------------------------------------------------------------------\n'
     yield str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='b') if l_0_b is missing else l_0_b), 'forward_pass'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), '        '), 'rstrip')))
     yield '\n        if keeping:\n'
@@ -438,13 +432,7 @@ def root(context, missing=missing):
             pass
             yield '    mode = EVALUATE if with_loss else PREDICT  # batch normalization: running statistics\n    training = False\n'
         yield '    loss_sum = 0.0\n    for start in range(0, perm.shape[0], chunk):\n        rest = perm.shape[0] - start\n        nb = rest if rest < chunk else chunk\n'
-        yield str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'gather_rows'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'start', 'nb', '        ', 'with_loss'), 'rstrip')))
-        yield '\n'
-        if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'prefetch'):
-            pass
-            yield str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'prefetch_rows'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'start + nb', 'chunk', '        ', 'with_loss'), 'rstrip')))
-            yield '\n'
-        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'confirm_inputs'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'nb', '        '))
+        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'batch_in'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'start', 'nb', 'chunk', '        ', 'with_loss'))
         yield '\n'
         yield str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='b') if l_0_b is missing else l_0_b), 'forward_pass'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), '        '), 'rstrip')))
         yield '\n'
@@ -481,7 +469,7 @@ def root(context, missing=missing):
     yield '            ]\n\n\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable'):
         pass
-        yield 'def _shard_arrays(shards, params, rows):\n    """The split path\'s arrays for ``shards`` threads: shards, crowded (more shares than\n    threads), sync, results (the threads\' meeting points, the call\'s outcome), losses,\n    scores and verdicts (one per thread), work (per thread, its share of ``rows`` batch rows in every\n    batch buffer, then its transposed weight copies) and grads (per thread, every\n    parameter\'s gradient, flat); each thread\'s rows on cache lines of their own. One\n    share: run() trains alone, nothing to make."""\n    if shards == 1:\n        return [1]\n    cap = -(-rows // shards)\n    dtype = params[0].dtype\n    work_floats = cap * '
+        yield 'def _shard_arrays(shards, params, rows):\n    """The split path\'s arrays for ``shards`` threads: shards, crowded (more shares than\n    threads), sync, results (the threads\' meeting points, the call\'s outcome), losses,\n    scores and verdicts (one per thread), work (per thread, its share of ``rows`` batch rows\n    in every batch buffer, then its transposed weight copies) and grads (per thread, every\n    parameter\'s gradient, flat); each thread\'s rows on cache lines of their own. One\n    share: run() trains alone, nothing to make."""\n    if shards == 1:\n        return [1]\n    cap = -(-rows // shards)\n    dtype = params[0].dtype\n    work_floats = cap * '
         yield str((environment.getitem(environment.getitem(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shard_buffers'), -1), 1) + environment.getitem(environment.getitem(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shard_buffers'), -1), 2)))
         yield ' + '
         yield str((environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed_floats') + environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'stats_floats')))
@@ -495,7 +483,7 @@ def root(context, missing=missing):
         for l_1_layer, l_1_loop in LoopContext(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed'), undefined):
             _loop_vars = {}
             pass
-            yield str((', ' if (not environment.getattr(l_1_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 389 in 'network.py.j2' evaluated to false and no else section was defined.")))
+            yield str((', ' if (not environment.getattr(l_1_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 381 in 'network.py.j2' evaluated to false and no else section was defined.")))
             yield 'np.ascontiguousarray(params['
             yield str(context.call(environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params'), 'index'), environment.getattr(l_1_layer, 'W'), _loop_vars=_loop_vars))
             yield '].T)'
@@ -517,7 +505,7 @@ def root(context, missing=missing):
     yield ']\n    epochs, shards = int(epochs), max(1, int(shards))\n    rows = perm.shape[0] // max(epochs, 1)\n    if epochs < 1 or rows * epochs != perm.shape[0]:\n        raise ValueError("train_epoch: perm must hold `epochs` epochs\' row orders, each as "\n                         "long")\n    batches = epochs * -(-rows // batch_size)\n    out = np.empty((0, '
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_out'))
     yield '), dtype=X.dtype) if outputs is None else outputs\n    scores = np.empty((0, 2)) if scores is None else scores\n    # the compiled loop writes without bounds checks: arrays too short are refused here\n    if outputs is not None and out.shape[0] < epochs * X.shape[0]:\n        raise ValueError("train_epoch: outputs must have `epochs` times X\'s rows")\n    if batch_losses.shape[0] < batches:\n        raise ValueError("train_epoch: batch_losses must have `epochs` times an epoch\'s "\n                         "batches")\n    if len(scores.shape) != 2 or scores.shape[1] != 2 or 0 < scores.shape[0] < batches:\n        raise ValueError("train_epoch: scores must have 2 columns and `epochs` times an "\n                         "epoch\'s batches of rows")\n    buffers, grads, shard_arrays = epoch_work(batch_size, params, shards) if work is None else work\n    if buffers[0].shape[0] < min(batch_size, X.shape[0])'
-    yield str((' or shard_arrays[0] != shards' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 424 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((' or shard_arrays[0] != shards' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 416 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ':\n        raise ValueError("train_epoch: work was made for another batch_size or shard count; "\n                         "make it with epoch_work(batch_size, params, shards)")\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable'):
         pass
@@ -547,7 +535,7 @@ def root(context, missing=missing):
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'model_hyper')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'hyper')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 441 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 433 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return batches, step, status\n\n\ndef epoch_work(batch_size, params, shards=1):\n    """train_epoch\'s scratch arrays for batches of batch_size rows: the batch buffers, the\n    gradients and the threads\' shares'
     yield str(('' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else ' (none here)'))
     yield '; nothing in them outlives an epoch."""\n    return (_buffers(batch_size), _like(params), '
@@ -575,7 +563,7 @@ def root(context, missing=missing):
         yield ', 0.0'
     l_1__ = missing
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 456 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 448 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return total / n\n\n\ndef evaluate(X, Y, out, with_loss, chunk, '
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'args'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
@@ -600,8 +588,8 @@ def root(context, missing=missing):
         yield ', 0.0'
     l_1__ = missing
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 472 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 464 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return total / max(n, 1)\n'
 
 blocks = {}
-debug_info = '2=53&3=55&4=57&7=59&8=63&9=68&11=70&12=74&13=78&14=80&15=84&16=94&17=96&19=99&20=101&21=108&23=111&31=114&35=117&37=120&39=124&45=128&50=136&53=138&60=140&68=144&72=146&75=150&77=153&80=157&82=160&85=164&87=167&90=171&92=174&96=177&99=180&102=182&104=184&107=187&108=189&111=192&114=194&117=198&120=202&123=204&126=206&130=209&135=211&140=215&148=217&149=220&150=224&151=226&152=240&156=242&160=245&161=249&164=255&168=257&169=261&171=266&173=268&174=272&177=278&180=288&181=290&182=293&183=296&184=299&194=303&195=305&198=307&202=309&206=312&207=314&229=343&230=347&231=351&233=353&234=356&235=358&250=362&251=364&252=366&254=368&257=370&259=372&264=374&281=376&282=378&283=381&286=386&292=389&296=391&297=394&298=396&304=413&305=417&306=421&307=429&309=434&312=437&320=441&321=443&322=445&324=447&325=449&326=451&329=453&337=455&338=458&354=464&357=466&358=468&359=470&360=474&365=482&377=485&378=489&386=491&389=495&393=505&395=512&398=514&405=516&412=518&424=520&427=522&433=525&434=528&435=531&438=536&441=544&447=552&448=554&451=556&453=563&456=565&460=580&462=585&465=587&469=590&472=594'
+debug_info = '2=53&3=55&4=57&7=59&8=63&9=68&11=70&12=74&13=78&14=80&15=84&16=94&17=96&19=99&20=101&21=108&23=111&31=114&35=117&37=120&39=124&45=128&50=136&53=138&60=140&68=144&72=146&75=150&77=153&80=157&82=160&85=164&87=167&90=171&92=174&96=177&99=180&102=182&104=184&107=187&108=189&111=192&114=194&117=198&120=202&123=204&126=206&130=209&135=211&140=215&148=217&149=220&150=224&151=226&152=240&156=242&160=245&161=249&164=255&168=257&169=261&171=266&173=268&174=272&177=278&180=288&181=290&182=293&183=296&184=299&194=303&195=305&198=307&202=309&206=312&207=314&229=343&230=347&231=351&233=353&234=356&235=358&250=362&253=364&255=366&260=368&277=370&278=372&279=375&282=380&288=383&292=385&293=388&294=390&300=407&301=411&302=415&303=423&305=428&308=431&316=435&317=437&318=439&321=441&329=443&330=446&346=452&349=454&350=456&351=458&352=462&357=470&369=473&370=477&378=479&381=483&385=493&387=500&390=502&397=504&404=506&416=508&419=510&425=513&426=516&427=519&430=524&433=532&439=540&440=542&443=544&445=551&448=553&452=568&454=573&457=575&461=578&464=582'

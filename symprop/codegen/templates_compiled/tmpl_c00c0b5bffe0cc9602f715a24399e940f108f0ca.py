@@ -8,7 +8,7 @@ def root(context, missing=missing):
     cond_expr_undefined = Undefined
     if 0: yield None
     l_0_range = resolve('range')
-    l_0_ROW_TUPLE_COLUMNS = l_0_args = l_0_tail = l_0_lit = l_0_lines = l_0_helpers = l_0_float32_cpu_helpers = l_0_loss_delta = l_0_score_row = l_0_score_value = l_0_keep_outputs = l_0_forward_call = l_0_backward_calls = l_0_clip_scale = l_0_update_views = l_0_update_tail = l_0_invariant_lines = l_0_update_section = l_0_usage = l_0_shapes = l_0_prefetch_rows = l_0_gather_rows = l_0_copy_row = l_0_confirm_inputs = l_0_column_sums = missing
+    l_0_ROW_TUPLE_COLUMNS = l_0_args = l_0_tail = l_0_lit = l_0_lines = l_0_helpers = l_0_float32_cpu_helpers = l_0_loss_delta = l_0_score_row = l_0_score_value = l_0_keep_outputs = l_0_forward_call = l_0_backward_calls = l_0_clip_scale = l_0_update_views = l_0_update_tail = l_0_invariant_lines = l_0_update_section = l_0_usage = l_0_shapes = l_0_prefetch_rows = l_0_gather_rows = l_0_copy_row = l_0_confirm_inputs = l_0_batch_in = l_0_column_sums = missing
     try:
         t_1 = environment.filters['batch']
     except KeyError:
@@ -1097,8 +1097,39 @@ def root(context, missing=missing):
         return concat(t_28)
     context.exported_vars.add('confirm_inputs')
     context.vars['confirm_inputs'] = l_0_confirm_inputs = Macro(environment, macro, 'confirm_inputs', ('plan', 'rows', 'pad'), False, False, False, context.eval_ctx.autoescape)
-    def macro(l_1_pad, l_1_rows, l_1_cols, l_1_index, l_1_targets, l_1_terms):
+    def macro(l_1_plan, l_1_first, l_1_rows, l_1_ahead, l_1_pad, l_1_y_test):
         t_29 = []
+        if l_1_plan is missing:
+            l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
+        if l_1_first is missing:
+            l_1_first = undefined("parameter 'first' was not provided", name='first')
+        if l_1_rows is missing:
+            l_1_rows = undefined("parameter 'rows' was not provided", name='rows')
+        if l_1_ahead is missing:
+            l_1_ahead = undefined("parameter 'ahead' was not provided", name='ahead')
+        if l_1_pad is missing:
+            l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
+        if l_1_y_test is missing:
+            l_1_y_test = undefined("parameter 'y_test' was not provided", name='y_test')
+        pass
+        t_29.extend((
+            str(context.call(environment.getattr(context.call((undefined(name='gather_rows') if l_0_gather_rows is missing else l_0_gather_rows), l_1_plan, l_1_first, l_1_rows, l_1_pad, l_1_y_test), 'rstrip'))),
+            '\n',
+        ))
+        if environment.getattr(l_1_plan, 'prefetch'):
+            pass
+            t_29.extend((
+                str(context.call(environment.getattr(context.call((undefined(name='prefetch_rows') if l_0_prefetch_rows is missing else l_0_prefetch_rows), l_1_plan, str_join((l_1_first, ' + ', l_1_rows, )), l_1_ahead, l_1_pad, l_1_y_test), 'rstrip'))),
+                '\n',
+            ))
+        t_29.append(
+            str(context.call((undefined(name='confirm_inputs') if l_0_confirm_inputs is missing else l_0_confirm_inputs), l_1_plan, l_1_rows, l_1_pad)),
+        )
+        return concat(t_29)
+    context.exported_vars.add('batch_in')
+    context.vars['batch_in'] = l_0_batch_in = Macro(environment, macro, 'batch_in', ('plan', 'first', 'rows', 'ahead', 'pad', 'y_test'), False, False, False, context.eval_ctx.autoescape)
+    def macro(l_1_pad, l_1_rows, l_1_cols, l_1_index, l_1_targets, l_1_terms):
+        t_30 = []
         if l_1_pad is missing:
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
         if l_1_rows is missing:
@@ -1112,7 +1143,7 @@ def root(context, missing=missing):
         if l_1_terms is missing:
             l_1_terms = undefined("parameter 'terms' was not provided", name='terms')
         pass
-        t_29.extend((
+        t_30.extend((
             str(l_1_pad),
             'rows_by_4 = ',
             str(l_1_rows),
@@ -1135,7 +1166,7 @@ def root(context, missing=missing):
             pass
             l_2_term = environment.getitem(l_1_terms, environment.getattr(l_2_loop, 'index0'))
             _loop_vars['term'] = l_2_term
-            t_29.extend((
+            t_30.extend((
                 str(l_1_pad),
                 '        ',
                 str(l_2_target),
@@ -1152,7 +1183,7 @@ def root(context, missing=missing):
                 ')\n',
             ))
         l_2_loop = l_2_target = l_2_term = missing
-        t_29.extend((
+        t_30.extend((
             str(l_1_pad),
             'for r in range(rows_by_4, ',
             str(l_1_rows),
@@ -1168,7 +1199,7 @@ def root(context, missing=missing):
         for l_2_target, l_2_loop in LoopContext(l_1_targets, undefined):
             _loop_vars = {}
             pass
-            t_29.extend((
+            t_30.extend((
                 str(l_1_pad),
                 '        ',
                 str(l_2_target),
@@ -1176,12 +1207,12 @@ def root(context, missing=missing):
                 str(l_1_index),
                 '] += ',
                 str(t_4(context.eval_ctx, environment.getitem(l_1_terms, environment.getattr(l_2_loop, 'index0')), '@', 'r')),
-                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 460 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 471 in 'macros.j2' evaluated to false and no else section was defined."))),
             ))
         l_2_loop = l_2_target = missing
-        return concat(t_29)
+        return concat(t_30)
     context.exported_vars.add('column_sums')
     context.vars['column_sums'] = l_0_column_sums = Macro(environment, macro, 'column_sums', ('pad', 'rows', 'cols', 'index', 'targets', 'terms'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '4=43&6=47&7=53&10=59&11=64&14=76&15=85&18=94&19=102&20=106&24=117&25=126&26=129&28=135&32=137&38=139&41=141&54=147&55=154&68=157&69=162&74=170&98=172&109=174&129=180&130=190&131=191&132=192&133=194&134=200&135=202&136=204&137=206&138=212&139=214&140=217&141=221&142=225&143=227&144=231&145=235&146=237&147=240&148=242&149=246&150=250&151=252&152=254&153=256&154=258&155=262&156=264&157=265&158=269&160=281&161=285&162=289&163=292&164=295&166=301&167=303&168=305&169=307&170=311&172=314&173=316&174=319&176=325&185=331&186=340&187=343&188=345&189=347&190=349&191=352&192=355&193=357&197=364&198=371&199=374&200=376&201=378&202=380&203=382&204=384&205=387&206=390&208=396&209=398&210=400&218=406&219=420&220=424&221=428&225=440&226=450&227=452&232=471&233=480&234=485&235=488&236=503&237=505&238=508&245=528&246=536&247=540&248=542&257=548&258=561&259=565&260=571&261=574&263=581&264=585&267=597&268=598&269=603&270=611&271=615&277=638&278=644&281=658&282=665&283=669&291=679&292=689&293=691&294=693&295=695&296=697&297=701&298=703&299=705&300=706&301=708&302=712&303=728&304=730&305=733&306=737&313=750&314=759&318=763&319=765&321=768&322=772&326=777&327=779&332=783&333=785&338=787&339=789&340=791&343=799&344=805&352=818&353=832&354=834&355=846&356=848&357=850&358=854&359=857&360=861&362=867&363=868&364=871&366=876&367=880&375=889&376=903&377=905&378=909&379=913&380=917&381=920&382=923&384=929&385=932&386=935&387=941&401=949&402=964&403=967&404=970&405=973&407=986&408=1002&411=1021&412=1024&413=1030&414=1033&417=1044&418=1048&419=1055&420=1058&430=1070&431=1080&432=1082&433=1084&434=1088&435=1092&436=1094&449=1100&450=1116&451=1122&452=1124&453=1132&454=1136&455=1139&457=1156&458=1160&459=1168&460=1172'
+debug_info = '4=43&6=47&7=53&10=59&11=64&14=76&15=85&18=94&19=102&20=106&24=117&25=126&26=129&28=135&32=137&38=139&41=141&54=147&55=154&68=157&69=162&74=170&98=172&109=174&129=180&130=190&131=191&132=192&133=194&134=200&135=202&136=204&137=206&138=212&139=214&140=217&141=221&142=225&143=227&144=231&145=235&146=237&147=240&148=242&149=246&150=250&151=252&152=254&153=256&154=258&155=262&156=264&157=265&158=269&160=281&161=285&162=289&163=292&164=295&166=301&167=303&168=305&169=307&170=311&172=314&173=316&174=319&176=325&185=331&186=340&187=343&188=345&189=347&190=349&191=352&192=355&193=357&197=364&198=371&199=374&200=376&201=378&202=380&203=382&204=384&205=387&206=390&208=396&209=398&210=400&218=406&219=420&220=424&221=428&225=440&226=450&227=452&232=471&233=480&234=485&235=488&236=503&237=505&238=508&245=528&246=536&247=540&248=542&257=548&258=561&259=565&260=571&261=574&263=581&264=585&267=597&268=598&269=603&270=611&271=615&277=638&278=644&281=658&282=665&283=669&291=679&292=689&293=691&294=693&295=695&296=697&297=701&298=703&299=705&300=706&301=708&302=712&303=728&304=730&305=733&306=737&313=750&314=759&318=763&319=765&321=768&322=772&326=777&327=779&332=783&333=785&338=787&339=789&340=791&343=799&344=805&352=818&353=832&354=834&355=846&356=848&357=850&358=854&359=857&360=861&362=867&363=868&364=871&366=876&367=880&375=889&376=903&377=905&378=909&379=913&380=917&381=920&382=923&384=929&385=932&386=935&387=941&401=949&402=964&403=967&404=970&405=973&407=986&408=1002&411=1021&412=1024&413=1030&414=1033&417=1044&418=1048&419=1055&420=1058&430=1070&431=1080&432=1082&433=1084&434=1088&435=1092&436=1094&442=1100&443=1116&444=1119&445=1122&447=1126&460=1131&461=1147&462=1153&463=1155&464=1163&465=1167&466=1170&468=1187&469=1191&470=1199&471=1203'
