@@ -183,6 +183,25 @@ def gemm_add_float64(A, B, C, m, n, k, transpose_a, transpose_b):
 
 
 @njit(**_OPTIONS)
+def gemm_step_float32(A, D, W, k, rate):
+    """W -= rate * A[:k]^T @ D[:k]: plain SGD's step of a weight matrix inside its gradient
+    product (alpha = -rate, beta = 1), the gradient never stored (no zeroed buffer, no
+    second pass over it)."""
+    _sgemm(ROW_MAJOR, TRANS, NO_TRANS, W.shape[0], W.shape[1], k, np.float32(-rate),
+           data_pointer(A), A.shape[1], data_pointer(D), D.shape[1], np.float32(1.0),
+           data_pointer(W), W.shape[1])
+
+
+@njit(**_OPTIONS)
+def gemm_step_float64(A, D, W, k, rate):
+    """W -= rate * A[:k]^T @ D[:k]: plain SGD's step of a weight matrix inside its gradient
+    product (alpha = -rate, beta = 1), the gradient never stored (no zeroed buffer, no
+    second pass over it)."""
+    _dgemm(ROW_MAJOR, TRANS, NO_TRANS, W.shape[0], W.shape[1], k, -rate, data_pointer(A),
+           A.shape[1], data_pointer(D), D.shape[1], 1.0, data_pointer(W), W.shape[1])
+
+
+@njit(**_OPTIONS)
 def transpose_float32(W, WT):
     """WT = W^T (WT C-contiguous, of W's shape reversed)."""
     _somatcopy(ROW_MAJOR, TRANS, W.shape[0], W.shape[1], np.float32(1.0), data_pointer(W),

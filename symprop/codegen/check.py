@@ -41,6 +41,8 @@ IMPORTS = {
     ("numba.cuda.random", "xoroshiro128p_uniform_float64"),
     ("symprop.codegen.blas", "gemm_float32"), ("symprop.codegen.blas", "gemm_float64"),
     ("symprop.codegen.blas", "gemm_add_float32"), ("symprop.codegen.blas", "gemm_add_float64"),
+    ("symprop.codegen.blas", "gemm_step_float32"),
+    ("symprop.codegen.blas", "gemm_step_float64"),
     ("symprop.codegen.blas", "transpose_float32"),
     ("symprop.codegen.blas", "transpose_float64"),
     ("symprop.codegen.prefetch", "prefetch"),

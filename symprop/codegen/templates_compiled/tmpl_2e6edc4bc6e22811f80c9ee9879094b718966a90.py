@@ -119,6 +119,7 @@ def root(context, missing=missing):
         yield '\nfrom symprop.codegen.blas import '
         yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'gemm'))
         yield str((str_join((', ', environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'gemm_add'), )) if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'gemm_add') else cond_expr_undefined("the inline if-expression on line 37 in 'network.py.j2' evaluated to false and no else section was defined.")))
+        yield str((str_join((', ', environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'gemm_step'), )) if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'gemm_step') else cond_expr_undefined("the inline if-expression on line 37 in 'network.py.j2' evaluated to false and no else section was defined.")))
         yield str((str_join((', transpose_', environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'float_type'), )) if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 37 in 'network.py.j2' evaluated to false and no else section was defined.")))
         yield '  # the BLAS numpy ships, called directly\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable'):
@@ -171,6 +172,11 @@ def root(context, missing=missing):
         yield str(context.call(environment.getattr((undefined(name='l') if l_0_l is missing else l_0_l), 'slope_kernel'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), l_1_kernel, _loop_vars=_loop_vars))
         yield '\n'
     l_1_kernel = missing
+    if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'steps_in_products'):
+        pass
+        yield '\n\n'
+        yield str(context.call(environment.getattr((undefined(name='l') if l_0_l is missing else l_0_l), 'step_kernel'), (undefined(name='plan') if l_0_plan is missing else l_0_plan)))
+        yield '\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'has_blocks'):
         pass
         yield '\n\n# -- normalization layers and residual sums -------------------------------------------------\n'
@@ -213,7 +219,17 @@ def root(context, missing=missing):
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'lit'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 0.0))
     yield '\n            M[r, j] = mask\n            AD[r, j] = A[r, j] * mask\n\n\n@njit('
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'jit'))
-    yield ')\ndef sum_of_squares(G):\n    total = 0.0\n    for i in range(G.shape[0]):\n        total += G[i] * G[i]\n    return total\n\n\n'
+    yield ')\ndef sum_of_squares(G):\n    total = 0.0\n    for i in range(G.shape[0]):\n        total += G[i] * G[i]\n    return total\n'
+    if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'steps_in_products'):
+        pass
+        yield '\n\n@njit('
+        yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'jit'))
+        yield ')\ndef nonfinite_flat(P):\n    """0 if every value of P is finite, else NaN (update_flat\'s verdict, of values stepped\n    elsewhere)."""\n    nonfinite = '
+        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'lit'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 0.0))
+        yield '\n    for i in range(P.shape[0]):\n        nonfinite += P[i] * '
+        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'lit'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 0.0))
+        yield '\n    return nonfinite\n'
+    yield '\n\n'
     l_0_scalars = ((['scale'] + environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'hyper')) + t_3(context.eval_ctx, t_4(context, environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'invariant'), attribute=0)))
     context.vars['scalars'] = l_0_scalars
     context.exported_vars.add('scalars')
@@ -234,7 +250,7 @@ def root(context, missing=missing):
         pass
         yield ', '
         yield str(l_1_name)
-        yield str(('_in' if (undefined(name='single') if l_0_single is missing else l_0_single) else cond_expr_undefined("the inline if-expression on line 151 in 'network.py.j2' evaluated to false and no else section was defined.")))
+        yield str(('_in' if (undefined(name='single') if l_0_single is missing else l_0_single) else cond_expr_undefined("the inline if-expression on line 168 in 'network.py.j2' evaluated to false and no else section was defined.")))
     l_1_name = missing
     yield '):\n    """'
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'optimizer_name'))
@@ -358,7 +374,11 @@ def root(context, missing=missing):
     if (environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_in') in environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'ROW_TUPLE_COLUMNS')):
         pass
         yield "    XB_flat = XB.reshape(-1)  # the gather's rows, summed flat for inputs_check\n"
-    yield "    training = mode == TRAIN\n    scoring = training and batch_scores.shape[0] > 0\n    keeping = mode != GRADIENTS and out.shape[0] > 0\n    loss_sum = 0.0\n    batches = (epoch_rows + batch_size - 1) // batch_size  # an epoch's\n    for flat in range(epochs * batches):  # epoch after epoch, batch after batch\n        epoch = flat // batches\n        bi = flat - epoch * batches\n        start = epoch * epoch_rows + bi * batch_size\n        rest = epoch_rows - bi * batch_size\n        nb = rest if rest < batch_size else batch_size  # the last batch may be short\n        out_base = epoch * X.shape[0]\n"
+    yield '    training = mode == TRAIN\n'
+    if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'steps_in_products'):
+        pass
+        yield '    stepping = training and clip_norm <= 0.0  # plain SGD unclipped: steps inside the products\n'
+    yield "    scoring = training and batch_scores.shape[0] > 0\n    keeping = mode != GRADIENTS and out.shape[0] > 0\n    loss_sum = 0.0\n    batches = (epoch_rows + batch_size - 1) // batch_size  # an epoch's\n    for flat in range(epochs * batches):  # epoch after epoch, batch after batch\n        epoch = flat // batches\n        bi = flat - epoch * batches\n        start = epoch * epoch_rows + bi * batch_size\n        rest = epoch_rows - bi * batch_size\n        nb = rest if rest < batch_size else batch_size  # the last batch may be short\n        out_base = epoch * X.shape[0]\n"
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'batch_in'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'start', 'nb', 'batch_size', '        ', 'mode != PREDICT'))
     yield '\n\n        # -- forward ------------------------------------------------------------------------\n'
     yield str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='b') if l_0_b is missing else l_0_b), 'forward_pass'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), '        '), 'rstrip')))
@@ -377,6 +397,11 @@ def root(context, missing=missing):
         l_1_step = missing
     else:
         pass
+        if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'steps_in_products'):
+            pass
+            yield '        if stepping:\n'
+            yield str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'stepping_section'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'nb', '            '), 'rstrip')))
+            yield '\n            continue\n'
         yield str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'backward_calls'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'nb', '        '), 'rstrip')))
         yield '\n'
     yield '        if mode == GRADIENTS:\n            continue\n\n        # -- update -------------------------------------------------------------------------\n'
@@ -483,7 +508,7 @@ def root(context, missing=missing):
         for l_1_layer, l_1_loop in LoopContext(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed'), undefined):
             _loop_vars = {}
             pass
-            yield str((', ' if (not environment.getattr(l_1_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 381 in 'network.py.j2' evaluated to false and no else section was defined.")))
+            yield str((', ' if (not environment.getattr(l_1_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 406 in 'network.py.j2' evaluated to false and no else section was defined.")))
             yield 'np.ascontiguousarray(params['
             yield str(context.call(environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params'), 'index'), environment.getattr(l_1_layer, 'W'), _loop_vars=_loop_vars))
             yield '].T)'
@@ -505,7 +530,7 @@ def root(context, missing=missing):
     yield ']\n    epochs, shards = int(epochs), max(1, int(shards))\n    rows = perm.shape[0] // max(epochs, 1)\n    if epochs < 1 or rows * epochs != perm.shape[0]:\n        raise ValueError("train_epoch: perm must hold `epochs` epochs\' row orders, each as "\n                         "long")\n    batches = epochs * -(-rows // batch_size)\n    out = np.empty((0, '
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_out'))
     yield '), dtype=X.dtype) if outputs is None else outputs\n    scores = np.empty((0, 2)) if scores is None else scores\n    # the compiled loop writes without bounds checks: arrays too short are refused here\n    if outputs is not None and out.shape[0] < epochs * X.shape[0]:\n        raise ValueError("train_epoch: outputs must have `epochs` times X\'s rows")\n    if batch_losses.shape[0] < batches:\n        raise ValueError("train_epoch: batch_losses must have `epochs` times an epoch\'s "\n                         "batches")\n    if len(scores.shape) != 2 or scores.shape[1] != 2 or 0 < scores.shape[0] < batches:\n        raise ValueError("train_epoch: scores must have 2 columns and `epochs` times an "\n                         "epoch\'s batches of rows")\n    buffers, grads, shard_arrays = epoch_work(batch_size, params, shards) if work is None else work\n    if buffers[0].shape[0] < min(batch_size, X.shape[0])'
-    yield str((' or shard_arrays[0] != shards' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 416 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((' or shard_arrays[0] != shards' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 441 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ':\n        raise ValueError("train_epoch: work was made for another batch_size or shard count; "\n                         "make it with epoch_work(batch_size, params, shards)")\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable'):
         pass
@@ -535,7 +560,7 @@ def root(context, missing=missing):
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'model_hyper')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'hyper')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 433 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 458 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return batches, step, status\n\n\ndef epoch_work(batch_size, params, shards=1):\n    """train_epoch\'s scratch arrays for batches of batch_size rows: the batch buffers, the\n    gradients and the threads\' shares'
     yield str(('' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else ' (none here)'))
     yield '; nothing in them outlives an epoch."""\n    return (_buffers(batch_size), _like(params), '
@@ -563,7 +588,7 @@ def root(context, missing=missing):
         yield ', 0.0'
     l_1__ = missing
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 448 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 473 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return total / n\n\n\ndef evaluate(X, Y, out, with_loss, chunk, '
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'args'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
@@ -588,8 +613,8 @@ def root(context, missing=missing):
         yield ', 0.0'
     l_1__ = missing
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 464 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 489 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return total / max(n, 1)\n'
 
 blocks = {}
-debug_info = '2=53&3=55&4=57&7=59&8=63&9=68&11=70&12=74&13=78&14=80&15=84&16=94&17=96&19=99&20=101&21=108&23=111&31=114&35=117&37=120&39=124&45=128&50=136&53=138&60=140&68=144&72=146&75=150&77=153&80=157&82=160&85=164&87=167&90=171&92=174&96=177&99=180&102=182&104=184&107=187&108=189&111=192&114=194&117=198&120=202&123=204&126=206&130=209&135=211&140=215&148=217&149=220&150=224&151=226&152=240&156=242&160=245&161=249&164=255&168=257&169=261&171=266&173=268&174=272&177=278&180=288&181=290&182=293&183=296&184=299&194=303&195=305&198=307&202=309&206=312&207=314&229=343&230=347&231=351&233=353&234=356&235=358&250=362&253=364&255=366&260=368&277=370&278=372&279=375&282=380&288=383&292=385&293=388&294=390&300=407&301=411&302=415&303=423&305=428&308=431&316=435&317=437&318=439&321=441&329=443&330=446&346=452&349=454&350=456&351=458&352=462&357=470&369=473&370=477&378=479&381=483&385=493&387=500&390=502&397=504&404=506&416=508&419=510&425=513&426=516&427=519&430=524&433=532&439=540&440=542&443=544&445=551&448=553&452=568&454=573&457=575&461=578&464=582'
+debug_info = '2=53&3=55&4=57&7=59&8=63&9=68&11=70&12=74&13=78&14=80&15=84&16=94&17=96&19=99&20=101&21=108&23=111&31=114&35=117&37=120&39=125&45=129&50=137&53=139&60=141&68=145&72=147&75=151&77=154&80=158&82=161&85=165&87=168&90=172&92=175&95=178&97=180&101=183&104=186&107=188&109=190&112=193&113=195&116=198&119=200&122=204&125=208&128=210&131=212&135=215&140=217&145=221&151=223&154=226&158=228&160=230&165=233&166=236&167=240&168=242&169=256&173=258&177=261&178=265&181=271&185=273&186=277&188=282&190=284&191=288&194=294&197=304&198=306&199=309&200=312&201=315&211=319&212=321&215=323&219=325&223=328&224=330&246=359&247=363&248=367&250=369&251=372&252=374&256=378&270=382&273=384&275=386&280=388&297=390&298=392&299=395&302=400&304=403&307=405&313=408&317=410&318=413&319=415&325=432&326=436&327=440&328=448&330=453&333=456&341=460&342=462&343=464&346=466&354=468&355=471&371=477&374=479&375=481&376=483&377=487&382=495&394=498&395=502&403=504&406=508&410=518&412=525&415=527&422=529&429=531&441=533&444=535&450=538&451=541&452=544&455=549&458=557&464=565&465=567&468=569&470=576&473=578&477=593&479=598&482=600&486=603&489=607'
