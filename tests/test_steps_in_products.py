@@ -21,8 +21,9 @@ from symprop.runtime.network_parts import layers_from_specs
 
 needs_blas = pytest.mark.skipif(binding() is None, reason="no CBLAS bound: np.dot products")
 
-# Every layer multiplies by BLAS under "auto": at least NARROW_WIDTH outputs and 128 weights.
-ARCH = "12-32:relu-16:tanh-8:softmax"
+# Every layer multiplies by BLAS under "auto" (at least NARROW_WIDTH outputs and 128
+# weights), 36,864 weights in all: at least STEP_IN_PRODUCTS_MIN_WEIGHTS.
+ARCH = "12-256:relu-128:tanh-8:softmax"
 NO_CLIPPING = None
 # A clip norm no gradient here reaches: the stored-gradient path with a scale of exactly 1.
 NEVER_CLIPS = 1e30
@@ -49,9 +50,10 @@ def test_plain_sgd_on_blas_layers_steps_inside_the_products(float_type):
     (ARCH, "sgd", {"weight_decay": 1e-3}, True, "auto"),  # another rule than w - lr g
     (ARCH, "adam", {}, True, "auto"),
     (ARCH, "sgd", {}, False, "auto"),  # np.dot products (exported modules)
-    ("12-32:relu-16:tanh-1:sigmoid", "sgd", {}, True, "auto"),  # a narrow loops layer
+    ("12-256:relu-128:tanh-1:sigmoid", "sgd", {}, True, "auto"),  # a narrow loops layer
+    ("12-32:relu-16:tanh-8:softmax", "sgd", {}, True, "auto"),  # too few weights to pay
     (ARCH, "sgd", {}, True, "loops"),
-    ("12-32:relu-ln-16:tanh-8:softmax", "sgd", {}, True, "auto"),  # a norm's params
+    ("12-256:relu-ln-128:tanh-8:softmax", "sgd", {}, True, "auto"),  # a norm's params
 ])
 def test_other_networks_keep_the_stored_gradient(text, optimizer, options, direct_blas,
                                                  matmul):
@@ -160,7 +162,7 @@ def test_a_step_that_overflows_stops_with_the_weights_from_before_it(dtype):
     y = rng.integers(0, 8, 32)
     # relu all through: the last layer's gradient keeps the inputs' scale (tanh's slope
     # would flatten it)
-    net = sp.Network(_layers("12-32:relu-16:relu-8:softmax"), loss="ce",
+    net = sp.Network(_layers("12-256:relu-128:relu-8:softmax"), loss="ce",
                      dtype=dtype, seed=0)
     lr = 1e30 if dtype == "float32" else 1e300
     assert _steps_in_products(net, sp.SGD(lr))

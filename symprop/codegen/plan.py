@@ -52,8 +52,15 @@ FLOAT_TYPES = ("float32", "float64")
 # against 0.47). Wide ones too: a training step of 32-8-256-1 (batch 32) and 64-8-512-1 took
 # the same with and without the copy of the 8-input layer, within the 0.5 us the runs vary.
 TRANSPOSE_WEIGHTS = (256, 1 << 15)
-# The update rule that run() may fold into the weight products (steps_in_products).
+# The update rule that run() may fold into the weight products (steps_in_products), and the
+# fewest weights for it: the passes it spares cost a few microseconds a step below, while
+# the stepping calls add 0.1-0.15 s to run()'s compile (784-512-512-10: 1.73 against 1.60 s
+# on a warm cache), more than 50,000 steps would save there. Measured on one thread against
+# the stored gradient: 784-512-512-10 at batch 256 2.99-3.04 against 3.16-3.19 ms a step,
+# 784-256-128-10 at batch 128 635-648 against 709-714 us, 784-128-10 at batch 64 208-214
+# against 213-215 us.
 PLAIN_SGD = [("w_new", "-g*hp_lr + w")]
+STEP_IN_PRODUCTS_MIN_WEIGHTS = 1 << 15
 TRANSPOSE_MIN_INPUTS = 16
 
 
@@ -369,12 +376,14 @@ class NetworkPlan(SplitPath, FusedEpoch):
         """Whether run()'s training (without clipping) steps each layer's weights inside its
         gradient product (W -= lr inp^T D as BLAS's alpha and beta) instead of storing the
         gradient and updating after: only for the optimizer rule w - lr g exactly (plain
-        SGD), where every layer multiplies by BLAS and nothing but dense layers has
-        parameters. It spares the zeroing BLAS does of a product's output, the gradient's
-        store and the update's pass over it: 4-6% of a 784-512-512-10 step at batch 256."""
+        SGD), where every layer multiplies by BLAS, nothing but dense layers has parameters
+        and the weights are at least STEP_IN_PRODUCTS_MIN_WEIGHTS. It spares the zeroing BLAS
+        does of a product's output, the gradient's store and the update's pass over it."""
         return (bool(self.gemm) and not self.has_blocks and not self.update.state
                 and self.update.lines == PLAIN_SGD
-                and all(layer.variant == "blas" for layer in self.layers))
+                and all(layer.variant == "blas" for layer in self.layers)
+                and sum(layer.n_in * layer.n_out for layer in self.layers)
+                >= STEP_IN_PRODUCTS_MIN_WEIGHTS)
 
     @property
     def gemm_add(self) -> str:
