@@ -52,6 +52,8 @@ FLOAT_TYPES = ("float32", "float64")
 # against 0.47). Wide ones too: a training step of 32-8-256-1 (batch 32) and 64-8-512-1 took
 # the same with and without the copy of the 8-input layer, within the 0.5 us the runs vary.
 TRANSPOSE_WEIGHTS = (256, 1 << 15)
+TRANSPOSE_MIN_INPUTS = 16
+
 # The update rule that run() may fold into the weight products (steps_in_products), and the
 # fewest weights for it: the passes it spares cost a few microseconds a step below, while
 # the stepping calls add 0.1-0.15 s to run()'s compile (784-512-512-10: 1.73 against 1.60 s
@@ -61,8 +63,6 @@ TRANSPOSE_WEIGHTS = (256, 1 << 15)
 # against 213-215 us.
 PLAIN_SGD = [("w_new", "-g*hp_lr + w")]
 STEP_IN_PRODUCTS_MIN_WEIGHTS = 1 << 15
-TRANSPOSE_MIN_INPUTS = 16
-
 
 
 @dataclass

@@ -8,7 +8,7 @@ def root(context, missing=missing):
     cond_expr_undefined = Undefined
     if 0: yield None
     l_0_range = resolve('range')
-    l_0_ROW_TUPLE_COLUMNS = l_0_args = l_0_tail = l_0_lit = l_0_lines = l_0_helpers = l_0_float32_cpu_helpers = l_0_loss_delta = l_0_score_row = l_0_score_value = l_0_keep_outputs = l_0_forward_call = l_0_backward_calls = l_0_delta_call = l_0_stepping_section = l_0_clip_scale = l_0_update_views = l_0_update_tail = l_0_invariant_lines = l_0_update_section = l_0_usage = l_0_shapes = l_0_prefetch_rows = l_0_gather_rows = l_0_copy_row = l_0_confirm_inputs = l_0_batch_in = l_0_column_sums = missing
+    l_0_ROW_TUPLE_COLUMNS = l_0_args = l_0_tail = l_0_lit = l_0_lines = l_0_helpers = l_0_float32_cpu_helpers = l_0_loss_delta = l_0_score_row = l_0_score_value = l_0_keep_outputs = l_0_forward_call = l_0_backward_calls = l_0_delta_call = l_0_stepping_section = l_0_refresh_transposes = l_0_clip_scale = l_0_update_views = l_0_update_tail = l_0_invariant_lines = l_0_update_section = l_0_usage = l_0_shapes = l_0_prefetch_rows = l_0_gather_rows = l_0_copy_row = l_0_confirm_inputs = l_0_batch_in = l_0_column_sums = missing
     try:
         t_1 = environment.filters['batch']
     except KeyError:
@@ -583,11 +583,22 @@ def root(context, missing=missing):
             'if nonfinite != 0.0:  # NaN: a new parameter is not finite\n',
             str(l_1_pad),
             '    return flat, step, 2, loss_sum\n',
+            str(context.call((undefined(name='refresh_transposes') if l_0_refresh_transposes is missing else l_0_refresh_transposes), l_1_plan, l_1_pad)),
         ))
+        return concat(t_19)
+    context.exported_vars.add('stepping_section')
+    context.vars['stepping_section'] = l_0_stepping_section = Macro(environment, macro, 'stepping_section', ('plan', 'rows', 'pad'), False, False, False, context.eval_ctx.autoescape)
+    def macro(l_1_plan, l_1_pad):
+        t_20 = []
+        if l_1_plan is missing:
+            l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
+        if l_1_pad is missing:
+            l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
+        pass
         for l_2_layer in environment.getattr(l_1_plan, 'transposed'):
             _loop_vars = {}
             pass
-            t_19.extend((
+            t_20.extend((
                 str(l_1_pad),
                 'transpose_',
                 str(environment.getattr(l_1_plan, 'float_type')),
@@ -598,17 +609,17 @@ def root(context, missing=missing):
                 'T)\n',
             ))
         l_2_layer = missing
-        return concat(t_19)
-    context.exported_vars.add('stepping_section')
-    context.vars['stepping_section'] = l_0_stepping_section = Macro(environment, macro, 'stepping_section', ('plan', 'rows', 'pad'), False, False, False, context.eval_ctx.autoescape)
+        return concat(t_20)
+    context.exported_vars.add('refresh_transposes')
+    context.vars['refresh_transposes'] = l_0_refresh_transposes = Macro(environment, macro, 'refresh_transposes', ('plan', 'pad'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_squares, l_1_pad):
-        t_20 = []
+        t_21 = []
         if l_1_squares is missing:
             l_1_squares = undefined("parameter 'squares' was not provided", name='squares')
         if l_1_pad is missing:
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
         pass
-        t_20.extend((
+        t_21.extend((
             str(l_1_pad),
             'norm = math.sqrt(',
             str(l_1_squares),
@@ -618,11 +629,11 @@ def root(context, missing=missing):
             str(l_1_pad),
             '    scale = clip_norm / (norm + 1e-6)',
         ))
-        return concat(t_20)
+        return concat(t_21)
     context.exported_vars.add('clip_scale')
     context.vars['clip_scale'] = l_0_clip_scale = Macro(environment, macro, 'clip_scale', ('squares', 'pad'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_weights, l_1_pad, l_1_grads):
-        t_21 = []
+        t_22 = []
         l_1_namespace = resolve('namespace')
         l_1_ns = missing
         if l_1_plan is missing:
@@ -637,7 +648,7 @@ def root(context, missing=missing):
         for l_2_param in l_1_weights:
             _loop_vars = {}
             pass
-            t_21.extend((
+            t_22.extend((
                 str(l_1_pad),
                 str(l_2_param),
                 '_flat = ',
@@ -646,7 +657,7 @@ def root(context, missing=missing):
             ))
             if l_1_grads:
                 pass
-                t_21.extend((
+                t_22.extend((
                     str(l_1_pad),
                     'd',
                     str(l_2_param),
@@ -657,7 +668,7 @@ def root(context, missing=missing):
             for l_3_st in environment.getattr(environment.getattr(l_1_plan, 'update'), 'state'):
                 _loop_vars = {}
                 pass
-                t_21.extend((
+                t_22.extend((
                     str(l_1_pad),
                     str(l_3_st),
                     '_',
@@ -687,7 +698,7 @@ def root(context, missing=missing):
         for (l_2_name, l_2_prefix), l_2_loop in LoopContext(environment.getattr((undefined(name='ns') if l_1_ns is missing else l_1_ns), 'groups'), undefined):
             _loop_vars = {}
             pass
-            t_21.extend((
+            t_22.extend((
                 str(l_1_pad),
                 str(l_2_name),
                 ' = (',
@@ -696,43 +707,43 @@ def root(context, missing=missing):
             for l_3_p, l_3_loop in LoopContext(environment.getattr(l_1_plan, 'params'), undefined):
                 _loop_vars = {}
                 pass
-                t_21.extend((
-                    str((', ' if (not environment.getattr(l_3_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 295 in 'macros.j2' evaluated to false and no else section was defined."))),
+                t_22.extend((
+                    str((', ' if (not environment.getattr(l_3_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 300 in 'macros.j2' evaluated to false and no else section was defined."))),
                     str(l_2_prefix),
                     str(l_3_p),
-                    str(('_flat' if (l_3_p in l_1_weights) else cond_expr_undefined("the inline if-expression on line 295 in 'macros.j2' evaluated to false and no else section was defined."))),
+                    str(('_flat' if (l_3_p in l_1_weights) else cond_expr_undefined("the inline if-expression on line 300 in 'macros.j2' evaluated to false and no else section was defined."))),
                 ))
             l_3_loop = l_3_p = missing
-            t_21.extend((
-                str((',' if (t_3(environment.getattr(l_1_plan, 'params')) == 1) else cond_expr_undefined("the inline if-expression on line 295 in 'macros.j2' evaluated to false and no else section was defined."))),
+            t_22.extend((
+                str((',' if (t_3(environment.getattr(l_1_plan, 'params')) == 1) else cond_expr_undefined("the inline if-expression on line 300 in 'macros.j2' evaluated to false and no else section was defined."))),
                 ')\n',
             ))
         l_2_loop = l_2_name = l_2_prefix = missing
-        return concat(t_21)
+        return concat(t_22)
     context.exported_vars.add('update_views')
     context.vars['update_views'] = l_0_update_views = Macro(environment, macro, 'update_views', ('plan', 'weights', 'pad', 'grads'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan):
-        t_22 = []
+        t_23 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         pass
-        t_22.append(
+        t_23.append(
             str(context.call((undefined(name='tail') if l_0_tail is missing else l_0_tail), environment.getattr(environment.getattr(l_1_plan, 'update'), 'hyper'))),
         )
         for l_2_c in environment.getattr(environment.getattr(l_1_plan, 'update'), 'invariant'):
             _loop_vars = {}
             pass
-            t_22.extend((
+            t_23.extend((
                 ', ',
                 str(environment.getitem(l_2_c, 0)),
             ))
         l_2_c = missing
-        return concat(t_22)
+        return concat(t_23)
     context.exported_vars.add('update_tail')
     context.vars['update_tail'] = l_0_update_tail = Macro(environment, macro, 'update_tail', ('plan',), False, False, False, context.eval_ctx.autoescape)
     yield '\n'
     def macro(l_1_plan, l_1_pad):
-        t_23 = []
+        t_24 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_pad is missing:
@@ -741,7 +752,7 @@ def root(context, missing=missing):
         for l_2_c in environment.getattr(environment.getattr(l_1_plan, 'update'), 'invariant'):
             _loop_vars = {}
             pass
-            t_23.extend((
+            t_24.extend((
                 str(l_1_pad),
                 str(environment.getitem(l_2_c, 0)),
                 ' = ',
@@ -749,11 +760,11 @@ def root(context, missing=missing):
                 '\n',
             ))
         l_2_c = missing
-        return concat(t_23)
+        return concat(t_24)
     context.exported_vars.add('invariant_lines')
     context.vars['invariant_lines'] = l_0_invariant_lines = Macro(environment, macro, 'invariant_lines', ('plan', 'pad'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_weights, l_1_pad):
-        t_24 = []
+        t_25 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_weights is missing:
@@ -761,7 +772,7 @@ def root(context, missing=missing):
         if l_1_pad is missing:
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
         pass
-        t_24.extend((
+        t_25.extend((
             str(l_1_pad),
             'step += 1\n',
             str(l_1_pad),
@@ -791,13 +802,13 @@ def root(context, missing=missing):
         for l_2_s in environment.getattr(environment.getattr(l_1_plan, 'update'), 'state'):
             _loop_vars = {}
             pass
-            t_24.extend((
+            t_25.extend((
                 ', flat_',
                 str(l_2_s),
                 '[p]',
             ))
         l_2_s = missing
-        t_24.extend((
+        t_25.extend((
             ', scale',
             str(context.call((undefined(name='update_tail') if l_0_update_tail is missing else l_0_update_tail), l_1_plan)),
             ')\n',
@@ -805,34 +816,21 @@ def root(context, missing=missing):
             'if nonfinite != 0.0:  # NaN: a new parameter or state value is not finite\n',
             str(l_1_pad),
             '    return flat, step, 2, loss_sum\n',
+            str(context.call((undefined(name='refresh_transposes') if l_0_refresh_transposes is missing else l_0_refresh_transposes), l_1_plan, l_1_pad)),
         ))
-        for l_2_layer in environment.getattr(l_1_plan, 'transposed'):
-            _loop_vars = {}
-            pass
-            t_24.extend((
-                str(l_1_pad),
-                'transpose_',
-                str(environment.getattr(l_1_plan, 'float_type')),
-                '(',
-                str(environment.getattr(l_2_layer, 'W')),
-                ', ',
-                str(environment.getattr(l_2_layer, 'W')),
-                'T)\n',
-            ))
-        l_2_layer = missing
-        return concat(t_24)
+        return concat(t_25)
     context.exported_vars.add('update_section')
     context.vars['update_section'] = l_0_update_section = Macro(environment, macro, 'update_section', ('plan', 'weights', 'pad'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_target):
-        t_25 = []
+        t_26 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_target is missing:
             l_1_target = undefined("parameter 'target' was not provided", name='target')
         pass
-        t_25.extend((
+        t_26.extend((
             'Usage (this file needs only numpy, numba and math',
-            str((', numba-cuda' if (l_1_target == 'cuda') else cond_expr_undefined("the inline if-expression on line 338 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((', numba-cuda' if (l_1_target == 'cuda') else cond_expr_undefined("the inline if-expression on line 341 in 'macros.j2' evaluated to false and no else section was defined."))),
             '): every array ',
             str(environment.getattr(l_1_plan, 'float_type')),
             ', C order.\n\n    import numpy as np\n    import network                      # this file, on the path\n    params = [',
@@ -843,12 +841,12 @@ def root(context, missing=missing):
         ))
         if environment.getattr(l_1_plan, 'persistent'):
             pass
-            t_25.extend((
+            t_26.extend((
                 '    running = [',
                 str(t_2(context.eval_ctx, environment.getattr(l_1_plan, 'persistent'), ', ')),
                 "]   # batch normalization's running mean\n    #   and variance: zeros and ones at the start, updated by train_epoch\n",
             ))
-        t_25.extend((
+        t_26.extend((
             '    state = [np.zeros_like(p) for p in params for _ in network.OPTIMIZER_STATE]\n    X = ...                             # (rows, ',
             str(environment.getattr(l_1_plan, 'n_in')),
             ')\n    Y = ...                             # (rows, ',
@@ -856,7 +854,7 @@ def root(context, missing=missing):
             '): ',
             str(context.call(environment.getattr({'ce': 'one-hot classes', 'bce': '0/1'}, 'get'), environment.getattr(l_1_plan, 'loss_name'), 'the targets')),
             "\n    batch_size, step = 32, 0                       # step: updates so far\n    perm = np.random.permutation(len(X))           # the epoch's row order\n    losses = np.empty(-(-len(X) // batch_size))    # each batch's mean loss\n    batches, step, status = network.train_epoch(\n        X, Y, perm, batch_size, step, 0.0, losses, *params,",
-            str((' *running,' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 356 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((' *running,' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 359 in 'macros.j2' evaluated to false and no else section was defined."))),
             ' *state,\n        ',
             str(t_2(context.eval_ctx, ((environment.getattr(l_1_plan, 'model_hyper') + environment.getattr(environment.getattr(l_1_plan, 'update'), 'hyper')) + environment.getattr(l_1_plan, 'dropout_args')), ', ')),
             ")\n    # Adam's bias correction counts step; 0.0: no gradient clipping (else the largest\n    # global gradient norm).\n    # status 0: the epoch ran; 1: batch number `batches` had a non-finite loss and was\n    # not applied; 2: its update made a weight or state value non-finite.\n    # Hyperparameters: ",
@@ -864,16 +862,16 @@ def root(context, missing=missing):
             '\n    out = np.empty((len(X), ',
             str(environment.getattr(l_1_plan, 'n_out')),
             '), X.dtype)\n    mean_loss = network.evaluate(X, Y, out, True, 1024, *params',
-            str((', *running' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 364 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((', *running' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 367 in 'macros.j2' evaluated to false and no else section was defined."))),
             str(context.call((undefined(name='tail') if l_0_tail is missing else l_0_tail), (environment.getattr(l_1_plan, 'model_hyper') + environment.getattr(l_1_plan, 'dropout_args')))),
             ')',
         ))
-        return concat(t_25)
+        return concat(t_26)
     context.exported_vars.add('usage')
     context.vars['usage'] = l_0_usage = Macro(environment, macro, 'usage', ('plan', 'target'), False, False, False, context.eval_ctx.autoescape)
     yield '\n'
     def macro(l_1_layout):
-        t_26 = []
+        t_27 = []
         if l_1_layout is missing:
             l_1_layout = undefined("parameter 'layout' was not provided", name='layout')
         pass
@@ -881,18 +879,18 @@ def root(context, missing=missing):
         for (l_2_name, l_2__, l_2__, l_2_shape), l_2_loop in LoopContext(l_1_layout, undefined):
             _loop_vars = {}
             pass
-            t_26.extend((
+            t_27.extend((
                 str(l_2_name),
                 ' ',
                 str(l_2_shape),
-                str((', ' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 368 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str((', ' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 371 in 'macros.j2' evaluated to false and no else section was defined."))),
             ))
         l_2_loop = l_2_name = l_2__ = l_2_shape = missing
-        return concat(t_26)
+        return concat(t_27)
     context.exported_vars.add('shapes')
     context.vars['shapes'] = l_0_shapes = Macro(environment, macro, 'shapes', ('layout',), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_first, l_1_count, l_1_pad, l_1_y_test):
-        t_27 = []
+        t_28 = []
         l_1_ahead = l_1_y_pad = missing
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
@@ -906,7 +904,7 @@ def root(context, missing=missing):
             l_1_y_test = 'mode != PREDICT'
         pass
         l_1_ahead = environment.getattr(l_1_plan, 'prefetch')
-        t_27.extend((
+        t_28.extend((
             str(l_1_pad),
             'ahead_end = ',
             str(l_1_first),
@@ -933,7 +931,7 @@ def root(context, missing=missing):
         for l_2_column in environment.getattr((undefined(name='ahead') if l_1_ahead is missing else l_1_ahead), 'x'):
             _loop_vars = {}
             pass
-            t_27.extend((
+            t_28.extend((
                 str(l_1_pad),
                 '    prefetch(X, ahead, ',
                 str(l_2_column),
@@ -943,7 +941,7 @@ def root(context, missing=missing):
         l_1_y_pad = str_join((l_1_pad, ('        ' if l_1_y_test else '    '), ))
         if l_1_y_test:
             pass
-            t_27.extend((
+            t_28.extend((
                 str(l_1_pad),
                 '    if ',
                 str(l_1_y_test),
@@ -952,18 +950,18 @@ def root(context, missing=missing):
         for l_2_column in environment.getattr((undefined(name='ahead') if l_1_ahead is missing else l_1_ahead), 'y'):
             _loop_vars = {}
             pass
-            t_27.extend((
+            t_28.extend((
                 str((undefined(name='y_pad') if l_1_y_pad is missing else l_1_y_pad)),
                 'prefetch(Y, ahead, ',
                 str(l_2_column),
                 ')\n',
             ))
         l_2_column = missing
-        return concat(t_27)
+        return concat(t_28)
     context.exported_vars.add('prefetch_rows')
     context.vars['prefetch_rows'] = l_0_prefetch_rows = Macro(environment, macro, 'prefetch_rows', ('plan', 'first', 'count', 'pad', 'y_test'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_first, l_1_rows, l_1_pad, l_1_y_test):
-        t_28 = []
+        t_29 = []
         l_1_whole = missing
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
@@ -977,7 +975,7 @@ def root(context, missing=missing):
             l_1_y_test = None
         pass
         l_1_whole = (environment.getattr(l_1_plan, 'n_in') in (undefined(name='ROW_TUPLE_COLUMNS') if l_0_ROW_TUPLE_COLUMNS is missing else l_0_ROW_TUPLE_COLUMNS))
-        t_28.extend((
+        t_29.extend((
             str(l_1_pad),
             'inputs_check = np.',
             str(environment.getattr(l_1_plan, 'float_type')),
@@ -995,19 +993,19 @@ def root(context, missing=missing):
         ))
         if l_1_y_test:
             pass
-            t_28.extend((
+            t_29.extend((
                 str(l_1_pad),
                 '    if ',
                 str(l_1_y_test),
                 ':\n',
             ))
-        t_28.extend((
+        t_29.extend((
             str(context.call(environment.getattr(context.call((undefined(name='copy_row') if l_0_copy_row is missing else l_0_copy_row), l_1_plan, 'YB', 'Y', environment.getattr(l_1_plan, 'n_out'), str_join((l_1_pad, ('        ' if l_1_y_test else '    '), )), ''), 'rstrip'))),
             '\n',
         ))
         if (undefined(name='whole') if l_1_whole is missing else l_1_whole):
             pass
-            t_28.extend((
+            t_29.extend((
                 str(l_1_pad),
                 'for i in range(',
                 str(l_1_rows),
@@ -1019,11 +1017,11 @@ def root(context, missing=missing):
                 str(environment.getattr(l_1_plan, 'float_type')),
                 '(0.0)\n',
             ))
-        return concat(t_28)
+        return concat(t_29)
     context.exported_vars.add('gather_rows')
     context.vars['gather_rows'] = l_0_gather_rows = Macro(environment, macro, 'gather_rows', ('plan', 'first', 'rows', 'pad', 'y_test'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_dst, l_1_source, l_1_width, l_1_pad, l_1_check):
-        t_29 = []
+        t_30 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_dst is missing:
@@ -1045,7 +1043,7 @@ def root(context, missing=missing):
                 pass
                 if (t_3(l_2_chunk) == 1):
                     pass
-                    t_29.extend((
+                    t_30.extend((
                         str(l_1_pad),
                         str(l_1_dst),
                         '[r, ',
@@ -1058,22 +1056,22 @@ def root(context, missing=missing):
                     ))
                 else:
                     pass
-                    t_29.append(
+                    t_30.append(
                         str(l_1_pad),
                     )
                     l_3_loop = missing
                     for l_3_k, l_3_loop in LoopContext(l_2_chunk, undefined):
                         _loop_vars = {}
                         pass
-                        t_29.extend((
+                        t_30.extend((
                             str(l_1_dst),
                             '[r, ',
                             str(l_3_k),
                             ']',
-                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 431 in 'macros.j2' evaluated to false and no else section was defined."))),
+                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 434 in 'macros.j2' evaluated to false and no else section was defined."))),
                         ))
                     l_3_loop = l_3_k = missing
-                    t_29.extend((
+                    t_30.extend((
                         ' = (\n',
                         str(l_1_pad),
                         '    ',
@@ -1082,21 +1080,21 @@ def root(context, missing=missing):
                     for l_3_k, l_3_loop in LoopContext(l_2_chunk, undefined):
                         _loop_vars = {}
                         pass
-                        t_29.extend((
+                        t_30.extend((
                             str(l_1_source),
                             '[src, ',
                             str(l_3_k),
                             ']',
-                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 432 in 'macros.j2' evaluated to false and no else section was defined."))),
+                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 435 in 'macros.j2' evaluated to false and no else section was defined."))),
                         ))
                     l_3_loop = l_3_k = missing
-                    t_29.append(
+                    t_30.append(
                         ')\n',
                     )
             l_2_loop = l_2_chunk = missing
         elif (l_1_width == 1):
             pass
-            t_29.extend((
+            t_30.extend((
                 str(l_1_pad),
                 str(l_1_dst),
                 '[r, 0] = ',
@@ -1105,7 +1103,7 @@ def root(context, missing=missing):
             ))
             if l_1_check:
                 pass
-                t_29.extend((
+                t_30.extend((
                     str(l_1_pad),
                     str(l_1_check),
                     ' += ',
@@ -1116,7 +1114,7 @@ def root(context, missing=missing):
                 ))
         else:
             pass
-            t_29.extend((
+            t_30.extend((
                 str(l_1_pad),
                 'for k in range(',
                 str(l_1_width),
@@ -1130,7 +1128,7 @@ def root(context, missing=missing):
             ))
             if l_1_check:
                 pass
-                t_29.extend((
+                t_30.extend((
                     str(l_1_pad),
                     '    ',
                     str(l_1_check),
@@ -1140,11 +1138,11 @@ def root(context, missing=missing):
                     str(environment.getattr(l_1_plan, 'float_type')),
                     '(0.0)\n',
                 ))
-        return concat(t_29)
+        return concat(t_30)
     context.exported_vars.add('copy_row')
     context.vars['copy_row'] = l_0_copy_row = Macro(environment, macro, 'copy_row', ('plan', 'dst', 'source', 'width', 'pad', 'check'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_rows, l_1_pad):
-        t_30 = []
+        t_31 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_rows is missing:
@@ -1152,7 +1150,7 @@ def root(context, missing=missing):
         if l_1_pad is missing:
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
         pass
-        t_30.extend((
+        t_31.extend((
             str(l_1_pad),
             'inputs_finite = True\n',
             str(l_1_pad),
@@ -1170,11 +1168,11 @@ def root(context, missing=missing):
             str(l_1_pad),
             '                inputs_finite = False',
         ))
-        return concat(t_30)
+        return concat(t_31)
     context.exported_vars.add('confirm_inputs')
     context.vars['confirm_inputs'] = l_0_confirm_inputs = Macro(environment, macro, 'confirm_inputs', ('plan', 'rows', 'pad'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_first, l_1_rows, l_1_ahead, l_1_pad, l_1_y_test):
-        t_31 = []
+        t_32 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_first is missing:
@@ -1188,24 +1186,24 @@ def root(context, missing=missing):
         if l_1_y_test is missing:
             l_1_y_test = undefined("parameter 'y_test' was not provided", name='y_test')
         pass
-        t_31.extend((
+        t_32.extend((
             str(context.call(environment.getattr(context.call((undefined(name='gather_rows') if l_0_gather_rows is missing else l_0_gather_rows), l_1_plan, l_1_first, l_1_rows, l_1_pad, l_1_y_test), 'rstrip'))),
             '\n',
         ))
         if environment.getattr(l_1_plan, 'prefetch'):
             pass
-            t_31.extend((
+            t_32.extend((
                 str(context.call(environment.getattr(context.call((undefined(name='prefetch_rows') if l_0_prefetch_rows is missing else l_0_prefetch_rows), l_1_plan, str_join((l_1_first, ' + ', l_1_rows, )), l_1_ahead, l_1_pad, l_1_y_test), 'rstrip'))),
                 '\n',
             ))
-        t_31.append(
+        t_32.append(
             str(context.call((undefined(name='confirm_inputs') if l_0_confirm_inputs is missing else l_0_confirm_inputs), l_1_plan, l_1_rows, l_1_pad)),
         )
-        return concat(t_31)
+        return concat(t_32)
     context.exported_vars.add('batch_in')
     context.vars['batch_in'] = l_0_batch_in = Macro(environment, macro, 'batch_in', ('plan', 'first', 'rows', 'ahead', 'pad', 'y_test'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_pad, l_1_rows, l_1_cols, l_1_index, l_1_targets, l_1_terms):
-        t_32 = []
+        t_33 = []
         if l_1_pad is missing:
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
         if l_1_rows is missing:
@@ -1219,7 +1217,7 @@ def root(context, missing=missing):
         if l_1_terms is missing:
             l_1_terms = undefined("parameter 'terms' was not provided", name='terms')
         pass
-        t_32.extend((
+        t_33.extend((
             str(l_1_pad),
             'rows_by_4 = ',
             str(l_1_rows),
@@ -1242,7 +1240,7 @@ def root(context, missing=missing):
             pass
             l_2_term = environment.getitem(l_1_terms, environment.getattr(l_2_loop, 'index0'))
             _loop_vars['term'] = l_2_term
-            t_32.extend((
+            t_33.extend((
                 str(l_1_pad),
                 '        ',
                 str(l_2_target),
@@ -1259,7 +1257,7 @@ def root(context, missing=missing):
                 ')\n',
             ))
         l_2_loop = l_2_target = l_2_term = missing
-        t_32.extend((
+        t_33.extend((
             str(l_1_pad),
             'for r in range(rows_by_4, ',
             str(l_1_rows),
@@ -1275,7 +1273,7 @@ def root(context, missing=missing):
         for l_2_target, l_2_loop in LoopContext(l_1_targets, undefined):
             _loop_vars = {}
             pass
-            t_32.extend((
+            t_33.extend((
                 str(l_1_pad),
                 '        ',
                 str(l_2_target),
@@ -1283,12 +1281,12 @@ def root(context, missing=missing):
                 str(l_1_index),
                 '] += ',
                 str(t_4(context.eval_ctx, environment.getitem(l_1_terms, environment.getattr(l_2_loop, 'index0')), '@', 'r')),
-                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 495 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 498 in 'macros.j2' evaluated to false and no else section was defined."))),
             ))
         l_2_loop = l_2_target = missing
-        return concat(t_32)
+        return concat(t_33)
     context.exported_vars.add('column_sums')
     context.vars['column_sums'] = l_0_column_sums = Macro(environment, macro, 'column_sums', ('pad', 'rows', 'cols', 'index', 'targets', 'terms'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '4=43&6=47&7=53&10=59&11=64&14=76&15=85&18=94&19=102&20=106&24=117&25=126&26=129&28=135&32=137&38=139&41=141&54=147&55=154&68=157&69=162&74=170&98=172&109=174&129=180&130=190&131=191&132=192&133=194&134=200&135=202&136=204&137=206&138=212&139=214&140=217&141=221&142=225&143=227&144=231&145=235&146=237&147=240&148=242&149=246&150=250&151=252&152=254&153=256&154=258&155=262&156=264&157=265&158=269&160=281&161=285&162=289&163=292&164=295&166=301&167=303&168=305&169=307&170=311&172=314&173=316&174=319&176=325&185=331&186=340&187=343&188=345&189=347&190=349&191=352&192=355&193=357&197=364&198=371&199=374&200=376&201=378&202=380&203=382&204=384&205=387&206=390&208=396&209=398&210=400&218=406&219=420&220=424&221=428&225=440&226=450&227=452&232=471&233=480&234=484&235=498&240=504&241=516&242=518&243=520&251=539&252=549&253=552&254=556&255=557&257=574&258=576&259=580&260=582&261=584&262=587&263=591&269=604&270=612&271=616&272=618&281=624&282=637&283=641&284=647&285=650&287=657&288=661&291=673&292=674&293=679&294=687&295=691&301=714&302=720&305=734&306=741&307=745&315=755&316=765&317=767&318=769&319=771&320=773&321=777&322=779&323=781&324=782&325=784&326=788&327=804&328=806&329=809&330=813&337=826&338=835&342=839&343=841&345=844&346=848&350=853&351=855&356=859&357=861&362=863&363=865&364=867&367=875&368=881&376=894&377=908&378=910&379=922&380=924&381=926&382=930&383=933&384=937&386=943&387=944&388=947&390=952&391=956&399=965&400=979&401=981&402=985&403=989&404=993&405=996&406=999&408=1005&409=1008&410=1011&411=1017&425=1025&426=1040&427=1043&428=1046&429=1049&431=1062&432=1078&435=1097&436=1100&437=1106&438=1109&441=1120&442=1124&443=1131&444=1134&454=1146&455=1156&456=1158&457=1160&458=1164&459=1168&460=1170&466=1176&467=1192&468=1195&469=1198&471=1202&484=1207&485=1223&486=1229&487=1231&488=1239&489=1243&490=1246&492=1263&493=1267&494=1275&495=1279'
+debug_info = '4=43&6=47&7=53&10=59&11=64&14=76&15=85&18=94&19=102&20=106&24=117&25=126&26=129&28=135&32=137&38=139&41=141&54=147&55=154&68=157&69=162&74=170&98=172&109=174&129=180&130=190&131=191&132=192&133=194&134=200&135=202&136=204&137=206&138=212&139=214&140=217&141=221&142=225&143=227&144=231&145=235&146=237&147=240&148=242&149=246&150=250&151=252&152=254&153=256&154=258&155=262&156=264&157=265&158=269&160=281&161=285&162=289&163=292&164=295&166=301&167=303&168=305&169=307&170=311&172=314&173=316&174=319&176=325&185=331&186=340&187=343&188=345&189=347&190=349&191=352&192=355&193=357&197=364&198=371&199=374&200=376&201=378&202=380&203=382&204=384&205=387&206=390&208=396&209=398&210=400&218=406&219=420&220=424&221=428&225=440&226=450&227=452&232=471&233=480&234=484&235=498&240=504&241=516&242=518&243=520&251=539&252=549&253=552&254=556&255=557&257=574&258=576&259=580&260=582&261=584&262=586&266=591&267=598&268=602&274=615&275=623&276=627&277=629&286=635&287=648&288=652&289=658&290=661&292=668&293=672&296=684&297=685&298=690&299=698&300=702&306=725&307=731&310=745&311=752&312=756&320=766&321=776&322=778&323=780&324=782&325=784&326=788&327=790&328=792&329=793&330=795&331=799&332=815&333=817&334=819&340=824&341=833&345=837&346=839&348=842&349=846&353=851&354=853&359=857&360=859&365=861&366=863&367=865&370=873&371=879&379=892&380=906&381=908&382=920&383=922&384=924&385=928&386=931&387=935&389=941&390=942&391=945&393=950&394=954&402=963&403=977&404=979&405=983&406=987&407=991&408=994&409=997&411=1003&412=1006&413=1009&414=1015&428=1023&429=1038&430=1041&431=1044&432=1047&434=1060&435=1076&438=1095&439=1098&440=1104&441=1107&444=1118&445=1122&446=1129&447=1132&457=1144&458=1154&459=1156&460=1158&461=1162&462=1166&463=1168&469=1174&470=1190&471=1193&472=1196&474=1200&487=1205&488=1221&489=1227&490=1229&491=1237&492=1241&493=1244&495=1261&496=1265&497=1273&498=1277'
