@@ -89,15 +89,18 @@ def _steps_in_products(net, optimizer) -> bool:
     return "if stepping:" in Path(net._module(optimizer).__file__).read_text()
 
 
-def _data(rows: int = 96, seed: int = 4):
+def _data(rows: int = 100, seed: int = 4):
+    """100 rows: batches of 16 end with a short one of 4."""
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((rows, 12))
     return X, rng.integers(0, 8, rows)
 
 
-def _trained(dtype: str, clip_norm, epochs: int = 4):
+def _trained(dtype: str, clip_norm, dropout: float = 0.0, epochs: int = 4):
     X, y = _data()
-    net = sp.Network(_layers(ARCH), loss="ce", dtype=dtype, seed=5)
+    layers = _layers(ARCH)
+    layers[0] = sp.Dense(12, 256, "relu", dropout=dropout)
+    net = sp.Network(layers, loss="ce", dtype=dtype, seed=5)
     initial = net.params
     history = net.fit(X, y, epochs=epochs, batch_size=16, optimizer=sp.SGD(0.2),
                       clip_norm=clip_norm, verbose=False)  # shuffled: the same seed
@@ -105,17 +108,18 @@ def _trained(dtype: str, clip_norm, epochs: int = 4):
 
 
 @needs_blas
+@pytest.mark.parametrize("dropout", [0.0, 0.25])
 @pytest.mark.parametrize(("dtype", "rtol"), [("float32", 2e-5), ("float64", 1e-12)])
-def test_stepping_trains_as_the_stored_gradient_path(dtype, rtol):
-    """Through fit (shuffled, 24 steps): the same weights and losses as the clipping path
-    with a norm never reached, which stores the gradient and updates after, to rounding
-    (OpenBLAS's small-matrix kernels round lr times the product their own way: here at most
-    1.8e-7 apart in float32, 2.2e-16 in float64; large's weights came out the same to the
-    bit)."""
-    stepped, initial, history = _trained(dtype, NO_CLIPPING)
-    stored, _, reference = _trained(dtype, NEVER_CLIPS)
-    assert _steps_in_products(stepped, sp.SGD(0.2))  # one module: the same run() both ways
-    assert stepped._module(sp.SGD(0.2)).__name__ == stored._module(sp.SGD(0.2)).__name__
+def test_stepping_trains_as_the_stored_gradient_path(dtype, rtol, dropout):
+    """Through fit (shuffled, 4 epochs of 7 batches, the last of 4 rows; with and without
+    dropout on the first layer, whose masks the network's seed draws alike): the same
+    weights and losses as the clipping path with a norm never reached, which stores the
+    gradient and updates after, to rounding (OpenBLAS's small-matrix kernels round lr times
+    the product their own way: here at most 1.8e-7 apart in float32, 2.2e-16 in float64;
+    large's weights came out the same to the bit)."""
+    stepped, initial, history = _trained(dtype, NO_CLIPPING, dropout)
+    stored, _, reference = _trained(dtype, NEVER_CLIPS, dropout)
+    assert _steps_in_products(stepped, sp.SGD(0.2))
     moved = max(np.abs(W - W0).max() for (W, _), (W0, _) in zip(stepped.params, initial,
                                                                  strict=True))
     assert moved > 1e-2
@@ -123,13 +127,15 @@ def test_stepping_trains_as_the_stored_gradient_path(dtype, rtol):
         np.testing.assert_allclose(W, W_ref, rtol=rtol, atol=rtol * 1e-2)
         np.testing.assert_allclose(b, b_ref, rtol=rtol, atol=rtol * 1e-2)
     np.testing.assert_allclose(history["loss"], reference["loss"], rtol=rtol)
-    assert stepped._step == stored._step == 4 * 96 // 16
+    assert stepped._step == stored._step == 4 * 7
 
 
 @needs_blas
-def test_stepping_follows_torch_sgd():
-    """float64, in order, 4 epochs of 6 batches: the weights after each epoch as
-    torch.optim.SGD's from the same start."""
+@pytest.mark.parametrize("clip_norm", [NO_CLIPPING, 0.05])
+def test_stepping_follows_torch_sgd(clip_norm):
+    """float64, in order, 4 epochs of 7 batches: the weights after each epoch as
+    torch.optim.SGD's from the same start; with a clip norm that binds (the gradient's norm
+    is about 1 here), the stored-gradient path, as torch.nn.utils.clip_grad_norm_ scales."""
     torch = pytest.importorskip("torch")
     X, y = _data()
     net = sp.Network(_layers(ARCH), loss="ce", dtype="float64", seed=5)
@@ -137,9 +143,10 @@ def test_stepping_follows_torch_sgd():
     params = [torch.tensor(a, requires_grad=True) for pair in net.params for a in pair]
     optimizer = torch.optim.SGD(params, lr=0.2)
     TX, TY = torch.tensor(X), torch.tensor(y)
+    clipped = 0
     for _ in range(4):
         net.fit(X, y, epochs=1, batch_size=16, optimizer=sp.SGD(0.2), shuffle=False,
-                verbose=False)
+                verbose=False, clip_norm=clip_norm)
         for start in range(0, len(X), 16):
             optimizer.zero_grad()
             A = TX[start:start + 16]
@@ -148,10 +155,14 @@ def test_stepping_follows_torch_sgd():
                 A = torch.relu(Z) if index == 0 else torch.tanh(Z)
             logits = A @ params[-2] + params[-1]
             torch.nn.functional.cross_entropy(logits, TY[start:start + 16]).backward()
+            if clip_norm is not None:
+                clipped += float(torch.nn.utils.clip_grad_norm_(params, clip_norm)) > clip_norm
             optimizer.step()
         got = [a for pair in net.params for a in pair]
         for g, expected in zip(got, params, strict=True):
             np.testing.assert_allclose(g, expected.detach().numpy(), rtol=1e-10, atol=1e-13)
+    if clip_norm is not None:
+        assert clipped == 4 * 7  # every step clipped: the test sees the clipping path
 
 
 @needs_blas

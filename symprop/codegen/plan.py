@@ -379,8 +379,10 @@ class NetworkPlan(SplitPath, FusedEpoch):
         SGD), where every layer multiplies by BLAS, nothing but dense layers has parameters
         and the weights are at least STEP_IN_PRODUCTS_MIN_WEIGHTS. It spares the zeroing BLAS
         does of a product's output, the gradient's store and the update's pass over it."""
-        return (bool(self.gemm) and not self.has_blocks and not self.update.state
-                and self.update.lines == PLAIN_SGD
+        update = self.update
+        return (bool(self.gemm) and not self.has_blocks and not update.state
+                and not update.invariant and not update.needs_step
+                and update.lines == PLAIN_SGD
                 and all(layer.variant == "blas" for layer in self.layers)
                 and sum(layer.n_in * layer.n_out for layer in self.layers)
                 >= STEP_IN_PRODUCTS_MIN_WEIGHTS)
