@@ -59,10 +59,14 @@ class BatchScoreMetrics:
     def epochs(self, scores: np.ndarray, count: int) -> dict[str, list[float]]:
         """Each metric's value for each of ``count`` epochs whose batches' scores are
         ``scores``' rows, one epoch's batches after another's."""
-        sums = scores.reshape(count, -1, 2).sum(axis=1)
+        by_epoch = scores.reshape(count, -1, 2)
+        # a column at a time: summed along the batches with the pair as the inner axis,
+        # numpy takes a slow path (4,000 batches: 43 against 3.5 us, of a tiny network's
+        # 5 ms fit call)
+        first = by_epoch[:, :, 0].sum(axis=1)
         if self.kind != "errors":
             counted = self.rows if self.kind == "argmax" else self.values
-            return {"accuracy": (sums[:, 0] / counted).tolist()}
-        r2 = (1 - sums[:, 1] / self.total if self.total > 0
+            return {"accuracy": (first / counted).tolist()}
+        r2 = (1 - by_epoch[:, :, 1].sum(axis=1) / self.total if self.total > 0
               else np.full(count, np.nan))
-        return {"mae": (sums[:, 0] / self.values).tolist(), "r2": r2.tolist()}
+        return {"mae": (first / self.values).tolist(), "r2": r2.tolist()}
