@@ -387,24 +387,13 @@ def root(context, missing=missing):
     yield '\n        if mode == PREDICT:\n            continue\n\n        # -- loss and output delta ----------------------------------------------------------\n'
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'loss_delta'), (undefined(name='plan') if l_0_plan is missing else l_0_plan)))
     yield "\n        if not inputs_finite:  # a NaN or inf input stops training as a NaN loss would\n            batch_loss = math.nan\n        loss_sum += batch_loss\n        if training:\n            batch_losses[flat] = batch_loss / nb\n            # not math.isfinite: Numba's is (x - x) == (x - x), which LLVM's fastmath\n            # reassociation may fold to true (it did where the loss added a check of the inputs)\n            if not abs(batch_loss) < math.inf:\n                return flat, step, 1, loss_sum\n        if scoring:  # the batch's counts for fit's running metrics, beside its loss\n            batch_scores[flat, 0] = score_a\n            batch_scores[flat, 1] = score_b\n        if mode == EVALUATE:\n            continue\n\n        # -- backward -----------------------------------------------------------------------\n"
-    if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'has_blocks'):
+    if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'steps_in_products'):
         pass
-        for l_1_step in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'backward_steps'):
-            _loop_vars = {}
-            pass
-            yield str(context.call(environment.getattr((undefined(name='b') if l_0_b is missing else l_0_b), 'backward_step'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), l_1_step, '        ', _loop_vars=_loop_vars))
-            yield '\n'
-        l_1_step = missing
-    else:
-        pass
-        if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'steps_in_products'):
-            pass
-            yield '        if stepping:\n'
-            yield str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'stepping_section'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'nb', '            '), 'rstrip')))
-            yield '\n            continue\n'
-        yield str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'backward_calls'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'nb', '        '), 'rstrip')))
-        yield '\n'
-    yield '        if mode == GRADIENTS:\n            continue\n\n        # -- update -------------------------------------------------------------------------\n'
+        yield '        if stepping:\n'
+        yield str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'stepping_section'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 'nb', '            '), 'rstrip')))
+        yield '\n            continue\n'
+    yield str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='b') if l_0_b is missing else l_0_b), 'backward_pass'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), '        '), 'rstrip')))
+    yield '\n        if mode == GRADIENTS:\n            continue\n\n        # -- update -------------------------------------------------------------------------\n'
     yield str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'update_section'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), (undefined(name='weights') if l_0_weights is missing else l_0_weights), '        '), 'rstrip')))
     yield '\n    return epochs * batches, step, 0, loss_sum\n\n\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable'):
@@ -508,7 +497,7 @@ def root(context, missing=missing):
         for l_1_layer, l_1_loop in LoopContext(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed'), undefined):
             _loop_vars = {}
             pass
-            yield str((', ' if (not environment.getattr(l_1_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 406 in 'network.py.j2' evaluated to false and no else section was defined.")))
+            yield str((', ' if (not environment.getattr(l_1_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 400 in 'network.py.j2' evaluated to false and no else section was defined.")))
             yield 'np.ascontiguousarray(params['
             yield str(context.call(environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params'), 'index'), environment.getattr(l_1_layer, 'W'), _loop_vars=_loop_vars))
             yield '].T)'
@@ -530,7 +519,7 @@ def root(context, missing=missing):
     yield ']\n    epochs, shards = int(epochs), max(1, int(shards))\n    rows = perm.shape[0] // max(epochs, 1)\n    if epochs < 1 or rows * epochs != perm.shape[0]:\n        raise ValueError("train_epoch: perm must hold `epochs` epochs\' row orders, each as "\n                         "long")\n    batches = epochs * -(-rows // batch_size)\n    out = np.empty((0, '
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_out'))
     yield '), dtype=X.dtype) if outputs is None else outputs\n    scores = np.empty((0, 2)) if scores is None else scores\n    # the compiled loop writes without bounds checks: arrays too short are refused here\n    if outputs is not None and out.shape[0] < epochs * X.shape[0]:\n        raise ValueError("train_epoch: outputs must have `epochs` times X\'s rows")\n    if batch_losses.shape[0] < batches:\n        raise ValueError("train_epoch: batch_losses must have `epochs` times an epoch\'s "\n                         "batches")\n    if len(scores.shape) != 2 or scores.shape[1] != 2 or 0 < scores.shape[0] < batches:\n        raise ValueError("train_epoch: scores must have 2 columns and `epochs` times an "\n                         "epoch\'s batches of rows")\n    buffers, grads, shard_arrays = epoch_work(batch_size, params, shards) if work is None else work\n    if buffers[0].shape[0] < min(batch_size, X.shape[0])'
-    yield str((' or shard_arrays[0] != shards' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 441 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((' or shard_arrays[0] != shards' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 435 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ':\n        raise ValueError("train_epoch: work was made for another batch_size or shard count; "\n                         "make it with epoch_work(batch_size, params, shards)")\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable'):
         pass
@@ -560,7 +549,7 @@ def root(context, missing=missing):
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'model_hyper')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'hyper')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 458 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 452 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return batches, step, status\n\n\ndef epoch_work(batch_size, params, shards=1):\n    """train_epoch\'s scratch arrays for batches of batch_size rows: the batch buffers, the\n    gradients and the threads\' shares'
     yield str(('' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else ' (none here)'))
     yield '; nothing in them outlives an epoch."""\n    return (_buffers(batch_size), _like(params), '
@@ -588,7 +577,7 @@ def root(context, missing=missing):
         yield ', 0.0'
     l_1__ = missing
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 473 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 467 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return total / n\n\n\ndef evaluate(X, Y, out, with_loss, chunk, '
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'args'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
@@ -613,8 +602,8 @@ def root(context, missing=missing):
         yield ', 0.0'
     l_1__ = missing
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 489 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 483 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return total / max(n, 1)\n'
 
 blocks = {}
-debug_info = '2=53&3=55&4=57&7=59&8=63&9=68&11=70&12=74&13=78&14=80&15=84&16=94&17=96&19=99&20=101&21=108&23=111&31=114&35=117&37=120&39=125&45=129&50=137&53=139&60=141&68=145&72=147&75=151&77=154&80=158&82=161&85=165&87=168&90=172&92=175&95=178&97=180&101=183&104=186&107=188&109=190&112=193&113=195&116=198&119=200&122=204&125=208&128=210&131=212&135=215&140=217&145=221&151=223&154=226&158=228&160=230&165=233&166=236&167=240&168=242&169=256&173=258&177=261&178=265&181=271&185=273&186=277&188=282&190=284&191=288&194=294&197=304&198=306&199=309&200=312&201=315&211=319&212=321&215=323&219=325&223=328&224=330&246=359&247=363&248=367&250=369&251=372&252=374&256=378&270=382&273=384&275=386&280=388&297=390&298=392&299=395&302=400&304=403&307=405&313=408&317=410&318=413&319=415&325=432&326=436&327=440&328=448&330=453&333=456&341=460&342=462&343=464&346=466&354=468&355=471&371=477&374=479&375=481&376=483&377=487&382=495&394=498&395=502&403=504&406=508&410=518&412=525&415=527&422=529&429=531&441=533&444=535&450=538&451=541&452=544&455=549&458=557&464=565&465=567&468=569&470=576&473=578&477=593&479=598&482=600&486=603&489=607'
+debug_info = '2=53&3=55&4=57&7=59&8=63&9=68&11=70&12=74&13=78&14=80&15=84&16=94&17=96&19=99&20=101&21=108&23=111&31=114&35=117&37=120&39=125&45=129&50=137&53=139&60=141&68=145&72=147&75=151&77=154&80=158&82=161&85=165&87=168&90=172&92=175&95=178&97=180&101=183&104=186&107=188&109=190&112=193&113=195&116=198&119=200&122=204&125=208&128=210&131=212&135=215&140=217&145=221&151=223&154=226&158=228&160=230&165=233&166=236&167=240&168=242&169=256&173=258&177=261&178=265&181=271&185=273&186=277&188=282&190=284&191=288&194=294&197=304&198=306&199=309&200=312&201=315&211=319&212=321&215=323&219=325&223=328&224=330&246=359&247=363&248=367&250=369&251=372&252=374&256=378&270=382&273=384&275=386&280=388&297=390&299=393&302=395&307=397&311=399&312=402&313=404&319=421&320=425&321=429&322=437&324=442&327=445&335=449&336=451&337=453&340=455&348=457&349=460&365=466&368=468&369=470&370=472&371=476&376=484&388=487&389=491&397=493&400=497&404=507&406=514&409=516&416=518&423=520&435=522&438=524&444=527&445=530&446=533&449=538&452=546&458=554&459=556&462=558&464=565&467=567&471=582&473=587&476=589&480=592&483=596'

@@ -7,7 +7,7 @@ def root(context, missing=missing):
     concat = environment.concat
     cond_expr_undefined = Undefined
     if 0: yield None
-    l_0_m = l_0_forward_node = l_0_forward_pass = l_0_backward_step = l_0_input_grad = l_0_header_nodes = missing
+    l_0_m = l_0_forward_node = l_0_forward_pass = l_0_backward_pass = l_0_backward_step = l_0_input_grad = l_0_header_nodes = missing
     try:
         t_1 = environment.filters['join']
     except KeyError:
@@ -159,9 +159,37 @@ def root(context, missing=missing):
         return concat(t_4)
     context.exported_vars.add('forward_pass')
     context.vars['forward_pass'] = l_0_forward_pass = Macro(environment, macro, 'forward_pass', ('plan', 'pad', 'rows'), False, False, False, context.eval_ctx.autoescape)
+    def macro(l_1_plan, l_1_pad, l_1_rows):
+        t_5 = []
+        if l_1_plan is missing:
+            l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
+        if l_1_pad is missing:
+            l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
+        if l_1_rows is missing:
+            l_1_rows = 'nb'
+        pass
+        if environment.getattr(l_1_plan, 'has_blocks'):
+            pass
+            for l_2_step in environment.getattr(l_1_plan, 'backward_steps'):
+                _loop_vars = {}
+                pass
+                t_5.extend((
+                    str(context.call((undefined(name='backward_step') if l_0_backward_step is missing else l_0_backward_step), l_1_plan, l_2_step, l_1_pad, l_1_rows, _loop_vars=_loop_vars)),
+                    '\n',
+                ))
+            l_2_step = missing
+        else:
+            pass
+            t_5.extend((
+                str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'backward_calls'), l_1_plan, l_1_rows, l_1_pad), 'rstrip'))),
+                '\n',
+            ))
+        return concat(t_5)
+    context.exported_vars.add('backward_pass')
+    context.vars['backward_pass'] = l_0_backward_pass = Macro(environment, macro, 'backward_pass', ('plan', 'pad', 'rows'), False, False, False, context.eval_ctx.autoescape)
     yield '\n'
     def macro(l_1_plan, l_1_step, l_1_pad, l_1_rows):
-        t_5 = []
+        t_6 = []
         l_1_below = resolve('below')
         l_1_weights = resolve('weights')
         l_1_node = missing
@@ -177,11 +205,11 @@ def root(context, missing=missing):
         l_1_node = environment.getattr(l_1_step, 'node')
         if (environment.getattr(l_1_step, 'kind') == 'slope'):
             pass
-            t_5.extend((
+            t_6.extend((
                 str(l_1_pad),
                 'slope_',
                 str(environment.getattr(environment.getattr((undefined(name='node') if l_1_node is missing else l_1_node), 'kernel_act'), 'name')),
-                str(('_dropout' if environment.getattr((undefined(name='node') if l_1_node is missing else l_1_node), 'has_dropout') else cond_expr_undefined("the inline if-expression on line 34 in 'blocks.j2' evaluated to false and no else section was defined."))),
+                str(('_dropout' if environment.getattr((undefined(name='node') if l_1_node is missing else l_1_node), 'has_dropout') else cond_expr_undefined("the inline if-expression on line 46 in 'blocks.j2' evaluated to false and no else section was defined."))),
                 '(',
                 str(environment.getattr(l_1_step, 'source')),
                 ', ',
@@ -196,7 +224,7 @@ def root(context, missing=missing):
             ))
         elif (environment.getattr(l_1_step, 'kind') == 'dense'):
             pass
-            t_5.extend((
+            t_6.extend((
                 str(l_1_pad),
                 'grad_',
                 str(environment.getattr((undefined(name='node') if l_1_node is missing else l_1_node), 'kernel_variant')),
@@ -215,7 +243,7 @@ def root(context, missing=missing):
             if environment.getattr(l_1_step, 'fused'):
                 pass
                 l_1_below = environment.getattr((undefined(name='node') if l_1_node is missing else l_1_node), 'below')
-                t_5.extend((
+                t_6.extend((
                     str(l_1_pad),
                     str(context.call(environment.getattr(l_1_plan, 'delta_kernel'), (undefined(name='node') if l_1_node is missing else l_1_node))),
                     '(D',
@@ -235,7 +263,7 @@ def root(context, missing=missing):
             elif environment.getattr(l_1_step, 'target'):
                 pass
                 l_1_weights = (str_join((environment.getattr((undefined(name='node') if l_1_node is missing else l_1_node), 'W'), 'T', )) if context.call(environment.getattr(l_1_plan, 'keeps_transpose'), (undefined(name='node') if l_1_node is missing else l_1_node)) else environment.getattr((undefined(name='node') if l_1_node is missing else l_1_node), 'weights_arg'))
-                t_5.extend((
+                t_6.extend((
                     str(l_1_pad),
                     str(context.call(environment.getattr(l_1_plan, 'identity_delta_kernel'), l_1_step)),
                     '(D',
@@ -244,14 +272,14 @@ def root(context, missing=missing):
                     str((undefined(name='weights') if l_1_weights is missing else l_1_weights)),
                     ', ',
                     str(environment.getattr(l_1_step, 'target')),
-                    str((str_join((', ', environment.getattr(l_1_step, 'target'), )) if (not environment.getattr(l_1_step, 'scratch')) else cond_expr_undefined("the inline if-expression on line 42 in 'blocks.j2' evaluated to false and no else section was defined."))),
+                    str((str_join((', ', environment.getattr(l_1_step, 'target'), )) if (not environment.getattr(l_1_step, 'scratch')) else cond_expr_undefined("the inline if-expression on line 54 in 'blocks.j2' evaluated to false and no else section was defined."))),
                     ', ',
                     str(l_1_rows),
                     ')\n',
                 ))
         elif (environment.getattr(l_1_step, 'kind') == 'norm'):
             pass
-            t_5.extend((
+            t_6.extend((
                 str(l_1_pad),
                 str(environment.getattr((undefined(name='node') if l_1_node is missing else l_1_node), 'kind')),
                 '_backward',
@@ -262,7 +290,7 @@ def root(context, missing=missing):
                 str(environment.getattr((undefined(name='node') if l_1_node is missing else l_1_node), 'number')),
                 ', IS',
                 str(environment.getattr((undefined(name='node') if l_1_node is missing else l_1_node), 'number')),
-                str(('[:, 0]' if (environment.getattr((undefined(name='node') if l_1_node is missing else l_1_node), 'kind') == 'layernorm') else cond_expr_undefined("the inline if-expression on line 45 in 'blocks.j2' evaluated to false and no else section was defined."))),
+                str(('[:, 0]' if (environment.getattr((undefined(name='node') if l_1_node is missing else l_1_node), 'kind') == 'layernorm') else cond_expr_undefined("the inline if-expression on line 57 in 'blocks.j2' evaluated to false and no else section was defined."))),
                 ', ',
                 str(environment.getattr((undefined(name='node') if l_1_node is missing else l_1_node), 'gamma')),
                 ', ',
@@ -279,7 +307,7 @@ def root(context, missing=missing):
             ))
         elif (environment.getattr(l_1_step, 'kind') == 'copy'):
             pass
-            t_5.extend((
+            t_6.extend((
                 str(l_1_pad),
                 'copy_rows(',
                 str(environment.getattr(l_1_step, 'target')),
@@ -291,7 +319,7 @@ def root(context, missing=missing):
             ))
         elif (environment.getattr(l_1_step, 'kind') == 'add'):
             pass
-            t_5.extend((
+            t_6.extend((
                 str(l_1_pad),
                 'accumulate(',
                 str(environment.getattr(l_1_step, 'target')),
@@ -301,11 +329,11 @@ def root(context, missing=missing):
                 str(l_1_rows),
                 ')\n',
             ))
-        return concat(t_5)
+        return concat(t_6)
     context.exported_vars.add('backward_step')
     context.vars['backward_step'] = l_0_backward_step = Macro(environment, macro, 'backward_step', ('plan', 'step', 'pad', 'rows'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_step):
-        t_6 = []
+        t_7 = []
         l_1_below = resolve('below')
         if l_1_step is missing:
             l_1_step = undefined("parameter 'step' was not provided", name='step')
@@ -313,39 +341,39 @@ def root(context, missing=missing):
         if environment.getattr(l_1_step, 'slope'):
             pass
             l_1_below = environment.getattr(l_1_step, 'slope')
-            t_6.extend((
+            t_7.extend((
                 str(environment.getattr((undefined(name='below') if l_1_below is missing else l_1_below), 'slope_source')),
                 str(((', M%d' % environment.getattr((undefined(name='below') if l_1_below is missing else l_1_below), 'index')) if environment.getattr((undefined(name='below') if l_1_below is missing else l_1_below), 'has_dropout') else '')),
                 str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr((undefined(name='below') if l_1_below is missing else l_1_below), 'act'), 'hyper'))),
             ))
         else:
             pass
-            t_6.append(
+            t_7.append(
                 str(('GRAD_NONE' if environment.getattr(l_1_step, 'sink') else ('GRAD_ADD' if environment.getattr(l_1_step, 'scratch') else 'GRAD_WRITE'))),
             )
-        return concat(t_6)
+        return concat(t_7)
     context.exported_vars.add('input_grad')
     context.vars['input_grad'] = l_0_input_grad = Macro(environment, macro, 'input_grad', ('step',), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan):
-        t_7 = []
+        t_8 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         pass
         if environment.getattr(l_1_plan, 'has_blocks'):
             pass
-            t_7.append(
+            t_8.append(
                 "Nodes are numbered depth first over the whole architecture, a block before its body (W and b\nkeep the dense layers' own numbers):\n",
             )
-            def t_8(fiter):
+            def t_9(fiter):
                 for l_2_node in fiter:
                     if t_2(environment.getattr(l_2_node, 'number')):
                         yield l_2_node
-            for l_2_node in t_8(environment.getattr(l_1_plan, 'blocks')):
+            for l_2_node in t_9(environment.getattr(l_1_plan, 'blocks')):
                 _loop_vars = {}
                 pass
                 if t_2(environment.getattr(l_2_node, 'kind')):
                     pass
-                    t_7.extend((
+                    t_8.extend((
                         'Node ',
                         str(environment.getattr(l_2_node, 'number')),
                         '    ',
@@ -354,12 +382,12 @@ def root(context, missing=missing):
                         str(environment.getattr(l_2_node, 'n')),
                         ' units, eps ',
                         str(environment.getattr(l_2_node, 'eps')),
-                        str(((', momentum %s' % environment.getattr(l_2_node, 'momentum')) if (environment.getattr(l_2_node, 'kind') == 'batchnorm') else cond_expr_undefined("the inline if-expression on line 72 in 'blocks.j2' evaluated to false and no else section was defined."))),
+                        str(((', momentum %s' % environment.getattr(l_2_node, 'momentum')) if (environment.getattr(l_2_node, 'kind') == 'batchnorm') else cond_expr_undefined("the inline if-expression on line 84 in 'blocks.j2' evaluated to false and no else section was defined."))),
                         ': H = gamma * (x - mu) / sqrt(var + eps) + beta\n',
                     ))
                 else:
                     pass
-                    t_7.extend((
+                    t_8.extend((
                         'Node ',
                         str(environment.getattr(l_2_node, 'number')),
                         '    residual block: H',
@@ -371,22 +399,22 @@ def root(context, missing=missing):
                         " (its input plus its body's output)\n",
                     ))
             l_2_node = missing
-            t_7.extend((
+            t_8.extend((
                 'Parameters in argument order: ',
                 str(t_1(context.eval_ctx, environment.getattr(l_1_plan, 'params'), ', ')),
             ))
             if environment.getattr(l_1_plan, 'persistent'):
                 pass
-                t_7.extend((
+                t_8.extend((
                     '; after them the\nrunning means and variances of batch normalization: ',
                     str(t_1(context.eval_ctx, environment.getattr(l_1_plan, 'persistent'), ', ')),
                 ))
-            t_7.append(
+            t_8.append(
                 '.\n',
             )
-        return concat(t_7)
+        return concat(t_8)
     context.exported_vars.add('header_nodes')
     context.vars['header_nodes'] = l_0_header_nodes = Macro(environment, macro, 'header_nodes', ('plan',), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '3=24&5=26&6=37&7=40&8=67&9=70&10=89&11=92&13=106&14=110&15=113&16=115&17=127&18=129&25=143&26=152&27=156&31=163&32=177&33=178&34=181&35=197&36=200&37=215&38=217&39=219&40=235&41=237&42=239&44=252&45=255&46=280&47=283&48=292&49=295&55=307&56=313&57=315&58=317&60=324&66=329&67=334&70=339&71=346&72=350&74=364&77=376&78=382'
+debug_info = '3=24&5=26&6=37&7=40&8=67&9=70&10=89&11=92&13=106&14=110&15=113&16=115&17=127&18=129&25=143&26=152&27=156&33=162&34=171&35=173&36=177&39=184&43=191&44=205&45=206&46=209&47=225&48=228&49=243&50=245&51=247&52=263&53=265&54=267&56=280&57=283&58=308&59=311&60=320&61=323&67=335&68=341&69=343&70=345&72=352&78=357&79=362&82=367&83=374&84=378&86=392&89=404&90=410'

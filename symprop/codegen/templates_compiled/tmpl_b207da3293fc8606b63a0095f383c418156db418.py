@@ -424,53 +424,15 @@ def root(context, missing=missing):
             t_12.extend((
                 str(context.call((undefined(name='gather') if l_0_gather is missing else l_0_gather), l_1_plan, '    ')),
                 '\n',
-            ))
-            if environment.getattr(l_1_plan, 'has_blocks'):
-                pass
-                for l_2_node in environment.getattr(l_1_plan, 'nodes'):
-                    _loop_vars = {}
-                    pass
-                    t_12.extend((
-                        str(context.call(environment.getattr((undefined(name='b') if l_0_b is missing else l_0_b), 'forward_node'), l_1_plan, l_2_node, '    ', 'rows', _loop_vars=_loop_vars)),
-                        '\n',
-                    ))
-                l_2_node = missing
-            else:
-                pass
-                for l_2_layer in environment.getattr(l_1_plan, 'layers'):
-                    _loop_vars = {}
-                    pass
-                    t_12.extend((
-                        '    ',
-                        str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'forward_call'), l_1_plan, l_2_layer, 'rows', _loop_vars=_loop_vars)),
-                        '\n',
-                    ))
-                l_2_layer = missing
-            t_12.extend((
+                str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='b') if l_0_b is missing else l_0_b), 'forward_pass'), l_1_plan, '    ', 'rows'), 'rstrip'))),
+                '\n',
                 str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'loss_delta'), l_1_plan, 'rows', '    ')),
                 '\n',
                 str(context.call((undefined(name='share_scores') if l_0_share_scores is missing else l_0_share_scores), l_1_plan, '    ')),
                 '\n',
+                str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='b') if l_0_b is missing else l_0_b), 'backward_pass'), l_1_plan, '    ', 'rows'), 'rstrip'))),
+                '\n    share_loss = batch_loss if inputs_finite else math.nan  # a NaN or inf input: as a NaN loss\n',
             ))
-            if environment.getattr(l_1_plan, 'has_blocks'):
-                pass
-                for l_2_step in environment.getattr(l_1_plan, 'backward_steps'):
-                    _loop_vars = {}
-                    pass
-                    t_12.extend((
-                        str(context.call(environment.getattr((undefined(name='b') if l_0_b is missing else l_0_b), 'backward_step'), l_1_plan, l_2_step, '    ', 'rows', _loop_vars=_loop_vars)),
-                        '\n',
-                    ))
-                l_2_step = missing
-            else:
-                pass
-                t_12.extend((
-                    str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'backward_calls'), l_1_plan, 'rows', '    '), 'rstrip'))),
-                    '\n',
-                ))
-            t_12.append(
-                '    share_loss = batch_loss if inputs_finite else math.nan  # a NaN or inf input: as a NaN loss\n',
-            )
         return concat(t_12)
     context.exported_vars.add('share_pass')
     context.vars['share_pass'] = l_0_share_pass = Macro(environment, macro, 'share_pass', ('plan', 'work', 'row_floats', 'weights', 'narrow'), False, False, False, context.eval_ctx.autoescape)
@@ -619,7 +581,7 @@ def root(context, missing=missing):
             str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'update_views'), l_1_plan, l_1_weights, '        ', grads=False), 'rstrip'))),
             '\n        param_offsets = (',
             str(t_2(context.eval_ctx, t_5(context, environment.getattr(l_1_plan, 'param_layout'), attribute=1), ', ')),
-            str((',' if (t_3(environment.getattr(l_1_plan, 'param_layout')) == 1) else cond_expr_undefined("the inline if-expression on line 211 in 'shards.j2' evaluated to false and no else section was defined."))),
+            str((',' if (t_3(environment.getattr(l_1_plan, 'param_layout')) == 1) else cond_expr_undefined("the inline if-expression on line 197 in 'shards.j2' evaluated to false and no else section was defined."))),
             ")  # in a row of grads\n        first, last = (0, shards) if serial else (t, t + 1)\n        sense = 0\n        n = perm.shape[0] // epochs  # an epoch's rows\n        batches = (n + batch_size - 1) // batch_size  # an epoch's\n        done = epochs * batches\n        status = 0\n        step = first_step  # each thread counts the steps it takes part in\n        loss_sum = 0.0\n        clipping = clip_norm > 0.0  # bools, not literals: one compiled signature\n        scoring = batch_scores.shape[0] > 0\n        for flat in range(epochs * batches):  # epoch after epoch, batch after batch\n            epoch = flat // batches\n            bi = flat - epoch * batches\n            start = epoch * n + bi * batch_size\n            rest = n - bi * batch_size\n            nb = rest if rest < batch_size else batch_size  # the last may be short\n            for stage in range(",
             str(t_3(environment.getattr(l_1_plan, 'shard_stages'))),
             '):\n                for s in range(first, last):  # share s: rows lo..hi, row s of work and grads\n                    lo = s * nb // shards\n                    hi = (s + 1) * nb // shards\n                    work_row = work[s]\n                    grad_row = grads[s]\n',
@@ -646,7 +608,7 @@ def root(context, missing=missing):
                 _loop_vars = {}
                 pass
                 t_16.extend((
-                    str((' or ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 244 in 'shards.j2' evaluated to false and no else section was defined."))),
+                    str((' or ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 230 in 'shards.j2' evaluated to false and no else section was defined."))),
                     'stage == ',
                     str(context.call(environment.getattr(environment.getattr(l_1_plan, 'shard_stages'), 'index'), l_2_stage, _loop_vars=_loop_vars)),
                 ))
@@ -678,4 +640,4 @@ def root(context, missing=missing):
     context.vars['thread_epoch'] = l_0_thread_epoch = Macro(environment, macro, 'thread_epoch', ('plan', 'work', 'row_floats', 'weights', 'narrow', 'jit'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '4=48&5=50&10=52&12=71&13=76&14=77&15=82&16=84&17=95&19=99&21=110&23=119&26=124&27=128&28=132&29=139&30=143&33=147&34=150&35=154&37=161&38=165&43=178&44=186&45=189&46=192&47=194&48=196&50=200&54=205&55=210&59=221&60=229&61=231&64=238&65=250&66=251&67=254&68=257&69=260&70=267&71=269&72=271&73=288&74=291&75=293&76=296&77=299&78=302&79=304&80=306&82=319&83=320&84=322&95=346&96=360&97=362&98=365&99=369&100=372&101=377&104=389&105=394&106=399&107=402&109=405&110=409&112=413&119=425&120=428&121=430&122=434&125=440&126=445&129=450&130=452&131=455&132=457&133=461&136=468&149=477&152=486&153=492&161=500&168=503&172=520&173=527&174=529&177=533&178=544&179=549&180=551&181=555&183=574&189=588&190=604&191=605&192=608&193=610&196=617&210=619&211=621&228=624&234=626&237=629&238=633&243=639&244=645&246=656&269=663&270=666&278=671&283=673'
+debug_info = '4=48&5=50&10=52&12=71&13=76&14=77&15=82&16=84&17=95&19=99&21=110&23=119&26=124&27=128&28=132&29=139&30=143&33=147&34=150&35=154&37=161&38=165&43=178&44=186&45=189&46=192&47=194&48=196&50=200&54=205&55=210&59=221&60=229&61=231&64=238&65=250&66=251&67=254&68=257&69=260&70=267&71=269&72=271&73=288&74=291&75=293&76=296&77=299&78=302&79=304&80=306&82=319&83=320&84=322&95=346&96=360&97=362&98=365&99=369&100=372&101=377&104=389&105=394&106=399&107=402&109=405&110=409&112=413&119=425&120=427&121=429&122=431&123=433&135=439&138=448&139=454&147=462&154=465&158=482&159=489&160=491&163=495&164=506&165=511&166=513&167=517&169=536&175=550&176=566&177=567&178=570&179=572&182=579&196=581&197=583&214=586&220=588&223=591&224=595&229=601&230=607&232=618&255=625&256=628&264=633&269=635'
