@@ -99,6 +99,9 @@ class Network:
         # a GPU fit's array of each row's output in an epoch (its running metrics), kept for
         # the next fit of as many rows (symprop.runtime.training)
         self._epoch_outputs: np.ndarray | None = None
+        # a CPU fit's scratch arrays (module, batch size, epoch_work's), kept for the next
+        # fit with the same module and batch size (symprop.runtime.training)
+        self._epoch_work: tuple | None = None
 
     def _check_output_for_loss(self) -> None:
         """bce and ce take logs of the output layer's values as probabilities: refuse an

@@ -5,6 +5,7 @@ shows progress."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import time
 
@@ -164,12 +165,10 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
     batch_losses = np.empty(most * per_epoch, dtype=np.float64)
     gathered, running_metrics = ({}, None) if metrics_each_epoch else _running_metrics(
         net, module, X, Y, y, most, per_epoch)
-    # floats: np.dot of the float losses with integers converts them first (2.6 against 1.1 us)
-    batch_rows = np.minimum(batch_size, n - batch_size * np.arange(per_epoch),
-                            dtype=np.float64)
+    batch_rows = _batch_rows(n, batch_size)
     flushed = contextlib.nullcontext  # the GPU module: no host floating-point state to set
     if net.target == "cpu":  # the CPU module: its scratch arrays made once a fit
-        split["work"] = module.epoch_work(batch_size, arrays.params, split["shards"])
+        split["work"] = _epoch_work(net, module, batch_size, arrays.params, split["shards"])
         # here, not at import: `import symprop` loads no Numba (its derivations need none)
         from symprop.codegen.float_control import flushed_subnormals as flushed
 
@@ -229,14 +228,14 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
                     "weights are those from before that batch")
             arrays.sync()  # once per call: metrics, early stopping and the caller see them
             if count > 1:  # several epochs, nothing between them: their running values
-                _record_epochs(history, epoch, _epoch_losses(batch_losses, batch_rows, count),
+                _record_epochs(history, epoch, _epoch_losses(batch_losses, batch_rows, n, count),
                                running_metrics(count), progress)
                 epoch += count
                 continue
             if metrics_each_epoch:
                 values = _epoch_values(net, X, Y, arrays)
             else:  # the running values: every row ran once in this epoch
-                values = {"loss": _epoch_losses(batch_losses, batch_rows, 1)[0],
+                values = {"loss": _epoch_losses(batch_losses, batch_rows, n, 1)[0],
                           **{key: series[0] for key, series in running_metrics(1).items()}}
             if X_val is not None:
                 values.update(_epoch_values(net, X_val, Y_val, arrays, "val_"))
@@ -259,11 +258,36 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
     return history
 
 
-def _epoch_losses(batch_losses: np.ndarray, batch_rows: np.ndarray, count: int
+@functools.lru_cache(maxsize=4)
+def _batch_rows(n: int, batch_size: int) -> np.ndarray:
+    """The rows of each of an epoch's batches (the last may be short), as floats: np.dot of
+    the float losses with integers converts them first (2.6 against 1.1 us). Kept for the
+    next fit of as many rows in batches as large (fit called in a loop: 14 us a call for
+    4,000 batches); read-only, as it is shared."""
+    per_epoch = -(-n // batch_size)
+    rows = np.minimum(batch_size, n - batch_size * np.arange(per_epoch), dtype=np.float64)
+    rows.flags.writeable = False
+    return rows
+
+
+def _epoch_work(net, module, batch_size: int, params: list, shards: int):
+    """The module's scratch arrays for a fit (epoch_work's): on one thread, those of the
+    network's last fit where that had the same module and batch size (nothing in them
+    outlives an epoch; making them anew was 10 us of a fit call). The split path's hold its
+    threads' meeting points: made anew for each fit."""
+    kept = net._epoch_work
+    if shards == 1 and kept is not None and kept[0] is module and kept[1] == batch_size:
+        return kept[2]
+    work = module.epoch_work(batch_size, params, shards)
+    net._epoch_work = (module, batch_size, work) if shards == 1 else None
+    return work
+
+
+def _epoch_losses(batch_losses: np.ndarray, batch_rows: np.ndarray, rows: int, count: int
                   ) -> list[float]:
-    """The mean loss over the rows of each of ``count`` epochs, from its batches' mean
-    losses (the first epoch's first) and their rows."""
-    per_epoch, rows = batch_rows.shape[0], float(batch_rows.sum())
+    """The mean loss over the ``rows`` rows of each of ``count`` epochs, from its batches'
+    mean losses (the first epoch's first) and their rows."""
+    per_epoch = batch_rows.shape[0]
     # one product and one sum along the rows for all the epochs (a np.dot each was 45 us of
     # a 50-epoch fit on iris): each row sums as one epoch alone does, whatever the count
     by_epoch = batch_losses[:count * per_epoch].reshape(count, per_epoch) * batch_rows
@@ -392,12 +416,14 @@ def _gradient_norms(net, X: np.ndarray, Y: np.ndarray) -> list[float]:
 def _check_batch_statistics(net, n: int, batch_size: int) -> None:
     """Batch normalization estimates a variance from each training batch: one row has none
     (PyTorch refuses it too)."""
+    if batch_size != 1 and n % batch_size != 1:  # every batch has two rows or more
+        return
     from symprop.runtime.blocks import BatchNorm
     from symprop.runtime.network_parts import param_nodes
 
     norm = next((layer for layer in param_nodes(net.layers) if isinstance(layer, BatchNorm)),
                 None)
-    if norm is not None and (batch_size == 1 or n % batch_size == 1):
+    if norm is not None:
         raise DataError(f"{norm!r} trains on batch statistics, and with {n} rows in batches "
                         f"of {batch_size} a batch would have one row, whose variance is "
                         "undefined: choose another batch_size")
