@@ -1,4 +1,5 @@
-"""The generated modules of a dozen Dense networks, pinned byte for byte.
+"""The generated modules of a dozen Dense networks and four with normalization layers and
+residual blocks, pinned byte for byte.
 
 Reworking the planner or the templates (the layers issue turns the list of Dense layers into a
 plan of operations) must not change what a Dense-only network compiles to unless a change is
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from symprop.architecture import parse_architecture
+from symprop.blocks import parse_network
 from symprop.codegen.build import network_source
 
 GOLDEN = Path(__file__).parent / "golden" / "sources.json"
@@ -40,6 +41,14 @@ NETWORKS = {  # name: (architecture, loss, optimizer, its options, dropout flags
                      None),
     "log_cosh": ("3-4:softplus-2:identity", "log_cosh", "sgd", {}, None),
     "mae_gelu": ("3-9:gelu-1:identity", "mae", "adam", {}, None),
+    # normalization layers and residual blocks (symprop/blocks.py's syntax)
+    "batchnorm_residual": ("20-32:relu-bn-[32:relu-32:relu]-1:sigmoid", "bce", "sgd",
+                           {"momentum": 0.9}, None),
+    "layernorm_residual": ("16-32:tanh-ln-[32:relu-ln]-4:softmax", "ce", "adam", {}, None),
+    "blocks_dropout": ("8-16:relu-bn-[16:relu]-3:softmax", "ce", "rmsprop", {},
+                       [True, True, False]),
+    # large enough for the split path (SHARDED) where the cached CPU module may take it
+    "blocks_split": ("64-128:relu-bn-[128:relu-ln]-10:softmax", "ce", "sgd", {}, None),
 }
 
 TARGETS = {  # name: options of network_source, as the cache and the exporter use them
@@ -54,7 +63,7 @@ TARGETS = {  # name: options of network_source, as the cache and the exporter us
 def render_case(network: str, target: str) -> str:
     """The source of one case, exactly as the test renders it."""
     arch, loss, optimizer, options, dropout = NETWORKS[network]
-    return network_source(parse_architecture(arch), loss, optimizer, options,
+    return network_source(parse_network(arch), loss, optimizer, options,
                           dropout=dropout, version="golden", **TARGETS[target])
 
 
