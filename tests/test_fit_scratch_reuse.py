@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import symprop as sp
+from symprop.runtime import training
 
 
 def network(dtype: str = "float32") -> sp.Network:
@@ -63,3 +64,16 @@ def test_the_scratch_arrays_are_kept_per_module_and_batch_size(monkeypatch):
     assert made == [16, 8, 16]  # made again only where the batch size changed
     net.fit(X, y, epochs=1, batch_size=16, optimizer=sp.Adam(0.01), verbose=False)
     assert net._epoch_work[0] is net._module(sp.Adam(0.01))  # another module: its own
+
+
+def test_a_large_networks_scratch_arrays_are_not_kept(monkeypatch):
+    """Above KEPT_WORK_BYTES (the gradients alone as large as the weights) the arrays go
+    with the fit that made them."""
+    net = network()
+    X, y = data()
+    net.fit(X, y, epochs=1, batch_size=16, verbose=False)
+    assert net._epoch_work is not None
+    monkeypatch.setattr(training, "KEPT_WORK_BYTES", 1000)  # this network's are larger
+    net._epoch_work = None
+    net.fit(X, y, epochs=1, batch_size=16, verbose=False)
+    assert net._epoch_work is None

@@ -270,16 +270,24 @@ def _batch_rows(n: int, batch_size: int) -> np.ndarray:
     return rows
 
 
+# A fit's scratch arrays are kept for the next fit up to this size: what they save (10 us a
+# call) matters for small networks alone, and a large one's (a gradient per parameter) would
+# hold as much memory again as its weights between fits.
+KEPT_WORK_BYTES = 1 << 20
+
+
 def _epoch_work(net, module, batch_size: int, params: list, shards: int):
     """The module's scratch arrays for a fit (epoch_work's): on one thread, those of the
     network's last fit where that had the same module and batch size (nothing in them
-    outlives an epoch; making them anew was 10 us of a fit call). The split path's hold its
-    threads' meeting points: made anew for each fit."""
+    outlives an epoch; making them anew was 10 us of a tiny network's fit call), if they
+    take KEPT_WORK_BYTES at most. The split path's hold its threads' meeting points: made
+    anew for each fit."""
     kept = net._epoch_work
     if shards == 1 and kept is not None and kept[0] is module and kept[1] == batch_size:
         return kept[2]
     work = module.epoch_work(batch_size, params, shards)
-    net._epoch_work = (module, batch_size, work) if shards == 1 else None
+    small = sum(array.nbytes for arrays in work[:2] for array in arrays) <= KEPT_WORK_BYTES
+    net._epoch_work = (module, batch_size, work) if shards == 1 and small else None
     return work
 
 
