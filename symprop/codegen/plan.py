@@ -307,7 +307,7 @@ class NetworkPlan(SplitPath, FusedEpoch):
         apart (a wider layer, the first layer, a softmax below, whose delta takes a second
         pass, and the networks with blocks, whose backward steps come from their graph).
         The same arithmetic in the same order as the two kernels (the weights trained are
-        the same to the bit); tiny's 20-32-1 network 3-4% faster a step, and a cold start
+        the same to the bit); tiny's 20-32-1 network about 3% faster a step, and a cold start
         compiles one kernel fewer (benchmarks/README.md)."""
         below = layer.below
         if (layer.variant != "narrow" or below is None or below.kernel_act.is_softmax
