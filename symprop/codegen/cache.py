@@ -30,6 +30,7 @@ from symprop.codegen.cache_folder import ensure_private_folder, sweep_once
 from symprop.codegen.check import check_module
 from symprop.codegen.kernel_library import library_imports
 from symprop.codegen.numba_cache import discard_damaged_files, sign_cache_writes
+from symprop.codegen.numba_linking import bind_kernels_to_callers
 from symprop.codegen.numba_opt import compile_at_level
 from symprop.codegen.numba_startup import defer_scipy_blas_probe
 from symprop.errors import CacheError, UnsafeSourceError
@@ -220,6 +221,7 @@ def _load_libraries(tree: ast.Module, folder: Path, loaded: list[Path],
 def _execute(name: str, path: Path, checked: str) -> ModuleType:
     """The checked text of ``path`` run as module ``name``."""
     defer_scipy_blas_probe()  # before the module's first Numba function is compiled or loaded
+    bind_kernels_to_callers()  # likewise: one copy of each kernel runs (numba_linking.py)
     discard_damaged_files(path)  # Numba compiles again what it no longer finds
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None:
