@@ -18,28 +18,31 @@ from test_codegen_cache import run_child
 
 from symprop.codegen.numba_linking import _of_symprop, internalize_kernel_copies
 
-# (network, loss, dtype, optimizer, batch size): the kernels of each kind (narrow layers,
-# products by BLAS, the split path's shards, normalization, residual blocks, a formula).
+# (network, loss, dtype, optimizer, batch size, the first layer's dropout): the kernels of
+# each kind (narrow layers, products by BLAS, the split path's shards, normalization,
+# residual blocks, a formula, dropout).
 NETWORKS = [
-    ("4-32:tanh-1:sigmoid", "bce", "float64", "sgd", 5),
-    ("4-32:gelu-3:sigmoid", "bce", "float64", "sgd", 5),
-    ("6-16:x*tanh(log(1+exp(x)))-2:softmax", "ce", "float64", "adam", 8),
-    ("8-64:elu-64:relu-5:softmax", "ce", "float32", "adam", 16),
-    ("10-32:softplus-32:tanh-1:linear", "mse", "float32", "rmsprop", 8),
-    ("20-32:relu-bn-[32:relu-32:relu]-1:sigmoid", "bce", "float64", "sgd", 8),
-    ("64-128:relu-ln-[128:relu]-10:softmax", "ce", "float32", "sgd", 64),
+    ("4-32:tanh-1:sigmoid", "bce", "float64", "sgd", 5, 0.0),
+    ("4-32:gelu-3:sigmoid", "bce", "float64", "sgd", 5, 0.0),
+    ("6-16:x*tanh(log(1+exp(x)))-2:softmax", "ce", "float64", "adam", 8, 0.0),
+    ("8-64:elu-64:relu-5:softmax", "ce", "float32", "adam", 16, 0.0),
+    ("10-32:softplus-32:tanh-1:linear", "mse", "float32", "rmsprop", 8, 0.0),
+    ("20-32:relu-bn-[32:relu-32:relu]-1:sigmoid", "bce", "float64", "sgd", 8, 0.0),
+    ("64-128:relu-ln-[128:relu]-10:softmax", "ce", "float32", "sgd", 64, 0.0),
+    ("12-24:elu-4:sigmoid", "bce", "float64", "sgd", 8, 0.25),
 ]
 
 TRAIN_CHILD = """
 import hashlib, json, sys
 import numpy as np
 from symprop.blocks import parse_network
+from symprop.runtime.layers import Dense
 from symprop.runtime.network import Network
 from symprop.runtime.network_parts import layers_from_specs
 from symprop.runtime.optimizers import make_optimizer
 
 digests = []
-for arch, loss, dtype, optimizer, batch_size in json.loads(sys.argv[1]):
+for arch, loss, dtype, optimizer, batch_size, dropout in json.loads(sys.argv[1]):
     specs = parse_network(arch)
     rng = np.random.default_rng(7)
     X = rng.normal(size=(150, specs[0].n_in))
@@ -50,7 +53,11 @@ for arch, loss, dtype, optimizer, batch_size in json.loads(sys.argv[1]):
         y = (X[:, :outputs] > 0).astype(float).reshape(150, -1).squeeze(1 if outputs == 1 else ())
     else:
         y = np.sin(X[:, 0])
-    net = Network(layers_from_specs(specs), loss=loss, dtype=dtype, seed=3)
+    layers = layers_from_specs(specs)
+    if dropout:
+        first = layers[0]
+        layers[0] = Dense(first.n_in, first.n_out, first.activation, dropout=dropout)
+    net = Network(layers, loss=loss, dtype=dtype, seed=3)
     history = net.fit(X, y, epochs=3, batch_size=batch_size, verbose=False,
                       optimizer=make_optimizer(optimizer, lr=0.05))
     arrays = [np.asarray(a) for layer in net.gradients(X[:37], y[:37]) for a in layer]

@@ -252,7 +252,8 @@ class NetworkPlan(SplitPath, FusedEpoch):
         fused = [Kernel(self.delta_kernel(above), above.below.kernel_act,
                         above.variant, above.below.has_dropout,
                         above.width, transposed=self.keeps_transpose(above))
-                 for above in self.layers if above.below is not None]
+                 for above in self.layers
+                 if above.below is not None and not self.grad_delta(above)]
         into = [Kernel(self.identity_delta_kernel(step), self.identity, step.node.variant,
                        width=step.node.width, add=bool(step.scratch),
                        transposed=self.keeps_transpose(step.node))
@@ -296,7 +297,30 @@ class NetworkPlan(SplitPath, FusedEpoch):
     def grad_kernels(self) -> list[Kernel]:
         return _unique(Kernel(f"grad_{layer.kernel_variant}", None, layer.variant,
                               width=layer.width)
-                       for layer in sorted(self.layers, key=lambda x: x.kernel_variant))
+                       for layer in sorted(self.layers, key=lambda x: x.kernel_variant)
+                       if not self.grad_delta(layer))
+
+    def grad_delta(self, layer: LayerPlan) -> str:
+        """The kernel that computes a narrow layer's weight gradient and the delta of the
+        dense layer below it in one pass over the rows of its input (both read them; the
+        gradient's sums then overlap the delta's work): "" where the two kernels run
+        apart (a wider layer, the first layer, a softmax below, whose delta takes a second
+        pass, and the networks with blocks, whose backward steps come from their graph).
+        The same arithmetic in the same order as the two kernels (the weights trained are
+        the same to the bit); tiny's 20-32-1 network about 3% faster a step, and a cold start
+        compiles one kernel fewer (benchmarks/README.md)."""
+        below = layer.below
+        if (layer.variant != "narrow" or below is None or below.kernel_act.is_softmax
+                or self.has_blocks):
+            return ""
+        drop = "_dropout" if below.has_dropout else ""
+        return f"grad_delta_{below.kernel_act.name}_{layer.kernel_variant}{drop}"
+
+    @property
+    def grad_delta_kernels(self) -> list[Kernel]:
+        return _unique(Kernel(self.grad_delta(layer), layer.below.kernel_act, layer.variant,
+                              layer.below.has_dropout, layer.width)
+                       for layer in self.layers if self.grad_delta(layer))
 
     @property
     def params(self) -> list[str]:

@@ -165,6 +165,13 @@ def root(context, missing=missing):
         yield str(context.call(environment.getattr((undefined(name='l') if l_0_l is missing else l_0_l), 'grad_kernel'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), l_1_kernel, _loop_vars=_loop_vars))
         yield '\n'
     l_1_kernel = missing
+    for l_1_kernel in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'grad_delta_kernels'):
+        _loop_vars = {}
+        pass
+        yield '\n\n'
+        yield str(context.call(environment.getattr((undefined(name='l') if l_0_l is missing else l_0_l), 'grad_delta_kernel'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), l_1_kernel, _loop_vars=_loop_vars))
+        yield '\n'
+    l_1_kernel = missing
     for l_1_kernel in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'slope_kernels'):
         _loop_vars = {}
         pass
@@ -250,7 +257,7 @@ def root(context, missing=missing):
         pass
         yield ', '
         yield str(l_1_name)
-        yield str(('_in' if (undefined(name='single') if l_0_single is missing else l_0_single) else cond_expr_undefined("the inline if-expression on line 168 in 'network.py.j2' evaluated to false and no else section was defined.")))
+        yield str(('_in' if (undefined(name='single') if l_0_single is missing else l_0_single) else cond_expr_undefined("the inline if-expression on line 173 in 'network.py.j2' evaluated to false and no else section was defined.")))
     l_1_name = missing
     yield '):\n    """'
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'optimizer_name'))
@@ -497,7 +504,7 @@ def root(context, missing=missing):
         for l_1_layer, l_1_loop in LoopContext(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed'), undefined):
             _loop_vars = {}
             pass
-            yield str((', ' if (not environment.getattr(l_1_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 400 in 'network.py.j2' evaluated to false and no else section was defined.")))
+            yield str((', ' if (not environment.getattr(l_1_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 405 in 'network.py.j2' evaluated to false and no else section was defined.")))
             yield 'np.ascontiguousarray(params['
             yield str(context.call(environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params'), 'index'), environment.getattr(l_1_layer, 'W'), _loop_vars=_loop_vars))
             yield '].T)'
@@ -519,7 +526,7 @@ def root(context, missing=missing):
     yield ']\n    epochs, shards = int(epochs), max(1, int(shards))\n    rows = perm.shape[0] // max(epochs, 1)\n    if epochs < 1 or rows * epochs != perm.shape[0]:\n        raise ValueError("train_epoch: perm must hold `epochs` epochs\' row orders, each as "\n                         "long")\n    batches = epochs * -(-rows // batch_size)\n    out = np.empty((0, '
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_out'))
     yield '), dtype=X.dtype) if outputs is None else outputs\n    scores = np.empty((0, 2)) if scores is None else scores\n    # the compiled loop writes without bounds checks: arrays too short are refused here\n    if outputs is not None and out.shape[0] < epochs * X.shape[0]:\n        raise ValueError("train_epoch: outputs must have `epochs` times X\'s rows")\n    if batch_losses.shape[0] < batches:\n        raise ValueError("train_epoch: batch_losses must have `epochs` times an epoch\'s "\n                         "batches")\n    if len(scores.shape) != 2 or scores.shape[1] != 2 or 0 < scores.shape[0] < batches:\n        raise ValueError("train_epoch: scores must have 2 columns and `epochs` times an "\n                         "epoch\'s batches of rows")\n    buffers, grads, shard_arrays = epoch_work(batch_size, params, shards) if work is None else work\n    if buffers[0].shape[0] < min(batch_size, X.shape[0])'
-    yield str((' or shard_arrays[0] != shards' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 435 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((' or shard_arrays[0] != shards' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 440 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ':\n        raise ValueError("train_epoch: work was made for another batch_size or shard count; "\n                         "make it with epoch_work(batch_size, params, shards)")\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable'):
         pass
@@ -549,7 +556,7 @@ def root(context, missing=missing):
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'model_hyper')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'hyper')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 452 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 457 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return batches, step, status\n\n\ndef epoch_work(batch_size, params, shards=1):\n    """train_epoch\'s scratch arrays for batches of batch_size rows: the batch buffers, the\n    gradients and the threads\' shares'
     yield str(('' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else ' (none here)'))
     yield '; nothing in them outlives an epoch."""\n    return (_buffers(batch_size), _like(params), '
@@ -577,7 +584,7 @@ def root(context, missing=missing):
         yield ', 0.0'
     l_1__ = missing
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 467 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 472 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return total / n\n\n\ndef evaluate(X, Y, out, with_loss, chunk, '
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'args'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
@@ -602,8 +609,8 @@ def root(context, missing=missing):
         yield ', 0.0'
     l_1__ = missing
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 483 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 488 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return total / max(n, 1)\n'
 
 blocks = {}
-debug_info = '2=53&3=55&4=57&7=59&8=63&9=68&11=70&12=74&13=78&14=80&15=84&16=94&17=96&19=99&20=101&21=108&23=111&31=114&35=117&37=120&39=125&45=129&50=137&53=139&60=141&68=145&72=147&75=151&77=154&80=158&82=161&85=165&87=168&90=172&92=175&95=178&97=180&101=183&104=186&107=188&109=190&112=193&113=195&116=198&119=200&122=204&125=208&128=210&131=212&135=215&140=217&145=221&151=223&154=226&158=228&160=230&165=233&166=236&167=240&168=242&169=256&173=258&177=261&178=265&181=271&185=273&186=277&188=282&190=284&191=288&194=294&197=304&198=306&199=309&200=312&201=315&211=319&212=321&215=323&219=325&223=328&224=330&246=359&247=363&248=367&250=369&251=372&252=374&256=378&270=382&273=384&275=386&280=388&297=390&299=393&302=395&307=397&311=399&312=402&313=404&319=421&320=425&321=429&322=437&324=442&327=445&335=449&336=451&337=453&340=455&348=457&349=460&365=466&368=468&369=470&370=472&371=476&376=484&388=487&389=491&397=493&400=497&404=507&406=514&409=516&416=518&423=520&435=522&438=524&444=527&445=530&446=533&449=538&452=546&458=554&459=556&462=558&464=565&467=567&471=582&473=587&476=589&480=592&483=596'
+debug_info = '2=53&3=55&4=57&7=59&8=63&9=68&11=70&12=74&13=78&14=80&15=84&16=94&17=96&19=99&20=101&21=108&23=111&31=114&35=117&37=120&39=125&45=129&50=137&53=139&60=141&68=145&72=147&75=151&77=154&80=158&82=161&85=165&87=168&90=172&92=175&95=179&97=182&100=185&102=187&106=190&109=193&112=195&114=197&117=200&118=202&121=205&124=207&127=211&130=215&133=217&136=219&140=222&145=224&150=228&156=230&159=233&163=235&165=237&170=240&171=243&172=247&173=249&174=263&178=265&182=268&183=272&186=278&190=280&191=284&193=289&195=291&196=295&199=301&202=311&203=313&204=316&205=319&206=322&216=326&217=328&220=330&224=332&228=335&229=337&251=366&252=370&253=374&255=376&256=379&257=381&261=385&275=389&278=391&280=393&285=395&302=397&304=400&307=402&312=404&316=406&317=409&318=411&324=428&325=432&326=436&327=444&329=449&332=452&340=456&341=458&342=460&345=462&353=464&354=467&370=473&373=475&374=477&375=479&376=483&381=491&393=494&394=498&402=500&405=504&409=514&411=521&414=523&421=525&428=527&440=529&443=531&449=534&450=537&451=540&454=545&457=553&463=561&464=563&467=565&469=572&472=574&476=589&478=594&481=596&485=599&488=603'

@@ -7,7 +7,7 @@ def root(context, missing=missing):
     concat = environment.concat
     cond_expr_undefined = Undefined
     if 0: yield None
-    l_0_m = l_0_matmul = l_0_flat_index = l_0_forward_kernel = l_0_delta_kernel = l_0_delta_add_kernel = l_0_grad_kernel = l_0_blas_bias_sums = l_0_step_kernel = l_0_slope_kernel = missing
+    l_0_m = l_0_matmul = l_0_flat_index = l_0_forward_kernel = l_0_delta_kernel = l_0_delta_add_kernel = l_0_grad_kernel = l_0_grad_delta_kernel = l_0_blas_bias_sums = l_0_step_kernel = l_0_slope_kernel = missing
     pass
     l_0_m = context.vars['m'] = environment.get_template('macros.j2', 'layers.j2')._get_default_module(context)
     context.exported_vars.discard('m')
@@ -555,14 +555,71 @@ def root(context, missing=missing):
         return concat(t_6)
     context.exported_vars.add('grad_kernel')
     context.vars['grad_kernel'] = l_0_grad_kernel = Macro(environment, macro, 'grad_kernel', ('plan', 'kernel'), False, False, False, context.eval_ctx.autoescape)
-    def macro(l_1_plan, l_1_cols):
+    def macro(l_1_plan, l_1_kernel):
         t_7 = []
+        l_1_act = l_1_separate = missing
+        if l_1_plan is missing:
+            l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
+        if l_1_kernel is missing:
+            l_1_kernel = undefined("parameter 'kernel' was not provided", name='kernel')
+        pass
+        l_1_act = environment.getattr(l_1_kernel, 'act')
+        l_1_separate = (environment.getattr(l_1_kernel, 'dropout') or (environment.getattr((undefined(name='act') if l_1_act is missing else l_1_act), 'backward_from') != 'a'))
+        t_7.extend((
+            '@njit(',
+            str(environment.getattr(l_1_plan, 'jit')),
+            ')\ndef ',
+            str(environment.getattr(l_1_kernel, 'name')),
+            '(inp, D, nb, dW, db, W, ',
+            str(('S, ' if (undefined(name='separate') if l_1_separate is missing else l_1_separate) else cond_expr_undefined("the inline if-expression on line 284 in 'layers.j2' evaluated to false and no else section was defined."))),
+            'OUT',
+            str((', M' if environment.getattr(l_1_kernel, 'dropout') else '')),
+            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='act') if l_1_act is missing else l_1_act), 'hyper'))),
+            '):\n    """dW = inp^T D and db = column sums of D (narrow, dW and W flat), and OUT = (D @ W^T)',
+            str((' * M' if environment.getattr(l_1_kernel, 'dropout') else '')),
+            '\n    then through ',
+            str(environment.getattr((undefined(name='act') if l_1_act is missing else l_1_act), 'label')),
+            "': the delta of the layer below (inp is its ",
+            str(('dropped-out ' if environment.getattr(l_1_kernel, 'dropout') else cond_expr_undefined("the inline if-expression on line 286 in 'layers.j2' evaluated to false and no else section was defined."))),
+            "output), both in one\n    pass over inp's rows. ",
+            str((str_join(('S is what the derivative reads: its ', ('output A' if (environment.getattr((undefined(name='act') if l_1_act is missing else l_1_act), 'backward_from') == 'a') else 'pre-activation Z'), '.', )) if (undefined(name='separate') if l_1_separate is missing else l_1_separate) else 'The derivative reads inp.')),
+            '"""\n    for i in range(dW.shape[0]):\n        dW[i] = ',
+            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'lit'), l_1_plan, 0.0)),
+            '\n    for r in range(nb):\n        for k in range(inp.shape[1]):\n            x = inp[r, k]\n            g = ',
+            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'lit'), l_1_plan, 0.0)),
+            '\n            for j in range(',
+            str(environment.getattr(l_1_kernel, 'width')),
+            '):\n                dW[',
+            str(context.call((undefined(name='flat_index') if l_0_flat_index is missing else l_0_flat_index), 'k', 'j', environment.getattr(l_1_kernel, 'width'))),
+            '] += x * D[r, j]\n                g += D[r, j] * W[',
+            str(context.call((undefined(name='flat_index') if l_0_flat_index is missing else l_0_flat_index), 'k', 'j', environment.getattr(l_1_kernel, 'width'))),
+            ']\n            ',
+            str(environment.getattr((undefined(name='act') if l_1_act is missing else l_1_act), 'backward_from')),
+            ' = ',
+            str(('S[r, k]' if (undefined(name='separate') if l_1_separate is missing else l_1_separate) else 'x')),
+            '\n',
+            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'lines'), environment.getattr((undefined(name='act') if l_1_act is missing else l_1_act), 'backward'), 12)),
+            '\n            OUT[r, k] = g * slope',
+            str((' * M[r, k]' if environment.getattr(l_1_kernel, 'dropout') else '')),
+            '\n    for j in range(',
+            str(environment.getattr(l_1_kernel, 'width')),
+            '):\n        db[j] = ',
+            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'lit'), l_1_plan, 0.0)),
+            '\n    for r in range(nb):\n        for j in range(',
+            str(environment.getattr(l_1_kernel, 'width')),
+            '):\n            db[j] += D[r, j]',
+        ))
+        return concat(t_7)
+    context.exported_vars.add('grad_delta_kernel')
+    context.vars['grad_delta_kernel'] = l_0_grad_delta_kernel = Macro(environment, macro, 'grad_delta_kernel', ('plan', 'kernel'), False, False, False, context.eval_ctx.autoescape)
+    def macro(l_1_plan, l_1_cols):
+        t_8 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_cols is missing:
             l_1_cols = undefined("parameter 'cols' was not provided", name='cols')
         pass
-        t_7.extend((
+        t_8.extend((
             '    for j in range(',
             str(l_1_cols),
             '):\n        db[j] = ',
@@ -570,15 +627,15 @@ def root(context, missing=missing):
             '\n',
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'column_sums'), '    ', 'nb', l_1_cols, 'j', ['db'], ['D[@, j]'])),
         ))
-        return concat(t_7)
+        return concat(t_8)
     context.exported_vars.add('blas_bias_sums')
     context.vars['blas_bias_sums'] = l_0_blas_bias_sums = Macro(environment, macro, 'blas_bias_sums', ('plan', 'cols'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan):
-        t_8 = []
+        t_9 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         pass
-        t_8.extend((
+        t_9.extend((
             '@njit(',
             str(environment.getattr(l_1_plan, 'jit')),
             ')\ndef step_blas(inp, D, nb, W, b, db, hp_lr_in):\n    """W -= lr inp^T D inside the product (BLAS\'s alpha = -lr, beta = 1: the weight gradient\n    is never stored), b -= lr times D\'s column sums (db holds them, as grad_blas leaves\n    them)."""\n    hp_lr = ',
@@ -589,11 +646,11 @@ def root(context, missing=missing):
             str(context.call((undefined(name='blas_bias_sums') if l_0_blas_bias_sums is missing else l_0_blas_bias_sums), l_1_plan, 'db.shape[0]')),
             '\n    for j in range(b.shape[0]):\n        b[j] = -db[j] * hp_lr + b[j]',
         ))
-        return concat(t_8)
+        return concat(t_9)
     context.exported_vars.add('step_kernel')
     context.vars['step_kernel'] = l_0_step_kernel = Macro(environment, macro, 'step_kernel', ('plan',), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_kernel):
-        t_9 = []
+        t_10 = []
         l_1_act = missing
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
@@ -601,7 +658,7 @@ def root(context, missing=missing):
             l_1_kernel = undefined("parameter 'kernel' was not provided", name='kernel')
         pass
         l_1_act = environment.getattr(l_1_kernel, 'act')
-        t_9.extend((
+        t_10.extend((
             '@njit(',
             str(environment.getattr(l_1_plan, 'jit')),
             ')\ndef ',
@@ -619,14 +676,14 @@ def root(context, missing=missing):
         ))
         if environment.getattr((undefined(name='act') if l_1_act is missing else l_1_act), 'is_softmax'):
             pass
-            t_9.extend((
+            t_10.extend((
                 '        dot = 0.0\n        for k in range(D.shape[1]):\n            g = G[r, k]',
                 str((' * M[r, k]' if environment.getattr(l_1_kernel, 'dropout') else '')),
                 '\n            D[r, k] = g\n            dot += g * S[r, k]\n        for k in range(D.shape[1]):\n            D[r, k] = S[r, k] * (D[r, k] - dot)\n',
             ))
         else:
             pass
-            t_9.extend((
+            t_10.extend((
                 '        for k in range(D.shape[1]):\n            ',
                 str(environment.getattr((undefined(name='act') if l_1_act is missing else l_1_act), 'backward_from')),
                 ' = S[r, k]\n',
@@ -635,9 +692,9 @@ def root(context, missing=missing):
                 str((' * M[r, k]' if environment.getattr(l_1_kernel, 'dropout') else '')),
                 '\n',
             ))
-        return concat(t_9)
+        return concat(t_10)
     context.exported_vars.add('slope_kernel')
     context.vars['slope_kernel'] = l_0_slope_kernel = Macro(environment, macro, 'slope_kernel', ('plan', 'kernel'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '6=12&8=14&9=26&10=28&11=32&13=41&15=44&18=48&20=51&22=55&27=58&28=63&32=72&33=77&35=83&36=88&42=100&46=102&52=108&53=118&56=124&57=135&58=136&59=137&60=140&61=142&62=148&63=160&64=162&65=165&69=169&70=171&71=173&78=176&79=177&80=178&86=185&87=187&90=189&91=191&92=194&95=201&98=203&100=205&102=208&109=213&112=218&113=221&114=231&118=241&122=248&127=255&128=258&129=262&130=264&131=267&135=276&137=280&142=287&143=296&144=299&146=304&147=305&148=308&149=310&150=315&151=319&152=324&153=328&154=331&155=335&156=338&159=345&160=349&166=359&167=362&168=366&169=368&174=376&176=380&177=382&178=384&183=392&185=397&188=402&196=414&197=416&198=418&206=424&207=433&208=435&210=437&211=440&212=444&213=447&214=451&215=454&220=463&221=466&222=470&223=472&232=487&233=497&234=499&235=501&236=505&237=509&238=512&240=517&242=521&243=523&250=525&251=527&255=534&262=537&263=538&264=541&266=548&267=550&271=552&277=558&278=567&279=569&280=571&286=576&287=583&292=585&293=587&294=589&301=595&302=603&303=606&304=608&305=613&307=620&310=624&317=631&318=633&319=635'
+debug_info = '6=12&8=14&9=26&10=28&11=32&13=41&15=44&18=48&20=51&22=55&27=58&28=63&32=72&33=77&35=83&36=88&42=100&46=102&52=108&53=118&56=124&57=135&58=136&59=137&60=140&61=142&62=148&63=160&64=162&65=165&69=169&70=171&71=173&78=176&79=177&80=178&86=185&87=187&90=189&91=191&92=194&95=201&98=203&100=205&102=208&109=213&112=218&113=221&114=231&118=241&122=248&127=255&128=258&129=262&130=264&131=267&135=276&137=280&142=287&143=296&144=299&146=304&147=305&148=308&149=310&150=315&151=319&152=324&153=328&154=331&155=335&156=338&159=345&160=349&166=359&167=362&168=366&169=368&174=376&176=380&177=382&178=384&183=392&185=397&188=402&196=414&197=416&198=418&206=424&207=433&208=435&210=437&211=440&212=444&213=447&214=451&215=454&220=463&221=466&222=470&223=472&232=487&233=497&234=499&235=501&236=505&237=509&238=512&240=517&242=521&243=523&250=525&251=527&255=534&262=537&263=538&264=541&266=548&267=550&271=552&280=558&281=566&282=567&283=570&284=572&285=579&286=581&287=585&289=587&293=589&294=591&295=593&296=595&297=597&298=601&299=603&300=605&301=607&303=609&308=615&309=624&310=626&311=628&317=633&318=640&323=642&324=644&325=646&332=652&333=660&334=663&335=665&336=670&338=677&341=681&348=688&349=690&350=692'

@@ -478,26 +478,56 @@ def root(context, missing=missing):
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
         pass
         for l_2_layer in t_5(environment.getattr(l_1_plan, 'layers')):
+            l_2_below = resolve('below')
             _loop_vars = {}
             pass
-            t_17.extend((
-                str(l_1_pad),
-                'grad_',
-                str(environment.getattr(l_2_layer, 'kernel_variant')),
-                '(',
-                str(environment.getattr(l_2_layer, 'input')),
-                ', D',
-                str(environment.getattr(l_2_layer, 'index')),
-                ', ',
-                str(l_1_rows),
-                ', d',
-                str(environment.getattr(l_2_layer, 'weights_arg')),
-                ', d',
-                str(environment.getattr(l_2_layer, 'b')),
-                ')\n',
-                str(context.call((undefined(name='delta_call') if l_0_delta_call is missing else l_0_delta_call), l_1_plan, l_2_layer, l_1_rows, l_1_pad, _loop_vars=_loop_vars)),
-            ))
-        l_2_layer = missing
+            if context.call(environment.getattr(l_1_plan, 'grad_delta'), l_2_layer, _loop_vars=_loop_vars):
+                pass
+                l_2_below = environment.getattr(l_2_layer, 'below')
+                _loop_vars['below'] = l_2_below
+                t_17.extend((
+                    str(l_1_pad),
+                    str(context.call(environment.getattr(l_1_plan, 'grad_delta'), l_2_layer, _loop_vars=_loop_vars)),
+                    '(',
+                    str(environment.getattr(l_2_layer, 'input')),
+                    ', D',
+                    str(environment.getattr(l_2_layer, 'index')),
+                    ', ',
+                    str(l_1_rows),
+                    ', d',
+                    str(environment.getattr(l_2_layer, 'weights_arg')),
+                    ', d',
+                    str(environment.getattr(l_2_layer, 'b')),
+                    ', ',
+                    str(environment.getattr(l_2_layer, 'weights_arg')),
+                    ', ',
+                    str((str_join((environment.getattr((undefined(name='below') if l_2_below is missing else l_2_below), 'slope_source'), ', ', )) if (environment.getattr((undefined(name='below') if l_2_below is missing else l_2_below), 'slope_source') != environment.getattr(l_2_layer, 'input')) else cond_expr_undefined("the inline if-expression on line 236 in 'macros.j2' evaluated to false and no else section was defined."))),
+                    'D',
+                    str(environment.getattr((undefined(name='below') if l_2_below is missing else l_2_below), 'index')),
+                    str(((', M%d' % environment.getattr((undefined(name='below') if l_2_below is missing else l_2_below), 'index')) if environment.getattr((undefined(name='below') if l_2_below is missing else l_2_below), 'has_dropout') else '')),
+                    str(context.call((undefined(name='tail') if l_0_tail is missing else l_0_tail), environment.getattr(environment.getattr((undefined(name='below') if l_2_below is missing else l_2_below), 'act'), 'hyper'), _loop_vars=_loop_vars)),
+                    ')\n',
+                ))
+            else:
+                pass
+                t_17.extend((
+                    str(l_1_pad),
+                    'grad_',
+                    str(environment.getattr(l_2_layer, 'kernel_variant')),
+                    '(',
+                    str(environment.getattr(l_2_layer, 'input')),
+                    ', D',
+                    str(environment.getattr(l_2_layer, 'index')),
+                    ', ',
+                    str(l_1_rows),
+                    ', d',
+                    str(environment.getattr(l_2_layer, 'weights_arg')),
+                    ', d',
+                    str(environment.getattr(l_2_layer, 'b')),
+                    ')\n',
+                    str(context.call((undefined(name='delta_call') if l_0_delta_call is missing else l_0_delta_call), l_1_plan, l_2_layer, l_1_rows, l_1_pad, _loop_vars=_loop_vars)),
+                ))
+        l_2_layer = l_2_below = missing
         return concat(t_17)
     context.exported_vars.add('backward_calls')
     context.vars['backward_calls'] = l_0_backward_calls = Macro(environment, macro, 'backward_calls', ('plan', 'rows', 'pad'), False, False, False, context.eval_ctx.autoescape)
@@ -708,14 +738,14 @@ def root(context, missing=missing):
                 _loop_vars = {}
                 pass
                 t_22.extend((
-                    str((', ' if (not environment.getattr(l_3_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 300 in 'macros.j2' evaluated to false and no else section was defined."))),
+                    str((', ' if (not environment.getattr(l_3_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 305 in 'macros.j2' evaluated to false and no else section was defined."))),
                     str(l_2_prefix),
                     str(l_3_p),
-                    str(('_flat' if (l_3_p in l_1_weights) else cond_expr_undefined("the inline if-expression on line 300 in 'macros.j2' evaluated to false and no else section was defined."))),
+                    str(('_flat' if (l_3_p in l_1_weights) else cond_expr_undefined("the inline if-expression on line 305 in 'macros.j2' evaluated to false and no else section was defined."))),
                 ))
             l_3_loop = l_3_p = missing
             t_22.extend((
-                str((',' if (t_3(environment.getattr(l_1_plan, 'params')) == 1) else cond_expr_undefined("the inline if-expression on line 300 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str((',' if (t_3(environment.getattr(l_1_plan, 'params')) == 1) else cond_expr_undefined("the inline if-expression on line 305 in 'macros.j2' evaluated to false and no else section was defined."))),
                 ')\n',
             ))
         l_2_loop = l_2_name = l_2_prefix = missing
@@ -830,7 +860,7 @@ def root(context, missing=missing):
         pass
         t_26.extend((
             'Usage (this file needs only numpy, numba and math',
-            str((', numba-cuda' if (l_1_target == 'cuda') else cond_expr_undefined("the inline if-expression on line 341 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((', numba-cuda' if (l_1_target == 'cuda') else cond_expr_undefined("the inline if-expression on line 346 in 'macros.j2' evaluated to false and no else section was defined."))),
             '): every array ',
             str(environment.getattr(l_1_plan, 'float_type')),
             ', C order.\n\n    import numpy as np\n    import network                      # this file, on the path\n    params = [',
@@ -854,7 +884,7 @@ def root(context, missing=missing):
             '): ',
             str(context.call(environment.getattr({'ce': 'one-hot classes', 'bce': '0/1'}, 'get'), environment.getattr(l_1_plan, 'loss_name'), 'the targets')),
             "\n    batch_size, step = 32, 0                       # step: updates so far\n    perm = np.random.permutation(len(X))           # the epoch's row order\n    losses = np.empty(-(-len(X) // batch_size))    # each batch's mean loss\n    batches, step, status = network.train_epoch(\n        X, Y, perm, batch_size, step, 0.0, losses, *params,",
-            str((' *running,' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 359 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((' *running,' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 364 in 'macros.j2' evaluated to false and no else section was defined."))),
             ' *state,\n        ',
             str(t_2(context.eval_ctx, ((environment.getattr(l_1_plan, 'model_hyper') + environment.getattr(environment.getattr(l_1_plan, 'update'), 'hyper')) + environment.getattr(l_1_plan, 'dropout_args')), ', ')),
             ")\n    # Adam's bias correction counts step; 0.0: no gradient clipping (else the largest\n    # global gradient norm).\n    # status 0: the epoch ran; 1: batch number `batches` had a non-finite loss and was\n    # not applied; 2: its update made a weight or state value non-finite.\n    # Hyperparameters: ",
@@ -862,7 +892,7 @@ def root(context, missing=missing):
             '\n    out = np.empty((len(X), ',
             str(environment.getattr(l_1_plan, 'n_out')),
             '), X.dtype)\n    mean_loss = network.evaluate(X, Y, out, True, 1024, *params',
-            str((', *running' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 367 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((', *running' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 372 in 'macros.j2' evaluated to false and no else section was defined."))),
             str(context.call((undefined(name='tail') if l_0_tail is missing else l_0_tail), (environment.getattr(l_1_plan, 'model_hyper') + environment.getattr(l_1_plan, 'dropout_args')))),
             ')',
         ))
@@ -883,7 +913,7 @@ def root(context, missing=missing):
                 str(l_2_name),
                 ' ',
                 str(l_2_shape),
-                str((', ' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 371 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str((', ' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 376 in 'macros.j2' evaluated to false and no else section was defined."))),
             ))
         l_2_loop = l_2_name = l_2__ = l_2_shape = missing
         return concat(t_27)
@@ -1068,7 +1098,7 @@ def root(context, missing=missing):
                             '[r, ',
                             str(l_3_k),
                             ']',
-                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 434 in 'macros.j2' evaluated to false and no else section was defined."))),
+                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 439 in 'macros.j2' evaluated to false and no else section was defined."))),
                         ))
                     l_3_loop = l_3_k = missing
                     t_30.extend((
@@ -1085,7 +1115,7 @@ def root(context, missing=missing):
                             '[src, ',
                             str(l_3_k),
                             ']',
-                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 435 in 'macros.j2' evaluated to false and no else section was defined."))),
+                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 440 in 'macros.j2' evaluated to false and no else section was defined."))),
                         ))
                     l_3_loop = l_3_k = missing
                     t_30.append(
@@ -1281,7 +1311,7 @@ def root(context, missing=missing):
                 str(l_1_index),
                 '] += ',
                 str(t_4(context.eval_ctx, environment.getitem(l_1_terms, environment.getattr(l_2_loop, 'index0')), '@', 'r')),
-                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 498 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 503 in 'macros.j2' evaluated to false and no else section was defined."))),
             ))
         l_2_loop = l_2_target = missing
         return concat(t_33)
@@ -1289,4 +1319,4 @@ def root(context, missing=missing):
     context.vars['column_sums'] = l_0_column_sums = Macro(environment, macro, 'column_sums', ('pad', 'rows', 'cols', 'index', 'targets', 'terms'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '4=43&6=47&7=53&10=59&11=64&14=76&15=85&18=94&19=102&20=106&24=117&25=126&26=129&28=135&32=137&38=139&41=141&54=147&55=154&68=157&69=162&74=170&98=172&109=174&129=180&130=190&131=191&132=192&133=194&134=200&135=202&136=204&137=206&138=212&139=214&140=217&141=221&142=225&143=227&144=231&145=235&146=237&147=240&148=242&149=246&150=250&151=252&152=254&153=256&154=258&155=262&156=264&157=265&158=269&160=281&161=285&162=289&163=292&164=295&166=301&167=303&168=305&169=307&170=311&172=314&173=316&174=319&176=325&185=331&186=340&187=343&188=345&189=347&190=349&191=352&192=355&193=357&197=364&198=371&199=374&200=376&201=378&202=380&203=382&204=384&205=387&206=390&208=396&209=398&210=400&218=406&219=420&220=424&221=428&225=440&226=450&227=452&232=471&233=480&234=484&235=498&240=504&241=516&242=518&243=520&251=539&252=549&253=552&254=556&255=557&257=574&258=576&259=580&260=582&261=584&262=586&266=591&267=598&268=602&274=615&275=623&276=627&277=629&286=635&287=648&288=652&289=658&290=661&292=668&293=672&296=684&297=685&298=690&299=698&300=702&306=725&307=731&310=745&311=752&312=756&320=766&321=776&322=778&323=780&324=782&325=784&326=788&327=790&328=792&329=793&330=795&331=799&332=815&333=817&334=819&340=824&341=833&345=837&346=839&348=842&349=846&353=851&354=853&359=857&360=859&365=861&366=863&367=865&370=873&371=879&379=892&380=906&381=908&382=920&383=922&384=924&385=928&386=931&387=935&389=941&390=942&391=945&393=950&394=954&402=963&403=977&404=979&405=983&406=987&407=991&408=994&409=997&411=1003&412=1006&413=1009&414=1015&428=1023&429=1038&430=1041&431=1044&432=1047&434=1060&435=1076&438=1095&439=1098&440=1104&441=1107&444=1118&445=1122&446=1129&447=1132&457=1144&458=1154&459=1156&460=1158&461=1162&462=1166&463=1168&469=1174&470=1190&471=1193&472=1196&474=1200&487=1205&488=1221&489=1227&490=1229&491=1237&492=1241&493=1244&495=1261&496=1265&497=1273&498=1277'
+debug_info = '4=43&6=47&7=53&10=59&11=64&14=76&15=85&18=94&19=102&20=106&24=117&25=126&26=129&28=135&32=137&38=139&41=141&54=147&55=154&68=157&69=162&74=170&98=172&109=174&129=180&130=190&131=191&132=192&133=194&134=200&135=202&136=204&137=206&138=212&139=214&140=217&141=221&142=225&143=227&144=231&145=235&146=237&147=240&148=242&149=246&150=250&151=252&152=254&153=256&154=258&155=262&156=264&157=265&158=269&160=281&161=285&162=289&163=292&164=295&166=301&167=303&168=305&169=307&170=311&172=314&173=316&174=319&176=325&185=331&186=340&187=343&188=345&189=347&190=349&191=352&192=355&193=357&197=364&198=371&199=374&200=376&201=378&202=380&203=382&204=384&205=387&206=390&208=396&209=398&210=400&218=406&219=420&220=424&221=428&225=440&226=450&227=452&232=471&233=480&234=484&235=486&236=489&238=514&239=528&245=534&246=546&247=548&248=550&256=569&257=579&258=582&259=586&260=587&262=604&263=606&264=610&265=612&266=614&267=616&271=621&272=628&273=632&279=645&280=653&281=657&282=659&291=665&292=678&293=682&294=688&295=691&297=698&298=702&301=714&302=715&303=720&304=728&305=732&311=755&312=761&315=775&316=782&317=786&325=796&326=806&327=808&328=810&329=812&330=814&331=818&332=820&333=822&334=823&335=825&336=829&337=845&338=847&339=849&345=854&346=863&350=867&351=869&353=872&354=876&358=881&359=883&364=887&365=889&370=891&371=893&372=895&375=903&376=909&384=922&385=936&386=938&387=950&388=952&389=954&390=958&391=961&392=965&394=971&395=972&396=975&398=980&399=984&407=993&408=1007&409=1009&410=1013&411=1017&412=1021&413=1024&414=1027&416=1033&417=1036&418=1039&419=1045&433=1053&434=1068&435=1071&436=1074&437=1077&439=1090&440=1106&443=1125&444=1128&445=1134&446=1137&449=1148&450=1152&451=1159&452=1162&462=1174&463=1184&464=1186&465=1188&466=1192&467=1196&468=1198&474=1204&475=1220&476=1223&477=1226&479=1230&492=1235&493=1251&494=1257&495=1259&496=1267&497=1271&498=1274&500=1291&501=1295&502=1303&503=1307'
