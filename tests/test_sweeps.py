@@ -337,32 +337,58 @@ def test_cli_sweep_prints_the_table_and_writes_results_and_plot(tmp_path):
     assert bad.returncode == 2 and "--plot" in bad.stderr and "does not exist" in bad.stderr
 
 
+def _work(task) -> float:
+    from symprop.sweeps import chunks
+
+    return sum(chunks.estimated_seconds(run, *chunks.BUILTIN_SHAPES[run["dataset"]])
+               for run in task)
+
+
 def test_runs_go_in_tasks_of_one_data_set_sized_by_their_work():
     """Small runs many to a task (Dask's cost per task is a small run's), at least two tasks
-    a worker; long runs one to a task; each task of one data set, in the runs' order."""
+    a worker; long runs one to a task; each task consecutive runs of one data set; the tasks
+    largest first, shrinking to the end."""
     from symprop.sweeps import chunks
 
     runs = expand({"arch": "4-3:softmax", "lr": [0.1, 0.2, 0.3]}, ["iris", "wine"], 2, 5)
+    position = {run["run_id"]: i for i, run in enumerate(runs)}
     for workers in (1, 2, 4):
         tasks = chunks.chunks(runs, workers)  # 60 runs of about 1 ms
-        assert [run for task in tasks for run in task] == runs
+        starts = sorted(position[task[0]["run_id"]] for task in tasks)
+        in_order = sorted(tasks, key=lambda task: position[task[0]["run_id"]])
+        assert [run for task in in_order for run in task] == runs, starts
         assert all(len({run["dataset"] for run in task}) == 1 for task in tasks)
         assert chunks.TASKS_PER_WORKER * workers <= len(tasks) <= 4 * workers + 2
+        work = [_work(task) for task in tasks]
+        assert work == sorted(work, reverse=True)
     long = expand({"arch": "64-128:relu-10:softmax", "epochs": 500}, ["digits"], 3, 5)
     assert all(len(task) == 1 for task in chunks.chunks(long, workers=2))
     many = expand({"arch": "4-3:softmax", "lr": [i / 1000 for i in range(1, 101)],
-                   "epochs": 1}, ["iris"], 1, 10)  # 1,000 tiny runs
-    tasks = chunks.chunks(many, workers=1)
-    assert len(tasks) == 16 and max(len(task) for task in tasks) <= chunks.MAX_RUNS
+                   "epochs": 1}, ["iris"], 1, 10)  # 1,000 tiny runs, 0.7 s
+    tasks = chunks.chunks(many, workers=2)
+    assert max(len(task) for task in tasks) <= chunks.MAX_RUNS
+    # guided: each about the work left over twice the workers, the last ones short
+    work = [_work(task) for task in tasks]
+    assert work[0] == pytest.approx(sum(work) / 4, rel=0.05)
+    assert work[-1] < 2 * chunks.MIN_TASK_SECONDS < work[0] / 3  # (the last, what is left)
+    assert all(w > chunks.MIN_TASK_SECONDS / 2 for w in work[:-1])
+    assert len(tasks) <= 12
     uneven = expand({"arch": "4-3:softmax", "epochs": 10**5}, ["iris"], 1, 2)[:1] + many
     assert max(len(task) for task in chunks.chunks(uneven, workers=1)) <= chunks.MAX_RUNS
     no_dense = expand({"arch": ["4-bn", "4-3:softmax"]}, ["iris"], 1, 3)
-    assert [run for task in chunks.chunks(no_dense, 2) for run in task] == no_dense
+    assert sorted(run["run_id"] for task in chunks.chunks(no_dense, 2) for run in task) == \
+        sorted(run["run_id"] for run in no_dense)
     custom = expand({"arch": "4-3:softmax", "epochs": 200}, ["big"], 1, 5)
     assert len(chunks.chunks(custom, 1, {"big": (10**6, 4)})) == 5  # given data's rows count
-    wide = expand({"arch": "4-8:relu-3:softmax", "epochs": 50}, ["digits", "iris"], 4, 5)
-    cost = {task[0]["dataset"]: len(task) for task in chunks.chunks(wide, workers=1)}
-    assert cost["iris"] > 4 * cost["digits"]  # digits: 12x the rows, 16x the inputs
+    wide = expand({"arch": "4-8:relu-3:softmax", "epochs": 50}, ["digits", "iris"], 20, 5)
+    sizes = {}
+    for task in chunks.chunks(wide, workers=1):
+        sizes[task[0]["dataset"]] = max(len(task), sizes.get(task[0]["dataset"], 0))
+    assert sizes["iris"] > 2 * sizes["digits"]  # digits: 12x the rows, 16x the inputs
+    # ... and its runs took 16x iris's (15.4 against 0.93 ms), the estimates' ratio close
+    iris, digits = (chunks.estimated_seconds(wide[i], *chunks.BUILTIN_SHAPES[name])
+                    for i, name in ((-1, "iris"), (0, "digits")))
+    assert wide[0]["dataset"] == "digits" and 8 < digits / iris < 32
     for name, shape in chunks.BUILTIN_SHAPES.items():
         assert load_dataset(name)[0].shape == shape, name
 
