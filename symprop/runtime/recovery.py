@@ -34,15 +34,17 @@ from symprop.runtime.support import shuffled_epochs, shuffled_rows
 EVERY_BATCHES = 1024
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=2)
 def _rows_in_order(n: int) -> np.ndarray:
-    """0 .. n - 1, kept for the next fit of as many rows (fit called in a loop). Not marked
-    read-only: Numba would compile the epoch again for a read-only array type; nothing
-    writes it."""
+    """0 .. n - 1, kept for the next fit of as many rows (fit called in a loop). Two sizes:
+    with one, fits of two sizes taking turns (a short warm-up's and the real one's, as the
+    benchmarks' do) made it anew each time, 60 us of a tiny network's 4,000-step fit call.
+    Not marked read-only: Numba would compile the epoch again for a read-only array type;
+    nothing writes it."""
     return np.arange(n)
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=2)
 def _rows_in_order_repeated(n: int, count: int) -> np.ndarray:
     """0 .. n - 1, ``count`` times over: the row orders of as many epochs without shuffling."""
     return np.tile(_rows_in_order(n), count)
