@@ -27,6 +27,7 @@ Other libraries, the user's own Numba functions included, are left as Numba make
 
 from __future__ import annotations
 
+import functools
 import threading
 
 from symprop.codegen.kernel_library import LIBRARY_PREFIX
@@ -47,13 +48,17 @@ def bind_kernels_to_callers() -> None:
             return
         from numba.core.codegen import CPUCodeLibrary
 
-        optimize = CPUCodeLibrary._optimize_final_module
+        # Numba's step between linking a library's callees in and generating its code
+        # (numba/core/codegen.py, CPUCodeLibrary.finalize). A Numba without it trains as
+        # before (tests/test_cold_warm_bits.py then fails: the two copies can differ).
+        optimize = getattr(CPUCodeLibrary, "_optimize_final_module", None)
+        if optimize is not None:
+            @functools.wraps(optimize)
+            def optimize_then_bind(library, *args, **kwargs):
+                optimize(library, *args, **kwargs)
+                internalize_kernel_copies(library._final_module)
 
-        def optimize_then_bind(library):
-            optimize(library)
-            internalize_kernel_copies(library._final_module)
-
-        CPUCodeLibrary._optimize_final_module = optimize_then_bind
+            CPUCodeLibrary._optimize_final_module = optimize_then_bind
         _INSTALLED.set()
 
 
