@@ -10,8 +10,10 @@ Which copy runs was then up to the process:
 
 - the process that compiled run() holds each kernel's own compiled copy, and the JIT's
   linker binds run()'s weak definitions to those: run() calls the once-optimized copies;
-- a process that loads run() from Numba's cache holds no other copy (the kernels are not
-  cached on their own), so run() calls the twice-optimized copies it carries.
+- a process that loads run() from Numba's cache loads run()'s object code alone (Numba
+  neither compiles nor loads the functions it calls), so run() calls the twice-optimized
+  copies it carries, unless something else in the process had compiled the same kernel
+  under the same mangled name.
 
 The two then gave gradients that differ in the last bits for some networks (4-32:gelu-3:
 sigmoid, float64: 20 of dW2's 96 values, up to 3.5e-18; benchmarks/README.md), so the first
@@ -56,21 +58,25 @@ def bind_kernels_to_callers() -> None:
             @functools.wraps(optimize)
             def optimize_then_bind(library, *args, **kwargs):
                 optimize(library, *args, **kwargs)
-                internalize_kernel_copies(library._final_module)
+                module = getattr(library, "_final_module", None)
+                if module is not None:  # (else: as before, never an error in a user's build)
+                    internalize_kernel_copies(module)
 
             CPUCodeLibrary._optimize_final_module = optimize_then_bind
         _INSTALLED.set()
 
 
 def internalize_kernel_copies(module) -> list[str]:
-    """Give the linked copies of symprop kernels in ``module`` (an llvmlite ModuleRef)
-    internal linkage, where the module defines a function of a symprop module itself;
-    returns the names changed."""
+    """Give the linked copies of symprop functions in ``module`` (an llvmlite ModuleRef)
+    internal linkage, where the module defines a function of a symprop module itself (an
+    external one); returns the names changed."""
     from llvmlite import binding as llvm
 
-    weak = llvm.Linkage.linkonce_odr
+    weak, own = llvm.Linkage.linkonce_odr, llvm.Linkage.external
     defined = [fn for fn in module.functions if not fn.is_declaration]
-    if not any(fn.linkage != weak and _of_symprop(fn.name) for fn in defined):
+    # The library's own functions are external when Numba has just optimized it; copies
+    # linked in are linkonce_odr, or internal where this made them so in their library.
+    if not any(fn.linkage == own and _of_symprop(fn.name) for fn in defined):
         return []
     changed = []
     for fn in defined:
@@ -90,4 +96,6 @@ def _of_symprop(mangled: str) -> bool:
     if not digits:
         return False
     first = rest[len(digits):len(digits) + int(digits)]  # the module path's first part
+    if len(first) != int(digits):  # a name cut short
+        return False
     return first == "symprop" or first.startswith(_SYMPROP_MODULES)
