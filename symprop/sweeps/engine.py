@@ -25,7 +25,13 @@ ONE_THREAD = {name: "1" for name in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS",
 # ... and without Dask's statistical profiler, which samples each worker's stack every 10 ms
 # under the GIL, interrupting the runs (a 60-run sweep of 50 epochs on 2 workers: 0.091-0.094
 # against 0.077-0.082 s). The dashboard's profile page stays empty for symprop's own clusters.
-WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
+# Each server's event-loop tick (a check that the loop is not blocked) every second, not
+# every 20 ms: at rest the scheduler, client and nannies' loop took 18 ms of CPU a second
+# with Dask's default, 8 with this, and a worker process 8-9 against 4, CPU the workers'
+# runs share (benchmarks/README.md, "Sweeps": 2 workers 1,589-1,597 runs/s against
+# 1,555-1,593). A loop blocked for longer than Dask's limit (3 s) is still reported.
+WORKER_CONFIG = {"distributed.worker.profile.enabled": False,
+                 "distributed.admin.tick.interval": "1s"}
 
 
 def require_distributed():
