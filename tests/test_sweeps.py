@@ -218,15 +218,18 @@ def two_workers():
 
 
 def test_symprops_own_workers_run_one_thread_and_no_profiler(two_workers):
-    """Its workers train on one thread each, and Dask's statistical profiler, which would
-    interrupt the runs every 10 ms, does not run in them."""
+    """Its workers train on one thread each; Dask's statistical profiler, which would
+    interrupt the runs every 10 ms, does not run in them; the servers' event-loop tick comes
+    once a second, not every 20 ms."""
     import os
 
     def settings(dask_worker):
         return ("profile" in dask_worker.periodic_callbacks, os.environ["NUMBA_NUM_THREADS"],
-                dask_worker.state.nthreads)
+                dask_worker.state.nthreads, dask_worker.periodic_callbacks["tick"].callback_time)
 
-    assert list(two_workers.run(settings).values()) == [(False, "1", 1)] * 2
+    assert list(two_workers.run(settings).values()) == [(False, "1", 1, 1000)] * 2
+    assert two_workers.run_on_scheduler(
+        lambda dask_scheduler: dask_scheduler.periodic_callbacks["tick"].callback_time) == 1000
 
 
 def test_same_records_whatever_the_number_of_workers(two_workers, tmp_path):
