@@ -30,8 +30,8 @@ ONE_THREAD = {name: "1" for name in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS",
 # with Dask's default, 8 with this, and a worker process 8-9 against 4, CPU the workers'
 # runs share (benchmarks/README.md, "Sweeps": 2 workers 1,589-1,597 runs/s against
 # 1,555-1,593). A loop blocked for longer than Dask's limit (3 s) is still reported.
-WORKER_CONFIG = {"distributed.worker.profile.enabled": False,
-                 "distributed.admin.tick.interval": "1s"}
+CLUSTER_CONFIG = {"distributed.worker.profile.enabled": False,
+                  "distributed.admin.tick.interval": "1s"}
 
 
 def require_distributed():
@@ -67,9 +67,10 @@ def dask_client(client=None, workers: int | None = None, scheduler: str | None =
     import dask
 
     try:
-        # the nannies hand the configuration at their start to their workers (restarts
-        # too); workers added later (cluster.scale) would not have it: symprop adds none
-        with dask.config.set(WORKER_CONFIG):
+        # the scheduler and nannies read it as they are made, and the nannies hand it at
+        # their start to their workers (restarts too); workers added later (cluster.scale)
+        # would not have it: symprop adds none
+        with dask.config.set(CLUSTER_CONFIG):
             cluster = distributed.LocalCluster(n_workers=count, threads_per_worker=1,
                                                processes=True, dashboard_address=":0",
                                                silence_logs=logging.ERROR, env=ONE_THREAD)
