@@ -357,9 +357,8 @@ def test_runs_go_in_tasks_of_one_data_set_sized_by_their_work():
     position = {run["run_id"]: i for i, run in enumerate(runs)}
     for workers in (1, 2, 4):
         tasks = chunks.chunks(runs, workers)  # 60 runs of about 1 ms
-        starts = sorted(position[task[0]["run_id"]] for task in tasks)
         in_order = sorted(tasks, key=lambda task: position[task[0]["run_id"]])
-        assert [run for task in in_order for run in task] == runs, starts
+        assert [run for task in in_order for run in task] == runs
         assert all(len({run["dataset"] for run in task}) == 1 for task in tasks)
         assert chunks.TASKS_PER_WORKER * workers <= len(tasks) <= 4 * workers + 2
         work = [_work(task) for task in tasks]
