@@ -98,11 +98,16 @@ def test_narrow_rows_are_copied_as_tuples_and_summed_flat():
     assert "YB[r, 0] = Y[src, 0]" in gather
     assert re.search(r"for i in range\(nb \* 20\):[^\n]*\n\s+inputs_check \+= XB_flat\[i\]", gather)
     assert "XB_flat = XB.reshape(-1)" in source
-    split = network_source(parse_architecture("32-128:relu-64:relu-10:softmax"), "ce",
-                           direct_blas=True, split_batches=True)
+    split = network_source(parse_architecture("32-128:relu-64:relu-32:relu-10:softmax"), "ce",
+                           direct_blas=True, split_batches=True)  # the row split
     assert "XB_flat = work_row[:rows * 32]" in split
     assert "for i in range(rows * 32):" in _gather(split, "shard_thread")
     assert "XB[r, 24], XB[r, 25]" in _gather(split, "shard_thread")
+    columns = network_source(parse_architecture("32-128:relu-64:relu-10:softmax"), "ce",
+                             direct_blas=True, split_batches=True)  # the column split
+    assert "XB_flat = XB.reshape(-1)" in columns
+    assert "for i in range(nb * 32):" in _gather(columns, "column_thread")
+    assert "XB[r, 24], XB[r, 25]" in _gather(columns, "column_thread")
 
 
 @pytest.mark.parametrize("n_in, n_out", [(33, 70), (5, 3)])

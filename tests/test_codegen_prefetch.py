@@ -133,16 +133,23 @@ def test_run_prefetches_the_next_batchs_rows():
 
 
 def test_split_path_threads_prefetch_their_share_of_the_next_batch():
-    """On the split path each thread asks, after its gather, for its share's rows of the
-    next batch (the same offset lo into it), bounded like run()'s; Y always (training)."""
+    """On the row split each thread asks, after its gather, for its share's rows of the
+    next batch (the same offset lo into it), bounded like run()'s; on the column split,
+    where each thread gathers the whole batch, for the whole next batch. Y always
+    (training)."""
     architecture = parse_architecture("64-128:relu-64:relu-10:softmax")
+    rows = network_source(parse_architecture("64-128:relu-64:relu-32:relu-10:softmax"), "ce",
+                          direct_blas=True, split_batches=True, prefetch_rows=True)
     source = network_source(architecture, "ce", direct_blas=True, split_batches=True,
                             prefetch_rows=True)
-    body, calls = _prefetch_loop(_function_source(source, "shard_thread"), "start + nb + lo",
-                                 "rows")
-    assert calls == [("X", "0"), ("X", "16"), ("X", "32"), ("X", "48"), ("X", "63"),
-                     ("Y", "0"), ("Y", "9")]
-    assert "if mode" not in body
+    for function, first, count in ((_function_source(rows, "shard_thread"), "start + nb + lo",
+                                    "rows"),
+                                   (_function_source(source, "column_thread"), "start + nb",
+                                    "batch_size")):
+        body, calls = _prefetch_loop(function, first, count)
+        assert calls == [("X", "0"), ("X", "16"), ("X", "32"), ("X", "48"), ("X", "63"),
+                         ("Y", "0"), ("Y", "9")]
+        assert "if mode" not in body
     unprefetched = network_source(architecture, "ce", direct_blas=True, split_batches=True)
     assert "prefetch" not in unprefetched  # modules that may not import symprop's
     exported = network_source(architecture, "ce", exported=True)

@@ -19,8 +19,8 @@ from test_codegen_cache import run_child
 from symprop.codegen.numba_linking import _of_symprop, internalize_kernel_copies
 
 # (network, loss, dtype, optimizer, batch size, the first layer's dropout): the kernels of
-# each kind (narrow layers, products by BLAS, the split path's shards, normalization,
-# residual blocks, a formula, dropout).
+# each kind (narrow layers, products by BLAS, the split path's shards of rows and of units,
+# normalization, residual blocks, a formula, dropout).
 NETWORKS = [
     ("4-32:tanh-1:sigmoid", "bce", "float64", "sgd", 5, 0.0),
     ("4-32:gelu-3:sigmoid", "bce", "float64", "sgd", 5, 0.0),
@@ -30,6 +30,7 @@ NETWORKS = [
     ("20-32:relu-bn-[32:relu-32:relu]-1:sigmoid", "bce", "float64", "sgd", 8, 0.0),
     ("64-128:relu-ln-[128:relu]-10:softmax", "ce", "float32", "sgd", 64, 0.0),
     ("12-24:elu-4:sigmoid", "bce", "float64", "sgd", 8, 0.25),
+    ("64-128:relu-64:tanh-10:softmax", "ce", "float32", "adam", 64, 0.0),  # column split
 ]
 
 TRAIN_CHILD = """

@@ -1,6 +1,7 @@
-"""The data-parallel training path: batches split over threads give the same training as one
-thread (to rounding), stop at the same non-finite batch, and are used only where they pay
-and are safe (symprop/runtime/threads.py)."""
+"""The split path: batches split over threads give the same training as one thread (to
+rounding), stop at the same non-finite batch, and are used only where they pay and are safe
+(symprop/runtime/threads.py). Two ways to split: the ARCH chain (three dense layers) shares
+out its first layer's units (the column split), the others each batch's rows."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from symprop.runtime.optimizers import make_optimizer
 
 # 40*96 + 96*64 + 64*3 = 10176 multiply-adds a row: just above SHARD_MIN_MACS_PER_ROW
 ARCH = [(40, 96, "relu"), (96, 64, "tanh"), (64, 3, "softmax")]
+# A chain of four: the row split (the column split takes three dense layers)
+ROWS_ARCH = [(40, 96, "relu"), (96, 64, "tanh"), (64, 32, "relu"), (32, 3, "softmax")]
 
 
 @pytest.fixture(autouse=True)
@@ -35,10 +38,12 @@ def modules_with_the_split_path(monkeypatch):
 
 
 def make_net(dtype="float64", blocks=False):
-    """The dense chain ARCH, or with ``blocks`` "ln" the same ends around a layer
-    normalization and a residual block (both work row by row), with "bn" around batch
-    normalizations, one in the block (they split in stages)."""
-    if blocks == "ln":
+    """The dense chain ARCH (the column split), with ``blocks`` "rows" ROWS_ARCH (the row
+    split), "ln" ARCH's ends around a layer normalization and a residual block (both work
+    row by row), "bn" around batch normalizations, one in the block (they split in stages)."""
+    if blocks == "rows":
+        layers = [sp.Dense(n_in, n_out, act) for n_in, n_out, act in ROWS_ARCH]
+    elif blocks == "ln":
         layers = [sp.Dense(40, 96, "relu"), sp.LayerNorm(96),
                   sp.Residual([sp.Dense(96, 96, "tanh"), sp.Dense(96, 96, "relu")]),
                   sp.Dense(96, 64, "tanh"), sp.Dense(64, 3, "softmax")]
@@ -125,7 +130,8 @@ MOMENTUM = (sp.SGD(lr=0.1, momentum=0.9), 0.5)
 # g / sqrt(v) blows up to steps of lr.
 @pytest.mark.parametrize("shards, blocks, optimizer, clip_norm", [
     (shards, blocks, *optimizer)
-    for blocks, optimizers in ((False, (SGD, ADAM)), ("ln", (ADAM,)), ("bn", (MOMENTUM,)))
+    for blocks, optimizers in ((False, (SGD, ADAM, MOMENTUM)), ("rows", (SGD, MOMENTUM)),
+                               ("ln", (ADAM,)), ("bn", (MOMENTUM,)))
     for optimizer in optimizers for shards in (2, 3)])
 def test_split_batches_train_like_one_thread(shards, blocks, optimizer, clip_norm):
     """389 rows in batches of 64: the last batch (5 rows) splits unevenly. Three shards
@@ -147,7 +153,8 @@ def test_split_batches_train_like_one_thread(shards, blocks, optimizer, clip_nor
     assert not np.allclose(ref_params[0], make_net().params[0][0])  # training moved them
 
 
-@pytest.mark.parametrize("blocks, optimizer, clip_norm", [(False, *ADAM), ("bn", *MOMENTUM)])
+@pytest.mark.parametrize("blocks, optimizer, clip_norm", [
+    (False, *ADAM), (False, *MOMENTUM), ("rows", *MOMENTUM), ("bn", *MOMENTUM)])
 def test_threads_that_cannot_all_start_give_the_same_epoch_on_one(blocks, optimizer,
                                                                   clip_norm):
     """An epoch's threads meet at barriers; with one Numba thread they cannot all run, and
@@ -174,7 +181,8 @@ def test_threads_that_cannot_all_start_give_the_same_epoch_on_one(blocks, optimi
         np.testing.assert_array_equal(c2, c1)
 
 
-@pytest.mark.parametrize("blocks, clip_norm", [(False, 0.0), ("bn", 0.5)])
+@pytest.mark.parametrize("blocks, clip_norm", [(False, 0.0), (False, 0.5), ("rows", 0.0),
+                                              ("bn", 0.5)])
 def test_split_batches_stop_at_the_same_non_finite_update(blocks, clip_norm):
     """A step that makes the weights infinite (status 2): every thread stops at the same
     batch, as one thread does."""
@@ -186,7 +194,7 @@ def test_split_batches_stop_at_the_same_non_finite_update(blocks, clip_norm):
         np.testing.assert_array_equal(np.isfinite(b), np.isfinite(a))
 
 
-@pytest.mark.parametrize("blocks", [False, "bn"])
+@pytest.mark.parametrize("blocks", [False, "rows", "bn"])
 def test_split_batches_stop_at_the_same_non_finite_batch(blocks):
     """A NaN target: the batch's loss is not finite, no update applied from it on (with
     batch normalization, the loss comes from one of the stages)."""
@@ -200,8 +208,8 @@ def test_split_batches_stop_at_the_same_non_finite_batch(blocks):
         np.testing.assert_allclose(b, a, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("blocks, value", [(False, np.nan), (False, -np.inf), ("bn", np.inf),
-                                           ("ln", np.nan)])
+@pytest.mark.parametrize("blocks, value", [(False, np.nan), (False, -np.inf), ("rows", np.nan),
+                                           ("bn", np.inf), ("ln", np.nan)])
 def test_split_batches_stop_at_a_non_finite_input(blocks, value):
     """A NaN or inf in X stops the epoch at its batch (status 1), before that batch's
     update, on one thread and split alike, though relu would turn a NaN into 0 and the
@@ -283,6 +291,25 @@ def test_policy_splits_where_it_pays(fast_threads, monkeypatch):
     assert threads.shards_for(_Module(), big, 256) == 1  # BLAS threads take those products
     monkeypatch.setattr(split_support, "numba_thread_count", lambda: 1)
     assert threads.shards_for(_Module(), layers, 256) == 1  # numba.set_num_threads(1)
+
+
+def test_policy_gives_the_column_split_blocks_of_32_units_at_least(fast_threads):
+    columns = type("Columns", (), {"SHARDED": True, "SPLIT_UNITS": 96})
+    layers = make_net().layers
+    assert threads.shards_for(columns, layers, 256) == 3  # 96 units: 3 blocks of 32
+    assert threads.shards_for(columns, layers, 32) == 2  # 16 rows a thread still
+    columns.SPLIT_UNITS = 63
+    assert threads.shards_for(columns, layers, 256) == 1
+
+
+def test_the_column_split_takes_no_more_shards_than_units():
+    net = make_net()
+    module = net._module(make_optimizer(sp.SGD(lr=0.1)))
+    assert module.SPLIT_UNITS == 96
+    X, Y = net._features(data()[0]), net._targets(data()[1], 389)
+    with pytest.raises(ValueError, match="96 units"):
+        module.train_epoch(X, Y, np.arange(389), 64, 0, 0.0, np.empty(7),
+                           *net._flat_params(), *net._model_hyper(), 0.1, 0.0, shards=97)
 
 
 def test_policy_sizes_the_dense_products_inside_blocks():
@@ -380,15 +407,24 @@ def _source(arch, **options):
 
 def test_only_mid_size_networks_without_dropout_get_the_parallel_path():
     medium = _source("64-128:relu-64:relu-10:softmax", split_batches=True)
-    assert "SHARDED = True" in medium and "def shard_thread(" in medium
+    assert "SHARDED = True" in medium and "def column_thread(" in medium
+    assert "SPLIT_UNITS = 128" in medium and "shard_thread" not in medium
+    deeper = _source("64-128:relu-64:relu-32:relu-10:softmax", split_batches=True)
+    assert "def shard_thread(" in deeper and "SPLIT_UNITS = 0" in deeper
     # the threads are Python's (split_support.run_threads): no parallel region to compile
-    assert "parallel=True" not in medium and "prange(" not in medium
+    for source in (medium, deeper):
+        assert "parallel=True" not in source and "prange(" not in source
+    # not the column split: a wide output layer each thread would compute whole, a first
+    # layer too narrow for two blocks of COLUMN_MIN_UNITS, a softmax in the middle
+    for arch in ("64-128:relu-64:relu-64:softmax", "128-48:relu-256:relu-10:softmax",
+                 "64-128:relu-64:softmax-10:softmax"):
+        assert "def shard_thread(" in _source(arch, split_batches=True)
     for arch, options in (("20-32:relu-16:relu-10:softmax", {}),  # too small to pay
                           ("784-512:relu-512:relu-10:softmax", {}),  # BLAS threads instead
                           ("64-128:relu-64:relu-10:softmax", {"dropout": [True, False, False]})):
         options["split_batches"] = True
         source = _source(arch, **options)
-        assert "SHARDED = False" in source and "shard_thread" not in source
+        assert "SHARDED = False" in source and "_thread" not in source
         assert "run_threads" not in source
 
 
@@ -405,7 +441,7 @@ def test_one_numba_thread_builds_no_parallel_path(monkeypatch):
 def test_exported_modules_stay_serial():
     """What `symprop kernels` writes: no OpenMP, nothing a fork could trip on."""
     source = _source("64-128:relu-64:relu-10:softmax")
-    assert "SHARDED = False" in source and "shard_thread" not in source
+    assert "SHARDED = False" in source and "_thread" not in source
 
 
 def test_transposed_weight_copies_train_like_the_plain_products():
@@ -455,7 +491,7 @@ def epochs_in_one_call(shards, count, nan_row=None, blocks="bn"):
     return [p.copy() for p in params], (batches, step, status, losses, outputs, scores)
 
 
-@pytest.mark.parametrize("blocks", [False, "bn"])
+@pytest.mark.parametrize("blocks", [False, "rows", "bn"])
 def test_split_batches_take_several_epochs_a_call(blocks):
     """Three epochs in one call on the split path (each batch's rows over two threads, or
     three shares in turn): bit for bit what three calls of one epoch give, each epoch's
@@ -613,7 +649,7 @@ def test_a_first_prediction_after_the_split_path_compiles_infer_alone():
     script = SPLIT_FIT + textwrap.dedent("""
         first = net.predict(X)
         module = net._module(sp.SGD(lr=0.1))
-        compiled = (bool(module.shard_thread.overloads), bool(module.infer.overloads),
+        compiled = (bool(module.column_thread.overloads), bool(module.infer.overloads),
                     bool(module.run.overloads))
         net.gradients(X[:8], y[:8])
         again = net.predict(X)

@@ -1,13 +1,32 @@
-"""The split path of a network module: data-parallel training steps.
+"""The split path of a network module: training steps on several threads, in one of two ways.
 
-Each of ``shards`` threads forward- and back-propagates its share of a training batch's
-rows, in its own row of one work array, then the threads' gradients are summed and each
-thread updates its share of the parameters (the template shards.j2's ``share_pass`` and
-``share_update``, written out in ``shard_thread``).
-A call of one or several epochs runs ``shard_thread`` in each of ``shards`` Python threads
-at once (``split_support.run_threads``; the compiled code releases the GIL): each thread
-runs every batch, and the threads meet at a barrier wherever one needs what another wrote
-(symprop/codegen/split_support.py).
+The row split (data parallel): each of ``shards`` threads forward- and back-propagates its
+share of a training batch's rows, in its own row of one work array, then the threads'
+gradients are summed and each thread updates its share of the parameters (the template
+shards.j2's ``share_pass`` and ``share_update``, written out in ``shard_thread``).
+
+The column split (``column_split``, columns.j2's ``column_thread``; Megatron-LM's pairing of
+a column-parallel and a row-parallel layer): for a chain of three dense layers, each thread
+takes a block of the first layer's units, that is W1's columns and W2's rows of them, for a
+whole batch. Its block's activations times its rows of W2 are a partial sum of the second
+layer's product; the threads exchange those, add them up in share order, and each computes
+the rest of the forward pass, the loss and the output layer whole (with its own copy of
+that layer's parameters, updated alike in every thread). The backward pass through the
+block needs nothing from the other threads: the gradients of W2's rows and W1's columns are
+the block's own, and so are their updates. One meeting a step, and the partial sums (batch
+rows x the second layer's units) are all that crosses between the cores, where the row
+split moves every parameter's gradient one way and its new value the other. Writing a line
+another core holds costs about 10 ns, reading one it wrote 6 ns (``python -m
+benchmarks.crosscore`` on this project's 2-core machine). Medium (64-128-64-10, batch 64),
+each step and thread: on the row split, half of the gradients and half of the weights come
+in from the other core (1,077 lines of 64 bytes) and as many lines are taken back from it to
+be written; on the column split, the other thread's partial sums (64 x 64 floats, 256
+lines). 31 against 24 us a step (benchmarks/README.md).
+
+Either way, a call of one or several epochs runs the thread function in each of ``shards``
+Python threads at once (``split_support.run_threads``; the compiled code releases the GIL):
+each thread runs every batch, and the threads meet at a barrier wherever one needs what
+another wrote (symprop/codegen/split_support.py).
 
 Batch normalization couples a batch's rows: its mean and variance are the whole batch's, and
 so are the sums over rows of its backward pass. Its networks' steps run in stages, the
@@ -44,6 +63,10 @@ from symprop.codegen.prefetch import CACHE_LINE
 # against 11-12 us on two.
 SHARD_MIN_MACS_PER_ROW = 8192  # multiply-adds of one row's forward pass
 SHARD_MAX_LAYER_WEIGHTS = 1 << 17  # a layer this big takes BLAS threads instead
+# The column split (see column_split): the fewest first-layer units a thread takes, and the
+# largest share of the weights in the layer every thread computes whole.
+COLUMN_MIN_UNITS = 32
+COLUMN_MAX_REPLICATED = 1 / 8
 
 
 @dataclass
@@ -107,6 +130,55 @@ class SplitPath:
         return (self.split_batches and not self.dropout_args
                 and sum(weights) >= SHARD_MIN_MACS_PER_ROW
                 and max(weights) <= SHARD_MAX_LAYER_WEIGHTS)
+
+    @property
+    def column_split(self) -> bool:
+        """Whether the split path divides the layers' units between the threads rather than
+        the batch's rows (columns.j2): for a chain of three dense layers whose first two
+        multiply by BLAS, the second not a softmax, with at least COLUMN_MIN_UNITS first-layer
+        units for each of two threads and an output layer small beside the other two (each
+        thread computes it whole). Thread t takes a block of the first layer's units (columns
+        of W1) and the matching rows of W2: its part of the second layer's product is a
+        partial sum, and the threads' partial sums are all that crosses between the cores
+        in a step, against every parameter's gradient and weight on the row split (medium,
+        64-128-64-10 at batch 64: 4,096 floats each way against 17,226)."""
+        if not self.shardable or self.has_blocks or len(self.layers) != 3:
+            return False
+        first, second, third = self.layers
+        split = first.n_in * first.n_out + second.n_in * second.n_out
+        return (first.variant == second.variant == "blas" and not second.act.is_softmax
+                and first.n_out >= 2 * COLUMN_MIN_UNITS
+                and third.n_in * third.n_out <= COLUMN_MAX_REPLICATED * split)
+
+    @property
+    def column_layout(self) -> dict[str, list[tuple[str, str | None, str]]]:
+        """The column split's arrays in a thread's work row, as (name, rows, columns) with
+        rows None for a vector; sizes are numbers or the names ``cap`` (the batch rows) and
+        ``units`` (the thread's first-layer units). "part": the thread's block of the first
+        layer's units (its own copies of those weights and their optimizer states, its
+        gradients, the layer's buffers); "whole": what each thread computes in full (the
+        second layer's bias, the output layer, the batch buffers but the output delta)."""
+        first, second, third = self.layers
+        n0, n2, n3 = first.n_in, second.n_out, third.n_out
+        states = self.update.state
+        part = [("W1", n0, "units"), ("b1", None, "units"), ("W2", "units", n2)]
+        part += [(f"{st}_{name}", rows, cols) for st in states for name, rows, cols in part[:3]]
+        part += [("dW1", n0, "units"), ("db1", None, "units"), ("dW2", "units", n2)]
+        if self.keeps_transpose(second):
+            part.append(("W2T", n2, "units"))
+        part += [(name, "cap", "units") for name in (["A1", "Z1"] if first.keep_z else ["A1"])]
+        part.append(("D1", "cap", "units"))
+        whole = [("b2", None, n2), ("W3", n2, n3), ("b3", None, n3)]
+        whole += [(f"{st}_{name}", rows, cols) for st in states for name, rows, cols in whole[:3]]
+        whole += [("db2", None, n2), ("dW3", n2, n3), ("db3", None, n3)]
+        if self.keeps_transpose(third):
+            whole.append(("W3T", n3, n2))
+        whole += [("XB", "cap", n0), ("YB", "cap", n3)]
+        whole += [(name, "cap", n2) for name in (["A2", "Z2"] if second.keep_z else ["A2"])]
+        whole += [("D2", "cap", n2)]
+        # the output delta's rows come from every thread: in the exchanged `outs`, not here
+        whole += [(name, "cap", n3) for name in (["A3", "Z3"] if third.keep_z else ["A3"])]
+        return {"part": part, "whole": whole}
 
     @property
     def shard_buffers(self) -> list[tuple[str, int, int]]:

@@ -5,11 +5,13 @@ of small and medium layers, waking a second BLAS thread costs more than it saves
 64-128-64-10 at batch 64: 160 us a step on one thread against 216 us on two). Large
 products keep every thread.
 
-Where the products stay on one BLAS thread, modules built with a data-parallel path
-(``SHARDED``, see symprop/codegen/plan.py) split each training batch's rows over threads
-instead (as many as Numba's thread count): each forward- and back-propagates its share,
-then sums the threads' gradients and updates its share of the parameters; the threads of a
-call meet at barriers in between (symprop/codegen/split_support.py).
+Where the products stay on one BLAS thread, modules built with a split path (``SHARDED``,
+see symprop/codegen/split.py) train each batch on several threads instead (as many as
+Numba's thread count): each forward- and back-propagates its share of the batch's rows,
+then sums the threads' gradients and updates its share of the parameters; or, for a chain
+of three dense layers (``SPLIT_UNITS``, the column split), each takes a block of the first
+layer's units for the whole batch. The threads of a call meet at barriers in between
+(symprop/codegen/split_support.py).
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ def largest_product(layers, rows: int) -> int:
 def shards_for(module, layers, rows: int) -> int:
     """How many threads share each training batch of ``rows`` rows: 1 (run() as it was)
     unless the module has the split path, its products stay on one BLAS thread, Numba's
-    thread count is at least two and each thread gets SHARD_MIN_ROWS rows. Numba's thread
+    thread count is at least two and each thread gets SHARD_MIN_ROWS rows (and, where the
+    split shares out the first layer's units, COLUMN_MIN_UNITS units). Numba's thread
     count is the knob (``numba.set_num_threads``, NUMBA_NUM_THREADS), read without starting
     Numba's thread pool: the split path's threads are Python's (split_support.run_threads),
     so neither the threading layer (workqueue included) nor a fork after the pool started
@@ -50,6 +53,11 @@ def shards_for(module, layers, rows: int) -> int:
     from symprop.codegen.split_support import numba_thread_count
 
     shards = min(numba_thread_count(), rows // SHARD_MIN_ROWS)
+    units = getattr(module, "SPLIT_UNITS", 0)
+    if units:  # the column split: each thread a block of the first layer's units
+        from symprop.codegen.split import COLUMN_MIN_UNITS
+
+        shards = min(shards, units // COLUMN_MIN_UNITS)
     return shards if shards >= 2 else 1
 
 

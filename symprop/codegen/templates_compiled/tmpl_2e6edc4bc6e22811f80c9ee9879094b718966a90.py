@@ -9,14 +9,15 @@ def root(context, missing=missing):
     if 0: yield None
     l_0_plan = resolve('plan')
     l_0_norms = resolve('norms')
+    l_0_cols = resolve('cols')
     l_0_sh = resolve('sh')
     l_0_version = resolve('version')
     l_0_exported = resolve('exported')
+    l_0_jit = resolve('jit')
     l_0_work = resolve('work')
     l_0_row_floats = resolve('row_floats')
     l_0_weights = resolve('weights')
     l_0_narrow = resolve('narrow')
-    l_0_jit = resolve('jit')
     l_0_units = resolve('units')
     l_0_m = l_0_l = l_0_b = l_0_scalars = l_0_single = missing
     try:
@@ -60,7 +61,11 @@ def root(context, missing=missing):
         pass
         l_0_norms = context.vars['norms'] = environment.get_template('norms.j2', 'network.py.j2')._get_default_module(context)
         context.exported_vars.discard('norms')
-    if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable'):
+    if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'column_split'):
+        pass
+        l_0_cols = context.vars['cols'] = environment.get_template('columns.j2', 'network.py.j2')._get_default_module(context)
+        context.exported_vars.discard('cols')
+    elif environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable'):
         pass
         l_0_sh = context.vars['sh'] = environment.get_template('shards.j2', 'network.py.j2')._get_default_module(context)
         context.exported_vars.discard('sh')
@@ -137,6 +142,8 @@ def root(context, missing=missing):
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'score_kind'))
     yield '"\n\n# Whether run() can split training batches over threads (train_epoch\'s `shards`).\nSHARDED = '
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable'))
+    yield "\n\n# The first layer's units that the threads of a split share out (the column split), or 0:\n# the split path, if any, shares out each batch's rows.\nSPLIT_UNITS = "
+    yield str((environment.getattr(environment.getitem(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'layers'), 0), 'n_out') if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'column_split') else 0))
     yield '\n\n# What run() does with each batch.\nTRAIN = 0      # forward, loss, backward, update: one epoch of mini-batches\nGRADIENTS = 1  # forward, loss, backward: gradients of the mean loss into the d* arrays\nEVALUATE = 2   # forward and loss: outputs into `out`, the summed loss returned\nPREDICT = 3    # forward only: outputs into `out`\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'has_blocks'):
         pass
@@ -257,7 +264,7 @@ def root(context, missing=missing):
         pass
         yield ', '
         yield str(l_1_name)
-        yield str(('_in' if (undefined(name='single') if l_0_single is missing else l_0_single) else cond_expr_undefined("the inline if-expression on line 173 in 'network.py.j2' evaluated to false and no else section was defined.")))
+        yield str(('_in' if (undefined(name='single') if l_0_single is missing else l_0_single) else cond_expr_undefined("the inline if-expression on line 177 in 'network.py.j2' evaluated to false and no else section was defined.")))
     l_1_name = missing
     yield '):\n    """'
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'optimizer_name'))
@@ -308,7 +315,12 @@ def root(context, missing=missing):
         yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'lit'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), 0.0, _loop_vars=_loop_vars))
     l_1_s = missing
     yield '\n    return nonfinite\n'
-    if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable'):
+    if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'column_split'):
+        pass
+        yield "\n\n\n# -- the column split: each of `shards` threads takes a block of the first layer's units -----\n# A thread's copies of its parameters and its buffers live in its row of `work`; the partial\n# sums of the second layer's product, which the threads exchange, in `parts`.\n\n\n"
+        yield str(context.call(environment.getattr((undefined(name='cols') if l_0_cols is missing else l_0_cols), 'column_thread'), (undefined(name='plan') if l_0_plan is missing else l_0_plan), (undefined(name='jit') if l_0_jit is missing else l_0_jit)))
+        yield '\n'
+    elif environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable'):
         pass
         l_0_work = environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shard_buffers')
         context.vars['work'] = l_0_work
@@ -488,7 +500,11 @@ def root(context, missing=missing):
         yield '\n'
     l_1_name = l_1_shape = l_1_fill = missing
     yield '            ]\n\n\n'
-    if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable'):
+    if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'column_split'):
+        pass
+        yield str(context.call(environment.getattr((undefined(name='cols') if l_0_cols is missing else l_0_cols), 'column_arrays'), (undefined(name='plan') if l_0_plan is missing else l_0_plan)))
+        yield '\n\n\n'
+    elif environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable'):
         pass
         yield 'def _shard_arrays(shards, params, rows):\n    """The split path\'s arrays for ``shards`` threads: shards, crowded (more shares than\n    threads), sync, results (the threads\' meeting points, the call\'s outcome), losses,\n    scores and verdicts (one per thread), work (per thread, its share of ``rows`` batch rows\n    in every batch buffer, then its transposed weight copies) and grads (per thread, every\n    parameter\'s gradient, flat); each thread\'s rows on cache lines of their own. One\n    share: run() trains alone, nothing to make."""\n    if shards == 1:\n        return [1]\n    cap = -(-rows // shards)\n    dtype = params[0].dtype\n    work_floats = cap * '
         yield str((environment.getitem(environment.getitem(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shard_buffers'), -1), 1) + environment.getitem(environment.getitem(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shard_buffers'), -1), 2)))
@@ -504,7 +520,7 @@ def root(context, missing=missing):
         for l_1_layer, l_1_loop in LoopContext(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed'), undefined):
             _loop_vars = {}
             pass
-            yield str((', ' if (not environment.getattr(l_1_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 405 in 'network.py.j2' evaluated to false and no else section was defined.")))
+            yield str((', ' if (not environment.getattr(l_1_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 423 in 'network.py.j2' evaluated to false and no else section was defined.")))
             yield 'np.ascontiguousarray(params['
             yield str(context.call(environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params'), 'index'), environment.getattr(l_1_layer, 'W'), _loop_vars=_loop_vars))
             yield '].T)'
@@ -526,29 +542,44 @@ def root(context, missing=missing):
     yield ']\n    epochs, shards = int(epochs), max(1, int(shards))\n    rows = perm.shape[0] // max(epochs, 1)\n    if epochs < 1 or rows * epochs != perm.shape[0]:\n        raise ValueError("train_epoch: perm must hold `epochs` epochs\' row orders, each as "\n                         "long")\n    batches = epochs * -(-rows // batch_size)\n    out = np.empty((0, '
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'n_out'))
     yield '), dtype=X.dtype) if outputs is None else outputs\n    scores = np.empty((0, 2)) if scores is None else scores\n    # the compiled loop writes without bounds checks: arrays too short are refused here\n    if outputs is not None and out.shape[0] < epochs * X.shape[0]:\n        raise ValueError("train_epoch: outputs must have `epochs` times X\'s rows")\n    if batch_losses.shape[0] < batches:\n        raise ValueError("train_epoch: batch_losses must have `epochs` times an epoch\'s "\n                         "batches")\n    if len(scores.shape) != 2 or scores.shape[1] != 2 or 0 < scores.shape[0] < batches:\n        raise ValueError("train_epoch: scores must have 2 columns and `epochs` times an "\n                         "epoch\'s batches of rows")\n    buffers, grads, shard_arrays = epoch_work(batch_size, params, shards) if work is None else work\n    if buffers[0].shape[0] < min(batch_size, X.shape[0])'
-    yield str((' or shard_arrays[0] != shards' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 440 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((' or shard_arrays[0] != shards' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else cond_expr_undefined("the inline if-expression on line 458 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ':\n        raise ValueError("train_epoch: work was made for another batch_size or shard count; "\n                         "make it with epoch_work(batch_size, params, shards)")\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable'):
         pass
-        yield '    if shards > 1 and outputs is not None:\n        raise ValueError("train_epoch: outputs are kept on one thread only (shards=1); the "\n                         "split path counts scores")\n    if shards > 1:  # each batch\'s rows split over `shards` threads\n        _, crowded, sync, results, losses, share_scores, verdicts, shard_work, shard_grads = shard_arrays\n'
-        l_0_units = context.call(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'unit_buffer_shapes'))
-        context.vars['units'] = l_0_units
-        context.exported_vars.add('units')
-        if (undefined(name='units') if l_0_units is missing else l_0_units):
+        yield '    if shards > 1 and outputs is not None:\n        raise ValueError("train_epoch: outputs are kept on one thread only (shards=1); the "\n                         "split path counts scores")\n'
+        if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'column_split'):
             pass
-            yield '        '
-            yield str(t_1(context.eval_ctx, t_4(context, (undefined(name='units') if l_0_units is missing else l_0_units), 'first'), ', '))
-            yield ', = buffers['
-            yield str((-t_2((undefined(name='units') if l_0_units is missing else l_0_units))))
-            yield ':]  # the batch statistics\n'
-        yield '        sync[:] = 0\n        run_threads(shard_thread, shards, (shards, crowded, sync, results, X, Y, perm, epochs, batch_size, step, clip_norm, batch_losses, scores, shard_work, shard_grads, losses, share_scores, verdicts'
-        yield str(context.call(environment.getattr((undefined(name='sh') if l_0_sh is missing else l_0_sh), 'shared'), (undefined(name='plan') if l_0_plan is missing else l_0_plan)))
-        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params')))
-        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
-        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'states')))
-        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'model_hyper')))
-        yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'hyper')))
-        yield '))\n        return int(results[0]), int(results[1]), int(results[2])\n'
+            yield '    if shards > '
+            yield str(environment.getattr(environment.getitem(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'layers'), 0), 'n_out'))
+            yield ':\n        raise ValueError("train_epoch: the column split shares out '
+            yield str(environment.getattr(environment.getitem(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'layers'), 0), 'n_out'))
+            yield ' units: at most as many shards")\n    if shards > 1:  # each batch\'s units split over `shards` threads\n        _, crowded, sync, results, checks, shard_work, parts, outs, cap, whole = shard_arrays\n        sync[:] = 0\n        run_threads(column_thread, shards, (shards, crowded, sync, results, X, Y, perm, epochs, batch_size, step, clip_norm, batch_losses, scores, shard_work, parts, outs, checks, cap, whole'
+            yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params')))
+            yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'states')))
+            yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'model_hyper')))
+            yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'hyper')))
+            yield '))\n        return int(results[0]), int(results[1]), int(results[2])\n'
+        else:
+            pass
+            yield "    if shards > 1:  # each batch's rows split over `shards` threads\n        _, crowded, sync, results, losses, share_scores, verdicts, shard_work, shard_grads = shard_arrays\n"
+            l_0_units = context.call(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'unit_buffer_shapes'))
+            context.vars['units'] = l_0_units
+            context.exported_vars.add('units')
+            if (undefined(name='units') if l_0_units is missing else l_0_units):
+                pass
+                yield '        '
+                yield str(t_1(context.eval_ctx, t_4(context, (undefined(name='units') if l_0_units is missing else l_0_units), 'first'), ', '))
+                yield ', = buffers['
+                yield str((-t_2((undefined(name='units') if l_0_units is missing else l_0_units))))
+                yield ':]  # the batch statistics\n'
+            yield '        sync[:] = 0\n        run_threads(shard_thread, shards, (shards, crowded, sync, results, X, Y, perm, epochs, batch_size, step, clip_norm, batch_losses, scores, shard_work, shard_grads, losses, share_scores, verdicts'
+            yield str(context.call(environment.getattr((undefined(name='sh') if l_0_sh is missing else l_0_sh), 'shared'), (undefined(name='plan') if l_0_plan is missing else l_0_plan)))
+            yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params')))
+            yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
+            yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'states')))
+            yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'model_hyper')))
+            yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'hyper')))
+            yield '))\n        return int(results[0]), int(results[1]), int(results[2])\n'
     yield '    batches, step, status, _ = run(TRAIN, X, Y, perm, epochs, batch_size, step, clip_norm, batch_losses, scores, out, *buffers, *params'
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
     yield ', *grads'
@@ -556,7 +587,7 @@ def root(context, missing=missing):
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'model_hyper')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'update'), 'hyper')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 457 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 485 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return batches, step, status\n\n\ndef epoch_work(batch_size, params, shards=1):\n    """train_epoch\'s scratch arrays for batches of batch_size rows: the batch buffers, the\n    gradients and the threads\' shares'
     yield str(('' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'shardable') else ' (none here)'))
     yield '; nothing in them outlives an epoch."""\n    return (_buffers(batch_size), _like(params), '
@@ -584,7 +615,7 @@ def root(context, missing=missing):
         yield ', 0.0'
     l_1__ = missing
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 472 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 500 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return total / n\n\n\ndef evaluate(X, Y, out, with_loss, chunk, '
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'args'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'params')))
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'persistent')))
@@ -609,8 +640,8 @@ def root(context, missing=missing):
         yield ', 0.0'
     l_1__ = missing
     yield str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'dropout_args')))
-    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 488 in 'network.py.j2' evaluated to false and no else section was defined.")))
+    yield str((', *_transposes(params)' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'transposed') else cond_expr_undefined("the inline if-expression on line 516 in 'network.py.j2' evaluated to false and no else section was defined.")))
     yield ')\n    return total / max(n, 1)\n'
 
 blocks = {}
-debug_info = '2=53&3=55&4=57&7=59&8=63&9=68&11=70&12=74&13=78&14=80&15=84&16=94&17=96&19=99&20=101&21=108&23=111&31=114&35=117&37=120&39=125&45=129&50=137&53=139&60=141&68=145&72=147&75=151&77=154&80=158&82=161&85=165&87=168&90=172&92=175&95=179&97=182&100=185&102=187&106=190&109=193&112=195&114=197&117=200&118=202&121=205&124=207&127=211&130=215&133=217&136=219&140=222&145=224&150=228&156=230&159=233&163=235&165=237&170=240&171=243&172=247&173=249&174=263&178=265&182=268&183=272&186=278&190=280&191=284&193=289&195=291&196=295&199=301&202=311&203=313&204=316&205=319&206=322&216=326&217=328&220=330&224=332&228=335&229=337&251=366&252=370&253=374&255=376&256=379&257=381&261=385&275=389&278=391&280=393&285=395&302=397&304=400&307=402&312=404&316=406&317=409&318=411&324=428&325=432&326=436&327=444&329=449&332=452&340=456&341=458&342=460&345=462&353=464&354=467&370=473&373=475&374=477&375=479&376=483&381=491&393=494&394=498&402=500&405=504&409=514&411=521&414=523&421=525&428=527&440=529&443=531&449=534&450=537&451=540&454=545&457=553&463=561&464=563&467=565&469=572&472=574&476=589&478=594&481=596&485=599&488=603'
+debug_info = '2=54&3=56&4=58&7=60&8=64&9=73&11=75&12=79&13=83&14=85&15=89&16=99&17=101&19=104&20=106&21=113&23=116&31=119&35=122&37=125&39=130&45=134&50=142&53=144&57=146&64=148&72=152&76=154&79=158&81=161&84=165&86=168&89=172&91=175&94=179&96=182&99=186&101=189&104=192&106=194&110=197&113=200&116=202&118=204&121=207&122=209&125=212&128=214&131=218&134=222&137=224&140=226&144=229&149=231&154=235&160=237&163=240&167=242&169=244&174=247&175=250&176=254&177=256&178=270&182=272&186=275&187=279&190=285&194=287&195=291&197=296&199=298&200=302&203=308&206=318&215=321&216=323&217=325&218=328&219=331&220=334&230=338&231=340&234=342&238=344&242=347&243=349&265=378&266=382&267=386&269=388&270=391&271=393&275=397&289=401&292=403&294=405&299=407&316=409&318=412&321=414&326=416&330=418&331=421&332=423&338=440&339=444&340=448&341=456&343=461&346=464&354=468&355=470&356=472&359=474&367=476&368=479&384=485&387=487&388=489&389=491&390=495&395=503&396=505&399=507&411=510&412=514&420=516&423=520&427=530&429=537&432=539&439=541&446=543&458=545&461=547&465=550&466=553&467=555&471=557&476=565&477=568&478=571&481=576&485=584&491=592&492=594&495=596&497=603&500=605&504=620&506=625&509=627&513=630&516=634'

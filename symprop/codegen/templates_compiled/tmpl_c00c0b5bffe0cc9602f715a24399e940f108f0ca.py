@@ -8,7 +8,7 @@ def root(context, missing=missing):
     cond_expr_undefined = Undefined
     if 0: yield None
     l_0_range = resolve('range')
-    l_0_ROW_TUPLE_COLUMNS = l_0_args = l_0_tail = l_0_lit = l_0_lines = l_0_helpers = l_0_float32_cpu_helpers = l_0_loss_delta = l_0_score_row = l_0_score_value = l_0_keep_outputs = l_0_forward_call = l_0_backward_calls = l_0_delta_call = l_0_stepping_section = l_0_refresh_transposes = l_0_clip_scale = l_0_update_views = l_0_update_tail = l_0_invariant_lines = l_0_update_section = l_0_usage = l_0_shapes = l_0_prefetch_rows = l_0_gather_rows = l_0_copy_row = l_0_confirm_inputs = l_0_batch_in = l_0_column_sums = missing
+    l_0_ROW_TUPLE_COLUMNS = l_0_args = l_0_tail = l_0_lit = l_0_lines = l_0_helpers = l_0_float32_cpu_helpers = l_0_loss_delta = l_0_score_row = l_0_score_value = l_0_keep_outputs = l_0_forward_call = l_0_backward_calls = l_0_layer_backward = l_0_delta_call = l_0_stepping_section = l_0_refresh_transposes = l_0_clip_scale = l_0_update_views = l_0_update_tail = l_0_invariant_lines = l_0_update_section = l_0_usage = l_0_shapes = l_0_prefetch_rows = l_0_gather_rows = l_0_copy_row = l_0_confirm_inputs = l_0_batch_in = l_0_column_sums = missing
     try:
         t_1 = environment.filters['batch']
     except KeyError:
@@ -478,56 +478,12 @@ def root(context, missing=missing):
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
         pass
         for l_2_layer in t_5(environment.getattr(l_1_plan, 'layers')):
-            l_2_below = resolve('below')
             _loop_vars = {}
             pass
-            if context.call(environment.getattr(l_1_plan, 'grad_delta'), l_2_layer, _loop_vars=_loop_vars):
-                pass
-                l_2_below = environment.getattr(l_2_layer, 'below')
-                _loop_vars['below'] = l_2_below
-                t_17.extend((
-                    str(l_1_pad),
-                    str(context.call(environment.getattr(l_1_plan, 'grad_delta'), l_2_layer, _loop_vars=_loop_vars)),
-                    '(',
-                    str(environment.getattr(l_2_layer, 'input')),
-                    ', D',
-                    str(environment.getattr(l_2_layer, 'index')),
-                    ', ',
-                    str(l_1_rows),
-                    ', d',
-                    str(environment.getattr(l_2_layer, 'weights_arg')),
-                    ', d',
-                    str(environment.getattr(l_2_layer, 'b')),
-                    ', ',
-                    str(environment.getattr(l_2_layer, 'weights_arg')),
-                    ', ',
-                    str((str_join((environment.getattr((undefined(name='below') if l_2_below is missing else l_2_below), 'slope_source'), ', ', )) if (environment.getattr((undefined(name='below') if l_2_below is missing else l_2_below), 'slope_source') != environment.getattr(l_2_layer, 'input')) else cond_expr_undefined("the inline if-expression on line 236 in 'macros.j2' evaluated to false and no else section was defined."))),
-                    'D',
-                    str(environment.getattr((undefined(name='below') if l_2_below is missing else l_2_below), 'index')),
-                    str(((', M%d' % environment.getattr((undefined(name='below') if l_2_below is missing else l_2_below), 'index')) if environment.getattr((undefined(name='below') if l_2_below is missing else l_2_below), 'has_dropout') else '')),
-                    str(context.call((undefined(name='tail') if l_0_tail is missing else l_0_tail), environment.getattr(environment.getattr((undefined(name='below') if l_2_below is missing else l_2_below), 'act'), 'hyper'), _loop_vars=_loop_vars)),
-                    ')\n',
-                ))
-            else:
-                pass
-                t_17.extend((
-                    str(l_1_pad),
-                    'grad_',
-                    str(environment.getattr(l_2_layer, 'kernel_variant')),
-                    '(',
-                    str(environment.getattr(l_2_layer, 'input')),
-                    ', D',
-                    str(environment.getattr(l_2_layer, 'index')),
-                    ', ',
-                    str(l_1_rows),
-                    ', d',
-                    str(environment.getattr(l_2_layer, 'weights_arg')),
-                    ', d',
-                    str(environment.getattr(l_2_layer, 'b')),
-                    ')\n',
-                    str(context.call((undefined(name='delta_call') if l_0_delta_call is missing else l_0_delta_call), l_1_plan, l_2_layer, l_1_rows, l_1_pad, _loop_vars=_loop_vars)),
-                ))
-        l_2_layer = l_2_below = missing
+            t_17.append(
+                str(context.call((undefined(name='layer_backward') if l_0_layer_backward is missing else l_0_layer_backward), l_1_plan, l_2_layer, l_1_rows, l_1_pad, _loop_vars=_loop_vars)),
+            )
+        l_2_layer = missing
         return concat(t_17)
     context.exported_vars.add('backward_calls')
     context.vars['backward_calls'] = l_0_backward_calls = Macro(environment, macro, 'backward_calls', ('plan', 'rows', 'pad'), False, False, False, context.eval_ctx.autoescape)
@@ -543,10 +499,70 @@ def root(context, missing=missing):
         if l_1_pad is missing:
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
         pass
-        if environment.getattr(l_1_layer, 'below'):
+        if context.call(environment.getattr(l_1_plan, 'grad_delta'), l_1_layer):
             pass
             l_1_below = environment.getattr(l_1_layer, 'below')
             t_18.extend((
+                str(l_1_pad),
+                str(context.call(environment.getattr(l_1_plan, 'grad_delta'), l_1_layer)),
+                '(',
+                str(environment.getattr(l_1_layer, 'input')),
+                ', D',
+                str(environment.getattr(l_1_layer, 'index')),
+                ', ',
+                str(l_1_rows),
+                ', d',
+                str(environment.getattr(l_1_layer, 'weights_arg')),
+                ', d',
+                str(environment.getattr(l_1_layer, 'b')),
+                ', ',
+                str(environment.getattr(l_1_layer, 'weights_arg')),
+                ', ',
+                str((str_join((environment.getattr((undefined(name='below') if l_1_below is missing else l_1_below), 'slope_source'), ', ', )) if (environment.getattr((undefined(name='below') if l_1_below is missing else l_1_below), 'slope_source') != environment.getattr(l_1_layer, 'input')) else cond_expr_undefined("the inline if-expression on line 242 in 'macros.j2' evaluated to false and no else section was defined."))),
+                'D',
+                str(environment.getattr((undefined(name='below') if l_1_below is missing else l_1_below), 'index')),
+                str(((', M%d' % environment.getattr((undefined(name='below') if l_1_below is missing else l_1_below), 'index')) if environment.getattr((undefined(name='below') if l_1_below is missing else l_1_below), 'has_dropout') else '')),
+                str(context.call((undefined(name='tail') if l_0_tail is missing else l_0_tail), environment.getattr(environment.getattr((undefined(name='below') if l_1_below is missing else l_1_below), 'act'), 'hyper'))),
+                ')\n',
+            ))
+        else:
+            pass
+            t_18.extend((
+                str(l_1_pad),
+                'grad_',
+                str(environment.getattr(l_1_layer, 'kernel_variant')),
+                '(',
+                str(environment.getattr(l_1_layer, 'input')),
+                ', D',
+                str(environment.getattr(l_1_layer, 'index')),
+                ', ',
+                str(l_1_rows),
+                ', d',
+                str(environment.getattr(l_1_layer, 'weights_arg')),
+                ', d',
+                str(environment.getattr(l_1_layer, 'b')),
+                ')\n',
+                str(context.call((undefined(name='delta_call') if l_0_delta_call is missing else l_0_delta_call), l_1_plan, l_1_layer, l_1_rows, l_1_pad)),
+            ))
+        return concat(t_18)
+    context.exported_vars.add('layer_backward')
+    context.vars['layer_backward'] = l_0_layer_backward = Macro(environment, macro, 'layer_backward', ('plan', 'layer', 'rows', 'pad'), False, False, False, context.eval_ctx.autoescape)
+    def macro(l_1_plan, l_1_layer, l_1_rows, l_1_pad):
+        t_19 = []
+        l_1_below = resolve('below')
+        if l_1_plan is missing:
+            l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
+        if l_1_layer is missing:
+            l_1_layer = undefined("parameter 'layer' was not provided", name='layer')
+        if l_1_rows is missing:
+            l_1_rows = undefined("parameter 'rows' was not provided", name='rows')
+        if l_1_pad is missing:
+            l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
+        pass
+        if environment.getattr(l_1_layer, 'below'):
+            pass
+            l_1_below = environment.getattr(l_1_layer, 'below')
+            t_19.extend((
                 str(l_1_pad),
                 str(context.call(environment.getattr(l_1_plan, 'delta_kernel'), l_1_layer)),
                 '(D',
@@ -563,11 +579,11 @@ def root(context, missing=missing):
                 str(context.call((undefined(name='tail') if l_0_tail is missing else l_0_tail), environment.getattr(environment.getattr((undefined(name='below') if l_1_below is missing else l_1_below), 'act'), 'hyper'))),
                 ')\n',
             ))
-        return concat(t_18)
+        return concat(t_19)
     context.exported_vars.add('delta_call')
     context.vars['delta_call'] = l_0_delta_call = Macro(environment, macro, 'delta_call', ('plan', 'layer', 'rows', 'pad'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_rows, l_1_pad):
-        t_19 = []
+        t_20 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_rows is missing:
@@ -575,14 +591,14 @@ def root(context, missing=missing):
         if l_1_pad is missing:
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
         pass
-        t_19.extend((
+        t_20.extend((
             str(l_1_pad),
             'step += 1\n',
         ))
         for l_2_layer in t_5(environment.getattr(l_1_plan, 'layers')):
             _loop_vars = {}
             pass
-            t_19.extend((
+            t_20.extend((
                 str(context.call((undefined(name='delta_call') if l_0_delta_call is missing else l_0_delta_call), l_1_plan, l_2_layer, l_1_rows, l_1_pad, _loop_vars=_loop_vars)),
                 str(l_1_pad),
                 'step_blas(',
@@ -600,7 +616,7 @@ def root(context, missing=missing):
                 ', hp_lr)\n',
             ))
         l_2_layer = missing
-        t_19.extend((
+        t_20.extend((
             str(l_1_pad),
             'nonfinite = 0.0\n',
             str(l_1_pad),
@@ -615,11 +631,11 @@ def root(context, missing=missing):
             '    return flat, step, 2, loss_sum\n',
             str(context.call((undefined(name='refresh_transposes') if l_0_refresh_transposes is missing else l_0_refresh_transposes), l_1_plan, l_1_pad)),
         ))
-        return concat(t_19)
+        return concat(t_20)
     context.exported_vars.add('stepping_section')
     context.vars['stepping_section'] = l_0_stepping_section = Macro(environment, macro, 'stepping_section', ('plan', 'rows', 'pad'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_pad):
-        t_20 = []
+        t_21 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_pad is missing:
@@ -628,7 +644,7 @@ def root(context, missing=missing):
         for l_2_layer in environment.getattr(l_1_plan, 'transposed'):
             _loop_vars = {}
             pass
-            t_20.extend((
+            t_21.extend((
                 str(l_1_pad),
                 'transpose_',
                 str(environment.getattr(l_1_plan, 'float_type')),
@@ -639,17 +655,17 @@ def root(context, missing=missing):
                 'T)\n',
             ))
         l_2_layer = missing
-        return concat(t_20)
+        return concat(t_21)
     context.exported_vars.add('refresh_transposes')
     context.vars['refresh_transposes'] = l_0_refresh_transposes = Macro(environment, macro, 'refresh_transposes', ('plan', 'pad'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_squares, l_1_pad):
-        t_21 = []
+        t_22 = []
         if l_1_squares is missing:
             l_1_squares = undefined("parameter 'squares' was not provided", name='squares')
         if l_1_pad is missing:
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
         pass
-        t_21.extend((
+        t_22.extend((
             str(l_1_pad),
             'norm = math.sqrt(',
             str(l_1_squares),
@@ -659,11 +675,11 @@ def root(context, missing=missing):
             str(l_1_pad),
             '    scale = clip_norm / (norm + 1e-6)',
         ))
-        return concat(t_21)
+        return concat(t_22)
     context.exported_vars.add('clip_scale')
     context.vars['clip_scale'] = l_0_clip_scale = Macro(environment, macro, 'clip_scale', ('squares', 'pad'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_weights, l_1_pad, l_1_grads):
-        t_22 = []
+        t_23 = []
         l_1_namespace = resolve('namespace')
         l_1_ns = missing
         if l_1_plan is missing:
@@ -678,7 +694,7 @@ def root(context, missing=missing):
         for l_2_param in l_1_weights:
             _loop_vars = {}
             pass
-            t_22.extend((
+            t_23.extend((
                 str(l_1_pad),
                 str(l_2_param),
                 '_flat = ',
@@ -687,7 +703,7 @@ def root(context, missing=missing):
             ))
             if l_1_grads:
                 pass
-                t_22.extend((
+                t_23.extend((
                     str(l_1_pad),
                     'd',
                     str(l_2_param),
@@ -698,7 +714,7 @@ def root(context, missing=missing):
             for l_3_st in environment.getattr(environment.getattr(l_1_plan, 'update'), 'state'):
                 _loop_vars = {}
                 pass
-                t_22.extend((
+                t_23.extend((
                     str(l_1_pad),
                     str(l_3_st),
                     '_',
@@ -728,7 +744,7 @@ def root(context, missing=missing):
         for (l_2_name, l_2_prefix), l_2_loop in LoopContext(environment.getattr((undefined(name='ns') if l_1_ns is missing else l_1_ns), 'groups'), undefined):
             _loop_vars = {}
             pass
-            t_22.extend((
+            t_23.extend((
                 str(l_1_pad),
                 str(l_2_name),
                 ' = (',
@@ -737,43 +753,43 @@ def root(context, missing=missing):
             for l_3_p, l_3_loop in LoopContext(environment.getattr(l_1_plan, 'params'), undefined):
                 _loop_vars = {}
                 pass
-                t_22.extend((
-                    str((', ' if (not environment.getattr(l_3_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 305 in 'macros.j2' evaluated to false and no else section was defined."))),
+                t_23.extend((
+                    str((', ' if (not environment.getattr(l_3_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 310 in 'macros.j2' evaluated to false and no else section was defined."))),
                     str(l_2_prefix),
                     str(l_3_p),
-                    str(('_flat' if (l_3_p in l_1_weights) else cond_expr_undefined("the inline if-expression on line 305 in 'macros.j2' evaluated to false and no else section was defined."))),
+                    str(('_flat' if (l_3_p in l_1_weights) else cond_expr_undefined("the inline if-expression on line 310 in 'macros.j2' evaluated to false and no else section was defined."))),
                 ))
             l_3_loop = l_3_p = missing
-            t_22.extend((
-                str((',' if (t_3(environment.getattr(l_1_plan, 'params')) == 1) else cond_expr_undefined("the inline if-expression on line 305 in 'macros.j2' evaluated to false and no else section was defined."))),
+            t_23.extend((
+                str((',' if (t_3(environment.getattr(l_1_plan, 'params')) == 1) else cond_expr_undefined("the inline if-expression on line 310 in 'macros.j2' evaluated to false and no else section was defined."))),
                 ')\n',
             ))
         l_2_loop = l_2_name = l_2_prefix = missing
-        return concat(t_22)
+        return concat(t_23)
     context.exported_vars.add('update_views')
     context.vars['update_views'] = l_0_update_views = Macro(environment, macro, 'update_views', ('plan', 'weights', 'pad', 'grads'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan):
-        t_23 = []
+        t_24 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         pass
-        t_23.append(
+        t_24.append(
             str(context.call((undefined(name='tail') if l_0_tail is missing else l_0_tail), environment.getattr(environment.getattr(l_1_plan, 'update'), 'hyper'))),
         )
         for l_2_c in environment.getattr(environment.getattr(l_1_plan, 'update'), 'invariant'):
             _loop_vars = {}
             pass
-            t_23.extend((
+            t_24.extend((
                 ', ',
                 str(environment.getitem(l_2_c, 0)),
             ))
         l_2_c = missing
-        return concat(t_23)
+        return concat(t_24)
     context.exported_vars.add('update_tail')
     context.vars['update_tail'] = l_0_update_tail = Macro(environment, macro, 'update_tail', ('plan',), False, False, False, context.eval_ctx.autoescape)
     yield '\n'
     def macro(l_1_plan, l_1_pad):
-        t_24 = []
+        t_25 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_pad is missing:
@@ -782,7 +798,7 @@ def root(context, missing=missing):
         for l_2_c in environment.getattr(environment.getattr(l_1_plan, 'update'), 'invariant'):
             _loop_vars = {}
             pass
-            t_24.extend((
+            t_25.extend((
                 str(l_1_pad),
                 str(environment.getitem(l_2_c, 0)),
                 ' = ',
@@ -790,11 +806,11 @@ def root(context, missing=missing):
                 '\n',
             ))
         l_2_c = missing
-        return concat(t_24)
+        return concat(t_25)
     context.exported_vars.add('invariant_lines')
     context.vars['invariant_lines'] = l_0_invariant_lines = Macro(environment, macro, 'invariant_lines', ('plan', 'pad'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_weights, l_1_pad):
-        t_25 = []
+        t_26 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_weights is missing:
@@ -802,7 +818,7 @@ def root(context, missing=missing):
         if l_1_pad is missing:
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
         pass
-        t_25.extend((
+        t_26.extend((
             str(l_1_pad),
             'step += 1\n',
             str(l_1_pad),
@@ -832,13 +848,13 @@ def root(context, missing=missing):
         for l_2_s in environment.getattr(environment.getattr(l_1_plan, 'update'), 'state'):
             _loop_vars = {}
             pass
-            t_25.extend((
+            t_26.extend((
                 ', flat_',
                 str(l_2_s),
                 '[p]',
             ))
         l_2_s = missing
-        t_25.extend((
+        t_26.extend((
             ', scale',
             str(context.call((undefined(name='update_tail') if l_0_update_tail is missing else l_0_update_tail), l_1_plan)),
             ')\n',
@@ -848,19 +864,19 @@ def root(context, missing=missing):
             '    return flat, step, 2, loss_sum\n',
             str(context.call((undefined(name='refresh_transposes') if l_0_refresh_transposes is missing else l_0_refresh_transposes), l_1_plan, l_1_pad)),
         ))
-        return concat(t_25)
+        return concat(t_26)
     context.exported_vars.add('update_section')
     context.vars['update_section'] = l_0_update_section = Macro(environment, macro, 'update_section', ('plan', 'weights', 'pad'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_target):
-        t_26 = []
+        t_27 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_target is missing:
             l_1_target = undefined("parameter 'target' was not provided", name='target')
         pass
-        t_26.extend((
+        t_27.extend((
             'Usage (this file needs only numpy, numba and math',
-            str((', numba-cuda' if (l_1_target == 'cuda') else cond_expr_undefined("the inline if-expression on line 346 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((', numba-cuda' if (l_1_target == 'cuda') else cond_expr_undefined("the inline if-expression on line 351 in 'macros.j2' evaluated to false and no else section was defined."))),
             '): every array ',
             str(environment.getattr(l_1_plan, 'float_type')),
             ', C order.\n\n    import numpy as np\n    import network                      # this file, on the path\n    params = [',
@@ -871,12 +887,12 @@ def root(context, missing=missing):
         ))
         if environment.getattr(l_1_plan, 'persistent'):
             pass
-            t_26.extend((
+            t_27.extend((
                 '    running = [',
                 str(t_2(context.eval_ctx, environment.getattr(l_1_plan, 'persistent'), ', ')),
                 "]   # batch normalization's running mean\n    #   and variance: zeros and ones at the start, updated by train_epoch\n",
             ))
-        t_26.extend((
+        t_27.extend((
             '    state = [np.zeros_like(p) for p in params for _ in network.OPTIMIZER_STATE]\n    X = ...                             # (rows, ',
             str(environment.getattr(l_1_plan, 'n_in')),
             ')\n    Y = ...                             # (rows, ',
@@ -884,7 +900,7 @@ def root(context, missing=missing):
             '): ',
             str(context.call(environment.getattr({'ce': 'one-hot classes', 'bce': '0/1'}, 'get'), environment.getattr(l_1_plan, 'loss_name'), 'the targets')),
             "\n    batch_size, step = 32, 0                       # step: updates so far\n    perm = np.random.permutation(len(X))           # the epoch's row order\n    losses = np.empty(-(-len(X) // batch_size))    # each batch's mean loss\n    batches, step, status = network.train_epoch(\n        X, Y, perm, batch_size, step, 0.0, losses, *params,",
-            str((' *running,' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 364 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((' *running,' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 369 in 'macros.j2' evaluated to false and no else section was defined."))),
             ' *state,\n        ',
             str(t_2(context.eval_ctx, ((environment.getattr(l_1_plan, 'model_hyper') + environment.getattr(environment.getattr(l_1_plan, 'update'), 'hyper')) + environment.getattr(l_1_plan, 'dropout_args')), ', ')),
             ")\n    # Adam's bias correction counts step; 0.0: no gradient clipping (else the largest\n    # global gradient norm).\n    # status 0: the epoch ran; 1: batch number `batches` had a non-finite loss and was\n    # not applied; 2: its update made a weight or state value non-finite.\n    # Hyperparameters: ",
@@ -892,16 +908,16 @@ def root(context, missing=missing):
             '\n    out = np.empty((len(X), ',
             str(environment.getattr(l_1_plan, 'n_out')),
             '), X.dtype)\n    mean_loss = network.evaluate(X, Y, out, True, 1024, *params',
-            str((', *running' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 372 in 'macros.j2' evaluated to false and no else section was defined."))),
+            str((', *running' if environment.getattr(l_1_plan, 'persistent') else cond_expr_undefined("the inline if-expression on line 377 in 'macros.j2' evaluated to false and no else section was defined."))),
             str(context.call((undefined(name='tail') if l_0_tail is missing else l_0_tail), (environment.getattr(l_1_plan, 'model_hyper') + environment.getattr(l_1_plan, 'dropout_args')))),
             ')',
         ))
-        return concat(t_26)
+        return concat(t_27)
     context.exported_vars.add('usage')
     context.vars['usage'] = l_0_usage = Macro(environment, macro, 'usage', ('plan', 'target'), False, False, False, context.eval_ctx.autoescape)
     yield '\n'
     def macro(l_1_layout):
-        t_27 = []
+        t_28 = []
         if l_1_layout is missing:
             l_1_layout = undefined("parameter 'layout' was not provided", name='layout')
         pass
@@ -909,18 +925,18 @@ def root(context, missing=missing):
         for (l_2_name, l_2__, l_2__, l_2_shape), l_2_loop in LoopContext(l_1_layout, undefined):
             _loop_vars = {}
             pass
-            t_27.extend((
+            t_28.extend((
                 str(l_2_name),
                 ' ',
                 str(l_2_shape),
-                str((', ' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 376 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str((', ' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 381 in 'macros.j2' evaluated to false and no else section was defined."))),
             ))
         l_2_loop = l_2_name = l_2__ = l_2_shape = missing
-        return concat(t_27)
+        return concat(t_28)
     context.exported_vars.add('shapes')
     context.vars['shapes'] = l_0_shapes = Macro(environment, macro, 'shapes', ('layout',), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_first, l_1_count, l_1_pad, l_1_y_test):
-        t_28 = []
+        t_29 = []
         l_1_ahead = l_1_y_pad = missing
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
@@ -934,7 +950,7 @@ def root(context, missing=missing):
             l_1_y_test = 'mode != PREDICT'
         pass
         l_1_ahead = environment.getattr(l_1_plan, 'prefetch')
-        t_28.extend((
+        t_29.extend((
             str(l_1_pad),
             'ahead_end = ',
             str(l_1_first),
@@ -961,7 +977,7 @@ def root(context, missing=missing):
         for l_2_column in environment.getattr((undefined(name='ahead') if l_1_ahead is missing else l_1_ahead), 'x'):
             _loop_vars = {}
             pass
-            t_28.extend((
+            t_29.extend((
                 str(l_1_pad),
                 '    prefetch(X, ahead, ',
                 str(l_2_column),
@@ -971,7 +987,7 @@ def root(context, missing=missing):
         l_1_y_pad = str_join((l_1_pad, ('        ' if l_1_y_test else '    '), ))
         if l_1_y_test:
             pass
-            t_28.extend((
+            t_29.extend((
                 str(l_1_pad),
                 '    if ',
                 str(l_1_y_test),
@@ -980,18 +996,18 @@ def root(context, missing=missing):
         for l_2_column in environment.getattr((undefined(name='ahead') if l_1_ahead is missing else l_1_ahead), 'y'):
             _loop_vars = {}
             pass
-            t_28.extend((
+            t_29.extend((
                 str((undefined(name='y_pad') if l_1_y_pad is missing else l_1_y_pad)),
                 'prefetch(Y, ahead, ',
                 str(l_2_column),
                 ')\n',
             ))
         l_2_column = missing
-        return concat(t_28)
+        return concat(t_29)
     context.exported_vars.add('prefetch_rows')
     context.vars['prefetch_rows'] = l_0_prefetch_rows = Macro(environment, macro, 'prefetch_rows', ('plan', 'first', 'count', 'pad', 'y_test'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_first, l_1_rows, l_1_pad, l_1_y_test):
-        t_29 = []
+        t_30 = []
         l_1_whole = missing
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
@@ -1005,7 +1021,7 @@ def root(context, missing=missing):
             l_1_y_test = None
         pass
         l_1_whole = (environment.getattr(l_1_plan, 'n_in') in (undefined(name='ROW_TUPLE_COLUMNS') if l_0_ROW_TUPLE_COLUMNS is missing else l_0_ROW_TUPLE_COLUMNS))
-        t_29.extend((
+        t_30.extend((
             str(l_1_pad),
             'inputs_check = np.',
             str(environment.getattr(l_1_plan, 'float_type')),
@@ -1023,19 +1039,19 @@ def root(context, missing=missing):
         ))
         if l_1_y_test:
             pass
-            t_29.extend((
+            t_30.extend((
                 str(l_1_pad),
                 '    if ',
                 str(l_1_y_test),
                 ':\n',
             ))
-        t_29.extend((
+        t_30.extend((
             str(context.call(environment.getattr(context.call((undefined(name='copy_row') if l_0_copy_row is missing else l_0_copy_row), l_1_plan, 'YB', 'Y', environment.getattr(l_1_plan, 'n_out'), str_join((l_1_pad, ('        ' if l_1_y_test else '    '), )), ''), 'rstrip'))),
             '\n',
         ))
         if (undefined(name='whole') if l_1_whole is missing else l_1_whole):
             pass
-            t_29.extend((
+            t_30.extend((
                 str(l_1_pad),
                 'for i in range(',
                 str(l_1_rows),
@@ -1047,11 +1063,11 @@ def root(context, missing=missing):
                 str(environment.getattr(l_1_plan, 'float_type')),
                 '(0.0)\n',
             ))
-        return concat(t_29)
+        return concat(t_30)
     context.exported_vars.add('gather_rows')
     context.vars['gather_rows'] = l_0_gather_rows = Macro(environment, macro, 'gather_rows', ('plan', 'first', 'rows', 'pad', 'y_test'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_dst, l_1_source, l_1_width, l_1_pad, l_1_check):
-        t_30 = []
+        t_31 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_dst is missing:
@@ -1073,7 +1089,7 @@ def root(context, missing=missing):
                 pass
                 if (t_3(l_2_chunk) == 1):
                     pass
-                    t_30.extend((
+                    t_31.extend((
                         str(l_1_pad),
                         str(l_1_dst),
                         '[r, ',
@@ -1086,22 +1102,22 @@ def root(context, missing=missing):
                     ))
                 else:
                     pass
-                    t_30.append(
+                    t_31.append(
                         str(l_1_pad),
                     )
                     l_3_loop = missing
                     for l_3_k, l_3_loop in LoopContext(l_2_chunk, undefined):
                         _loop_vars = {}
                         pass
-                        t_30.extend((
+                        t_31.extend((
                             str(l_1_dst),
                             '[r, ',
                             str(l_3_k),
                             ']',
-                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 439 in 'macros.j2' evaluated to false and no else section was defined."))),
+                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 444 in 'macros.j2' evaluated to false and no else section was defined."))),
                         ))
                     l_3_loop = l_3_k = missing
-                    t_30.extend((
+                    t_31.extend((
                         ' = (\n',
                         str(l_1_pad),
                         '    ',
@@ -1110,21 +1126,21 @@ def root(context, missing=missing):
                     for l_3_k, l_3_loop in LoopContext(l_2_chunk, undefined):
                         _loop_vars = {}
                         pass
-                        t_30.extend((
+                        t_31.extend((
                             str(l_1_source),
                             '[src, ',
                             str(l_3_k),
                             ']',
-                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 440 in 'macros.j2' evaluated to false and no else section was defined."))),
+                            str((', ' if (not environment.getattr(l_3_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 445 in 'macros.j2' evaluated to false and no else section was defined."))),
                         ))
                     l_3_loop = l_3_k = missing
-                    t_30.append(
+                    t_31.append(
                         ')\n',
                     )
             l_2_loop = l_2_chunk = missing
         elif (l_1_width == 1):
             pass
-            t_30.extend((
+            t_31.extend((
                 str(l_1_pad),
                 str(l_1_dst),
                 '[r, 0] = ',
@@ -1133,7 +1149,7 @@ def root(context, missing=missing):
             ))
             if l_1_check:
                 pass
-                t_30.extend((
+                t_31.extend((
                     str(l_1_pad),
                     str(l_1_check),
                     ' += ',
@@ -1144,7 +1160,7 @@ def root(context, missing=missing):
                 ))
         else:
             pass
-            t_30.extend((
+            t_31.extend((
                 str(l_1_pad),
                 'for k in range(',
                 str(l_1_width),
@@ -1158,7 +1174,7 @@ def root(context, missing=missing):
             ))
             if l_1_check:
                 pass
-                t_30.extend((
+                t_31.extend((
                     str(l_1_pad),
                     '    ',
                     str(l_1_check),
@@ -1168,11 +1184,11 @@ def root(context, missing=missing):
                     str(environment.getattr(l_1_plan, 'float_type')),
                     '(0.0)\n',
                 ))
-        return concat(t_30)
+        return concat(t_31)
     context.exported_vars.add('copy_row')
     context.vars['copy_row'] = l_0_copy_row = Macro(environment, macro, 'copy_row', ('plan', 'dst', 'source', 'width', 'pad', 'check'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_rows, l_1_pad):
-        t_31 = []
+        t_32 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_rows is missing:
@@ -1180,7 +1196,7 @@ def root(context, missing=missing):
         if l_1_pad is missing:
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
         pass
-        t_31.extend((
+        t_32.extend((
             str(l_1_pad),
             'inputs_finite = True\n',
             str(l_1_pad),
@@ -1198,11 +1214,11 @@ def root(context, missing=missing):
             str(l_1_pad),
             '                inputs_finite = False',
         ))
-        return concat(t_31)
+        return concat(t_32)
     context.exported_vars.add('confirm_inputs')
     context.vars['confirm_inputs'] = l_0_confirm_inputs = Macro(environment, macro, 'confirm_inputs', ('plan', 'rows', 'pad'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_first, l_1_rows, l_1_ahead, l_1_pad, l_1_y_test):
-        t_32 = []
+        t_33 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_first is missing:
@@ -1216,24 +1232,24 @@ def root(context, missing=missing):
         if l_1_y_test is missing:
             l_1_y_test = undefined("parameter 'y_test' was not provided", name='y_test')
         pass
-        t_32.extend((
+        t_33.extend((
             str(context.call(environment.getattr(context.call((undefined(name='gather_rows') if l_0_gather_rows is missing else l_0_gather_rows), l_1_plan, l_1_first, l_1_rows, l_1_pad, l_1_y_test), 'rstrip'))),
             '\n',
         ))
         if environment.getattr(l_1_plan, 'prefetch'):
             pass
-            t_32.extend((
+            t_33.extend((
                 str(context.call(environment.getattr(context.call((undefined(name='prefetch_rows') if l_0_prefetch_rows is missing else l_0_prefetch_rows), l_1_plan, str_join((l_1_first, ' + ', l_1_rows, )), l_1_ahead, l_1_pad, l_1_y_test), 'rstrip'))),
                 '\n',
             ))
-        t_32.append(
+        t_33.append(
             str(context.call((undefined(name='confirm_inputs') if l_0_confirm_inputs is missing else l_0_confirm_inputs), l_1_plan, l_1_rows, l_1_pad)),
         )
-        return concat(t_32)
+        return concat(t_33)
     context.exported_vars.add('batch_in')
     context.vars['batch_in'] = l_0_batch_in = Macro(environment, macro, 'batch_in', ('plan', 'first', 'rows', 'ahead', 'pad', 'y_test'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_pad, l_1_rows, l_1_cols, l_1_index, l_1_targets, l_1_terms):
-        t_33 = []
+        t_34 = []
         if l_1_pad is missing:
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
         if l_1_rows is missing:
@@ -1247,7 +1263,7 @@ def root(context, missing=missing):
         if l_1_terms is missing:
             l_1_terms = undefined("parameter 'terms' was not provided", name='terms')
         pass
-        t_33.extend((
+        t_34.extend((
             str(l_1_pad),
             'rows_by_4 = ',
             str(l_1_rows),
@@ -1270,7 +1286,7 @@ def root(context, missing=missing):
             pass
             l_2_term = environment.getitem(l_1_terms, environment.getattr(l_2_loop, 'index0'))
             _loop_vars['term'] = l_2_term
-            t_33.extend((
+            t_34.extend((
                 str(l_1_pad),
                 '        ',
                 str(l_2_target),
@@ -1287,7 +1303,7 @@ def root(context, missing=missing):
                 ')\n',
             ))
         l_2_loop = l_2_target = l_2_term = missing
-        t_33.extend((
+        t_34.extend((
             str(l_1_pad),
             'for r in range(rows_by_4, ',
             str(l_1_rows),
@@ -1303,7 +1319,7 @@ def root(context, missing=missing):
         for l_2_target, l_2_loop in LoopContext(l_1_targets, undefined):
             _loop_vars = {}
             pass
-            t_33.extend((
+            t_34.extend((
                 str(l_1_pad),
                 '        ',
                 str(l_2_target),
@@ -1311,12 +1327,12 @@ def root(context, missing=missing):
                 str(l_1_index),
                 '] += ',
                 str(t_4(context.eval_ctx, environment.getitem(l_1_terms, environment.getattr(l_2_loop, 'index0')), '@', 'r')),
-                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 503 in 'macros.j2' evaluated to false and no else section was defined."))),
+                str(('\n' if (not environment.getattr(l_2_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 508 in 'macros.j2' evaluated to false and no else section was defined."))),
             ))
         l_2_loop = l_2_target = missing
-        return concat(t_33)
+        return concat(t_34)
     context.exported_vars.add('column_sums')
     context.vars['column_sums'] = l_0_column_sums = Macro(environment, macro, 'column_sums', ('pad', 'rows', 'cols', 'index', 'targets', 'terms'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '4=43&6=47&7=53&10=59&11=64&14=76&15=85&18=94&19=102&20=106&24=117&25=126&26=129&28=135&32=137&38=139&41=141&54=147&55=154&68=157&69=162&74=170&98=172&109=174&129=180&130=190&131=191&132=192&133=194&134=200&135=202&136=204&137=206&138=212&139=214&140=217&141=221&142=225&143=227&144=231&145=235&146=237&147=240&148=242&149=246&150=250&151=252&152=254&153=256&154=258&155=262&156=264&157=265&158=269&160=281&161=285&162=289&163=292&164=295&166=301&167=303&168=305&169=307&170=311&172=314&173=316&174=319&176=325&185=331&186=340&187=343&188=345&189=347&190=349&191=352&192=355&193=357&197=364&198=371&199=374&200=376&201=378&202=380&203=382&204=384&205=387&206=390&208=396&209=398&210=400&218=406&219=420&220=424&221=428&225=440&226=450&227=452&232=471&233=480&234=484&235=486&236=489&238=514&239=528&245=534&246=546&247=548&248=550&256=569&257=579&258=582&259=586&260=587&262=604&263=606&264=610&265=612&266=614&267=616&271=621&272=628&273=632&279=645&280=653&281=657&282=659&291=665&292=678&293=682&294=688&295=691&297=698&298=702&301=714&302=715&303=720&304=728&305=732&311=755&312=761&315=775&316=782&317=786&325=796&326=806&327=808&328=810&329=812&330=814&331=818&332=820&333=822&334=823&335=825&336=829&337=845&338=847&339=849&345=854&346=863&350=867&351=869&353=872&354=876&358=881&359=883&364=887&365=889&370=891&371=893&372=895&375=903&376=909&384=922&385=936&386=938&387=950&388=952&389=954&390=958&391=961&392=965&394=971&395=972&396=975&398=980&399=984&407=993&408=1007&409=1009&410=1013&411=1017&412=1021&413=1024&414=1027&416=1033&417=1036&418=1039&419=1045&433=1053&434=1068&435=1071&436=1074&437=1077&439=1090&440=1106&443=1125&444=1128&445=1134&446=1137&449=1148&450=1152&451=1159&452=1162&462=1174&463=1184&464=1186&465=1188&466=1192&467=1196&468=1198&474=1204&475=1220&476=1223&477=1226&479=1230&492=1235&493=1251&494=1257&495=1259&496=1267&497=1271&498=1274&500=1291&501=1295&502=1303&503=1307'
+debug_info = '4=43&6=47&7=53&10=59&11=64&14=76&15=85&18=94&19=102&20=106&24=117&25=126&26=129&28=135&32=137&38=139&41=141&54=147&55=154&68=157&69=162&74=170&98=172&109=174&129=180&130=190&131=191&132=192&133=194&134=200&135=202&136=204&137=206&138=212&139=214&140=217&141=221&142=225&143=227&144=231&145=235&146=237&147=240&148=242&149=246&150=250&151=252&152=254&153=256&154=258&155=262&156=264&157=265&158=269&160=281&161=285&162=289&163=292&164=295&166=301&167=303&168=305&169=307&170=311&172=314&173=316&174=319&176=325&185=331&186=340&187=343&188=345&189=347&190=349&191=352&192=355&193=357&197=364&198=371&199=374&200=376&201=378&202=380&203=382&204=384&205=387&206=390&208=396&209=398&210=400&218=406&219=420&220=424&221=428&225=440&226=450&227=452&232=471&233=480&234=484&239=490&240=502&241=504&242=506&244=531&245=545&250=550&251=562&252=564&253=566&261=585&262=595&263=598&264=602&265=603&267=620&268=622&269=626&270=628&271=630&272=632&276=637&277=644&278=648&284=661&285=669&286=673&287=675&296=681&297=694&298=698&299=704&300=707&302=714&303=718&306=730&307=731&308=736&309=744&310=748&316=771&317=777&320=791&321=798&322=802&330=812&331=822&332=824&333=826&334=828&335=830&336=834&337=836&338=838&339=839&340=841&341=845&342=861&343=863&344=865&350=870&351=879&355=883&356=885&358=888&359=892&363=897&364=899&369=903&370=905&375=907&376=909&377=911&380=919&381=925&389=938&390=952&391=954&392=966&393=968&394=970&395=974&396=977&397=981&399=987&400=988&401=991&403=996&404=1000&412=1009&413=1023&414=1025&415=1029&416=1033&417=1037&418=1040&419=1043&421=1049&422=1052&423=1055&424=1061&438=1069&439=1084&440=1087&441=1090&442=1093&444=1106&445=1122&448=1141&449=1144&450=1150&451=1153&454=1164&455=1168&456=1175&457=1178&467=1190&468=1200&469=1202&470=1204&471=1208&472=1212&473=1214&479=1220&480=1236&481=1239&482=1242&484=1246&497=1251&498=1267&499=1273&500=1275&501=1283&502=1287&503=1290&505=1307&506=1311&507=1319&508=1323'
