@@ -99,7 +99,7 @@ def main(argv=None) -> None:
     print("seconds  function (inclusive of what it compiled)")
     for name, seconds in sorted(times.seconds.items(), key=lambda item: -item[1]):
         print(f"{seconds:7.2f}  {name}")
-    for name in ("run", "shard_thread"):
+    for name in ("run", "shard_thread", "column_thread"):
         dispatcher = getattr(module, name, None)
         for signature in getattr(dispatcher, "signatures", ()):
             passes = dispatcher.get_metadata(signature)["pipeline_times"]["nopython"]

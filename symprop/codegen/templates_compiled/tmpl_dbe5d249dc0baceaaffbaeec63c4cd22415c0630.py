@@ -7,7 +7,7 @@ def root(context, missing=missing):
     concat = environment.concat
     cond_expr_undefined = Undefined
     if 0: yield None
-    l_0_m = l_0_views = l_0_part_views = l_0_copy_params = l_0_column_thread = l_0_update_calls = l_0_column_arrays = missing
+    l_0_m = l_0_views = l_0_part_offsets = l_0_part_views = l_0_copy_params = l_0_column_thread = l_0_update_calls = l_0_column_arrays = missing
     try:
         t_1 = environment.filters['length']
     except KeyError:
@@ -15,16 +15,28 @@ def root(context, missing=missing):
         def t_1(*unused):
             raise TemplateRuntimeError("No filter named 'length' found.")
     try:
-        t_2 = environment.tests['none']
+        t_2 = environment.filters['replace']
     except KeyError:
         @internalcode
         def t_2(*unused):
+            raise TemplateRuntimeError("No filter named 'replace' found.")
+    try:
+        t_3 = environment.filters['string']
+    except KeyError:
+        @internalcode
+        def t_3(*unused):
+            raise TemplateRuntimeError("No filter named 'string' found.")
+    try:
+        t_4 = environment.tests['none']
+    except KeyError:
+        @internalcode
+        def t_4(*unused):
             raise TemplateRuntimeError("No test named 'none' found.")
     pass
     l_0_m = context.vars['m'] = environment.get_template('macros.j2', 'columns.j2')._get_default_module(context)
     context.exported_vars.discard('m')
     def macro(l_1_plan, l_1_entries, l_1_row, l_1_pad):
-        t_3 = []
+        t_5 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_entries is missing:
@@ -37,9 +49,9 @@ def root(context, missing=missing):
         for (l_2_name, l_2_rows, l_2_cols) in l_1_entries:
             _loop_vars = {}
             pass
-            if t_2(l_2_rows):
+            if t_4(l_2_rows):
                 pass
-                t_3.extend((
+                t_5.extend((
                     str(l_1_pad),
                     str(l_2_name),
                     ' = ',
@@ -58,7 +70,7 @@ def root(context, missing=missing):
                 ))
             else:
                 pass
-                t_3.extend((
+                t_5.extend((
                     str(l_1_pad),
                     str(l_2_name),
                     ' = rows_view(',
@@ -80,39 +92,109 @@ def root(context, missing=missing):
                     '\n',
                 ))
         l_2_name = l_2_rows = l_2_cols = missing
-        return concat(t_3)
+        return concat(t_5)
     context.exported_vars.add('views')
     context.vars['views'] = l_0_views = Macro(environment, macro, 'views', ('plan', 'entries', 'row', 'pad'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_pad):
-        t_4 = []
-        l_1_n1 = missing
+        t_6 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_pad is missing:
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
         pass
+        t_6.extend((
+            str(l_1_pad),
+            'widest = -(-',
+            str(environment.getattr(environment.getitem(environment.getattr(l_1_plan, 'layers'), 0), 'n_out')),
+            ' // shards)\n',
+            str(l_1_pad),
+            'o = whole_floats\n',
+        ))
+        for (l_2_name, l_2_rows, l_2_cols) in environment.getitem(environment.getattr(l_1_plan, 'column_layout'), 'part'):
+            l_2_size = missing
+            _loop_vars = {}
+            pass
+            l_2_size = t_2(context.eval_ctx, t_3((l_2_cols if t_4(l_2_rows) else str_join((l_2_rows, ' * ', l_2_cols, )))), 'units', 'widest')
+            _loop_vars['size'] = l_2_size
+            t_6.extend((
+                str(l_1_pad),
+                'o_',
+                str(l_2_name),
+                ' = o\n',
+                str(l_1_pad),
+                'o += -(-(',
+                str((undefined(name='size') if l_2_size is missing else l_2_size)),
+                ') // ',
+                str(environment.getattr(l_1_plan, 'line_floats')),
+                ') * ',
+                str(environment.getattr(l_1_plan, 'line_floats')),
+                '\n',
+            ))
+        l_2_name = l_2_rows = l_2_cols = l_2_size = missing
+        return concat(t_6)
+    context.exported_vars.add('part_offsets')
+    context.vars['part_offsets'] = l_0_part_offsets = Macro(environment, macro, 'part_offsets', ('plan', 'pad'), False, False, False, context.eval_ctx.autoescape)
+    def macro(l_1_plan, l_1_pad, l_1_names):
+        t_7 = []
+        l_1_n1 = missing
+        if l_1_plan is missing:
+            l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
+        if l_1_pad is missing:
+            l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
+        if l_1_names is missing:
+            l_1_names = 'all'
+        pass
         l_1_n1 = environment.getattr(environment.getitem(environment.getattr(l_1_plan, 'layers'), 0), 'n_out')
-        t_4.extend((
+        t_7.extend((
             str(l_1_pad),
             'unit_lo = s * ',
             str((undefined(name='n1') if l_1_n1 is missing else l_1_n1)),
             ' // shards\n',
             str(l_1_pad),
-            'unit_hi = (s + 1) * ',
+            'units = (s + 1) * ',
             str((undefined(name='n1') if l_1_n1 is missing else l_1_n1)),
-            ' // shards\n',
-            str(l_1_pad),
-            'units = unit_hi - unit_lo\n',
-            str(l_1_pad),
-            'o = whole_floats\n',
-            str(context.call(environment.getattr(context.call((undefined(name='views') if l_0_views is missing else l_0_views), l_1_plan, environment.getitem(environment.getattr(l_1_plan, 'column_layout'), 'part'), 'work[s]', l_1_pad), 'rstrip'))),
+            ' // shards - unit_lo\n',
         ))
-        return concat(t_4)
+        def t_8(fiter):
+            for (l_2_name, l_2_rows, l_2_cols) in fiter:
+                if ((l_1_names == 'all') or (l_2_name in l_1_names)):
+                    yield (l_2_name, l_2_rows, l_2_cols)
+        for (l_2_name, l_2_rows, l_2_cols) in t_8(environment.getitem(environment.getattr(l_1_plan, 'column_layout'), 'part')):
+            _loop_vars = {}
+            pass
+            if t_4(l_2_rows):
+                pass
+                t_7.extend((
+                    str(l_1_pad),
+                    str(l_2_name),
+                    ' = work[s][o_',
+                    str(l_2_name),
+                    ':o_',
+                    str(l_2_name),
+                    ' + ',
+                    str(l_2_cols),
+                    ']\n',
+                ))
+            else:
+                pass
+                t_7.extend((
+                    str(l_1_pad),
+                    str(l_2_name),
+                    ' = rows_view(work[s], o_',
+                    str(l_2_name),
+                    ', ',
+                    str(l_2_rows),
+                    ', ',
+                    str(l_2_cols),
+                    ')\n',
+                ))
+        l_2_name = l_2_rows = l_2_cols = missing
+        return concat(t_7)
     context.exported_vars.add('part_views')
-    context.vars['part_views'] = l_0_part_views = Macro(environment, macro, 'part_views', ('plan', 'pad'), False, False, False, context.eval_ctx.autoescape)
+    context.vars['part_views'] = l_0_part_views = Macro(environment, macro, 'part_views', ('plan', 'pad', 'names'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_into_copy, l_1_whole, l_1_pad):
-        t_5 = []
-        l_1_names = missing
+        t_9 = []
+        l_1_n2 = l_1_shapes = missing
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_into_copy is missing:
@@ -122,49 +204,71 @@ def root(context, missing=missing):
         if l_1_pad is missing:
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
         pass
-        l_1_names = (['W1', 'b1', 'W2'] if (not l_1_whole) else ['b2', 'W3', 'b3'])
-        for l_2_name in (undefined(name='names') if l_1_names is missing else l_1_names):
+        l_1_n2 = environment.getattr(environment.getitem(environment.getattr(l_1_plan, 'layers'), 1), 'n_out')
+        l_1_shapes = {'W1': (environment.getattr(l_1_plan, 'n_in'), 'units', '[i, unit_lo + j]'), 'b1': ('units', '[unit_lo + j]'), 'W2': ('units', (undefined(name='n2') if l_1_n2 is missing else l_1_n2), '[unit_lo + i, j]'), 'b2': ((undefined(name='n2') if l_1_n2 is missing else l_1_n2), '[j]'), 'W3': ((undefined(name='n2') if l_1_n2 is missing else l_1_n2), environment.getattr(l_1_plan, 'n_out'), '[i, j]'), 'b3': (environment.getattr(l_1_plan, 'n_out'), '[j]')}
+        for l_2_name in (['b2', 'W3', 'b3'] if l_1_whole else ['W1', 'b1', 'W2']):
+            l_2_shape = missing
             _loop_vars = {}
             pass
+            l_2_shape = environment.getitem((undefined(name='shapes') if l_1_shapes is missing else l_1_shapes), l_2_name)
+            _loop_vars['shape'] = l_2_shape
             for l_3_state in ([''] + environment.getattr(environment.getattr(l_1_plan, 'update'), 'state')):
-                l_3_copy = l_3_source = missing
+                l_3_inner = resolve('inner')
+                l_3_outer = resolve('outer')
+                l_3_copy = missing
                 _loop_vars = {}
                 pass
                 l_3_copy = str_join(((str_join((l_3_state, '_', )) if l_3_state else ''), l_2_name, ))
                 _loop_vars['copy'] = l_3_copy
-                l_3_source = context.call(environment.getattr({'W1': '[:, unit_lo:unit_hi]', 'b1': '[unit_lo:unit_hi]', 'W2': '[unit_lo:unit_hi]'}, 'get'), l_2_name, '[:]', _loop_vars=_loop_vars)
-                _loop_vars['source'] = l_3_source
-                if l_1_into_copy:
+                if (t_1((undefined(name='shape') if l_2_shape is missing else l_2_shape)) == 3):
                     pass
-                    t_5.extend((
+                    l_3_inner = str_join(((undefined(name='copy') if l_3_copy is missing else l_3_copy), '[i, j]', ))
+                    _loop_vars['inner'] = l_3_inner
+                    l_3_outer = str_join(((undefined(name='copy') if l_3_copy is missing else l_3_copy), '_param', environment.getitem((undefined(name='shape') if l_2_shape is missing else l_2_shape), 2), ))
+                    _loop_vars['outer'] = l_3_outer
+                    t_9.extend((
                         str(l_1_pad),
-                        str((undefined(name='copy') if l_3_copy is missing else l_3_copy)),
-                        '[:] = ',
-                        str((undefined(name='copy') if l_3_copy is missing else l_3_copy)),
-                        '_param',
-                        str((undefined(name='source') if l_3_source is missing else l_3_source)),
+                        'for i in range(',
+                        str(environment.getitem((undefined(name='shape') if l_2_shape is missing else l_2_shape), 0)),
+                        '):\n',
+                        str(l_1_pad),
+                        '    for j in range(',
+                        str(environment.getitem((undefined(name='shape') if l_2_shape is missing else l_2_shape), 1)),
+                        '):\n',
+                        str(l_1_pad),
+                        '        ',
+                        str(((undefined(name='inner') if l_3_inner is missing else l_3_inner) if l_1_into_copy else (undefined(name='outer') if l_3_outer is missing else l_3_outer))),
+                        ' = ',
+                        str(((undefined(name='outer') if l_3_outer is missing else l_3_outer) if l_1_into_copy else (undefined(name='inner') if l_3_inner is missing else l_3_inner))),
                         '\n',
                     ))
                 else:
                     pass
-                    t_5.extend((
+                    l_3_inner = str_join(((undefined(name='copy') if l_3_copy is missing else l_3_copy), '[j]', ))
+                    _loop_vars['inner'] = l_3_inner
+                    l_3_outer = str_join(((undefined(name='copy') if l_3_copy is missing else l_3_copy), '_param', environment.getitem((undefined(name='shape') if l_2_shape is missing else l_2_shape), 1), ))
+                    _loop_vars['outer'] = l_3_outer
+                    t_9.extend((
                         str(l_1_pad),
-                        str((undefined(name='copy') if l_3_copy is missing else l_3_copy)),
-                        '_param',
-                        str((undefined(name='source') if l_3_source is missing else l_3_source)),
+                        'for j in range(',
+                        str(environment.getitem((undefined(name='shape') if l_2_shape is missing else l_2_shape), 0)),
+                        '):\n',
+                        str(l_1_pad),
+                        '    ',
+                        str(((undefined(name='inner') if l_3_inner is missing else l_3_inner) if l_1_into_copy else (undefined(name='outer') if l_3_outer is missing else l_3_outer))),
                         ' = ',
-                        str((undefined(name='copy') if l_3_copy is missing else l_3_copy)),
+                        str(((undefined(name='outer') if l_3_outer is missing else l_3_outer) if l_1_into_copy else (undefined(name='inner') if l_3_inner is missing else l_3_inner))),
                         '\n',
                     ))
-            l_3_state = l_3_copy = l_3_source = missing
-        l_2_name = missing
-        return concat(t_5)
+            l_3_state = l_3_copy = l_3_inner = l_3_outer = missing
+        l_2_name = l_2_shape = missing
+        return concat(t_9)
     context.exported_vars.add('copy_params')
     context.vars['copy_params'] = l_0_copy_params = Macro(environment, macro, 'copy_params', ('plan', 'into_copy', 'whole', 'pad'), False, False, False, context.eval_ctx.autoescape)
     yield '\n'
     def macro(l_1_plan, l_1_jit):
-        t_6 = []
-        l_1_L1 = l_1_L2 = l_1_L3 = l_1_params = l_1_owned = missing
+        t_10 = []
+        l_1_L1 = l_1_L2 = l_1_L3 = l_1_params = l_1_owned = l_1_kept = missing
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_jit is missing:
@@ -173,7 +277,19 @@ def root(context, missing=missing):
         (l_1_L1, l_1_L2, l_1_L3) = environment.getattr(l_1_plan, 'layers')
         l_1_params = environment.getattr(l_1_plan, 'params')
         l_1_owned = ((undefined(name='params') if l_1_params is missing else l_1_params) + environment.getattr(l_1_plan, 'states'))
-        t_6.extend((
+        l_1_kept = []
+        for l_2_state in ([''] + environment.getattr(environment.getattr(l_1_plan, 'update'), 'state')):
+            _loop_vars = {}
+            pass
+            for l_3_name in ['W1', 'b1', 'W2']:
+                l_3__ = missing
+                _loop_vars = {}
+                pass
+                l_3__ = context.call(environment.getattr((undefined(name='kept') if l_1_kept is missing else l_1_kept), 'append'), str_join(((str_join((l_2_state, '_', )) if l_2_state else ''), l_3_name, )), _loop_vars=_loop_vars)
+                _loop_vars['_'] = l_3__
+            l_3_name = l_3__ = missing
+        l_2_state = missing
+        t_10.extend((
             '@njit(',
             str(l_1_jit),
             ')\ndef column_thread(t, shards, crowded, sync, results, X, Y, perm, epochs, batch_size, first_step, clip_norm, batch_losses, batch_scores, work, parts, outs, checks, cap, whole_floats',
@@ -188,7 +304,7 @@ def root(context, missing=missing):
         for l_2_name in (undefined(name='owned') if l_1_owned is missing else l_1_owned):
             _loop_vars = {}
             pass
-            t_6.extend((
+            t_10.extend((
                 '        ',
                 str(l_2_name),
                 '_param = ',
@@ -196,23 +312,24 @@ def root(context, missing=missing):
                 '\n',
             ))
         l_2_name = missing
-        t_6.extend((
+        t_10.extend((
             '        o = 0\n',
             str(context.call(environment.getattr(context.call((undefined(name='views') if l_0_views is missing else l_0_views), l_1_plan, environment.getitem(environment.getattr(l_1_plan, 'column_layout'), 'whole'), 'work[first]', '        '), 'rstrip'))),
             '\n',
         ))
         if (environment.getattr(l_1_plan, 'n_in') in environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'ROW_TUPLE_COLUMNS')):
             pass
-            t_6.append(
+            t_10.append(
                 "        XB_flat = XB.reshape(-1)  # for the gather's inputs_check\n",
             )
-        t_6.append(
-            "        # flat, for each share's rows of the output layer\n",
-        )
+        t_10.extend((
+            str(context.call(environment.getattr(context.call((undefined(name='part_offsets') if l_0_part_offsets is missing else l_0_part_offsets), l_1_plan, '        '), 'rstrip'))),
+            "\n        # flat, for each share's rows of the output layer\n",
+        ))
         for l_2_name in (['A2', 'Z3', 'A3'] if environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'keep_z') else ['A2', 'A3']):
             _loop_vars = {}
             pass
-            t_6.extend((
+            t_10.extend((
                 '        ',
                 str(l_2_name),
                 '_flat = ',
@@ -220,34 +337,34 @@ def root(context, missing=missing):
                 '.reshape(-1)\n',
             ))
         l_2_name = missing
-        t_6.extend((
+        t_10.extend((
             str(context.call(environment.getattr(context.call((undefined(name='copy_params') if l_0_copy_params is missing else l_0_copy_params), l_1_plan, True, True, '        '), 'rstrip'))),
             '\n',
         ))
         if context.call(environment.getattr(l_1_plan, 'keeps_transpose'), (undefined(name='L3') if l_1_L3 is missing else l_1_L3)):
             pass
-            t_6.extend((
+            t_10.extend((
                 '        transpose_',
                 str(environment.getattr(l_1_plan, 'float_type')),
                 '(W3, W3T)\n',
             ))
-        t_6.extend((
+        t_10.extend((
             '        for s in range(first, last):\n',
-            str(context.call(environment.getattr(context.call((undefined(name='part_views') if l_0_part_views is missing else l_0_part_views), l_1_plan, '            '), 'rstrip'))),
+            str(context.call(environment.getattr(context.call((undefined(name='part_views') if l_0_part_views is missing else l_0_part_views), l_1_plan, '            ', ((undefined(name='kept') if l_1_kept is missing else l_1_kept) + ['W2T'])), 'rstrip'))),
             '\n',
             str(context.call(environment.getattr(context.call((undefined(name='copy_params') if l_0_copy_params is missing else l_0_copy_params), l_1_plan, True, False, '            '), 'rstrip'))),
             '\n',
         ))
         if context.call(environment.getattr(l_1_plan, 'keeps_transpose'), (undefined(name='L2') if l_1_L2 is missing else l_1_L2)):
             pass
-            t_6.extend((
+            t_10.extend((
                 '            transpose_',
                 str(environment.getattr(l_1_plan, 'float_type')),
                 '(W2, W2T)\n',
             ))
         if (environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'weights_arg') != environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'W')):
             pass
-            t_6.extend((
+            t_10.extend((
                 '        ',
                 str(environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'weights_arg')),
                 ' = ',
@@ -258,11 +375,11 @@ def root(context, missing=missing):
                 str(environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'W')),
                 '.reshape(-1)\n',
             ))
-        t_6.extend((
+        t_10.extend((
             "        sense = 0\n        n = perm.shape[0] // epochs  # an epoch's rows\n        batches = (n + batch_size - 1) // batch_size  # an epoch's\n        done = epochs * batches\n        status = 0\n        step = first_step\n        loss_sum = 0.0\n        clipping = clip_norm > 0.0  # bools, not literals: one compiled signature\n        scoring = batch_scores.shape[0] > 0\n        for flat in range(epochs * batches):  # epoch after epoch, batch after batch\n            epoch = flat // batches\n            bi = flat - epoch * batches\n            start = epoch * n + bi * batch_size\n            rest = n - bi * batch_size\n            nb = rest if rest < batch_size else batch_size  # the last may be short\n            parity = flat % 2\n",
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'batch_in'), l_1_plan, 'start', 'nb', 'batch_size', '            ', None)),
             "\n            for s in range(first, last):  # each share's units, and its partial sum\n",
-            str(context.call(environment.getattr(context.call((undefined(name='part_views') if l_0_part_views is missing else l_0_part_views), l_1_plan, '                '), 'rstrip'))),
+            str(context.call(environment.getattr(context.call((undefined(name='part_views') if l_0_part_views is missing else l_0_part_views), l_1_plan, '                ', ['W1', 'b1', 'W2', 'A1', 'Z1']), 'rstrip'))),
             '\n                ',
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'forward_call'), l_1_plan, (undefined(name='L1') if l_1_L1 is missing else l_1_L1), 'nb')),
             '\n                partial = rows_view(parts[parity * shards + s], 0, nb, ',
@@ -273,9 +390,11 @@ def root(context, missing=missing):
             str(environment.getattr((undefined(name='L2') if l_1_L2 is missing else l_1_L2), 'n_out')),
             ", units, False, False)\n            if not serial:\n                sense = meet(sync, shards, sense)\n            if flat > 0:  # the previous batch's update: its new values all finite?\n                nonfinite = 0.0\n                for s in range(shards):\n                    nonfinite += checks[1 - parity, s, 0]\n                if nonfinite != 0.0:\n                    done, status = flat - 1, 2\n                    break\n            # the second layer's input: the partial sums added in share order\n            sums = ",
             str(environment.getattr((undefined(name='L2') if l_1_L2 is missing else l_1_L2), 'z_buffer')),
-            '\n            sums[:nb] = rows_view(parts[parity * shards], 0, nb, ',
+            '\n            partial = rows_view(parts[parity * shards], 0, nb, ',
             str(environment.getattr((undefined(name='L2') if l_1_L2 is missing else l_1_L2), 'n_out')),
-            ')\n            for other in range(1, shards):\n                partial = rows_view(parts[parity * shards + other], 0, nb, ',
+            ')\n            for r in range(nb):\n                for j in range(',
+            str(environment.getattr((undefined(name='L2') if l_1_L2 is missing else l_1_L2), 'n_out')),
+            '):\n                    sums[r, j] = partial[r, j]\n            for other in range(1, shards):\n                partial = rows_view(parts[parity * shards + other], 0, nb, ',
             str(environment.getattr((undefined(name='L2') if l_1_L2 is missing else l_1_L2), 'n_out')),
             ')\n                for r in range(nb):\n                    for j in range(',
             str(environment.getattr((undefined(name='L2') if l_1_L2 is missing else l_1_L2), 'n_out')),
@@ -285,10 +404,10 @@ def root(context, missing=missing):
         ))
         if environment.getattr((undefined(name='L2') if l_1_L2 is missing else l_1_L2), 'keep_z'):
             pass
-            t_6.append(
+            t_10.append(
                 '                    Z2[r, j] = z\n',
             )
-        t_6.extend((
+        t_10.extend((
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'lines'), environment.getattr(environment.getattr((undefined(name='L2') if l_1_L2 is missing else l_1_L2), 'act'), 'forward'), 20)),
             "\n                    A2[r, j] = a\n            # each share's rows of the output layer and the loss, its delta's rows into outs\n            D3 = rows_view(outs[parity], 0, nb, ",
             str(environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'n_out')),
@@ -301,7 +420,7 @@ def root(context, missing=missing):
             '), rows, ',
             str(environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'weights_arg')),
             ', b3, ',
-            str((('rows_view(Z3_flat, lo * %d, rows, %d), ' % (environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'n_out'), environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'n_out'))) if environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'keep_z') else cond_expr_undefined("the inline if-expression on line 150 in 'columns.j2' evaluated to false and no else section was defined."))),
+            str((('rows_view(Z3_flat, lo * %d, rows, %d), ' % (environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'n_out'), environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'n_out'))) if environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'keep_z') else cond_expr_undefined("the inline if-expression on line 184 in 'columns.j2' evaluated to false and no else section was defined."))),
             'rows_view(A3_flat, lo * ',
             str(environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'n_out')),
             ', rows, ',
@@ -313,24 +432,24 @@ def root(context, missing=missing):
             "\n                checks[parity, s, 2] = batch_loss\n                checks[parity, s, 3] = score_a\n                checks[parity, s, 4] = score_b\n            if not serial:\n                sense = meet(sync, shards, sense)\n            batch_loss = 0.0\n            score_a = 0.0\n            score_b = 0.0\n            for s in range(shards):  # in share order: the same sums in every thread\n                batch_loss += checks[parity, s, 2]\n                score_a += checks[parity, s, 3]\n                score_b += checks[parity, s, 4]\n            if not inputs_finite:  # a NaN or inf input stops training as a NaN loss would\n                batch_loss = math.nan\n            loss_sum += batch_loss\n            if t == 0:\n                batch_losses[flat] = batch_loss / nb\n            # every thread computed the same loss: all take the same branch\n            if not abs(batch_loss) < math.inf:\n                done, status = flat, 1\n                break\n            if t == 0 and scoring:  # the batch's counts for fit's running metrics\n                batch_scores[flat, 0] = score_a\n                batch_scores[flat, 1] = score_b\n",
             str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'layer_backward'), l_1_plan, (undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'nb', '            '), 'rstrip'))),
             "\n            for s in range(first, last):  # each share's gradients\n",
-            str(context.call(environment.getattr(context.call((undefined(name='part_views') if l_0_part_views is missing else l_0_part_views), l_1_plan, '                '), 'rstrip'))),
+            str(context.call(environment.getattr(context.call((undefined(name='part_views') if l_0_part_views is missing else l_0_part_views), l_1_plan, '                ', ['W2', 'W2T', 'A1', 'Z1', 'D1', 'dW1', 'db1', 'dW2']), 'rstrip'))),
             '\n',
             str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'layer_backward'), l_1_plan, (undefined(name='L2') if l_1_L2 is missing else l_1_L2), 'nb', '                '), 'rstrip'))),
             '\n',
             str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'layer_backward'), l_1_plan, (undefined(name='L1') if l_1_L1 is missing else l_1_L1), 'nb', '                '), 'rstrip'))),
             "\n            step += 1\n            scale = 1.0\n            if clipping:  # the norm of all gradients: each share's, the whole layers' once\n                for s in range(first, last):\n",
-            str(context.call(environment.getattr(context.call((undefined(name='part_views') if l_0_part_views is missing else l_0_part_views), l_1_plan, '                    '), 'rstrip'))),
+            str(context.call(environment.getattr(context.call((undefined(name='part_views') if l_0_part_views is missing else l_0_part_views), l_1_plan, '                    ', ['dW1', 'db1', 'dW2']), 'rstrip'))),
             '\n                    squares = sum_of_squares(dW1.reshape(-1)) + sum_of_squares(db1) + sum_of_squares(dW2.reshape(-1))\n                    if s == 0:\n                        squares += sum_of_squares(db2) + sum_of_squares(dW3.reshape(-1)) + sum_of_squares(db3)\n                    checks[parity, s, 1] = squares\n                if not serial:\n                    sense = meet(sync, shards, sense)\n                squares = 0.0\n                for s in range(shards):\n                    squares += checks[parity, s, 1]\n',
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'clip_scale'), 'squares', '                ')),
             '\n',
         ))
         if environment.getattr(environment.getattr(l_1_plan, 'update'), 'invariant'):
             pass
-            t_6.extend((
+            t_10.extend((
                 str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'invariant_lines'), l_1_plan, '            '), 'rstrip'))),
                 '\n',
             ))
-        t_6.extend((
+        t_10.extend((
             "            for s in range(first, last):  # each share's update\n",
             str(context.call(environment.getattr(context.call((undefined(name='part_views') if l_0_part_views is missing else l_0_part_views), l_1_plan, '                '), 'rstrip'))),
             '\n',
@@ -341,32 +460,32 @@ def root(context, missing=missing):
         ))
         if context.call(environment.getattr(l_1_plan, 'keeps_transpose'), (undefined(name='L3') if l_1_L3 is missing else l_1_L3)):
             pass
-            t_6.extend((
+            t_10.extend((
                 '                    transpose_',
                 str(environment.getattr(l_1_plan, 'float_type')),
                 '(W3, W3T)\n',
             ))
         if context.call(environment.getattr(l_1_plan, 'keeps_transpose'), (undefined(name='L2') if l_1_L2 is missing else l_1_L2)):
             pass
-            t_6.extend((
+            t_10.extend((
                 '                transpose_',
                 str(environment.getattr(l_1_plan, 'float_type')),
                 '(W2, W2T)\n',
             ))
-        t_6.extend((
+        t_10.extend((
             "                checks[parity, s, 0] = nonfinite\n        if status == 0 and epochs * batches > 0:  # the last update's verdict\n            if not serial:\n                sense = meet(sync, shards, sense)\n            last_parity = (epochs * batches - 1) % 2\n            nonfinite = 0.0\n            for s in range(shards):\n                nonfinite += checks[last_parity, s, 0]\n            if nonfinite != 0.0:\n                done, status = epochs * batches - 1, 2\n        for s in range(first, last):  # each share's block back into the caller's arrays\n",
-            str(context.call(environment.getattr(context.call((undefined(name='part_views') if l_0_part_views is missing else l_0_part_views), l_1_plan, '            '), 'rstrip'))),
+            str(context.call(environment.getattr(context.call((undefined(name='part_views') if l_0_part_views is missing else l_0_part_views), l_1_plan, '            ', (undefined(name='kept') if l_1_kept is missing else l_1_kept)), 'rstrip'))),
             '\n',
             str(context.call(environment.getattr(context.call((undefined(name='copy_params') if l_0_copy_params is missing else l_0_copy_params), l_1_plan, False, False, '            '), 'rstrip'))),
             '\n        if t == 0:\n',
             str(context.call(environment.getattr(context.call((undefined(name='copy_params') if l_0_copy_params is missing else l_0_copy_params), l_1_plan, False, True, '            '), 'rstrip'))),
             '\n            results[0] = done\n            results[1] = step\n            results[2] = status\n            results[3] = loss_sum',
         ))
-        return concat(t_6)
+        return concat(t_10)
     context.exported_vars.add('column_thread')
     context.vars['column_thread'] = l_0_column_thread = Macro(environment, macro, 'column_thread', ('plan', 'jit'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_names, l_1_pad, l_1_assign):
-        t_7 = []
+        t_11 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_names is missing:
@@ -376,20 +495,20 @@ def root(context, missing=missing):
         if l_1_assign is missing:
             l_1_assign = '='
         pass
-        t_7.extend((
+        t_11.extend((
             str(l_1_pad),
             'tensors = (',
         ))
         for l_2_name in l_1_names:
             _loop_vars = {}
             pass
-            t_7.extend((
+            t_11.extend((
                 str(l_2_name),
-                str(('.reshape(-1)' if context.call(environment.getattr(l_2_name, 'startswith'), 'W', _loop_vars=_loop_vars) else cond_expr_undefined("the inline if-expression on line 234 in 'columns.j2' evaluated to false and no else section was defined."))),
+                str(('.reshape(-1)' if context.call(environment.getattr(l_2_name, 'startswith'), 'W', _loop_vars=_loop_vars) else cond_expr_undefined("the inline if-expression on line 268 in 'columns.j2' evaluated to false and no else section was defined."))),
                 ', ',
             ))
         l_2_name = missing
-        t_7.extend((
+        t_11.extend((
             ')\n',
             str(l_1_pad),
             'gradients = (',
@@ -397,20 +516,20 @@ def root(context, missing=missing):
         for l_2_name in l_1_names:
             _loop_vars = {}
             pass
-            t_7.extend((
+            t_11.extend((
                 'd',
                 str(l_2_name),
-                str(('.reshape(-1)' if context.call(environment.getattr(l_2_name, 'startswith'), 'W', _loop_vars=_loop_vars) else cond_expr_undefined("the inline if-expression on line 235 in 'columns.j2' evaluated to false and no else section was defined."))),
+                str(('.reshape(-1)' if context.call(environment.getattr(l_2_name, 'startswith'), 'W', _loop_vars=_loop_vars) else cond_expr_undefined("the inline if-expression on line 269 in 'columns.j2' evaluated to false and no else section was defined."))),
                 ', ',
             ))
         l_2_name = missing
-        t_7.append(
+        t_11.append(
             ')\n',
         )
         for l_2_st in environment.getattr(environment.getattr(l_1_plan, 'update'), 'state'):
             _loop_vars = {}
             pass
-            t_7.extend((
+            t_11.extend((
                 str(l_1_pad),
                 'states_',
                 str(l_2_st),
@@ -419,19 +538,19 @@ def root(context, missing=missing):
             for l_3_name in l_1_names:
                 _loop_vars = {}
                 pass
-                t_7.extend((
+                t_11.extend((
                     str(l_2_st),
                     '_',
                     str(l_3_name),
-                    str(('.reshape(-1)' if context.call(environment.getattr(l_3_name, 'startswith'), 'W', _loop_vars=_loop_vars) else cond_expr_undefined("the inline if-expression on line 237 in 'columns.j2' evaluated to false and no else section was defined."))),
+                    str(('.reshape(-1)' if context.call(environment.getattr(l_3_name, 'startswith'), 'W', _loop_vars=_loop_vars) else cond_expr_undefined("the inline if-expression on line 271 in 'columns.j2' evaluated to false and no else section was defined."))),
                     ', ',
                 ))
             l_3_name = missing
-            t_7.append(
+            t_11.append(
                 ')\n',
             )
         l_2_st = missing
-        t_7.extend((
+        t_11.extend((
             str(l_1_pad),
             'verdict = 0.0\n',
             str(l_1_pad),
@@ -444,13 +563,13 @@ def root(context, missing=missing):
         for l_2_st in environment.getattr(environment.getattr(l_1_plan, 'update'), 'state'):
             _loop_vars = {}
             pass
-            t_7.extend((
+            t_11.extend((
                 ', states_',
                 str(l_2_st),
                 '[i]',
             ))
         l_2_st = missing
-        t_7.extend((
+        t_11.extend((
             ', scale',
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'update_tail'), l_1_plan)),
             ')\n',
@@ -459,21 +578,21 @@ def root(context, missing=missing):
             str(l_1_assign),
             ' verdict',
         ))
-        return concat(t_7)
+        return concat(t_11)
     context.exported_vars.add('update_calls')
     context.vars['update_calls'] = l_0_update_calls = Macro(environment, macro, 'update_calls', ('plan', 'names', 'pad', 'assign'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan):
-        t_8 = []
+        t_12 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         pass
-        t_8.append(
+        t_12.append(
             'def _column_floats(cap, units):\n    """Floats of the whole layers\' region and of a block\'s region of a work row."""\n',
         )
         for l_2_region in ['whole', 'part']:
             _loop_vars = {}
             pass
-            t_8.extend((
+            t_12.extend((
                 '    ',
                 str(l_2_region),
                 ' = 0\n',
@@ -481,11 +600,11 @@ def root(context, missing=missing):
             for (l_3_name, l_3_rows, l_3_cols) in environment.getitem(environment.getattr(l_1_plan, 'column_layout'), l_2_region):
                 _loop_vars = {}
                 pass
-                t_8.extend((
+                t_12.extend((
                     '    ',
                     str(l_2_region),
                     ' += -(-(',
-                    str((l_3_rows if (not t_2(l_3_rows)) else 1)),
+                    str((l_3_rows if (not t_4(l_3_rows)) else 1)),
                     ' * ',
                     str(l_3_cols),
                     ') // ',
@@ -498,7 +617,7 @@ def root(context, missing=missing):
                 ))
             l_3_name = l_3_rows = l_3_cols = missing
         l_2_region = missing
-        t_8.extend((
+        t_12.extend((
             '    return whole, part\n\n\ndef _shard_arrays(shards, params, rows):\n    """The column split\'s arrays for ``shards`` threads: shards, crowded (more shares than\n    threads), sync, results, checks (each share\'s update verdict and gradient squares, by\n    batch parity), work (per thread: its copies of the whole layers, the batch buffers, then\n    its block of units) and parts (the partial sums, by batch parity and share), every row\n    on cache lines of its own; whole_floats, where a work row\'s block region starts. One\n    share: run() trains alone, nothing to make."""\n    if shards == 1:\n        return [1]\n    dtype = params[0].dtype\n    whole, part = _column_floats(rows, -(-',
             str(environment.getattr(environment.getitem(environment.getattr(l_1_plan, 'layers'), 0), 'n_out')),
             ' // shards))\n    work = rows_apart(shards, whole + part, dtype)\n    parts = rows_apart(2 * shards, rows * ',
@@ -507,9 +626,9 @@ def root(context, missing=missing):
             str(environment.getattr(l_1_plan, 'n_out')),
             ', dtype)\n    crowded = shards > numba_thread_count()\n    return [shards, crowded, np.zeros(SYNC_SLOTS, np.int64), np.zeros(4), np.zeros((2, shards, 5)), work, parts, outs, rows, whole]',
         ))
-        return concat(t_8)
+        return concat(t_12)
     context.exported_vars.add('column_arrays')
     context.vars['column_arrays'] = l_0_column_arrays = Macro(environment, macro, 'column_arrays', ('plan',), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '4=24&8=26&9=37&10=40&11=43&12=50&14=62&15=71&21=86&22=94&23=96&24=100&25=104&26=106&27=108&33=113&34=125&35=126&36=129&37=133&38=135&39=137&40=140&42=151&48=165&49=173&50=174&51=175&52=178&53=180&56=185&71=188&72=193&75=201&76=204&80=212&81=217&83=224&84=227&85=231&88=236&89=238&90=241&91=245&93=248&94=252&95=256&113=263&115=265&116=267&117=269&118=271&129=275&130=277&132=279&134=281&137=283&139=286&142=292&145=294&150=296&151=312&176=314&178=316&179=318&180=320&185=322&195=324&196=327&197=330&200=335&201=337&203=339&204=342&205=346&207=349&208=353&221=358&222=360&224=362&233=368&234=380&235=394&236=410&237=414&239=435&240=437&241=441&242=457&249=465&252=473&253=478&254=481&255=486&271=503&273=505&274=507'
+debug_info = '4=36&8=38&9=49&10=52&11=55&12=62&14=74&15=83&22=98&23=106&24=110&25=113&26=117&27=120&28=124&34=137&35=147&36=149&37=153&38=158&39=165&40=168&42=181&51=195&52=207&53=208&56=209&57=213&58=215&59=221&60=223&61=225&62=227&63=230&64=234&65=238&67=247&68=249&69=252&70=256&76=269&77=277&78=278&79=279&80=280&81=281&82=294&83=296&86=301&101=304&102=309&105=317&106=320&109=326&111=329&112=334&114=341&115=344&116=348&119=353&120=355&121=358&122=362&124=365&125=369&126=373&144=380&146=382&147=384&148=386&149=388&160=392&161=394&163=396&166=398&168=400&171=402&173=405&176=411&179=413&184=415&185=431&210=433&212=435&213=437&214=439&219=441&229=443&230=446&231=449&234=454&235=456&237=458&238=461&239=465&241=468&242=472&255=477&256=479&258=481&267=487&268=499&269=513&270=529&271=533&273=554&274=556&275=560&276=576&283=584&286=592&287=597&288=600&289=605&305=622&307=624&308=626'
