@@ -7,7 +7,7 @@ def root(context, missing=missing):
     concat = environment.concat
     cond_expr_undefined = Undefined
     if 0: yield None
-    l_0_m = l_0_views = l_0_part_offsets = l_0_part_views = l_0_copy_params = l_0_column_thread = l_0_update_calls = l_0_column_arrays = missing
+    l_0_m = l_0_views = l_0_lines = l_0_part_offsets = l_0_part_views = l_0_copy_params = l_0_column_thread = l_0_update_calls = l_0_column_arrays = missing
     try:
         t_1 = environment.filters['length']
     except KeyError:
@@ -21,17 +21,17 @@ def root(context, missing=missing):
         def t_2(*unused):
             raise TemplateRuntimeError("No filter named 'replace' found.")
     try:
-        t_3 = environment.filters['string']
+        t_3 = environment.tests['none']
     except KeyError:
         @internalcode
         def t_3(*unused):
-            raise TemplateRuntimeError("No filter named 'string' found.")
+            raise TemplateRuntimeError("No test named 'none' found.")
     try:
-        t_4 = environment.tests['none']
+        t_4 = environment.tests['number']
     except KeyError:
         @internalcode
         def t_4(*unused):
-            raise TemplateRuntimeError("No test named 'none' found.")
+            raise TemplateRuntimeError("No test named 'number' found.")
     pass
     l_0_m = context.vars['m'] = environment.get_template('macros.j2', 'columns.j2')._get_default_module(context)
     context.exported_vars.discard('m')
@@ -49,7 +49,7 @@ def root(context, missing=missing):
         for (l_2_name, l_2_rows, l_2_cols) in l_1_entries:
             _loop_vars = {}
             pass
-            if t_4(l_2_rows):
+            if t_3(l_2_rows):
                 pass
                 t_5.extend((
                     str(l_1_pad),
@@ -59,14 +59,6 @@ def root(context, missing=missing):
                     '[o:o + ',
                     str(l_2_cols),
                     ']\n',
-                    str(l_1_pad),
-                    'o += -(-',
-                    str(l_2_cols),
-                    ' // ',
-                    str(environment.getattr(l_1_plan, 'line_floats')),
-                    ') * ',
-                    str(environment.getattr(l_1_plan, 'line_floats')),
-                    '\n',
                 ))
             else:
                 pass
@@ -80,29 +72,55 @@ def root(context, missing=missing):
                     ', ',
                     str(l_2_cols),
                     ')\n',
-                    str(l_1_pad),
-                    'o += -(-(',
-                    str(l_2_rows),
-                    ' * ',
-                    str(l_2_cols),
-                    ') // ',
-                    str(environment.getattr(l_1_plan, 'line_floats')),
-                    ') * ',
-                    str(environment.getattr(l_1_plan, 'line_floats')),
-                    '\n',
                 ))
+            t_5.extend((
+                str(l_1_pad),
+                'o += ',
+                str(context.call((undefined(name='lines') if l_0_lines is missing else l_0_lines), l_1_plan, l_2_rows, l_2_cols, _loop_vars=_loop_vars)),
+                '\n',
+            ))
         l_2_name = l_2_rows = l_2_cols = missing
         return concat(t_5)
     context.exported_vars.add('views')
     context.vars['views'] = l_0_views = Macro(environment, macro, 'views', ('plan', 'entries', 'row', 'pad'), False, False, False, context.eval_ctx.autoescape)
-    def macro(l_1_plan, l_1_pad):
+    def macro(l_1_plan, l_1_rows, l_1_cols):
         t_6 = []
+        l_1_L = l_1_size = missing
+        if l_1_plan is missing:
+            l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
+        if l_1_rows is missing:
+            l_1_rows = undefined("parameter 'rows' was not provided", name='rows')
+        if l_1_cols is missing:
+            l_1_cols = undefined("parameter 'cols' was not provided", name='cols')
+        pass
+        l_1_L = environment.getattr(l_1_plan, 'line_floats')
+        l_1_size = (l_1_cols if t_3(l_1_rows) else ((l_1_rows * l_1_cols) if (t_4(l_1_rows) and t_4(l_1_cols)) else str_join((l_1_rows, ' * ', l_1_cols, ))))
+        if t_4((undefined(name='size') if l_1_size is missing else l_1_size)):
+            pass
+            t_6.append(
+                str((((((undefined(name='size') if l_1_size is missing else l_1_size) + (undefined(name='L') if l_1_L is missing else l_1_L)) - 1) // (undefined(name='L') if l_1_L is missing else l_1_L)) * (undefined(name='L') if l_1_L is missing else l_1_L))),
+            )
+        else:
+            pass
+            t_6.extend((
+                '-(-(',
+                str((undefined(name='size') if l_1_size is missing else l_1_size)),
+                ') // ',
+                str((undefined(name='L') if l_1_L is missing else l_1_L)),
+                ') * ',
+                str((undefined(name='L') if l_1_L is missing else l_1_L)),
+            ))
+        return concat(t_6)
+    context.exported_vars.add('lines')
+    context.vars['lines'] = l_0_lines = Macro(environment, macro, 'lines', ('plan', 'rows', 'cols'), False, False, False, context.eval_ctx.autoescape)
+    def macro(l_1_plan, l_1_pad):
+        t_7 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_pad is missing:
             l_1_pad = undefined("parameter 'pad' was not provided", name='pad')
         pass
-        t_6.extend((
+        t_7.extend((
             str(l_1_pad),
             'widest = -(-',
             str(environment.getattr(environment.getitem(environment.getattr(l_1_plan, 'layers'), 0), 'n_out')),
@@ -111,31 +129,24 @@ def root(context, missing=missing):
             'o = whole_floats\n',
         ))
         for (l_2_name, l_2_rows, l_2_cols) in environment.getitem(environment.getattr(l_1_plan, 'column_layout'), 'part'):
-            l_2_size = missing
             _loop_vars = {}
             pass
-            l_2_size = t_2(context.eval_ctx, t_3((l_2_cols if t_4(l_2_rows) else str_join((l_2_rows, ' * ', l_2_cols, )))), 'units', 'widest')
-            _loop_vars['size'] = l_2_size
-            t_6.extend((
+            t_7.extend((
                 str(l_1_pad),
                 'o_',
                 str(l_2_name),
                 ' = o\n',
                 str(l_1_pad),
-                'o += -(-(',
-                str((undefined(name='size') if l_2_size is missing else l_2_size)),
-                ') // ',
-                str(environment.getattr(l_1_plan, 'line_floats')),
-                ') * ',
-                str(environment.getattr(l_1_plan, 'line_floats')),
+                'o += ',
+                str(t_2(context.eval_ctx, context.call((undefined(name='lines') if l_0_lines is missing else l_0_lines), l_1_plan, l_2_rows, l_2_cols, _loop_vars=_loop_vars), 'units', 'widest')),
                 '\n',
             ))
-        l_2_name = l_2_rows = l_2_cols = l_2_size = missing
-        return concat(t_6)
+        l_2_name = l_2_rows = l_2_cols = missing
+        return concat(t_7)
     context.exported_vars.add('part_offsets')
     context.vars['part_offsets'] = l_0_part_offsets = Macro(environment, macro, 'part_offsets', ('plan', 'pad'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_pad, l_1_names):
-        t_7 = []
+        t_8 = []
         l_1_n1 = missing
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
@@ -145,7 +156,7 @@ def root(context, missing=missing):
             l_1_names = 'all'
         pass
         l_1_n1 = environment.getattr(environment.getitem(environment.getattr(l_1_plan, 'layers'), 0), 'n_out')
-        t_7.extend((
+        t_8.extend((
             str(l_1_pad),
             'unit_lo = s * ',
             str((undefined(name='n1') if l_1_n1 is missing else l_1_n1)),
@@ -155,16 +166,16 @@ def root(context, missing=missing):
             str((undefined(name='n1') if l_1_n1 is missing else l_1_n1)),
             ' // shards - unit_lo\n',
         ))
-        def t_8(fiter):
+        def t_9(fiter):
             for (l_2_name, l_2_rows, l_2_cols) in fiter:
                 if ((l_1_names == 'all') or (l_2_name in l_1_names)):
                     yield (l_2_name, l_2_rows, l_2_cols)
-        for (l_2_name, l_2_rows, l_2_cols) in t_8(environment.getitem(environment.getattr(l_1_plan, 'column_layout'), 'part')):
+        for (l_2_name, l_2_rows, l_2_cols) in t_9(environment.getitem(environment.getattr(l_1_plan, 'column_layout'), 'part')):
             _loop_vars = {}
             pass
-            if t_4(l_2_rows):
+            if t_3(l_2_rows):
                 pass
-                t_7.extend((
+                t_8.extend((
                     str(l_1_pad),
                     str(l_2_name),
                     ' = work[s][o_',
@@ -177,7 +188,7 @@ def root(context, missing=missing):
                 ))
             else:
                 pass
-                t_7.extend((
+                t_8.extend((
                     str(l_1_pad),
                     str(l_2_name),
                     ' = rows_view(work[s], o_',
@@ -189,11 +200,11 @@ def root(context, missing=missing):
                     ')\n',
                 ))
         l_2_name = l_2_rows = l_2_cols = missing
-        return concat(t_7)
+        return concat(t_8)
     context.exported_vars.add('part_views')
     context.vars['part_views'] = l_0_part_views = Macro(environment, macro, 'part_views', ('plan', 'pad', 'names'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_into_copy, l_1_whole, l_1_pad):
-        t_9 = []
+        t_10 = []
         l_1_n2 = l_1_shapes = missing
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
@@ -226,7 +237,7 @@ def root(context, missing=missing):
                     _loop_vars['inner'] = l_3_inner
                     l_3_outer = str_join(((undefined(name='copy') if l_3_copy is missing else l_3_copy), '_param', environment.getitem((undefined(name='shape') if l_2_shape is missing else l_2_shape), 2), ))
                     _loop_vars['outer'] = l_3_outer
-                    t_9.extend((
+                    t_10.extend((
                         str(l_1_pad),
                         'for i in range(',
                         str(environment.getitem((undefined(name='shape') if l_2_shape is missing else l_2_shape), 0)),
@@ -248,7 +259,7 @@ def root(context, missing=missing):
                     _loop_vars['inner'] = l_3_inner
                     l_3_outer = str_join(((undefined(name='copy') if l_3_copy is missing else l_3_copy), '_param', environment.getitem((undefined(name='shape') if l_2_shape is missing else l_2_shape), 1), ))
                     _loop_vars['outer'] = l_3_outer
-                    t_9.extend((
+                    t_10.extend((
                         str(l_1_pad),
                         'for j in range(',
                         str(environment.getitem((undefined(name='shape') if l_2_shape is missing else l_2_shape), 0)),
@@ -262,12 +273,12 @@ def root(context, missing=missing):
                     ))
             l_3_state = l_3_copy = l_3_inner = l_3_outer = missing
         l_2_name = l_2_shape = missing
-        return concat(t_9)
+        return concat(t_10)
     context.exported_vars.add('copy_params')
     context.vars['copy_params'] = l_0_copy_params = Macro(environment, macro, 'copy_params', ('plan', 'into_copy', 'whole', 'pad'), False, False, False, context.eval_ctx.autoescape)
     yield '\n'
     def macro(l_1_plan, l_1_jit):
-        t_10 = []
+        t_11 = []
         l_1_L1 = l_1_L2 = l_1_L3 = l_1_params = l_1_owned = l_1_kept = missing
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
@@ -289,7 +300,7 @@ def root(context, missing=missing):
                 _loop_vars['_'] = l_3__
             l_3_name = l_3__ = missing
         l_2_state = missing
-        t_10.extend((
+        t_11.extend((
             '@njit(',
             str(l_1_jit),
             ')\ndef column_thread(t, shards, crowded, sync, results, X, Y, perm, epochs, batch_size, first_step, clip_norm, batch_losses, batch_scores, work, parts, outs, checks, cap, whole_floats',
@@ -304,7 +315,7 @@ def root(context, missing=missing):
         for l_2_name in (undefined(name='owned') if l_1_owned is missing else l_1_owned):
             _loop_vars = {}
             pass
-            t_10.extend((
+            t_11.extend((
                 '        ',
                 str(l_2_name),
                 '_param = ',
@@ -312,24 +323,24 @@ def root(context, missing=missing):
                 '\n',
             ))
         l_2_name = missing
-        t_10.extend((
-            '        o = 0\n',
+        t_11.extend((
+            "        # this thread's copies of the whole layers and its batch buffers, in its row of work\n        o = 0\n",
             str(context.call(environment.getattr(context.call((undefined(name='views') if l_0_views is missing else l_0_views), l_1_plan, environment.getitem(environment.getattr(l_1_plan, 'column_layout'), 'whole'), 'work[first]', '        '), 'rstrip'))),
             '\n',
         ))
         if (environment.getattr(l_1_plan, 'n_in') in environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'ROW_TUPLE_COLUMNS')):
             pass
-            t_10.append(
+            t_11.append(
                 "        XB_flat = XB.reshape(-1)  # for the gather's inputs_check\n",
             )
-        t_10.extend((
+        t_11.extend((
             str(context.call(environment.getattr(context.call((undefined(name='part_offsets') if l_0_part_offsets is missing else l_0_part_offsets), l_1_plan, '        '), 'rstrip'))),
             "\n        # flat, for each share's rows of the output layer\n",
         ))
         for l_2_name in (['A2', 'Z3', 'A3'] if environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'keep_z') else ['A2', 'A3']):
             _loop_vars = {}
             pass
-            t_10.extend((
+            t_11.extend((
                 '        ',
                 str(l_2_name),
                 '_flat = ',
@@ -337,18 +348,19 @@ def root(context, missing=missing):
                 '.reshape(-1)\n',
             ))
         l_2_name = missing
-        t_10.extend((
+        t_11.extend((
+            "        # the caller's parameters copied in: the whole layers', then each share's block\n",
             str(context.call(environment.getattr(context.call((undefined(name='copy_params') if l_0_copy_params is missing else l_0_copy_params), l_1_plan, True, True, '        '), 'rstrip'))),
             '\n',
         ))
         if context.call(environment.getattr(l_1_plan, 'keeps_transpose'), (undefined(name='L3') if l_1_L3 is missing else l_1_L3)):
             pass
-            t_10.extend((
+            t_11.extend((
                 '        transpose_',
                 str(environment.getattr(l_1_plan, 'float_type')),
                 '(W3, W3T)\n',
             ))
-        t_10.extend((
+        t_11.extend((
             '        for s in range(first, last):\n',
             str(context.call(environment.getattr(context.call((undefined(name='part_views') if l_0_part_views is missing else l_0_part_views), l_1_plan, '            ', ((undefined(name='kept') if l_1_kept is missing else l_1_kept) + ['W2T'])), 'rstrip'))),
             '\n',
@@ -357,14 +369,14 @@ def root(context, missing=missing):
         ))
         if context.call(environment.getattr(l_1_plan, 'keeps_transpose'), (undefined(name='L2') if l_1_L2 is missing else l_1_L2)):
             pass
-            t_10.extend((
+            t_11.extend((
                 '            transpose_',
                 str(environment.getattr(l_1_plan, 'float_type')),
                 '(W2, W2T)\n',
             ))
         if (environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'weights_arg') != environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'W')):
             pass
-            t_10.extend((
+            t_11.extend((
                 '        ',
                 str(environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'weights_arg')),
                 ' = ',
@@ -375,7 +387,7 @@ def root(context, missing=missing):
                 str(environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'W')),
                 '.reshape(-1)\n',
             ))
-        t_10.extend((
+        t_11.extend((
             "        sense = 0\n        n = perm.shape[0] // epochs  # an epoch's rows\n        batches = (n + batch_size - 1) // batch_size  # an epoch's\n        done = epochs * batches\n        status = 0\n        step = first_step\n        loss_sum = 0.0\n        clipping = clip_norm > 0.0  # bools, not literals: one compiled signature\n        scoring = batch_scores.shape[0] > 0\n        for flat in range(epochs * batches):  # epoch after epoch, batch after batch\n            epoch = flat // batches\n            bi = flat - epoch * batches\n            start = epoch * n + bi * batch_size\n            rest = n - bi * batch_size\n            nb = rest if rest < batch_size else batch_size  # the last may be short\n            parity = flat % 2\n",
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'batch_in'), l_1_plan, 'start', 'nb', 'batch_size', '            ', None)),
             "\n            for s in range(first, last):  # each share's units, and its partial sum\n",
@@ -404,10 +416,10 @@ def root(context, missing=missing):
         ))
         if environment.getattr((undefined(name='L2') if l_1_L2 is missing else l_1_L2), 'keep_z'):
             pass
-            t_10.append(
+            t_11.append(
                 '                    Z2[r, j] = z\n',
             )
-        t_10.extend((
+        t_11.extend((
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'lines'), environment.getattr(environment.getattr((undefined(name='L2') if l_1_L2 is missing else l_1_L2), 'act'), 'forward'), 20)),
             "\n                    A2[r, j] = a\n            # each share's rows of the output layer and the loss, its delta's rows into outs\n            D3 = rows_view(outs[parity], 0, nb, ",
             str(environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'n_out')),
@@ -420,7 +432,7 @@ def root(context, missing=missing):
             '), rows, ',
             str(environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'weights_arg')),
             ', b3, ',
-            str((('rows_view(Z3_flat, lo * %d, rows, %d), ' % (environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'n_out'), environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'n_out'))) if environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'keep_z') else cond_expr_undefined("the inline if-expression on line 184 in 'columns.j2' evaluated to false and no else section was defined."))),
+            str((('rows_view(Z3_flat, lo * %d, rows, %d), ' % (environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'n_out'), environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'n_out'))) if environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'keep_z') else cond_expr_undefined("the inline if-expression on line 192 in 'columns.j2' evaluated to false and no else section was defined."))),
             'rows_view(A3_flat, lo * ',
             str(environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'n_out')),
             ', rows, ',
@@ -445,11 +457,11 @@ def root(context, missing=missing):
         ))
         if environment.getattr(environment.getattr(l_1_plan, 'update'), 'invariant'):
             pass
-            t_10.extend((
+            t_11.extend((
                 str(context.call(environment.getattr(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'invariant_lines'), l_1_plan, '            '), 'rstrip'))),
                 '\n',
             ))
-        t_10.extend((
+        t_11.extend((
             "            for s in range(first, last):  # each share's update\n",
             str(context.call(environment.getattr(context.call((undefined(name='part_views') if l_0_part_views is missing else l_0_part_views), l_1_plan, '                '), 'rstrip'))),
             '\n',
@@ -460,19 +472,19 @@ def root(context, missing=missing):
         ))
         if context.call(environment.getattr(l_1_plan, 'keeps_transpose'), (undefined(name='L3') if l_1_L3 is missing else l_1_L3)):
             pass
-            t_10.extend((
+            t_11.extend((
                 '                    transpose_',
                 str(environment.getattr(l_1_plan, 'float_type')),
                 '(W3, W3T)\n',
             ))
         if context.call(environment.getattr(l_1_plan, 'keeps_transpose'), (undefined(name='L2') if l_1_L2 is missing else l_1_L2)):
             pass
-            t_10.extend((
+            t_11.extend((
                 '                transpose_',
                 str(environment.getattr(l_1_plan, 'float_type')),
                 '(W2, W2T)\n',
             ))
-        t_10.extend((
+        t_11.extend((
             "                checks[parity, s, 0] = nonfinite\n        if status == 0 and epochs * batches > 0:  # the last update's verdict\n            if not serial:\n                sense = meet(sync, shards, sense)\n            last_parity = (epochs * batches - 1) % 2\n            nonfinite = 0.0\n            for s in range(shards):\n                nonfinite += checks[last_parity, s, 0]\n            if nonfinite != 0.0:\n                done, status = epochs * batches - 1, 2\n        for s in range(first, last):  # each share's block back into the caller's arrays\n",
             str(context.call(environment.getattr(context.call((undefined(name='part_views') if l_0_part_views is missing else l_0_part_views), l_1_plan, '            ', (undefined(name='kept') if l_1_kept is missing else l_1_kept)), 'rstrip'))),
             '\n',
@@ -481,11 +493,11 @@ def root(context, missing=missing):
             str(context.call(environment.getattr(context.call((undefined(name='copy_params') if l_0_copy_params is missing else l_0_copy_params), l_1_plan, False, True, '            '), 'rstrip'))),
             '\n            results[0] = done\n            results[1] = step\n            results[2] = status\n            results[3] = loss_sum',
         ))
-        return concat(t_10)
+        return concat(t_11)
     context.exported_vars.add('column_thread')
     context.vars['column_thread'] = l_0_column_thread = Macro(environment, macro, 'column_thread', ('plan', 'jit'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan, l_1_names, l_1_pad, l_1_assign):
-        t_11 = []
+        t_12 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         if l_1_names is missing:
@@ -495,20 +507,20 @@ def root(context, missing=missing):
         if l_1_assign is missing:
             l_1_assign = '='
         pass
-        t_11.extend((
+        t_12.extend((
             str(l_1_pad),
             'tensors = (',
         ))
         for l_2_name in l_1_names:
             _loop_vars = {}
             pass
-            t_11.extend((
+            t_12.extend((
                 str(l_2_name),
-                str(('.reshape(-1)' if context.call(environment.getattr(l_2_name, 'startswith'), 'W', _loop_vars=_loop_vars) else cond_expr_undefined("the inline if-expression on line 268 in 'columns.j2' evaluated to false and no else section was defined."))),
+                str(('.reshape(-1)' if context.call(environment.getattr(l_2_name, 'startswith'), 'W', _loop_vars=_loop_vars) else cond_expr_undefined("the inline if-expression on line 276 in 'columns.j2' evaluated to false and no else section was defined."))),
                 ', ',
             ))
         l_2_name = missing
-        t_11.extend((
+        t_12.extend((
             ')\n',
             str(l_1_pad),
             'gradients = (',
@@ -516,20 +528,20 @@ def root(context, missing=missing):
         for l_2_name in l_1_names:
             _loop_vars = {}
             pass
-            t_11.extend((
+            t_12.extend((
                 'd',
                 str(l_2_name),
-                str(('.reshape(-1)' if context.call(environment.getattr(l_2_name, 'startswith'), 'W', _loop_vars=_loop_vars) else cond_expr_undefined("the inline if-expression on line 269 in 'columns.j2' evaluated to false and no else section was defined."))),
+                str(('.reshape(-1)' if context.call(environment.getattr(l_2_name, 'startswith'), 'W', _loop_vars=_loop_vars) else cond_expr_undefined("the inline if-expression on line 277 in 'columns.j2' evaluated to false and no else section was defined."))),
                 ', ',
             ))
         l_2_name = missing
-        t_11.append(
+        t_12.append(
             ')\n',
         )
         for l_2_st in environment.getattr(environment.getattr(l_1_plan, 'update'), 'state'):
             _loop_vars = {}
             pass
-            t_11.extend((
+            t_12.extend((
                 str(l_1_pad),
                 'states_',
                 str(l_2_st),
@@ -538,19 +550,19 @@ def root(context, missing=missing):
             for l_3_name in l_1_names:
                 _loop_vars = {}
                 pass
-                t_11.extend((
+                t_12.extend((
                     str(l_2_st),
                     '_',
                     str(l_3_name),
-                    str(('.reshape(-1)' if context.call(environment.getattr(l_3_name, 'startswith'), 'W', _loop_vars=_loop_vars) else cond_expr_undefined("the inline if-expression on line 271 in 'columns.j2' evaluated to false and no else section was defined."))),
+                    str(('.reshape(-1)' if context.call(environment.getattr(l_3_name, 'startswith'), 'W', _loop_vars=_loop_vars) else cond_expr_undefined("the inline if-expression on line 279 in 'columns.j2' evaluated to false and no else section was defined."))),
                     ', ',
                 ))
             l_3_name = missing
-            t_11.append(
+            t_12.append(
                 ')\n',
             )
         l_2_st = missing
-        t_11.extend((
+        t_12.extend((
             str(l_1_pad),
             'verdict = 0.0\n',
             str(l_1_pad),
@@ -563,13 +575,13 @@ def root(context, missing=missing):
         for l_2_st in environment.getattr(environment.getattr(l_1_plan, 'update'), 'state'):
             _loop_vars = {}
             pass
-            t_11.extend((
+            t_12.extend((
                 ', states_',
                 str(l_2_st),
                 '[i]',
             ))
         l_2_st = missing
-        t_11.extend((
+        t_12.extend((
             ', scale',
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'update_tail'), l_1_plan)),
             ')\n',
@@ -578,21 +590,21 @@ def root(context, missing=missing):
             str(l_1_assign),
             ' verdict',
         ))
-        return concat(t_11)
+        return concat(t_12)
     context.exported_vars.add('update_calls')
     context.vars['update_calls'] = l_0_update_calls = Macro(environment, macro, 'update_calls', ('plan', 'names', 'pad', 'assign'), False, False, False, context.eval_ctx.autoescape)
     def macro(l_1_plan):
-        t_12 = []
+        t_13 = []
         if l_1_plan is missing:
             l_1_plan = undefined("parameter 'plan' was not provided", name='plan')
         pass
-        t_12.append(
+        t_13.append(
             'def _column_floats(cap, units):\n    """Floats of the whole layers\' region and of a block\'s region of a work row."""\n',
         )
         for l_2_region in ['whole', 'part']:
             _loop_vars = {}
             pass
-            t_12.extend((
+            t_13.extend((
                 '    ',
                 str(l_2_region),
                 ' = 0\n',
@@ -600,24 +612,18 @@ def root(context, missing=missing):
             for (l_3_name, l_3_rows, l_3_cols) in environment.getitem(environment.getattr(l_1_plan, 'column_layout'), l_2_region):
                 _loop_vars = {}
                 pass
-                t_12.extend((
+                t_13.extend((
                     '    ',
                     str(l_2_region),
-                    ' += -(-(',
-                    str((l_3_rows if (not t_4(l_3_rows)) else 1)),
-                    ' * ',
-                    str(l_3_cols),
-                    ') // ',
-                    str(environment.getattr(l_1_plan, 'line_floats')),
-                    ') * ',
-                    str(environment.getattr(l_1_plan, 'line_floats')),
+                    ' += ',
+                    str(context.call((undefined(name='lines') if l_0_lines is missing else l_0_lines), l_1_plan, l_3_rows, l_3_cols, _loop_vars=_loop_vars)),
                     '  # ',
                     str(l_3_name),
                     '\n',
                 ))
             l_3_name = l_3_rows = l_3_cols = missing
         l_2_region = missing
-        t_12.extend((
+        t_13.extend((
             '    return whole, part\n\n\ndef _shard_arrays(shards, params, rows):\n    """The column split\'s arrays for ``shards`` threads: shards, crowded (more shares than\n    threads), sync, results, checks (each share\'s update verdict and gradient squares, by\n    batch parity), work (per thread: its copies of the whole layers, the batch buffers, then\n    its block of units) and parts (the partial sums, by batch parity and share), every row\n    on cache lines of its own; whole_floats, where a work row\'s block region starts. One\n    share: run() trains alone, nothing to make."""\n    if shards == 1:\n        return [1]\n    dtype = params[0].dtype\n    whole, part = _column_floats(rows, -(-',
             str(environment.getattr(environment.getitem(environment.getattr(l_1_plan, 'layers'), 0), 'n_out')),
             ' // shards))\n    work = rows_apart(shards, whole + part, dtype)\n    parts = rows_apart(2 * shards, rows * ',
@@ -626,9 +632,9 @@ def root(context, missing=missing):
             str(environment.getattr(l_1_plan, 'n_out')),
             ', dtype)\n    crowded = shards > numba_thread_count()\n    return [shards, crowded, np.zeros(SYNC_SLOTS, np.int64), np.zeros(4), np.zeros((2, shards, 5)), work, parts, outs, rows, whole]',
         ))
-        return concat(t_12)
+        return concat(t_13)
     context.exported_vars.add('column_arrays')
     context.vars['column_arrays'] = l_0_column_arrays = Macro(environment, macro, 'column_arrays', ('plan',), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '4=36&8=38&9=49&10=52&11=55&12=62&14=74&15=83&22=98&23=106&24=110&25=113&26=117&27=120&28=124&34=137&35=147&36=149&37=153&38=158&39=165&40=168&42=181&51=195&52=207&53=208&56=209&57=213&58=215&59=221&60=223&61=225&62=227&63=230&64=234&65=238&67=247&68=249&69=252&70=256&76=269&77=277&78=278&79=279&80=280&81=281&82=294&83=296&86=301&101=304&102=309&105=317&106=320&109=326&111=329&112=334&114=341&115=344&116=348&119=353&120=355&121=358&122=362&124=365&125=369&126=373&144=380&146=382&147=384&148=386&149=388&160=392&161=394&163=396&166=398&168=400&171=402&173=405&176=411&179=413&184=415&185=431&210=433&212=435&213=437&214=439&219=441&229=443&230=446&231=449&234=454&235=456&237=458&238=461&239=465&241=468&242=472&255=477&256=479&258=481&267=487&268=499&269=513&270=529&271=533&273=554&274=556&275=560&276=576&283=584&286=592&287=597&288=600&289=605&305=622&307=624&308=626'
+debug_info = '4=36&8=38&9=49&10=52&11=55&13=66&15=77&21=86&22=96&23=97&24=98&29=116&30=124&31=128&32=131&33=135&34=139&40=148&41=158&42=160&43=164&44=169&45=176&46=179&48=192&57=206&58=218&59=219&62=220&63=224&64=226&65=232&66=234&67=236&68=238&69=241&70=245&71=249&73=258&74=260&75=263&76=267&82=280&83=288&84=289&85=290&86=291&87=292&88=305&89=307&92=312&107=315&108=320&112=328&113=331&116=337&118=340&119=345&122=353&123=356&124=360&127=365&128=367&129=370&130=374&132=377&133=381&134=385&152=392&154=394&155=396&156=398&157=400&168=404&169=406&171=408&174=410&176=412&179=414&181=417&184=423&187=425&192=427&193=443&218=445&220=447&221=449&222=451&227=453&237=455&238=458&239=461&242=466&243=468&245=470&246=473&247=477&249=480&250=484&263=489&264=491&266=493&275=499&276=511&277=525&278=541&279=545&281=566&282=568&283=572&284=588&291=596&294=604&295=609&296=612&297=617&313=628&315=630&316=632'
