@@ -582,7 +582,9 @@ def root(context, missing=missing):
             '\n        param_offsets = (',
             str(t_2(context.eval_ctx, t_5(context, environment.getattr(l_1_plan, 'param_layout'), attribute=1), ', ')),
             str((',' if (t_3(environment.getattr(l_1_plan, 'param_layout')) == 1) else cond_expr_undefined("the inline if-expression on line 197 in 'shards.j2' evaluated to false and no else section was defined."))),
-            ")  # in a row of grads\n        first, last = (0, shards) if serial else (t, t + 1)\n        sense = 0\n        n = perm.shape[0] // epochs  # an epoch's rows\n        batches = (n + batch_size - 1) // batch_size  # an epoch's\n        done = epochs * batches\n        status = 0\n        step = first_step  # each thread counts the steps it takes part in\n        loss_sum = 0.0\n        clipping = clip_norm > 0.0  # bools, not literals: one compiled signature\n        scoring = batch_scores.shape[0] > 0\n        for flat in range(epochs * batches):  # epoch after epoch, batch after batch\n            epoch = flat // batches\n            bi = flat - epoch * batches\n            start = epoch * n + bi * batch_size\n            rest = n - bi * batch_size\n            nb = rest if rest < batch_size else batch_size  # the last may be short\n            for stage in range(",
+            ')  # in a row of grads\n        first, last = (0, shards) if serial else (t, t + 1)\n',
+            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'thread_batches'))),
+            '\n            for stage in range(',
             str(t_3(environment.getattr(l_1_plan, 'shard_stages'))),
             '):\n                for s in range(first, last):  # share s: rows lo..hi, row s of work and grads\n                    lo = s * nb // shards\n                    hi = (s + 1) * nb // shards\n                    work_row = work[s]\n                    grad_row = grads[s]\n',
             str(t_1(context.call(environment.getattr(context.call((undefined(name='share_pass') if l_0_share_pass is missing else l_0_share_pass), l_1_plan, l_1_work, l_1_row_floats, l_1_weights, l_1_narrow), 'rstrip')), 16, True)),
@@ -608,7 +610,7 @@ def root(context, missing=missing):
                 _loop_vars = {}
                 pass
                 t_16.extend((
-                    str((' or ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 230 in 'shards.j2' evaluated to false and no else section was defined."))),
+                    str((' or ' if (not environment.getattr(l_2_loop, 'first')) else cond_expr_undefined("the inline if-expression on line 216 in 'shards.j2' evaluated to false and no else section was defined."))),
                     'stage == ',
                     str(context.call(environment.getattr(environment.getattr(l_1_plan, 'shard_stages'), 'index'), l_2_stage, _loop_vars=_loop_vars)),
                 ))
@@ -633,11 +635,12 @@ def root(context, missing=missing):
             str(t_1(context.call(environment.getattr(context.call((undefined(name='share_update') if l_0_share_update is missing else l_0_share_update), l_1_plan, l_1_weights), 'rstrip')), 16, True)),
             '\n                    verdicts[share] = nonfinite\n                if not serial:\n                    sense = meet(sync, shards, sense)\n                if phase < phases - 1:\n',
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'clip_scale'), 'sum_of_squares(grads[0])', '                    ')),
-            '\n            nonfinite = 0.0\n            for s in range(shards):\n                nonfinite += verdicts[s]\n            if nonfinite != 0.0:\n                done, status = flat, 2\n                break\n        if t == 0:\n            results[0] = done\n            results[1] = step\n            results[2] = status\n            results[3] = loss_sum',
+            '\n            nonfinite = 0.0\n            for s in range(shards):\n                nonfinite += verdicts[s]\n            if nonfinite != 0.0:\n                done, status = flat, 2\n                break\n        if t == 0:\n',
+            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'thread_results'), '            ')),
         ))
         return concat(t_16)
     context.exported_vars.add('thread_epoch')
     context.vars['thread_epoch'] = l_0_thread_epoch = Macro(environment, macro, 'thread_epoch', ('plan', 'work', 'row_floats', 'weights', 'narrow', 'jit'), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '4=48&5=50&10=52&12=71&13=76&14=77&15=82&16=84&17=95&19=99&21=110&23=119&26=124&27=128&28=132&29=139&30=143&33=147&34=150&35=154&37=161&38=165&43=178&44=186&45=189&46=192&47=194&48=196&50=200&54=205&55=210&59=221&60=229&61=231&64=238&65=250&66=251&67=254&68=257&69=260&70=267&71=269&72=271&73=288&74=291&75=293&76=296&77=299&78=302&79=304&80=306&82=319&83=320&84=322&95=346&96=360&97=362&98=365&99=369&100=372&101=377&104=389&105=394&106=399&107=402&109=405&110=409&112=413&119=425&120=427&121=429&122=431&123=433&135=439&138=448&139=454&147=462&154=465&158=482&159=489&160=491&163=495&164=506&165=511&166=513&167=517&169=536&175=550&176=566&177=567&178=570&179=572&182=579&196=581&197=583&214=586&220=588&223=591&224=595&229=601&230=607&232=618&255=625&256=628&264=633&269=635'
+debug_info = '4=48&5=50&10=52&12=71&13=76&14=77&15=82&16=84&17=95&19=99&21=110&23=119&26=124&27=128&28=132&29=139&30=143&33=147&34=150&35=154&37=161&38=165&43=178&44=186&45=189&46=192&47=194&48=196&50=200&54=205&55=210&59=221&60=229&61=231&64=238&65=250&66=251&67=254&68=257&69=260&70=267&71=269&72=271&73=288&74=291&75=293&76=296&77=299&78=302&79=304&80=306&82=319&83=320&84=322&95=346&96=360&97=362&98=365&99=369&100=372&101=377&104=389&105=394&106=399&107=402&109=405&110=409&112=413&119=425&120=427&121=429&122=431&123=433&135=439&138=448&139=454&147=462&154=465&158=482&159=489&160=491&163=495&164=506&165=511&166=513&167=517&169=536&175=550&176=566&177=567&178=570&179=572&182=579&196=581&197=583&199=586&200=588&206=590&209=593&210=597&215=603&216=609&218=620&241=627&242=630&250=635&255=637&263=639'

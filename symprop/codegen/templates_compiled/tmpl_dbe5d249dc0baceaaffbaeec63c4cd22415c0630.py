@@ -388,7 +388,8 @@ def root(context, missing=missing):
                 '.reshape(-1)\n',
             ))
         t_11.extend((
-            "        sense = 0\n        n = perm.shape[0] // epochs  # an epoch's rows\n        batches = (n + batch_size - 1) // batch_size  # an epoch's\n        done = epochs * batches\n        status = 0\n        step = first_step\n        loss_sum = 0.0\n        clipping = clip_norm > 0.0  # bools, not literals: one compiled signature\n        scoring = batch_scores.shape[0] > 0\n        for flat in range(epochs * batches):  # epoch after epoch, batch after batch\n            epoch = flat // batches\n            bi = flat - epoch * batches\n            start = epoch * n + bi * batch_size\n            rest = n - bi * batch_size\n            nb = rest if rest < batch_size else batch_size  # the last may be short\n            parity = flat % 2\n",
+            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'thread_batches'))),
+            '\n            parity = flat % 2\n',
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'batch_in'), l_1_plan, 'start', 'nb', 'batch_size', '            ', None)),
             "\n            for s in range(first, last):  # each share's units, and its partial sum\n",
             str(context.call(environment.getattr(context.call((undefined(name='part_views') if l_0_part_views is missing else l_0_part_views), l_1_plan, '                ', ['W1', 'b1', 'W2', 'A1', 'Z1']), 'rstrip'))),
@@ -432,7 +433,7 @@ def root(context, missing=missing):
             '), rows, ',
             str(environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'weights_arg')),
             ', b3, ',
-            str((('rows_view(Z3_flat, lo * %d, rows, %d), ' % (environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'n_out'), environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'n_out'))) if environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'keep_z') else cond_expr_undefined("the inline if-expression on line 192 in 'columns.j2' evaluated to false and no else section was defined."))),
+            str((('rows_view(Z3_flat, lo * %d, rows, %d), ' % (environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'n_out'), environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'n_out'))) if environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'keep_z') else cond_expr_undefined("the inline if-expression on line 178 in 'columns.j2' evaluated to false and no else section was defined."))),
             'rows_view(A3_flat, lo * ',
             str(environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'n_out')),
             ', rows, ',
@@ -491,7 +492,8 @@ def root(context, missing=missing):
             str(context.call(environment.getattr(context.call((undefined(name='copy_params') if l_0_copy_params is missing else l_0_copy_params), l_1_plan, False, False, '            '), 'rstrip'))),
             '\n        if t == 0:\n',
             str(context.call(environment.getattr(context.call((undefined(name='copy_params') if l_0_copy_params is missing else l_0_copy_params), l_1_plan, False, True, '            '), 'rstrip'))),
-            '\n            results[0] = done\n            results[1] = step\n            results[2] = status\n            results[3] = loss_sum',
+            '\n',
+            str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'thread_results'), '            ')),
         ))
         return concat(t_11)
     context.exported_vars.add('column_thread')
@@ -516,7 +518,7 @@ def root(context, missing=missing):
             pass
             t_12.extend((
                 str(l_2_name),
-                str(('.reshape(-1)' if context.call(environment.getattr(l_2_name, 'startswith'), 'W', _loop_vars=_loop_vars) else cond_expr_undefined("the inline if-expression on line 276 in 'columns.j2' evaluated to false and no else section was defined."))),
+                str(('.reshape(-1)' if context.call(environment.getattr(l_2_name, 'startswith'), 'W', _loop_vars=_loop_vars) else cond_expr_undefined("the inline if-expression on line 259 in 'columns.j2' evaluated to false and no else section was defined."))),
                 ', ',
             ))
         l_2_name = missing
@@ -531,7 +533,7 @@ def root(context, missing=missing):
             t_12.extend((
                 'd',
                 str(l_2_name),
-                str(('.reshape(-1)' if context.call(environment.getattr(l_2_name, 'startswith'), 'W', _loop_vars=_loop_vars) else cond_expr_undefined("the inline if-expression on line 277 in 'columns.j2' evaluated to false and no else section was defined."))),
+                str(('.reshape(-1)' if context.call(environment.getattr(l_2_name, 'startswith'), 'W', _loop_vars=_loop_vars) else cond_expr_undefined("the inline if-expression on line 260 in 'columns.j2' evaluated to false and no else section was defined."))),
                 ', ',
             ))
         l_2_name = missing
@@ -554,7 +556,7 @@ def root(context, missing=missing):
                     str(l_2_st),
                     '_',
                     str(l_3_name),
-                    str(('.reshape(-1)' if context.call(environment.getattr(l_3_name, 'startswith'), 'W', _loop_vars=_loop_vars) else cond_expr_undefined("the inline if-expression on line 279 in 'columns.j2' evaluated to false and no else section was defined."))),
+                    str(('.reshape(-1)' if context.call(environment.getattr(l_3_name, 'startswith'), 'W', _loop_vars=_loop_vars) else cond_expr_undefined("the inline if-expression on line 262 in 'columns.j2' evaluated to false and no else section was defined."))),
                     ', ',
                 ))
             l_3_name = missing
@@ -637,4 +639,4 @@ def root(context, missing=missing):
     context.vars['column_arrays'] = l_0_column_arrays = Macro(environment, macro, 'column_arrays', ('plan',), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '4=36&8=38&9=49&10=52&11=55&13=66&15=77&21=86&22=96&23=97&24=98&29=116&30=124&31=128&32=131&33=135&34=139&40=148&41=158&42=160&43=164&44=169&45=176&46=179&48=192&57=206&58=218&59=219&62=220&63=224&64=226&65=232&66=234&67=236&68=238&69=241&70=245&71=249&73=258&74=260&75=263&76=267&82=280&83=288&84=289&85=290&86=291&87=292&88=305&89=307&92=312&107=315&108=320&112=328&113=331&116=337&118=340&119=345&122=353&123=356&124=360&127=365&128=367&129=370&130=374&132=377&133=381&134=385&152=392&154=394&155=396&156=398&157=400&168=404&169=406&171=408&174=410&176=412&179=414&181=417&184=423&187=425&192=427&193=443&218=445&220=447&221=449&222=451&227=453&237=455&238=458&239=461&242=466&243=468&245=470&246=473&247=477&249=480&250=484&263=489&264=491&266=493&275=499&276=511&277=525&278=541&279=545&281=566&282=568&283=572&284=588&291=596&294=604&295=609&296=612&297=617&313=628&315=630&316=632'
+debug_info = '4=36&8=38&9=49&10=52&11=55&13=66&15=77&21=86&22=96&23=97&24=98&29=116&30=124&31=128&32=131&33=135&34=139&40=148&41=158&42=160&43=164&44=169&45=176&46=179&48=192&57=206&58=218&59=219&62=220&63=224&64=226&65=232&66=234&67=236&68=238&69=241&70=245&71=249&73=258&74=260&75=263&76=267&82=280&83=288&84=289&85=290&86=291&87=292&88=305&89=307&92=312&107=315&108=320&112=328&113=331&116=337&118=340&119=345&122=353&123=356&124=360&127=365&128=367&129=370&130=374&132=377&133=381&134=385&136=391&138=393&140=395&141=397&142=399&143=401&154=405&155=407&157=409&160=411&162=413&165=415&167=418&170=424&173=426&178=428&179=444&204=446&206=448&207=450&208=452&213=454&223=456&224=459&225=462&228=467&229=469&231=471&232=474&233=478&235=481&236=485&249=490&250=492&252=494&253=496&258=501&259=513&260=527&261=543&262=547&264=568&265=570&266=574&267=590&274=598&277=606&278=611&279=614&280=619&296=630&298=632&299=634'
