@@ -90,7 +90,8 @@ class SympropKernels(Symprop):
         # each batch's counts, from which fit takes its running metrics
         self.scores = np.empty((self.losses.shape[0], 2))
         self.shards = shards_for(self.module, net.layers, case.batch)
-        self.threads = lambda: blas_threads_for(net.layers, case.batch)  # one-shot each
+        self.threads = lambda: blas_threads_for(net.layers, case.batch,  # one-shot each
+                                                self.shards > 1)
         from symprop.codegen.float_control import flushed_subnormals
 
         self.flushed = flushed_subnormals

@@ -654,6 +654,18 @@ def test_blas_thread_limit_holds_the_bound_library_to_one_thread():
         set_(before)
     bound = [path for path in counts if any(path == lib._name for lib in blas._LIBRARIES)]
     assert bound and all(counts[path] == 1 for path in bound)
+    # large products keep BLAS's threads, but not on the split path, whose threads each
+    # call BLAS
+    big = [sp.Dense(784, 512, "relu"), sp.Dense(512, 10, "softmax")]
+    try:
+        set_(2)
+        with blas_threads_for(big, 256):
+            assert get() == 2
+        with blas_threads_for(big, 256, split=True):
+            assert get() == 1
+        assert get() == 2
+    finally:
+        set_(before)
 
 
 def test_a_target_shape_error_states_what_was_passed():

@@ -271,6 +271,40 @@ def test_fit_splits_medium_batches_and_matches_one_thread(monkeypatch):
         np.testing.assert_allclose(ba, bb, atol=1e-12)
 
 
+def test_fit_splits_large_products_by_units_on_one_blas_thread_each(monkeypatch):
+    """784-128-64-10 at batch 256: products past SINGLE_THREAD_MACS, which BLAS's threads
+    would share, take the column split instead, each thread's BLAS calls on one thread; the
+    result is what one thread gives."""
+    from symprop.codegen import blas
+
+    rng = np.random.default_rng(5)
+    X, y = rng.standard_normal((600, 784)), rng.integers(0, 10, 600)
+    layers = [(784, 128, "relu"), (128, 64, "relu"), (64, 10, "softmax")]
+    a, b = (sp.Network([sp.Dense(*layer) for layer in layers], loss="ce", dtype="float64",
+                       seed=1) for _ in range(2))
+    monkeypatch.setattr(split_support, "numba_thread_count", lambda: 2)
+    module = a._module(sp.SGD(lr=0.05))
+    assert module.SPLIT_UNITS == 128 and threads.largest_product(a.layers, 256) > \
+        threads.SINGLE_THREAD_MACS
+    assert threads.shards_for(module, a.layers, 256) == 2
+    counts, original = [], module.column_thread
+    bound = blas.thread_count()
+
+    def column_thread(*args):  # what BLAS is set to while the threads run
+        counts.append(bound[0]() if bound else 1)
+        return original(*args)
+
+    monkeypatch.setattr(module, "column_thread", column_thread)
+    history = a.fit(X, y, epochs=2, batch_size=256, optimizer=sp.SGD(lr=0.05), verbose=False)
+    assert counts and set(counts) == {1}
+    monkeypatch.setattr("symprop.runtime.training.shards_for", lambda *args: 1)
+    reference = b.fit(X, y, epochs=2, batch_size=256, optimizer=sp.SGD(lr=0.05), verbose=False)
+    np.testing.assert_allclose(history["loss"], reference["loss"], rtol=1e-12)
+    for (Wa, ba), (Wb, bb) in zip(a.params, b.params, strict=True):
+        np.testing.assert_allclose(Wa, Wb, atol=1e-12)
+        np.testing.assert_allclose(ba, bb, atol=1e-12)
+
+
 class _Module:
     SHARDED = True
 
@@ -298,6 +332,8 @@ def test_policy_gives_the_column_split_blocks_of_32_units_at_least(fast_threads)
     layers = make_net().layers
     assert threads.shards_for(columns, layers, 256) == 3  # 96 units: 3 blocks of 32
     assert threads.shards_for(columns, layers, 32) == 2  # 16 rows a thread still
+    big = [type("L", (), {"n_in": 784, "n_out": 512})()]
+    assert threads.shards_for(columns, big, 256) == 3  # products of any size
     columns.SPLIT_UNITS = 63
     assert threads.shards_for(columns, layers, 256) == 1
 
@@ -409,6 +445,9 @@ def test_only_mid_size_networks_without_dropout_get_the_parallel_path():
     medium = _source("64-128:relu-64:relu-10:softmax", split_batches=True)
     assert "SHARDED = True" in medium and "def column_thread(" in medium
     assert "SPLIT_UNITS = 128" in medium and "shard_thread" not in medium
+    # the column split takes layers of any size (no weight crosses between the cores)
+    assert "SPLIT_UNITS = 512" in _source("784-512:relu-512:relu-10:softmax",
+                                          split_batches=True)
     deeper = _source("64-128:relu-64:relu-32:relu-10:softmax", split_batches=True)
     assert "def shard_thread(" in deeper and "SPLIT_UNITS = 0" in deeper
     # the threads are Python's (split_support.run_threads): no parallel region to compile
@@ -420,7 +459,8 @@ def test_only_mid_size_networks_without_dropout_get_the_parallel_path():
                  "64-128:relu-64:softmax-10:softmax"):
         assert "def shard_thread(" in _source(arch, split_batches=True)
     for arch, options in (("20-32:relu-16:relu-10:softmax", {}),  # too small to pay
-                          ("784-512:relu-512:relu-10:softmax", {}),  # BLAS threads instead
+                          # BLAS threads instead (too big for the row split)
+                          ("784-512:relu-512:relu-256:relu-10:softmax", {}),
                           ("64-128:relu-64:relu-10:softmax", {"dropout": [True, False, False]})):
         options["split_batches"] = True
         source = _source(arch, **options)

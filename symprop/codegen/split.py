@@ -126,10 +126,11 @@ class SplitPath:
         with dropout: each thread would draw its masks from its own random stream."""
         weights = [layer.n_in * layer.n_out for layer in self.layers]
         # Batch normalization couples a batch's rows: its networks split in stages
-        # (see the module docstring).
+        # (see the module docstring). Layers too big for the row split (their weights
+        # and gradients would cross between the cores) may split by units.
         return (self.split_batches and not self.dropout_args
                 and sum(weights) >= SHARD_MIN_MACS_PER_ROW
-                and max(weights) <= SHARD_MAX_LAYER_WEIGHTS)
+                and (max(weights) <= SHARD_MAX_LAYER_WEIGHTS or self._splits_by_units))
 
     @property
     def column_split(self) -> bool:
@@ -142,7 +143,12 @@ class SplitPath:
         partial sum, and the threads' partial sums are all that crosses between the cores
         in a step, against every parameter's gradient and weight on the row split (medium,
         64-128-64-10 at batch 64: 4,096 floats each way against 17,226)."""
-        if not self.shardable or self.has_blocks or len(self.layers) != 3:
+        return self.shardable and self._splits_by_units
+
+    @property
+    def _splits_by_units(self) -> bool:
+        """The column split's conditions on the layers (column_split's docstring)."""
+        if self.has_blocks or len(self.layers) != 3:
             return False
         first, second, third = self.layers
         split = first.n_in * first.n_out + second.n_in * second.n_out

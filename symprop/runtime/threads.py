@@ -47,13 +47,17 @@ def shards_for(module, layers, rows: int) -> int:
     Numba's thread pool: the split path's threads are Python's (split_support.run_threads),
     so neither the threading layer (workqueue included) nor a fork after the pool started
     keeps a network off the path."""
+    units = getattr(module, "SPLIT_UNITS", 0)
+    # The column split takes products of any size: each thread multiplies its block of the
+    # first two layers on one BLAS thread (blas_threads_for's split), faster than BLAS's
+    # own threads sharing each product (large, 784-512-512-10 at batch 256: see
+    # benchmarks/README.md).
     if (not getattr(module, "SHARDED", False) or rows // SHARD_MIN_ROWS < 2
-            or largest_product(layers, rows) > SINGLE_THREAD_MACS):
+            or (largest_product(layers, rows) > SINGLE_THREAD_MACS and not units)):
         return 1
     from symprop.codegen.split_support import numba_thread_count
 
     shards = min(numba_thread_count(), rows // SHARD_MIN_ROWS)
-    units = getattr(module, "SPLIT_UNITS", 0)
     if units:  # the column split: each thread a block of the first layer's units
         from symprop.codegen.split import COLUMN_MIN_UNITS
 
@@ -62,11 +66,12 @@ def shards_for(module, layers, rows: int) -> int:
 
 
 @contextlib.contextmanager
-def blas_threads_for(layers, rows: int):
-    """Limit BLAS to one thread while running products this small; otherwise no change.
+def blas_threads_for(layers, rows: int, split: bool = False):
+    """Limit BLAS to one thread while running products this small, or on the split path
+    (``split``: each of its threads calls BLAS); otherwise no change.
     The OpenBLAS the kernels are bound to is set directly; without one, threadpoolctl
     limits every BLAS loaded (np.dot's among them)."""
-    if largest_product(layers, rows) > SINGLE_THREAD_MACS:
+    if largest_product(layers, rows) > SINGLE_THREAD_MACS and not split:
         yield
         return
     from symprop.codegen.blas import thread_count

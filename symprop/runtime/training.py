@@ -157,7 +157,7 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
     split = {"shards": shards_for(module, net.layers, batch_size)} if net.target == "cpu" else {}
     progress = _progress(epochs, verbose, compiling=not _compiled(module, split.get("shards", 1)))
     arrays = arrays_for(net, X, Y)  # on the GPU for target="cuda", for the whole fit
-    threads = blas_threads_for(net.layers, batch_size)
+    threads = blas_threads_for(net.layers, batch_size, split.get("shards", 1) > 1)
     checkpoints = Checkpoints(net, arrays, module, n, shuffle, epochs, per_epoch)
     most = _epochs_at_once(checkpoints, epochs, net.target == "cpu" and X_val is None
                            and patience is None and not track_gradients
@@ -473,7 +473,9 @@ def _validation(net, X, Y, split, data):
 def _compiled(module, shards: int = 1) -> bool:
     """Whether the module's epoch function (the split path's with several shards) has run
     in this process (else its first call compiles it, or loads it from Numba's cache)."""
-    run = getattr(module, "shard_thread" if shards > 1 else "run", None)
+    name = "run" if shards == 1 else (
+        "column_thread" if getattr(module, "SPLIT_UNITS", 0) else "shard_thread")
+    run = getattr(module, name, None)
     # the dispatcher's table of compiled signatures (``signatures`` copies it: 17 us a fit)
     return bool(getattr(run, "overloads", True))
 
