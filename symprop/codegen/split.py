@@ -9,13 +9,14 @@ The column split (``column_split``, columns.j2's ``column_thread``; Megatron-LM'
 a column-parallel and a row-parallel layer): for a chain of three dense layers, each thread
 takes a block of the first layer's units, that is W1's columns and W2's rows of them, for a
 whole batch. Its block's activations times its rows of W2 are a partial sum of the second
-layer's product; the threads exchange those, add them up in share order, and each computes
-the rest of the forward pass, the loss and the output layer whole (with its own copy of
-that layer's parameters, updated alike in every thread). The backward pass through the
-block needs nothing from the other threads: the gradients of W2's rows and W1's columns are
-the block's own, and so are their updates. One meeting a step, and the partial sums (batch
-rows x the second layer's units) are all that crosses between the cores, where the row
-split moves every parameter's gradient one way and its new value the other. Writing a line
+layer's product; the threads exchange those and add them up in share order. Each takes its
+share of the batch's rows through the output layer and the loss, and after a second
+meeting computes the output layer's gradients and the delta below it whole (with its own
+copy of that layer's parameters, updated alike in every thread). The backward pass through
+the block needs nothing from the other threads: the gradients of W2's rows and W1's columns
+are the block's own, and so are their updates. The partial sums (batch rows x the second
+layer's units) and the output delta's rows are all that crosses between the cores, where
+the row split moves every parameter's gradient one way and its new value the other. Writing a line
 another core holds costs about 10 ns, reading one it wrote 6 ns (``python -m
 benchmarks.crosscore`` on this project's 2-core machine). Medium (64-128-64-10, batch 64),
 each step and thread: on the row split, half of the gradients and half of the weights come

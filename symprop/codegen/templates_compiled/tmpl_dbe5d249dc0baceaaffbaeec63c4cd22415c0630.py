@@ -310,7 +310,7 @@ def root(context, missing=missing):
             str(context.call(environment.getattr((undefined(name='m') if l_0_m is missing else l_0_m), 'tail'), environment.getattr(environment.getattr(l_1_plan, 'update'), 'hyper'))),
             '):\n    """Thread t\'s part of training epochs on the column split (perm their row orders back\n    to back, as run() takes them); train_epoch starts the threads (split_support.run_threads),\n    sync zeroed. Share s takes the first layer\'s units unit_lo..unit_hi (s * ',
             str(environment.getattr((undefined(name='L1') if l_1_L1 is missing else l_1_L1), 'n_out')),
-            ' // shards on):\n    W1\'s columns and W2\'s rows of them, copied into its row of work for the call. Each batch,\n    each thread gathers the whole batch, computes its share\'s units and its share\'s partial\n    sum of the second layer\'s product (in parts), and after the threads meet, adds up all\n    partial sums in share order: every thread then holds the same second-layer input, and\n    computes the rest of the forward pass, the loss and the output layer\'s gradients whole\n    (its own copy of those parameters, updated alike in every thread), then its share\'s\n    gradients and update. One meeting a batch (two with clipping); an update\'s verdict is\n    read at the next meeting (checks, by batch parity). Where the threads did not all start\n    at once, or cannot (crowded), thread 0 runs every share in turn, the same arithmetic in\n    the same order. Thread 0 writes (batches done, step, status, summed loss) into results\n    and copies the whole layers\' parameters back; each share its own block."""\n    serial = crowded or not join_threads(sync, shards)\n    if t == 0 or not serial:\n        first, last = (0, shards) if serial else (t, t + 1)\n',
+            ' // shards on):\n    W1\'s columns and W2\'s rows of them, copied into its row of work for the call. Each batch,\n    each thread gathers the whole batch, computes its share\'s units and its share\'s partial\n    sum of the second layer\'s product (in parts), and after the threads meet, adds up all\n    partial sums in share order: every thread then holds the same second-layer output. Share\n    s takes rows s * nb // shards on through the output layer and the loss, its rows of the\n    output delta into outs; after the threads meet again, each computes the output layer\'s\n    gradients and the delta below it whole (its own copy of the output layer\'s parameters,\n    updated alike in every thread), then its share\'s gradients and update. Two meetings a\n    batch (three with clipping); an update\'s verdict is read at the next batch\'s first\n    (checks, by batch parity). Where the threads did not all start\n    at once, or cannot (crowded), thread 0 runs every share in turn, the same arithmetic in\n    the same order. Thread 0 writes (batches done, step, status, summed loss) into results\n    and copies the whole layers\' parameters back; each share its own block."""\n    serial = crowded or not join_threads(sync, shards)\n    if t == 0 or not serial:\n        first, last = (0, shards) if serial else (t, t + 1)\n',
         ))
         for l_2_name in (undefined(name='owned') if l_1_owned is missing else l_1_owned):
             _loop_vars = {}
@@ -433,7 +433,7 @@ def root(context, missing=missing):
             '), rows, ',
             str(environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'weights_arg')),
             ', b3, ',
-            str((('rows_view(Z3_flat, lo * %d, rows, %d), ' % (environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'n_out'), environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'n_out'))) if environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'keep_z') else cond_expr_undefined("the inline if-expression on line 178 in 'columns.j2' evaluated to false and no else section was defined."))),
+            str((('rows_view(Z3_flat, lo * %d, rows, %d), ' % (environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'n_out'), environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'n_out'))) if environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'keep_z') else cond_expr_undefined("the inline if-expression on line 180 in 'columns.j2' evaluated to false and no else section was defined."))),
             'rows_view(A3_flat, lo * ',
             str(environment.getattr((undefined(name='L3') if l_1_L3 is missing else l_1_L3), 'n_out')),
             ', rows, ',
@@ -518,7 +518,7 @@ def root(context, missing=missing):
             pass
             t_12.extend((
                 str(l_2_name),
-                str(('.reshape(-1)' if context.call(environment.getattr(l_2_name, 'startswith'), 'W', _loop_vars=_loop_vars) else cond_expr_undefined("the inline if-expression on line 259 in 'columns.j2' evaluated to false and no else section was defined."))),
+                str(('.reshape(-1)' if context.call(environment.getattr(l_2_name, 'startswith'), 'W', _loop_vars=_loop_vars) else cond_expr_undefined("the inline if-expression on line 261 in 'columns.j2' evaluated to false and no else section was defined."))),
                 ', ',
             ))
         l_2_name = missing
@@ -533,7 +533,7 @@ def root(context, missing=missing):
             t_12.extend((
                 'd',
                 str(l_2_name),
-                str(('.reshape(-1)' if context.call(environment.getattr(l_2_name, 'startswith'), 'W', _loop_vars=_loop_vars) else cond_expr_undefined("the inline if-expression on line 260 in 'columns.j2' evaluated to false and no else section was defined."))),
+                str(('.reshape(-1)' if context.call(environment.getattr(l_2_name, 'startswith'), 'W', _loop_vars=_loop_vars) else cond_expr_undefined("the inline if-expression on line 262 in 'columns.j2' evaluated to false and no else section was defined."))),
                 ', ',
             ))
         l_2_name = missing
@@ -556,7 +556,7 @@ def root(context, missing=missing):
                     str(l_2_st),
                     '_',
                     str(l_3_name),
-                    str(('.reshape(-1)' if context.call(environment.getattr(l_3_name, 'startswith'), 'W', _loop_vars=_loop_vars) else cond_expr_undefined("the inline if-expression on line 262 in 'columns.j2' evaluated to false and no else section was defined."))),
+                    str(('.reshape(-1)' if context.call(environment.getattr(l_3_name, 'startswith'), 'W', _loop_vars=_loop_vars) else cond_expr_undefined("the inline if-expression on line 264 in 'columns.j2' evaluated to false and no else section was defined."))),
                     ', ',
                 ))
             l_3_name = missing
@@ -639,4 +639,4 @@ def root(context, missing=missing):
     context.vars['column_arrays'] = l_0_column_arrays = Macro(environment, macro, 'column_arrays', ('plan',), False, False, False, context.eval_ctx.autoescape)
 
 blocks = {}
-debug_info = '4=36&8=38&9=49&10=52&11=55&13=66&15=77&21=86&22=96&23=97&24=98&29=116&30=124&31=128&32=131&33=135&34=139&40=148&41=158&42=160&43=164&44=169&45=176&46=179&48=192&57=206&58=218&59=219&62=220&63=224&64=226&65=232&66=234&67=236&68=238&69=241&70=245&71=249&73=258&74=260&75=263&76=267&82=280&83=288&84=289&85=290&86=291&87=292&88=305&89=307&92=312&107=315&108=320&112=328&113=331&116=337&118=340&119=345&122=353&123=356&124=360&127=365&128=367&129=370&130=374&132=377&133=381&134=385&136=391&138=393&140=395&141=397&142=399&143=401&154=405&155=407&157=409&160=411&162=413&165=415&167=418&170=424&173=426&178=428&179=444&204=446&206=448&207=450&208=452&213=454&223=456&224=459&225=462&228=467&229=469&231=471&232=474&233=478&235=481&236=485&249=490&250=492&252=494&253=496&258=501&259=513&260=527&261=543&262=547&264=568&265=570&266=574&267=590&274=598&277=606&278=611&279=614&280=619&296=630&298=632&299=634'
+debug_info = '4=36&8=38&9=49&10=52&11=55&13=66&15=77&21=86&22=96&23=97&24=98&29=116&30=124&31=128&32=131&33=135&34=139&40=148&41=158&42=160&43=164&44=169&45=176&46=179&48=192&57=206&58=218&59=219&62=220&63=224&64=226&65=232&66=234&67=236&68=238&69=241&70=245&71=249&73=258&74=260&75=263&76=267&82=280&83=288&84=289&85=290&86=291&87=292&88=305&89=307&92=312&109=315&110=320&114=328&115=331&118=337&120=340&121=345&124=353&125=356&126=360&129=365&130=367&131=370&132=374&134=377&135=381&136=385&138=391&140=393&142=395&143=397&144=399&145=401&156=405&157=407&159=409&162=411&164=413&167=415&169=418&172=424&175=426&180=428&181=444&206=446&208=448&209=450&210=452&215=454&225=456&226=459&227=462&230=467&231=469&233=471&234=474&235=478&237=481&238=485&251=490&252=492&254=494&255=496&260=501&261=513&262=527&263=543&264=547&266=568&267=570&268=574&269=590&276=598&279=606&280=611&281=614&282=619&298=630&300=632&301=634'
