@@ -16,13 +16,15 @@ copy of that layer's parameters, updated alike in every thread). The backward pa
 the block needs nothing from the other threads: the gradients of W2's rows and W1's columns
 are the block's own, and so are their updates. The partial sums (batch rows x the second
 layer's units) and the output delta's rows are all that crosses between the cores, where
-the row split moves every parameter's gradient one way and its new value the other. Writing a line
-another core holds costs about 10 ns, reading one it wrote 6 ns (``python -m
-benchmarks.crosscore`` on this project's 2-core machine). Medium (64-128-64-10, batch 64),
-each step and thread: on the row split, half of the gradients and half of the weights come
-in from the other core (1,077 lines of 64 bytes) and as many lines are taken back from it to
-be written; on the column split, the other thread's partial sums (64 x 64 floats, 256
-lines). 31 against 24 us a step (benchmarks/README.md).
+the row split moves every parameter's gradient one way and its new value the other.
+Writing a line another core holds costs about 10 ns, reading one it wrote 6 ns (``python
+-m benchmarks.crosscore`` on this project's 2-core machine). Medium (64-128-64-10, batch
+64), each step and thread: on the row split, half of the gradients and half of the weights
+come in from the other core (1,077 lines of 64 bytes) and as many lines are taken back from
+it to be written; on the column split, the other thread's partial sums (64 x 64 floats,
+256 lines) and its 32 rows of the output delta (20 lines). 30-31 against 22.5-23 us a step;
+and as no weight crosses, the column split takes layers of any size (large, 784-512-512-10
+at batch 256: 2.43-2.46 against 2.69-2.73 ms on BLAS's own threads; benchmarks/README.md).
 
 Either way, a call of one or several epochs runs the thread function in each of ``shards``
 Python threads at once (``split_support.run_threads``; the compiled code releases the GIL):
@@ -141,9 +143,10 @@ class SplitPath:
         units for each of two threads and an output layer small beside the other two (each
         thread computes it whole). Thread t takes a block of the first layer's units (columns
         of W1) and the matching rows of W2: its part of the second layer's product is a
-        partial sum, and the threads' partial sums are all that crosses between the cores
-        in a step, against every parameter's gradient and weight on the row split (medium,
-        64-128-64-10 at batch 64: 4,096 floats each way against 17,226)."""
+        partial sum, and the threads' partial sums (and their rows of the output delta)
+        are all that crosses between the cores in a step, against every parameter's
+        gradient and weight on the row split (medium, 64-128-64-10 at batch 64: 4,096 +
+        320 floats each way against 17,226)."""
         return self.shardable and self._splits_by_units
 
     @property

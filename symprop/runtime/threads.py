@@ -9,9 +9,9 @@ Where the products stay on one BLAS thread, modules built with a split path (``S
 see symprop/codegen/split.py) train each batch on several threads instead (as many as
 Numba's thread count): each forward- and back-propagates its share of the batch's rows,
 then sums the threads' gradients and updates its share of the parameters; or, for a chain
-of three dense layers (``SPLIT_UNITS``, the column split), each takes a block of the first
-layer's units for the whole batch. The threads of a call meet at barriers in between
-(symprop/codegen/split_support.py).
+of three dense layers (``SPLIT_UNITS``, the column split, with products of any size), each
+takes a block of the first layer's units for the whole batch, its products on one BLAS
+thread. The threads of a call meet at barriers in between (symprop/codegen/split_support.py).
 """
 
 from __future__ import annotations
