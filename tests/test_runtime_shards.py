@@ -283,6 +283,7 @@ def test_fit_splits_large_products_by_units_on_one_blas_thread_each(monkeypatch)
     a, b = (sp.Network([sp.Dense(*layer) for layer in layers], loss="ce", dtype="float64",
                        seed=1) for _ in range(2))
     monkeypatch.setattr(split_support, "numba_thread_count", lambda: 2)
+    monkeypatch.setattr(threads, "_blas_thread_count", lambda: 2)
     module = a._module(sp.SGD(lr=0.05))
     assert module.SPLIT_UNITS == 128 and threads.largest_product(a.layers, 256) > \
         threads.SINGLE_THREAD_MACS
@@ -327,13 +328,21 @@ def test_policy_splits_where_it_pays(fast_threads, monkeypatch):
     assert threads.shards_for(_Module(), layers, 256) == 1  # numba.set_num_threads(1)
 
 
-def test_policy_gives_the_column_split_blocks_of_32_units_at_least(fast_threads):
+def test_policy_gives_the_column_split_blocks_of_32_units_at_least(fast_threads, monkeypatch):
     columns = type("Columns", (), {"SHARDED": True, "SPLIT_UNITS": 96})
     layers = make_net().layers
     assert threads.shards_for(columns, layers, 256) == 3  # 96 units: 3 blocks of 32
     assert threads.shards_for(columns, layers, 32) == 2  # 16 rows a thread still
+    # products past SINGLE_THREAD_MACS: the column split where it gets as many threads as
+    # BLAS has, up to COLUMN_MAX_BIG_SHARDS (else BLAS's own threads)
     big = [type("L", (), {"n_in": 784, "n_out": 512})()]
-    assert threads.shards_for(columns, big, 256) == 3  # products of any size
+    monkeypatch.setattr(threads, "_blas_thread_count", lambda: 2)
+    assert threads.shards_for(columns, big, 256) == 1  # 3 shares: beyond the two measured
+    monkeypatch.setattr(split_support, "numba_thread_count", lambda: 2)
+    assert threads.shards_for(columns, big, 256) == 2
+    monkeypatch.setattr(threads, "_blas_thread_count", lambda: 8)
+    assert threads.shards_for(columns, big, 256) == 1  # BLAS has more threads
+    monkeypatch.setattr(split_support, "numba_thread_count", lambda: 4)
     columns.SPLIT_UNITS = 63
     assert threads.shards_for(columns, layers, 256) == 1
 
@@ -442,22 +451,26 @@ def _source(arch, **options):
 
 
 def test_only_mid_size_networks_without_dropout_get_the_parallel_path():
-    medium = _source("64-128:relu-64:relu-10:softmax", split_batches=True)
+    medium = _source("64-128:relu-64:relu-10:softmax", split_batches=True, direct_blas=True)
     assert "SHARDED = True" in medium and "def column_thread(" in medium
     assert "SPLIT_UNITS = 128" in medium and "shard_thread" not in medium
     # the column split takes layers of any size (no weight crosses between the cores)
     assert "SPLIT_UNITS = 512" in _source("784-512:relu-512:relu-10:softmax",
-                                          split_batches=True)
+                                          split_batches=True, direct_blas=True)
+    # its partial sums are BLAS's own: without the CBLAS bound (np.dot), the row split
+    fallback = _source("64-128:relu-64:relu-10:softmax", split_batches=True)
+    assert "def shard_thread(" in fallback and "SPLIT_UNITS = 0" in fallback
     deeper = _source("64-128:relu-64:relu-32:relu-10:softmax", split_batches=True)
     assert "def shard_thread(" in deeper and "SPLIT_UNITS = 0" in deeper
     # the threads are Python's (split_support.run_threads): no parallel region to compile
     for source in (medium, deeper):
         assert "parallel=True" not in source and "prange(" not in source
     # not the column split: a wide output layer each thread would compute whole, a first
-    # layer too narrow for two blocks of COLUMN_MIN_UNITS, a softmax in the middle
+    # layer too narrow for two blocks of COLUMN_MIN_UNITS, a softmax in the middle or first
+    # (it would normalize over each block's units alone)
     for arch in ("64-128:relu-64:relu-64:softmax", "128-48:relu-256:relu-10:softmax",
-                 "64-128:relu-64:softmax-10:softmax"):
-        assert "def shard_thread(" in _source(arch, split_batches=True)
+                 "64-128:relu-64:softmax-10:softmax", "64-128:softmax-64:relu-10:softmax"):
+        assert "def shard_thread(" in _source(arch, split_batches=True, direct_blas=True)
     for arch, options in (("20-32:relu-16:relu-10:softmax", {}),  # too small to pay
                           # BLAS threads instead (too big for the row split)
                           ("784-512:relu-512:relu-256:relu-10:softmax", {}),

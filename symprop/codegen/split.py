@@ -125,8 +125,9 @@ class SplitPath:
 
     @property
     def shardable(self) -> bool:
-        """Whether run() gets the data-parallel path for training batches (see above). Not
-        with dropout: each thread would draw its masks from its own random stream."""
+        """Whether the module gets a split path for training batches (see above: the row
+        split, or the column split where column_split holds). Not with dropout: each thread
+        would draw its masks from its own random stream."""
         weights = [layer.n_in * layer.n_out for layer in self.layers]
         # Batch normalization couples a batch's rows: its networks split in stages
         # (see the module docstring). Layers too big for the row split (their weights
@@ -139,14 +140,14 @@ class SplitPath:
     def column_split(self) -> bool:
         """Whether the split path divides the layers' units between the threads rather than
         the batch's rows (columns.j2): for a chain of three dense layers whose first two
-        multiply by BLAS, the second not a softmax, with at least COLUMN_MIN_UNITS first-layer
-        units for each of two threads and an output layer small beside the other two (each
-        thread computes it whole). Thread t takes a block of the first layer's units (columns
-        of W1) and the matching rows of W2: its part of the second layer's product is a
-        partial sum, and the threads' partial sums (and their rows of the output delta)
-        are all that crosses between the cores in a step, against every parameter's
-        gradient and weight on the row split (medium, 64-128-64-10 at batch 64: 4,096 +
-        320 floats each way against 17,226)."""
+        multiply by BLAS (called directly), neither a softmax, with at least
+        COLUMN_MIN_UNITS first-layer units for each of two threads and an output layer small
+        beside the other two (each thread computes it whole). Thread t takes a block of the
+        first layer's units (columns of W1) and the matching rows of W2: its part of the
+        second layer's product is a partial sum, and the threads' partial sums (and their
+        rows of the output delta) are all that crosses between the cores in a step, against
+        every parameter's gradient and weight on the row split (medium, 64-128-64-10 at
+        batch 64: 4,096 + 320 floats each way against 17,226)."""
         return self.shardable and self._splits_by_units
 
     @property
@@ -156,7 +157,10 @@ class SplitPath:
             return False
         first, second, third = self.layers
         split = first.n_in * first.n_out + second.n_in * second.n_out
-        return (first.variant == second.variant == "blas" and not second.act.is_softmax
+        # the second layer's partial sums are BLAS's own (gemm called directly, not np.dot);
+        # a softmax would normalize over each block's units alone
+        return (bool(self.gemm) and first.variant == second.variant == "blas"
+                and not first.act.is_softmax and not second.act.is_softmax
                 and first.n_out >= 2 * COLUMN_MIN_UNITS
                 and third.n_in * third.n_out <= COLUMN_MAX_REPLICATED * split)
 

@@ -2,9 +2,10 @@
 their meeting points, and per-thread rows that start on their own cache lines.
 
 A call of training epochs on the split path (one epoch, or those up to fit's next copy of
-the training state) runs the module's ``shard_thread`` in ``shards`` threads at once
-(``run_threads``): each thread runs every batch's stages on its share of the rows and waits
-for the others at a barrier between two stages. The threads are Python's, kept waiting
+the training state) runs the module's ``shard_thread`` (``column_thread`` on the column
+split) in ``shards`` threads at once (``run_threads``): each thread runs every batch's
+stages on its share of the rows (or units) and waits for the others at a barrier between
+two stages. The threads are Python's, kept waiting
 between calls (about 40 us a call to wake them); a barrier costs about 0.09 us. Numba's
 ``prange`` did the same with a region opened in about 1.2 us, but compiling its parallel
 region took about 3 s of a 64-128-64-10 network's first fit (9.8-10.7 s then, 4.0 s now,

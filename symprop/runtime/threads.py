@@ -40,20 +40,17 @@ def largest_product(layers, rows: int) -> int:
 
 def shards_for(module, layers, rows: int) -> int:
     """How many threads share each training batch of ``rows`` rows: 1 (run() as it was)
-    unless the module has the split path, its products stay on one BLAS thread, Numba's
-    thread count is at least two and each thread gets SHARD_MIN_ROWS rows (and, where the
-    split shares out the first layer's units, COLUMN_MIN_UNITS units). Numba's thread
-    count is the knob (``numba.set_num_threads``, NUMBA_NUM_THREADS), read without starting
-    Numba's thread pool: the split path's threads are Python's (split_support.run_threads),
-    so neither the threading layer (workqueue included) nor a fork after the pool started
-    keeps a network off the path."""
+    unless the module has the split path, Numba's thread count is at least two and each
+    thread gets SHARD_MIN_ROWS rows (and, where the split shares out the first layer's
+    units, COLUMN_MIN_UNITS units). Products past SINGLE_THREAD_MACS stay with BLAS's own
+    threads, but on the column split where it takes as many threads as BLAS has, up to
+    COLUMN_MAX_BIG_SHARDS. Numba's thread count is the knob (``numba.set_num_threads``,
+    NUMBA_NUM_THREADS), read without starting Numba's thread pool: the split path's threads
+    are Python's (split_support.run_threads), so neither the threading layer (workqueue
+    included) nor a fork after the pool started keeps a network off the path."""
     units = getattr(module, "SPLIT_UNITS", 0)
-    # The column split takes products of any size: each thread multiplies its block of the
-    # first two layers on one BLAS thread (blas_threads_for's split), faster than BLAS's
-    # own threads sharing each product (large, 784-512-512-10 at batch 256: see
-    # benchmarks/README.md).
-    if (not getattr(module, "SHARDED", False) or rows // SHARD_MIN_ROWS < 2
-            or (largest_product(layers, rows) > SINGLE_THREAD_MACS and not units)):
+    big = largest_product(layers, rows) > SINGLE_THREAD_MACS
+    if not getattr(module, "SHARDED", False) or rows // SHARD_MIN_ROWS < 2 or (big and not units):
         return 1
     from symprop.codegen.split_support import numba_thread_count
 
@@ -62,7 +59,25 @@ def shards_for(module, layers, rows: int) -> int:
         from symprop.codegen.split import COLUMN_MIN_UNITS
 
         shards = min(shards, units // COLUMN_MIN_UNITS)
+        if big and not 2 <= _blas_thread_count() <= shards <= COLUMN_MAX_BIG_SHARDS:
+            return 1
     return shards if shards >= 2 else 1
+
+
+# Big products (past SINGLE_THREAD_MACS) take the column split instead of BLAS's own threads
+# only on this many threads at most, and only where that is as many as BLAS has: measured on
+# two cores (large, 784-512-512-10 at batch 256: 2.43-2.46 against 2.69-2.73 ms a step). Each
+# thread reads every other one's partial sums and computes the output layer's gradients
+# whole, so on more cores BLAS's threads keep such products.
+COLUMN_MAX_BIG_SHARDS = 2
+
+
+def _blas_thread_count() -> int:
+    """The bound OpenBLAS's thread count; 0 where none is bound (nothing measured there)."""
+    from symprop.codegen.blas import thread_count
+
+    bound = thread_count()
+    return int(bound[0]()) if bound is not None else 0
 
 
 @contextlib.contextmanager

@@ -157,7 +157,11 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
     split = {"shards": shards_for(module, net.layers, batch_size)} if net.target == "cpu" else {}
     progress = _progress(epochs, verbose, compiling=not _compiled(module, split.get("shards", 1)))
     arrays = arrays_for(net, X, Y)  # on the GPU for target="cuda", for the whole fit
-    threads = blas_threads_for(net.layers, batch_size, split.get("shards", 1) > 1)
+    threads = blas_threads_for(net.layers, batch_size)
+    # the split path's threads each call BLAS: one BLAS thread for its epochs (evaluation
+    # and validation keep what `threads` gives them)
+    split_threads = ((lambda: blas_threads_for(net.layers, batch_size, split=True))
+                     if split.get("shards", 1) > 1 else contextlib.nullcontext)
     checkpoints = Checkpoints(net, arrays, module, n, shuffle, epochs, per_epoch)
     most = _epochs_at_once(checkpoints, epochs, net.target == "cpu" and X_val is None
                            and patience is None and not track_gradients
@@ -177,7 +181,7 @@ def fit(net, X, y, epochs: int = 100, batch_size: int = 32, optimizer=None,
         CPU with subnormal numbers flushed to zero (symprop.codegen.float_control: a
         confident network's epochs took 4.5 times as long without)."""
         extra = {"epochs": count} if count > 1 else {}  # the CUDA module trains one at a time
-        with flushed():
+        with flushed(), split_threads():
             batches, step, status = module.train_epoch(
                 arrays.X, arrays.Y, perm, batch_size, net._step, float(clip_norm or 0.0),
                 batch_losses, *arrays.params, *arrays.running, *arrays.state, *hyper,
