@@ -138,6 +138,22 @@ def test_one_run_records_its_configuration_and_metrics():
     assert _identical([train_run(run)], [record])
 
 
+def test_a_run_in_the_callers_process_gives_back_its_numba_thread_count():
+    """A run trains on one Numba thread, then leaves the caller's count as it was (left at
+    1, everything trained in that process afterwards lost the split path)."""
+    import numba
+
+    (run,) = expand(GRID, ["iris"], seeds=1, folds=2)[:1]
+    before = numba.get_num_threads()
+    numba.set_num_threads(2 if numba.config.NUMBA_NUM_THREADS >= 2 else 1)
+    try:
+        wanted = numba.get_num_threads()
+        assert train_run(run)["status"] == "ok"
+        assert numba.get_num_threads() == wanted
+    finally:
+        numba.set_num_threads(before)
+
+
 def test_failures_are_records_not_exceptions():
     bad_formula = {**expand({"arch": "4-8:foo(x)-3:softmax"}, ["iris"], 1, 1)[0]}
     record = train_run(bad_formula)

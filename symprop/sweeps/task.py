@@ -13,6 +13,7 @@ by the workers of a machine (its files are written whole, then renamed).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import re
@@ -30,7 +31,8 @@ def train_run(run: dict, data=None) -> dict:
     began = time.perf_counter()
     record = dict(run)
     try:
-        record.update(_train(run, data))
+        with _one_thread():
+            record.update(_train(run, data))
         record["status"] = "ok"
     except Exception as exc:  # noqa: BLE001 - every failure is recorded, none stops a sweep
         from symprop.errors import SympropError
@@ -63,7 +65,6 @@ def _train(run: dict, data) -> dict:
     from symprop.runtime.network_parts import layers_from_specs
     from symprop.runtime.optimizers import make_optimizer
 
-    _one_thread()
     X, y = data if data is not None else _builtin(run["dataset"])
     loss = run["loss"] if run["loss"] != "auto" else loss_for(run["arch"])
     classification = loss in ("ce", "bce")
@@ -139,17 +140,26 @@ def loss_for(arch: str) -> str:
     return {"softmax": "ce", "sigmoid": "bce"}.get(activation, "mse")
 
 
-def _one_thread() -> None:
+@contextlib.contextmanager
+def _one_thread():
     """Training on one thread: no split path (NUMBA_NUM_THREADS is set to 1 for the
-    workers symprop starts; a worker of someone else's cluster may have more); and the
-    compiled shuffle from the first run on (a worker shuffles many rows)."""
+    workers symprop starts; a worker of someone else's cluster may have more), the
+    caller's thread count back after the run (a run in the caller's own process left it
+    at 1 for whatever trained there next); and the compiled shuffle from the first run on
+    (a worker shuffles many rows)."""
     import numba
 
     from symprop.runtime.support import compiled_shuffles
 
-    if numba.get_num_threads() != 1:
+    before = numba.get_num_threads()
+    if before != 1:
         numba.set_num_threads(1)
     compiled_shuffles()
+    try:
+        yield
+    finally:
+        if before != 1:
+            numba.set_num_threads(before)
 
 
 def _floats(metrics: dict) -> dict:
